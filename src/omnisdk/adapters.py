@@ -1,0 +1,215 @@
+"""The adapter contract that channel plugins implement.
+
+A plugin registers adapter *classes* through the ``omnisdk_adapters`` hook (see
+:mod:`omnisdk.hookspecs`).  The core makes one adapter object per configured account::
+
+    adapter = MyAdapter(account="acme", settings=MyAdapter.Settings(**toml_table))
+
+``verify`` and ``parse`` are synchronous and pure: bytes and headers in, CloudEvents out, no
+I/O and no clock (the gateway stamps ``received_at``).  ``send`` is async and goes through
+the core's :class:`omnisdk.outbound.ProviderClient`.
+
+Errors: ``verify`` raises :class:`omnisdk.errors.SignatureError`; ``parse`` raises
+:class:`omnisdk.errors.PayloadError` — never another exception type, whatever the bytes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from omnisdk.events import Event
+from omnisdk.model.addresses import Channel
+
+
+@dataclass(slots=True, frozen=True)
+class WebhookRequest:
+    """One provider webhook request as the gateway received it.
+
+    Attributes:
+        method: ``"POST"`` or ``"GET"``.
+        url: the full public URL the provider called (scheme, host, port, path, query), as
+            configured by ``public_url`` when the gateway runs behind a proxy.  Signatures
+            such as Twilio's are computed over it.
+        headers: header names lower-cased.
+        query: query parameters (first value of each).
+        body: the raw body bytes, unchanged.
+        received_at: RFC 3339 UTC time the gateway received the request.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+    query: Mapping[str, str] = field(default_factory=dict)
+    received_at: str = "1970-01-01T00:00:00Z"
+
+
+@dataclass(slots=True, frozen=True)
+class WebhookReply:
+    """What the gateway answers the provider with (status, content type, body bytes)."""
+
+    status: int = 200
+    content_type: str = "application/json"
+    body: bytes = b'{"status":"accepted"}'
+
+
+class AccountSettings(BaseModel):
+    """Base of every plugin's per-account settings.
+
+    Declare credentials as :class:`pydantic.SecretStr` so they are masked in reprs, logs and
+    errors.  Unknown keys are refused (a typo in the TOML is a start-up error).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_base_url: str | None = Field(
+        None, description="Override of the provider API's base URL (tests, proxies, the demo)."
+    )
+
+
+class OutboundMessage(BaseModel):
+    """A message to send to a customer.
+
+    Exactly one of ``text``, ``media`` or ``template`` carries the content (``text`` may go with
+    ``media`` as its caption/body where the provider allows it).
+    """
+
+    customer: str = Field(description="Recipient address value (E.164 for phone channels).")
+    business: str | None = Field(None, description="Sender address; the account default if None.")
+    text: str | None = None
+    media: list[OutboundMedia] = Field(default_factory=list)
+    template: Template | None = None
+    reply_to: str | None = Field(None, description="Provider id of the message being answered.")
+    interaction_id: str | None = None
+
+
+class OutboundMedia(BaseModel):
+    """A media item to send, by public URL or provider media id."""
+
+    media_type: str = Field(description="image, video, audio, document or sticker.")
+    url: str | None = None
+    media_id: str | None = None
+    caption: str | None = None
+    filename: str | None = None
+
+
+class Template(BaseModel):
+    """A pre-approved template message (WhatsApp message templates)."""
+
+    name: str
+    language: str = Field(description="Locale code, e.g. en_US.")
+    components: list[dict[str, Any]] = Field(default_factory=list)
+
+
+OutboundMessage.model_rebuild()
+
+
+@dataclass(slots=True, frozen=True)
+class SendResult:
+    """What the provider answered to a send.
+
+    Attributes:
+        message_id: the provider's id for the new message (wamid…, SM…).
+        status: the provider's initial status word (``accepted``, ``queued`` …).
+        request_id: the provider's request id header, for support tickets.
+    """
+
+    message_id: str
+    status: str = "accepted"
+    request_id: str | None = None
+
+
+class ChannelAdapter(ABC):
+    """Base class of channel adapters: verify and parse webhooks, send messages.
+
+    Class attributes a subclass sets:
+        name: the plugin name, also the URL segment ``/webhooks/{name}/{account}``.
+        channel: the :class:`~omnisdk.model.Channel` its messages belong to.
+        Settings: its :class:`AccountSettings` subclass.
+        max_body_bytes: webhook bodies above this are refused with 413.
+        recordings: folder of recorded provider payloads shipped with the plugin (package
+            data), used by its tests, ``omnisdk demo`` and the test kit; see
+            :mod:`omnisdk.recordings` for the file formats.
+    """
+
+    name: ClassVar[str]
+    channel: ClassVar[Channel]
+    Settings: ClassVar[type[AccountSettings]] = AccountSettings
+    max_body_bytes: ClassVar[int] = 1 << 20
+    recordings: ClassVar[Path | None] = None
+
+    @classmethod
+    def example_settings(cls) -> dict[str, Any]:
+        """Settings with obviously fake credentials, for the demo, docs and scaffolds."""
+        return {}
+
+    def __init__(self, account: str, settings: AccountSettings) -> None:
+        self.account = account
+        self.settings = settings
+        self.source = f"/{self.name}/{account}"
+
+    def __repr__(self) -> str:  # settings repr masks SecretStr fields
+        return f"{type(self).__name__}(account={self.account!r})"
+
+    @abstractmethod
+    def verify(self, request: WebhookRequest) -> None:
+        """Authenticate the request (signature, token).  Pure, constant-time comparison.
+
+        Raises:
+            SignatureError: missing, malformed or wrong signature.
+        """
+
+    @abstractmethod
+    def parse(self, request: WebhookRequest) -> list[Event]:
+        """Translate a verified request into CloudEvents, one fact each.  Pure.
+
+        Returns an empty list for payloads that carry no fact (a console "verify" ping).
+
+        Raises:
+            PayloadError: malformed, truncated or undocumented body.
+        """
+
+    def handshake(self, request: WebhookRequest) -> WebhookReply | None:
+        """Answer a provider's GET verification handshake, or None if the plugin has none.
+
+        Raises:
+            SignatureError: the handshake's token is wrong.
+            PayloadError: the handshake's parameters are malformed.
+        """
+        return None
+
+    def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
+        """The headers the provider would add to sign this request (replay, demo, tests).
+
+        Raises:
+            NotImplementedError: the plugin cannot sign (e.g. asymmetric provider keys).
+        """
+        raise NotImplementedError(f"{self.name} cannot sign requests")
+
+    def acknowledge(self, events: Sequence[Event]) -> WebhookReply:
+        """The reply sent once the events are durable (override for TwiML and the like)."""
+        return WebhookReply()
+
+    async def send(self, message: OutboundMessage, *, idempotency_key: str) -> SendResult:
+        """Send one message through the provider API.
+
+        ``idempotency_key`` is made once per outbox row and is the same on every retry.
+
+        Raises:
+            omnisdk.outbound.OutboundError: or a subclass, with the provider's request id.
+        """
+        raise NotImplementedError(f"{self.name} does not send messages")
+
+    async def aclose(self) -> None:
+        """Release the adapter's HTTP client and other resources."""
+
+
+def secret_value(secret: SecretStr | None) -> str:
+    """The plain value of a SecretStr (empty string for None)."""
+    return secret.get_secret_value() if secret is not None else ""

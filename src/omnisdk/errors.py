@@ -1,0 +1,70 @@
+"""The typed error hierarchy of the core.
+
+Every error the core raises on bad input derives from :class:`OmniError`.  Webhook errors carry
+the HTTP status the gateway answers with, so a bad request is always a 4xx, never a 500.
+Messages never contain secrets: build them from field *names*, never from values that may be
+credentials.
+"""
+
+from __future__ import annotations
+
+
+class OmniError(Exception):
+    """Base class of every omnisdk error."""
+
+
+class ConfigError(OmniError):
+    """The configuration file or environment is invalid (raised at start-up)."""
+
+
+class PluginError(OmniError):
+    """A plugin failed to load or broke the plugin contract."""
+
+
+class WebhookError(OmniError):
+    """A webhook request was refused.
+
+    Attributes:
+        status: the HTTP status code the gateway answers with (4xx).
+        reason: a short, secret-free, machine-friendly reason (``"bad_signature"`` …).
+    """
+
+    status: int = 400
+    reason: str = "bad_request"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class SignatureError(WebhookError):
+    """The request's signature or token is missing, malformed or does not verify (HTTP 401)."""
+
+    status = 401
+    reason = "bad_signature"
+
+
+class PayloadError(WebhookError):
+    """The request body is malformed, truncated or not what the provider documents (HTTP 400)."""
+
+    status = 400
+    reason = "malformed_payload"
+
+
+class UnknownTargetError(WebhookError):
+    """Unknown plugin or account (HTTP 404)."""
+
+    status = 404
+    reason = "not_found"
+
+
+class PayloadTooLargeError(WebhookError):
+    """The body exceeds the configured limit (HTTP 413)."""
+
+    status = 413
+    reason = "payload_too_large"
+
+
+class StateError(OmniError):
+    """An illegal interaction state transition (HTTP 409 over the agent API)."""

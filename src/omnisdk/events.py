@@ -1,0 +1,216 @@
+"""The omnisdk CloudEvent envelope, its type names, and conversion at the wire.
+
+On the hot ingest path plugins build :class:`Event` (a slotted dataclass with the CloudEvents
+1.0 attribute names) and the core serializes it with orjson in the CloudEvents JSON format.
+:func:`to_cloudevent`, :func:`to_http` and :func:`from_http` convert to and from the
+``cloudevents.core`` SDK (HTTP structured and binary modes) where events leave or enter the
+process; the two writers produce the same JSON document (see ``tests/test_events.py``).
+
+Attributes (CloudEvents 1.0, https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md):
+
+- ``id``: the provider's own stable id (wamid, MessageSid, webhookEventId …), so that
+  (``source``, ``id``) deduplicates redeliveries;
+- ``source``: ``/{plugin}/{account}``;
+- ``type``: reverse-DNS, one of the ``TYPE_*`` constants below (``docs/events.md``);
+- ``time``: RFC 3339 UTC, from the provider's timestamp, else the gateway's receive time;
+- extensions ``partitionkey`` (conversation key, the ordering unit), ``correlationid``,
+  ``causationid``, ``traceparent`` (W3C trace context).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+SPECVERSION = "1.0"
+TYPE_PREFIX = "io.omnisdk."
+
+TYPE_MESSAGE_RECEIVED = "io.omnisdk.message.received"
+"""A customer sent a message (``data``: :class:`omnisdk.model.Message`)."""
+TYPE_MESSAGE_UNSUPPORTED = "io.omnisdk.message.unsupported"
+"""A customer sent something the plugin cannot normalize (``data``: Message, kind unsupported)."""
+TYPE_MESSAGE_STATUS = "io.omnisdk.message.status"
+"""Delivery status of an outbound message (``data``: :class:`omnisdk.model.StatusUpdate`)."""
+TYPE_MESSAGE_DELETED = "io.omnisdk.message.deleted"
+"""The customer deleted (revoked) a message (``data``: message_id, customer, business)."""
+TYPE_MESSAGE_EDITED = "io.omnisdk.message.edited"
+"""The customer edited a message (``data``: Message with the new content, ``extra.edits``)."""
+TYPE_CONTACT_CHANGED = "io.omnisdk.contact.changed"
+"""A provider system notice about a customer (number or identity change)."""
+TYPE_INTERACTION_CREATED = "io.omnisdk.interaction.created"
+TYPE_INTERACTION_QUEUED = "io.omnisdk.interaction.queued"
+TYPE_INTERACTION_OFFERED = "io.omnisdk.interaction.offered"
+TYPE_INTERACTION_CLOSED = "io.omnisdk.interaction.closed"
+TYPE_OUTBOUND_SENT = "io.omnisdk.outbound.sent"
+TYPE_OUTBOUND_FAILED = "io.omnisdk.outbound.failed"
+
+EVENT_TYPES: tuple[str, ...] = tuple(
+    v for k, v in dict(globals()).items() if k.startswith("TYPE_") and k != "TYPE_PREFIX"
+)
+
+_EXTENSIONS = ("partitionkey", "correlationid", "causationid", "traceparent")
+
+
+@dataclass(slots=True, frozen=True)
+class Event:
+    """One fact, as a CloudEvent.  ``data`` holds JSON types only (times as RFC 3339 strings)."""
+
+    id: str
+    source: str
+    type: str
+    data: dict[str, Any] | None = None
+    time: str | None = None
+    subject: str | None = None
+    partitionkey: str | None = None
+    correlationid: str | None = None
+    causationid: str | None = None
+    traceparent: str | None = None
+    datacontenttype: str = "application/json"
+    dataschema: str | None = None
+    specversion: str = field(default=SPECVERSION)
+
+    def attributes(self) -> dict[str, Any]:
+        """The CloudEvents attributes that are set (no ``data``), by their spec names."""
+        out: dict[str, Any] = {
+            "specversion": self.specversion,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+        }
+        for name in ("time", "subject", "datacontenttype", "dataschema", *_EXTENSIONS):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CloudEvents JSON-format document as a dict."""
+        out = self.attributes()
+        if self.data is not None:
+            out["data"] = self.data
+        return out
+
+    def with_(self, **changes: Any) -> Event:
+        """A copy with some attributes changed."""
+        return replace(self, **changes)
+
+
+def dumps(event: Event) -> bytes:
+    """Serialize to the CloudEvents JSON format (``application/cloudevents+json``) with orjson."""
+    return orjson.dumps(event.to_dict())
+
+
+def loads(raw: bytes | str) -> Event:
+    """Parse one CloudEvents JSON-format document written by :func:`dumps` or any v1.0 writer.
+
+    Raises:
+        ValueError: not JSON, or a required attribute (id, source, type) is missing.
+    """
+    doc = orjson.loads(raw)
+    if not isinstance(doc, dict):
+        raise ValueError("a CloudEvent JSON document must be an object")
+    return from_dict(doc)
+
+
+def from_dict(doc: Mapping[str, Any]) -> Event:
+    """Build an :class:`Event` from a CloudEvents JSON-format mapping.
+
+    Raises:
+        ValueError: a required attribute is missing or specversion is not 1.0.
+    """
+    missing = [k for k in ("id", "source", "type") if not doc.get(k)]
+    if missing:
+        raise ValueError(f"CloudEvent lacks required attribute(s): {', '.join(missing)}")
+    if doc.get("specversion", SPECVERSION) != SPECVERSION:
+        raise ValueError("only CloudEvents specversion 1.0 is supported")
+    t = doc.get("time")
+    if isinstance(t, datetime):
+        t = rfc3339(t)
+    return Event(
+        id=doc["id"],
+        source=doc["source"],
+        type=doc["type"],
+        data=doc.get("data"),
+        time=t,
+        subject=doc.get("subject"),
+        partitionkey=doc.get("partitionkey"),
+        correlationid=doc.get("correlationid"),
+        causationid=doc.get("causationid"),
+        traceparent=doc.get("traceparent"),
+        datacontenttype=doc.get("datacontenttype") or "application/json",
+        dataschema=doc.get("dataschema"),
+    )
+
+
+def rfc3339(value: datetime) -> str:
+    """A timezone-aware datetime as RFC 3339 UTC with a ``Z`` suffix (seconds precision kept)."""
+    s = value.isoformat()
+    return s[:-6] + "Z" if s.endswith("+00:00") else s
+
+
+def epoch_to_rfc3339(seconds: str | int | float) -> str:
+    """Unix epoch seconds (as providers send them, often a string) → ``YYYY-MM-DDTHH:MM:SSZ``.
+
+    Raises:
+        ValueError: not a number.
+    """
+    return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(int(float(seconds))))
+
+
+def now_rfc3339() -> str:
+    """The current UTC time, RFC 3339 with microseconds."""
+    return rfc3339(datetime.now(timezone.utc))
+
+
+# --- conversion at the wire (cloudevents.core) -------------------------------------------
+
+
+def to_cloudevent(event: Event) -> Any:
+    """The event as a ``cloudevents.core.v1.event.CloudEvent`` (validated by the SDK)."""
+    from cloudevents.core.v1.event import CloudEvent
+
+    attrs = event.attributes()
+    if "time" in attrs:
+        attrs["time"] = datetime.fromisoformat(attrs["time"].replace("Z", "+00:00"))
+    return CloudEvent(attrs, event.data)
+
+
+def from_cloudevent(ce: Any) -> Event:
+    """An :class:`Event` from any ``cloudevents.core`` event."""
+    attrs = dict(ce.get_attributes())
+    data = ce.get_data()
+    if isinstance(data, (bytes, str)) and data:
+        data = orjson.loads(data)
+    attrs["data"] = data
+    return from_dict(attrs)
+
+
+def to_http(event: Event, *, binary: bool = False) -> tuple[dict[str, str], bytes]:
+    """HTTP headers and body in CloudEvents structured (default) or binary content mode."""
+    from cloudevents.core.bindings import http
+    from cloudevents.core.formats.json import JSONFormat
+
+    ce = to_cloudevent(event)
+    msg = http.to_binary(ce, JSONFormat()) if binary else http.to_structured(ce, JSONFormat())
+    return dict(msg.headers), msg.body
+
+
+def from_http(headers: Mapping[str, str], body: bytes) -> Event:
+    """Parse an HTTP CloudEvent in either content mode (detected from the headers).
+
+    Raises:
+        ValueError: the message is not a valid CloudEvent.
+    """
+    from cloudevents.core.bindings import http
+    from cloudevents.core.formats.json import JSONFormat
+
+    try:
+        ce = http.from_http(http.HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body), JSONFormat())
+    except Exception as exc:  # the SDK raises several unrelated types
+        raise ValueError(f"not a CloudEvent: {exc}") from None
+    return from_cloudevent(ce)

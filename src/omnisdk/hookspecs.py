@@ -1,0 +1,80 @@
+"""Hook specifications: every hook a plugin may implement, typed and documented.
+
+Project name ``omnisdk``; every hook is prefixed ``omnisdk_``.  Implement them in a module
+registered under the entry-point group ``omnisdk``::
+
+    from omnisdk.hookspecs import hookimpl
+
+    @hookimpl
+    def omnisdk_adapters():
+        return [WhatsAppAdapter]
+
+Decision hooks are ``firstresult``: the first non-None result wins, later plugins are not
+called.  Observer hooks are called for every plugin; one plugin raising does not stop the
+others (the core logs and goes on).  The core calls hooks only through
+:class:`omnisdk.plugins.PluginHost`, never ``pm.hook`` raw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from omnisdk.adapters import ChannelAdapter
+    from omnisdk.events import Event
+    from omnisdk.model import Interaction, Message
+    from omnisdk.routing.model import Agent, Queue
+
+PROJECT = "omnisdk"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def omnisdk_adapters() -> Sequence[type[ChannelAdapter]]:
+    """Return the channel adapter classes this plugin provides.
+
+    Each class's ``name`` must be unique across installed plugins; it is the URL segment of
+    ``/webhooks/{name}/{account}`` and the table name in the configuration.
+    """
+
+
+@hookspec(firstresult=True)
+def omnisdk_thread(message: Message, default_key: str) -> str | None:
+    """Choose the conversation key a customer message threads into.
+
+    ``default_key`` is ``channel:business:customer``.  Return another key to thread
+    differently (an email plugin threading on References), or None to keep looking.
+
+    Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def omnisdk_select_queue(interaction: Interaction, queues: Sequence[Queue]) -> str | None:
+    """Choose the queue name for a new interaction, or None to let the core decide.
+
+    Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def omnisdk_select_agent(
+    interaction: Interaction, queue: Queue, candidates: Sequence[Agent]
+) -> str | None:
+    """Choose the agent id among ``candidates`` (each has free capacity on the channel).
+
+    Return None to let the core's strategy decide.  A returned id not among the candidates is
+    ignored (capacity is never exceeded).
+
+    Stops at first non-None result.
+    """
+
+
+@hookspec
+def omnisdk_event(event: Event) -> None:
+    """Observe every event after it is durable: inbound facts and the core's own events
+    (``io.omnisdk.interaction.*``, ``io.omnisdk.outbound.*``).  Must not block."""

@@ -1,0 +1,52 @@
+"""The normalized contact-centre model (pydantic v2, no I/O).
+
+- :mod:`omnisdk.model.addresses`: channels, addresses and contacts;
+- :mod:`omnisdk.model.messages`: message content and delivery status;
+- :mod:`omnisdk.model.interactions`: interactions, their states and wrap-up codes;
+- :mod:`omnisdk.model.cases`: cases.
+"""
+
+from omnisdk.model.addresses import Address, Channel, Contact, conversation_key
+from omnisdk.model.cases import Case
+from omnisdk.model.interactions import (
+    Direction,
+    Interaction,
+    InteractionState,
+    RoutingSource,
+    WrapUpCode,
+)
+from omnisdk.model.messages import (
+    Attachment,
+    ContactCard,
+    DeliveryStatus,
+    InteractiveReply,
+    Location,
+    Message,
+    MessageKind,
+    ProviderError,
+    Reaction,
+    StatusUpdate,
+)
+
+__all__ = [
+    "Address",
+    "Attachment",
+    "Case",
+    "Channel",
+    "Contact",
+    "ContactCard",
+    "DeliveryStatus",
+    "Direction",
+    "Interaction",
+    "InteractionState",
+    "InteractiveReply",
+    "Location",
+    "Message",
+    "MessageKind",
+    "ProviderError",
+    "Reaction",
+    "RoutingSource",
+    "StatusUpdate",
+    "WrapUpCode",
+    "conversation_key",
+]

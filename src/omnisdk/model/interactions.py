@@ -1,0 +1,70 @@
+"""Interactions: one unit of agent work on one channel, its states and wrap-up codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from omnisdk.model.addresses import Channel
+
+
+class InteractionState(StrEnum):
+    """``new → queued → offered → work_in_progress ⇄ on_hold → wrap_up → closed``."""
+
+    NEW = "new"
+    QUEUED = "queued"
+    OFFERED = "offered"
+    WORK_IN_PROGRESS = "work_in_progress"
+    ON_HOLD = "on_hold"
+    WRAP_UP = "wrap_up"
+    CLOSED = "closed"
+
+    @property
+    def active(self) -> bool:
+        """Everything but ``closed`` is active (threads new messages)."""
+        return self is not InteractionState.CLOSED
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class RoutingSource(StrEnum):
+    """Who routes the interaction: the core's router, or an external CCaaS plugin."""
+
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+
+
+class WrapUpCode(StrEnum):
+    """The default wrap-up codes (a deployment may configure more)."""
+
+    ISSUE_RESOLVED = "Issue resolved"
+    TASK_CREATED = "Task created"
+    CLOSED_INACTIVITY = "Closed due to customer inactivity"
+
+
+class Interaction(BaseModel):
+    """One unit of agent work.  Timestamps are UTC."""
+
+    id: str
+    channel: Channel
+    direction: Direction
+    state: InteractionState
+    conversation_key: str = Field(description="See omnisdk.model.conversation_key.")
+    source: str = Field(description="CloudEvents source of the account (plugin and account).")
+    customer: str
+    business: str
+    customer_name: str | None = None
+    queue: str | None = None
+    agent: str | None = None
+    routing_source: RoutingSource = RoutingSource.INTERNAL
+    wrap_up_code: str | None = None
+    case_id: str | None = None
+    message_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None

@@ -1,0 +1,236 @@
+"""The one base HTTP client every plugin uses to call its provider's API.
+
+- timeouts: connect and read, in seconds;
+- retries (tenacity) on connection errors, timeouts, 408, 429 and 5xx, with exponential
+  back-off and jitter, honouring ``Retry-After`` (seconds or HTTP date) up to a cap;
+- no retry on other 4xx;
+- an idempotency key made once by the caller *before* the retry loop and sent unchanged on
+  every attempt;
+- errors mapped to :mod:`omnisdk.outbound.errors`, each with the provider's request id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from omnisdk.outbound.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    OutboundError,
+    status_error_class,
+)
+
+log = logging.getLogger("omnisdk.outbound")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a :class:`ProviderClient` retries.  Times in seconds.
+
+    Attributes:
+        max_attempts: attempts in all, the first included (1 = no retry).
+        initial_backoff: first back-off; doubles each attempt, with full jitter.
+        max_backoff: cap of the exponential back-off.
+        max_retry_after: cap on a provider's ``Retry-After``; longer waits give up at once.
+    """
+
+    max_attempts: int = 4
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    max_retry_after: float = 60.0
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in RETRY_STATUSES
+    return isinstance(exc, APIConnectionError)
+
+
+class ProviderClient:
+    """An async HTTP client for one provider API (one per adapter, shared across sends).
+
+    Args:
+        provider: name used in errors and logs (``"whatsapp"``).
+        base_url: the API root; request paths are relative to it.
+        headers: default headers (e.g. ``Authorization``); never logged.
+        auth: httpx auth (e.g. ``(account_sid, auth_token)`` for Basic).
+        connect_timeout, read_timeout: seconds.
+        retry: the :class:`RetryPolicy`.
+        idempotency_header: header that carries the idempotency key.
+        request_id_headers: response headers that carry the provider's request id.
+        error_code: extracts the provider's error code from an error response's JSON body.
+        transport: an httpx transport (tests); respx mocks work without one.
+        sleep: the coroutine used to wait between attempts (tests inject a fake clock).
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(),
+        idempotency_header: str = "Idempotency-Key",
+        request_id_headers: Sequence[str] = ("x-request-id",),
+        error_code: Callable[[Any], str | None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.provider = provider
+        self.retry = retry
+        self.idempotency_header = idempotency_header
+        self.request_id_headers = tuple(h.lower() for h in request_id_headers)
+        self._error_code = error_code
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers=dict(headers or {}),
+            auth=auth,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"ProviderClient(provider={self.provider!r}, base_url={str(self._http.base_url)!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        """Send one request, retrying as the policy says; return the 2xx response.
+
+        Raises:
+            APIStatusError: (a subclass by status) on a non-2xx final answer.
+            APITimeoutError, APIConnectionError: when the provider could not be reached.
+        """
+        hdrs = dict(headers or {})
+        if idempotency_key is not None:
+            hdrs[self.idempotency_header] = idempotency_key  # same key on every attempt
+
+        async def attempt() -> httpx.Response:
+            return await self._once(method, path, json=json, data=data, params=params, headers=hdrs)
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(_retryable),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return await retrying(attempt)
+
+    async def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            resp = await self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise APITimeoutError(
+                f"{self.provider}: {method} {path} timed out", provider=self.provider
+            ) from None
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                f"{self.provider}: {method} {path} failed: {type(exc).__name__}",
+                provider=self.provider,
+            ) from None
+        if resp.is_success:
+            return resp
+        raise self._status_error(method, path, resp)
+
+    def request_id(self, resp: httpx.Response) -> str | None:
+        """The provider's request id from a response's headers, if any."""
+        for name in self.request_id_headers:
+            value = resp.headers.get(name)
+            if value:
+                return value
+        return None
+
+    def _status_error(self, method: str, path: str, resp: httpx.Response) -> APIStatusError:
+        code: str | None = None
+        if self._error_code is not None:
+            try:
+                code = self._error_code(resp.json())
+            except Exception:  # a non-JSON error body carries no code
+                code = None
+        cls = status_error_class(resp.status_code)
+        rid = self.request_id(resp)
+        msg = f"{self.provider}: {method} {path} answered {resp.status_code}"
+        if code:
+            msg += f" (provider code {code})"
+        if rid:
+            msg += f" [request id {rid}]"
+        return cls(
+            msg,
+            provider=self.provider,
+            status_code=resp.status_code,
+            request_id=rid,
+            error_code=code,
+            retry_after=parse_retry_after(resp.headers.get("retry-after")),
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            if retry_after > self.retry.max_retry_after:
+                raise exc  # waiting that long is worse than failing now
+            return retry_after
+        cap = min(self.retry.max_backoff, self.retry.initial_backoff * 2 ** (state.attempt_number - 1))
+        return random.uniform(0, cap)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s: attempt %d failed (%s), retrying",
+            self.provider,
+            state.attempt_number,
+            type(exc).__name__ if exc else "?",
+            extra={"request_id": getattr(exc, "request_id", None)},
+        )
+
+
+__all__ = ["OutboundError", "ProviderClient", "RetryPolicy", "parse_retry_after"]
