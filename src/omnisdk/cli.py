@@ -1,0 +1,284 @@
+"""The ``omnisdk`` command line (typer).
+
+Exit codes: 0 ok; 1 failure; 2 malformed body / bad usage; 3 bad signature; 4 configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from omnisdk.adapters import ChannelAdapter, WebhookRequest
+from omnisdk.errors import ConfigError, PayloadError, SignatureError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="omnisdk: omnichannel customer-service runtime.")
+err = Console(stderr=True)
+out = Console()
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _settings(config: Path | None) -> Any:
+    from omnisdk.config import load_settings
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(4) from None
+
+
+def _host(settings: Any) -> Any:
+    from omnisdk.plugins import PluginHost
+
+    host = PluginHost(allow=settings.plugins.allow, block=settings.plugins.block)
+    host.load_entrypoints()
+    host.load_modules(settings.plugins.modules)
+    return host
+
+
+def _adapter(settings: Any, host: Any, plugin: str, account: str | None) -> ChannelAdapter:
+    """The configured account's adapter, or one with the plugin's example settings."""
+    cls = host.adapters().get(plugin)
+    if cls is None:
+        err.print(f"no plugin {plugin!r} is installed (see 'omnisdk plugins')")
+        raise typer.Exit(4)
+    raw = settings.accounts.get(plugin, {}).get(account) if account else None
+    if account and raw is None:
+        err.print(f"no account {account!r} for {plugin} in the configuration")
+        raise typer.Exit(4)
+    from pydantic import ValidationError
+
+    from omnisdk.config import describe_validation_error
+
+    try:
+        conf = cls.Settings.model_validate(raw if raw is not None else cls.example_settings())
+    except ValidationError as exc:
+        err.print(f"accounts.{plugin}.{account}: {describe_validation_error(exc)}")
+        raise typer.Exit(4) from None
+    return cls(account or "example", conf)
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[Optional[str], typer.Option(help="Bind address (overrides config).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (overrides config).")] = None,
+) -> None:
+    """Run the gateway (uvicorn, uvloop + httptools when available)."""
+    import uvicorn
+
+    from omnisdk.gateway import create_app
+    from omnisdk.runtime import Runtime
+
+    settings = _settings(config)
+    try:
+        runtime = Runtime(settings)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(4) from None
+    for name, why in runtime.host.failures.items():
+        err.print(f"[yellow]plugin {name} not loaded:[/yellow] {why}")
+    uvicorn.run(
+        create_app(runtime),
+        host=host or settings.gateway.host,
+        port=port or settings.gateway.port,
+        loop="auto",
+        http="auto",
+        access_log=False,
+        log_level="warning",
+    )
+
+
+@app.command()
+def plugins(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List installed plugins with version, implemented hooks and adapters."""
+    settings = _settings(config)
+    host = _host(settings)
+    infos = host.describe()
+    if as_json:
+        doc = {
+            "plugins": [
+                {"name": i.name, "distribution": i.distribution, "version": i.version,
+                 "hooks": i.hooks, "adapters": i.adapters}
+                for i in infos
+            ],
+            "failures": host.failures,
+        }
+        print(json.dumps(doc, indent=2))
+        return
+    table = Table("plugin", "distribution", "version", "hooks", "adapters")
+    for i in infos:
+        table.add_row(i.name, i.distribution or "-", i.version or "-", ", ".join(i.hooks), ", ".join(i.adapters))
+    out.print(table)
+    for name, why in host.failures.items():
+        err.print(f"[yellow]{name} not loaded:[/yellow] {why}")
+
+
+def _read_input(file: str) -> list[tuple[str, bytes, str]]:
+    from omnisdk import recordings
+
+    if file == "-":
+        return [("stdin", sys.stdin.buffer.read(), "")]
+    try:
+        recs = recordings.load(file)
+    except (FileNotFoundError, ValueError):
+        path = Path(file)
+        if not path.is_file():
+            err.print(f"no such file: {file}")
+            raise typer.Exit(2) from None
+        return [(path.stem, path.read_bytes(), "")]  # not JSON: let the plugin refuse it
+    return [(r.name, r.body, r.content_type) for r in recs]
+
+
+@app.command()
+def parse(
+    plugin: str,
+    file: Annotated[str, typer.Argument(help="Body file, recording collection, folder, or - for stdin.")] = "-",
+    account: Annotated[Optional[str], typer.Option(help="Configured account (default: example settings).")] = None,
+    header: Annotated[list[str], typer.Option("-H", "--header", help="'Name: value', repeatable.")] = [],  # noqa: B006
+    url: Annotated[str, typer.Option(help="The webhook URL the provider called (URL-signed providers).")] = "https://example.invalid/webhooks",
+    sign: Annotated[bool, typer.Option(help="Sign each body with the account's secret first.")] = False,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip signature verification.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Verify and parse raw bodies; print CloudEvents as JSON lines (structured mode).
+
+    Exit 3 on a bad signature, 2 on a malformed body (one-line reason on stderr).
+    """
+    from omnisdk.events import now_rfc3339, to_http
+
+    settings = _settings(config)
+    adapter = _adapter(settings, _host(settings), plugin, account)
+    headers: dict[str, str] = {}
+    for h in header:
+        name, sep, value = h.partition(":")
+        if not sep:
+            err.print(f"bad header {h!r}: expected 'Name: value'")
+            raise typer.Exit(2)
+        headers[name.strip().lower()] = value.strip()
+    for name, body, ctype in _read_input(file):
+        hdrs = dict(headers)
+        if ctype:
+            hdrs.setdefault("content-type", ctype)
+        if sign:
+            hdrs.update({k.lower(): v for k, v in adapter.sign(url, body, ctype).items()})
+        req = WebhookRequest(method="POST", url=url, headers=hdrs, body=body, received_at=now_rfc3339())
+        try:
+            if not no_verify:
+                adapter.verify(req)
+            events = adapter.parse(req)
+        except SignatureError as exc:
+            err.print(f"{name}: bad signature: {exc}")
+            raise typer.Exit(3) from None
+        except PayloadError as exc:
+            err.print(f"{name}: malformed body: {exc}")
+            raise typer.Exit(2) from None
+        for e in events:
+            sys.stdout.write(to_http(e)[1].decode() + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def replay(
+    path: Annotated[str, typer.Argument(help="Recording file or folder.")],
+    url: Annotated[str, typer.Option(help="Webhook URL: http://HOST:PORT/webhooks/PLUGIN/ACCOUNT")],
+    config: ConfigOpt = None,
+    signed_url: Annotated[Optional[str], typer.Option(help="Public URL to sign, if it differs from --url.")] = None,
+) -> None:
+    """Sign recorded payloads with the account's secret and POST them to a running gateway."""
+    import httpx
+
+    from omnisdk import recordings
+
+    parts = httpx.URL(url).path.strip("/").split("/")
+    if len(parts) < 3 or parts[0] != "webhooks":
+        err.print("--url must end with /webhooks/PLUGIN/ACCOUNT")
+        raise typer.Exit(2)
+    plugin, account = parts[1], parts[2]
+    settings = _settings(config)
+    adapter = _adapter(settings, _host(settings), plugin, account if settings.accounts.get(plugin, {}).get(account) else None)
+    counts: dict[int, int] = {}
+    with httpx.Client(timeout=10) as client:
+        for rec in recordings.load(path):
+            headers = {"content-type": rec.content_type, **adapter.sign(signed_url or url, rec.body, rec.content_type)}
+            resp = client.post(url, content=rec.body, headers=headers)
+            counts[resp.status_code] = counts.get(resp.status_code, 0) + 1
+            out.print(f"{resp.status_code} {rec.name}")
+    out.print("summary: " + ", ".join(f"{n}×{s}" for s, n in sorted(counts.items())))
+    if any(s >= 300 for s in counts):
+        raise typer.Exit(1)
+
+
+def _read_db(settings: Any, fn: Any) -> Any:
+    from omnisdk.store.sqlite import SQLiteStore, SQLiteTransaction
+    from omnisdk.store.sqlite_schema import SCHEMA
+
+    url = settings.store.url
+    if not url.startswith("sqlite:///"):
+        err.print("this command reads the embedded SQLite store only")
+        raise typer.Exit(4)
+    store = SQLiteStore(url[len("sqlite:///"):] or "omnisdk.db")
+    if not store.path.exists():
+        err.print(f"no database at {store.path}")
+        raise typer.Exit(1)
+    conn = store.connect()
+    try:
+        conn.executescript(SCHEMA)
+        return fn(SQLiteTransaction(conn))
+    finally:
+        conn.close()
+
+
+@app.command()
+def interactions(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Interactions with state, channel, agent and wrap-up code."""
+    items = _read_db(_settings(config), lambda tx: tx.list_interactions(limit=100000))
+    if as_json:
+        print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    table = Table("id", "channel", "customer", "state", "queue", "agent", "messages", "wrap-up")
+    for i in items:
+        table.add_row(i.id[:12], i.channel.value, i.customer, i.state.value, i.queue or "-",
+                      i.agent or "-", str(i.message_count), i.wrap_up_code or "-")
+    out.print(table)
+
+
+@app.command()
+def stats(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Counts of events accepted, rejected (by reason) and deduplicated."""
+    counters = _read_db(_settings(config), lambda tx: tx.counters())
+    if as_json:
+        print(json.dumps(counters, indent=2, sort_keys=True))
+        return
+    table = Table("counter", "value")
+    for k, v in sorted(counters.items()):
+        table.add_row(k, str(v))
+    out.print(table)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo's database and config go.")] = Path(".omnisdk-demo"),
+) -> None:
+    """The main job: run the gateway on SQLite, replay real provider payloads over HTTP, report."""
+    from omnisdk.demo import run_demo
+
+    code = asyncio.run(run_demo(workdir, out))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

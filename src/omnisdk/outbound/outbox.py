@@ -1,0 +1,148 @@
+"""The outbox: durable outbound sends, each with an idempotency key made once at enqueue.
+
+A send is enqueued in the same transaction as the decision that causes it, so a redelivered
+webhook or a retried API call never enqueues it twice (the key is unique).  The worker claims
+due rows (``sending``), calls the adapter, and records the provider's message id.  A crash
+between the provider's answer and that record leaves the row ``sending``; on restart it goes
+back to ``pending`` and is sent again with the same key (at-least-once towards providers that
+ignore idempotency keys: see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+
+from omnisdk.adapters import ChannelAdapter, OutboundMessage
+from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, now_rfc3339
+from omnisdk.outbound.errors import APIStatusError, OutboundError
+from omnisdk.outbound.http import RETRY_STATUSES
+from omnisdk.store.base import OutboxRow, Store, Transaction
+
+log = logging.getLogger("omnisdk.outbox")
+
+
+class OutboxWorker:
+    """Sends due outbox rows through their adapters.
+
+    Args:
+        store: the store holding the outbox.
+        adapters: adapter objects by (plugin, account).
+        max_attempts: outbox-level attempts (each may itself retry inside the HTTP client).
+        retry_delay: seconds before the first outbox-level retry; doubles each time (cap 300).
+        clock: epoch seconds (tests inject one).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[tuple[str, str], ChannelAdapter],
+        *,
+        max_attempts: int = 6,
+        retry_delay: float = 5.0,
+        batch: int = 32,
+        clock: Callable[[], float] = time.time,
+        notify: Callable[[list[Event]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        self.batch = batch
+        self.clock = clock
+        self.notify = notify
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._wake.set()
+        self._task = asyncio.create_task(self._loop(), name="omnisdk-outbox")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                while await self.run_once():
+                    pass
+            except Exception:
+                log.exception("outbox pass failed")
+
+    async def run_once(self) -> int:
+        """Send one batch of due rows; returns how many were attempted."""
+        now = self.clock()
+        rows = await self.store.transact(lambda tx: tx.claim_outbox(now, self.batch))
+        if not rows:
+            return 0
+        results = await asyncio.gather(*(self._send(r) for r in rows))
+        events = await self.store.transact(lambda tx: [self._record(tx, r, res) for r, res in zip(rows, results)])
+        if self.notify:
+            self.notify([e for e in events if e is not None])
+        return len(rows)
+
+    async def _send(self, row: OutboxRow) -> object:
+        adapter = self.adapters.get((row.plugin, row.account))
+        if adapter is None:
+            return LookupError(f"no adapter for {row.plugin}/{row.account}")
+        try:
+            message = OutboundMessage.model_validate(row.payload)
+            return await adapter.send(message, idempotency_key=row.idempotency_key)
+        except (OutboundError, ValueError) as exc:
+            return exc
+        except Exception as exc:  # a plugin bug must not kill the worker
+            log.exception("adapter %s send crashed", row.plugin)
+            return exc
+
+    def _record(self, tx: Transaction, row: OutboxRow, result: object) -> Event | None:
+        adapter = self.adapters.get((row.plugin, row.account))
+        source = adapter.source if adapter else f"/{row.plugin}/{row.account}"
+        if not isinstance(result, Exception):
+            mid = result.message_id  # type: ignore[attr-defined]
+            tx.finish_outbox(row.id, state="sent", provider_message_id=mid)
+            tx.insert_message(
+                source=source,
+                message_id=mid,
+                interaction_id=row.interaction_id,
+                direction="outbound",
+                kind="text" if row.payload.get("text") else "media",
+                body=row.payload,
+                at=now_rfc3339(),
+            )
+            tx.apply_status(source=source, message_id=mid, status="queued",
+                            provider_status=result.status, at=now_rfc3339(), error=None)  # type: ignore[attr-defined]
+            tx.count("outbound.sent")
+            return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_SENT,
+                         data={"message_id": mid, "interaction_id": row.interaction_id},
+                         time=now_rfc3339(), correlationid=row.interaction_id)
+        retryable = isinstance(result, APIStatusError) and result.status_code in RETRY_STATUSES or (
+            isinstance(result, OutboundError) and not isinstance(result, APIStatusError)
+        )
+        reason = f"{type(result).__name__}: {result}"[:300]
+        if retryable and row.attempts < self.max_attempts:
+            delay = min(300.0, self.retry_delay * 2 ** (row.attempts - 1)) * random.uniform(0.8, 1.2)
+            tx.finish_outbox(row.id, state="pending", error=reason, next_attempt_at=self.clock() + delay)
+            tx.count("outbound.retried")
+            return None
+        tx.finish_outbox(row.id, state="failed", error=reason)
+        tx.count("outbound.failed")
+        return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_FAILED,
+                     data={"interaction_id": row.interaction_id, "error": reason},
+                     time=now_rfc3339(), correlationid=row.interaction_id)

@@ -1,0 +1,180 @@
+"""The plugin host: a typed facade over pluggy and a fault-isolated entry-point loader.
+
+Plugins are distributions that register a module under the entry-point group ``omnisdk``::
+
+    [project.entry-points.omnisdk]
+    whatsapp = "omnisdk_whatsapp.plugin"
+
+:meth:`PluginHost.load_entrypoints` imports each one on its own: a plugin that fails to import,
+implements an unknown hook (``check_pending``), or declares an adapter name already taken is
+reported in :attr:`PluginHost.failures` and left out; the others load.  An allow-list, when
+given, loads only the names on it; a block-list never loads the names on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from omnisdk import hookspecs
+from omnisdk.adapters import ChannelAdapter
+from omnisdk.errors import PluginError
+from omnisdk.events import Event
+
+log = logging.getLogger("omnisdk.plugins")
+
+ENTRYPOINT_GROUP = "omnisdk"
+
+
+@dataclass(slots=True)
+class PluginInfo:
+    """What ``omnisdk plugins`` lists about one loaded plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str] = field(default_factory=list)
+    adapters: list[str] = field(default_factory=list)
+
+
+class PluginHost:
+    """Owns the pluggy manager; the core calls hooks only through these typed methods."""
+
+    def __init__(self, *, allow: Iterable[str] | None = None, block: Iterable[str] = ()) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.allow = set(allow) if allow is not None else None
+        self.block = set(block)
+        self.failures: dict[str, str] = {}
+        self._dists: dict[str, tuple[str | None, str | None]] = {}
+        self._adapters: dict[str, type[ChannelAdapter]] | None = None
+
+    # --- loading ---------------------------------------------------------------------
+
+    def load_entrypoints(self) -> None:
+        """Load every plugin of the ``omnisdk`` entry-point group, each fault-isolated."""
+        for ep in sorted(metadata.entry_points(group=ENTRYPOINT_GROUP), key=lambda e: e.name):
+            if ep.name in self.block or (self.allow is not None and ep.name not in self.allow):
+                log.info("plugin %s skipped by the allow/block lists", ep.name)
+                continue
+            dist = getattr(ep, "dist", None)
+            try:
+                module = ep.load()
+            except Exception as exc:  # isolate: a broken plugin must not stop the others
+                self._fail(ep.name, f"import failed: {type(exc).__name__}: {exc}")
+                continue
+            self.register(module, ep.name, distribution=dist.name if dist else None,
+                          version=dist.version if dist else None)
+
+    def load_modules(self, paths: Iterable[str]) -> None:
+        """Register plugin modules by import path (``[plugins] modules``), each fault-isolated."""
+        import importlib
+
+        for path in paths:
+            try:
+                module = importlib.import_module(path)
+            except Exception as exc:
+                self._fail(path, f"import failed: {type(exc).__name__}: {exc}")
+                continue
+            self.register(module, path)
+
+    def register(
+        self,
+        plugin: Any,
+        name: str,
+        *,
+        distribution: str | None = None,
+        version: str | None = None,
+    ) -> bool:
+        """Register one plugin object or module; False (and a failure entry) if it is invalid."""
+        if name in self.block or (self.allow is not None and name not in self.allow):
+            return False
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:
+            self._fail(name, f"register failed: {exc}")
+            return False
+        try:
+            self.pm.check_pending()
+            self._collect_adapters(name, plugin)
+        except Exception as exc:
+            self.pm.unregister(plugin)
+            self._fail(name, str(exc))
+            return False
+        self._dists[name] = (distribution, version)
+        self._adapters = None
+        return True
+
+    def _collect_adapters(self, name: str, plugin: Any) -> None:
+        impl = getattr(plugin, "omnisdk_adapters", None)
+        if impl is None:
+            return
+        taken = self.adapters()
+        for cls in impl() or ():
+            if not (isinstance(cls, type) and issubclass(cls, ChannelAdapter)):
+                raise PluginError(f"omnisdk_adapters returned {cls!r}, not a ChannelAdapter class")
+            if cls.name in taken:
+                raise PluginError(f"adapter name {cls.name!r} is already provided by another plugin")
+
+    def _fail(self, name: str, reason: str) -> None:
+        self.failures[name] = reason
+        log.error("plugin %s not loaded: %s", name, reason)
+
+    # --- typed hook facade -----------------------------------------------------------
+
+    def adapters(self) -> dict[str, type[ChannelAdapter]]:
+        """Adapter classes by name, from every loaded plugin's ``omnisdk_adapters``."""
+        if self._adapters is None:
+            found: dict[str, type[ChannelAdapter]] = {}
+            for result in self.pm.hook.omnisdk_adapters():
+                for cls in result or ():
+                    found.setdefault(cls.name, cls)
+            self._adapters = found
+        return self._adapters
+
+    def thread(self, message: Any, default_key: str) -> str:
+        """The conversation key for a customer message (``omnisdk_thread``, else the default)."""
+        return self.pm.hook.omnisdk_thread(message=message, default_key=default_key) or default_key
+
+    def select_queue(self, interaction: Any, queues: Sequence[Any]) -> str | None:
+        """A plugin's queue choice, or None (``omnisdk_select_queue``)."""
+        return self.pm.hook.omnisdk_select_queue(interaction=interaction, queues=queues)
+
+    def select_agent(self, interaction: Any, queue: Any, candidates: Sequence[Any]) -> str | None:
+        """A plugin's agent choice among ``candidates``, or None (``omnisdk_select_agent``)."""
+        return self.pm.hook.omnisdk_select_agent(
+            interaction=interaction, queue=queue, candidates=candidates
+        )
+
+    def notify(self, events: Sequence[Event]) -> None:
+        """Call every ``omnisdk_event`` observer for each event; one failing observer is
+        logged and does not stop the others."""
+        impls = self.pm.hook.omnisdk_event.get_hookimpls()
+        if not impls:
+            return
+        for event in events:
+            for impl in impls:
+                try:
+                    impl.function(event=event)
+                except Exception:
+                    log.exception("observer %s failed on event %s", impl.plugin_name, event.id)
+
+    # --- description -----------------------------------------------------------------
+
+    def describe(self) -> list[PluginInfo]:
+        """Loaded plugins with distribution, version, implemented hooks and adapter names."""
+        out: list[PluginInfo] = []
+        for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: np[0]):
+            dist, version = self._dists.get(name, (None, None))
+            hooks = sorted(
+                h.name for h in self.pm.get_hookcallers(plugin) or () if h.name.startswith("omnisdk_")
+            )
+            impl = getattr(plugin, "omnisdk_adapters", None)
+            adapters = sorted(c.name for c in (impl() or ())) if impl else []
+            out.append(PluginInfo(name, dist, version, hooks, adapters))
+        return out

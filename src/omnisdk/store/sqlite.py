@@ -1,0 +1,418 @@
+"""The embedded store: SQLite in WAL mode with group commit on one writer thread.
+
+Every write goes to one writer thread through a queue.  The thread takes everything queued,
+runs each job inside its own SAVEPOINT (a failing job rolls back alone) and commits once for
+the whole batch, then resolves the callers' futures.  Under load, one commit (one fsync with
+``synchronous=FULL``) covers many webhooks: durability without a commit per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from omnisdk.errors import StateError
+from omnisdk.events import Event, dumps, loads
+from omnisdk.model import Interaction
+from omnisdk.model.messages import DeliveryStatus
+from omnisdk.store.base import InboxResult, OutboxRow, Store
+from omnisdk.store.sqlite_schema import SCHEMA
+
+log = logging.getLogger("omnisdk.store")
+T = TypeVar("T")
+_STOP = object()
+MAX_BATCH = 512
+
+
+class SQLiteTransaction:
+    """:class:`omnisdk.store.Transaction` over one sqlite3 connection (writer thread only)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.c = conn
+
+    # inbox
+    def claim_inbox(self, limit: int) -> list[tuple[int, Event]]:
+        rows = self.c.execute(
+            "SELECT seq, body FROM inbox WHERE processed = 0 ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [(seq, loads(body)) for seq, body in rows]
+
+    def mark_processed(self, seq: int, error: str | None = None) -> None:
+        self.c.execute("UPDATE inbox SET processed = 1, error = ? WHERE seq = ?", (error, seq))
+
+    # interactions
+    def active_interaction(self, conversation_key: str) -> Interaction | None:
+        row = self.c.execute(
+            "SELECT doc FROM interactions WHERE conversation_key = ? AND state != 'closed'",
+            (conversation_key,),
+        ).fetchone()
+        return Interaction.model_validate_json(row[0]) if row else None
+
+    def get_interaction(self, interaction_id: str) -> Interaction | None:
+        row = self.c.execute("SELECT doc FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
+        return Interaction.model_validate_json(row[0]) if row else None
+
+    def save_interaction(self, interaction: Interaction) -> None:
+        try:
+            self.c.execute(
+                "INSERT INTO interactions (id, conversation_key, state, agent, channel, created_at, doc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " state = excluded.state, agent = excluded.agent, doc = excluded.doc",
+                (
+                    interaction.id,
+                    interaction.conversation_key,
+                    interaction.state.value,
+                    interaction.agent,
+                    interaction.channel.value,
+                    interaction.created_at.isoformat(),
+                    interaction.model_dump_json(),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise StateError(
+                f"conversation {interaction.conversation_key!r} already has an active interaction"
+            ) from exc
+
+    def list_interactions(self, *, active_only: bool = False, limit: int = 1000) -> list[Interaction]:
+        sql = "SELECT doc FROM interactions"
+        if active_only:
+            sql += " WHERE state != 'closed'"
+        sql += " ORDER BY created_at, id LIMIT ?"
+        return [Interaction.model_validate_json(r[0]) for r in self.c.execute(sql, (limit,))]
+
+    def agent_loads(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for agent, channel, n in self.c.execute(
+            "SELECT agent, channel, COUNT(*) FROM interactions"
+            " WHERE agent IS NOT NULL AND state NOT IN ('closed', 'queued', 'new')"
+            " GROUP BY agent, channel"
+        ):
+            out.setdefault(agent, {})[channel] = n
+        return out
+
+    def oldest_queued(self, limit: int) -> list[Interaction]:
+        return [
+            Interaction.model_validate_json(r[0])
+            for r in self.c.execute(
+                "SELECT doc FROM interactions WHERE state = 'queued' ORDER BY created_at, id LIMIT ?",
+                (limit,),
+            )
+        ]
+
+    # contacts
+    def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
+        row = self.c.execute(
+            "SELECT contact_id FROM addresses WHERE channel = ? AND value = ?", (channel, address)
+        ).fetchone()
+        if row:
+            if display_name:
+                self.c.execute(
+                    "UPDATE contacts SET display_name = ? WHERE id = ? AND display_name IS NOT ?",
+                    (display_name, row[0], display_name),
+                )
+            return row[0]
+        contact_id = uuid.uuid4().hex
+        self.c.execute(
+            "INSERT INTO contacts (id, display_name, created_at) VALUES (?, ?, ?)",
+            (contact_id, display_name, now),
+        )
+        self.c.execute(
+            "INSERT INTO addresses (channel, value, contact_id) VALUES (?, ?, ?)",
+            (channel, address, contact_id),
+        )
+        return contact_id
+
+    # messages
+    def insert_message(
+        self,
+        *,
+        source: str,
+        message_id: str,
+        interaction_id: str | None,
+        direction: str,
+        kind: str,
+        body: dict[str, Any],
+        at: str,
+    ) -> bool:
+        cur = self.c.execute(
+            "INSERT INTO messages (source, message_id, interaction_id, direction, kind, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, message_id) DO UPDATE SET"
+            " interaction_id = COALESCE(messages.interaction_id, excluded.interaction_id),"
+            " kind = COALESCE(messages.kind, excluded.kind),"
+            " body = COALESCE(messages.body, excluded.body)"
+            " WHERE messages.body IS NULL",
+            (source, message_id, interaction_id, direction, kind, orjson.dumps(body).decode(), at),
+        )
+        return cur.rowcount == 1
+
+    def apply_status(
+        self,
+        *,
+        source: str,
+        message_id: str,
+        status: str,
+        provider_status: str,
+        at: str,
+        error: dict[str, Any] | None,
+    ) -> bool:
+        new = DeliveryStatus(status)
+        current = self.message_status(source, message_id)
+        if current is None:
+            self.c.execute(
+                "INSERT OR IGNORE INTO messages (source, message_id, direction, created_at)"
+                " VALUES (?, ?, 'outbound', ?)",
+                (source, message_id, at),
+            )
+        elif not new.advances(DeliveryStatus(current)):
+            return False
+        self.c.execute(
+            "UPDATE messages SET status = ?, provider_status = ?, status_at = ?, error = ?"
+            " WHERE source = ? AND message_id = ?",
+            (
+                new.value,
+                provider_status,
+                at,
+                orjson.dumps(error).decode() if error else None,
+                source,
+                message_id,
+            ),
+        )
+        return True
+
+    def message_status(self, source: str, message_id: str) -> str | None:
+        row = self.c.execute(
+            "SELECT status FROM messages WHERE source = ? AND message_id = ?", (source, message_id)
+        ).fetchone()
+        return row[0] if row else None
+
+    # outbox
+    def enqueue_outbox(
+        self,
+        *,
+        idempotency_key: str,
+        plugin: str,
+        account: str,
+        interaction_id: str | None,
+        payload: dict[str, Any],
+        now: float,
+    ) -> bool:
+        cur = self.c.execute(
+            "INSERT OR IGNORE INTO outbox (idempotency_key, plugin, account, interaction_id,"
+            " payload, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (idempotency_key, plugin, account, interaction_id, orjson.dumps(payload).decode(), now),
+        )
+        return cur.rowcount == 1
+
+    def claim_outbox(self, now: float, limit: int) -> list[OutboxRow]:
+        rows = self.c.execute(
+            "SELECT id, idempotency_key, plugin, account, interaction_id, payload, attempts"
+            " FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, id LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        out = []
+        for rid, key, plugin, account, iid, payload, attempts in rows:
+            self.c.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?", (rid,)
+            )
+            out.append(OutboxRow(rid, key, plugin, account, iid, orjson.loads(payload), attempts + 1))
+        return out
+
+    def finish_outbox(
+        self,
+        row_id: int,
+        *,
+        state: str,
+        provider_message_id: str | None = None,
+        error: str | None = None,
+        next_attempt_at: float | None = None,
+    ) -> None:
+        self.c.execute(
+            "UPDATE outbox SET state = ?, provider_message_id = COALESCE(?, provider_message_id),"
+            " error = ?, next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+            (state, provider_message_id, error, next_attempt_at, row_id),
+        )
+
+    def requeue_stale_sending(self) -> int:
+        """Rows left ``sending`` by a crash go back to ``pending`` (same idempotency key)."""
+        return self.c.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'").rowcount
+
+    # stats
+    def count(self, name: str, n: int = 1) -> None:
+        self.c.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            (name, n),
+        )
+
+    def counters(self) -> dict[str, int]:
+        return dict(self.c.execute("SELECT name, value FROM counters").fetchall())
+
+
+class _Job:
+    __slots__ = ("fn", "future", "is_inbox")
+
+    def __init__(self, fn: Callable[[SQLiteTransaction], Any], future: asyncio.Future | None, is_inbox: bool = False):
+        self.fn = fn
+        self.future = future
+        self.is_inbox = is_inbox
+
+
+class SQLiteStore(Store):
+    """SQLite (WAL) store.
+
+    Args:
+        path: database file (created with its folder if missing).
+        synchronous: ``"FULL"`` (default; a 2xx survives power loss) or ``"NORMAL"`` (survives a
+            process crash, may lose the last commits on power loss; faster).
+    """
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        self.path = Path(path)
+        self.location = str(self.path.resolve())
+        self.synchronous = synchronous.upper()
+        if self.synchronous not in {"FULL", "NORMAL"}:
+            raise ValueError("synchronous must be FULL or NORMAL")
+        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending_counts: dict[str, int] = {}
+        self.on_inbox = None
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection with the store's pragmas (the CLI uses one to read)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        conn = self.connect()
+        conn.executescript(SCHEMA)
+        tx = SQLiteTransaction(conn)
+        stale = tx.requeue_stale_sending()
+        if stale:
+            log.warning("%d outbox rows were left 'sending' by a crash; they will be retried", stale)
+        self._thread = threading.Thread(target=self._run, args=(conn,), name="omnisdk-sqlite", daemon=True)
+        self._thread.start()
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        self._q.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+
+    async def append_inbox(self, events: Sequence[Event], received_at: str) -> InboxResult:
+        rows = [
+            (e.source, e.id, e.type, e.partitionkey, received_at, dumps(e)) for e in events
+        ]
+
+        def job(tx: SQLiteTransaction) -> InboxResult:
+            new = 0
+            for row in rows:
+                new += tx.c.execute(
+                    "INSERT OR IGNORE INTO inbox (source, id, type, partitionkey, received_at, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    row,
+                ).rowcount
+            dup = len(rows) - new
+            if new:
+                tx.count("events.accepted", new)
+            if dup:
+                tx.count("events.deduplicated", dup)
+            return InboxResult(new, dup)
+
+        return await self._submit(job, is_inbox=True)
+
+    async def transact(self, fn: Callable[[SQLiteTransaction], T]) -> T:
+        return await self._submit(fn)
+
+    def count_later(self, name: str, n: int = 1) -> None:
+        self._q.put(_Job(lambda tx: tx.count(name, n), None))
+
+    def _submit(self, fn: Callable[[SQLiteTransaction], T], is_inbox: bool = False) -> asyncio.Future[T]:
+        if self._thread is None or self._loop is None:
+            raise RuntimeError("store is not open")
+        fut: asyncio.Future[T] = self._loop.create_future()
+        self._q.put(_Job(fn, fut, is_inbox))
+        return fut
+
+    # --- writer thread ---------------------------------------------------------------
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        tx = SQLiteTransaction(conn)
+        stop = False
+        while not stop:
+            first = self._q.get()
+            if first is _STOP:
+                break
+            jobs = [first]
+            while len(jobs) < MAX_BATCH:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                jobs.append(nxt)
+            self._run_batch(conn, tx, jobs)
+        conn.close()
+
+    def _run_batch(self, conn: sqlite3.Connection, tx: SQLiteTransaction, jobs: list[_Job]) -> None:
+        results: list[tuple[_Job, bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for job in jobs:
+                conn.execute("SAVEPOINT job")
+                try:
+                    value = job.fn(tx)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's future
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    results.append((job, False, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    results.append((job, True, value))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # commit failed: nothing of the batch is durable
+            log.exception("store commit failed")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            results = [(job, False, exc) for job in jobs]
+        inbox_added = any(ok and job.is_inbox and value.accepted for job, ok, value in results)
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._resolve, results, inbox_added)
+        except RuntimeError:  # loop closed during shutdown
+            pass
+
+    def _resolve(self, results: list[tuple[_Job, bool, Any]], inbox_added: bool) -> None:
+        for job, ok, value in results:
+            fut = job.future
+            if fut is None or fut.done():
+                continue
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)
+        if inbox_added and self.on_inbox is not None:
+            self.on_inbox()

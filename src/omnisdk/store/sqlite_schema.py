@@ -1,0 +1,78 @@
+"""The SQLite schema (also the reference for other stores' tables)."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    source       TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    type         TEXT NOT NULL,
+    partitionkey TEXT,
+    received_at  TEXT NOT NULL,
+    body         BLOB NOT NULL,
+    processed    INTEGER NOT NULL DEFAULT 0,
+    error        TEXT,
+    UNIQUE (source, id)
+);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (seq) WHERE processed = 0;
+
+CREATE TABLE IF NOT EXISTS contacts (
+    id           TEXT PRIMARY KEY,
+    display_name TEXT,
+    created_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS addresses (
+    channel    TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    contact_id TEXT NOT NULL REFERENCES contacts (id),
+    PRIMARY KEY (channel, value)
+);
+
+CREATE TABLE IF NOT EXISTS interactions (
+    id               TEXT PRIMARY KEY,
+    conversation_key TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    agent            TEXT,
+    channel          TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    doc              TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS interactions_one_active
+    ON interactions (conversation_key) WHERE state != 'closed';
+CREATE INDEX IF NOT EXISTS interactions_queued ON interactions (created_at) WHERE state = 'queued';
+
+CREATE TABLE IF NOT EXISTS messages (
+    source          TEXT NOT NULL,
+    message_id      TEXT NOT NULL,
+    interaction_id  TEXT,
+    direction       TEXT NOT NULL,
+    kind            TEXT,
+    body            TEXT,
+    created_at      TEXT NOT NULL,
+    status          TEXT,
+    provider_status TEXT,
+    status_at       TEXT,
+    error           TEXT,
+    PRIMARY KEY (source, message_id)
+);
+CREATE INDEX IF NOT EXISTS messages_interaction ON messages (interaction_id);
+
+CREATE TABLE IF NOT EXISTS outbox (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    idempotency_key     TEXT NOT NULL UNIQUE,
+    plugin              TEXT NOT NULL,
+    account             TEXT NOT NULL,
+    interaction_id      TEXT,
+    payload             TEXT NOT NULL,
+    state               TEXT NOT NULL DEFAULT 'pending',
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at     REAL NOT NULL,
+    provider_message_id TEXT,
+    error               TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+
+CREATE TABLE IF NOT EXISTS counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
