@@ -173,14 +173,23 @@ def now_rfc3339() -> str:
 # --- conversion at the wire (cloudevents.core) -------------------------------------------
 
 
-def to_cloudevent(event: Event) -> Any:
-    """The event as a ``cloudevents.core.v1.event.CloudEvent`` (validated by the SDK)."""
+def _sdk_event(attributes: dict[str, Any], data: Any) -> Any:
+    """A ``cloudevents.core`` v1.0 event, without the ``time`` the SDK stamps when none is set."""
     from cloudevents.core.v1.event import CloudEvent
 
+    stamped = "time" not in attributes
+    ce = CloudEvent(attributes, data)
+    if stamped:
+        ce.get_attributes().pop("time", None)
+    return ce
+
+
+def to_cloudevent(event: Event) -> Any:
+    """The event as a ``cloudevents.core.v1.event.CloudEvent`` (validated by the SDK)."""
     attrs = event.attributes()
     if "time" in attrs:
         attrs["time"] = datetime.fromisoformat(attrs["time"].replace("Z", "+00:00"))
-    return CloudEvent(attrs, event.data)
+    return _sdk_event(attrs, event.data)
 
 
 def from_cloudevent(ce: Any) -> Event:
@@ -213,7 +222,7 @@ def from_http(headers: Mapping[str, str], body: bytes) -> Event:
     from cloudevents.core.formats.json import JSONFormat
 
     try:
-        ce = http.from_http(http.HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body), JSONFormat())
+        ce = http.from_http(http.HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body), JSONFormat(), _sdk_event)
     except Exception as exc:  # the SDK raises several unrelated types
         raise ValueError(f"not a CloudEvent: {exc}") from None
     return from_cloudevent(ce)

@@ -94,6 +94,7 @@ class PluginHost:
         """Register one plugin object or module; False (and a failure entry) if it is invalid."""
         if name in self.block or (self.allow is not None and name not in self.allow):
             return False
+        taken = set(self.adapters())
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:
@@ -101,20 +102,21 @@ class PluginHost:
             return False
         try:
             self.pm.check_pending()
-            self._collect_adapters(name, plugin)
+            self._check_adapters(plugin, taken)
         except Exception as exc:
             self.pm.unregister(plugin)
             self._fail(name, str(exc))
             return False
+        finally:
+            self._adapters = None
         self._dists[name] = (distribution, version)
-        self._adapters = None
         return True
 
-    def _collect_adapters(self, name: str, plugin: Any) -> None:
+    @staticmethod
+    def _check_adapters(plugin: Any, taken: set[str]) -> None:
         impl = getattr(plugin, "omnisdk_adapters", None)
         if impl is None:
             return
-        taken = self.adapters()
         for cls in impl() or ():
             if not (isinstance(cls, type) and issubclass(cls, ChannelAdapter)):
                 raise PluginError(f"omnisdk_adapters returned {cls!r}, not a ChannelAdapter class")

@@ -32,7 +32,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Starlette:
                 await runtime.stop()
 
     routes = [
-        Route("/webhooks/{plugin}/{account}", webhooks, methods=["GET", "POST"]),
+        Route("/webhooks/{plugin}/{account}", webhooks.handle, methods=["GET", "POST"]),
         Route("/healthz", api.health, methods=["GET"]),
         Route("/v1/interactions", api.interactions, methods=["GET"]),
         Route("/v1/interactions/{id}/reply", api.reply, methods=["POST"]),

@@ -65,7 +65,7 @@ class WebhookEndpoint:
                 raise PayloadTooLargeError(f"body exceeds {limit} bytes")
         return bytes(chunks)
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         store = self.runtime.store
         plugin = request.path_params["plugin"]
         account = request.path_params["account"]

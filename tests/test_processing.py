@@ -1,0 +1,127 @@
+"""Threading, routing v1, forward-only statuses and closing, through the runtime."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnisdk.errors import StateError
+from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS, Event
+from omnisdk.model import InteractionState
+from omnisdk.model.addresses import conversation_key
+
+
+def message_event(i, customer="+15550100001", business="biz", text="hi"):
+    return Event(
+        id=f"m-{i}", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, time="2026-01-01T00:00:00Z",
+        partitionkey=conversation_key("chat", business, customer),
+        data={"message_id": f"m-{i}", "channel": "chat", "customer": customer, "business": business,
+              "kind": "text", "text": text},
+    )
+
+
+def status_event(mid, status):
+    return Event(
+        id=f"{mid}:{status}", source="/sample/acme", type=TYPE_MESSAGE_STATUS, time="2026-01-01T00:00:01Z",
+        data={"message_id": mid, "channel": "chat", "status": status, "provider_status": status},
+    )
+
+
+async def ingest(rt, *events):
+    await rt.store.append_inbox(list(events), "2026-01-01T00:00:00Z")
+    await rt.processor.drain()
+
+
+async def test_messages_of_one_conversation_thread_into_one_interaction(runtime):
+    await ingest(runtime, message_event(1), message_event(2), message_event(3))
+    items = await runtime.interactions()
+    assert len(items) == 1
+    assert items[0].message_count == 3
+    assert items[0].conversation_key == "chat:biz:+15550100001"
+
+
+async def test_other_customer_or_business_address_opens_another_interaction(runtime):
+    await ingest(runtime, message_event(1), message_event(2, customer="+15550100002"),
+                 message_event(3, business="biz2"))
+    keys = sorted(i.conversation_key for i in await runtime.interactions())
+    assert keys == ["chat:biz2:+15550100001", "chat:biz:+15550100001", "chat:biz:+15550100002"]
+
+
+async def test_most_free_capacity_wins_and_capacity_is_never_exceeded(runtime):
+    # alice has 2 chat slots, bob 1: expect alice, then a tie (1 vs 1) won by alice (smaller id),
+    # then bob, then the fourth is queued.
+    await ingest(runtime, *(message_event(i, customer=f"+1555010000{i}") for i in range(4)))
+    items = await runtime.interactions()
+    agents = [i.agent for i in items]
+    assert agents.count("alice") == 2 and agents.count("bob") == 1
+    queued = [i for i in items if i.state is InteractionState.QUEUED]
+    assert len(queued) == 1 and queued[0].agent is None and queued[0].queue == "support"
+
+
+async def test_closing_frees_capacity_and_drains_the_backlog(runtime):
+    await ingest(runtime, *(message_event(i, customer=f"+1555010000{i}") for i in range(4)))
+    items = await runtime.interactions()
+    bobs = [i for i in items if i.agent == "bob"][0]
+    queued = [i for i in items if i.state is InteractionState.QUEUED][0]
+    await runtime.close_interaction(bobs.id, "Issue resolved")
+    after = {i.id: i for i in await runtime.interactions()}
+    assert after[bobs.id].state is InteractionState.CLOSED
+    assert after[bobs.id].wrap_up_code == "Issue resolved"
+    assert after[queued.id].state is InteractionState.OFFERED and after[queued.id].agent == "bob"
+
+
+async def test_a_message_after_close_opens_a_new_interaction(runtime):
+    await ingest(runtime, message_event(1))
+    first = (await runtime.interactions())[0]
+    await runtime.close_interaction(first.id)
+    await ingest(runtime, message_event(2))
+    items = await runtime.interactions()
+    assert len(items) == 2
+    assert sum(1 for i in items if i.state.active) == 1
+
+
+async def test_closing_twice_is_a_state_error(runtime):
+    await ingest(runtime, message_event(1))
+    first = (await runtime.interactions())[0]
+    await runtime.close_interaction(first.id)
+    with pytest.raises(StateError):
+        await runtime.close_interaction(first.id)
+
+
+async def test_redelivered_event_adds_nothing(runtime):
+    await ingest(runtime, message_event(1))
+    await ingest(runtime, message_event(1))
+    items = await runtime.interactions()
+    assert len(items) == 1 and items[0].message_count == 1
+    stats = await runtime.stats()
+    assert stats["events.accepted"] == 1 and stats["events.deduplicated"] == 1
+
+
+@pytest.mark.parametrize(
+    "order, final",
+    [
+        (["sent", "delivered", "read"], "read"),
+        (["read", "delivered", "sent"], "read"),
+        (["delivered", "failed", "read"], "failed"),
+        (["sent", "read", "delivered"], "read"),
+    ],
+)
+async def test_delivery_status_only_moves_forward(runtime, order, final):
+    await ingest(runtime, *(status_event("out-1", s) for s in order))
+    status = await runtime.store.transact(lambda tx: tx.message_status("/sample/acme", "out-1"))
+    assert status == final
+
+
+async def test_invalid_event_data_is_kept_and_does_not_block_the_rest(runtime):
+    bad = Event(id="bad-1", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, data={"nonsense": True})
+    await ingest(runtime, bad, message_event(2))
+    assert len(await runtime.interactions()) == 1
+    row = await runtime.store.transact(
+        lambda tx: tx.c.execute("SELECT processed, error FROM inbox WHERE id = 'bad-1'").fetchone()
+    )
+    assert row[0] == 1 and "message_id" in row[1]
+    assert (await runtime.stats())["events.failed"] == 1
+
+
+async def test_unknown_interaction_reply_is_a_state_error(runtime):
+    with pytest.raises(StateError):
+        await runtime.reply("nope", "hello")
