@@ -184,6 +184,15 @@ class ChannelAdapter(ABC):
         """
         return None
 
+    @classmethod
+    def sandbox_reply(cls, n: int) -> dict[str, Any]:
+        """What the provider API answers to the ``n``-th successful send, as JSON.
+
+        Used by the demo's stand-in provider API and the test kit, so they need no provider
+        knowledge of their own.
+        """
+        return {"id": f"sandbox-{n}"}
+
     def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
         """The headers the provider would add to sign this request (replay, demo, tests).
 

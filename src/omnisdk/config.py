@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = os.environ.get("OMNISDK_CONFIG_FILE") or _CONFIG_PATH.get("path")
+        path = _CONFIG_PATH.get("path") or os.environ.get("OMNISDK_CONFIG_FILE")
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
@@ -122,8 +122,9 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         ConfigError: the file is missing/unreadable or a value is invalid (the message names
             the field, never its value).
     """
-    chosen = Path(path) if path else None
-    if chosen is None and not os.environ.get("OMNISDK_CONFIG_FILE") and Path("omnisdk.toml").exists():
+    env_file = os.environ.get("OMNISDK_CONFIG_FILE")
+    chosen = Path(path) if path else Path(env_file) if env_file else None
+    if chosen is None and Path("omnisdk.toml").exists():
         chosen = Path("omnisdk.toml")
     if chosen is not None and not chosen.exists():
         raise ConfigError(f"configuration file {chosen} does not exist")
@@ -136,6 +137,8 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
     except Exception as exc:  # TOML syntax errors come from tomllib
         raise ConfigError(f"cannot read configuration: {type(exc).__name__}") from None
+    finally:
+        _CONFIG_PATH.clear()  # a later Settings() must not read this file behind its back
 
 
 def describe_validation_error(exc: ValidationError) -> str:
