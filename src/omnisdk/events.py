@@ -162,7 +162,10 @@ def epoch_to_rfc3339(seconds: str | int | float) -> str:
     Raises:
         ValueError: not a number.
     """
-    return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(int(float(seconds))))
+    try:
+        return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(int(float(seconds))))
+    except (OverflowError, OSError, TypeError) as exc:
+        raise ValueError(f"not a usable epoch timestamp: {type(exc).__name__}") from None
 
 
 def now_rfc3339() -> str:

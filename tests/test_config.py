@@ -1,0 +1,281 @@
+"""Configuration: TOML file + OMNISDK_* environment, typed values, secret-free reprs and errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from omnisdk.config import Settings, describe_validation_error, load_settings
+from omnisdk.errors import ConfigError
+from omnisdk.model.addresses import Channel
+from omnisdk.routing.model import Agent, Queue
+
+SECRET = "s3cr3t-value"
+
+CONFIG = f"""
+[store]
+url = "sqlite:///test.db"
+synchronous = "NORMAL"
+
+[gateway]
+host = "0.0.0.0"
+port = 8088
+public_url = "https://cx.example.com"
+
+[plugins]
+block = ["experimental"]
+
+[[routing.queues]]
+name = "support"
+channels = ["whatsapp", "sms"]
+skills = ["billing"]
+
+[[routing.queues]]
+name = "general"
+
+[[routing.agents]]
+id = "alice"
+name = "Alice"
+skills = ["billing"]
+capacity = {{ whatsapp = 2 }}
+
+[accounts.whatsapp.acme]
+app_secret = "{SECRET}"
+phone_number_id = "1122334455667"
+"""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No OMNISDK_* variable and no ./omnisdk.toml leaks in from the machine running the tests."""
+    for name in list(os.environ):
+        if name.startswith("OMNISDK_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("OMNISDK_CONFIG_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def write(tmp_path: Path, text: str, name: str = "conf.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+# --- reading the file -------------------------------------------------------------------------
+
+
+def test_load_settings_reads_toml(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, CONFIG))
+    assert isinstance(s, Settings)
+    assert s.store.url == "sqlite:///test.db"
+    assert s.store.synchronous == "NORMAL"
+    assert s.gateway.host == "0.0.0.0"
+    assert s.gateway.port == 8088
+    assert s.gateway.public_url == "https://cx.example.com"
+    assert s.plugins.block == ["experimental"]
+
+    assert [q.name for q in s.routing.queues] == ["support", "general"]
+    support = s.routing.queues[0]
+    assert isinstance(support, Queue)
+    assert support.channels == [Channel.WHATSAPP, Channel.SMS]
+    assert all(isinstance(c, Channel) for c in support.channels)
+    assert support.skills == ["billing"]
+    assert s.routing.queues[1].channels == []
+
+    (alice,) = s.routing.agents
+    assert isinstance(alice, Agent)
+    assert alice.id == "alice" and alice.name == "Alice"
+    assert alice.capacity == {Channel.WHATSAPP: 2}
+    (key,) = alice.capacity
+    assert isinstance(key, Channel)
+    assert alice.serves(support)
+
+    assert s.accounts["whatsapp"]["acme"]["app_secret"] == SECRET
+    assert s.accounts["whatsapp"]["acme"]["phone_number_id"] == "1122334455667"
+
+
+def test_load_settings_accepts_str_path(tmp_path: Path) -> None:
+    s = load_settings(str(write(tmp_path, CONFIG)))
+    assert s.gateway.port == 8088
+
+
+def test_defaults_without_any_file(tmp_path: Path) -> None:
+    assert not (tmp_path / "omnisdk.toml").exists()
+    s = load_settings()
+    assert s.gateway.port == 8080
+    assert s.store.url == "sqlite:///omnisdk.db"
+    assert s.routing.queues == [] and s.routing.agents == []
+    assert s.accounts == {}
+
+
+def test_omnisdk_toml_in_cwd_is_used(tmp_path: Path) -> None:
+    write(tmp_path, "[gateway]\nport = 9001\n", name="omnisdk.toml")
+    assert load_settings().gateway.port == 9001
+
+
+def test_config_file_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = write(tmp_path, "[gateway]\nport = 9002\n", name="elsewhere.toml")
+    monkeypatch.setenv("OMNISDK_CONFIG_FILE", str(p))
+    assert load_settings().gateway.port == 9002
+
+
+def test_explicit_path_beats_config_file_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISDK_CONFIG_FILE", str(write(tmp_path, "[gateway]\nport = 9004\n", name="env.toml")))
+    assert load_settings(write(tmp_path, "[gateway]\nport = 9005\n")).gateway.port == 9005
+
+
+def test_config_file_variable_naming_a_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISDK_CONFIG_FILE", str(tmp_path / "missing.toml"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings()
+
+
+def test_a_later_load_does_not_reuse_the_earlier_file(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, "[gateway]\nport = 9003\n")).gateway.port == 9003
+    assert load_settings().gateway.port == 8080
+
+
+def test_load_settings_leaves_no_file_behind_for_settings(tmp_path: Path) -> None:
+    # a Settings() built later (tests, embedding code) must not silently read an earlier file
+    assert load_settings(write(tmp_path, "[gateway]\nport = 9006\n")).gateway.port == 9006
+    assert Settings().gateway.port == 8080
+    with pytest.raises(ConfigError):
+        load_settings(write(tmp_path, "[gateway\n", name="broken.toml"))
+    assert Settings().gateway.port == 8080
+
+
+def test_init_overrides_win(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, CONFIG), gateway={"port": 7000})
+    assert s.gateway.port == 7000
+
+
+# --- environment ------------------------------------------------------------------------------
+
+
+def test_environment_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISDK_GATEWAY__PORT", "9123")
+    s = load_settings(write(tmp_path, CONFIG))
+    assert s.gateway.port == 9123
+    # the rest of the [gateway] table still comes from the file
+    assert s.gateway.host == "0.0.0.0"
+    assert s.gateway.public_url == "https://cx.example.com"
+
+
+def test_environment_without_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISDK_GATEWAY__PORT", "9124")
+    monkeypatch.setenv("OMNISDK_STORE__URL", "sqlite:////abs/x.db")
+    s = load_settings()
+    assert s.gateway.port == 9124
+    assert s.store.url == "sqlite:////abs/x.db"
+
+
+def test_invalid_environment_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISDK_GATEWAY__PORT", "eighty")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "gateway.port" in str(info.value)
+    assert "eighty" not in str(info.value)
+
+
+# --- no secrets in reprs ----------------------------------------------------------------------
+
+
+def test_repr_and_str_hide_account_secrets(tmp_path: Path) -> None:
+    s = load_settings(write(tmp_path, CONFIG))
+    assert SECRET not in repr(s)
+    assert SECRET not in str(s)
+    assert "8088" in repr(s)  # the repr still shows ordinary settings
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def test_invalid_value_names_field_not_value(tmp_path: Path) -> None:
+    p = write(tmp_path, '[gateway]\nport = "not-a-port"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(p)
+    msg = str(info.value)
+    assert "gateway.port" in msg
+    assert "not-a-port" not in msg
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_invalid_value_next_to_secret_does_not_leak(tmp_path: Path) -> None:
+    p = write(tmp_path, CONFIG.replace("port = 8088", f'port = "{SECRET}"'))
+    with pytest.raises(ConfigError) as info:
+        load_settings(p)
+    assert "gateway.port" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_unknown_top_level_key_is_rejected(tmp_path: Path) -> None:
+    p = write(tmp_path, '[gatway]\nport = 1\n')
+    with pytest.raises(ConfigError, match="gatway"):
+        load_settings(p)
+
+
+def test_missing_file_is_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_toml_syntax_error_is_config_error(tmp_path: Path) -> None:
+    p = write(tmp_path, f'[gateway\nport = = 1\napp_secret = "{SECRET}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(p)
+    assert SECRET not in str(info.value)
+
+
+def test_config_error_is_omni_error() -> None:
+    from omnisdk.errors import OmniError
+
+    assert issubclass(ConfigError, OmniError)
+
+
+# --- describe_validation_error ----------------------------------------------------------------
+
+
+class _Creds(BaseModel):
+    token: SecretStr
+    retries: int
+
+
+class _Outer(BaseModel):
+    creds: _Creds
+
+
+@pytest.mark.parametrize("leak", ["sk_live_ABCDEF0123456789", "hunter2-password"])
+def test_describe_validation_error_omits_inputs(leak: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        _Outer.model_validate({"creds": {"token": [leak], "retries": leak}})
+    assert leak in str(info.value)  # pydantic's own message would leak it
+    text = describe_validation_error(info.value)
+    assert leak not in text
+    assert "creds.token" in text
+    assert "creds.retries" in text
+
+
+def test_describe_validation_error_root_location() -> None:
+    with pytest.raises(ValidationError) as info:
+        _Creds.model_validate("sk_live_root_secret")
+    text = describe_validation_error(info.value)
+    assert "sk_live_root_secret" not in text
+    assert text.startswith("(root):")
+
+
+def test_describe_validation_error_caps_the_list() -> None:
+    class Many(BaseModel):
+        a: int
+        b: int
+        c: int
+        d: int
+        e: int
+        f: int
+        g: int
+
+    with pytest.raises(ValidationError) as info:
+        Many.model_validate({k: "x" for k in "abcdefg"})
+    assert len(describe_validation_error(info.value).split("; ")) == 5
