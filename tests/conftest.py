@@ -11,7 +11,7 @@ import pytest
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS / "plugins_for_tests"))
 
-from sample_wire import SECRET, msg, sample_body, sample_signature  # noqa: E402,F401
+from sample_wire import SECRET, make_settings, msg, sample_body, sample_signature  # noqa: E402,F401
 
 
 def require_service(name: str, reason: str) -> None:
@@ -19,23 +19,6 @@ def require_service(name: str, reason: str) -> None:
     if os.environ.get("OMNISDK_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{name} is required in CI: {reason}")
     pytest.skip(f"{name} unavailable: {reason}")
-
-
-def make_settings(tmp_path: Path, **routing):
-    from omnisdk.config import Settings
-
-    return Settings(
-        store={"url": f"sqlite:///{tmp_path / 'omni.db'}", "synchronous": "NORMAL"},
-        plugins={"modules": ["sample_plugin"], "allow": ["sample_plugin"]},
-        routing=routing or {
-            "queues": [{"name": "support"}],
-            "agents": [
-                {"id": "alice", "capacity": {"chat": 2}},
-                {"id": "bob", "capacity": {"chat": 1}},
-            ],
-        },
-        accounts={"sample": {"acme": {"secret": SECRET, "api_base_url": "https://sample.test"}}},
-    )
 
 
 @pytest.fixture

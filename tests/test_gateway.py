@@ -125,3 +125,34 @@ async def test_reply_and_close_through_the_api(client, runtime):
     assert (await client.post(f"/v1/interactions/{iid}/close", json={})).status_code == 409
     item = (await client.get("/v1/interactions")).json()[0]
     assert item["state"] == "closed" and item["wrap_up_code"] == "Task created"
+
+
+async def test_head_is_not_treated_as_a_webhook(client, runtime):
+    resp = await client.head(URL)
+    assert resp.status_code == 405
+    await runtime.store.transact(lambda tx: None)
+    assert "rejected.bad_signature" not in await runtime.stats()
+
+
+async def test_acknowledge_failure_still_answers_2xx_for_durable_events(client, runtime, monkeypatch):
+    adapter = runtime.adapter("sample", "acme")
+
+    def boom(events):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(adapter, "acknowledge", boom)
+    body = sample_body([msg(1)])
+    assert (await client.post(URL, content=body, headers=signed(body))).status_code == 200
+
+
+async def test_unserializable_event_data_is_a_4xx_not_a_503(client, runtime, monkeypatch):
+    adapter = runtime.adapter("sample", "acme")
+    original = adapter.parse
+
+    def bad(request):
+        return [e.with_(data={"x": object()}) for e in original(request)]
+
+    monkeypatch.setattr(adapter, "parse", bad)
+    body = sample_body([msg(1)])
+    resp = await client.post(URL, content=body, headers=signed(body))
+    assert resp.status_code == 400 and resp.json()["error"] == "plugin_error"

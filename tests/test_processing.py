@@ -5,30 +5,9 @@ from __future__ import annotations
 import pytest
 
 from omnisdk.errors import StateError
-from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS, Event
+from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.model import InteractionState
-from omnisdk.model.addresses import conversation_key
-
-
-def message_event(i, customer="+15550100001", business="biz", text="hi"):
-    return Event(
-        id=f"m-{i}", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, time="2026-01-01T00:00:00Z",
-        partitionkey=conversation_key("chat", business, customer),
-        data={"message_id": f"m-{i}", "channel": "chat", "customer": customer, "business": business,
-              "kind": "text", "text": text},
-    )
-
-
-def status_event(mid, status):
-    return Event(
-        id=f"{mid}:{status}", source="/sample/acme", type=TYPE_MESSAGE_STATUS, time="2026-01-01T00:00:01Z",
-        data={"message_id": mid, "channel": "chat", "status": status, "provider_status": status},
-    )
-
-
-async def ingest(rt, *events):
-    await rt.store.append_inbox(list(events), "2026-01-01T00:00:00Z")
-    await rt.processor.drain()
+from sample_wire import ingest, message_event, status_event
 
 
 async def test_messages_of_one_conversation_thread_into_one_interaction(runtime):
@@ -125,3 +104,28 @@ async def test_invalid_event_data_is_kept_and_does_not_block_the_rest(runtime):
 async def test_unknown_interaction_reply_is_a_state_error(runtime):
     with pytest.raises(StateError):
         await runtime.reply("nope", "hello")
+
+
+async def test_a_raising_decision_hook_fails_that_event_only_and_leaves_no_half_record(runtime):
+    from omnisdk.hookspecs import hookimpl
+
+    class Picky:
+        @hookimpl
+        def omnisdk_select_queue(self, interaction, queues):
+            if interaction.customer == "+15550100666":
+                raise RuntimeError("plugin bug")
+            return None
+
+    runtime.host.allow.add("picky")  # the fixture allows only the sample plugin
+    assert runtime.host.register(Picky(), "picky")
+    await ingest(runtime, message_event(1, customer="+15550100666"), message_event(2))
+    items = await runtime.interactions()
+    assert [i.customer for i in items] == ["+15550100001"]
+    contacts = await runtime.store.transact(
+        lambda tx: [r[0] for r in tx.c.execute("SELECT value FROM addresses")]
+    )
+    assert contacts == ["+15550100001"], "the failed event's contact write must be rolled back"
+    row = await runtime.store.transact(
+        lambda tx: tx.c.execute("SELECT processed, error FROM inbox WHERE id = 'm-1'").fetchone()
+    )
+    assert row == (1, "RuntimeError in processing (see the log)")

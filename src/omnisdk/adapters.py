@@ -37,7 +37,7 @@ class WebhookRequest:
             configured by ``public_url`` when the gateway runs behind a proxy.  Signatures
             such as Twilio's are computed over it.
         headers: header names lower-cased.
-        query: query parameters (first value of each).
+        query: query parameters (the last value of a repeated name).
         body: the raw body bytes, unchanged.
         received_at: RFC 3339 UTC time the gateway received the request.
     """

@@ -37,7 +37,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,12 +51,16 @@ from omnisdk.errors import ConfigError
 from omnisdk.routing.model import Agent, Queue
 
 
-class StoreSettings(BaseModel):
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreSettings(_Section):
     url: str = Field("sqlite:///omnisdk.db", description="sqlite:///relative.db or sqlite:////abs.db")
-    synchronous: str = Field("FULL", description="SQLite: FULL (power-loss safe) or NORMAL.")
+    synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite: FULL (power-loss safe) or NORMAL.")
 
 
-class GatewaySettings(BaseModel):
+class GatewaySettings(_Section):
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = Field(
@@ -63,7 +69,7 @@ class GatewaySettings(BaseModel):
     max_body_bytes: int = Field(1 << 20, description="Webhook bodies above this get 413 (bytes).")
 
 
-class PluginSettings(BaseModel):
+class PluginSettings(_Section):
     allow: list[str] | None = Field(None, description="Load only these plugins (None = all).")
     block: list[str] = Field(default_factory=list, description="Never load these plugins.")
     modules: list[str] = Field(
@@ -72,7 +78,7 @@ class PluginSettings(BaseModel):
     )
 
 
-class RoutingSettings(BaseModel):
+class RoutingSettings(_Section):
     queues: list[Queue] = Field(default_factory=list)
     agents: list[Agent] = Field(default_factory=list)
     acknowledgement: str | None = Field(
@@ -106,9 +112,6 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
-    def __repr_args__(self) -> Any:
-        for k, v in super().__repr_args__():
-            yield (k, v if k != "accounts" else {p: sorted(a) for p, a in self.accounts.items()})
 
 
 _CONFIG_PATH: dict[str, str] = {}

@@ -76,5 +76,7 @@ def omnisdk_select_agent(
 
 @hookspec
 def omnisdk_event(event: Event) -> None:
-    """Observe every event after it is durable: inbound facts and the core's own events
-    (``io.omnisdk.interaction.*``, ``io.omnisdk.outbound.*``).  Must not block."""
+    """Observe every event once it is applied: inbound facts (durable in the inbox) and the
+    core's own events (``io.omnisdk.interaction.*``, ``io.omnisdk.outbound.*``), after their
+    transaction commits.  Delivery to observers is at-most-once (a crash between the commit
+    and the call skips it); the durable record is the store.  Must not block."""

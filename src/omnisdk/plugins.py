@@ -59,8 +59,7 @@ class PluginHost:
     def load_entrypoints(self) -> None:
         """Load every plugin of the ``omnisdk`` entry-point group, each fault-isolated."""
         for ep in sorted(metadata.entry_points(group=ENTRYPOINT_GROUP), key=lambda e: e.name):
-            if ep.name in self.block or (self.allow is not None and ep.name not in self.allow):
-                log.info("plugin %s skipped by the allow/block lists", ep.name)
+            if not self._wanted(ep.name):
                 continue
             dist = getattr(ep, "dist", None)
             try:
@@ -76,6 +75,8 @@ class PluginHost:
         import importlib
 
         for path in paths:
+            if not self._wanted(path):
+                continue
             try:
                 module = importlib.import_module(path)
             except Exception as exc:
@@ -92,7 +93,7 @@ class PluginHost:
         version: str | None = None,
     ) -> bool:
         """Register one plugin object or module; False (and a failure entry) if it is invalid."""
-        if name in self.block or (self.allow is not None and name not in self.allow):
+        if not self._wanted(name):
             return False
         taken = set(self.adapters())
         try:
@@ -122,6 +123,12 @@ class PluginHost:
                 raise PluginError(f"omnisdk_adapters returned {cls!r}, not a ChannelAdapter class")
             if cls.name in taken:
                 raise PluginError(f"adapter name {cls.name!r} is already provided by another plugin")
+
+    def _wanted(self, name: str) -> bool:
+        if name in self.block or (self.allow is not None and name not in self.allow):
+            log.info("plugin %s skipped by the allow/block lists", name)
+            return False
+        return True
 
     def _fail(self, name: str, reason: str) -> None:
         self.failures[name] = reason

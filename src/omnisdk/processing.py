@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timezone
 
@@ -26,6 +27,9 @@ from omnisdk.routing import Router
 from omnisdk.store.base import Store, Transaction
 
 log = logging.getLogger("omnisdk.processing")
+
+STORE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
+"""Exceptions that mean the store failed (the batch is retried), not that one event is bad."""
 
 BATCH = 256
 _MESSAGE_TYPES = {ev.TYPE_MESSAGE_RECEIVED, ev.TYPE_MESSAGE_UNSUPPORTED}
@@ -107,8 +111,11 @@ class Processor:
         now = self.clock()
         for seq, event in rows:
             try:
-                emitted.extend(self.apply(tx, event, now))
-            except (ValidationError, StateError, ValueError) as exc:
+                with tx.savepoint():  # a failing event leaves no half-written record
+                    emitted.extend(self.apply(tx, event, now))
+            except STORE_ERRORS:
+                raise  # the store itself failed: roll the batch back and retry it
+            except Exception as exc:  # bad data, or a plugin's decision hook raised
                 reason = _short(exc)
                 log.warning("event %s %s not applied: %s", event.source, event.id, reason)
                 tx.mark_processed(seq, reason)
@@ -199,4 +206,6 @@ def _short(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         errs = exc.errors(include_input=False, include_url=False)
         return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errs[:3])
-    return str(exc)[:200]
+    if isinstance(exc, (StateError, ValueError)):
+        return str(exc)[:200]
+    return f"{type(exc).__name__} in processing (see the log)"

@@ -7,9 +7,6 @@ File formats (by extension):
   recorded updates).  Content type ``application/json``.
 - ``*.form``: one ``application/x-www-form-urlencoded`` body (Twilio webhooks), one per file.
 - ``*.eml``: one ``message/rfc822`` message.
-
-A recording's optional query string (``?a=b``), appended to the webhook URL, lives in a
-sidecar file ``NAME.query`` (rare; Twilio status callbacks configured with parameters).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from omnisdk.adapters import WebhookRequest
+from omnisdk.adapters import WebhookReply, WebhookRequest
 from omnisdk.errors import PayloadError, PayloadTooLargeError, UnknownTargetError, WebhookError
 from omnisdk.events import now_rfc3339
 
@@ -84,7 +84,7 @@ class WebhookEndpoint:
                 query=dict(request.query_params),
                 received_at=received_at,
             )
-            if request.method == "GET":
+            if request.method != "POST":  # GET, and HEAD which Starlette adds to GET routes
                 reply = adapter.handshake(wreq)
                 if reply is None:
                     return error_response(405, "method_not_allowed", "this plugin has no GET handshake")
@@ -101,8 +101,16 @@ class WebhookEndpoint:
         try:
             if events:
                 await store.append_inbox(events, received_at)
+        except TypeError:  # orjson could not serialize the plugin's event data
+            log.exception("plugin %s produced event data that is not JSON", plugin)
+            store.count_later("rejected.plugin_error")
+            return error_response(400, "plugin_error", f"{plugin} produced invalid events")
         except Exception:
             log.exception("inbox commit failed")
             return error_response(503, "store_unavailable", "try again later")
-        reply = adapter.acknowledge(events)
+        try:
+            reply = adapter.acknowledge(events)
+        except Exception:  # the events are durable: acknowledge them anyway
+            log.exception("plugin %s acknowledge() failed", plugin)
+            reply = WebhookReply()
         return Response(reply.body, status_code=reply.status, media_type=reply.content_type)

@@ -87,7 +87,7 @@ class RateLimitError(APIStatusError):
 
 
 class InternalServerError(APIStatusError):
-    """5xx.  Retried."""
+    """5xx.  Retried when 500, 502, 503 or 504 (see ``RETRY_STATUSES``)."""
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

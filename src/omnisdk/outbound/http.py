@@ -1,7 +1,7 @@
 """The one base HTTP client every plugin uses to call its provider's API.
 
 - timeouts: connect and read, in seconds;
-- retries (tenacity) on connection errors, timeouts, 408, 429 and 5xx, with exponential
+- retries (tenacity) on connection errors, timeouts, 408, 429, 500, 502, 503 and 504, with exponential
   back-off and jitter, honouring ``Retry-After`` (seconds or HTTP date) up to a cap;
 - no retry on other 4xx;
 - an idempotency key made once by the caller *before* the retry loop and sent unchanged on

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 
 from omnisdk.adapters import ChannelAdapter, OutboundMessage
 from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, now_rfc3339
-from omnisdk.outbound.errors import APIStatusError, OutboundError
+from omnisdk.outbound.errors import APIConnectionError, APIStatusError, OutboundError
 from omnisdk.outbound.http import RETRY_STATUSES
 from omnisdk.store.base import OutboxRow, Store, Transaction
 
@@ -132,8 +132,8 @@ class OutboxWorker:
             return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_SENT,
                          data={"message_id": mid, "interaction_id": row.interaction_id},
                          time=now_rfc3339(), correlationid=row.interaction_id)
-        retryable = isinstance(result, APIStatusError) and result.status_code in RETRY_STATUSES or (
-            isinstance(result, OutboundError) and not isinstance(result, APIStatusError)
+        retryable = isinstance(result, APIConnectionError) or (
+            isinstance(result, APIStatusError) and result.status_code in RETRY_STATUSES
         )
         reason = f"{type(result).__name__}: {result}"[:300]
         if retryable and row.attempts < self.max_attempts:

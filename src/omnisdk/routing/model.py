@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from omnisdk.model.addresses import Channel
 
@@ -18,6 +18,8 @@ class Presence(StrEnum):
 class Queue(BaseModel):
     """A routing target.  ``channels`` empty means every channel."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     channels: list[Channel] = Field(default_factory=list)
     skills: list[str] = Field(default_factory=list, description="Skills an agent needs for this queue.")
@@ -28,6 +30,8 @@ class Queue(BaseModel):
 
 class Agent(BaseModel):
     """An agent: presence, skills and capacity (max concurrent interactions per channel)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     id: str
     name: str | None = None

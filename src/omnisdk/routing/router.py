@@ -51,8 +51,6 @@ class Router:
         for a in candidates:
             if a.id == choice:
                 return a
-        return max(candidates, key=lambda a: (a.free(interaction.channel, loads.get(a.id, {})), _neg(a.id)))
-
-
-def _neg(s: str) -> tuple[int, ...]:
-    return tuple(-ord(ch) for ch in s)  # ties go to the smallest id
+        # most free capacity wins; max() keeps the first of equals, so ties go to the smallest id
+        return max(sorted(candidates, key=lambda a: a.id),
+                   key=lambda a: a.free(interaction.channel, loads.get(a.id, {})))

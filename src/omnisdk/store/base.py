@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -47,6 +48,9 @@ class OutboxRow:
 
 class Transaction(Protocol):
     """Domain operations inside one atomic transaction (synchronous).  Times are RFC 3339 UTC."""
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested atomic block: an exception inside rolls back only its writes."""
 
     def claim_inbox(self, limit: int) -> list[tuple[int, Event]]:
         """Up to ``limit`` unprocessed inbox events, oldest first, as (seq, event)."""

@@ -9,12 +9,13 @@ the whole batch, then resolves the callers' futures.  Under load, one commit (on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +39,17 @@ class SQLiteTransaction:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.c = conn
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        self.c.execute("SAVEPOINT item")
+        try:
+            yield
+        except BaseException:
+            self.c.execute("ROLLBACK TO item")
+            self.c.execute("RELEASE item")
+            raise
+        self.c.execute("RELEASE item")
 
     # inbox
     def claim_inbox(self, limit: int) -> list[tuple[int, Event]]:

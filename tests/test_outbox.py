@@ -1,0 +1,96 @@
+"""The outbox: one send per idempotency key, retries, typed failures, crash recovery."""
+
+from __future__ import annotations
+
+import httpx
+import respx
+
+from sample_wire import ingest, make_settings, message_event
+from omnisdk.runtime import Runtime
+
+
+
+async def open_interaction(rt, i=1):
+    await ingest(rt, message_event(i))
+    return (await rt.interactions())[0]
+
+
+async def test_reply_is_sent_once_with_its_key_and_recorded(runtime):
+    inter = await open_interaction(runtime)
+    with respx.mock(assert_all_called=True) as mock:
+        route = mock.post("https://sample.test/messages").respond(200, json={"id": "out-1"})
+        key = await runtime.reply(inter.id, "hello")
+        assert await runtime.outbox.run_once() == 1
+        assert await runtime.outbox.run_once() == 0
+    assert route.call_count == 1
+    assert route.calls[0].request.headers["idempotency-key"] == key
+    status = await runtime.store.transact(lambda tx: tx.message_status("/sample/acme", "out-1"))
+    assert status == "queued"
+    assert (await runtime.stats())["outbound.sent"] == 1
+
+
+async def test_retryable_failure_is_rescheduled_with_the_same_key(runtime):
+    inter = await open_interaction(runtime)
+    now = [1000.0]
+    runtime.outbox.clock = lambda: now[0]
+    with respx.mock() as mock:
+        route = mock.post("https://sample.test/messages").mock(
+            side_effect=[httpx.Response(503), httpx.Response(503), httpx.Response(200, json={"id": "out-2"})]
+        )
+        key = await runtime.reply(inter.id, "hello")
+        assert await runtime.outbox.run_once() == 1  # 2 HTTP attempts inside, both 503
+        assert await runtime.outbox.run_once() == 0  # not due yet
+        now[0] += 3600
+        assert await runtime.outbox.run_once() == 1
+    keys = {c.request.headers["idempotency-key"] for c in route.calls}
+    assert keys == {key} and route.call_count == 3
+    stats = await runtime.stats()
+    assert stats["outbound.retried"] == 1 and stats["outbound.sent"] == 1
+
+
+async def test_a_4xx_fails_at_once_and_for_good(runtime):
+    inter = await open_interaction(runtime)
+    with respx.mock() as mock:
+        route = mock.post("https://sample.test/messages").respond(400, json={"error": "bad"})
+        await runtime.reply(inter.id, "hello")
+        assert await runtime.outbox.run_once() == 1
+    assert route.call_count == 1
+    row = await runtime.store.transact(lambda tx: tx.c.execute("SELECT state, error FROM outbox").fetchone())
+    assert row[0] == "failed" and "BadRequestError" in row[1]
+    assert "sample-token" not in row[1]
+
+
+async def test_a_row_left_sending_by_a_crash_is_sent_again_with_its_key(tmp_path):
+    settings = make_settings(tmp_path)
+    rt = Runtime(settings)
+    await rt.start()
+    try:
+        inter = await open_interaction(rt)
+        key = await rt.reply(inter.id, "hello")
+        claimed = await rt.store.transact(lambda tx: tx.claim_outbox(1e12, 10))
+        assert [r.idempotency_key for r in claimed] == [key]
+    finally:
+        await rt.stop()  # "crash": the row stays 'sending'
+    rt = Runtime(make_settings(tmp_path))
+    await rt.start()
+    try:
+        with respx.mock() as mock:
+            route = mock.post("https://sample.test/messages").respond(200, json={"id": "out-3"})
+            assert await rt.outbox.run_once() == 1
+        assert route.calls[0].request.headers["idempotency-key"] == key
+    finally:
+        await rt.stop()
+
+
+async def test_acknowledgement_is_enqueued_once_per_new_interaction(tmp_path):
+    settings = make_settings(tmp_path).model_copy(deep=True)
+    settings.routing.acknowledgement = "We got your message"
+    rt = Runtime(settings)
+    await rt.start()
+    try:
+        await ingest(rt, message_event(1), message_event(2))
+        await ingest(rt, message_event(1))  # redelivery
+        rows = await rt.store.transact(lambda tx: tx.c.execute("SELECT idempotency_key, payload FROM outbox").fetchall())
+        assert len(rows) == 1 and rows[0][0].startswith("ack:") and "We got your message" in rows[0][1]
+    finally:
+        await rt.stop()
