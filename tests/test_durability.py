@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
-
 from sample_wire import SECRET, msg, sample_body, sample_signature
 
 TESTS = Path(__file__).parent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -215,9 +215,9 @@ def test_epoch_to_rfc3339_rejects_non_numeric(bad: str) -> None:
 
 
 def test_rfc3339_utc_ends_with_z() -> None:
-    value = datetime(2023, 10, 11, 16, 53, 43, tzinfo=timezone.utc)
+    value = datetime(2023, 10, 11, 16, 53, 43, tzinfo=UTC)
     assert rfc3339(value) == "2023-10-11T16:53:43Z"
-    with_micros = datetime(2023, 10, 11, 16, 53, 43, 120000, tzinfo=timezone.utc)
+    with_micros = datetime(2023, 10, 11, 16, 53, 43, 120000, tzinfo=UTC)
     assert rfc3339(with_micros) == "2023-10-11T16:53:43.120000Z"
 
 

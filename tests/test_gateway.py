@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 import respx
-
 from sample_wire import msg, sample_body, sample_signature
+
 from omnisdk.gateway import create_app
 
 URL = "/webhooks/sample/acme"

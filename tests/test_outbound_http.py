@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -139,7 +139,7 @@ async def test_custom_idempotency_header(mock: respx.MockRouter, sleep: FakeSlee
 
 
 async def test_retry_after_http_date(mock: respx.MockRouter, client: ProviderClient, sleep: FakeSleep) -> None:
-    when = datetime.now(timezone.utc) + timedelta(seconds=5)
+    when = datetime.now(UTC) + timedelta(seconds=5)
     route = mock.post(URL).mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": email.utils.format_datetime(when, usegmt=True)}),
@@ -154,9 +154,9 @@ async def test_retry_after_http_date(mock: respx.MockRouter, client: ProviderCli
 
 def test_parse_retry_after_http_date_exact() -> None:
     now = 1_697_043_223.0
-    header = email.utils.format_datetime(datetime.fromtimestamp(now + 5, timezone.utc), usegmt=True)
+    header = email.utils.format_datetime(datetime.fromtimestamp(now + 5, UTC), usegmt=True)
     assert parse_retry_after(header, now=now) == pytest.approx(5.0)
-    past = email.utils.format_datetime(datetime.fromtimestamp(now - 30, timezone.utc), usegmt=True)
+    past = email.utils.format_datetime(datetime.fromtimestamp(now - 30, UTC), usegmt=True)
     assert parse_retry_after(past, now=now) == 0.0
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import httpx
 import respx
-
 from sample_wire import ingest, make_settings, message_event
-from omnisdk.runtime import Runtime
 
+from omnisdk.runtime import Runtime
 
 
 async def open_interaction(rt, i=1):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import types
 
-import pytest
-
 from omnisdk.events import Event
 from omnisdk.hookspecs import hookimpl
 from omnisdk.plugins import PluginHost

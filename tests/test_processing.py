@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sample_wire import ingest, message_event, status_event
 
 from omnisdk.errors import StateError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.model import InteractionState
-from sample_wire import ingest, message_event, status_event
 
 
 async def test_messages_of_one_conversation_thread_into_one_interaction(runtime):

@@ -11,7 +11,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from omnisdk.events import TYPE_INTERACTION_CREATED, TYPE_INTERACTION_OFFERED, TYPE_INTERACTION_QUEUED, Event
+from omnisdk.events import (
+    TYPE_INTERACTION_CREATED,
+    TYPE_INTERACTION_OFFERED,
+    TYPE_INTERACTION_QUEUED,
+    Event,
+)
 from omnisdk.lifecycle import transition
 from omnisdk.model import Direction, Interaction, InteractionState, Message, RoutingSource
 from omnisdk.model.addresses import conversation_key

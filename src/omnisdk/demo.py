@@ -33,7 +33,6 @@ from starlette.routing import Route
 from omnisdk import recordings
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
 from omnisdk.config import Settings
-from omnisdk.errors import WebhookError
 from omnisdk.events import now_rfc3339
 from omnisdk.gateway import create_app
 from omnisdk.plugins import PluginHost
@@ -186,7 +185,7 @@ async def _agents_at_work(runtime: Runtime) -> None:
     offered = [i for i in items if i.agent]
     for inter in offered:
         await runtime.reply(inter.id, f"Hello{' ' + inter.customer_name if inter.customer_name else ''}, this is {inter.agent}. How can I help?")
-    for inter, code in zip(offered[:3], ["Issue resolved", "Task created", "Issue resolved"]):
+    for inter, code in zip(offered[:3], ["Issue resolved", "Task created", "Issue resolved"], strict=False):
         await runtime.close_interaction(inter.id, code)
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -174,7 +174,7 @@ def epoch_to_rfc3339(seconds: str | int | float) -> str:
 
 def now_rfc3339() -> str:
     """The current UTC time, RFC 3339 with microseconds."""
-    return rfc3339(datetime.now(timezone.utc))
+    return rfc3339(datetime.now(UTC))
 
 
 # --- conversion at the wire (cloudevents.core) -------------------------------------------

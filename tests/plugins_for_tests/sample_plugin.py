@@ -14,7 +14,14 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
-from omnisdk.adapters import AccountSettings, ChannelAdapter, OutboundMessage, SendResult, WebhookRequest, secret_value
+from omnisdk.adapters import (
+    AccountSettings,
+    ChannelAdapter,
+    OutboundMessage,
+    SendResult,
+    WebhookRequest,
+    secret_value,
+)
 from omnisdk.errors import PayloadError, SignatureError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS, Event, epoch_to_rfc3339
 from omnisdk.hookspecs import hookimpl

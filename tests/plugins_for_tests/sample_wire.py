@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import hashlib
 import hmac
+from pathlib import Path
 
 import orjson
 

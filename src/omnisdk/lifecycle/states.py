@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from omnisdk.errors import StateError
-from omnisdk.model import Interaction, InteractionState as S
+from omnisdk.model import Interaction
+from omnisdk.model import InteractionState as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.NEW: frozenset({S.QUEUED, S.OFFERED, S.CLOSED}),

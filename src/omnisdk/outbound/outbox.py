@@ -93,7 +93,7 @@ class OutboxWorker:
         if not rows:
             return 0
         results = await asyncio.gather(*(self._send(r) for r in rows))
-        events = await self.store.transact(lambda tx: [self._record(tx, r, res) for r, res in zip(rows, results)])
+        events = await self.store.transact(lambda tx: [self._record(tx, r, res) for r, res in zip(rows, results, strict=False)])
         if self.notify:
             self.notify([e for e in events if e is not None])
         return len(rows)
