@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnisdk.adapters import OutboundMessage, OutboundMedia
+from omnisdk.adapters import OutboundMedia, OutboundMessage
 
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 CAPTIONED = frozenset({"image", "video", "document"})
