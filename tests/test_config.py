@@ -82,7 +82,7 @@ def test_load_settings_reads_toml(tmp_path: Path) -> None:
     assert isinstance(support, Queue)
     assert support.channels == [Channel.WHATSAPP, Channel.SMS]
     assert all(isinstance(c, Channel) for c in support.channels)
-    assert support.skills == ["billing"]
+    assert support.skills == {"billing": 1}  # a list means proficiency 1 each
     assert s.routing.queues[1].channels == []
 
     (alice,) = s.routing.agents

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import respx
 from sample_wire import ingest, make_settings, message_event
@@ -30,7 +32,7 @@ async def test_reply_is_sent_once_with_its_key_and_recorded(runtime):
 
 async def test_retryable_failure_is_rescheduled_with_the_same_key(runtime):
     inter = await open_interaction(runtime)
-    now = [1000.0]
+    now = [time.time() + 1]
     runtime.outbox.clock = lambda: now[0]
     with respx.mock() as mock:
         route = mock.post("https://sample.test/messages").mock(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from omnisdk import events as ev
 from omnisdk.model import Interaction, Message, StatusUpdate
+from omnisdk.routing.model import Agent
 
 
 class DeletedData(BaseModel):
@@ -57,6 +58,17 @@ class OutboundFailedData(BaseModel):
     error: str = Field(description="Error class and message (no secrets).")
 
 
+class CaseCreatedData(BaseModel):
+    """``data`` of ``io.omnisdk.case.created``."""
+
+    id: str
+    number: str = Field(description="Human-readable case number, CS + 7 digits.")
+    subject: str
+    customer: str
+    interaction_ids: list[str]
+    created_at: str = Field(description="RFC 3339 UTC.")
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -83,13 +95,27 @@ CATALOG: tuple[EventType, ...] = (
               "quality updates): kept, never silently dropped.", ProviderNoticeData,
               "plugin-specific, stable across redeliveries"),
     EventType(ev.TYPE_INTERACTION_CREATED, "The core opened an interaction.", Interaction,
-              "`{interaction id}:{type}:{updated_at epoch}`"),
+              "a new UUID (each state change is its own fact)"),
     EventType(ev.TYPE_INTERACTION_QUEUED, "The interaction waits in a queue (no agent with free capacity).",
               Interaction, "as above"),
     EventType(ev.TYPE_INTERACTION_OFFERED, "The interaction was offered to (assigned) an agent.", Interaction,
               "as above"),
+    EventType(ev.TYPE_INTERACTION_ACCEPTED, "The agent accepted the offer (or resumed a parked "
+              "interaction): work in progress.", Interaction, "as above"),
+    EventType(ev.TYPE_INTERACTION_ON_HOLD, "The agent parked the interaction; its capacity is free.",
+              Interaction, "as above"),
+    EventType(ev.TYPE_INTERACTION_WRAP_UP, "The conversation ended; the agent has the wrap-up time to give a code.",
+              Interaction, "as above"),
     EventType(ev.TYPE_INTERACTION_CLOSED, "The interaction was closed with a wrap-up code.", Interaction,
               "as above"),
+    EventType(ev.TYPE_INTERACTION_TRANSFERRED, "The interaction is being transferred; `data.note` says "
+              "from whom to whom (the state events that follow say where it went).", Interaction, "as above"),
+    EventType(ev.TYPE_INTERACTION_MESSAGE_ADDED, "A customer message joined an interaction an agent "
+              "holds: the agent's notification. Ownership does not change.", Interaction, "as above"),
+    EventType(ev.TYPE_INTERACTION_ACTION, "A messaging action fired (`data.note`: name and action).",
+              Interaction, "as above"),
+    EventType(ev.TYPE_CASE_CREATED, "A case was opened from an interaction.", CaseCreatedData, "the case id"),
+    EventType(ev.TYPE_AGENT_UPDATED, "An agent's presence or settings changed.", Agent, "a new UUID"),
     EventType(ev.TYPE_OUTBOUND_SENT, "The provider accepted an outbound message.", OutboundSentData,
               "the outbox idempotency key"),
     EventType(ev.TYPE_OUTBOUND_FAILED, "An outbound message failed for good.", OutboundFailedData,

@@ -46,6 +46,8 @@ from pydantic_settings import (
 )
 
 from omnisdk.errors import ConfigError
+from omnisdk.lifecycle.settings import LifecycleSettings
+from omnisdk.model.addresses import Channel
 from omnisdk.routing.model import Agent, Queue
 
 
@@ -82,6 +84,9 @@ class RoutingSettings(_Section):
     acknowledgement: str | None = Field(
         None, description="Text sent to the customer when a new interaction opens (None = none)."
     )
+    item_size: dict[Channel, float] = Field(
+        default_factory=dict, description="Units one item of a channel costs against max_units (voice 1.0, email 0.5, others 0.25)."
+    )
 
 
 class Settings(BaseSettings):
@@ -93,6 +98,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     accounts: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict, repr=False)
 
     @classmethod

@@ -25,6 +25,7 @@ import pluggy
 if TYPE_CHECKING:
     from omnisdk.adapters import ChannelAdapter
     from omnisdk.events import Event
+    from omnisdk.lifecycle.bots import VirtualAgentTurn
     from omnisdk.model import Interaction, Message
     from omnisdk.routing.model import Agent, Queue
 
@@ -80,3 +81,37 @@ def omnisdk_event(event: Event) -> None:
     core's own events (``io.omnisdk.interaction.*``, ``io.omnisdk.outbound.*``), after their
     transaction commits.  Delivery to observers is at-most-once (a crash between the commit
     and the call skips it); the durable record is the store.  Must not block."""
+
+
+@hookspec(firstresult=True)
+def omnisdk_virtual_agent_turn(
+    interaction: Interaction, message: Message, history: Sequence[dict]
+) -> VirtualAgentTurn | None:
+    """Let a bot answer a customer message of an interaction it owns
+    (``interaction.virtual_agent`` names it; queues with ``virtual_agent`` hand new work to it).
+
+    Return a :class:`omnisdk.lifecycle.bots.VirtualAgentTurn`: a reply to send, and/or
+    ``escalate=True`` to hand the interaction — with ``context`` and its whole history — to a
+    live agent through the queue (or ``queue``).  ``history`` is the interaction's messages,
+    oldest first.  Return None if this plugin does not run that bot.
+
+    Stops at first non-None result.
+    """
+
+
+@hookspec
+def omnisdk_external_route(interaction: Interaction, queue: Queue) -> None:
+    """An interaction entered a queue whose ``routing_source`` is ``external``: the CCaaS
+    plugin named by ``queue.connector`` routes it and reports offers, accepts and wrap-ups
+    back through the agent API.  The core does not assign it."""
+
+
+@hookspec
+def omnisdk_external_transfer(interaction: Interaction, to_agent: str | None, to_queue: str | None) -> None:
+    """An externally routed interaction is being transferred (sync it to the CCaaS)."""
+
+
+@hookspec
+def omnisdk_external_wrap_up(interaction: Interaction, code: str) -> None:
+    """An externally routed interaction closed with a wrap-up code (sync it to the CCaaS);
+    routing control returns to the core for the conversation's next interaction."""

@@ -146,6 +146,10 @@ class PluginHost:
             self._adapters = found
         return self._adapters
 
+    def implements(self, hook: str) -> bool:
+        """True when at least one loaded plugin implements ``hook``."""
+        return bool(getattr(self.pm.hook, hook).get_hookimpls())
+
     def thread(self, message: Any, default_key: str) -> str:
         """The conversation key for a customer message (``omnisdk_thread``, else the default)."""
         return self.pm.hook.omnisdk_thread(message=message, default_key=default_key) or default_key
@@ -159,6 +163,27 @@ class PluginHost:
         return self.pm.hook.omnisdk_select_agent(
             interaction=interaction, queue=queue, candidates=candidates
         )
+
+    def virtual_agent_turn(self, interaction: Any, message: Any, history: Sequence[dict]) -> Any:
+        """A bot's turn (``omnisdk_virtual_agent_turn``), or None."""
+        return self.pm.hook.omnisdk_virtual_agent_turn(interaction=interaction, message=message, history=history)
+
+    def external_route(self, interaction: Any, queue: Any) -> None:
+        """Hand an interaction to the CCaaS plugins (``omnisdk_external_route``), isolated."""
+        self._observe("omnisdk_external_route", interaction=interaction, queue=queue)
+
+    def external_transfer(self, interaction: Any, to_agent: str | None, to_queue: str | None) -> None:
+        self._observe("omnisdk_external_transfer", interaction=interaction, to_agent=to_agent, to_queue=to_queue)
+
+    def external_wrap_up(self, interaction: Any, code: str) -> None:
+        self._observe("omnisdk_external_wrap_up", interaction=interaction, code=code)
+
+    def _observe(self, hook: str, **kwargs: Any) -> None:
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            try:
+                impl.function(**kwargs)
+            except Exception:
+                log.exception("%s of %s failed", hook, impl.plugin_name)
 
     def notify(self, events: Sequence[Event]) -> None:
         """Call every ``omnisdk_event`` observer for each event; one failing observer is

@@ -1,10 +1,10 @@
-"""The processor: applies durable inbox events to the domain, exactly once.
+"""The processor: the one writer of interaction state.
 
-Each batch runs in one store transaction: claim unprocessed inbox rows, thread and route
-messages, move delivery statuses forward, mark the rows processed, commit.  A crash before
-the commit leaves the rows unprocessed (they run again); after it, they never run again.
-An event whose data is invalid is marked processed with the reason (kept, counted, never
-blocking the ones behind it).
+It applies durable inbox events, fires due timers and runs agent operations, each inside a
+store transaction.  Every item is guarded twice: a SAVEPOINT for its rows and a journal mark for
+the routing engine's memory, so a failing item (bad data, a plugin hook raising, an illegal
+move) leaves no trace and the others go on.  A crash before a commit leaves inbox rows
+unprocessed and timers unfired (they run again); after it, they never run again.
 """
 
 from __future__ import annotations
@@ -13,54 +13,72 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from omnisdk import events as ev
-from omnisdk.conversations import interaction_event, route, thread_message
+from omnisdk.conversations import thread_message
 from omnisdk.errors import StateError
-from omnisdk.lifecycle import transition
-from omnisdk.model import InteractionState, Message, StatusUpdate, WrapUpCode
+from omnisdk.lifecycle.context import Ctx
+from omnisdk.lifecycle.operations import Lifecycle, rebuild
+from omnisdk.model import Message, StatusUpdate
 from omnisdk.plugins import PluginHost
-from omnisdk.routing import Router
+from omnisdk.routing.engine import RoutingEngine
 from omnisdk.store.base import Store, Transaction
 
 log = logging.getLogger("omnisdk.processing")
 
-STORE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
-"""Exceptions that mean the store failed (the batch is retried), not that one event is bad."""
-
 BATCH = 256
-_MESSAGE_TYPES = {ev.TYPE_MESSAGE_RECEIVED, ev.TYPE_MESSAGE_UNSUPPORTED}
+STORE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
+"""Exceptions that mean the store failed (the batch is retried), not that one item is bad."""
+_MESSAGE_TYPES = {ev.TYPE_MESSAGE_RECEIVED, ev.TYPE_MESSAGE_UNSUPPORTED, ev.TYPE_MESSAGE_EDITED}
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 class Processor:
-    """Drains the inbox into interactions; also the entry point of agent-side operations."""
+    """Drains the inbox, fires timers and runs operations against the lifecycle."""
 
     def __init__(
         self,
         store: Store,
         host: PluginHost,
-        router: Router,
+        engine: RoutingEngine,
+        lifecycle: Lifecycle,
         *,
         clock: Clock = utcnow,
         acknowledgement: str | None = None,
+        timer_interval: float = 1.0,
     ) -> None:
         self.store = store
         self.host = host
-        self.router = router
+        self.engine = engine
+        self.lifecycle = lifecycle
         self.clock = clock
         self.acknowledgement = acknowledgement
+        self.timer_interval = timer_interval
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.on_outbox: Callable[[], None] | None = None
+
+    # --- running -----------------------------------------------------------------------
+
+    async def restore(self) -> None:
+        """Rebuild the routing engine's memory from the store (start-up, failed commit)."""
+        affinity = self.lifecycle.settings.affinity_window
+
+        def run(tx: Transaction) -> None:
+            self.engine.reset()
+            rebuild(self.engine, tx, self.clock().timestamp(), affinity)
+
+        await self.store.transact(run)
 
     def wake(self) -> None:
         """Tell the processor new inbox rows are durable."""
@@ -68,36 +86,97 @@ class Processor:
 
     def start(self) -> None:
         self._wake.set()  # rows left unprocessed by an earlier run
-        self._task = asyncio.create_task(self._loop(), name="omnisdk-processor")
+        self._tasks = [
+            asyncio.create_task(self._inbox_loop(), name="omnisdk-processor"),
+            asyncio.create_task(self._timer_loop(), name="omnisdk-timers"),
+        ]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
-            self._task = None
+        self._tasks = []
 
-    async def _loop(self) -> None:
+    async def _inbox_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
             try:
-                while await self.run_once():
-                    pass
+                await self.drain()
             except Exception:
                 log.exception("processing batch failed; retrying in 1 s")
                 await asyncio.sleep(1.0)
                 self._wake.set()
 
+    async def _timer_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.timer_interval)
+            try:
+                while await self.run_timers():
+                    pass
+            except Exception:
+                log.exception("timer pass failed")
+
+    # --- transactions --------------------------------------------------------------------
+
+    async def _transact(self, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` in a store transaction (on the store's writer thread, where every engine
+        access happens).  If the commit itself fails, the engine's memory is rebuilt from the
+        store, which holds the truth."""
+
+        def run(tx: Transaction) -> T:
+            self.engine.commit()  # everything journaled before this transaction is durable
+            return fn(tx)
+
+        try:
+            return await self.store.transact(run)
+        except STORE_ERRORS:
+            log.exception("store transaction failed; rebuilding routing state from the store")
+            await self.restore()
+            raise
+
+    def _guarded(self, tx: Transaction, fn: Callable[[], T]) -> T:
+        """One item: its rows and its engine changes both roll back if it raises."""
+        mark = self.engine.mark()
+        try:
+            with tx.savepoint():
+                return fn()
+        except BaseException:
+            self.engine.rollback_to(mark)
+            raise
+
+    def _after(self, ctx_list: list[Ctx]) -> None:
+        events = [e for c in ctx_list for e in c.emitted]
+        if events:
+            self.host.notify(events)
+        if self.on_outbox is not None and any(c.outbox for c in ctx_list):
+            self.on_outbox()
+
+    async def operate(self, fn: Callable[[Ctx], T]) -> T:
+        """Run one operation (``fn(ctx)``) atomically; emit its events after the commit.
+
+        Raises whatever ``fn`` raises (StateError, CapacityError, ValueError), with nothing
+        written.
+        """
+
+        def op(tx: Transaction) -> tuple[T, Ctx]:
+            ctx = Ctx(tx, self.clock())
+            return self._guarded(tx, lambda: fn(ctx)), ctx
+
+        result, ctx = await self._transact(op)
+        self._after([ctx])
+        return result
+
+    # --- inbox -----------------------------------------------------------------------------
+
     async def run_once(self) -> int:
-        """Process one batch; returns how many inbox rows it processed."""
-        processed, emitted = await self.store.transact(self._batch)
-        if emitted:
-            self.host.notify(emitted)
-            if self.on_outbox is not None and self.acknowledgement:
-                self.on_outbox()
+        """Process one inbox batch; returns how many rows it processed."""
+        processed, contexts = await self._transact(self._batch)
+        self._after(contexts)
         return processed
 
     async def drain(self) -> None:
@@ -105,101 +184,75 @@ class Processor:
         while await self.run_once():
             pass
 
-    def _batch(self, tx: Transaction) -> tuple[int, list[ev.Event]]:
+    def _batch(self, tx: Transaction) -> tuple[int, list[Ctx]]:
         rows = tx.claim_inbox(BATCH)
-        emitted: list[ev.Event] = []
+        contexts: list[Ctx] = []
         now = self.clock()
         for seq, event in rows:
+            ctx = Ctx(tx, now, cause=event)
             try:
-                with tx.savepoint():  # a failing event leaves no half-written record
-                    emitted.extend(self.apply(tx, event, now))
+                self._guarded(tx, lambda: self.apply(ctx, event))  # noqa: B023 - called at once
             except STORE_ERRORS:
-                raise  # the store itself failed: roll the batch back and retry it
+                raise
             except Exception as exc:  # bad data, or a plugin's decision hook raised
                 reason = _short(exc)
                 log.warning("event %s %s not applied: %s", event.source, event.id, reason)
                 tx.mark_processed(seq, reason)
                 tx.count("events.failed")
                 continue
-            emitted.append(event)
+            ctx.emitted.insert(0, event)
+            contexts.append(ctx)
             tx.mark_processed(seq)
-        return len(rows), emitted
+        return len(rows), contexts
 
-    def apply(self, tx: Transaction, event: ev.Event, now: datetime) -> list[ev.Event]:
-        """Apply one inbound event; returns the core events it caused."""
-        if event.type in _MESSAGE_TYPES or event.type == ev.TYPE_MESSAGE_EDITED:
+    def apply(self, ctx: Ctx, event: ev.Event) -> None:
+        """Apply one inbound event."""
+        tx = ctx.tx
+        if event.type in _MESSAGE_TYPES:
             message = Message.model_validate(event.data)
-            threaded = thread_message(tx, self.host, self.router, event, message, now)
+            threaded = thread_message(ctx, self.host, self.lifecycle, event, message)
             tx.insert_message(
-                source=event.source,
-                message_id=event.id,
-                interaction_id=threaded.interaction.id,
-                direction="inbound",
-                kind=message.kind.value,
-                body=event.data or {},
-                at=event.time or now.isoformat(),
+                source=event.source, message_id=event.id, interaction_id=threaded.interaction.id,
+                direction="inbound", kind=message.kind.value, body=event.data or {}, at=event.time or ctx.iso,
             )
             if threaded.created and self.acknowledgement:
-                plugin, _, account = event.source.strip("/").partition("/")
-                tx.enqueue_outbox(
-                    idempotency_key=f"ack:{threaded.interaction.id}",
-                    plugin=plugin,
-                    account=account,
-                    interaction_id=threaded.interaction.id,
-                    payload={"customer": message.customer, "business": message.business,
-                             "text": self.acknowledgement, "interaction_id": threaded.interaction.id},
-                    now=now.timestamp(),
-                )
-            return threaded.emitted
-        if event.type == ev.TYPE_MESSAGE_STATUS:
+                self.lifecycle._send(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}")
+        elif event.type == ev.TYPE_MESSAGE_STATUS:
             update = StatusUpdate.model_validate(event.data)
             moved = tx.apply_status(
-                source=event.source,
-                message_id=update.message_id,
-                status=update.status.value,
-                provider_status=update.provider_status,
-                at=event.time or now.isoformat(),
+                source=event.source, message_id=update.message_id, status=update.status.value,
+                provider_status=update.provider_status, at=event.time or ctx.iso,
                 error=update.error.model_dump() if update.error else None,
             )
             tx.count("statuses.applied" if moved else "statuses.ignored_backwards")
-            return []
-        return []  # kept in the inbox (deleted, contact changes, provider notices)
+        # other types (deleted, contact changes, provider notices) are kept in the inbox
 
-    # --- agent-side operations ---------------------------------------------------------
+    # --- timers ----------------------------------------------------------------------------
 
-    async def close(self, interaction_id: str, wrap_up_code: str = WrapUpCode.ISSUE_RESOLVED) -> None:
-        """Wrap up and close an interaction, then offer the backlog to freed capacity.
+    async def run_timers(self, limit: int = 256) -> int:
+        """Fire the timers due by the clock; returns how many fired."""
 
-        Raises:
-            StateError: unknown interaction, or already closed.
-        """
-
-        def op(tx: Transaction) -> list[ev.Event]:
+        def batch(tx: Transaction) -> tuple[int, list[Ctx]]:
             now = self.clock()
-            inter = tx.get_interaction(interaction_id)
-            if inter is None:
-                raise StateError(f"no interaction {interaction_id}")
-            emitted: list[ev.Event] = []
-            if inter.state is not InteractionState.WRAP_UP:
-                inter = transition(inter, InteractionState.WRAP_UP, now)
-            inter = transition(inter, InteractionState.CLOSED, now).model_copy(
-                update={"wrap_up_code": wrap_up_code}
-            )
-            tx.save_interaction(inter)
-            emitted.append(interaction_event(ev.TYPE_INTERACTION_CLOSED, inter))
-            self._drain_backlog(tx, now, emitted)
-            return emitted
+            timers = tx.claim_due_timers(now.timestamp(), limit)
+            contexts = []
+            for timer in timers:
+                ctx = Ctx(tx, now)
+                try:
+                    self._guarded(tx, lambda: self.lifecycle.fire(ctx, timer))  # noqa: B023
+                except STORE_ERRORS:
+                    raise
+                except Exception:
+                    log.exception("timer %s failed; it will not fire again", timer.key)
+                    tx.count("timers.failed")
+                    continue
+                tx.count("timers.fired")
+                contexts.append(ctx)
+            return len(timers), contexts
 
-        emitted = await self.store.transact(op)
-        self.host.notify(emitted)
-
-    def _drain_backlog(self, tx: Transaction, now: datetime, emitted: list[ev.Event]) -> None:
-        for queued in tx.oldest_queued(100):
-            routed = route(tx, self.router, queued, now, emitted)
-            if routed.state is InteractionState.QUEUED:
-                emitted.pop()  # still queued: no new fact
-                continue
-            tx.save_interaction(routed)
+        fired, contexts = await self._transact(batch)
+        self._after(contexts)
+        return fired
 
 
 def _short(exc: Exception) -> str:
@@ -209,3 +262,6 @@ def _short(exc: Exception) -> str:
     if isinstance(exc, (StateError, ValueError)):
         return str(exc)[:200]
     return f"{type(exc).__name__} in processing (see the log)"
+
+
+__all__ = ["Processor", "utcnow", "Any"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,11 +21,14 @@ from pydantic import ValidationError
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.config import Settings, describe_validation_error
 from omnisdk.errors import ConfigError, StateError
-from omnisdk.model import Interaction, WrapUpCode
+from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.model import Interaction
+from omnisdk.model.addresses import conversation_key
 from omnisdk.outbound.outbox import OutboxWorker
 from omnisdk.plugins import PluginHost
-from omnisdk.processing import Processor
-from omnisdk.routing import Router
+from omnisdk.processing import Processor, utcnow
+from omnisdk.routing.engine import RoutingEngine
+from omnisdk.routing.model import Agent, Presence, Queue
 from omnisdk.store import Store, open_store
 
 log = logging.getLogger("omnisdk")
@@ -57,7 +62,13 @@ def build_adapters(settings: Settings, host: PluginHost) -> dict[tuple[str, str]
 
 
 class Runtime:
-    """The running core.  Use as an async context manager, or call start()/stop()."""
+    """The running core.  Use as an async context manager, or call start()/stop().
+
+    Every operation below runs in one store transaction and raises, with nothing written:
+    :class:`~omnisdk.errors.StateError` (unknown id, illegal move — HTTP 409),
+    :class:`~omnisdk.routing.engine.CapacityError` (no free capacity — 409) or ``ValueError``
+    (bad argument — 400).
+    """
 
     def __init__(
         self,
@@ -66,6 +77,7 @@ class Runtime:
         host: PluginHost | None = None,
         store: Store | None = None,
         adapters: dict[tuple[str, str], ChannelAdapter] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
         if host is None:
@@ -75,15 +87,22 @@ class Runtime:
         self.host = host
         self.adapters = adapters if adapters is not None else build_adapters(settings, host)
         self.store = store or open_store(settings.store.url, synchronous=settings.store.synchronous)
-        self.router = Router(settings.routing.queues, settings.routing.agents, host)
-        self.processor = Processor(
-            self.store, host, self.router, acknowledgement=settings.routing.acknowledgement
+        self.engine = RoutingEngine(
+            settings.routing.queues, settings.routing.agents, host,
+            item_size=settings.routing.item_size, affinity_window=settings.lifecycle.affinity_window,
         )
-        self.outbox = OutboxWorker(self.store, self.adapters, notify=host.notify)
+        self.lifecycle = Lifecycle(self.engine, host, settings.lifecycle)
+        self.processor = Processor(
+            self.store, host, self.engine, self.lifecycle, clock=clock,
+            acknowledgement=settings.routing.acknowledgement,
+        )
+        self.outbox = OutboxWorker(self.store, self.adapters, notify=host.notify,
+                                   clock=lambda: self.processor.clock().timestamp())
         self.processor.on_outbox = self.outbox.wake
 
     async def start(self) -> None:
         await self.store.open()
+        await self.processor.restore()
         self.store.on_inbox = self.processor.wake
         self.processor.start()
         self.outbox.start()
@@ -108,41 +127,146 @@ class Runtime:
     def adapter(self, plugin: str, account: str) -> ChannelAdapter | None:
         return self.adapters.get((plugin, account))
 
-    # --- Python API ------------------------------------------------------------------
+    # --- interactions --------------------------------------------------------------------
+
+    async def accept(self, interaction_id: str, agent: str | None = None) -> Interaction:
+        """The offered agent accepts: work_in_progress."""
+        return await self.processor.operate(lambda ctx: self.lifecycle.accept(ctx, interaction_id, agent))
+
+    async def reject(self, interaction_id: str, agent: str | None = None) -> Interaction:
+        """The offered agent rejects: back to the queue, offered to someone else."""
+        return await self.processor.operate(lambda ctx: self.lifecycle.reject(ctx, interaction_id, agent))
+
+    async def hold(self, interaction_id: str, agent: str | None = None) -> Interaction:
+        """Park (on hold): capacity released, the agent keeps ownership."""
+        return await self.processor.operate(lambda ctx: self.lifecycle.hold(ctx, interaction_id, agent))
+
+    async def resume(self, interaction_id: str, agent: str | None = None) -> Interaction:
+        """Unpark: back to work_in_progress with the owner (needs free capacity)."""
+        return await self.processor.operate(lambda ctx: self.lifecycle.resume(ctx, interaction_id, agent))
+
+    async def transfer(self, interaction_id: str, *, to_agent: str | None = None,
+                       to_queue: str | None = None, agent: str | None = None) -> Interaction:
+        """Transfer to an agent (offered) or a queue (routed); history kept."""
+        return await self.processor.operate(
+            lambda ctx: self.lifecycle.transfer(ctx, interaction_id, to_agent=to_agent, to_queue=to_queue, agent=agent))
+
+    async def wrap_up(self, interaction_id: str, agent: str | None = None) -> Interaction:
+        """Into wrap-up; the default code applies when the wrap-up timeout passes."""
+        return await self.processor.operate(lambda ctx: self.lifecycle.wrap_up(ctx, interaction_id, agent))
+
+    async def close_interaction(self, interaction_id: str, wrap_up_code: str | None = None,
+                                agent: str | None = None) -> Interaction:
+        """Close with a wrap-up code (the default one if None)."""
+        return await self.processor.operate(
+            lambda ctx: self.lifecycle.close(ctx, interaction_id, wrap_up_code, agent=agent))
+
+    async def create_case(self, interaction_id: str, subject: str | None = None,
+                          agent: str | None = None) -> dict[str, Any]:
+        """Open a case (``CS0000001`` …) from the interaction and close it with "Task created"."""
+        return await self.processor.operate(lambda ctx: self.lifecycle.create_case(ctx, interaction_id, subject, agent))
+
+    async def link_case(self, interaction_id: str, case_id: str) -> dict[str, Any]:
+        """Link the interaction to an existing case (id or number)."""
+        return await self.processor.operate(lambda ctx: self.lifecycle.link_case(ctx, interaction_id, case_id))
 
     async def reply(self, interaction_id: str, text: str, *, idempotency_key: str | None = None) -> str:
-        """Queue a text reply to the customer of an interaction; returns the idempotency key.
+        """Queue an agent's text reply to the customer; returns the idempotency key (made once,
+        before any retry; a repeated key sends nothing more)."""
+        key = idempotency_key or uuid.uuid4().hex
 
-        Raises:
-            StateError: unknown or closed interaction.
-        """
-        key = idempotency_key or uuid.uuid4().hex  # made once, before any retry
-
-        def op(tx: Any) -> None:
-            inter = tx.get_interaction(interaction_id)
+        def op(ctx: Any) -> None:
+            inter = ctx.tx.get_interaction(interaction_id)
             if inter is None or not inter.state.active:
                 raise StateError(f"interaction {interaction_id} is not active")
-            plugin, _, account = inter.source.strip("/").partition("/")
-            tx.enqueue_outbox(
-                idempotency_key=key,
-                plugin=plugin,
-                account=account,
-                interaction_id=inter.id,
-                payload={"customer": inter.customer, "business": inter.business, "text": text,
-                         "interaction_id": inter.id},
-                now=self.outbox.clock(),
-            )
+            self.lifecycle._send(ctx, inter, text, key)
+            self.lifecycle.agent_message(ctx, inter)
 
-        await self.store.transact(op)
+        await self.processor.operate(op)
         self.outbox.wake()
         return key
 
-    async def close_interaction(self, interaction_id: str, wrap_up_code: str = WrapUpCode.ISSUE_RESOLVED) -> None:
-        """Wrap up and close; see :meth:`omnisdk.processing.Processor.close`."""
-        await self.processor.close(interaction_id, wrap_up_code)
+    async def start_outbound(self, *, agent: str, plugin: str, account: str, customer: str, text: str,
+                             business: str | None = None) -> Interaction:
+        """An agent starts a conversation: an outbound interaction, its first message queued,
+        reminders armed (``[lifecycle] reminders``)."""
+        adapter = self.adapter(plugin, account)
+        if adapter is None:
+            raise StateError(f"no account {account!r} for plugin {plugin!r}")
+        biz = business or getattr(adapter.settings, "phone_number_id", None) or getattr(adapter.settings, "from_number", None)
+        if not biz:
+            raise ValueError("business address needed for this plugin")
+        key = conversation_key(adapter.channel.value, biz, customer)
+        inter = await self.processor.operate(lambda ctx: self.lifecycle.open_outbound(
+            ctx, agent=agent, source=adapter.source, channel=adapter.channel, customer=customer,
+            business=biz, key=key, text=text))
+        self.outbox.wake()
+        return inter
 
     async def interactions(self, *, active_only: bool = False) -> list[Interaction]:
         return await self.store.transact(lambda tx: tx.list_interactions(active_only=active_only))
 
+    async def interaction(self, interaction_id: str) -> tuple[Interaction, list[dict[str, Any]], list[dict[str, Any]]]:
+        """The interaction, its history (transitions) and its messages.  StateError if unknown."""
+
+        def read(tx: Any) -> Any:
+            inter = tx.get_interaction(interaction_id)
+            if inter is None:
+                raise StateError(f"no interaction {interaction_id}")
+            return inter, tx.interaction_history(interaction_id), tx.messages_of(interaction_id)
+
+        return await self.store.transact(read)
+
+    async def cases(self) -> list[dict[str, Any]]:
+        return await self.store.transact(lambda tx: tx.list_cases())
+
     async def stats(self) -> dict[str, int]:
         return await self.store.transact(lambda tx: tx.counters())
+
+    # --- agents and queues ------------------------------------------------------------------
+
+    async def set_presence(self, agent_id: str, presence: Presence | str) -> None:
+        """available / away / offline; becoming available drains the backlog."""
+        await self.processor.operate(lambda ctx: self.lifecycle.set_presence(ctx, agent_id, Presence(presence)))
+
+    async def put_agent(self, agent: Agent) -> None:
+        """Add or replace an agent (persisted; survives restarts)."""
+
+        def op(ctx: Any) -> None:
+            self.engine.put_agent(agent)
+            ctx.tx.save_agent(agent.model_dump(mode="json"))
+            self.lifecycle.drain(ctx, agent.id)
+
+        await self.processor.operate(op)
+
+    async def put_queue(self, queue: Queue) -> None:
+        """Add or replace a queue (persisted)."""
+
+        def op(ctx: Any) -> None:
+            self.engine.put_queue(queue)
+            ctx.tx.save_queue(queue.model_dump(mode="json"))
+            self.lifecycle.drain(ctx)
+
+        await self.processor.operate(op)
+
+    async def agents(self) -> list[dict[str, Any]]:
+        """Agents with presence, capacity and live load ``{channel: count}``."""
+
+        def read(tx: Any) -> list[dict[str, Any]]:
+            return [
+                {**a.model_dump(mode="json"), "load": dict(self.engine.load.get(a.id, {}))}
+                for a in self.engine.agents.values()
+            ]
+
+        return await self.store.transact(read)
+
+    async def queues(self) -> list[dict[str, Any]]:
+        """Queues with the number of interactions waiting in each."""
+
+        def read(tx: Any) -> list[dict[str, Any]]:
+            waiting: dict[str, int] = {}
+            for queue, _channel, _seq in self.engine.waiting.values():
+                waiting[queue] = waiting.get(queue, 0) + 1
+            return [{**q.model_dump(mode="json"), "waiting": waiting.get(q.name, 0)} for q in self.engine.queues.values()]
+
+        return await self.store.transact(read)

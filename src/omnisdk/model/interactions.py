@@ -48,7 +48,12 @@ class WrapUpCode(StrEnum):
 
 
 class Interaction(BaseModel):
-    """One unit of agent work.  Timestamps are UTC."""
+    """One unit of agent work.  Timestamps are UTC.
+
+    ``agent`` is the agent who holds the interaction now (offered, working, parked, wrapping
+    up); ``last_agent`` the one who last held it (affinity, return from park).  Capacity is
+    counted for ``agent`` while the state is offered, work_in_progress or wrap_up.
+    """
 
     id: str
     channel: Channel
@@ -65,6 +70,18 @@ class Interaction(BaseModel):
     wrap_up_code: str | None = None
     case_id: str | None = None
     message_count: int = 0
+    priority: int = Field(0, description="Higher is routed first (from the queue).")
+    language: str | None = Field(None, description="BCP 47 language tag, when known.")
+    attributes: dict[str, str] = Field(default_factory=dict, description="Routing attributes.")
+    last_agent: str | None = None
+    declined_by: list[str] = Field(default_factory=list, description="Agents who rejected or missed an offer.")
+    virtual_agent: str | None = Field(None, description="Bot that owns the interaction, if any.")
+    context: dict[str, object] = Field(default_factory=dict, description="Hand-over context (virtual agent, transfer).")
+    offer_seq: int = Field(0, description="Increments with each offer (guards stale offer timers).")
     created_at: datetime
     updated_at: datetime
+    queued_at: datetime | None = None
+    offered_at: datetime | None = None
+    accepted_at: datetime | None = None
+    last_customer_message_at: datetime | None = None
     closed_at: datetime | None = None

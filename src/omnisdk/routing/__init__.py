@@ -1,6 +1,6 @@
-"""Routing: queues, agents with per-channel capacity, and the assignment strategy."""
+"""Routing: queues with conditions, agents with skills and capacity, and the engine."""
 
-from omnisdk.routing.model import Agent, Presence, Queue
-from omnisdk.routing.router import Router
+from omnisdk.routing.engine import CapacityError, Decision, RoutingEngine
+from omnisdk.routing.model import Agent, Presence, Queue, Strategy
 
-__all__ = ["Agent", "Presence", "Queue", "Router"]
+__all__ = ["Agent", "CapacityError", "Decision", "Presence", "Queue", "RoutingEngine", "Strategy"]

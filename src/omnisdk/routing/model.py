@@ -1,12 +1,21 @@
-"""Queues and agents as configured (``[[routing.queues]]``, ``[[routing.agents]]``)."""
+"""Queues and agents (``[[routing.queues]]``, ``[[routing.agents]]``, or the agent API).
+
+Capacity, after ServiceNow AWA, Genesys and TaskRouter: an agent has a maximum number of
+concurrent interactions per channel **and** a universal cap in units, where each channel's
+item costs a configured size (a call 1.0, a chat 0.25 …).  Free slots on a channel are the
+smaller of the two limits.
+"""
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from omnisdk.model.addresses import Channel
+from omnisdk.model.interactions import RoutingSource
 
 
 class Presence(StrEnum):
@@ -15,36 +24,104 @@ class Presence(StrEnum):
     OFFLINE = "offline"
 
 
+class Strategy(StrEnum):
+    """How a queue chooses among agents with free capacity."""
+
+    MOST_AVAILABLE = "most_available"
+    LONGEST_IDLE = "longest_idle"
+    ROUND_ROBIN = "round_robin"
+
+
+DEFAULT_ITEM_SIZE: dict[Channel, float] = {
+    Channel.VOICE: 1.0,
+    Channel.EMAIL: 0.5,
+}
+"""Units one item of a channel costs against an agent's universal cap (others: 0.25)."""
+
+
 class Queue(BaseModel):
-    """A routing target.  ``channels`` empty means every channel."""
+    """A routing target with its routing conditions.
+
+    Queues are evaluated in configuration order; the first whose conditions all hold takes
+    the interaction (a plugin may choose instead: ``omnisdk_select_queue``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    channels: list[Channel] = Field(default_factory=list)
-    skills: list[str] = Field(default_factory=list, description="Skills an agent needs for this queue.")
+    channels: list[Channel] = Field(default_factory=list, description="Empty: every channel.")
+    languages: list[str] = Field(default_factory=list, description="Empty: any language.")
+    keywords: list[str] = Field(default_factory=list, description="Any of these in the first message (case-insensitive).")
+    attributes: dict[str, str] = Field(default_factory=dict, description="Interaction attributes that must match.")
+    skills: dict[str, int] = Field(default_factory=dict, description="Required skill → minimum proficiency (1–5).")
+    priority: int = Field(0, description="Higher is served first when agents free up.")
+    strategy: Strategy = Strategy.MOST_AVAILABLE
+    offer_timeout: float = Field(30.0, gt=0, description="Seconds an agent has to accept an offer.")
+    overflow_to: str | None = Field(None, description="Queue to move waiting interactions to.")
+    overflow_after: float | None = Field(None, gt=0, description="Seconds of waiting before overflow.")
+    routing_source: RoutingSource = Field(RoutingSource.INTERNAL, description="external: a CCaaS plugin routes.")
+    connector: str | None = Field(None, description="CCaaS plugin name, for routing_source external.")
+    virtual_agent: str | None = Field(None, description="Bot that answers first (omnisdk_virtual_agent_turn).")
+
+    @field_validator("skills", mode="before")
+    @classmethod
+    def _skills(cls, v: Any) -> Any:
+        return {s: 1 for s in v} if isinstance(v, list) else v
 
     def accepts(self, channel: Channel) -> bool:
         return not self.channels or channel in self.channels
 
+    def matches(self, channel: Channel, language: str | None, text: str | None, attributes: dict[str, str]) -> bool:
+        """True when every routing condition of the queue holds."""
+        if self.channels and channel not in self.channels:
+            return False
+        if self.languages and (language is None or language.split("-")[0] not in {x.split("-")[0] for x in self.languages}):
+            return False
+        if self.keywords:
+            low = (text or "").lower()
+            if not any(k.lower() in low for k in self.keywords):
+                return False
+        return all(attributes.get(k) == v for k, v in self.attributes.items())
+
 
 class Agent(BaseModel):
-    """An agent: presence, skills and capacity (max concurrent interactions per channel)."""
+    """An agent: presence, skills with proficiency, capacity per channel and a universal cap."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
     name: str | None = None
     presence: Presence = Presence.AVAILABLE
-    skills: list[str] = Field(default_factory=list)
+    skills: dict[str, int] = Field(default_factory=dict, description="Skill → proficiency (1–5).")
     queues: list[str] = Field(default_factory=list, description="Queue names; empty = every queue.")
     capacity: dict[Channel, int] = Field(
-        default_factory=dict, description="Max concurrent interactions per channel (0 or absent = none)."
+        default_factory=dict, description="Max concurrent interactions per channel (absent = none)."
     )
+    max_units: float | None = Field(None, gt=0, description="Universal cap in units (None: no cap).")
+    virtual: bool = Field(False, description="A bot, not a person.")
+
+    @field_validator("skills", mode="before")
+    @classmethod
+    def _skills(cls, v: Any) -> Any:
+        return {s: 1 for s in v} if isinstance(v, list) else v
 
     def serves(self, queue: Queue) -> bool:
-        return (not self.queues or queue.name in self.queues) and set(queue.skills) <= set(self.skills)
+        """Member of the queue (or of every queue) with every required skill at its level."""
+        if self.queues and queue.name not in self.queues:
+            return False
+        return all(self.skills.get(s, 0) >= level for s, level in queue.skills.items())
 
-    def free(self, channel: Channel, load: dict[str, int]) -> int:
-        """Free capacity on ``channel`` given the agent's current load ``{channel: count}``."""
-        return self.capacity.get(channel, 0) - load.get(channel.value, 0)
+    def free(self, channel: Channel, load: dict[str, int], item_size: dict[Channel, float] | None = None) -> int:
+        """Items of ``channel`` the agent can still take, given ``load`` ``{channel: count}``."""
+        per_channel = self.capacity.get(channel, 0) - load.get(channel.value, 0)
+        if per_channel <= 0:
+            return 0
+        if self.max_units is None:
+            return per_channel
+        sizes = item_size or DEFAULT_ITEM_SIZE
+        used = sum(n * size_of(Channel(c), sizes) for c, n in load.items())
+        return max(0, min(per_channel, math.floor((self.max_units - used) / size_of(channel, sizes) + 1e-9)))
+
+
+def size_of(channel: Channel, sizes: dict[Channel, float]) -> float:
+    return sizes.get(channel, DEFAULT_ITEM_SIZE.get(channel, 0.25))

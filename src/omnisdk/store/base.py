@@ -46,6 +46,17 @@ class OutboxRow:
     attempts: int
 
 
+@dataclass(slots=True)
+class TimerRow:
+    """A due durable timer (claimed: it will not be returned again once committed)."""
+
+    key: str
+    kind: str
+    due_at: float
+    interaction_id: str | None
+    data: dict[str, Any]
+
+
 class Transaction(Protocol):
     """Domain operations inside one atomic transaction (synchronous).  Times are RFC 3339 UTC."""
 
@@ -131,6 +142,50 @@ class Transaction(Protocol):
         next_attempt_at: float | None = None,
     ) -> None:
         """``state``: ``sent``, ``failed`` or ``pending`` (retry at ``next_attempt_at``)."""
+
+    def log_transition(self, interaction_id: str, at: str, from_state: str | None, to_state: str,
+                       agent: str | None, queue: str | None, note: str | None = None) -> None:
+        """Append to an interaction's history (never rewritten)."""
+
+    def interaction_history(self, interaction_id: str) -> list[dict[str, Any]]: ...
+
+    def messages_of(self, interaction_id: str) -> list[dict[str, Any]]:
+        """The interaction's messages, oldest first (direction, kind, body, created_at)."""
+
+    def schedule_timer(self, key: str, kind: str, due_at: float, interaction_id: str | None,
+                       data: dict[str, Any]) -> None:
+        """Create or re-arm the timer ``key`` (epoch seconds)."""
+
+    def cancel_timers(self, interaction_id: str, kinds: Sequence[str] | None = None) -> int:
+        """Cancel an interaction's pending timers (of ``kinds``, or all)."""
+
+    def claim_due_timers(self, now: float, limit: int) -> list[TimerRow]:
+        """Pending timers due at ``now``, marked fired (inside this transaction)."""
+
+    def pending_timers(self, interaction_id: str | None = None) -> list[TimerRow]: ...
+
+    def save_agent(self, doc: dict[str, Any]) -> None: ...
+
+    def list_agents(self) -> list[dict[str, Any]]: ...
+
+    def save_queue(self, doc: dict[str, Any]) -> None: ...
+
+    def list_queues(self) -> list[dict[str, Any]]: ...
+
+    def next_number(self, name: str) -> int:
+        """The next value of a named sequence (1, 2, …)."""
+
+    def save_case(self, doc: dict[str, Any]) -> None: ...
+
+    def get_case(self, case_id: str) -> dict[str, Any] | None: ...
+
+    def list_cases(self) -> list[dict[str, Any]]: ...
+
+    def list_interactions_in(self, states: Sequence[str]) -> list[Interaction]:
+        """Interactions in any of ``states``, oldest first."""
+
+    def last_served(self, since: str) -> list[tuple[str, str, str]]:
+        """(conversation_key, agent, closed_at) of interactions closed since ``since``."""
 
     def count(self, name: str, n: int = 1) -> None:
         """Add to a named counter (stats)."""

@@ -25,7 +25,7 @@ from omnisdk.errors import StateError
 from omnisdk.events import Event, dumps, loads
 from omnisdk.model import Interaction
 from omnisdk.model.messages import DeliveryStatus
-from omnisdk.store.base import InboxResult, OutboxRow, Store
+from omnisdk.store.base import InboxResult, OutboxRow, Store, TimerRow
 from omnisdk.store.sqlite_schema import SCHEMA
 
 log = logging.getLogger("omnisdk.store")
@@ -257,6 +257,116 @@ class SQLiteTransaction:
     def requeue_stale_sending(self) -> int:
         """Rows left ``sending`` by a crash go back to ``pending`` (same idempotency key)."""
         return self.c.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'").rowcount
+
+    # history
+    def log_transition(self, interaction_id: str, at: str, from_state: str | None, to_state: str,
+                       agent: str | None, queue: str | None, note: str | None = None) -> None:
+        self.c.execute(
+            "INSERT INTO interaction_log (interaction_id, at, from_state, to_state, agent, queue, note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (interaction_id, at, from_state, to_state, agent, queue, note),
+        )
+
+    def interaction_history(self, interaction_id: str) -> list[dict[str, Any]]:
+        cur = self.c.execute(
+            "SELECT at, from_state, to_state, agent, queue, note FROM interaction_log"
+            " WHERE interaction_id = ? ORDER BY seq", (interaction_id,))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur]
+
+    def messages_of(self, interaction_id: str) -> list[dict[str, Any]]:
+        cur = self.c.execute(
+            "SELECT message_id, direction, kind, body, created_at, status FROM messages"
+            " WHERE interaction_id = ? ORDER BY created_at, rowid", (interaction_id,))
+        out = []
+        for mid, direction, kind, body, at, status in cur:
+            out.append({"message_id": mid, "direction": direction, "kind": kind,
+                        "body": orjson.loads(body) if body else None, "created_at": at, "status": status})
+        return out
+
+    # timers
+    def schedule_timer(self, key: str, kind: str, due_at: float, interaction_id: str | None,
+                       data: dict[str, Any]) -> None:
+        self.c.execute(
+            "INSERT INTO timers (key, kind, due_at, interaction_id, data, state) VALUES (?, ?, ?, ?, ?, 'pending')"
+            " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,"
+            " interaction_id = excluded.interaction_id, data = excluded.data, state = 'pending'",
+            (key, kind, due_at, interaction_id, orjson.dumps(data).decode()),
+        )
+
+    def cancel_timers(self, interaction_id: str, kinds: Sequence[str] | None = None) -> int:
+        if kinds is None:
+            return self.c.execute(
+                "UPDATE timers SET state = 'cancelled' WHERE interaction_id = ? AND state = 'pending'",
+                (interaction_id,)).rowcount
+        marks = ",".join("?" * len(kinds))
+        return self.c.execute(
+            f"UPDATE timers SET state = 'cancelled' WHERE interaction_id = ? AND state = 'pending'"
+            f" AND kind IN ({marks})", (interaction_id, *kinds)).rowcount
+
+    def claim_due_timers(self, now: float, limit: int) -> list[TimerRow]:
+        rows = self.c.execute(
+            "SELECT key, kind, due_at, interaction_id, data FROM timers"
+            " WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, key LIMIT ?", (now, limit)).fetchall()
+        for row in rows:
+            self.c.execute("UPDATE timers SET state = 'fired' WHERE key = ?", (row[0],))
+        return [TimerRow(k, kind, due, iid, orjson.loads(data)) for k, kind, due, iid, data in rows]
+
+    def pending_timers(self, interaction_id: str | None = None) -> list[TimerRow]:
+        sql = "SELECT key, kind, due_at, interaction_id, data FROM timers WHERE state = 'pending'"
+        args: tuple[Any, ...] = ()
+        if interaction_id is not None:
+            sql += " AND interaction_id = ?"
+            args = (interaction_id,)
+        return [TimerRow(k, kind, due, iid, orjson.loads(data))
+                for k, kind, due, iid, data in self.c.execute(sql + " ORDER BY due_at", args)]
+
+    # agents, queues, cases
+    def save_agent(self, doc: dict[str, Any]) -> None:
+        self.c.execute("INSERT INTO agents (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                       (doc["id"], orjson.dumps(doc).decode()))
+
+    def list_agents(self) -> list[dict[str, Any]]:
+        return [orjson.loads(d) for (d,) in self.c.execute("SELECT doc FROM agents ORDER BY id")]
+
+    def save_queue(self, doc: dict[str, Any]) -> None:
+        self.c.execute("INSERT INTO queues (name, doc) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc",
+                       (doc["name"], orjson.dumps(doc).decode()))
+
+    def list_queues(self) -> list[dict[str, Any]]:
+        return [orjson.loads(d) for (d,) in self.c.execute("SELECT doc FROM queues ORDER BY rowid")]
+
+    def next_number(self, name: str) -> int:
+        self.count(f"seq.{name}")
+        return self.c.execute("SELECT value FROM counters WHERE name = ?", (f"seq.{name}",)).fetchone()[0]
+
+    def save_case(self, doc: dict[str, Any]) -> None:
+        self.c.execute(
+            "INSERT INTO cases (id, number, created_at, doc) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+            (doc["id"], doc["number"], doc["created_at"], orjson.dumps(doc).decode()))
+
+    def get_case(self, case_id: str) -> dict[str, Any] | None:
+        row = self.c.execute("SELECT doc FROM cases WHERE id = ? OR number = ?", (case_id, case_id)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def list_cases(self) -> list[dict[str, Any]]:
+        return [orjson.loads(d) for (d,) in self.c.execute("SELECT doc FROM cases ORDER BY number")]
+
+    def list_interactions_in(self, states: Sequence[str]) -> list[Interaction]:
+        marks = ",".join("?" * len(states))
+        return [Interaction.model_validate_json(r[0]) for r in
+                self.c.execute(f"SELECT doc FROM interactions WHERE state IN ({marks}) ORDER BY created_at, id", tuple(states))]
+
+    def last_served(self, since: str) -> list[tuple[str, str, str]]:
+        """(conversation_key, agent, closed_at) of interactions closed since ``since`` (RFC 3339,
+        the format pydantic writes), oldest first."""
+        return self.c.execute(
+            "SELECT conversation_key, json_extract(doc, '$.last_agent'), json_extract(doc, '$.closed_at')"
+            " FROM interactions WHERE state = 'closed' AND json_extract(doc, '$.closed_at') >= ?"
+            " AND json_extract(doc, '$.last_agent') IS NOT NULL ORDER BY json_extract(doc, '$.closed_at')",
+            (since,),
+        ).fetchall()
 
     # stats
     def count(self, name: str, n: int = 1) -> None:

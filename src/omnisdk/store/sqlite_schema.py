@@ -71,6 +71,45 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 
+CREATE TABLE IF NOT EXISTS interaction_log (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    interaction_id TEXT NOT NULL,
+    at             TEXT NOT NULL,
+    from_state     TEXT,
+    to_state       TEXT NOT NULL,
+    agent          TEXT,
+    queue          TEXT,
+    note           TEXT
+);
+CREATE INDEX IF NOT EXISTS interaction_log_by_id ON interaction_log (interaction_id, seq);
+
+CREATE TABLE IF NOT EXISTS timers (
+    key            TEXT PRIMARY KEY,
+    kind           TEXT NOT NULL,
+    due_at         REAL NOT NULL,
+    interaction_id TEXT,
+    data           TEXT NOT NULL DEFAULT '{}',
+    state          TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS timers_by_interaction ON timers (interaction_id) WHERE state = 'pending';
+
+CREATE TABLE IF NOT EXISTS agents (
+    id  TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queues (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS cases (
+    id         TEXT PRIMARY KEY,
+    number     TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    doc        TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL

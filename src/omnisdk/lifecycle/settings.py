@@ -1,0 +1,79 @@
+"""Lifecycle settings: ``[lifecycle]`` in the configuration."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from omnisdk.model import InteractionState, WrapUpCode
+
+
+class ActionEvent(StrEnum):
+    CUSTOMER_MESSAGE = "customer_message"
+    AGENT_MESSAGE = "agent_message"
+
+
+class ActionKind(StrEnum):
+    NOTIFY_AGENT = "notify_agent"
+    NOTIFY_CUSTOMER = "notify_customer"
+    REASSIGN = "reassign"
+    SET_STATE = "set_state"
+
+
+class MessagingAction(BaseModel):
+    """A user-defined messaging action: ``event`` starts (or restarts) a timer of ``after``
+    seconds; when it fires and every ``when`` condition holds, ``action`` runs.
+
+    Example: remind a customer who has not answered the agent for 10 minutes::
+
+        [[lifecycle.actions]]
+        name = "nudge"
+        event = "agent_message"
+        after = 600
+        when = { state = "work_in_progress" }
+        action = "notify_customer"
+        text = "Are you still there?"
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    event: ActionEvent
+    after: float = Field(gt=0, description="Seconds after the event.")
+    when: dict[str, str] = Field(default_factory=dict, description="Interaction field → required value (state, channel, queue, agent).")
+    action: ActionKind
+    text: str | None = Field(None, description="Message for notify_customer / notify_agent.")
+    state: InteractionState | None = Field(None, description="Target state for set_state (on_hold or wrap_up).")
+    cancel_on: ActionEvent | None = Field(None, description="An event that cancels the pending action.")
+
+    @model_validator(mode="after")
+    def _needs(self) -> MessagingAction:
+        if self.action is ActionKind.NOTIFY_CUSTOMER and not self.text:
+            raise ValueError("notify_customer needs text")
+        if self.action is ActionKind.SET_STATE and self.state not in (InteractionState.ON_HOLD, InteractionState.WRAP_UP):
+            raise ValueError("set_state needs state = on_hold or wrap_up")
+        return self
+
+
+class LifecycleSettings(BaseModel):
+    """Timeouts are in seconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wrap_up_codes: list[str] = Field(default_factory=lambda: [c.value for c in WrapUpCode])
+    default_wrap_up_code: str = Field(WrapUpCode.ISSUE_RESOLVED.value, description="Applied when the wrap-up timer fires.")
+    wrap_up_timeout: float = Field(120.0, gt=0)
+    inactivity_timeout: float = Field(30 * 86400.0, gt=0, description="Auto-close of on-hold interactions with no customer reply.")
+    reminders: list[float] = Field(default_factory=list, description="Seconds after an outbound interaction starts at which an unanswered customer is reminded.")
+    reminder_text: str = "Just checking in: reply to this message whenever you are ready."
+    case_created_text: str = "We opened case {number} for your request; we will keep you posted."
+    affinity_window: float = Field(86400.0, ge=0, description="Prefer the conversation's last agent within this window.")
+    actions: list[MessagingAction] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _default_known(self) -> LifecycleSettings:
+        for code in (self.default_wrap_up_code, WrapUpCode.TASK_CREATED.value, WrapUpCode.CLOSED_INACTIVITY.value):
+            if code not in self.wrap_up_codes:
+                self.wrap_up_codes.append(code)
+        return self
