@@ -1,0 +1,402 @@
+"""Scenario tests of the interaction lifecycle and the routing engine, with an injected clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sample_wire import SECRET, message_event
+
+from omnisdk.config import Settings
+from omnisdk.errors import StateError
+from omnisdk.hookspecs import hookimpl
+from omnisdk.lifecycle.bots import VirtualAgentTurn
+from omnisdk.model import InteractionState as S
+from omnisdk.routing import CapacityError
+from omnisdk.runtime import Runtime
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def settings_for(tmp_path, queues=None, agents=None, lifecycle=None, modules=()):
+    return Settings(
+        store={"url": f"sqlite:///{tmp_path / 'omni.db'}", "synchronous": "NORMAL"},
+        plugins={"modules": ["sample_plugin", *modules], "allow": ["sample_plugin", *modules]},
+        routing={
+            "queues": queues or [{"name": "support", "offer_timeout": 30}],
+            "agents": agents or [
+                {"id": "alice", "capacity": {"chat": 2}},
+                {"id": "bob", "capacity": {"chat": 1}},
+            ],
+        },
+        lifecycle=lifecycle or {},
+        accounts={"sample": {"acme": {"secret": SECRET, "api_base_url": "https://sample.test"}}},
+    )
+
+
+class Rig:
+    """A runtime driven by hand: no background loops, an injected clock."""
+
+    def __init__(self, settings: Settings, host=None) -> None:
+        self.clock = Clock()
+        self.settings = settings
+        self.rt = Runtime(settings, clock=self.clock, host=host)
+
+    async def __aenter__(self) -> Rig:
+        await self.rt.store.open()
+        await self.rt.processor.restore()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.rt.store.close()
+
+    async def restart(self) -> None:
+        await self.rt.store.close()
+        clock = self.clock
+        self.rt = Runtime(self.settings, clock=clock, host=self.rt.host)
+        await self.rt.store.open()
+        await self.rt.processor.restore()
+
+    async def say(self, i, customer="+15550100001", text="hi"):
+        await self.rt.store.append_inbox([message_event(i, customer=customer, text=text)], "2026-11-21T09:00:00Z")
+        await self.rt.processor.drain()
+        return await self.by_customer(customer)
+
+    async def by_customer(self, customer):
+        items = [i for i in await self.rt.interactions() if i.customer == customer]
+        return items[-1]
+
+    async def get(self, iid):
+        return (await self.rt.interaction(iid))[0]
+
+    async def tick(self, seconds):
+        self.clock.advance(seconds)
+        while await self.rt.processor.run_timers():
+            pass
+
+    async def outbox_texts(self):
+        rows = await self.rt.store.transact(lambda tx: tx.c.execute("SELECT payload FROM outbox ORDER BY id").fetchall())
+        import orjson
+        return [orjson.loads(r[0])["text"] for r in rows]
+
+
+@pytest.fixture
+async def rig(tmp_path):
+    async with Rig(settings_for(tmp_path)) as r:
+        yield r
+
+
+async def test_offer_accept_and_capacity(rig):
+    inter = await rig.say(1)
+    assert inter.state is S.OFFERED and inter.agent == "alice"
+    inter = await rig.rt.accept(inter.id, "alice")
+    assert inter.state is S.WORK_IN_PROGRESS and inter.accepted_at == rig.clock.now
+    assert rig.rt.engine.load["alice"] == {"chat": 1}
+    with pytest.raises(StateError):
+        await rig.rt.accept(inter.id, "alice")
+
+
+async def test_accept_by_another_agent_is_refused_and_writes_nothing(rig):
+    inter = await rig.say(1)
+    with pytest.raises(StateError):
+        await rig.rt.accept(inter.id, "bob")
+    assert (await rig.get(inter.id)).state is S.OFFERED
+
+
+async def test_offer_timeout_reoffers_to_another_agent(rig):
+    inter = await rig.say(1)
+    assert inter.agent == "alice"
+    await rig.tick(29)
+    assert (await rig.get(inter.id)).agent == "alice"
+    await rig.tick(2)
+    again = await rig.get(inter.id)
+    assert again.state is S.OFFERED and again.agent == "bob" and again.declined_by == ["alice"]
+    assert rig.rt.engine.load["alice"] == {"chat": 0}
+    history = (await rig.rt.interaction(inter.id))[1]
+    assert any(h["note"] == "offer timed out" for h in history)
+
+
+async def test_reject_with_nobody_else_free_waits_in_the_queue(rig):
+    a = await rig.say(1, customer="+15550100001")
+    b = await rig.say(2, customer="+15550100002")
+    c = await rig.say(3, customer="+15550100003")
+    # alice (2 free) first; then a tie at 1 free goes to bob, who reached that level first
+    assert [x.agent for x in (a, b, c)] == ["alice", "bob", "alice"]
+    rejected = await rig.rt.reject(c.id, "alice")
+    assert rejected.state is S.QUEUED and rejected.agent is None
+
+
+async def test_capacity_is_never_exceeded_and_the_backlog_drains_on_close(rig):
+    items = [await rig.say(i, customer=f"+1555010000{i}") for i in range(4)]
+    states = [i.state for i in items]
+    assert states.count(S.OFFERED) == 3 and states.count(S.QUEUED) == 1
+    waiting = next(i for i in items if i.state is S.QUEUED)
+    first = next(i for i in items if i.agent == "bob")
+    await rig.rt.accept(first.id)
+    with pytest.raises(CapacityError):
+        await rig.rt.transfer(items[0].id, to_agent="bob")
+    await rig.rt.close_interaction(first.id, "Issue resolved")
+    drained = await rig.get(waiting.id)
+    assert drained.state is S.OFFERED and drained.agent == "bob"
+
+
+async def test_park_frees_capacity_and_a_reply_returns_to_the_owner(rig):
+    inter = await rig.say(1)
+    await rig.rt.accept(inter.id)
+    parked = await rig.rt.hold(inter.id)
+    assert parked.state is S.ON_HOLD and parked.agent == "alice"
+    assert rig.rt.engine.load["alice"] == {"chat": 0}
+    back = await rig.say(2)  # the same customer writes again
+    assert back.id == inter.id and back.state is S.WORK_IN_PROGRESS and back.agent == "alice"
+    assert rig.rt.engine.load["alice"] == {"chat": 1}
+
+
+async def test_a_reply_while_the_owner_is_away_reroutes(rig):
+    inter = await rig.say(1)
+    await rig.rt.accept(inter.id)
+    await rig.rt.hold(inter.id)
+    await rig.rt.set_presence("alice", "away")
+    back = await rig.say(2)
+    assert back.state is S.OFFERED and back.agent == "bob"
+
+
+async def test_messages_during_work_do_not_change_ownership(rig):
+    inter = await rig.say(1)
+    await rig.rt.accept(inter.id)
+    for i in range(2, 5):
+        again = await rig.say(i)
+        assert again.id == inter.id and again.agent == "alice" and again.state is S.WORK_IN_PROGRESS
+    assert (await rig.get(inter.id)).message_count == 4
+
+
+async def test_transfer_to_agent_and_to_queue_keep_the_history(tmp_path):
+    queues = [{"name": "support"}, {"name": "billing", "skills": ["billing"]}]
+    agents = [{"id": "alice", "capacity": {"chat": 2}}, {"id": "bob", "capacity": {"chat": 2}},
+              {"id": "carol", "capacity": {"chat": 2}, "skills": {"billing": 3}, "queues": ["billing"]}]
+    async with Rig(settings_for(tmp_path, queues, agents)) as rig:
+        inter = await rig.say(1)
+        await rig.rt.accept(inter.id)
+        moved = await rig.rt.transfer(inter.id, to_agent="bob")
+        assert moved.state is S.OFFERED and moved.agent == "bob" and moved.last_agent == "alice"
+        assert rig.rt.engine.load["alice"] == {"chat": 0} and rig.rt.engine.load["bob"] == {"chat": 1}
+        await rig.rt.accept(inter.id, "bob")
+        moved = await rig.rt.transfer(inter.id, to_queue="billing")
+        assert moved.queue == "billing" and moved.agent == "carol"
+        history = [h["to_state"] for h in (await rig.rt.interaction(inter.id))[1]]
+        assert history == ["new", "queued", "offered", "work_in_progress", "offered", "work_in_progress", "queued", "offered"]
+
+
+async def test_wrap_up_timeout_applies_the_default_code(rig):
+    inter = await rig.say(1)
+    await rig.rt.accept(inter.id)
+    await rig.rt.wrap_up(inter.id)
+    await rig.tick(119)
+    assert (await rig.get(inter.id)).state is S.WRAP_UP
+    await rig.tick(2)
+    closed = await rig.get(inter.id)
+    assert closed.state is S.CLOSED and closed.wrap_up_code == "Issue resolved"
+
+
+async def test_an_explicit_code_beats_the_timer_and_unknown_codes_are_refused(rig):
+    inter = await rig.say(1)
+    await rig.rt.accept(inter.id)
+    await rig.rt.wrap_up(inter.id)
+    with pytest.raises(ValueError):
+        await rig.rt.close_interaction(inter.id, "Made up")
+    await rig.rt.close_interaction(inter.id, "Task created")
+    await rig.tick(500)
+    closed = await rig.get(inter.id)
+    assert closed.wrap_up_code == "Task created"
+    fired = (await rig.rt.stats()).get("timers.fired", 0)
+    assert fired == 0  # the wrap-up timer was cancelled, not fired
+
+
+async def test_inactivity_auto_closes_parked_interactions(rig):
+    inter = await rig.say(1)
+    await rig.rt.accept(inter.id)
+    await rig.rt.hold(inter.id)
+    await rig.tick(30 * 86400 - 10)
+    assert (await rig.get(inter.id)).state is S.ON_HOLD
+    await rig.tick(20)
+    closed = await rig.get(inter.id)
+    assert closed.state is S.CLOSED and closed.wrap_up_code == "Closed due to customer inactivity"
+
+
+async def test_a_customer_reply_cancels_the_inactivity_timer(rig):
+    inter = await rig.say(1)
+    await rig.rt.accept(inter.id)
+    await rig.rt.hold(inter.id)
+    await rig.tick(86400)
+    await rig.say(2)
+    await rig.tick(30 * 86400)
+    assert (await rig.get(inter.id)).state is S.WORK_IN_PROGRESS
+
+
+async def test_create_case_copies_links_notifies_and_closes(rig):
+    inter = await rig.say(1, text="my order never arrived")
+    await rig.rt.accept(inter.id)
+    case = await rig.rt.create_case(inter.id, "Lost order")
+    assert case["number"] == "CS0000001" and case["interaction_ids"] == [inter.id]
+    assert case["history"][0]["body"]["text"] == "my order never arrived"
+    closed = await rig.get(inter.id)
+    assert closed.state is S.CLOSED and closed.wrap_up_code == "Task created" and closed.case_id == case["id"]
+    assert any("CS0000001" in t for t in await rig.outbox_texts())
+    second = await rig.say(2, customer="+15550100002")
+    linked = await rig.rt.link_case(second.id, "CS0000001")
+    assert linked["interaction_ids"] == [inter.id, second.id]
+    case2 = await rig.rt.create_case(second.id)
+    assert case2["number"] == "CS0000002"
+
+
+async def test_overflow_moves_a_waiting_interaction(tmp_path):
+    queues = [{"name": "tier1", "overflow_to": "tier2", "overflow_after": 60}, {"name": "tier2"}]
+    agents = [{"id": "alice", "capacity": {"chat": 1}, "queues": ["tier1"]},
+              {"id": "bob", "capacity": {"chat": 1}, "queues": ["tier2"]}]
+    async with Rig(settings_for(tmp_path, queues, agents)) as rig:
+        busy = await rig.say(1, customer="+15550100001")
+        await rig.rt.accept(busy.id)
+        waiting = await rig.say(2, customer="+15550100002")
+        assert waiting.state is S.QUEUED and waiting.queue == "tier1"
+        await rig.tick(61)
+        moved = await rig.get(waiting.id)
+        assert moved.queue == "tier2" and moved.state is S.OFFERED and moved.agent == "bob"
+
+
+@pytest.mark.parametrize("window, expected", [(86400, "alice"), (0, "bob")])
+async def test_affinity_prefers_the_last_agent_within_the_window(tmp_path, window, expected):
+    agents = [{"id": "alice", "capacity": {"chat": 3}}, {"id": "bob", "capacity": {"chat": 1}}]
+    async with Rig(settings_for(tmp_path, [{"name": "q"}], agents, {"affinity_window": window})) as rig:
+        first = await rig.say(1)
+        assert first.agent == "alice"
+        await rig.rt.accept(first.id)
+        await rig.rt.close_interaction(first.id)
+        rig.clock.advance(60)
+        assert (await rig.say(2, customer="+15550100002")).agent == "alice"
+        assert (await rig.say(3, customer="+15550100003")).agent == "alice"
+        # alice and bob now have 1 free slot each: the strategy alone would pick bob
+        again = await rig.say(4)
+        assert again.id != first.id and again.agent == expected
+
+
+@pytest.mark.parametrize("strategy", ["longest_idle", "round_robin"])
+async def test_other_strategies_spread_work(tmp_path, strategy):
+    agents = [{"id": n, "capacity": {"chat": 5}} for n in ("a", "b", "c")]
+    async with Rig(settings_for(tmp_path, [{"name": "q", "strategy": strategy}], agents)) as rig:
+        chosen = []
+        for i in range(6):
+            rig.clock.advance(1)
+            chosen.append((await rig.say(i, customer=f"+1555010000{i}")).agent)
+        assert sorted(chosen) == ["a", "a", "b", "b", "c", "c"]
+        assert chosen[:3] == ["a", "b", "c"] and chosen[3:] == ["a", "b", "c"]
+
+
+async def test_universal_cap_with_item_sizes(tmp_path):
+    agents = [{"id": "alice", "capacity": {"chat": 4, "voice": 1}, "max_units": 1.0}]
+    async with Rig(settings_for(tmp_path, [{"name": "q"}], agents)) as rig:
+        got = [(await rig.say(i, customer=f"+1555010000{i}")).state for i in range(5)]
+        assert got == [S.OFFERED] * 4 + [S.QUEUED]  # 4 chats × 0.25 = the 1.0 cap
+
+
+async def test_queue_conditions_route_by_keyword(tmp_path):
+    queues = [{"name": "billing", "keywords": ["invoice", "refund"]}, {"name": "general"}]
+    agents = [{"id": "alice", "capacity": {"chat": 3}}]
+    async with Rig(settings_for(tmp_path, queues, agents)) as rig:
+        assert (await rig.say(1, customer="+15550100001", text="Where is my REFUND?")).queue == "billing"
+        assert (await rig.say(2, customer="+15550100002", text="hello")).queue == "general"
+
+
+async def test_an_away_agent_gets_nothing_and_availability_drains(rig):
+    await rig.rt.set_presence("alice", "away")
+    await rig.rt.set_presence("bob", "offline")
+    inter = await rig.say(1)
+    assert inter.state is S.QUEUED
+    await rig.rt.set_presence("bob", "available")
+    assert (await rig.get(inter.id)).agent == "bob"
+
+
+async def test_restart_keeps_capacity_backlog_and_timers(tmp_path):
+    async with Rig(settings_for(tmp_path)) as rig:
+        items = [await rig.say(i, customer=f"+1555010000{i}") for i in range(4)]
+        offered = [i for i in items if i.state is S.OFFERED]
+        waiting = next(i for i in items if i.state is S.QUEUED)
+        await rig.restart()
+        assert rig.rt.engine.load["alice"] == {"chat": 2} and rig.rt.engine.load["bob"] == {"chat": 1}
+        assert rig.rt.engine.next_waiting("support", waiting.channel) == waiting.id
+        await rig.tick(31)  # the offer timers survived the restart
+        fired = (await rig.rt.stats())["timers.fired"]
+        assert fired == len(offered)
+
+
+class EchoBot:
+    @hookimpl
+    def omnisdk_virtual_agent_turn(self, interaction, message, history):
+        if "agent" in (message.text or ""):
+            return VirtualAgentTurn(reply="Connecting you to a person.", escalate=True, context={"intent": "human"})
+        return VirtualAgentTurn(reply=f"bot heard: {message.text}")
+
+
+async def test_a_virtual_agent_answers_first_and_escalates_with_context(tmp_path):
+    queues = [{"name": "front", "virtual_agent": "echo"}]
+    async with Rig(settings_for(tmp_path, queues)) as rig:
+        rig.rt.host.allow.add("echo")
+        assert rig.rt.host.register(EchoBot(), "echo")
+        first = await rig.say(1, text="hello")
+        assert first.state is S.WORK_IN_PROGRESS and first.agent == "bot:echo"
+        await rig.say(2, text="what are your hours")
+        assert "bot heard: what are your hours" in await rig.outbox_texts()
+        escalated = await rig.say(3, text="let me talk to an agent")
+        assert escalated.id == first.id and escalated.state is S.OFFERED and escalated.agent == "alice"
+        assert escalated.context["intent"] == "human" and escalated.context["bot"] == "echo"
+        assert escalated.message_count == 3
+
+
+class Connector:
+    def __init__(self):
+        self.routed, self.wrapped = [], []
+
+    @hookimpl
+    def omnisdk_external_route(self, interaction, queue):
+        self.routed.append((interaction.id, queue.connector))
+
+    @hookimpl
+    def omnisdk_external_wrap_up(self, interaction, code):
+        self.wrapped.append((interaction.id, code))
+
+
+async def test_external_routing_source_hands_work_to_the_ccaas_plugin(tmp_path):
+    queues = [{"name": "genesys", "routing_source": "external", "connector": "genesys"}]
+    async with Rig(settings_for(tmp_path, queues)) as rig:
+        conn = Connector()
+        rig.rt.host.allow.add("genesys")
+        rig.rt.host.register(conn, "genesys")
+        inter = await rig.say(1)
+        assert inter.state is S.QUEUED and inter.routing_source.value == "external" and inter.agent is None
+        assert conn.routed == [(inter.id, "genesys")]
+        assert rig.rt.engine.load["alice"] == {}
+        await rig.rt.close_interaction(inter.id, "Issue resolved")
+        assert conn.wrapped == [(inter.id, "Issue resolved")]
+
+
+async def test_messaging_action_nudges_a_silent_customer(tmp_path):
+    lifecycle = {"actions": [{"name": "nudge", "event": "agent_message", "after": 600,
+                              "when": {"state": "work_in_progress"}, "action": "notify_customer",
+                              "text": "Are you still there?", "cancel_on": "customer_message"}]}
+    async with Rig(settings_for(tmp_path, lifecycle=lifecycle)) as rig:
+        inter = await rig.say(1)
+        await rig.rt.accept(inter.id)
+        await rig.rt.reply(inter.id, "How can I help?")
+        await rig.tick(601)
+        assert (await rig.outbox_texts()).count("Are you still there?") == 1
+        await rig.rt.reply(inter.id, "Hello?")
+        await rig.say(2)  # the customer answers: the pending nudge is cancelled
+        await rig.tick(601)
+        assert (await rig.outbox_texts()).count("Are you still there?") == 1
