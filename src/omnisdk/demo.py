@@ -36,6 +36,7 @@ from omnisdk.config import Settings
 from omnisdk.errors import WebhookError
 from omnisdk.events import now_rfc3339
 from omnisdk.gateway import create_app
+from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
 
@@ -152,6 +153,7 @@ async def run_demo(workdir: Path, console: Console) -> int:
             ],
             "acknowledgement": "Thanks for your message: an agent will be with you shortly.",
         },
+        lifecycle={"wrap_up_timeout": 1.0, "inactivity_timeout": 2.0},
         accounts={
             name: {ACCOUNT: {**cls.example_settings(), "api_base_url": f"{provider_url}/{name}"}}
             for name, cls in classes.items()
@@ -184,9 +186,10 @@ async def run_demo(workdir: Path, console: Console) -> int:
             tally.expected["rejected.payload_too_large"] += 1
 
         await runtime.processor.drain()
-        await _agents_at_work(runtime)
+        stories = await _agents_at_work(runtime)
         while await runtime.outbox.run_once():
             pass
+        paths = {i.id: [h["to_state"] for h in (await runtime.interaction(i.id))[1]] for i in await runtime.interactions()}
         await runtime.store.transact(lambda tx: None)  # flush late counters
         stats = await runtime.stats()
         items = await runtime.interactions()
@@ -196,21 +199,65 @@ async def run_demo(workdir: Path, console: Console) -> int:
         provider.should_exit = True
         await gateway_task
         await provider_task
-    return _report(console, sent_rows, tally, stats, items, db_path)
+    return _report(console, sent_rows, tally, stats, items, db_path, stories, paths)
 
 
-async def _agents_at_work(runtime: Runtime) -> None:
-    """Agents reply to every offered interaction and close some with wrap-up codes."""
-    items = await runtime.interactions(active_only=True)
-    offered = [i for i in items if i.agent]
-    for inter in offered:
-        await runtime.reply(inter.id, f"Hello{' ' + inter.customer_name if inter.customer_name else ''}, this is {inter.agent}. How can I help?")
-    for inter, code in zip(offered[:3], ["Issue resolved", "Task created", "Issue resolved"], strict=False):
-        await runtime.close_interaction(inter.id, code)
+SHORT = {"new": "new", "queued": "queued", "offered": "offered", "work_in_progress": "working",
+         "on_hold": "parked", "wrap_up": "wrap-up", "closed": "closed"}
+
+
+async def _agents_at_work(runtime: Runtime) -> dict[str, str]:
+    """Agents take the work: accept every offer, then each interaction gets one story —
+    parked until the inactivity timer closes it, transferred to a colleague, left in wrap-up
+    until the default code applies, turned into a case, or closed with a code.  Returns the
+    story told for each interaction id."""
+    stories: dict[str, str] = {}
+    plots = ["park", "transfer", "wrap-up timeout", "case", "close"]
+    turn = 0
+    for _ in range(10):  # offers keep coming as capacity frees up
+        offered = [i for i in await runtime.interactions(active_only=True)
+                   if i.state is S.OFFERED and i.id not in stories]
+        if not offered:
+            break
+        for inter in offered:
+            await runtime.accept(inter.id, inter.agent)
+            name = f" {inter.customer_name}" if inter.customer_name else ""
+            await runtime.reply(inter.id, f"Hello{name}, this is {inter.agent}. How can I help?")
+            plot = plots[turn % len(plots)]
+            turn += 1
+            stories[inter.id] = plot
+            if plot == "park":
+                await runtime.hold(inter.id)
+            elif plot == "transfer":
+                await _transfer(runtime, inter)
+            elif plot == "wrap-up timeout":
+                await runtime.wrap_up(inter.id)
+            elif plot == "case":
+                await runtime.create_case(inter.id, f"Follow-up for {inter.customer}")
+            else:
+                await runtime.close_interaction(inter.id, "Issue resolved")
+    # let the durable timers (1 s wrap-up, 2 s inactivity in the demo) do their part
+    for _ in range(50):
+        if not [i for i in await runtime.interactions(active_only=True) if i.state in (S.ON_HOLD, S.WRAP_UP)]:
+            break
+        await asyncio.sleep(0.1)
+    return stories
+
+
+async def _transfer(runtime: Runtime, inter: Any) -> None:
+    """Transfer to a colleague with free capacity, else back to the queue; the colleague accepts
+    and closes."""
+    agents = await runtime.agents()
+    free = [a["id"] for a in agents if a["id"] != inter.agent
+            and a["capacity"].get(inter.channel.value, 0) > a["load"].get(inter.channel.value, 0)]
+    moved = await (runtime.transfer(inter.id, to_agent=free[0]) if free else runtime.transfer(inter.id, to_queue=inter.queue))
+    if moved.state is S.OFFERED:
+        await runtime.accept(moved.id, moved.agent)
+        await runtime.close_interaction(moved.id, "Issue resolved")
 
 
 def _report(console: Console, sent_rows: list[tuple[str, int]], tally: Tally, stats: dict[str, int],
-            items: list[Any], db_path: str) -> int:
+            items: list[Any], db_path: str, stories: dict[str, str], paths: dict[str, list[str]]) -> int:
     console.rule("[bold]omnisdk demo")
     t = Table("plugin", "recorded payloads replayed", title="Sent over HTTP (signed as the provider signs)")
     for name, n in sent_rows:
@@ -233,10 +280,15 @@ def _report(console: Console, sent_rows: list[tuple[str, int]], tally: Tally, st
     )
     by_state = Counter(i.state.value for i in items)
     console.print("Interactions by state: " + ", ".join(f"{s} {n}" for s, n in sorted(by_state.items())))
-    t = Table("channel", "customer", "state", "agent", "messages", "wrap-up", title="Interactions")
-    for i in items:
-        t.add_row(i.channel.value, i.customer, i.state.value, i.agent or "-", str(i.message_count), i.wrap_up_code or "-")
+    t = Table("#", "channel", "customer", "agent", "msgs", "agent's move", "wrap-up code", title="Interactions")
+    for n, i in enumerate(items, 1):
+        t.add_row(str(n), i.channel.value, i.customer, i.last_agent or i.agent or "-", str(i.message_count),
+                  stories.get(i.id, "-"), i.wrap_up_code or "-")
     console.print(t)
+    for n, i in enumerate(items, 1):
+        console.print(f"  #{n}: " + " → ".join(SHORT.get(p, p) for p in paths.get(i.id, [])))
+    cases = stats.get("seq.case", 0)
+    console.print(f"Cases opened: {cases}; timers fired: {stats.get('timers.fired', 0)}")
     console.print(
         f"Outbound: {stats.get('outbound.sent', 0)} sent, {stats.get('outbound.failed', 0)} failed; "
         f"statuses applied {stats.get('statuses.applied', 0)}, ignored as backwards {stats.get('statuses.ignored_backwards', 0)}"
