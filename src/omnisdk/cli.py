@@ -265,6 +265,152 @@ def stats(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+# --- live state: agents, queues, one interaction, cases (the store, or a gateway with --url) ---
+
+UrlOpt = Annotated[Optional[str], typer.Option("--url", help="Read from a running gateway (http://HOST:PORT) instead of the store.")]
+
+
+def _from_gateway(url: str, path: str, missing_ok: bool = False) -> Any:
+    """GET ``path`` of the agent API of a running gateway; exit 1 when unreachable or refused."""
+    import httpx
+
+    try:
+        resp = httpx.get(url.rstrip("/") + path, timeout=10)
+    except httpx.HTTPError as exc:
+        err.print(f"cannot reach the gateway at {url}: {type(exc).__name__}")
+        raise typer.Exit(1) from None
+    if resp.status_code == 404 and missing_ok:
+        return None
+    if resp.status_code >= 400:
+        try:
+            detail = resp.json().get("detail", resp.text)
+        except ValueError:
+            detail = resp.text
+        err.print(f"the gateway answered {resp.status_code}: {detail}")
+        raise typer.Exit(1)
+    return resp.json()
+
+
+def _per_channel(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items()) or "-"
+
+
+@app.command()
+def agents(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+    """Agents: presence, capacity, and the load they hold now per channel."""
+    if url:
+        items = _from_gateway(url, "/v1/agents")
+    else:
+        from omnisdk.gateway.state import snapshot
+
+        settings = _settings(config)
+        items = _read_db(settings, lambda tx: snapshot(settings, tx)[0])
+    if as_json:
+        print(json.dumps(items, indent=2))
+        return
+    table = Table("agent", "presence", "load/capacity", "free", "max units", "queues", "skills")
+    for a in items:
+        held = ", ".join(f"{ch} {a['load'].get(ch, 0)}/{n}" for ch, n in a["capacity"].items()) or "-"
+        table.add_row(a["id"] + (f" ({a['name']})" if a.get("name") else ""), a["presence"], held,
+                      _per_channel(a["free_capacity"]), "-" if a.get("max_units") is None else f"{a['max_units']:g}",
+                      ", ".join(a["queues"]) or "all", _per_channel(a["skills"]))
+    out.print(table)
+
+
+@app.command()
+def queues(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+    """Queues with the number of interactions waiting in each."""
+    if url:
+        items = _from_gateway(url, "/v1/queues")
+    else:
+        from omnisdk.gateway.state import snapshot
+
+        settings = _settings(config)
+        items = _read_db(settings, lambda tx: snapshot(settings, tx)[1])
+    if as_json:
+        print(json.dumps(items, indent=2))
+        return
+    table = Table("queue", "waiting", "channels", "priority", "strategy", "routing", "skills", "overflow")
+    for q in items:
+        overflow = f"{q['overflow_to']} after {q['overflow_after']:g} s" if q.get("overflow_to") and q.get("overflow_after") else "-"
+        table.add_row(q["name"], str(q["waiting"]), ", ".join(q["channels"]) or "all", str(q["priority"]),
+                      q["strategy"], q["routing_source"] + (f" ({q['connector']})" if q.get("connector") else ""),
+                      _per_channel(q["skills"]), overflow)
+    out.print(table)
+
+
+def _interaction_from_db(tx: Any, ident: str) -> Any:
+    inter = tx.get_interaction(ident)
+    if inter is None:  # the interactions table shows 12-character prefixes
+        rows = tx.c.execute("SELECT id FROM interactions WHERE substr(id, 1, ?) = ? LIMIT 2", (len(ident), ident)).fetchall()
+        if len(rows) != 1:
+            return None
+        inter = tx.get_interaction(rows[0][0])
+    return {"interaction": inter.model_dump(mode="json"), "history": tx.interaction_history(inter.id),
+            "messages": tx.messages_of(inter.id)}
+
+
+@app.command()
+def interaction(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Interaction id (or a unique prefix of it).")],
+    config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """One interaction with its history (every transition) and its messages."""
+    if url:
+        from urllib.parse import quote
+
+        doc = _from_gateway(url, f"/v1/interactions/{quote(ident, safe='')}", missing_ok=True)
+        if doc is None:
+            ids = [i["id"] for i in _from_gateway(url, "/v1/interactions") if i["id"].startswith(ident)]
+            doc = _from_gateway(url, f"/v1/interactions/{quote(ids[0], safe='')}") if len(ids) == 1 else None
+    else:
+        doc = _read_db(_settings(config), lambda tx: _interaction_from_db(tx, ident))
+    if doc is None:
+        err.print(f"no interaction {ident}")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(doc, indent=2))
+        return
+    i = doc["interaction"]
+    head = Table("field", "value", show_header=False)
+    for key in ("id", "state", "channel", "direction", "customer", "business", "queue", "agent", "last_agent",
+                "routing_source", "wrap_up_code", "case_id", "message_count", "created_at", "closed_at"):
+        if i.get(key) not in (None, ""):
+            head.add_row(key, str(i[key]))
+    out.print(head)
+    history = Table("at", "transition", "agent", "queue", "note", title="history")
+    for h in doc["history"]:
+        history.add_row(h["at"], f"{h['from_state'] or '-'} → {h['to_state']}", h["agent"] or "-",
+                        h["queue"] or "-", h["note"] or "")
+    out.print(history)
+    messages = Table("at", "direction", "kind", "text", "status", title="messages")
+    for m in doc["messages"]:
+        text = (m.get("body") or {}).get("text") or ""
+        messages.add_row(m["created_at"], m["direction"], m["kind"] or "-", text[:80], m["status"] or "-")
+    out.print(messages)
+
+
+_CASE_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "created_at")
+
+
+@app.command()
+def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
+    """Cases opened from interactions, by number."""
+    if url:
+        items = _from_gateway(url, "/v1/cases")
+    else:
+        items = _read_db(_settings(config), lambda tx: tx.list_cases())
+    items = [{k: c.get(k) for k in _CASE_FIELDS} for c in items]
+    if as_json:
+        print(json.dumps(items, indent=2))
+        return
+    table = Table("case", "subject", "customer", "interactions", "created")
+    for c in items:
+        table.add_row(c["number"], c["subject"], c["customer"], ", ".join(x[:12] for x in c["interaction_ids"]),
+                      c["created_at"])
+    out.print(table)
+
+
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Where the demo's database and config go.")] = Path(".omnisdk-demo"),
@@ -274,6 +420,9 @@ def demo(
 
     code = asyncio.run(run_demo(workdir, out))
     raise typer.Exit(code)
+
+
+
 
 
 def main() -> None:

@@ -68,3 +68,8 @@ class PayloadTooLargeError(WebhookError):
 
 class StateError(OmniError):
     """An illegal interaction state transition (HTTP 409 over the agent API)."""
+
+
+class NotFoundError(StateError):
+    """An operation names an interaction (or agent, queue, case) that does not exist (HTTP 404
+    over the agent API).  A :class:`StateError`, so callers that catch that still catch it."""

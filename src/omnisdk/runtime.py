@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.config import Settings, describe_validation_error
-from omnisdk.errors import ConfigError, StateError
+from omnisdk.errors import ConfigError, NotFoundError, StateError
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import conversation_key
@@ -207,12 +207,13 @@ class Runtime:
         return await self.store.transact(lambda tx: tx.list_interactions(active_only=active_only))
 
     async def interaction(self, interaction_id: str) -> tuple[Interaction, list[dict[str, Any]], list[dict[str, Any]]]:
-        """The interaction, its history (transitions) and its messages.  StateError if unknown."""
+        """The interaction, its history (transitions) and its messages.  NotFoundError (a
+        StateError) if unknown."""
 
         def read(tx: Any) -> Any:
             inter = tx.get_interaction(interaction_id)
             if inter is None:
-                raise StateError(f"no interaction {interaction_id}")
+                raise NotFoundError(f"no interaction {interaction_id}")
             return inter, tx.interaction_history(interaction_id), tx.messages_of(interaction_id)
 
         return await self.store.transact(read)

@@ -1,4 +1,4 @@
-"""The ASGI gateway: provider webhooks in, a small JSON API for interactions."""
+"""The ASGI gateway: provider webhooks in, the agent REST API (``/v1``, ``/openapi.json``)."""
 
 from omnisdk.gateway.app import create_app
 

@@ -1,61 +1,456 @@
-"""A small JSON API over the runtime (the full agent API comes with the routing engine)."""
+"""The agent REST API (``/v1``): interactions, cases, agents, queues and stats over the runtime.
+
+A FastAPI application: its OpenAPI 3 document is served at ``/openapi.json`` (interactive docs at
+``/docs``) and generated from the models in :mod:`omnisdk.gateway.schemas`.  The gateway
+(:func:`omnisdk.gateway.create_app`) mounts it *behind* the raw webhook and health routes, so
+provider webhooks never pass through FastAPI.
+
+Errors all have the webhook's shape ``{"error": reason, "detail": text}``:
+
+========================================  ======  =====================
+cause                                     status  error
+========================================  ======  =====================
+unknown interaction, agent, queue, case   404     ``not_found``
+illegal move (:class:`StateError`)        409     ``conflict``
+no free capacity (:class:`CapacityError`) 409     ``no_capacity``
+bad argument (``ValueError``)             400     ``bad_request``
+body that is not JSON                     400     ``malformed_payload``
+body / query that breaks the schema       422     ``validation_error`` (``detail`` is a list)
+========================================  ======  =====================
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from omnisdk.errors import StateError
+from omnisdk.config import describe_validation_error
+from omnisdk.errors import NotFoundError, StateError
+from omnisdk.gateway.schemas import (
+    AgentAction,
+    AgentStatus,
+    CaseDetail,
+    CaseLinkRequest,
+    CaseRequest,
+    CloseRequest,
+    ErrorBody,
+    InteractionDetail,
+    OutboundRequest,
+    PresenceRequest,
+    QueueStatus,
+    ReplyAccepted,
+    ReplyRequest,
+    TransferRequest,
+    ValidationErrorBody,
+)
+from omnisdk.gateway.state import agent_status
 from omnisdk.gateway.webhooks import error_response
+from omnisdk.model import Case, Interaction, InteractionState
+from omnisdk.routing.engine import CapacityError
+from omnisdk.routing.model import Agent, Queue
+from omnisdk.runtime import Runtime
 
 if TYPE_CHECKING:
-    from omnisdk.runtime import Runtime
+    from starlette.requests import Request as StarletteRequest
+
+API_VERSION = "1"
 
 
 def _json(obj: object, status: int = 200) -> Response:
     return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
 
 
-class Api:
-    def __init__(self, runtime: Runtime) -> None:
-        self.rt = runtime
+async def health(request: StarletteRequest) -> Response:
+    """``GET /healthz`` — a raw Starlette endpoint (not part of the API schema)."""
+    return _json({"status": "ok"})
 
-    async def health(self, request: Request) -> Response:
-        return _json({"status": "ok"})
 
-    async def interactions(self, request: Request) -> Response:
-        items = await self.rt.interactions(active_only=request.query_params.get("active") == "true")
-        return _json([i.model_dump(mode="json") for i in items])
+async def webhook_method_not_allowed(request: StarletteRequest) -> Response:
+    """Any other method on the webhook path (raw, like the webhook route itself)."""
+    resp = error_response(405, "method_not_allowed", "webhooks accept POST (and GET for handshakes)")
+    resp.headers["allow"] = "GET, HEAD, POST"
+    return resp
 
-    async def stats(self, request: Request) -> Response:
-        return _json(await self.rt.stats())
 
-    async def reply(self, request: Request) -> Response:
-        try:
-            doc = orjson.loads(await request.body())
-            text = doc["text"]
-            if not isinstance(text, str) or not text:
-                raise ValueError
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return error_response(400, "malformed_payload", 'expected {"text": "..."}')
-        try:
-            key = await self.rt.reply(request.path_params["id"], text,
-                                      idempotency_key=request.headers.get("idempotency-key"))
-        except StateError as exc:
-            return error_response(409, "conflict", str(exc))
-        return _json({"idempotency_key": key}, 202)
+# --- plumbing ------------------------------------------------------------------------------
 
-    async def close(self, request: Request) -> Response:
-        try:
-            doc = orjson.loads(await request.body() or b"{}")
-            code = doc.get("wrap_up_code") or "Issue resolved"
-        except (orjson.JSONDecodeError, AttributeError):
-            return error_response(400, "malformed_payload", 'expected {"wrap_up_code": "..."}')
-        try:
-            await self.rt.close_interaction(request.path_params["id"], code)
-        except StateError as exc:
-            return error_response(409, "conflict", str(exc))
-        return _json({"status": "closed"})
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RT = Annotated[Runtime, Depends(get_runtime)]
+InteractionId = Annotated[str, Path(description="The interaction's id.")]
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+NOT_FOUND = {404: _err("No such interaction, agent, queue or case.")}
+CONFLICT = {409: _err("Illegal move for the interaction's state, not held by that agent, or no free capacity.")}
+BAD = {
+    400: _err("Bad argument or a body that is not JSON."),
+    422: {"model": ValidationErrorBody, "description": "The request does not match the schema."},
+}
+ACTION = {**NOT_FOUND, **CONFLICT, **BAD}
+
+
+async def _require_interaction(rt: Runtime, interaction_id: str) -> Interaction:
+    inter = await rt.store.transact(lambda tx: tx.get_interaction(interaction_id))
+    if inter is None:
+        raise NotFoundError(f"no interaction {interaction_id}")
+    return inter
+
+
+def _require_agent(rt: Runtime, agent_id: str) -> None:
+    if agent_id not in rt.engine.agents:
+        raise NotFoundError(f"no agent {agent_id!r}")
+
+
+def _require_queue(rt: Runtime, name: str) -> None:
+    if name not in rt.engine.queues:
+        raise NotFoundError(f"no queue {name!r}")
+
+
+_HTTP_REASONS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+                 415: "unsupported_media_type", 422: "validation_error"}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return error_response(404, "not_found", str(exc))
+
+    async def no_capacity(request: Request, exc: Exception) -> Response:
+        return error_response(409, "no_capacity", str(exc))
+
+    async def conflict(request: Request, exc: Exception) -> Response:
+        return error_response(409, "conflict", str(exc))
+
+    async def bad_value(request: Request, exc: Exception) -> Response:
+        detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+        return error_response(400, "bad_request", detail or "bad argument")
+
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = list(exc.errors())
+        if errors and all(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "malformed_payload", "the body is not valid JSON")
+        if isinstance(exc.body, bytes) and any(tuple(e.get("loc", ())) == ("body",) for e in errors):
+            # a body FastAPI did not decode: no or another Content-Type
+            return error_response(400, "malformed_payload", "expected a JSON body (Content-Type: application/json)")
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in errors
+        ]  # no "input": it may echo what the client sent (tokens included)
+        return _json({"error": "validation_error", "detail": detail}, 422)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        reason = _HTTP_REASONS.get(exc.status_code, "error")
+        resp = error_response(exc.status_code, reason, str(exc.detail))
+        if exc.headers:
+            resp.headers.update(exc.headers)
+        return resp
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return error_response(500, "internal_error", "unexpected error (see the log)")
+
+    app.add_exception_handler(NotFoundError, not_found)
+    app.add_exception_handler(CapacityError, no_capacity)
+    app.add_exception_handler(StateError, conflict)
+    app.add_exception_handler(ValueError, bad_value)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, server_error)
+
+
+class BodyLimit:
+    """Bodies above ``limit`` bytes get 413 ``payload_too_large`` (a declared Content-Length at
+    once; a streamed body when it crosses the limit, through the API's error handlers)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    too_large = int(value) > limit
+                except ValueError:
+                    too_large = False
+                if too_large:
+                    resp = error_response(413, "payload_too_large", f"body exceeds {limit} bytes")
+                    await resp(scope, receive, send)
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise StarletteHTTPException(413, f"body exceeds {limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+# --- interactions ----------------------------------------------------------------------------
+
+interactions = APIRouter(prefix="/interactions", tags=["interactions"])
+
+
+@interactions.get("", response_model=list[Interaction], responses=BAD)
+async def list_interactions(
+    rt: RT,
+    active: Annotated[bool | None, Query(description="true: only active ones; false: only closed ones; omitted: all.")] = None,
+    state: Annotated[list[InteractionState] | None, Query(description="Only these states (repeatable).")] = None,
+    agent: Annotated[str | None, Query(description="Only those held by this agent.")] = None,
+    queue: Annotated[str | None, Query(description="Only those in this queue.")] = None,
+) -> Any:
+    """Interactions, oldest first (at most 1,000)."""
+    items = await rt.interactions(active_only=active is True)
+    if active is False:
+        items = [i for i in items if not i.state.active]
+    if state:
+        wanted = set(state)
+        items = [i for i in items if i.state in wanted]
+    if agent is not None:
+        items = [i for i in items if i.agent == agent]
+    if queue is not None:
+        items = [i for i in items if i.queue == queue]
+    return items
+
+
+@interactions.post("", status_code=201, response_model=Interaction,
+                   responses={**NOT_FOUND, **CONFLICT, **BAD})
+async def start_outbound(rt: RT, body: OutboundRequest) -> Any:
+    """An agent starts an outbound conversation: the interaction is created in work_in_progress
+    with that agent and the first message is queued for sending."""
+    if rt.adapter(body.plugin, body.account) is None:
+        raise NotFoundError(f"no account {body.account!r} for plugin {body.plugin!r}")
+    _require_agent(rt, body.agent)
+    return await rt.start_outbound(agent=body.agent, plugin=body.plugin, account=body.account,
+                                   customer=body.customer, text=body.text, business=body.business)
+
+
+@interactions.get("/{interaction_id}", response_model=InteractionDetail, responses=NOT_FOUND)
+async def get_interaction(rt: RT, interaction_id: InteractionId) -> Any:
+    """One interaction with its history (every transition) and its messages."""
+    inter, history, messages = await rt.interaction(interaction_id)
+    return {"interaction": inter, "history": history, "messages": messages}
+
+
+OptionalAction = Annotated[AgentAction | None, Body()]
+
+
+@interactions.post("/{interaction_id}/accept", response_model=Interaction, responses=ACTION)
+async def accept(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+    """The offered agent accepts: offered → work_in_progress."""
+    return await rt.accept(interaction_id, body.agent if body else None)
+
+
+@interactions.post("/{interaction_id}/reject", response_model=Interaction, responses=ACTION)
+async def reject(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+    """The offered agent rejects: back to the queue and offered to someone else (the answer shows
+    where it went)."""
+    return await rt.reject(interaction_id, body.agent if body else None)
+
+
+@interactions.post("/{interaction_id}/hold", response_model=Interaction, responses=ACTION)
+async def hold(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+    """Park: work_in_progress → on_hold.  Capacity is released; the agent keeps ownership and gets
+    the interaction back when the customer writes."""
+    return await rt.hold(interaction_id, body.agent if body else None)
+
+
+@interactions.post("/{interaction_id}/resume", response_model=Interaction, responses=ACTION)
+async def resume(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+    """Unpark: on_hold → work_in_progress with the owner (409 no_capacity if they have none free)."""
+    return await rt.resume(interaction_id, body.agent if body else None)
+
+
+@interactions.post("/{interaction_id}/wrap-up", response_model=Interaction, responses=ACTION)
+async def wrap_up(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+    """Into wrap_up; the default wrap-up code applies if the interaction is not closed in time."""
+    return await rt.wrap_up(interaction_id, body.agent if body else None)
+
+
+@interactions.post("/{interaction_id}/transfer", response_model=Interaction, responses=ACTION)
+async def transfer(rt: RT, interaction_id: InteractionId, body: TransferRequest) -> Any:
+    """Transfer to an agent (offered to them) or to a queue (routed there).  The previous agent's
+    capacity is released; the history keeps every step."""
+    await _require_interaction(rt, interaction_id)
+    if body.to_agent is not None:
+        _require_agent(rt, body.to_agent)
+    if body.to_queue is not None:
+        _require_queue(rt, body.to_queue)
+    return await rt.transfer(interaction_id, to_agent=body.to_agent, to_queue=body.to_queue, agent=body.agent)
+
+
+@interactions.post("/{interaction_id}/close", response_model=Interaction, responses=ACTION)
+async def close(rt: RT, interaction_id: InteractionId,
+                body: Annotated[CloseRequest | None, Body()] = None) -> Any:
+    """Close with a wrap-up code (the configured default when omitted)."""
+    body = body or CloseRequest()
+    return await rt.close_interaction(interaction_id, body.wrap_up_code, agent=body.agent)
+
+
+@interactions.post("/{interaction_id}/reply", status_code=202, response_model=ReplyAccepted, responses=ACTION)
+async def reply(
+    rt: RT, interaction_id: InteractionId, body: ReplyRequest,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", min_length=1, max_length=200,
+        description="Makes the send idempotent: the same key again queues nothing more.")] = None,
+) -> Any:
+    """Queue a text reply to the customer (sent by the outbox with retries)."""
+    await _require_interaction(rt, interaction_id)
+    key = await rt.reply(interaction_id, body.text, idempotency_key=idempotency_key)
+    return {"idempotency_key": key}
+
+
+@interactions.post("/{interaction_id}/case", status_code=201, response_model=CaseDetail,
+                   tags=["cases"], responses=ACTION)
+async def create_case(rt: RT, interaction_id: InteractionId,
+                      body: Annotated[CaseRequest | None, Body()] = None) -> Any:
+    """Open a case (``CS0000001`` …) from the interaction: context and history are copied, the
+    customer is told the case number, and the interaction closes with "Task created"."""
+    body = body or CaseRequest()
+    return await rt.create_case(interaction_id, body.subject, agent=body.agent)
+
+
+@interactions.post("/{interaction_id}/case-link", response_model=CaseDetail, tags=["cases"], responses=ACTION)
+async def link_case(rt: RT, interaction_id: InteractionId, body: CaseLinkRequest) -> Any:
+    """Link the interaction to an existing case (by id or number)."""
+    case = await rt.store.transact(lambda tx: tx.get_case(body.case))
+    if case is None:
+        raise NotFoundError(f"no case {body.case}")
+    return await rt.link_case(interaction_id, body.case)
+
+
+# --- cases, agents, queues, stats --------------------------------------------------------------
+
+cases = APIRouter(prefix="/cases", tags=["cases"])
+
+
+@cases.get("", response_model=list[Case])
+async def list_cases(rt: RT) -> Any:
+    """Every case, by number."""
+    return await rt.cases()
+
+
+agents = APIRouter(prefix="/agents", tags=["agents"])
+
+
+async def _agent_statuses(rt: Runtime) -> list[dict[str, Any]]:
+    out = []
+    for doc in await rt.agents():
+        load = doc.pop("load", {})
+        out.append(agent_status(Agent.model_validate(doc), load, rt.engine.item_size))
+    return out
+
+
+@agents.get("", response_model=list[AgentStatus])
+async def list_agents(rt: RT) -> Any:
+    """Agents with presence, skills, capacity and live load per channel."""
+    return await _agent_statuses(rt)
+
+
+@agents.put("/{agent_id}", response_model=AgentStatus, responses=BAD)
+async def put_agent(rt: RT, agent_id: Annotated[str, Path(description="The agent's id.")], body: Agent) -> Any:
+    """Add or replace an agent (kept in the store: survives restarts).  Waiting interactions are
+    offered to them at once if they are available with free capacity."""
+    if body.id != agent_id:
+        raise ValueError(f"the body's id {body.id!r} does not match the path's {agent_id!r}")
+    await rt.put_agent(body)
+    return next(a for a in await _agent_statuses(rt) if a["id"] == agent_id)
+
+
+@agents.put("/{agent_id}/presence", response_model=AgentStatus, responses={**NOT_FOUND, **BAD})
+async def set_presence(rt: RT, agent_id: Annotated[str, Path(description="The agent's id.")],
+                       body: PresenceRequest) -> Any:
+    """available / away / offline.  Becoming available drains the backlog to the agent."""
+    _require_agent(rt, agent_id)
+    await rt.set_presence(agent_id, body.presence)
+    return next(a for a in await _agent_statuses(rt) if a["id"] == agent_id)
+
+
+queues = APIRouter(prefix="/queues", tags=["queues"])
+
+
+@queues.get("", response_model=list[QueueStatus])
+async def list_queues(rt: RT) -> Any:
+    """Queues with their routing conditions and the number of interactions waiting."""
+    return await rt.queues()
+
+
+@queues.put("/{queue_name}", response_model=QueueStatus, responses=BAD)
+async def put_queue(rt: RT, queue_name: Annotated[str, Path(description="The queue's name.")], body: Queue) -> Any:
+    """Add or replace a queue (kept in the store).  Waiting interactions are re-examined."""
+    if body.name != queue_name:
+        raise ValueError(f"the body's name {body.name!r} does not match the path's {queue_name!r}")
+    await rt.put_queue(body)
+    return next(q for q in await rt.queues() if q["name"] == queue_name)
+
+
+stats = APIRouter(tags=["stats"])
+
+
+@stats.get("/stats", response_model=dict[str, int])
+async def get_stats(rt: RT) -> Any:
+    """Counters: events accepted, deduplicated, rejected by reason, timers fired …"""
+    return await rt.stats()
+
+
+# --- the application ----------------------------------------------------------------------------
+
+
+def create_api(runtime: Runtime) -> FastAPI:
+    """The FastAPI application of the agent API, bound to ``runtime``."""
+    from omnisdk import __version__
+
+    app = FastAPI(
+        title="omnisdk agent API",
+        version=__version__,
+        description=(
+            "Manage agents, presence, queues and skills, and work interactions: accept, reject, "
+            "hold, resume, transfer, wrap up, close, reply, open and link cases.\n\n"
+            "Every error answers `{\"error\": reason, \"detail\": text}`; 404 unknown id, "
+            "409 illegal move or no capacity, 400 bad argument, 422 schema mismatch.\n\n"
+            "Provider webhooks (`/webhooks/{plugin}/{account}`) are served by the gateway beside "
+            "this API and are not part of it."
+        ),
+        openapi_tags=[
+            {"name": "interactions", "description": "Units of agent work and their lifecycle."},
+            {"name": "cases", "description": "Longer investigation records interactions link to."},
+            {"name": "agents", "description": "Agents, presence, skills and capacity."},
+            {"name": "queues", "description": "Routing targets and their backlog."},
+            {"name": "stats", "description": "Runtime counters."},
+        ],
+    )
+    app.add_middleware(BodyLimit, limit=runtime.settings.gateway.max_body_bytes)
+    app.state.runtime = runtime
+    _install_error_handlers(app)
+    v1 = APIRouter(prefix=f"/v{API_VERSION}")
+    for router in (interactions, cases, agents, queues, stats):
+        v1.include_router(router)
+    app.include_router(v1)
+    return app
+
+
+__all__ = ["create_api", "health", "webhook_method_not_allowed", "API_VERSION"]

@@ -1,4 +1,11 @@
-"""The Starlette application."""
+"""The ASGI application: raw webhook and health routes, then the agent API.
+
+The outer application is a plain Starlette router.  ``/webhooks/{plugin}/{account}`` and
+``/healthz`` are raw Starlette routes matched first, so a provider's webhook never passes through
+FastAPI (no dependency injection, no FastAPI middleware, not in the API schema).  Every other path
+goes to the FastAPI application of :mod:`omnisdk.gateway.api`: ``/v1/…``, ``/openapi.json`` and
+``/docs``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,9 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from omnisdk.gateway.api import Api
+from omnisdk.gateway.api import create_api, health, webhook_method_not_allowed
 from omnisdk.gateway.webhooks import WebhookEndpoint
 
 if TYPE_CHECKING:
@@ -18,8 +25,8 @@ if TYPE_CHECKING:
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Starlette:
     """The ASGI app.  With ``manage_runtime`` the app's lifespan starts and stops the runtime."""
-    api = Api(runtime)
     webhooks = WebhookEndpoint(runtime)
+    api = create_api(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -33,10 +40,12 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Starlette:
 
     routes = [
         Route("/webhooks/{plugin}/{account}", webhooks.handle, methods=["GET", "POST"]),
-        Route("/healthz", api.health, methods=["GET"]),
-        Route("/v1/interactions", api.interactions, methods=["GET"]),
-        Route("/v1/interactions/{id}/reply", api.reply, methods=["POST"]),
-        Route("/v1/interactions/{id}/close", api.close, methods=["POST"]),
-        Route("/v1/stats", api.stats, methods=["GET"]),
+        Route("/webhooks/{plugin}/{account}", webhook_method_not_allowed,  # not the API's 404
+              methods=["PUT", "PATCH", "DELETE", "OPTIONS"]),
+        Route("/healthz", health, methods=["GET"]),
+        Mount("", app=api),  # the agent API, /openapi.json and /docs
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.api = api
+    return app

@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from omnisdk import events as ev
-from omnisdk.errors import StateError
+from omnisdk.errors import NotFoundError, StateError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import ActionEvent, ActionKind, LifecycleSettings, MessagingAction
 from omnisdk.lifecycle.states import HOLDS_CAPACITY, transition
@@ -83,7 +83,7 @@ class Lifecycle:
     def _get(self, ctx: Ctx, interaction_id: str) -> Interaction:
         inter = ctx.tx.get_interaction(interaction_id)
         if inter is None:
-            raise StateError(f"no interaction {interaction_id}")
+            raise NotFoundError(f"no interaction {interaction_id}")
         return inter
 
     def _queue(self, name: str | None) -> Queue | None:

@@ -1,0 +1,193 @@
+"""Request and response bodies of the agent REST API (``/v1``).
+
+These pydantic models are what FastAPI turns into the OpenAPI document served at
+``/openapi.json``; every field carries a description.  Request bodies forbid unknown fields, so
+a typo is a 422 rather than silently ignored.  Interactions, agents and queues are the core's own
+models (:class:`omnisdk.model.Interaction`, :class:`omnisdk.routing.model.Agent`,
+:class:`omnisdk.routing.model.Queue`), extended here with live state where the API adds some.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from omnisdk.model import Interaction, InteractionState
+from omnisdk.model.cases import Case
+from omnisdk.routing.model import Agent, Presence, Queue
+
+# --- errors --------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the gateway (webhooks and API alike)."""
+
+    error: str = Field(description="Short machine-friendly reason: not_found, conflict, no_capacity, "
+                                   "bad_request, malformed_payload, validation_error …")
+    detail: str = Field(description="Human-readable explanation (never contains secrets).")
+
+
+class ValidationErrorBody(BaseModel):
+    """A request whose path, query, headers or body do not match the schema (HTTP 422)."""
+
+    error: Literal["validation_error"] = Field(description="Always validation_error.")
+    detail: list[dict[str, Any]] = Field(
+        description="One entry per problem: loc (where), msg (what), type (pydantic error type)."
+    )
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentAction(_Request):
+    """Optional body of accept, reject, hold, resume and wrap-up."""
+
+    agent: str | None = Field(
+        None, description="The agent performing the action; when given, the action is refused (409) "
+                          "unless this agent holds the interaction.",
+        examples=["alice"],
+    )
+
+
+class TransferRequest(_Request):
+    """Hand the interaction to an agent (it is offered to them) or to a queue (it is routed)."""
+
+    to_agent: str | None = Field(None, description="Target agent id (needs free capacity on the channel).")
+    to_queue: str | None = Field(None, description="Target queue name.")
+    agent: str | None = Field(None, description="The agent transferring; refused unless they hold it.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TransferRequest:
+        if (self.to_agent is None) == (self.to_queue is None):
+            raise ValueError("give exactly one of to_agent or to_queue")
+        return self
+
+
+class CloseRequest(_Request):
+    """Close an interaction with a wrap-up code."""
+
+    wrap_up_code: str | None = Field(
+        None, description="One of the configured wrap-up codes; omitted: the default code.",
+        examples=["Issue resolved"],
+    )
+    agent: str | None = Field(None, description="The agent closing; refused unless they hold it.")
+
+
+class ReplyRequest(_Request):
+    """An agent's text reply to the customer, sent through the interaction's channel."""
+
+    text: str = Field(min_length=1, description="The message text.", examples=["Hello! How can I help?"])
+
+
+class ReplyAccepted(BaseModel):
+    """The reply is durably queued for sending."""
+
+    idempotency_key: str = Field(
+        description="The key the send is made under (the Idempotency-Key header if given). Sending "
+                    "the same key again queues nothing more."
+    )
+
+
+class CaseRequest(_Request):
+    """Open a case from an interaction; the interaction closes with "Task created"."""
+
+    subject: str | None = Field(None, description="Case subject; omitted: '<channel> request from <customer>'.")
+    agent: str | None = Field(None, description="The agent opening the case; refused unless they hold it.")
+
+
+class CaseLinkRequest(_Request):
+    """Link an interaction to an existing case."""
+
+    case: str = Field(min_length=1, description="The case's id or number.", examples=["CS0000001"])
+
+
+class OutboundRequest(_Request):
+    """An agent starts a conversation: an outbound interaction in work_in_progress with the agent."""
+
+    agent: str = Field(description="The agent starting the conversation (needs free capacity).")
+    plugin: str = Field(description="Channel plugin name, e.g. whatsapp.", examples=["whatsapp"])
+    account: str = Field(description="Configured account of that plugin.")
+    customer: str = Field(min_length=1, description="The customer's address on the channel (E.164 phone …).")
+    text: str = Field(min_length=1, description="The first message.")
+    business: str | None = Field(
+        None, description="The business address; omitted: the account's own (phone number id …)."
+    )
+
+
+class PresenceRequest(_Request):
+    """Change an agent's presence; becoming available drains waiting interactions to them."""
+
+    presence: Presence = Field(description="available, away or offline.")
+
+
+# --- responses -----------------------------------------------------------------------------
+
+
+class Transition(BaseModel):
+    """One step of an interaction's history."""
+
+    at: str = Field(description="When (RFC 3339, UTC).")
+    from_state: InteractionState | None = Field(description="Previous state (null when created).")
+    to_state: InteractionState = Field(description="New state.")
+    agent: str | None = Field(None, description="Agent holding the interaction after the step.")
+    queue: str | None = Field(None, description="Queue after the step.")
+    note: str | None = Field(None, description="Why (rejected, transfer from … to …, case CS…).")
+
+
+class MessageRecord(BaseModel):
+    """One message of an interaction, inbound or outbound."""
+
+    message_id: str = Field(description="Provider's message id.")
+    direction: str = Field(description="inbound or outbound.")
+    kind: str | None = Field(None, description="text, media, location … (see omnisdk.model.messages).")
+    body: dict[str, Any] | None = Field(None, description="The normalized message.")
+    created_at: str = Field(description="When (RFC 3339).")
+    status: str | None = Field(None, description="Delivery status of outbound messages (sent, delivered, read, failed).")
+
+
+class InteractionDetail(BaseModel):
+    """An interaction with its full history and messages."""
+
+    interaction: Interaction = Field(description="The interaction now.")
+    history: list[Transition] = Field(description="Every state change, oldest first.")
+    messages: list[MessageRecord] = Field(description="Every message, oldest first.")
+
+
+class CaseDetail(Case):
+    """A case with the context copied from the interaction it was opened from."""
+
+    context: dict[str, Any] | None = Field(None, description="The interaction as it was when the case opened.")
+    history: list[MessageRecord] | None = Field(None, description="Its messages when the case opened.")
+    transitions: list[Transition] | None = Field(None, description="Its history when the case opened.")
+
+
+class AgentStatus(Agent):
+    """An agent with live load."""
+
+    load: dict[str, int] = Field(
+        default_factory=dict,
+        description="Items held per channel now (offered, work_in_progress and wrap_up count).",
+    )
+    free_capacity: dict[str, int] = Field(
+        default_factory=dict,
+        description="Items the agent could still take per channel (0 unless available).",
+    )
+
+
+class QueueStatus(Queue):
+    """A queue with the number of interactions waiting in it."""
+
+    waiting: int = Field(0, description="Interactions queued and not yet offered.")
+
+
+__all__ = [
+    "AgentAction", "AgentStatus", "CaseDetail", "CaseLinkRequest", "CaseRequest", "CloseRequest",
+    "ErrorBody", "InteractionDetail", "MessageRecord", "OutboundRequest", "PresenceRequest",
+    "QueueStatus", "ReplyAccepted", "ReplyRequest", "TransferRequest", "Transition",
+    "ValidationErrorBody",
+]

@@ -1,0 +1,553 @@
+"""The agent REST API (/v1, /openapi.json) and the CLI's live-state commands, over ASGI.
+
+Agents in the default test settings: alice (chat 2) and bob (chat 1), one queue "support", most
+available capacity first.  Customer messages come in through the sample plugin's webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from sample_wire import msg, sample_body, sample_signature
+from typer.testing import CliRunner
+
+from omnisdk.cli import app as cli_app
+from omnisdk.gateway import create_app
+
+WEBHOOK = "/webhooks/sample/acme"
+CUSTOMER = "+15550100001"
+
+
+@pytest.fixture
+def app(runtime):
+    return create_app(runtime, manage_runtime=False)
+
+
+@pytest.fixture
+async def client(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
+        yield c
+
+
+@pytest.fixture
+def provider():
+    """The sample provider's send endpoint, answering a fresh message id each time."""
+    ids = itertools.count(1)
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post("https://sample.test/messages").mock(
+            side_effect=lambda request: httpx.Response(200, json={"id": f"out-{next(ids)}"}))
+        mock.route(host="127.0.0.1").pass_through()  # a gateway the CLI test serves locally
+        yield route
+
+
+async def customer_writes(client, runtime, n, customer=CUSTOMER, text="hi"):
+    body = sample_body([msg(n, customer=customer, text=text)])
+    resp = await client.post(WEBHOOK, content=body, headers={"x-sample-signature": sample_signature(body),
+                                                               "content-type": "application/json"})
+    assert resp.status_code == 200
+    await runtime.processor.drain()
+
+
+async def ok(resp, status=200):
+    assert resp.status_code == status, resp.text
+    return resp.json()
+
+
+def error_of(resp, status, reason):
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert body["error"] == reason, body
+    assert "detail" in body
+    return body
+
+
+# --- the whole lifecycle over HTTP -----------------------------------------------------------
+
+
+async def test_full_scenario_over_http(client, runtime, provider):
+    await customer_writes(client, runtime, 1, text="my router is broken")
+    [item] = await ok(await client.get("/v1/interactions", params={"active": "true"}))
+    iid = item["id"]
+    assert item["state"] == "offered" and item["agent"] == "alice" and item["queue"] == "support"
+
+    # only the offered agent may accept
+    error_of(await client.post(f"/v1/interactions/{iid}/accept", json={"agent": "bob"}), 409, "conflict")
+    inter = await ok(await client.post(f"/v1/interactions/{iid}/accept", json={"agent": "alice"}))
+    assert inter["state"] == "work_in_progress"
+
+    agents = {a["id"]: a for a in await ok(await client.get("/v1/agents"))}
+    assert agents["alice"]["load"] == {"chat": 1} and agents["alice"]["free_capacity"] == {"chat": 1}
+
+    inter = await ok(await client.post(f"/v1/interactions/{iid}/hold", json={"agent": "alice"}))
+    assert inter["state"] == "on_hold" and inter["agent"] == "alice"
+    agents = {a["id"]: a for a in await ok(await client.get("/v1/agents"))}
+    assert agents["alice"]["load"] == {}  # parked: capacity released
+
+    # the customer writes again: back to its owner
+    await customer_writes(client, runtime, 2, text="still broken")
+    detail = await ok(await client.get(f"/v1/interactions/{iid}"))
+    assert detail["interaction"]["state"] == "work_in_progress" and detail["interaction"]["agent"] == "alice"
+    assert detail["history"][-1]["note"] == "customer replied; back to its owner"
+    assert [m["body"]["text"] for m in detail["messages"]] == ["my router is broken", "still broken"]
+
+    # transfer to bob, who accepts
+    error_of(await client.post(f"/v1/interactions/{iid}/transfer", json={"to_agent": "bob", "agent": "bob"}), 409, "conflict")
+    inter = await ok(await client.post(f"/v1/interactions/{iid}/transfer", json={"to_agent": "bob", "agent": "alice"}))
+    assert inter["state"] == "offered" and inter["agent"] == "bob"
+    agents = {a["id"]: a for a in await ok(await client.get("/v1/agents"))}
+    assert agents["alice"]["load"] == {} and agents["bob"]["load"] == {"chat": 1}
+    inter = await ok(await client.post(f"/v1/interactions/{iid}/accept"))  # no body: no agent check
+    assert inter["state"] == "work_in_progress" and inter["agent"] == "bob"
+
+    # a reply, then a case: the interaction closes with "Task created"
+    assert (await ok(await client.post(f"/v1/interactions/{iid}/reply", json={"text": "looking into it"},
+                                       headers={"Idempotency-Key": "r-1"}), 202)) == {"idempotency_key": "r-1"}
+    case = await ok(await client.post(f"/v1/interactions/{iid}/case", json={"subject": "Broken router", "agent": "bob"}), 201)
+    assert case["number"] == "CS0000001" and case["subject"] == "Broken router"
+    assert case["interaction_ids"] == [iid] and case["customer"] == CUSTOMER
+    assert len(case["history"]) == 2 and case["context"]["id"] == iid
+
+    detail = await ok(await client.get(f"/v1/interactions/{iid}"))
+    inter = detail["interaction"]
+    assert inter["state"] == "closed" and inter["wrap_up_code"] == "Task created" and inter["case_id"] == case["id"]
+    assert [h["to_state"] for h in detail["history"]] == [
+        "new", "queued", "offered", "work_in_progress", "on_hold", "work_in_progress",
+        "offered", "work_in_progress", "wrap_up", "closed",
+    ]
+    assert detail["history"][6]["agent"] == "bob"
+    assert detail["history"][-1]["note"] == "case CS0000001"
+    assert [c["number"] for c in await ok(await client.get("/v1/cases"))] == ["CS0000001"]
+    agents = {a["id"]: a for a in await ok(await client.get("/v1/agents"))}
+    assert agents["alice"]["load"] == {} and agents["bob"]["load"] == {}
+
+    # the reply and the case notice went out through the provider
+    for _ in range(100):
+        await runtime.outbox.run_once()
+        sent = [m for m in (await ok(await client.get(f"/v1/interactions/{iid}")))["messages"] if m["direction"] == "outbound"]
+        if len(sent) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert sorted(m["body"]["text"] for m in sent) == [
+        "We opened case CS0000001 for your request; we will keep you posted.", "looking into it"]
+    assert provider.call_count == 2
+
+    # closed for good; the listing filters agree
+    error_of(await client.post(f"/v1/interactions/{iid}/close"), 409, "conflict")
+    assert await ok(await client.get("/v1/interactions", params={"active": "true"})) == []
+    assert [i["id"] for i in await ok(await client.get("/v1/interactions", params={"active": "false"}))] == [iid]
+    assert [i["id"] for i in await ok(await client.get("/v1/interactions", params={"state": ["closed", "queued"]}))] == [iid]
+    assert await ok(await client.get("/v1/interactions", params={"state": "offered"})) == []
+    stats = await ok(await client.get("/v1/stats"))
+    assert stats["events.accepted"] == 2
+
+
+async def test_reject_wrap_up_close_and_case_link(client, runtime, provider):
+    await customer_writes(client, runtime, 1, customer="+15550100001")
+    [first] = await ok(await client.get("/v1/interactions"))
+    assert first["agent"] == "alice"
+    inter = await ok(await client.post(f"/v1/interactions/{first['id']}/reject", json={"agent": "alice"}))
+    assert inter["state"] == "offered" and inter["agent"] == "bob" and inter["declined_by"] == ["alice"]
+    await ok(await client.post(f"/v1/interactions/{first['id']}/accept", json={"agent": "bob"}))
+    case = await ok(await client.post(f"/v1/interactions/{first['id']}/case"), 201)  # no body: default subject
+    assert case["subject"] == f"chat request from {CUSTOMER}"
+
+    await customer_writes(client, runtime, 2, customer="+15550100002")
+    second = [i for i in await ok(await client.get("/v1/interactions", params={"active": "true"}))][0]
+    await ok(await client.post(f"/v1/interactions/{second['id']}/accept"))
+    linked = await ok(await client.post(f"/v1/interactions/{second['id']}/case-link", json={"case": "CS0000001"}))
+    assert linked["interaction_ids"] == [first["id"], second["id"]]
+    inter = await ok(await client.post(f"/v1/interactions/{second['id']}/wrap-up"))
+    assert inter["state"] == "wrap_up"
+    error_of(await client.post(f"/v1/interactions/{second['id']}/close", json={"wrap_up_code": "Made up"}), 400, "bad_request")
+    inter = await ok(await client.post(f"/v1/interactions/{second['id']}/close", json={"wrap_up_code": "Issue resolved"}))
+    assert inter["state"] == "closed" and inter["wrap_up_code"] == "Issue resolved" and inter["case_id"] == case["id"]
+
+
+async def test_transfer_to_a_queue_and_outbound(client, runtime, provider):
+    await ok(await client.put("/v1/queues/vip", json={"name": "vip", "priority": 5}))
+    await customer_writes(client, runtime, 1)
+    [item] = await ok(await client.get("/v1/interactions"))
+    await ok(await client.post(f"/v1/interactions/{item['id']}/accept"))
+    inter = await ok(await client.post(f"/v1/interactions/{item['id']}/transfer", json={"to_queue": "vip"}))
+    assert inter["queue"] == "vip" and inter["state"] == "offered"  # routed at once to a free agent
+    queues = {q["name"]: q for q in await ok(await client.get("/v1/queues"))}
+    assert set(queues) == {"support", "vip"} and queues["vip"]["priority"] == 5
+
+    out = await ok(await client.post("/v1/interactions", json={
+        "agent": "bob", "plugin": "sample", "account": "acme", "customer": "+15550109999",
+        "text": "Your order shipped", "business": "biz"}), 201)
+    assert out["direction"] == "outbound" and out["state"] == "work_in_progress" and out["agent"] == "bob"
+    # an account without a business address of its own needs one
+    error_of(await client.post("/v1/interactions", json={
+        "agent": "alice", "plugin": "sample", "account": "acme", "customer": "+15550108888", "text": "hi"}),
+        400, "bad_request")
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+async def test_illegal_moves_are_409(client, runtime):
+    await customer_writes(client, runtime, 1)
+    [item] = await ok(await client.get("/v1/interactions"))
+    iid = item["id"]
+    for action in ("hold", "resume", "wrap-up"):  # it is only offered
+        error_of(await client.post(f"/v1/interactions/{iid}/{action}"), 409, "conflict")
+    await ok(await client.post(f"/v1/interactions/{iid}/accept"))
+    error_of(await client.post(f"/v1/interactions/{iid}/accept"), 409, "conflict")
+    error_of(await client.post(f"/v1/interactions/{iid}/reject"), 409, "conflict")
+    error_of(await client.post(f"/v1/interactions/{iid}/hold", json={"agent": "bob"}), 409, "conflict")
+    # nothing changed
+    assert (await ok(await client.get(f"/v1/interactions/{iid}")))["interaction"]["state"] == "work_in_progress"
+
+
+async def test_no_capacity_is_409(client, runtime, provider):
+    await ok(await client.put("/v1/agents/alice/presence", json={"presence": "away"}))
+    await customer_writes(client, runtime, 1, customer="+15550100001")
+    [a] = await ok(await client.get("/v1/interactions"))
+    assert a["agent"] == "bob"
+    await ok(await client.post(f"/v1/interactions/{a['id']}/accept"))
+    await ok(await client.post(f"/v1/interactions/{a['id']}/hold"))
+    await customer_writes(client, runtime, 2, customer="+15550100002")  # bob's one slot is taken again
+    b = [i for i in await ok(await client.get("/v1/interactions")) if i["id"] != a["id"]][0]
+    assert b["agent"] == "bob" and b["state"] == "offered"
+    body = error_of(await client.post(f"/v1/interactions/{a['id']}/resume"), 409, "no_capacity")
+    assert "bob" in body["detail"]
+    error_of(await client.post("/v1/interactions", json={
+        "agent": "bob", "plugin": "sample", "account": "acme", "customer": "+15550107777", "text": "hi",
+        "business": "biz"}), 409, "no_capacity")
+    await ok(await client.put("/v1/agents/alice/presence", json={"presence": "available"}))
+    await ok(await client.post(f"/v1/interactions/{b['id']}/accept"))
+    await ok(await client.post(f"/v1/interactions/{b['id']}/hold"))
+    await ok(await client.post(f"/v1/interactions/{a['id']}/resume"))  # now it fits
+    # transfer to an agent with no free capacity: refused, nothing changed
+    error_of(await client.post(f"/v1/interactions/{b['id']}/transfer", json={"to_agent": "bob"}), 409, "no_capacity")
+    assert (await ok(await client.get(f"/v1/interactions/{b['id']}")))["interaction"]["state"] == "on_hold"
+
+
+async def test_unknown_ids_are_404(client, runtime):
+    await customer_writes(client, runtime, 1)
+    [item] = await ok(await client.get("/v1/interactions"))
+    iid = item["id"]
+    error_of(await client.get("/v1/interactions/nope"), 404, "not_found")
+    for action in ("accept", "reject", "hold", "resume", "wrap-up", "close", "case"):
+        error_of(await client.post(f"/v1/interactions/nope/{action}"), 404, "not_found")
+    error_of(await client.post("/v1/interactions/nope/reply", json={"text": "x"}), 404, "not_found")
+    error_of(await client.post("/v1/interactions/nope/transfer", json={"to_queue": "support"}), 404, "not_found")
+    error_of(await client.post("/v1/interactions/nope/case-link", json={"case": "CS0000001"}), 404, "not_found")
+    error_of(await client.post(f"/v1/interactions/{iid}/case-link", json={"case": "CS0000099"}), 404, "not_found")
+    error_of(await client.post(f"/v1/interactions/{iid}/transfer", json={"to_agent": "zoe"}), 404, "not_found")
+    error_of(await client.post(f"/v1/interactions/{iid}/transfer", json={"to_queue": "nowhere"}), 404, "not_found")
+    error_of(await client.put("/v1/agents/zoe/presence", json={"presence": "away"}), 404, "not_found")
+    error_of(await client.post("/v1/interactions", json={
+        "agent": "alice", "plugin": "sample", "account": "nobody", "customer": "+1555", "text": "hi"}), 404, "not_found")
+    error_of(await client.post("/v1/interactions", json={
+        "agent": "zoe", "plugin": "sample", "account": "acme", "customer": "+1555", "text": "hi"}), 404, "not_found")
+    error_of(await client.get("/v1/no-such-thing"), 404, "not_found")
+    error_of(await client.delete("/v1/agents"), 405, "method_not_allowed")
+    # nothing was touched by the refused transfers
+    assert (await ok(await client.get(f"/v1/interactions/{iid}")))["interaction"]["state"] == "offered"
+
+
+@pytest.mark.parametrize("method, path, kwargs, status, reason", [
+    ("post", "/v1/interactions/X/reply", {"content": b"nope"}, 400, "malformed_payload"),
+    ("post", "/v1/interactions/X/reply", {"content": b"{", "headers": {"content-type": "application/json"}}, 400, "malformed_payload"),
+    ("post", "/v1/interactions/X/reply", {"content": b'{"text": "hi"}', "headers": {"content-type": "text/plain"}}, 400, "malformed_payload"),
+    ("post", "/v1/interactions/X/reply", {"json": {"text": ""}}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/reply", {"json": {"text": 5}}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/reply", {"json": [1, 2]}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/reply", {"json": {"text": "hi"}, "headers": {"Idempotency-Key": ""}}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/transfer", {"json": {"to_agent": "bob", "to_queue": "support"}}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/transfer", {"json": {}}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/accept", {"json": {"agnet": "alice"}}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/accept", {"json": "alice"}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/close", {"json": {"wrap_up_code": "Nope"}}, 400, "bad_request"),
+    ("put", "/v1/agents/alice/presence", {"json": {"presence": "busy"}}, 422, "validation_error"),
+    ("put", "/v1/agents/alice", {"json": {"id": "bob", "capacity": {"chat": 1}}}, 400, "bad_request"),
+    ("put", "/v1/agents/alice", {"json": {"id": "alice", "capacity": {"pigeon": 1}}}, 422, "validation_error"),
+    ("put", "/v1/agents/alice", {"json": {"id": "alice", "max_units": -1}}, 422, "validation_error"),
+    ("put", "/v1/queues/vip", {"json": {"name": "other"}}, 400, "bad_request"),
+    ("put", "/v1/queues/vip", {"json": {"name": "vip", "offer_timeout": 0}}, 422, "validation_error"),
+    ("get", "/v1/interactions", {"params": {"state": "sleeping"}}, 422, "validation_error"),
+    ("get", "/v1/interactions", {"params": {"active": "perhaps"}}, 422, "validation_error"),
+    ("post", "/v1/interactions", {"json": {"agent": "alice"}}, 422, "validation_error"),
+    ("post", "/v1/interactions/X/reply", {"content": b"x" * ((1 << 20) + 1), "headers": {"content-type": "application/json"}}, 413, "payload_too_large"),
+])
+async def test_bad_requests_are_4xx_with_a_json_error(client, runtime, method, path, kwargs, status, reason):
+    await customer_writes(client, runtime, 1)
+    [item] = await ok(await client.get("/v1/interactions"))
+    resp = await client.request(method.upper(), path.replace("/X/", f"/{item['id']}/"), **kwargs)
+    body = error_of(resp, status, reason)
+    if status == 422:
+        assert isinstance(body["detail"], list) and body["detail"][0]["loc"]
+        assert all("input" not in e for e in body["detail"])
+
+
+async def test_a_streamed_body_over_the_limit_is_413(client, runtime):
+    async def chunks():
+        for _ in range(20):
+            yield b"x" * 65536  # no Content-Length: counted while read
+
+    resp = await client.post("/v1/interactions/whatever/reply", content=chunks(),
+                             headers={"content-type": "application/json"})
+    error_of(resp, 413, "payload_too_large")
+
+
+async def test_garbage_never_yields_a_500(client, runtime):
+    await customer_writes(client, runtime, 1)
+    [item] = await ok(await client.get("/v1/interactions"))
+    bodies = [b"", b"null", b"0", b'""', b"[]", b"{}", b'{"agent": null}', b'{"agent": ["x"]}',
+              b'{"text": null}', b"\xff\xfe", b'{"presence": 1}', b'{"id": {}}', b'{"name": 3}',
+              b'{"to_agent": ""}', b'{"case": "%"}', b'{"wrap_up_code": ""}']
+    paths = [("POST", f"/v1/interactions/{item['id']}/{a}") for a in
+             ("accept", "reject", "hold", "resume", "wrap-up", "transfer", "close", "reply", "case", "case-link")]
+    paths += [("POST", "/v1/interactions"), ("PUT", "/v1/agents/alice"), ("PUT", "/v1/agents/alice/presence"),
+              ("PUT", "/v1/queues/support"), ("PUT", "/v1/agents/%00"), ("POST", "/v1/interactions/%2F..%2F/accept")]
+    for method, path in paths:
+        for body in bodies:
+            resp = await client.request(method, path, content=body, headers={"content-type": "application/json"})
+            assert resp.status_code < 500, (method, path, body, resp.text)
+            if resp.status_code >= 400:
+                assert "error" in resp.json()
+
+
+# --- agents, presence, queues -------------------------------------------------------------------
+
+
+async def test_presence_change_drains_the_backlog(client, runtime):
+    for agent in ("alice", "bob"):
+        a = await ok(await client.put(f"/v1/agents/{agent}/presence", json={"presence": "away"}))
+        assert a["presence"] == "away" and all(v == 0 for v in a["free_capacity"].values())
+    for n in range(3):
+        await customer_writes(client, runtime, n, customer=f"+1555010000{n}")
+    assert {i["state"] for i in await ok(await client.get("/v1/interactions"))} == {"queued"}
+    [support] = await ok(await client.get("/v1/queues"))
+    assert support["name"] == "support" and support["waiting"] == 3
+
+    alice = await ok(await client.put("/v1/agents/alice/presence", json={"presence": "available"}))
+    assert alice["load"] == {"chat": 2} and alice["free_capacity"] == {"chat": 0}
+    assert (await ok(await client.get("/v1/queues")))[0]["waiting"] == 1
+    bob = await ok(await client.put("/v1/agents/bob/presence", json={"presence": "available"}))
+    assert bob["load"] == {"chat": 1}
+    assert (await ok(await client.get("/v1/queues")))[0]["waiting"] == 0
+    items = await ok(await client.get("/v1/interactions", params={"state": "offered"}))
+    assert sorted(i["agent"] for i in items) == ["alice", "alice", "bob"]
+    # offline stops new offers but keeps what the agent holds
+    bob = await ok(await client.put("/v1/agents/bob/presence", json={"presence": "offline"}))
+    assert bob["presence"] == "offline" and bob["load"] == {"chat": 1}
+
+
+async def test_put_agent_adds_an_agent_who_takes_waiting_work(client, runtime):
+    await ok(await client.put("/v1/agents/alice/presence", json={"presence": "offline"}))
+    await ok(await client.put("/v1/agents/bob/presence", json={"presence": "offline"}))
+    await customer_writes(client, runtime, 1)
+    carol = await ok(await client.put("/v1/agents/carol", json={
+        "id": "carol", "name": "Carol", "skills": {"billing": 3}, "capacity": {"chat": 3, "voice": 1}, "max_units": 2}))
+    assert carol["load"] == {"chat": 1} and carol["free_capacity"] == {"chat": 2, "voice": 1}
+    assert carol["skills"] == {"billing": 3}
+    [item] = await ok(await client.get("/v1/interactions"))
+    assert item["agent"] == "carol" and item["state"] == "offered"
+    ids = [a["id"] for a in await ok(await client.get("/v1/agents"))]
+    assert ids == ["alice", "bob", "carol"]
+    # a queue with a skill carol lacks at that level
+    q = await ok(await client.put("/v1/queues/billing", json={"name": "billing", "skills": {"billing": 4}}))
+    assert q["waiting"] == 0 and q["skills"] == {"billing": 4}
+
+
+# --- the document and the raw routes ------------------------------------------------------------
+
+REQUIRED = {
+    "/v1/interactions": {"get", "post"},
+    "/v1/interactions/{interaction_id}": {"get"},
+    **{f"/v1/interactions/{{interaction_id}}/{a}": {"post"} for a in
+       ("accept", "reject", "hold", "resume", "wrap-up", "transfer", "close", "reply", "case", "case-link")},
+    "/v1/cases": {"get"},
+    "/v1/agents": {"get"},
+    "/v1/agents/{agent_id}": {"put"},
+    "/v1/agents/{agent_id}/presence": {"put"},
+    "/v1/queues": {"get"},
+    "/v1/queues/{queue_name}": {"put"},
+    "/v1/stats": {"get"},
+}
+
+
+async def test_openapi_document(client):
+    resp = await client.get("/openapi.json")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/json")
+    doc = json.loads(resp.text)
+    assert doc["openapi"].startswith("3.")
+    assert doc["info"]["title"] == "omnisdk agent API"
+    for path, methods in REQUIRED.items():
+        assert path in doc["paths"], path
+        assert methods <= set(doc["paths"][path]), path
+    assert not any(p.startswith(("/webhooks", "/healthz")) for p in doc["paths"])
+    schemas = doc["components"]["schemas"]
+    for name in ("Interaction", "InteractionDetail", "AgentStatus", "QueueStatus", "Agent", "Queue",
+                 "TransferRequest", "ReplyRequest", "ErrorBody", "ValidationErrorBody", "CaseDetail"):
+        assert name in schemas, name
+    # every request body field is described
+    for name in ("AgentAction", "TransferRequest", "CloseRequest", "ReplyRequest", "CaseRequest",
+                 "CaseLinkRequest", "OutboundRequest", "PresenceRequest"):
+        for field, spec in schemas[name]["properties"].items():
+            assert spec.get("description"), f"{name}.{field}"
+    reply = doc["paths"]["/v1/interactions/{interaction_id}/reply"]["post"]
+    assert "202" in reply["responses"] and {"404", "409", "422"} <= set(reply["responses"])
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in reply["parameters"])
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(doc)
+
+
+async def test_other_methods_on_the_webhook_path_are_405(client):
+    for method in ("PUT", "DELETE", "PATCH"):
+        resp = await client.request(method, WEBHOOK, content=b"{}")
+        error_of(resp, 405, "method_not_allowed")
+        assert "POST" in resp.headers["allow"]
+    error_of(await client.get("/webhooks/sample"), 404, "not_found")
+
+
+async def test_docs_and_health(client):
+    assert (await client.get("/docs")).status_code == 200
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+def test_webhooks_stay_a_raw_starlette_route(app, runtime):
+    from fastapi.routing import APIRoute
+    from starlette.routing import Mount, Route
+
+    first, other_methods, health, api = app.routes
+    assert type(first) is Route and first.path == "/webhooks/{plugin}/{account}"
+    assert first.methods == {"GET", "HEAD", "POST"}
+    assert not isinstance(first, APIRoute) and first.endpoint.__self__.runtime is runtime
+    assert type(other_methods) is Route and other_methods.path == first.path
+    assert type(health) is Route and health.path == "/healthz"
+    assert isinstance(api, Mount)  # everything else: the FastAPI app
+    assert app.user_middleware == []
+
+
+async def test_python_api_unknown_interaction_is_not_found(runtime):
+    from omnisdk.errors import NotFoundError, StateError
+
+    with pytest.raises(NotFoundError):
+        await runtime.interaction("nope")
+    with pytest.raises(NotFoundError):
+        await runtime.accept("nope")
+    assert issubclass(NotFoundError, StateError)
+
+
+# --- the CLI's live state ------------------------------------------------------------------------
+
+
+def write_config(tmp_path: Path, settings) -> Path:
+    path = tmp_path / "omnisdk.toml"
+    agents = "".join(
+        f'\n[[routing.agents]]\nid = "{a.id}"\ncapacity = {{ {", ".join(f"{c.value} = {n}" for c, n in a.capacity.items())} }}\n'
+        for a in settings.routing.agents)
+    path.write_text(f'[store]\nurl = "{settings.store.url}"\n\n[[routing.queues]]\nname = "support"\n{agents}')
+    return path
+
+
+def cli(*args: str):
+    result = CliRunner().invoke(cli_app, list(args))
+    return result
+
+
+async def scenario_state(client, runtime):
+    """Three customers: one case (closed), one on hold with alice, one waiting (everyone busy)."""
+    await ok(await client.put("/v1/agents/bob/presence", json={"presence": "away"}))
+    await customer_writes(client, runtime, 1, customer="+15550100001", text="first")
+    await customer_writes(client, runtime, 2, customer="+15550100002", text="second")
+    a, b = await ok(await client.get("/v1/interactions"))
+    await ok(await client.post(f"/v1/interactions/{a['id']}/accept"))
+    await ok(await client.post(f"/v1/interactions/{a['id']}/case", json={"subject": "Refund"}), 201)
+    await ok(await client.post(f"/v1/interactions/{b['id']}/accept"))
+    await ok(await client.post(f"/v1/interactions/{b['id']}/hold"))
+    await ok(await client.put("/v1/agents/alice/presence", json={"presence": "away"}))
+    await customer_writes(client, runtime, 3, customer="+15550100003", text="third")
+    return a["id"], b["id"]
+
+
+async def test_cli_live_state_from_the_store(client, runtime, settings, tmp_path, provider):
+    closed_id, held_id = await scenario_state(client, runtime)
+    await ok(await client.put("/v1/agents/bob/presence", json={"presence": "available"}))  # takes the waiting one
+    await ok(await client.put("/v1/agents/dave", json={"id": "dave", "capacity": {"email": 2}, "presence": "offline"}))
+    await ok(await client.put("/v1/queues/vip", json={"name": "vip", "priority": 3}))
+    config = str(write_config(tmp_path, settings))
+
+    result = cli("agents", "--config", config, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == await ok(await client.get("/v1/agents"))
+    bob = [a for a in json.loads(result.stdout) if a["id"] == "bob"][0]
+    assert bob["load"] == {"chat": 1} and bob["presence"] == "available"
+
+    result = cli("queues", "--config", config, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == await ok(await client.get("/v1/queues"))
+
+    result = cli("interaction", closed_id, "--config", config, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == await ok(await client.get(f"/v1/interactions/{closed_id}"))
+
+    result = cli("cases", "--config", config, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == await ok(await client.get("/v1/cases"))
+    assert [c["number"] for c in json.loads(result.stdout)] == ["CS0000001"]
+
+    # the tables a person reads
+    result = cli("agents", "--config", config)
+    assert result.exit_code == 0 and "alice" in result.stdout and "dave" in result.stdout and "away" in result.stdout
+    result = cli("queues", "--config", config)
+    assert result.exit_code == 0 and "support" in result.stdout and "vip" in result.stdout
+    result = cli("interaction", held_id[:12], "--config", config)  # the prefix `interactions` shows
+    assert result.exit_code == 0, result.output
+    assert "on_hold" in result.stdout and "second" in result.stdout and "history" in result.stdout
+    result = cli("cases", "--config", config)
+    assert result.exit_code == 0 and "CS0000001" in result.stdout and "Refund" in result.stdout
+
+    result = cli("interaction", "no-such-id", "--config", config)
+    assert result.exit_code == 1 and "no interaction" in result.stderr
+
+
+async def test_cli_waiting_counts_from_the_store(client, runtime, settings, tmp_path, provider):
+    await scenario_state(client, runtime)
+    config = str(write_config(tmp_path, settings))
+    result = cli("queues", "--config", config, "--json")
+    assert [(q["name"], q["waiting"]) for q in json.loads(result.stdout)] == [("support", 1)]
+    result = cli("agents", "--config", config, "--json")
+    loads = {a["id"]: (a["presence"], a["load"]) for a in json.loads(result.stdout)}
+    assert loads == {"alice": ("away", {}), "bob": ("away", {})}  # the case closed one, the other is parked
+
+
+async def test_cli_against_a_running_gateway(app, client, runtime, monkeypatch, provider):
+    import uvicorn
+
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    closed_id, _ = await scenario_state(client, runtime)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.02)
+        assert server.started
+        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        for args, path in ((["agents"], "/v1/agents"), (["queues"], "/v1/queues"), (["cases"], "/v1/cases"),
+                           (["interaction", closed_id], f"/v1/interactions/{closed_id}")):
+            result = await asyncio.to_thread(cli, *args, "--url", url, "--json")
+            assert result.exit_code == 0, result.output
+            assert json.loads(result.stdout) == await ok(await client.get(path))
+        result = await asyncio.to_thread(cli, "interaction", closed_id[:10], "--url", url)
+        assert result.exit_code == 0 and "Task created" in result.stdout
+        result = await asyncio.to_thread(cli, "interaction", "nope", "--url", url)
+        assert result.exit_code == 1
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+    result = await asyncio.to_thread(cli, "agents", "--url", url)  # the gateway is gone
+    assert result.exit_code == 1 and "cannot reach" in result.stderr
