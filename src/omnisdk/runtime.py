@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.config import Settings, describe_validation_error
 from omnisdk.errors import ConfigError, NotFoundError, StateError
-from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.lifecycle.operations import Lifecycle, agent_event
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import conversation_key
 from omnisdk.outbound.outbox import OutboxWorker
@@ -65,7 +65,8 @@ class Runtime:
     """The running core.  Use as an async context manager, or call start()/stop().
 
     Every operation below runs in one store transaction and raises, with nothing written:
-    :class:`~omnisdk.errors.StateError` (unknown id, illegal move — HTTP 409),
+    :class:`~omnisdk.errors.NotFoundError` (unknown interaction, agent, queue, case or account
+    — HTTP 404), :class:`~omnisdk.errors.StateError` (illegal move — HTTP 409),
     :class:`~omnisdk.routing.engine.CapacityError` (no free capacity — 409) or ``ValueError``
     (bad argument — 400).
     """
@@ -192,7 +193,9 @@ class Runtime:
         reminders armed (``[lifecycle] reminders``)."""
         adapter = self.adapter(plugin, account)
         if adapter is None:
-            raise StateError(f"no account {account!r} for plugin {plugin!r}")
+            raise NotFoundError(f"no account {account!r} for plugin {plugin!r}")
+        if agent not in self.engine.agents:
+            raise NotFoundError(f"no agent {agent!r}")
         biz = business or getattr(adapter.settings, "phone_number_id", None) or getattr(adapter.settings, "from_number", None)
         if not biz:
             raise ValueError("business address needed for this plugin")
@@ -234,8 +237,9 @@ class Runtime:
         """Add or replace an agent (persisted; survives restarts)."""
 
         def op(ctx: Any) -> None:
-            self.engine.put_agent(agent)
+            self.engine.put_agent(agent)  # lower capacity takes no work away: it applies to new offers
             ctx.tx.save_agent(agent.model_dump(mode="json"))
+            ctx.emitted.append(agent_event(agent, ctx))
             self.lifecycle.drain(ctx, agent.id)
 
         await self.processor.operate(op)

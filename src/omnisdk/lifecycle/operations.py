@@ -19,7 +19,7 @@ Timers (kind → what happens when it fires, if the interaction is still in the 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from omnisdk import events as ev
@@ -27,7 +27,8 @@ from omnisdk.errors import NotFoundError, StateError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import ActionEvent, ActionKind, LifecycleSettings, MessagingAction
 from omnisdk.lifecycle.states import HOLDS_CAPACITY, transition
-from omnisdk.model import Direction, Interaction, InteractionState as S, Message, RoutingSource
+from omnisdk.model import Direction, Interaction, Message, RoutingSource
+from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Presence, Queue
@@ -61,6 +62,12 @@ def interaction_event(kind: str, inter: Interaction, ctx: Ctx, note: str | None 
         causationid=ctx.cause.id if ctx.cause else None,
         traceparent=ctx.cause.traceparent if ctx.cause else None,
     )
+
+
+def agent_event(agent: Any, ctx: Ctx) -> ev.Event:
+    """``io.omnisdk.agent.updated`` for an agent's new settings or presence."""
+    return ev.Event(id=uuid.uuid4().hex, source="/omnisdk/core", type=ev.TYPE_AGENT_UPDATED,
+                    data=agent.model_dump(mode="json"), time=ctx.iso, subject=agent.id)
 
 
 class Lifecycle:
@@ -325,8 +332,7 @@ class Lifecycle:
         """Change an agent's presence; becoming available drains the backlog."""
         agent = self.engine.set_presence(agent_id, presence)
         ctx.tx.save_agent(agent.model_dump(mode="json"))
-        ctx.emitted.append(ev.Event(id=uuid.uuid4().hex, source="/omnisdk/core", type=ev.TYPE_AGENT_UPDATED,
-                                    data=agent.model_dump(mode="json"), time=ctx.iso, subject=agent.id))
+        ctx.emitted.append(agent_event(agent, ctx))
         if presence is Presence.AVAILABLE:
             self.drain(ctx, agent_id)
 
@@ -480,7 +486,7 @@ def held_capacity(inter: Interaction) -> bool:
 def rebuild(engine: RoutingEngine, tx: Any, now_ts: float, affinity_window: float) -> None:
     """Restore the engine's in-memory state from the store (at start-up, or after a failed
     commit): agents and queues saved by the API, held capacity, the backlog, affinity."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from omnisdk.routing.model import Agent, Queue
 
@@ -493,7 +499,7 @@ def rebuild(engine: RoutingEngine, tx: Any, now_ts: float, affinity_window: floa
             engine.reserve(inter.id, inter.agent, inter.channel, now_ts, force=True)
         elif inter.state is S.QUEUED and inter.routing_source is RoutingSource.INTERNAL and inter.queue:
             engine.enqueue(inter, inter.queue, (inter.queued_at or inter.created_at).timestamp())
-    since = datetime.fromtimestamp(now_ts - affinity_window, timezone.utc) - timedelta(seconds=0)
+    since = datetime.fromtimestamp(now_ts - affinity_window, UTC) - timedelta(seconds=0)
     for key, agent, closed_at in tx.last_served(since.isoformat().replace("+00:00", "Z")):
         engine.remember(key, agent, datetime.fromisoformat(closed_at.replace("Z", "+00:00")).timestamp())
     engine.commit()

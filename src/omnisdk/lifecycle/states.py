@@ -2,7 +2,8 @@
 
 ``new → queued → offered → work_in_progress ⇄ on_hold → wrap_up → closed``.  Besides the main
 line: an offer goes back to ``queued`` when rejected or timed out; a transfer moves a working or
-parked interaction to ``queued`` (to a queue) or ``offered`` (to an agent); a parked interaction
+parked interaction to ``queued`` (to a queue) or ``offered`` (to an agent), and an offered one
+to ``queued`` or to another ``offered`` (the offer is redirected); a parked interaction
 whose owner is away goes back to ``queued`` when the customer writes again.
 
 Capacity is held in ``offered``, ``work_in_progress`` and ``wrap_up`` (see :data:`HOLDS_CAPACITY`).
@@ -19,7 +20,7 @@ from omnisdk.model import InteractionState as S
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.NEW: frozenset({S.QUEUED, S.OFFERED, S.CLOSED}),
     S.QUEUED: frozenset({S.OFFERED, S.WRAP_UP, S.CLOSED}),
-    S.OFFERED: frozenset({S.WORK_IN_PROGRESS, S.QUEUED, S.WRAP_UP}),
+    S.OFFERED: frozenset({S.WORK_IN_PROGRESS, S.QUEUED, S.OFFERED, S.WRAP_UP}),
     S.WORK_IN_PROGRESS: frozenset({S.ON_HOLD, S.WRAP_UP, S.QUEUED, S.OFFERED}),
     S.ON_HOLD: frozenset({S.WORK_IN_PROGRESS, S.QUEUED, S.OFFERED, S.WRAP_UP}),
     S.WRAP_UP: frozenset({S.CLOSED}),
