@@ -422,7 +422,11 @@ def demo(
     raise typer.Exit(code)
 
 
+from omnisdk.testkit.cli import certify as _certify  # noqa: E402  (the test kit's commands)
+from omnisdk.testkit.cli import new_plugin as _new_plugin  # noqa: E402
 
+app.command("certify")(_certify)
+app.command("new-plugin")(_new_plugin)
 
 
 def main() -> None:

@@ -152,6 +152,8 @@ class PluginHost:
 
     def thread(self, message: Any, default_key: str) -> str:
         """The conversation key for a customer message (``omnisdk_thread``, else the default)."""
+        if not self.implements("omnisdk_thread"):
+            return default_key
         return self.pm.hook.omnisdk_thread(message=message, default_key=default_key) or default_key
 
     def select_queue(self, interaction: Any, queues: Sequence[Any]) -> str | None:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Processor:
@@ -139,15 +139,22 @@ class Processor:
             await self.restore()
             raise
 
-    def _guarded(self, tx: Transaction, fn: Callable[[], T]) -> T:
+    def _guarded(self, ctx: Ctx, fn: Callable[[], T]) -> T:
         """One item: its rows and its engine changes both roll back if it raises."""
         mark = self.engine.mark()
         try:
-            with tx.savepoint():
-                return fn()
+            with ctx.tx.savepoint():
+                result = fn()
+                ctx.flush()
+                return result
         except BaseException:
+            ctx.dirty.clear()
+            ctx.logs.clear()
             self.engine.rollback_to(mark)
             raise
+
+    def _ctx(self, tx: Transaction, now: datetime, cause: ev.Event | None = None) -> Ctx:
+        return Ctx(tx, now, cause=cause, observe=self.host.implements("omnisdk_event"))
 
     def _after(self, ctx_list: list[Ctx]) -> None:
         events = [e for c in ctx_list for e in c.emitted]
@@ -164,8 +171,8 @@ class Processor:
         """
 
         def op(tx: Transaction) -> tuple[T, Ctx]:
-            ctx = Ctx(tx, self.clock())
-            return self._guarded(tx, lambda: fn(ctx)), ctx
+            ctx = self._ctx(tx, self.clock())
+            return self._guarded(ctx, lambda: fn(ctx)), ctx
 
         result, ctx = await self._transact(op)
         self._after([ctx])
@@ -189,9 +196,9 @@ class Processor:
         contexts: list[Ctx] = []
         now = self.clock()
         for seq, event in rows:
-            ctx = Ctx(tx, now, cause=event)
+            ctx = self._ctx(tx, now, cause=event)
             try:
-                self._guarded(tx, lambda: self.apply(ctx, event))  # noqa: B023 - called at once
+                self._guarded(ctx, lambda: self.apply(ctx, event))  # noqa: B023 - called at once
             except STORE_ERRORS:
                 raise
             except Exception as exc:  # bad data, or a plugin's decision hook raised
@@ -200,7 +207,8 @@ class Processor:
                 tx.mark_processed(seq, reason)
                 tx.count("events.failed")
                 continue
-            ctx.emitted.insert(0, event)
+            if ctx.observe:
+                ctx.emitted.insert(0, event)
             contexts.append(ctx)
             tx.mark_processed(seq)
         return len(rows), contexts
@@ -237,9 +245,9 @@ class Processor:
             timers = tx.claim_due_timers(now.timestamp(), limit)
             contexts = []
             for timer in timers:
-                ctx = Ctx(tx, now)
+                ctx = self._ctx(tx, now)
                 try:
-                    self._guarded(tx, lambda: self.lifecycle.fire(ctx, timer))  # noqa: B023
+                    self._guarded(ctx, lambda: self.lifecycle.fire(ctx, timer))  # noqa: B023
                 except STORE_ERRORS:
                     raise
                 except Exception:

@@ -1,30 +1,57 @@
-"""The per-operation context: the transaction, the time, and the events to emit."""
+"""The per-operation context: the transaction, the time, and what the operation changed.
+
+An operation may move an interaction through several states (new → queued → offered); the
+context keeps the latest version of each interaction it touched (``dirty``) and the history rows,
+and :meth:`Ctx.flush` writes them once at the end — one row write per interaction, not one per
+transition.  Core events are built only when someone observes them (``observe``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from omnisdk.events import Event
+from omnisdk.model import Interaction
 from omnisdk.store.base import Transaction
 
 
-@dataclass(slots=True)
 class Ctx:
     """One operation: its store transaction, its UTC ``now``, the events it causes, and the
     event that caused it (for ``causationid``)."""
 
-    tx: Transaction
-    now: datetime
-    emitted: list[Event] = field(default_factory=list)
-    cause: Event | None = None
-    outbox: int = 0
+    __slots__ = ("cause", "dirty", "emitted", "iso", "logs", "now", "observe", "outbox", "ts", "tx")
 
-    @property
-    def ts(self) -> float:
+    def __init__(self, tx: Transaction, now: datetime, *, cause: Event | None = None, observe: bool = True) -> None:
+        self.tx = tx
+        self.now = now
+        self.ts = now.timestamp()
         """``now`` as epoch seconds."""
-        return self.now.timestamp()
+        self.iso = now.isoformat().replace("+00:00", "Z")
+        """``now`` as RFC 3339."""
+        self.cause = cause
+        self.observe = observe
+        self.emitted: list[Event] = []
+        self.outbox = 0
+        self.dirty: dict[str, Interaction] = {}
+        self.logs: list[tuple[str, str, str | None, str, str | None, str | None, str | None]] = []
 
-    @property
-    def iso(self) -> str:
-        return self.now.isoformat().replace("+00:00", "Z")
+    def get(self, interaction_id: str) -> Interaction | None:
+        """The interaction as this operation left it so far, else as stored."""
+        return self.dirty.get(interaction_id) or self.tx.get_interaction(interaction_id)
+
+    def put(self, interaction: Interaction) -> None:
+        """Remember the interaction's new version (written by :meth:`flush`)."""
+        self.dirty[interaction.id] = interaction
+
+    def flush(self) -> None:
+        """Write every touched interaction once, and the history rows.
+
+        Raises:
+            StateError: a write would make two active interactions for one conversation.
+        """
+        for inter in self.dirty.values():
+            self.tx.save_interaction(inter)
+        if self.logs:
+            self.tx.log_transitions(self.logs)
+        self.dirty.clear()
+        self.logs.clear()

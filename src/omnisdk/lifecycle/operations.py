@@ -81,14 +81,19 @@ class Lifecycle:
     # --- primitives ------------------------------------------------------------------
 
     def _move(self, ctx: Ctx, inter: Interaction, target: S, note: str | None = None, **changes: Any) -> Interaction:
-        new = transition(inter, target, ctx.now).model_copy(update=changes)
-        ctx.tx.save_interaction(new)
-        ctx.tx.log_transition(new.id, ctx.iso, inter.state.value, target.value, new.agent, new.queue, note)
-        ctx.emitted.append(interaction_event(STATE_EVENT[target], new, ctx, note))
+        new = transition(inter, target, ctx.now, **changes)
+        ctx.put(new)
+        ctx.logs.append((new.id, ctx.iso, inter.state.value, target.value, new.agent, new.queue, note))
+        self._emit(ctx, STATE_EVENT[target], new, note)
         return new
 
+    @staticmethod
+    def _emit(ctx: Ctx, kind: str, inter: Interaction, note: str | None = None) -> None:
+        if ctx.observe:
+            ctx.emitted.append(interaction_event(kind, inter, ctx, note))
+
     def _get(self, ctx: Ctx, interaction_id: str) -> Interaction:
-        inter = ctx.tx.get_interaction(interaction_id)
+        inter = ctx.get(interaction_id)
         if inter is None:
             raise NotFoundError(f"no interaction {interaction_id}")
         return inter
@@ -119,9 +124,9 @@ class Lifecycle:
             customer_name=message.customer_name, created_at=ctx.now, updated_at=ctx.now,
             last_customer_message_at=ctx.now, message_count=1,
         )
-        ctx.tx.save_interaction(inter)
-        ctx.tx.log_transition(inter.id, ctx.iso, None, S.NEW.value, None, None, "customer message")
-        ctx.emitted.append(interaction_event(ev.TYPE_INTERACTION_CREATED, inter, ctx))
+        ctx.put(inter)
+        ctx.logs.append((inter.id, ctx.iso, None, S.NEW.value, None, None, "customer message"))
+        self._emit(ctx, ev.TYPE_INTERACTION_CREATED, inter)
         return self.route(ctx, inter, text=message.text)
 
     def open_outbound(self, ctx: Ctx, *, agent: str, source: str, channel: Any, customer: str,
@@ -133,9 +138,9 @@ class Lifecycle:
             conversation_key=key, source=source, customer=customer, business=business,
             created_at=ctx.now, updated_at=ctx.now,
         )
-        ctx.tx.save_interaction(inter)
-        ctx.tx.log_transition(inter.id, ctx.iso, None, S.NEW.value, agent, None, "outbound")
-        ctx.emitted.append(interaction_event(ev.TYPE_INTERACTION_CREATED, inter, ctx))
+        ctx.put(inter)
+        ctx.logs.append((inter.id, ctx.iso, None, S.NEW.value, agent, None, "outbound"))
+        self._emit(ctx, ev.TYPE_INTERACTION_CREATED, inter)
         self.engine.reserve(inter.id, agent, inter.channel, ctx.ts)
         inter = self._move(ctx, inter, S.OFFERED, agent=agent, offered_at=ctx.now, offer_seq=1)
         inter = self._move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=agent)
@@ -167,7 +172,7 @@ class Lifecycle:
     def _to_queued(self, ctx: Ctx, inter: Interaction, note: str | None = None, **changes: Any) -> Interaction:
         if inter.state is S.QUEUED:
             inter = inter.model_copy(update=changes)
-            ctx.tx.save_interaction(inter)
+            ctx.put(inter)
             return inter
         return self._move(ctx, inter, S.QUEUED, note=note, queued_at=ctx.now, agent=None, **changes)
 
@@ -178,7 +183,9 @@ class Lifecycle:
     def offer(self, ctx: Ctx, inter: Interaction, agent: str, queue: Queue | None) -> Interaction:
         """Reserve ``agent``'s capacity and offer; arm the offer timer."""
         self.engine.dequeue(inter.id)
-        ctx.tx.cancel_timers(inter.id, ["overflow"])
+        queued_in = self._queue(inter.queue)
+        if queued_in is not None and queued_in.overflow_to:
+            ctx.tx.cancel_timers(inter.id, ["overflow"])
         if inter.routing_source is RoutingSource.INTERNAL:
             self.engine.reserve(inter.id, agent, inter.channel, ctx.ts)
         seq = inter.offer_seq + 1
@@ -196,7 +203,7 @@ class Lifecycle:
                 head = self.engine.next_waiting(queue_name, channel)
                 if head is None:
                     break
-                inter = ctx.tx.get_interaction(head)
+                inter = ctx.get(head)
                 if inter is None or inter.state is not S.QUEUED:
                     self.engine.dequeue(head)
                     continue
@@ -264,7 +271,7 @@ class Lifecycle:
         released = self.engine.release(inter.id)
         previous = inter.agent
         note = f"transfer from {previous} to {to_agent or 'queue ' + str(to_queue)}"
-        ctx.emitted.append(interaction_event(ev.TYPE_INTERACTION_TRANSFERRED, inter, ctx, note))
+        self._emit(ctx, ev.TYPE_INTERACTION_TRANSFERRED, inter, note)
         if inter.routing_source is RoutingSource.EXTERNAL:
             self.host.external_transfer(inter, to_agent, to_queue)
         if to_agent is not None:
@@ -292,6 +299,10 @@ class Lifecycle:
         inter = self._get(ctx, interaction_id)
         self._held_by(inter, agent, {S.WORK_IN_PROGRESS, S.ON_HOLD})
         ctx.tx.cancel_timers(inter.id, ["inactivity"])
+        if inter.state is S.ON_HOLD and inter.agent and inter.routing_source is RoutingSource.INTERNAL \
+                and not inter.virtual_agent:
+            # parked items hold no capacity, wrap-up does: take it back (CapacityError if none)
+            self.engine.reserve(inter.id, inter.agent, inter.channel, ctx.ts)
         inter = self._move(ctx, inter, S.WRAP_UP)
         self._timer(ctx, "wrap_up", inter, self.settings.wrap_up_timeout)
         return inter
@@ -346,7 +357,7 @@ class Lifecycle:
             "customer_name": message.customer_name or inter.customer_name,
             "updated_at": ctx.now,
         })
-        ctx.tx.save_interaction(inter)
+        ctx.put(inter)
         ctx.tx.cancel_timers(inter.id, ["reminder"])
         self.on_event(ctx, inter, ActionEvent.CUSTOMER_MESSAGE)
         if inter.state is S.ON_HOLD:
@@ -361,7 +372,7 @@ class Lifecycle:
             return self.route(ctx, inter)
         if inter.virtual_agent and inter.state is S.WORK_IN_PROGRESS:
             return self._virtual_turn(ctx, inter, message)
-        ctx.emitted.append(interaction_event(ev.TYPE_INTERACTION_MESSAGE_ADDED, inter, ctx))
+        self._emit(ctx, ev.TYPE_INTERACTION_MESSAGE_ADDED, inter)
         return inter
 
     def _virtual_turn(self, ctx: Ctx, inter: Interaction, message: Message) -> Interaction:
@@ -397,7 +408,7 @@ class Lifecycle:
         fields = inter.model_dump(mode="json")
         if any(str(fields.get(k)) != v for k, v in action.when.items()):
             return
-        ctx.emitted.append(interaction_event(ev.TYPE_INTERACTION_ACTION, inter, ctx, f"{action.name}: {action.action}"))
+        self._emit(ctx, ev.TYPE_INTERACTION_ACTION, inter, f"{action.name}: {action.action}")
         if action.action is ActionKind.NOTIFY_CUSTOMER:
             self._send(ctx, inter, action.text or "", f"action:{action.name}:{inter.id}:{ctx.ts:.0f}")
         elif action.action is ActionKind.REASSIGN and inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD, S.OFFERED):
@@ -411,7 +422,7 @@ class Lifecycle:
 
     def fire(self, ctx: Ctx, timer: TimerRow) -> None:
         """Run one due timer (exactly once: it was claimed in this transaction)."""
-        inter = ctx.tx.get_interaction(timer.interaction_id) if timer.interaction_id else None
+        inter = ctx.get(timer.interaction_id) if timer.interaction_id else None
         if inter is None or inter.state is S.CLOSED:
             return
         kind = timer.kind
@@ -426,8 +437,8 @@ class Lifecycle:
             target = self._queue(queue.overflow_to) if queue else None
             if target is not None:
                 inter = inter.model_copy(update={"queue": target.name})
-                ctx.tx.log_transition(inter.id, ctx.iso, S.QUEUED.value, S.QUEUED.value, None, target.name,
-                                      f"overflow from {queue.name}")
+                ctx.logs.append((inter.id, ctx.iso, S.QUEUED.value, S.QUEUED.value, None, target.name,
+                                 f"overflow from {queue.name}"))
                 self.route(ctx, inter)
         elif kind == "reminder" and inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD) and \
                 inter.last_customer_message_at is None:
@@ -456,7 +467,7 @@ class Lifecycle:
         }
         ctx.tx.save_case(case)
         inter = inter.model_copy(update={"case_id": case["id"]})
-        ctx.tx.save_interaction(inter)
+        ctx.put(inter)
         ctx.emitted.append(ev.Event(id=case["id"], source="/omnisdk/core", type=ev.TYPE_CASE_CREATED,
                                     data={k: case[k] for k in ("id", "number", "subject", "customer", "interaction_ids", "created_at")},
                                     time=ctx.iso, subject=number, correlationid=inter.id))
@@ -473,7 +484,7 @@ class Lifecycle:
         if inter.id not in case["interaction_ids"]:
             case["interaction_ids"].append(inter.id)
             ctx.tx.save_case(case)
-        ctx.tx.save_interaction(inter.model_copy(update={"case_id": case["id"]}))
+        ctx.put(inter.model_copy(update={"case_id": case["id"]}))
         return case
 
 

@@ -31,15 +31,16 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 HOLDS_CAPACITY = frozenset({S.OFFERED, S.WORK_IN_PROGRESS, S.WRAP_UP})
 
 
-def transition(interaction: Interaction, target: S, now: datetime) -> Interaction:
-    """A copy of ``interaction`` in state ``target`` (UTC ``now`` stamped).
+def transition(interaction: Interaction, target: S, now: datetime, **changes: object) -> Interaction:
+    """A copy of ``interaction`` in state ``target`` (UTC ``now`` stamped), with ``changes``.
 
     Raises:
         StateError: the transition is not in :data:`TRANSITIONS`.
     """
     if target not in TRANSITIONS[interaction.state]:
         raise StateError(f"interaction {interaction.id}: {interaction.state} → {target} is not allowed")
-    changes: dict[str, object] = {"state": target, "updated_at": now}
+    changes["state"] = target
+    changes["updated_at"] = now
     if target is S.CLOSED:
         changes["closed_at"] = now
     return interaction.model_copy(update=changes)

@@ -71,6 +71,7 @@ class RoutingEngine:
         self.waiting: dict[str, tuple[str, Channel, int]] = {}  # interaction → (queue, channel, seq)
         self.affinity: dict[str, tuple[str, float]] = {}
         self.idle_since: dict[str, float] = {}
+        self._keys: dict[str, list[tuple[str, Channel]]] = {}  # agent → its pools
         self._seq = itertools.count()
         self._journal: list[Callable[[], None]] = []
         for q in queues:
@@ -116,10 +117,24 @@ class RoutingEngine:
 
     def put_queue(self, queue: Queue) -> None:
         old = self.queues.get(queue.name)
+
+        def undo() -> None:
+            if old:
+                self.queues[queue.name] = old
+            else:
+                self.queues.pop(queue.name)
+            self._reindex_all()
+
         self.queues[queue.name] = queue
-        self._journal.append(lambda: self.queues.__setitem__(queue.name, old) if old else self.queues.pop(queue.name))
+        self._journal.append(undo)
+        self._reindex_all()
+
+    def _reindex_all(self) -> None:
         for agent_id in self.agents:
-            self._reindex(agent_id, previous=self.agents[agent_id], journal=False)
+            self._keys.pop(agent_id, None)
+            for pool in self.pools.values():
+                pool.remove(agent_id)
+            self._reindex(agent_id, previous=None)
 
     def set_presence(self, agent_id: str, presence: Presence) -> Agent:
         """Change presence.  Raises StateError for an unknown agent."""
@@ -145,20 +160,23 @@ class RoutingEngine:
 
     def _reindex(self, agent_id: str, previous: Agent | None, journal: bool = True) -> None:
         agent = self.agents.get(agent_id)
-        old_keys = set(self._pool_keys(previous)) if previous else set()
-        new_keys = set(self._pool_keys(agent)) if agent else set()
-        for key in old_keys - new_keys:
+        old_keys = set(self._keys.get(agent_id, ()))
+        new_keys = self._pool_keys(agent) if agent else []
+        for key in old_keys - set(new_keys):
             pool = self.pools.get(key)
             if pool is not None:
                 pool.remove(agent_id)
-        if agent is not None:
-            self._refresh(agent, new_keys)
+        if agent is None:
+            self._keys.pop(agent_id, None)
+            return
+        self._keys[agent_id] = new_keys
+        self._refresh(agent)
 
-    def _refresh(self, agent: Agent, keys: Iterable[tuple[str, Channel]] | None = None) -> None:
+    def _refresh(self, agent: Agent) -> None:
         load = self.load.get(agent.id, {})
         available = agent.presence is Presence.AVAILABLE
         since = self.idle_since.get(agent.id, 0.0)
-        for key in keys if keys is not None else self._pool_keys(agent):
+        for key in self._keys.get(agent.id, ()):
             free = agent.free(key[1], load, self.item_size) if available else 0
             self.pools.setdefault(key, Pool()).set(agent.id, free, since)
 
@@ -188,8 +206,9 @@ class RoutingEngine:
         previous_idle = self.idle_since.get(agent_id, 0.0)
         self.idle_since[agent_id] = now
         self._refresh(agent)
-        for key in self._pool_keys(agent):
-            self.pools[key].touched(agent_id, now)
+        since_of = self.idle_since.__getitem__
+        for key in self._keys.get(agent_id, ()):
+            self.pools[key].touched(agent_id, now, since_of)
 
         def undo() -> None:
             load[channel.value] -= 1
@@ -253,7 +272,7 @@ class RoutingEngine:
         agent = self.agents.get(agent_id)
         if agent is None:
             return []
-        keys = [k for k in self._pool_keys(agent) if self.next_waiting(*k)]
+        keys = [k for k in self._keys.get(agent_id, ()) if self.next_waiting(*k)]
         return sorted(keys, key=lambda k: -self.queues[k[0]].priority)
 
     def all_backlogs(self) -> list[tuple[str, Channel]]:
@@ -266,9 +285,10 @@ class RoutingEngine:
         """A plugin's valid choice (``omnisdk_select_queue``), else the first matching queue,
         else the first queue accepting the channel, else the first queue."""
         queues = list(self.queues.values())
-        choice = self.host.select_queue(interaction, queues)
-        if choice in self.queues:
-            return self.queues[choice]
+        if self.host.implements("omnisdk_select_queue"):
+            choice = self.host.select_queue(interaction, queues)
+            if choice in self.queues:
+                return self.queues[choice]
         for q in queues:
             if q.matches(interaction.channel, interaction.language, text, interaction.attributes):
                 return q

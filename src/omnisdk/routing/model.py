@@ -68,6 +68,10 @@ class Queue(BaseModel):
     def _skills(cls, v: Any) -> Any:
         return {s: 1 for s in v} if isinstance(v, list) else v
 
+    @property
+    def _primary_languages(self) -> frozenset[str]:
+        return frozenset(x.split("-")[0] for x in self.languages)
+
     def accepts(self, channel: Channel) -> bool:
         return not self.channels or channel in self.channels
 
@@ -75,7 +79,7 @@ class Queue(BaseModel):
         """True when every routing condition of the queue holds."""
         if self.channels and channel not in self.channels:
             return False
-        if self.languages and (language is None or language.split("-")[0] not in {x.split("-")[0] for x in self.languages}):
+        if self.languages and (language is None or language.split("-")[0] not in self._primary_languages):
             return False
         if self.keywords:
             low = (text or "").lower()

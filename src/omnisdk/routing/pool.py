@@ -95,7 +95,11 @@ class Pool:
             heapq.heappush(self.idle_heap, entry)
         return chosen
 
-    def touched(self, agent: str, idle_since: float) -> None:
-        """The agent's idle clock restarted (it was just assigned)."""
+    def touched(self, agent: str, idle_since: float, since_of: Callable[[str], float]) -> None:
+        """The agent's idle clock restarted (it was just assigned).  Stale heap entries are
+        dropped lazily; the heap is rebuilt when they outnumber the live ones 4 to 1."""
         if self.free.get(agent, 0) > 0:
             heapq.heappush(self.idle_heap, (idle_since, agent))
+        if len(self.idle_heap) > 4 * len(self.rr) + 64:
+            self.idle_heap = [(since_of(a), a) for a in self.rr]
+            heapq.heapify(self.idle_heap)

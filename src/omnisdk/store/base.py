@@ -147,6 +147,9 @@ class Transaction(Protocol):
                        agent: str | None, queue: str | None, note: str | None = None) -> None:
         """Append to an interaction's history (never rewritten)."""
 
+    def log_transitions(self, rows: Sequence[tuple[str, str, str | None, str, str | None, str | None, str | None]]) -> None:
+        """:meth:`log_transition` for many rows: (interaction_id, at, from, to, agent, queue, note)."""
+
     def interaction_history(self, interaction_id: str) -> list[dict[str, Any]]: ...
 
     def messages_of(self, interaction_id: str) -> list[dict[str, Any]]:

@@ -267,6 +267,11 @@ class SQLiteTransaction:
             (interaction_id, at, from_state, to_state, agent, queue, note),
         )
 
+    def log_transitions(self, rows: Sequence[tuple[str, str, str | None, str, str | None, str | None, str | None]]) -> None:
+        self.c.executemany(
+            "INSERT INTO interaction_log (interaction_id, at, from_state, to_state, agent, queue, note)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
     def interaction_history(self, interaction_id: str) -> list[dict[str, Any]]:
         cur = self.c.execute(
             "SELECT at, from_state, to_state, agent, queue, note FROM interaction_log"

@@ -1,0 +1,46 @@
+"""The omnisdk plugin test kit (extra ``omnisdk[testkit]``).
+
+A plugin's tests enable the kit's pytest plugin (in their top-level ``conftest.py``)::
+
+    pytest_plugins = ["omnisdk.testkit.pytest_plugin"]
+
+and subclass a suite::
+
+    from omnisdk import testkit
+    from omnisdk_acme import AcmeAdapter
+
+    class TestAcme(testkit.ChannelAdapterSuite):
+        adapter = AcmeAdapter
+        capabilities = {"inbound", "send_text"}
+        tier = "silver"
+
+Exports: :class:`ChannelAdapterSuite`, :class:`ContractSuite` (the base for new kinds of
+suites), :func:`override`, :func:`skip_rule`, :class:`Tier`, :data:`CHANNEL_RULES`.  The
+names load lazily, so ``import omnisdk.testkit`` does not import pytest or hypothesis.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "ChannelAdapterSuite": "omnisdk.testkit.channel_suite",
+    "ContractSuite": "omnisdk.testkit.base_suite",
+    "override": "omnisdk.testkit.rules",
+    "skip_rule": "omnisdk.testkit.rules",
+    "Rule": "omnisdk.testkit.rules",
+    "RuleBook": "omnisdk.testkit.rules",
+    "Tier": "omnisdk.testkit.tiers",
+    "CHANNEL_RULES": "omnisdk.testkit.channel_rules",
+    "CHANNEL_CAPABILITIES": "omnisdk.testkit.channel_rules",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'omnisdk.testkit' has no attribute {name!r}")
+    return getattr(import_module(module), name)
