@@ -210,7 +210,8 @@ class Processor:
             if ctx.observe:
                 ctx.emitted.insert(0, event)
             contexts.append(ctx)
-            tx.mark_processed(seq)
+        if rows:
+            tx.mark_processed_through(rows[-1][0])  # the claimed rows are the oldest unprocessed
         return len(rows), contexts
 
     def apply(self, ctx: Ctx, event: ev.Event) -> None:

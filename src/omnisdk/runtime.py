@@ -11,7 +11,6 @@ Python API for embedding omnisdk::
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.config import Settings, describe_validation_error
 from omnisdk.errors import ConfigError, NotFoundError, StateError
+from omnisdk.ids import new_id
 from omnisdk.lifecycle.operations import Lifecycle, agent_event
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import conversation_key
@@ -174,7 +174,7 @@ class Runtime:
     async def reply(self, interaction_id: str, text: str, *, idempotency_key: str | None = None) -> str:
         """Queue an agent's text reply to the customer; returns the idempotency key (made once,
         before any retry; a repeated key sends nothing more)."""
-        key = idempotency_key or uuid.uuid4().hex
+        key = idempotency_key or new_id()
 
         def op(ctx: Any) -> None:
             inter = ctx.tx.get_interaction(interaction_id)

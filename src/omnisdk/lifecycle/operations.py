@@ -18,12 +18,12 @@ Timers (kind → what happens when it fires, if the interaction is still in the 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, timedelta
 from typing import Any
 
 from omnisdk import events as ev
 from omnisdk.errors import NotFoundError, StateError
+from omnisdk.ids import new_id
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import ActionEvent, ActionKind, LifecycleSettings, MessagingAction
 from omnisdk.lifecycle.states import HOLDS_CAPACITY, transition
@@ -51,7 +51,7 @@ def interaction_event(kind: str, inter: Interaction, ctx: Ctx, note: str | None 
     if note:
         data["note"] = note
     return ev.Event(
-        id=uuid.uuid4().hex,
+        id=new_id(),
         source="/omnisdk/core",
         type=kind,
         data=data,
@@ -66,7 +66,7 @@ def interaction_event(kind: str, inter: Interaction, ctx: Ctx, note: str | None 
 
 def agent_event(agent: Any, ctx: Ctx) -> ev.Event:
     """``io.omnisdk.agent.updated`` for an agent's new settings or presence."""
-    return ev.Event(id=uuid.uuid4().hex, source="/omnisdk/core", type=ev.TYPE_AGENT_UPDATED,
+    return ev.Event(id=new_id(), source="/omnisdk/core", type=ev.TYPE_AGENT_UPDATED,
                     data=agent.model_dump(mode="json"), time=ctx.iso, subject=agent.id)
 
 
@@ -119,7 +119,7 @@ class Lifecycle:
     def open_inbound(self, ctx: Ctx, message: Message, key: str, source: str) -> Interaction:
         """A new inbound interaction for a customer message, routed at once."""
         inter = Interaction(
-            id=uuid.uuid4().hex, channel=message.channel, direction=Direction.INBOUND, state=S.NEW,
+            id=new_id(), channel=message.channel, direction=Direction.INBOUND, state=S.NEW,
             conversation_key=key, source=source, customer=message.customer, business=message.business,
             customer_name=message.customer_name, created_at=ctx.now, updated_at=ctx.now,
             last_customer_message_at=ctx.now, message_count=1,
@@ -134,7 +134,7 @@ class Lifecycle:
         """An agent-initiated interaction: straight to work_in_progress with ``agent``; the first
         message is queued for sending and reminders are armed."""
         inter = Interaction(
-            id=uuid.uuid4().hex, channel=channel, direction=Direction.OUTBOUND, state=S.NEW,
+            id=new_id(), channel=channel, direction=Direction.OUTBOUND, state=S.NEW,
             conversation_key=key, source=source, customer=customer, business=business,
             created_at=ctx.now, updated_at=ctx.now,
         )
@@ -460,7 +460,7 @@ class Lifecycle:
             raise StateError(f"interaction {inter.id} is closed")
         number = f"CS{ctx.tx.next_number('case'):07d}"
         case = {
-            "id": uuid.uuid4().hex, "number": number, "subject": subject or f"{inter.channel.value} request from {inter.customer}",
+            "id": new_id(), "number": number, "subject": subject or f"{inter.channel.value} request from {inter.customer}",
             "customer": inter.customer, "interaction_ids": [inter.id], "created_at": ctx.iso,
             "context": inter.model_dump(mode="json"), "history": ctx.tx.messages_of(inter.id),
             "transitions": ctx.tx.interaction_history(inter.id),

@@ -69,6 +69,9 @@ class Transaction(Protocol):
     def mark_processed(self, seq: int, error: str | None = None) -> None:
         """Mark one inbox row processed (with the reason if it could not be)."""
 
+    def mark_processed_through(self, seq: int) -> None:
+        """Mark every unprocessed inbox row up to ``seq`` processed."""
+
     def active_interaction(self, conversation_key: str) -> Interaction | None:
         """The one active (not closed) interaction of a conversation, if any."""
 

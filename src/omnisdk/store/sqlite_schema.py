@@ -2,7 +2,7 @@
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq          INTEGER PRIMARY KEY,  -- rowid: monotonic (rows are never deleted from the end)
     source       TEXT NOT NULL,
     id           TEXT NOT NULL,
     type         TEXT NOT NULL,
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE TABLE IF NOT EXISTS addresses (
     channel    TEXT NOT NULL,
     value      TEXT NOT NULL,
-    contact_id TEXT NOT NULL REFERENCES contacts (id),
+    contact_id TEXT NOT NULL,
     PRIMARY KEY (channel, value)
 );
 
@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS interactions (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS interactions_one_active
     ON interactions (conversation_key) WHERE state != 'closed';
-CREATE INDEX IF NOT EXISTS interactions_queued ON interactions (created_at) WHERE state = 'queued';
+DROP INDEX IF EXISTS interactions_queued;
 
 CREATE TABLE IF NOT EXISTS messages (
     source          TEXT NOT NULL,
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
 
 CREATE TABLE IF NOT EXISTS interaction_log (
-    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq            INTEGER PRIMARY KEY,
     interaction_id TEXT NOT NULL,
     at             TEXT NOT NULL,
     from_state     TEXT,
@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS timers (
     interaction_id TEXT,
     data           TEXT NOT NULL DEFAULT '{}',
     state          TEXT NOT NULL DEFAULT 'pending'
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS timers_by_interaction ON timers (interaction_id) WHERE state = 'pending';
 
