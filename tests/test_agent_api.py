@@ -502,7 +502,7 @@ async def test_cli_live_state_from_the_store(client, runtime, settings, tmp_path
     assert result.exit_code == 0 and "alice" in result.stdout and "dave" in result.stdout and "away" in result.stdout
     result = cli("queues", "--config", config)
     assert result.exit_code == 0 and "support" in result.stdout and "vip" in result.stdout
-    result = cli("interaction", held_id[:12], "--config", config)  # the prefix `interactions` shows
+    result = cli("interaction", held_id[-12:], "--config", config)  # the suffix `interactions` shows
     assert result.exit_code == 0, result.output
     assert "on_hold" in result.stdout and "second" in result.stdout and "history" in result.stdout
     result = cli("cases", "--config", config)
@@ -542,7 +542,7 @@ async def test_cli_against_a_running_gateway(app, client, runtime, monkeypatch, 
             result = await asyncio.to_thread(cli, *args, "--url", url, "--json")
             assert result.exit_code == 0, result.output
             assert json.loads(result.stdout) == await ok(await client.get(path))
-        result = await asyncio.to_thread(cli, "interaction", closed_id[:10], "--url", url)
+        result = await asyncio.to_thread(cli, "interaction", closed_id[-10:], "--url", url)
         assert result.exit_code == 0 and "Task created" in result.stdout
         result = await asyncio.to_thread(cli, "interaction", "nope", "--url", url)
         assert result.exit_code == 1

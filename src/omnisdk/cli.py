@@ -247,7 +247,7 @@ def interactions(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("id", "channel", "customer", "state", "queue", "agent", "messages", "wrap-up")
     for i in items:
-        table.add_row(i.id[:12], i.channel.value, i.customer, i.state.value, i.queue or "-",
+        table.add_row(i.id[-12:], i.channel.value, i.customer, i.state.value, i.queue or "-",
                       i.agent or "-", str(i.message_count), i.wrap_up_code or "-")
     out.print(table)
 
@@ -341,8 +341,10 @@ def queues(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = Fals
 
 def _interaction_from_db(tx: Any, ident: str) -> Any:
     inter = tx.get_interaction(ident)
-    if inter is None:  # the interactions table shows 12-character prefixes
-        rows = tx.c.execute("SELECT id FROM interactions WHERE substr(id, 1, ?) = ? LIMIT 2", (len(ident), ident)).fetchall()
+    if inter is None:  # the tables show the last 12 characters (ids start with their time)
+        rows = tx.c.execute(
+            "SELECT id FROM interactions WHERE substr(id, 1, ?) = ? OR substr(id, -?) = ? LIMIT 2",
+            (len(ident), ident, len(ident), ident)).fetchall()
         if len(rows) != 1:
             return None
         inter = tx.get_interaction(rows[0][0])
@@ -352,7 +354,7 @@ def _interaction_from_db(tx: Any, ident: str) -> Any:
 
 @app.command()
 def interaction(
-    ident: Annotated[str, typer.Argument(metavar="ID", help="Interaction id (or a unique prefix of it).")],
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Interaction id (or a unique prefix or suffix of it).")],
     config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """One interaction with its history (every transition) and its messages."""
@@ -361,7 +363,8 @@ def interaction(
 
         doc = _from_gateway(url, f"/v1/interactions/{quote(ident, safe='')}", missing_ok=True)
         if doc is None:
-            ids = [i["id"] for i in _from_gateway(url, "/v1/interactions") if i["id"].startswith(ident)]
+            ids = [i["id"] for i in _from_gateway(url, "/v1/interactions")
+                   if i["id"].startswith(ident) or i["id"].endswith(ident)]
             doc = _from_gateway(url, f"/v1/interactions/{quote(ids[0], safe='')}") if len(ids) == 1 else None
     else:
         doc = _read_db(_settings(config), lambda tx: _interaction_from_db(tx, ident))
@@ -406,7 +409,7 @@ def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False
         return
     table = Table("case", "subject", "customer", "interactions", "created")
     for c in items:
-        table.add_row(c["number"], c["subject"], c["customer"], ", ".join(x[:12] for x in c["interaction_ids"]),
+        table.add_row(c["number"], c["subject"], c["customer"], ", ".join(x[-12:] for x in c["interaction_ids"]),
                       c["created_at"])
     out.print(table)
 
