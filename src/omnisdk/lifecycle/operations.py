@@ -199,16 +199,19 @@ class Lifecycle:
         keys = self.engine.backlogs_for(agent) if agent else self.engine.all_backlogs()
         for queue_name, channel in keys:
             queue = self.engine.queues.get(queue_name)
-            while queue is not None:
-                head = self.engine.next_waiting(queue_name, channel)
-                if head is None:
+            pool = self.engine.pools.get((queue_name, channel))
+            if queue is None or pool is None:
+                continue
+            for waiting in self.engine.waiting_in_order(queue_name, channel):
+                if not pool.has_free():
                     break
-                inter = ctx.get(head)
+                inter = ctx.get(waiting)
                 if inter is None or inter.state is not S.QUEUED:
-                    self.engine.dequeue(head)
+                    self.engine.dequeue(waiting)
                     continue
-                if self.try_assign(ctx, inter, queue).state is S.QUEUED:
-                    break
+                # it stays queued only if every free agent declined it: the ones behind it may
+                # still be taken (stopping here would leave free agents idle behind it)
+                self.try_assign(ctx, inter, queue)
 
     # --- agent actions -----------------------------------------------------------------
 

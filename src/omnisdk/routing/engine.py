@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from omnisdk.errors import StateError
@@ -266,6 +266,24 @@ class RoutingEngine:
                 return iid
             heapq.heappop(heap)
         return None
+
+    def waiting_in_order(self, queue: str, channel: Channel) -> Iterator[str]:
+        """Every interaction waiting in a backlog, head first, lazily (O(log n) each, the heap
+        left as it is): for a drain that must look past a head no free agent can take.  Stops
+        if the backlog grows meanwhile."""
+        heap = self.backlog.get((queue, channel))
+        if not heap:
+            return
+        size = len(heap)
+        frontier = [(heap[0], 0)]
+        while frontier and len(heap) == size:
+            (_, _, seq, iid), i = heapq.heappop(frontier)
+            w = self.waiting.get(iid)
+            if w is not None and w[2] == seq:
+                yield iid
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < size:
+                    heapq.heappush(frontier, (heap[child], child))
 
     def backlogs_for(self, agent_id: str) -> list[tuple[str, Channel]]:
         """The (queue, channel) backlogs an agent could take work from, highest priority first."""
