@@ -400,3 +400,53 @@ async def test_messaging_action_nudges_a_silent_customer(tmp_path):
         await rig.say(2)  # the customer answers: the pending nudge is cancelled
         await rig.tick(601)
         assert (await rig.outbox_texts()).count("Are you still there?") == 1
+
+
+class LanguageTagger:
+    @hookimpl
+    def omnisdk_routing_attributes(self, interaction, message):
+        return {"language": "es" if "hola" in (message.text or "").lower() else "en", "tier": "gold"}
+
+
+async def test_routing_attributes_drive_language_and_attribute_conditions(tmp_path):
+    queues = [{"name": "spanish", "languages": ["es"]}, {"name": "vip", "attributes": {"tier": "gold"}},
+              {"name": "general"}]
+    async with Rig(settings_for(tmp_path, queues)) as rig:
+        rig.rt.host.allow.add("tagger")
+        assert rig.rt.host.register(LanguageTagger(), "tagger")
+        es = await rig.say(1, customer="+15550100001", text="Hola, necesito ayuda")
+        en = await rig.say(2, customer="+15550100002", text="Hello there")
+        assert (es.queue, es.language) == ("spanish", "es")
+        assert (en.queue, en.attributes) == ("vip", {"tier": "gold"})
+
+
+async def test_a_ccaas_connector_assigns_externally_routed_work(tmp_path):
+    queues = [{"name": "genesys", "routing_source": "external", "connector": "genesys"}]
+    async with Rig(settings_for(tmp_path, queues)) as rig:
+        inter = await rig.say(1)
+        offered = await rig.rt.assign(inter.id, "genesys-agent-7")  # an agent the core does not know
+        assert offered.state is S.OFFERED and offered.agent == "genesys-agent-7"
+        assert rig.rt.engine.holder == {}  # external capacity is the CCaaS's business
+        assert (await rig.rt.accept(inter.id, "genesys-agent-7")).state is S.WORK_IN_PROGRESS
+        with pytest.raises(StateError):
+            await rig.rt.assign(inter.id, "genesys-agent-8")
+
+
+async def test_a_missed_offer_is_offered_to_the_same_agent_again_after_the_reoffer_delay(tmp_path):
+    agents = [{"id": "solo", "capacity": {"chat": 1}}]
+    async with Rig(settings_for(tmp_path, [{"name": "q", "offer_timeout": 30, "reoffer_after": 120}], agents)) as rig:
+        inter = await rig.say(1)
+        await rig.tick(31)  # missed: back to the queue, solo skipped for it for now
+        waiting = await rig.get(inter.id)
+        assert waiting.state is S.QUEUED and waiting.declined_by == ["solo"]
+        await rig.tick(120)
+        again = await rig.get(inter.id)
+        assert again.state is S.OFFERED and again.agent == "solo" and again.declined_by == []
+
+
+async def test_the_bot_answers_the_opening_message(tmp_path):
+    async with Rig(settings_for(tmp_path, [{"name": "front", "virtual_agent": "echo"}])) as rig:
+        rig.rt.host.allow.add("echo")
+        assert rig.rt.host.register(EchoBot(), "echo")
+        await rig.say(1, text="first words")
+        assert "bot heard: first words" in await rig.outbox_texts()

@@ -76,6 +76,14 @@ def omnisdk_select_agent(
 
 
 @hookspec
+def omnisdk_routing_attributes(interaction: Interaction, message: Message) -> dict[str, str] | None:
+    """Attributes for routing a new interaction, from its first message: a language detector,
+    a CRM lookup (VIP tier, account id), an intent classifier.  Queue conditions match them
+    (``languages`` on the ``language`` key, ``attributes`` on the rest).  Every plugin is
+    called; results are merged.  Called on the processor's thread: keep it fast (no network)."""
+
+
+@hookspec
 def omnisdk_event(event: Event) -> None:
     """Observe every event once it is applied: inbound facts (durable in the inbox) and the
     core's own events (``io.omnisdk.interaction.*``, ``io.omnisdk.outbound.*``), after their

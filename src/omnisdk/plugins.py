@@ -180,10 +180,24 @@ class PluginHost:
     def external_wrap_up(self, interaction: Any, code: str) -> None:
         self._observe("omnisdk_external_wrap_up", interaction=interaction, code=code)
 
+    def routing_attributes(self, interaction: Any, message: Any) -> dict[str, str]:
+        """Routing attributes from every ``omnisdk_routing_attributes`` implementation, merged
+        (later plugins win on the same key); a failing plugin is logged and skipped."""
+        merged: dict[str, str] = {}
+        for impl in reversed(self.pm.hook.omnisdk_routing_attributes.get_hookimpls()):
+            try:
+                got = impl.function(**_args(impl, interaction=interaction, message=message))
+            except Exception:
+                log.exception("omnisdk_routing_attributes of %s failed", impl.plugin_name)
+                continue
+            if got:
+                merged.update({str(k): str(v) for k, v in got.items()})
+        return merged
+
     def _observe(self, hook: str, **kwargs: Any) -> None:
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             try:
-                impl.function(**kwargs)
+                impl.function(**_args(impl, **kwargs))
             except Exception:
                 log.exception("%s of %s failed", hook, impl.plugin_name)
 
@@ -196,7 +210,7 @@ class PluginHost:
         for event in events:
             for impl in impls:
                 try:
-                    impl.function(event=event)
+                    impl.function(**_args(impl, event=event))
                 except Exception:
                     log.exception("observer %s failed on event %s", impl.plugin_name, event.id)
 
@@ -214,3 +228,8 @@ class PluginHost:
             adapters = sorted(c.name for c in (impl() or ())) if impl else []
             out.append(PluginInfo(name, dist, version, hooks, adapters))
         return out
+
+
+def _args(impl: Any, **kwargs: Any) -> dict[str, Any]:
+    """The keyword arguments an implementation declares (pluggy lets it take a subset)."""
+    return {k: v for k, v in kwargs.items() if k in impl.argnames}

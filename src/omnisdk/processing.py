@@ -150,6 +150,7 @@ class Processor:
         except BaseException:
             ctx.dirty.clear()
             ctx.logs.clear()
+            ctx.after.clear()
             self.engine.rollback_to(mark)
             raise
 
@@ -157,6 +158,9 @@ class Processor:
         return Ctx(tx, now, cause=cause, observe=self.host.implements("omnisdk_event"))
 
     def _after(self, ctx_list: list[Ctx]) -> None:
+        for c in ctx_list:
+            for call in c.after:
+                call()
         events = [e for c in ctx_list for e in c.emitted]
         if events:
             self.host.notify(events)

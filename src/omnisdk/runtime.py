@@ -104,6 +104,7 @@ class Runtime:
     async def start(self) -> None:
         await self.store.open()
         await self.processor.restore()
+        await self.processor.operate(self.lifecycle.drain)  # capacity may have freed while down
         self.store.on_inbox = self.processor.wake
         self.processor.start()
         self.outbox.start()
@@ -133,6 +134,10 @@ class Runtime:
     async def accept(self, interaction_id: str, agent: str | None = None) -> Interaction:
         """The offered agent accepts: work_in_progress."""
         return await self.processor.operate(lambda ctx: self.lifecycle.accept(ctx, interaction_id, agent))
+
+    async def assign(self, interaction_id: str, agent: str) -> Interaction:
+        """Offer a queued interaction to ``agent`` (CCaaS connectors, supervisors)."""
+        return await self.processor.operate(lambda ctx: self.lifecycle.assign(ctx, interaction_id, agent))
 
     async def reject(self, interaction_id: str, agent: str | None = None) -> Interaction:
         """The offered agent rejects: back to the queue, offered to someone else."""

@@ -36,6 +36,7 @@ from omnisdk.errors import NotFoundError, StateError
 from omnisdk.gateway.schemas import (
     AgentAction,
     AgentStatus,
+    AssignRequest,
     CaseDetail,
     CaseLinkRequest,
     CaseRequest,
@@ -263,6 +264,13 @@ OptionalAction = Annotated[AgentAction | None, Body()]
 async def accept(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
     """The offered agent accepts: offered → work_in_progress."""
     return await rt.accept(interaction_id, body.agent if body else None)
+
+
+@interactions.post("/{interaction_id}/assign", response_model=Interaction, responses=ACTION)
+async def assign(rt: RT, interaction_id: InteractionId, body: AssignRequest) -> Any:
+    """Offer a queued interaction to a named agent: queued → offered (the offer timer starts).
+    How a CCaaS connector reports where it routed an externally routed interaction."""
+    return await rt.assign(interaction_id, body.agent)
 
 
 @interactions.post("/{interaction_id}/reject", response_model=Interaction, responses=ACTION)

@@ -54,6 +54,13 @@ class AgentAction(_Request):
     )
 
 
+class AssignRequest(_Request):
+    """Offer a queued interaction to this agent (a CCaaS connector's routing decision, or a
+    supervisor's manual assignment)."""
+
+    agent: str = Field(description="The agent to offer it to (capacity is checked for internal routing).")
+
+
 class TransferRequest(_Request):
     """Hand the interaction to an agent (it is offered to them) or to a queue (it is routed)."""
 

@@ -8,6 +8,7 @@ transition.  Core events are built only when someone observes them (``observe``)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from omnisdk.events import Event
@@ -19,7 +20,7 @@ class Ctx:
     """One operation: its store transaction, its UTC ``now``, the events it causes, and the
     event that caused it (for ``causationid``)."""
 
-    __slots__ = ("cause", "dirty", "emitted", "iso", "logs", "now", "observe", "outbox", "ts", "tx")
+    __slots__ = ("after", "cause", "dirty", "emitted", "iso", "logs", "now", "observe", "outbox", "ts", "tx")
 
     def __init__(self, tx: Transaction, now: datetime, *, cause: Event | None = None, observe: bool = True) -> None:
         self.tx = tx
@@ -32,6 +33,8 @@ class Ctx:
         self.observe = observe
         self.emitted: list[Event] = []
         self.outbox = 0
+        self.after: list[Callable[[], None]] = []
+        """Calls to make once the transaction has committed (CCaaS hooks)."""
         self.dirty: dict[str, Interaction] = {}
         self.logs: list[tuple[str, str, str | None, str, str | None, str | None, str | None]] = []
 

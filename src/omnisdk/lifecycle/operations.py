@@ -124,10 +124,21 @@ class Lifecycle:
             customer_name=message.customer_name, created_at=ctx.now, updated_at=ctx.now,
             last_customer_message_at=ctx.now, message_count=1,
         )
+        attrs = self.host.routing_attributes(inter, message)
+        if attrs:
+            inter = inter.model_copy(update={
+                "language": attrs.pop("language", None) or message.language,
+                "attributes": attrs,
+            })
+        elif message.language:
+            inter = inter.model_copy(update={"language": message.language})
         ctx.put(inter)
         ctx.logs.append((inter.id, ctx.iso, None, S.NEW.value, None, None, "customer message"))
         self._emit(ctx, ev.TYPE_INTERACTION_CREATED, inter)
-        return self.route(ctx, inter, text=message.text)
+        inter = self.route(ctx, inter, text=message.text)
+        if inter.virtual_agent and inter.state is S.WORK_IN_PROGRESS:
+            inter = self._virtual_turn(ctx, inter, message)  # the bot answers the first message too
+        return inter
 
     def open_outbound(self, ctx: Ctx, *, agent: str, source: str, channel: Any, customer: str,
                       business: str, key: str, text: str) -> Interaction:
@@ -156,7 +167,8 @@ class Lifecycle:
         if queue.routing_source is RoutingSource.EXTERNAL:
             inter = self._to_queued(ctx, inter, queue=queue.name, routing_source=RoutingSource.EXTERNAL,
                                     note=f"routed by {queue.connector}")
-            self.host.external_route(inter, queue)
+            routed = inter
+            ctx.after.append(lambda: self.host.external_route(routed, queue))
             return inter
         if queue.virtual_agent and not inter.context.get("escalated"):
             inter = self._to_queued(ctx, inter, queue=queue.name)
@@ -224,7 +236,7 @@ class Lifecycle:
     def accept(self, ctx: Ctx, interaction_id: str, agent: str | None = None) -> Interaction:
         inter = self._get(ctx, interaction_id)
         self._held_by(inter, agent, {S.OFFERED})
-        ctx.tx.cancel_timers(inter.id, ["offer"])
+        ctx.tx.cancel_timers(inter.id, ["offer", "reoffer"])
         return self._move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=inter.agent, declined_by=[])
 
     def reject(self, ctx: Ctx, interaction_id: str, agent: str | None = None, note: str = "rejected") -> Interaction:
@@ -237,10 +249,29 @@ class Lifecycle:
         inter = self._move(ctx, inter, S.QUEUED, note=note, agent=None, declined_by=declined, queued_at=ctx.now)
         if inter.routing_source is RoutingSource.EXTERNAL:
             return inter
+        queue = self._queue(inter.queue)
+        # decliners are skipped for this interaction until the re-offer timer clears the list
+        self._timer(ctx, "reoffer", inter, queue.reoffer_after if queue else 60.0)
         inter = self.route(ctx, inter)
         if released:
             self.drain(ctx, released[0])
         return inter
+
+    def assign(self, ctx: Ctx, interaction_id: str, agent: str) -> Interaction:
+        """Offer a waiting interaction to a named agent: how a CCaaS connector reports its
+        routing decision for an externally routed interaction, or a supervisor's manual
+        assignment (capacity is checked for internally routed ones).
+
+        Raises:
+            StateError: the interaction is not queued.  NotFoundError: unknown agent (internal).
+            CapacityError: the agent has no free capacity (internal).
+        """
+        inter = self._get(ctx, interaction_id)
+        if inter.state is not S.QUEUED:
+            raise StateError(f"interaction {inter.id} is {inter.state}, not queued")
+        if inter.routing_source is RoutingSource.INTERNAL and agent not in self.engine.agents:
+            raise NotFoundError(f"no agent {agent!r}")
+        return self.offer(ctx, inter, agent, self._queue(inter.queue))
 
     def hold(self, ctx: Ctx, interaction_id: str, agent: str | None = None) -> Interaction:
         """Park: capacity is released; the agent stays the owner; the inactivity timer starts."""
@@ -276,11 +307,12 @@ class Lifecycle:
         note = f"transfer from {previous} to {to_agent or 'queue ' + str(to_queue)}"
         self._emit(ctx, ev.TYPE_INTERACTION_TRANSFERRED, inter, note)
         if inter.routing_source is RoutingSource.EXTERNAL:
-            self.host.external_transfer(inter, to_agent, to_queue)
+            moving = inter
+            ctx.after.append(lambda: self.host.external_transfer(moving, to_agent, to_queue))
         if to_agent is not None:
             target = self.engine.agents.get(to_agent)
             if target is None:
-                raise StateError(f"no agent {to_agent!r}")
+                raise NotFoundError(f"no agent {to_agent!r}")
             if target.presence is not Presence.AVAILABLE:
                 raise StateError(f"agent {to_agent} is {target.presence}")
             inter = inter.model_copy(update={"last_agent": previous or inter.last_agent, "declined_by": []})
@@ -288,7 +320,7 @@ class Lifecycle:
         else:
             queue = self._queue(to_queue)
             if queue is None:
-                raise StateError(f"no queue {to_queue!r}")
+                raise NotFoundError(f"no queue {to_queue!r}")
             inter = self._move(ctx, inter, S.QUEUED, note=note, queue=queue.name, agent=None,
                                last_agent=previous or inter.last_agent, declined_by=[], queued_at=ctx.now,
                                routing_source=queue.routing_source)
@@ -335,7 +367,8 @@ class Lifecycle:
         inter = self._move(ctx, inter, S.CLOSED, note=note, wrap_up_code=code,
                            last_agent=owner if owner and not owner.startswith("bot:") else inter.last_agent)
         if inter.routing_source is RoutingSource.EXTERNAL:
-            self.host.external_wrap_up(inter, code)
+            closed = inter
+            ctx.after.append(lambda: self.host.external_wrap_up(closed, code))
         if owner and not owner.startswith("bot:"):
             self.engine.remember(inter.conversation_key, owner, ctx.ts)
         if released:
@@ -411,7 +444,8 @@ class Lifecycle:
         fields = inter.model_dump(mode="json")
         if any(str(fields.get(k)) != v for k, v in action.when.items()):
             return
-        self._emit(ctx, ev.TYPE_INTERACTION_ACTION, inter, f"{action.name}: {action.action}")
+        detail = f"{action.name}: {action.action}" + (f": {action.text}" if action.text else "")
+        self._emit(ctx, ev.TYPE_INTERACTION_ACTION, inter, detail)
         if action.action is ActionKind.NOTIFY_CUSTOMER:
             self._send(ctx, inter, action.text or "", f"action:{action.name}:{inter.id}:{ctx.ts:.0f}")
         elif action.action is ActionKind.REASSIGN and inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD, S.OFFERED):
@@ -439,10 +473,18 @@ class Lifecycle:
             queue = self._queue(inter.queue)
             target = self._queue(queue.overflow_to) if queue else None
             if target is not None:
-                inter = inter.model_copy(update={"queue": target.name})
-                ctx.logs.append((inter.id, ctx.iso, S.QUEUED.value, S.QUEUED.value, None, target.name,
-                                 f"overflow from {queue.name}"))
+                note = f"overflow from {queue.name}"
+                inter = inter.model_copy(update={"queue": target.name, "updated_at": ctx.now})
+                ctx.put(inter)
+                ctx.logs.append((inter.id, ctx.iso, S.QUEUED.value, S.QUEUED.value, None, target.name, note))
+                self._emit(ctx, ev.TYPE_INTERACTION_QUEUED, inter, note)
                 self.route(ctx, inter)
+        elif kind == "reoffer" and inter.declined_by:
+            inter = inter.model_copy(update={"declined_by": []})
+            ctx.put(inter)
+            queue = self._queue(inter.queue)
+            if inter.state is S.QUEUED and queue is not None and inter.routing_source is RoutingSource.INTERNAL:
+                self.try_assign(ctx, inter, queue)
         elif kind == "reminder" and inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD) and \
                 inter.last_customer_message_at is None:
             self._send(ctx, inter, self.settings.reminder_text, f"{timer.key}")
@@ -483,7 +525,7 @@ class Lifecycle:
         inter = self._get(ctx, interaction_id)
         case = ctx.tx.get_case(case_id)
         if case is None:
-            raise StateError(f"no case {case_id}")
+            raise NotFoundError(f"no case {case_id}")
         if inter.id not in case["interaction_ids"]:
             case["interaction_ids"].append(inter.id)
             ctx.tx.save_case(case)

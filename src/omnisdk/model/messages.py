@@ -95,6 +95,7 @@ class Message(BaseModel):
     reply_to: str | None = Field(None, description="Provider id of the message this one quotes.")
     forwarded: bool = False
     sent_at: datetime | None = Field(None, description="Provider timestamp, UTC.")
+    language: str | None = Field(None, description="BCP 47 tag, when the provider tells it.")
     extra: dict[str, Any] = Field(
         default_factory=dict,
         description="Provider fields with no normalized home (order, referral, raw unsupported type …).",

@@ -21,7 +21,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from omnisdk.errors import StateError
+from omnisdk.errors import NotFoundError, StateError
 from omnisdk.model import Channel, Interaction
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue
@@ -146,7 +146,7 @@ class RoutingEngine:
     def _agent(self, agent_id: str) -> Agent:
         agent = self.agents.get(agent_id)
         if agent is None:
-            raise StateError(f"no agent {agent_id!r}")
+            raise NotFoundError(f"no agent {agent_id!r}")
         return agent
 
     def _pool_keys(self, agent: Agent) -> list[tuple[str, Channel]]:

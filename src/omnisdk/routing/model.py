@@ -57,6 +57,9 @@ class Queue(BaseModel):
     priority: int = Field(0, description="Higher is served first when agents free up.")
     strategy: Strategy = Strategy.MOST_AVAILABLE
     offer_timeout: float = Field(30.0, gt=0, description="Seconds an agent has to accept an offer.")
+    reoffer_after: float = Field(
+        60.0, gt=0, description="Seconds an agent who rejected or missed an offer is skipped for it."
+    )
     overflow_to: str | None = Field(None, description="Queue to move waiting interactions to.")
     overflow_after: float | None = Field(None, gt=0, description="Seconds of waiting before overflow.")
     routing_source: RoutingSource = Field(RoutingSource.INTERNAL, description="external: a CCaaS plugin routes.")
@@ -102,7 +105,6 @@ class Agent(BaseModel):
         default_factory=dict, description="Max concurrent interactions per channel (absent = none)."
     )
     max_units: float | None = Field(None, gt=0, description="Universal cap in units (None: no cap).")
-    virtual: bool = Field(False, description="A bot, not a person.")
 
     @field_validator("skills", mode="before")
     @classmethod
