@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sample_wire import SECRET, message_event
@@ -18,7 +18,7 @@ from omnisdk.runtime import Runtime
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from omnisdk import events as ev
-from omnisdk.model import Interaction, Message, StatusUpdate
+from omnisdk.model import Direction, Interaction, Message, PhoneNumber, StatusUpdate
 from omnisdk.routing.model import Agent
 
 
@@ -69,6 +69,47 @@ class CaseCreatedData(BaseModel):
     created_at: str = Field(description="RFC 3339 UTC.")
 
 
+class RoutingAssignedData(BaseModel):
+    """``data`` of ``io.omnisdk.routing.assigned``: the CCaaS offered an externally routed
+    interaction to an agent."""
+
+    interaction_id: str = Field(description="Our interaction id, which the CCaaS task carries as its external reference.")
+    agent: str = Field(description="Our agent id when the connector's agent_map maps the CCaaS agent, else the CCaaS's own id.")
+    external_id: str | None = Field(None, description="The CCaaS's id of the conversation or task; kept in `interaction.context.external_id`.")
+
+
+class RoutingAcceptedData(BaseModel):
+    """``data`` of ``io.omnisdk.routing.accepted``: the CCaaS agent accepted the interaction."""
+
+    interaction_id: str
+    agent: str | None = Field(None, description="As in routing.assigned; None = the agent it was offered to.")
+
+
+class RoutingEndedData(BaseModel):
+    """``data`` of ``io.omnisdk.routing.ended``: the CCaaS ended the interaction."""
+
+    interaction_id: str
+    wrap_up_code: str | None = Field(None, description="Our wrap-up code, mapped back through the connector's wrap_up_map; "
+                                     "None (or a code not configured) closes with the default code.")
+    provider_wrap_up_code: str | None = Field(None, description="The code as the CCaaS sent it.")
+    reason: str = Field(description="Why it ended, in the CCaaS's words (completed, disconnected, abandoned …).")
+
+
+class CallEventData(BaseModel):
+    """``data`` of every ``io.omnisdk.call.*`` event (one call leg's state change)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    call_id: str = Field(description="The CTI's id of the call (leg).")
+    from_: PhoneNumber = Field(alias="from", description="Caller, E.164.")
+    to: PhoneNumber = Field(description="Callee, E.164.")
+    direction: Direction
+    agent: str | None = Field(None, description="The agent on the call (the CTI's agent id), when known.")
+    at: str = Field(description="RFC 3339 UTC time of the change, from the CTI.")
+    reason: str | None = Field(None, description="For ended (completed, busy, no-answer, failed …) and transferred (target).")
+    interaction_id: str | None = Field(None, description="Our interaction id, when the call was placed for one.")
+
+
 @dataclass(frozen=True)
 class EventType:
     type: str
@@ -120,6 +161,22 @@ CATALOG: tuple[EventType, ...] = (
               "the outbox idempotency key"),
     EventType(ev.TYPE_OUTBOUND_FAILED, "An outbound message failed for good.", OutboundFailedData,
               "the outbox idempotency key"),
+    EventType(ev.TYPE_ROUTING_ASSIGNED, "A CCaaS connector's platform offered an externally routed "
+              "interaction to an agent; the core offers it (no capacity held).", RoutingAssignedData,
+              "the CCaaS's own event id, stable across its retries"),
+    EventType(ev.TYPE_ROUTING_ACCEPTED, "The CCaaS agent accepted the interaction: work in progress.",
+              RoutingAcceptedData, "as above"),
+    EventType(ev.TYPE_ROUTING_ENDED, "The CCaaS ended the interaction; the core closes it with the "
+              "mapped-back wrap-up code (or the default one).", RoutingEndedData, "as above"),
+    EventType(ev.TYPE_CALL_RINGING, "A call is ringing (inbound at the agent, or outbound at the customer).",
+              CallEventData, "the CTI's own event id, else `{call id}:{state}`"),
+    EventType(ev.TYPE_CALL_ANSWERED, "The call was answered.", CallEventData, "as above"),
+    EventType(ev.TYPE_CALL_HELD, "The agent put the call on hold.", CallEventData, "as above"),
+    EventType(ev.TYPE_CALL_RESUMED, "The agent took the call off hold.", CallEventData, "as above"),
+    EventType(ev.TYPE_CALL_TRANSFERRED, "The call was transferred (`data.reason`: the target).",
+              CallEventData, "as above"),
+    EventType(ev.TYPE_CALL_ENDED, "The call ended (`data.reason`: completed, busy, no-answer …).",
+              CallEventData, "as above"),
 )
 
 

@@ -61,6 +61,21 @@ TYPE_CASE_CREATED = "io.omnisdk.case.created"
 TYPE_AGENT_UPDATED = "io.omnisdk.agent.updated"
 TYPE_OUTBOUND_SENT = "io.omnisdk.outbound.sent"
 TYPE_OUTBOUND_FAILED = "io.omnisdk.outbound.failed"
+TYPE_ROUTING_ASSIGNED = "io.omnisdk.routing.assigned"
+"""A CCaaS connector reports that its platform offered an externally routed interaction to an
+agent (``data``: :class:`omnisdk.catalog.RoutingAssignedData`); the core offers it."""
+TYPE_ROUTING_ACCEPTED = "io.omnisdk.routing.accepted"
+"""The CCaaS agent accepted it (``data``: :class:`omnisdk.catalog.RoutingAcceptedData`)."""
+TYPE_ROUTING_ENDED = "io.omnisdk.routing.ended"
+"""The CCaaS ended it (``data``: :class:`omnisdk.catalog.RoutingEndedData`); the core closes it."""
+TYPE_CALL_RINGING = "io.omnisdk.call.ringing"
+"""A CTI connector's call events (``data``: :class:`omnisdk.catalog.CallEventData`); legal
+orders in :data:`omnisdk.connectors.CALL_TRANSITIONS`."""
+TYPE_CALL_ANSWERED = "io.omnisdk.call.answered"
+TYPE_CALL_HELD = "io.omnisdk.call.held"
+TYPE_CALL_RESUMED = "io.omnisdk.call.resumed"
+TYPE_CALL_TRANSFERRED = "io.omnisdk.call.transferred"
+TYPE_CALL_ENDED = "io.omnisdk.call.ended"
 
 EVENT_TYPES: tuple[str, ...] = tuple(
     v for k, v in dict(globals()).items() if k.startswith("TYPE_") and k != "TYPE_PREFIX"

@@ -110,16 +110,35 @@ def omnisdk_virtual_agent_turn(
 @hookspec
 def omnisdk_external_route(interaction: Interaction, queue: Queue) -> None:
     """An interaction entered a queue whose ``routing_source`` is ``external``: the CCaaS
-    plugin named by ``queue.connector`` routes it and reports offers, accepts and wrap-ups
-    back through the agent API.  The core does not assign it."""
+    plugin named by ``queue.connector`` routes it and reports offers, accepts and its end back
+    as ``io.omnisdk.routing.*`` events (or through the agent API).  The core does not assign it.
+
+    Called after the transaction commits, on the event loop: must not block (schedule I/O as a
+    task).  A :class:`omnisdk.connectors.CCaaSConnector` gets this hook and the two below for
+    free (:class:`omnisdk.connectors.ConnectorBridge`)."""
 
 
 @hookspec
-def omnisdk_external_transfer(interaction: Interaction, to_agent: str | None, to_queue: str | None) -> None:
-    """An externally routed interaction is being transferred (sync it to the CCaaS)."""
+def omnisdk_external_transfer(
+    interaction: Interaction,
+    to_agent: str | None,
+    to_queue: str | None,
+    queue: Queue | None,
+    target_queue: Queue | None,
+) -> None:
+    """An externally routed interaction was transferred (sync it to the CCaaS).
+
+    ``interaction`` is as it was before the transfer; ``queue`` is the queue it was in (its
+    ``connector`` routes it); ``target_queue`` is the :class:`Queue` named by ``to_queue``.
+    When ``target_queue`` is not routed by the same connector, routing control leaves the
+    CCaaS (the core, or another connector's ``omnisdk_external_route``, takes it).  Called
+    after the commit; implementations may accept a subset of the arguments."""
 
 
 @hookspec
-def omnisdk_external_wrap_up(interaction: Interaction, code: str) -> None:
-    """An externally routed interaction closed with a wrap-up code (sync it to the CCaaS);
-    routing control returns to the core for the conversation's next interaction."""
+def omnisdk_external_wrap_up(interaction: Interaction, code: str, queue: Queue | None) -> None:
+    """An externally routed interaction was closed by the core with a wrap-up code (sync it to
+    the CCaaS); routing control returns to the core for the conversation's next interaction.
+
+    ``queue`` is the interaction's queue.  Not called when the close came from the CCaaS itself
+    (``io.omnisdk.routing.ended``).  Called after the commit."""

@@ -174,11 +174,26 @@ class PluginHost:
         """Hand an interaction to the CCaaS plugins (``omnisdk_external_route``), isolated."""
         self._observe("omnisdk_external_route", interaction=interaction, queue=queue)
 
-    def external_transfer(self, interaction: Any, to_agent: str | None, to_queue: str | None) -> None:
-        self._observe("omnisdk_external_transfer", interaction=interaction, to_agent=to_agent, to_queue=to_queue)
+    def external_transfer(self, interaction: Any, to_agent: str | None, to_queue: str | None,
+                          queue: Any = None, target_queue: Any = None) -> None:
+        """Tell the CCaaS plugins about a transfer (``omnisdk_external_transfer``), isolated."""
+        self._observe("omnisdk_external_transfer", interaction=interaction, to_agent=to_agent,
+                      to_queue=to_queue, queue=queue, target_queue=target_queue)
 
-    def external_wrap_up(self, interaction: Any, code: str) -> None:
-        self._observe("omnisdk_external_wrap_up", interaction=interaction, code=code)
+    def external_wrap_up(self, interaction: Any, code: str, queue: Any = None) -> None:
+        """Tell the CCaaS plugins about a close (``omnisdk_external_wrap_up``), isolated."""
+        self._observe("omnisdk_external_wrap_up", interaction=interaction, code=code, queue=queue)
+
+    def attach(self, plugin: Any, name: str) -> Any:
+        """Register a hook implementation the core itself provides (e.g. the CCaaS connector
+        bridge), not subject to the allow and block lists; if ``name`` is registered already,
+        return that object instead."""
+        existing = self.pm.get_plugin(name)
+        if existing is not None:
+            return existing
+        self.pm.register(plugin, name=name)
+        self._adapters = None
+        return plugin
 
     def routing_attributes(self, interaction: Any, message: Any) -> dict[str, str]:
         """Routing attributes from every ``omnisdk_routing_attributes`` implementation, merged

@@ -22,6 +22,7 @@ from omnisdk import events as ev
 from omnisdk.conversations import thread_message
 from omnisdk.errors import StateError
 from omnisdk.lifecycle.context import Ctx
+from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
 from omnisdk.lifecycle.operations import Lifecycle, rebuild
 from omnisdk.model import Message, StatusUpdate
 from omnisdk.plugins import PluginHost
@@ -238,7 +239,10 @@ class Processor:
                 error=update.error.model_dump() if update.error else None,
             )
             tx.count("statuses.applied" if moved else "statuses.ignored_backwards")
-        # other types (deleted, contact changes, provider notices) are kept in the inbox
+        elif event.type in ROUTING_TYPES:  # a CCaaS connector reports on externally routed work
+            apply_routing_event(ctx, self.lifecycle, event)
+        # other types (deleted, contact changes, provider notices, call events) are kept in the
+        # inbox and passed to observers
 
     # --- timers ----------------------------------------------------------------------------
 

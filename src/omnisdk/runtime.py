@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.config import Settings, describe_validation_error
+from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError, StateError
 from omnisdk.ids import new_id
 from omnisdk.lifecycle.operations import Lifecycle, agent_event
@@ -100,6 +101,8 @@ class Runtime:
         self.outbox = OutboxWorker(self.store, self.adapters, notify=host.notify,
                                    clock=lambda: self.processor.clock().timestamp())
         self.processor.on_outbox = self.outbox.wake
+        self.connectors = attach_connectors(host, self.adapters)
+        """The CCaaS connector bridge (``omnisdk_external_*`` → connector calls), if any."""
 
     async def start(self) -> None:
         await self.store.open()
@@ -112,6 +115,8 @@ class Runtime:
     async def stop(self) -> None:
         await self.processor.stop()
         await self.outbox.stop()
+        if self.connectors is not None:
+            await self.connectors.wait(timeout=5.0)  # connector calls already scheduled
         for adapter in self.adapters.values():
             try:
                 await adapter.aclose()

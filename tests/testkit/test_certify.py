@@ -20,15 +20,16 @@ HERE = Path(__file__).parent
 
 @pytest.fixture(scope="module")
 def runs() -> dict:
-    """Three certifications, each a pytest subprocess: whatsapp and the defect in threads
-    while ``omnisdk certify sms --json`` runs through the CLI."""
+    """Four certifications, each a pytest subprocess: whatsapp, the defect and the sample CCaaS
+    connector in threads while ``omnisdk certify sms --json`` runs through the CLI."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PYTHONPATH", os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
-        with ThreadPoolExecutor(2) as pool:
+        with ThreadPoolExecutor(3) as pool:
             whatsapp = pool.submit(run_certification, "whatsapp")
             leaky = pool.submit(run_certification, "kit_certification:LeakySuite")
+            ccaas = pool.submit(run_certification, "kit_certification:ConnectorSuite")
             sms = CliRunner().invoke(app, ["certify", "sms", "--json"])
-            return {"sms": sms, "whatsapp": whatsapp.result(), "leaky": leaky.result()}
+            return {"sms": sms, "whatsapp": whatsapp.result(), "leaky": leaky.result(), "ccaas": ccaas.result()}
 
 
 def _check_gold(doc: dict, plugin: str) -> None:
@@ -60,6 +61,20 @@ def test_a_defect_misses_the_tier_and_the_report_names_the_rule(runs):
     text = console.export_text()
     assert "declared tier bronze NOT reached; tier reached: none" in text
     assert "secrets.redacted" in text and "[secrets.redacted] the value of a secret" in text
+
+
+def test_certify_runs_a_connector_suite(runs):
+    doc = runs["ccaas"]
+    assert doc["passed"] and doc["pytest_exit_code"] == 0, doc
+    (suite,) = doc["suites"]
+    assert suite["suite"] == "kit_certification.ConnectorSuite"
+    assert (suite["kind"], suite["adapter"], suite["declared_tier"]) == ("ccaas", "kitcc", "silver")
+    assert suite["tier_reached"] == "gold"  # the sample also keeps the gold rules
+    disconnect = next(r for r in suite["rules"] if r["id"] == "ccaas.disconnect")
+    assert (disconnect["status"], disconnect["mandatory"]) == ("passed", True)
+    console = Console(record=True, width=200)
+    render_text(doc, console)
+    assert "(ccaas connector kitcc, capabilities inbound)" in console.export_text()
 
 
 def test_an_unknown_plugin_exits_4():

@@ -202,8 +202,9 @@ class Lifecycle:
             self.engine.reserve(inter.id, agent, inter.channel, ctx.ts)
         seq = inter.offer_seq + 1
         inter = self._move(ctx, inter, S.OFFERED, agent=agent, offered_at=ctx.now, offer_seq=seq)
-        timeout = queue.offer_timeout if queue else 30.0
-        self._timer(ctx, "offer", inter, timeout, seq=seq)
+        if inter.routing_source is RoutingSource.INTERNAL:  # a CCaaS times its own offers out
+            timeout = queue.offer_timeout if queue else 30.0
+            self._timer(ctx, "offer", inter, timeout, seq=seq)
         return inter
 
     def drain(self, ctx: Ctx, agent: str | None = None) -> None:
@@ -306,17 +307,20 @@ class Lifecycle:
         previous = inter.agent
         note = f"transfer from {previous} to {to_agent or 'queue ' + str(to_queue)}"
         self._emit(ctx, ev.TYPE_INTERACTION_TRANSFERRED, inter, note)
-        if inter.routing_source is RoutingSource.EXTERNAL:
-            moving = inter
-            ctx.after.append(lambda: self.host.external_transfer(moving, to_agent, to_queue))
+        external = inter.routing_source is RoutingSource.EXTERNAL
+        current = self._queue(inter.queue)
+        if external:
+            moving, target_queue = inter, self._queue(to_queue)
+            ctx.after.append(lambda: self.host.external_transfer(moving, to_agent, to_queue, current, target_queue))
         if to_agent is not None:
-            target = self.engine.agents.get(to_agent)
-            if target is None:
-                raise NotFoundError(f"no agent {to_agent!r}")
-            if target.presence is not Presence.AVAILABLE:
-                raise StateError(f"agent {to_agent} is {target.presence}")
+            if not external:  # a CCaaS's agents are its own business (as in assign)
+                target = self.engine.agents.get(to_agent)
+                if target is None:
+                    raise NotFoundError(f"no agent {to_agent!r}")
+                if target.presence is not Presence.AVAILABLE:
+                    raise StateError(f"agent {to_agent} is {target.presence}")
             inter = inter.model_copy(update={"last_agent": previous or inter.last_agent, "declined_by": []})
-            inter = self.offer(ctx, inter, to_agent, self._queue(inter.queue))
+            inter = self.offer(ctx, inter, to_agent, current)
         else:
             queue = self._queue(to_queue)
             if queue is None:
@@ -324,7 +328,11 @@ class Lifecycle:
             inter = self._move(ctx, inter, S.QUEUED, note=note, queue=queue.name, agent=None,
                                last_agent=previous or inter.last_agent, declined_by=[], queued_at=ctx.now,
                                routing_source=queue.routing_source)
-            inter = self.route(ctx, inter)
+            # between two queues of one CCaaS connector the CCaaS moves the task itself
+            # (omnisdk_external_transfer); routing it again would open a second one
+            if not (external and current is not None and queue.routing_source is RoutingSource.EXTERNAL
+                    and same_connector(queue.connector, current.connector)):
+                inter = self.route(ctx, inter)
         if released:
             self.drain(ctx, released[0])
         return inter
@@ -343,8 +351,10 @@ class Lifecycle:
         return inter
 
     def close(self, ctx: Ctx, interaction_id: str, code: str | None = None, agent: str | None = None,
-              note: str | None = None) -> Interaction:
+              note: str | None = None, *, sync_external: bool = True) -> Interaction:
         """Close with a wrap-up code (default code if None); frees capacity; drains the backlog.
+        An externally routed interaction's CCaaS is told (``omnisdk_external_wrap_up``) unless
+        ``sync_external`` is False (the close came from the CCaaS itself).
 
         Raises:
             ValueError: the code is not configured.
@@ -366,9 +376,9 @@ class Lifecycle:
             inter = self._move(ctx, inter, S.WRAP_UP, note=note)
         inter = self._move(ctx, inter, S.CLOSED, note=note, wrap_up_code=code,
                            last_agent=owner if owner and not owner.startswith("bot:") else inter.last_agent)
-        if inter.routing_source is RoutingSource.EXTERNAL:
-            closed = inter
-            ctx.after.append(lambda: self.host.external_wrap_up(closed, code))
+        if inter.routing_source is RoutingSource.EXTERNAL and sync_external:
+            closed, queue = inter, self._queue(inter.queue)
+            ctx.after.append(lambda: self.host.external_wrap_up(closed, code, queue))
         if owner and not owner.startswith("bot:"):
             self.engine.remember(inter.conversation_key, owner, ctx.ts)
         if released:
@@ -531,6 +541,15 @@ class Lifecycle:
             ctx.tx.save_case(case)
         ctx.put(inter.model_copy(update={"case_id": case["id"]}))
         return case
+
+
+def same_connector(a: str | None, b: str | None) -> bool:
+    """Whether two queues' ``connector`` values name the same CCaaS connector account
+    (``"name"`` names the plugin's only account, ``"name/account"`` one of several)."""
+    if not a or not b:
+        return False
+    (name_a, _, account_a), (name_b, _, account_b) = a.partition("/"), b.partition("/")
+    return name_a == name_b and (not account_a or not account_b or account_a == account_b)
 
 
 def held_capacity(inter: Interaction) -> bool:

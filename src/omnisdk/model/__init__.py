@@ -6,7 +6,14 @@
 - :mod:`omnisdk.model.cases`: cases.
 """
 
-from omnisdk.model.addresses import Address, Channel, Contact, conversation_key
+from omnisdk.model.addresses import (
+    Address,
+    Channel,
+    Contact,
+    PhoneNumber,
+    check_e164,
+    conversation_key,
+)
 from omnisdk.model.cases import Case
 from omnisdk.model.interactions import (
     Direction,
@@ -43,10 +50,12 @@ __all__ = [
     "Location",
     "Message",
     "MessageKind",
+    "PhoneNumber",
     "ProviderError",
     "Reaction",
     "RoutingSource",
     "StatusUpdate",
     "WrapUpCode",
+    "check_e164",
     "conversation_key",
 ]

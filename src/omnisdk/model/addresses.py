@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class Channel(StrEnum):
@@ -50,3 +52,34 @@ def conversation_key(channel: str, business: str, customer: str) -> str:
     threading key: there is at most one active interaction per key.
     """
     return f"{channel}:{business}:{customer}"
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def check_e164(value: str) -> str:
+    """``value`` if it is a phone number written in E.164 (``+`` country code and number, no
+    spaces or punctuation) that :mod:`phonenumbers` finds possible for its country.
+
+    "Possible" (right length for the country), not "valid" (an assigned range), so that the
+    fictional ``+1 555 01xx`` numbers of tests and docs pass; whether a number is in service is
+    the carrier's business.
+
+    Raises:
+        ValueError: anything else (the message quotes the value: phone numbers are no secret).
+    """
+    if not isinstance(value, str) or not _E164.fullmatch(value):
+        raise ValueError(f"{value!r} is not an E.164 phone number (+ then 2 to 15 digits)")
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"{value!r} has no known country calling code") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError(f"{value!r} is not a possible phone number for its country")
+    return value
+
+
+PhoneNumber = Annotated[str, AfterValidator(check_e164)]
+"""A pydantic field type: a string checked by :func:`check_e164`."""

@@ -14,9 +14,13 @@ and subclass a suite::
         capabilities = {"inbound", "send_text"}
         tier = "silver"
 
-Exports: :class:`ChannelAdapterSuite`, :class:`ContractSuite` (the base for new kinds of
-suites), :func:`override`, :func:`skip_rule`, :class:`Tier`, :data:`CHANNEL_RULES`.  The
-names load lazily, so ``import omnisdk.testkit`` does not import pytest or hypothesis.
+Connector plugins subclass :class:`CCaaSConnectorSuite` or :class:`CTIConnectorSuite` the
+same way, with ``connector = AcmeConnector``.
+
+Exports: :class:`ChannelAdapterSuite`, :class:`CCaaSConnectorSuite`, :class:`CTIConnectorSuite`,
+:class:`ContractSuite` (the base for new kinds of suites), :func:`override`, :func:`skip_rule`,
+:class:`Tier`, :data:`CHANNEL_RULES`, :data:`CCAAS_RULES`, :data:`CTI_RULES`.  The names load
+lazily, so ``import omnisdk.testkit`` does not import pytest or hypothesis.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any
 
 _EXPORTS = {
     "ChannelAdapterSuite": "omnisdk.testkit.channel_suite",
+    "CCaaSConnectorSuite": "omnisdk.testkit.ccaas_suite",
+    "CTIConnectorSuite": "omnisdk.testkit.cti_suite",
     "ContractSuite": "omnisdk.testkit.base_suite",
     "override": "omnisdk.testkit.rules",
     "skip_rule": "omnisdk.testkit.rules",
@@ -34,6 +40,8 @@ _EXPORTS = {
     "Tier": "omnisdk.testkit.tiers",
     "CHANNEL_RULES": "omnisdk.testkit.channel_rules",
     "CHANNEL_CAPABILITIES": "omnisdk.testkit.channel_rules",
+    "CCAAS_RULES": "omnisdk.testkit.connector_rules",
+    "CTI_RULES": "omnisdk.testkit.connector_rules",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -6,9 +6,13 @@
 2. the installed plugin (entry point ``PLUGIN`` in the group ``omnisdk``) ships a module
    ``<its package>.certification`` (e.g. ``omnisdk_whatsapp.certification``); its suite is
    the attribute ``Suite`` if there is one, else every kit suite subclass defined in it;
-3. otherwise a **default suite** per adapter class of the plugin: tier bronze, capabilities
-   inferred (``inbound``; ``handshake`` if ``handshake()`` is implemented; ``send_text`` if
-   ``send()`` is; ``statuses`` if a recording parses to a status).
+3. otherwise a **default suite** per adapter class of the plugin, of the adapter's kind
+   (:class:`ChannelAdapterSuite`; :class:`CCaaSConnectorSuite` for a
+   :class:`~omnisdk.connectors.CCaaSConnector`; :class:`CTIConnectorSuite` for a
+   :class:`~omnisdk.connectors.CTIConnector`): tier bronze, capabilities inferred
+   (``inbound``; ``handshake`` if ``handshake()`` is implemented; channels: ``send_text`` if
+   ``send()`` is, ``statuses`` if a recording parses to a status; CTI: ``place_call`` if
+   ``dial()`` is).
 
 **How it runs**: pytest in a subprocess, on a generated test module that subclasses each
 suite, with the kit's plugin and ``--omnisdk-report``; nothing of the current directory's
@@ -55,14 +59,27 @@ def _suites_in(module: Any) -> list[type[ContractSuite]]:
 
 
 def default_suite(adapter_cls: type) -> type[ContractSuite]:
-    """A bronze :class:`ChannelAdapterSuite` for ``adapter_cls`` with inferred capabilities."""
+    """A bronze suite of the adapter's kind for ``adapter_cls``, with inferred capabilities."""
     from omnisdk.adapters import ChannelAdapter
+    from omnisdk.connectors import CCaaSConnector, CTIConnector
     from omnisdk.events import TYPE_MESSAGE_STATUS
     from omnisdk.testkit.channel_suite import ChannelAdapterSuite
 
     caps = {"inbound"}
     if adapter_cls.handshake is not ChannelAdapter.handshake:
         caps.add("handshake")
+    if issubclass(adapter_cls, (CCaaSConnector, CTIConnector)):
+        from omnisdk.testkit.ccaas_suite import CCaaSConnectorSuite
+        from omnisdk.testkit.cti_suite import CTIConnectorSuite
+
+        base: type[ContractSuite] = CCaaSConnectorSuite
+        if issubclass(adapter_cls, CTIConnector):
+            base = CTIConnectorSuite
+            if adapter_cls.dial is not CTIConnector.dial:
+                caps.add("place_call")
+        return type(f"Default{adapter_cls.__name__}Suite", (base,),
+                    {"connector": adapter_cls, "capabilities": frozenset(caps), "tier": "bronze",
+                     "__module__": __name__})
     if adapter_cls.send is not ChannelAdapter.send:
         caps.add("send_text")
     suite = type(f"Default{adapter_cls.__name__}Suite", (ChannelAdapterSuite,),
@@ -186,7 +203,8 @@ def render_text(outcome: dict[str, Any], console: Any) -> None:
     console.print(f"[bold]{escape(outcome['plugin'])}[/bold] — suite from {escape(outcome['origin'])}")
     for s in outcome["suites"]:
         ok = "[green]reached[/green]" if s["declared_reached"] else "[red]NOT reached[/red]"
-        console.print(f"{escape(s['suite'])} (adapter {s.get('adapter')}, capabilities "
+        kind = "adapter" if s.get("kind") == "channel" else f"{s.get('kind')} connector"
+        console.print(f"{escape(s['suite'])} ({kind} {s.get('adapter')}, capabilities "
                       f"{', '.join(s['capabilities']) or 'none'}): declared tier {s['declared_tier']} "
                       f"{ok}; tier reached: [bold]{s['tier_reached'] or 'none'}[/bold]")
         table = Table("rule", "tier", "result", "detail")

@@ -1,5 +1,9 @@
 """The delivery tests of the channel suite: redelivery, malformed and fuzzed bodies, status
-order (rules ``dedupe.redelivery``, ``parse.*``, ``status.forward_only``)."""
+order (rules ``dedupe.redelivery``, ``parse.*``, ``status.forward_only``).
+
+Three mixins, so that the connector suites can take the first two without the third:
+:class:`RedeliveryChecks`, :class:`ParseChecks`, :class:`StatusChecks`
+(:class:`DeliveryChecks` is all three)."""
 
 from __future__ import annotations
 
@@ -30,8 +34,8 @@ from omnisdk.testkit.rules import rule
 from omnisdk.testkit.runtime_checks import KitRuntime, diff
 
 
-class DeliveryChecks(ChannelChecks):
-    """Mixin: redelivery through a real runtime, bad bodies, forward-only statuses."""
+class RedeliveryChecks(ChannelChecks):
+    """Mixin: the same body twice gives the same ids, and nothing new through a real runtime."""
 
     _omnisdk_kit_class: ClassVar[bool] = True
 
@@ -83,6 +87,13 @@ class DeliveryChecks(ChannelChecks):
         if problems:
             fail("dedupe.redelivery", "a redelivered payload must yield no second inbox row, message, "
                  "interaction or status:" + listing(problems))
+
+
+
+class ParseChecks(ChannelChecks):
+    """Mixin: malformed, truncated and fuzzed bodies raise PayloadError, never another error."""
+
+    _omnisdk_kit_class: ClassVar[bool] = True
 
     # --- parse.* -------------------------------------------------------------------------
 
@@ -151,6 +162,13 @@ class DeliveryChecks(ChannelChecks):
         self._fuzz(lambda rec: fuzz.json_mutations([rec.body]), json_recs)
         self._fuzz(lambda rec: fuzz.form_mutations([rec.body]), form_recs)
 
+
+
+class StatusChecks(ChannelChecks):
+    """Mixin: delivery statuses only move forward, in the events and in a real runtime."""
+
+    _omnisdk_kit_class: ClassVar[bool] = True
+
     # --- status.forward_only ---------------------------------------------------------------
 
     def _status_steps(self) -> list[tuple[Recording, Event]]:
@@ -218,3 +236,8 @@ class DeliveryChecks(ChannelChecks):
         if problems:
             fail("status.forward_only", "delivery status must only move forward:" + listing(problems))
 
+
+class DeliveryChecks(RedeliveryChecks, ParseChecks, StatusChecks):
+    """Mixin: redelivery through a real runtime, bad bodies, forward-only statuses."""
+
+    _omnisdk_kit_class: ClassVar[bool] = True

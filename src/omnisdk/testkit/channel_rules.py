@@ -55,7 +55,7 @@ CHANNEL_RULES = RuleBook(
         Rule("outbound.send_media", G, "a media send succeeds in one request", "send_media"),
         Rule("outbound.send_template", G, "a template send succeeds in one request", "send_template"),
         Rule("events.attributes", G, "message events carry subject, partitionkey and an RFC 3339 time; "
-             "statuses a subject", "inbound"),
+             "statuses a subject; routing and call events a subject and a time", "inbound"),
         Rule("recordings.pinned", G, "every recording has an expected-events file", "inbound"),
     ]
 )

@@ -105,7 +105,8 @@ def event_problems(events: Any, source: str) -> list[str]:
 
 def attribute_problems(events: list[Event]) -> list[str]:
     """Gold-tier attribute checks: message events carry ``subject``, ``partitionkey`` and
-    ``time``; status events carry ``subject`` (the message id)."""
+    ``time``; status events carry ``subject`` (the message id); routing and call events carry
+    ``subject`` (the interaction or call id) and ``time``."""
     problems: list[str] = []
     for i, e in enumerate(events):
         if e.type in MESSAGE_TYPES:
@@ -114,4 +115,8 @@ def attribute_problems(events: list[Event]) -> list[str]:
                     problems.append(f"event {i} ({e.type}, id {e.id!r}) has no {name}")
         elif e.type == ev.TYPE_MESSAGE_STATUS and not e.subject:
             problems.append(f"event {i} ({e.type}, id {e.id!r}) has no subject (the message id)")
+        elif e.type.startswith(("io.omnisdk.routing.", "io.omnisdk.call.")):
+            for name in ("subject", "time"):
+                if not getattr(e, name):
+                    problems.append(f"event {i} ({e.type}, id {e.id!r}) has no {name}")
     return problems

@@ -1,4 +1,5 @@
-"""``docs/plugins.md``: the rule → tier table and the capability matrix of the in-tree plugins.
+"""``docs/plugins.md``: the rule → tier tables (channel, CCaaS and CTI suites) and the
+capability matrix of the in-tree plugins.
 
 ``python -m omnisdk.testkit.matrix > docs/plugins.md`` (run from the repository root; the
 plugins are read from ``plugins/*/pyproject.toml`` and must be installed, as in the dev
@@ -14,10 +15,18 @@ from typing import Any
 
 from omnisdk.testkit import expectations as ex
 from omnisdk.testkit.channel_rules import CHANNEL_CAPABILITIES, CHANNEL_RULES
+from omnisdk.testkit.connector_rules import (
+    CCAAS_CAPABILITIES,
+    CCAAS_RULES,
+    CTI_CAPABILITIES,
+    CTI_RULES,
+)
+from omnisdk.testkit.rules import RuleBook
 from omnisdk.testkit.tiers import TIERS
 
 CAPABILITY_ORDER = ("inbound", "statuses", "handshake", "send_text", "send_media", "send_template")
 assert set(CAPABILITY_ORDER) == CHANNEL_CAPABILITIES
+assert {"inbound", "handshake"} <= CCAAS_CAPABILITIES <= CTI_CAPABILITIES
 
 INTRO = """\
 # Plugins and their certification
@@ -64,6 +73,7 @@ def plugin_rows(plugins_dir: Path) -> list[dict[str, Any]]:
                 pinned = sum(ex.expected_path(fx.expected_dir, r.name).exists() for r in fx.recordings)
                 rows.append({
                     "plugin": name,
+                    "kind": suite.suite_kind,
                     "distribution": project.get("name", "?"),
                     "adapter": fx.adapter_cls.name,
                     "channel": fx.adapter_cls.channel.value,
@@ -76,13 +86,36 @@ def plugin_rows(plugins_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+CONNECTORS_TEXT = """\
+Connector suites (`CCaaSConnectorSuite`, `CTIConnectorSuite`) share the webhook rules of the
+channel suite (same ids) and add their own. A CCaaS connector's bronze tier is the whole routing
+contract: token refresh on 401, mapped transfers and wrap-up codes, capacity released on
+transfer, routing and disconnect through a real runtime. A CTI connector's bronze tier is legal
+call-state transitions and, with `place_call`, the outbound call request. Capabilities:
+CCaaS `inbound`, `handshake`; CTI `inbound`, `handshake`, `place_call` (meaning in
+`omnisdk.testkit.connector_rules`).
+"""
+
+
+def _rule_table(title: str, book: RuleBook) -> list[str]:
+    out = [f"## Rules of `{title}`", "", "| rule | tier | needs | checks |", "|---|---|---|---|"]
+    for tier in TIERS:
+        for rule in book:
+            if rule.tier is tier:
+                out.append(f"| `{rule.id}` | {tier.value} | {rule.capability or '–'} | {rule.title} |")
+    return [*out, ""]
+
+
 def render(plugins_dir: Path | str = "plugins") -> str:
     """docs/plugins.md as text."""
     out = [INTRO, "## Capability matrix", ""]
     head = ["plugin", "distribution", "channel", "declared tier", *CAPABILITY_ORDER, "recordings (pinned)"]
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
-    for row in plugin_rows(Path(plugins_dir)):
+    rows = plugin_rows(Path(plugins_dir))
+    for row in rows:
+        if row["kind"] != "channel":
+            continue
         caps = ["yes" if c in row["capabilities"] else "–" for c in CAPABILITY_ORDER]
         out.append("| " + " | ".join([
             f"`{row['plugin']}`", f"`{row['distribution']}`", row["channel"], f"**{row['tier']}**",
@@ -90,13 +123,22 @@ def render(plugins_dir: Path | str = "plugins") -> str:
         ]) + " |")
     out += ["", "Capabilities: " + "; ".join(
         f"`{c}`" for c in CAPABILITY_ORDER) + " (meaning in `omnisdk.testkit.channel_rules`).", ""]
-    out.append(TIERS_TEXT)
-    out += ["## Rules of `ChannelAdapterSuite`", "", "| rule | tier | needs | checks |", "|---|---|---|---|"]
-    for tier in TIERS:
-        for rule in CHANNEL_RULES:
-            if rule.tier is tier:
-                out.append(f"| `{rule.id}` | {tier.value} | {rule.capability or '–'} | {rule.title} |")
+    connectors = [r for r in rows if r["kind"] != "channel"]
+    out += ["### Connector plugins", ""]
+    if connectors:
+        out += ["| plugin | distribution | kind | declared tier | capabilities | recordings (pinned) |",
+                "|---|---|---|---|---|---|"]
+        out += [f"| `{r['plugin']}` | `{r['distribution']}` | {r['kind']} | **{r['tier']}** | "
+                f"{', '.join(sorted(r['capabilities']))} | {r['recordings']} ({r['pinned']}) |" for r in connectors]
+    else:
+        out.append("No CCaaS or CTI connector is in the tree yet; the kit's own tests certify sample "
+                   "ones (`tests/testkit/connector_sample.py`).")
     out.append("")
+    out.append(TIERS_TEXT)
+    out += _rule_table("ChannelAdapterSuite", CHANNEL_RULES)
+    out += [CONNECTORS_TEXT]
+    out += _rule_table("CCaaSConnectorSuite", CCAAS_RULES)
+    out += _rule_table("CTIConnectorSuite", CTI_RULES)
     return "\n".join(out)
 
 

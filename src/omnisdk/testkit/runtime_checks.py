@@ -45,10 +45,13 @@ def _observer_plugin(observer: EventObserver) -> Any:
 
 class KitRuntime:
     """``async with KitRuntime(make_adapter, tmp_dir, url) as rt``: a started runtime with one
-    account, the gateway app and an HTTP client bound to it."""
+    account, the gateway app and an HTTP client bound to it.  ``queues``: the routing queues
+    (default one internal queue ``testkit``)."""
 
-    def __init__(self, make_adapter: Callable[[], ChannelAdapter], tmp_dir: Path, url: str) -> None:
+    def __init__(self, make_adapter: Callable[[], ChannelAdapter], tmp_dir: Path, url: str,
+                 queues: list[dict[str, Any]] | None = None) -> None:
         self.adapter = make_adapter()
+        self.queues = queues or [{"name": "testkit"}]
         parts = urlsplit(url)
         self.public_url = f"{parts.scheme}://{parts.netloc}"
         self.target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -66,7 +69,7 @@ class KitRuntime:
             settings = Settings(
                 store={"url": f"sqlite:///{self.db}", "synchronous": "NORMAL"},
                 gateway={"public_url": self.public_url},
-                routing={"queues": [{"name": "testkit"}]},
+                routing={"queues": self.queues},
             )
         finally:
             if env_file is not None:
@@ -87,11 +90,19 @@ class KitRuntime:
 
     async def deliver(self, rec: Recording) -> httpx.Response:
         """POST one recording, signed by the adapter, as the provider would; then drain."""
-        headers = {"content-type": rec.content_type}
-        headers.update(self.adapter.sign(self.url, rec.body, rec.content_type))
-        resp = await self.client.post(self.target, content=rec.body, headers=headers)
+        return await self.deliver_body(rec.body, rec.content_type)
+
+    async def deliver_body(self, body: bytes, content_type: str) -> httpx.Response:
+        """POST ``body`` signed by the adapter, as the provider would; then drain."""
+        headers = {"content-type": content_type, **self.adapter.sign(self.url, body, content_type)}
+        resp = await self.client.post(self.target, content=body, headers=headers)
         await self.runtime.processor.drain()
         return resp
+
+    async def inject(self, event: Any) -> None:
+        """Put one event in the inbox as if a channel had delivered it; then drain."""
+        await self.runtime.store.append_inbox([event], "2030-01-02T03:04:05Z")
+        await self.runtime.processor.drain()
 
     async def snapshot(self) -> dict[str, int]:
         """Rows and counters that a redelivery must not change."""

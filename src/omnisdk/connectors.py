@@ -1,0 +1,591 @@
+"""The contracts of contact-centre (CCaaS) and telephony (CTI) connectors.
+
+**Why both subclass** :class:`~omnisdk.adapters.ChannelAdapter`.  A connector receives its
+platform's webhooks exactly as a channel does: the gateway's ``/webhooks/{name}/{account}``,
+``verify()`` and a pure ``parse()`` into CloudEvents, the inbox's dedupe, ``[accounts.<name>.
+<account>]`` settings, ``omnisdk_adapters`` registration, fault-isolated loading and the test
+kit's signature, parse and redelivery checks.  Subclassing keeps all of that unchanged; what
+differs is what the events are (``io.omnisdk.routing.*``, ``io.omnisdk.call.*``, never messages)
+and the outbound side (routing calls, placing calls), which these classes add.
+
+**CCaaS** (:class:`CCaaSConnector`): a platform that routes some of our interactions (queues
+with ``routing_source = "external"`` and ``connector = "<name>"`` or ``"<name>/<account>"``).
+
+- settings (:class:`CCaaSSettings`) carry OAuth2 client credentials and three mapping tables:
+  ``queue_map`` (our queue → theirs), ``agent_map`` (our agent id ↔ theirs, one-to-one) and
+  ``wrap_up_map`` (our wrap-up code ↔ theirs, one-to-one);
+- ``route``, ``transfer``, ``wrap_up``, ``disconnect`` (async, abstract) make the platform calls,
+  each through :meth:`CCaaSConnector.api`, which labels the call (``op``), adds the bearer token
+  and, on a 401, refreshes the token **once** and retries the call **once**;
+- a target, agent or code missing from its table raises :class:`MappingError` before any I/O;
+- ``transfer`` must also free the transferring agent's capacity in the CCaaS: one of its calls
+  is labelled ``release`` (alone, or with ``transfer`` when one provider call does both);
+- webhooks parse into ``io.omnisdk.routing.assigned`` / ``accepted`` / ``ended`` (built with
+  :meth:`CCaaSConnector.assigned_event` and friends, which map agents and codes back), which
+  the core applies (:mod:`omnisdk.lifecycle.external`).  They must name *our* interaction id,
+  which ``route`` hands the platform as the task's external reference (``parse`` is pure: it
+  cannot look ids up).
+
+**The hook bridge** (:class:`ConnectorBridge`).  The runtime registers one for its connector
+accounts (:func:`attach_connectors`); it implements ``omnisdk_external_route`` / ``_transfer`` /
+``_wrap_up`` by scheduling the connector's calls on the running loop.  Delivery is
+**at-most-once**: the hooks run after the transaction commits, outside any transaction, so the
+calls are not in the outbox; a crash between the commit and the call, or a call that still fails
+after :class:`~omnisdk.outbound.ProviderClient`'s retries (429/5xx/connection) and the one token
+refresh, is logged (``omnisdk.connectors``) and not retried.  The CCaaS stays the record of its
+routing (its own webhooks tell the core what happened); a durable path would enqueue the calls
+with the decision, in the lifecycle's transaction (not done yet).
+
+**CTI** (:class:`CTIConnector`, channel voice): webhooks parse into ``io.omnisdk.call.*``
+(:meth:`CTIConnector.call_event`) whose order per call follows :data:`CALL_TRANSITIONS`;
+:class:`CallTracker` refuses an illegal order; ``place_call(OutboundCall)`` validates the call
+(E.164 numbers) before any I/O and hands it to ``dial()``.  The core keeps call events in the
+inbox and passes them to observers; it does not turn them into interactions yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from omnisdk import events as ev
+from omnisdk.adapters import AccountSettings, ChannelAdapter, secret_value
+from omnisdk.errors import OmniError, StateError
+from omnisdk.events import Event
+from omnisdk.hookspecs import hookimpl
+from omnisdk.model import Channel, Direction, Interaction, PhoneNumber, RoutingSource
+from omnisdk.outbound.errors import AuthenticationError, OutboundError
+from omnisdk.outbound.http import ProviderClient
+
+if TYPE_CHECKING:
+    from omnisdk.plugins import PluginHost
+    from omnisdk.routing.model import Queue
+
+log = logging.getLogger("omnisdk.connectors")
+
+
+class MappingError(OmniError, ValueError):
+    """A queue, agent or wrap-up code has no entry in the connector's mapping tables.  Raised
+    before any I/O; the message names the table and our key (never a credential)."""
+
+
+# --- CCaaS ------------------------------------------------------------------------------------
+
+Op = Literal["route", "transfer", "release", "wrap_up", "disconnect", "other"]
+"""What a CCaaS call does, for :meth:`CCaaSConnector.api` (the test kit checks the labels)."""
+OPS: frozenset[str] = frozenset(get_args(Op))
+
+
+class CCaaSSettings(AccountSettings):
+    """Settings of one CCaaS account (organisation).
+
+    ``agent_map`` and ``wrap_up_map`` must be one-to-one, so that the platform's agents and codes
+    in its webhooks map back to ours.
+    """
+
+    api_base_url: str = Field(description="The CCaaS API root (often region-specific).")
+    token_url: str = Field(description="OAuth2 token endpoint (client-credentials grant).")
+    client_id: str
+    client_secret: SecretStr
+    scope: str | None = Field(None, description="OAuth2 scope to ask for, if the platform needs one.")
+    queue_map: dict[str, str] = Field(default_factory=dict, description="Our queue name → the CCaaS queue id.")
+    agent_map: dict[str, str] = Field(default_factory=dict, description="Our agent id → the CCaaS agent (user) id.")
+    wrap_up_map: dict[str, str] = Field(default_factory=dict, description="Our wrap-up code → the CCaaS wrap-up code id.")
+
+    @model_validator(mode="after")
+    def _one_to_one(self) -> CCaaSSettings:
+        for name in ("agent_map", "wrap_up_map"):
+            values = list(getattr(self, name).values())
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} must be one-to-one: a CCaaS value appears twice, "
+                                 "so its webhooks could not be mapped back")
+        return self
+
+
+class CCaaSConnector(ChannelAdapter):
+    """Base of CCaaS connectors (see the module docstring).
+
+    Class attributes a subclass sets: ``name``, ``Settings`` (a :class:`CCaaSSettings`
+    subclass), ``recordings``; ``channel`` is only what listings show (routing events carry no
+    messages).  Instance attribute ``clock`` (monotonic seconds) times the token's expiry;
+    tests may replace it.
+    """
+
+    channel: ClassVar[Channel] = Channel.CHAT
+    Settings: ClassVar[type[AccountSettings]] = CCaaSSettings
+    settings: CCaaSSettings
+
+    def __init__(self, account: str, settings: AccountSettings) -> None:
+        super().__init__(account, settings)
+        self.clock: Callable[[], float] = time.monotonic
+        self._client: ProviderClient | None = None
+        self._token: str | None = None
+        self._token_expires_at = 0.0
+        self._token_lock = asyncio.Lock()
+        self._agents_back = {v: k for k, v in self.settings.agent_map.items()}
+        self._codes_back = {v: k for k, v in self.settings.wrap_up_map.items()}
+
+    # --- mapping (pure) ------------------------------------------------------------------
+
+    def _mapped(self, table: str, key: str) -> str:
+        found = getattr(self.settings, table).get(key)
+        if not isinstance(found, str):
+            raise MappingError(f"{self.name}/{self.account}: {key!r} is not in {table}")
+        return found
+
+    def map_queue(self, queue: str) -> str:
+        """The CCaaS queue id of our queue.  Raises MappingError."""
+        return self._mapped("queue_map", queue)
+
+    def map_agent(self, agent: str) -> str:
+        """The CCaaS agent id of our agent.  Raises MappingError."""
+        return self._mapped("agent_map", agent)
+
+    def map_wrap_up(self, code: str) -> str:
+        """The CCaaS wrap-up code of ours.  Raises MappingError."""
+        return self._mapped("wrap_up_map", code)
+
+    def agent_from(self, theirs: str) -> str:
+        """Our agent id for a CCaaS agent id (the CCaaS's own id when it is not mapped)."""
+        return self._agents_back.get(theirs, theirs)
+
+    def wrap_up_from(self, theirs: str | None) -> str | None:
+        """Our wrap-up code for a CCaaS code, or None when it is not mapped."""
+        return self._codes_back.get(theirs) if theirs is not None else None
+
+    def transfer_target(self, to_agent: str | None, to_queue: str | None) -> tuple[str | None, str | None]:
+        """``(their agent id, None)`` or ``(None, their queue id)`` for a transfer.
+
+        Raises:
+            ValueError: not exactly one target.  MappingError: the target is not mapped.
+        """
+        if (to_agent is None) == (to_queue is None):
+            raise ValueError("a transfer needs exactly one of to_agent or to_queue")
+        if to_agent is not None:
+            return self.map_agent(to_agent), None
+        return None, self.map_queue(to_queue)  # type: ignore[arg-type]
+
+    @staticmethod
+    def conversation_ref(interaction: Interaction) -> str:
+        """How the CCaaS knows the interaction: its conversation id once ``routing.assigned``
+        reported one (``interaction.context["external_id"]``), else our interaction id."""
+        ref = interaction.context.get("external_id")
+        return ref if isinstance(ref, str) and ref else interaction.id
+
+    # --- routing events (for parse) --------------------------------------------------------
+
+    def _routing(self, kind: str, event_id: str, interaction_id: str, time: str, data: dict[str, Any]) -> Event:
+        return Event(id=event_id, source=self.source, type=kind, subject=interaction_id, time=time,
+                     correlationid=interaction_id, data={"interaction_id": interaction_id, **data})
+
+    def assigned_event(self, *, event_id: str, interaction_id: str, agent: str, time: str,
+                       external_id: str | None = None) -> Event:
+        """``io.omnisdk.routing.assigned``; ``agent`` is the CCaaS's id (mapped back here)."""
+        return self._routing(ev.TYPE_ROUTING_ASSIGNED, event_id, interaction_id, time,
+                             {"agent": self.agent_from(agent), "external_id": external_id})
+
+    def accepted_event(self, *, event_id: str, interaction_id: str, time: str, agent: str | None = None) -> Event:
+        """``io.omnisdk.routing.accepted``; ``agent`` is the CCaaS's id (mapped back here)."""
+        return self._routing(ev.TYPE_ROUTING_ACCEPTED, event_id, interaction_id, time,
+                             {"agent": self.agent_from(agent) if agent is not None else None})
+
+    def ended_event(self, *, event_id: str, interaction_id: str, time: str, reason: str,
+                    wrap_up_code: str | None = None) -> Event:
+        """``io.omnisdk.routing.ended``; ``wrap_up_code`` is the CCaaS's code (mapped back here)."""
+        return self._routing(ev.TYPE_ROUTING_ENDED, event_id, interaction_id, time,
+                             {"wrap_up_code": self.wrap_up_from(wrap_up_code),
+                              "provider_wrap_up_code": wrap_up_code, "reason": reason})
+
+    # --- HTTP and the token --------------------------------------------------------------
+
+    def client_options(self) -> dict[str, Any]:
+        """Extra :class:`ProviderClient` arguments (``request_id_headers``, ``error_code`` …)."""
+        return {}
+
+    def http(self) -> ProviderClient:
+        """The connector's HTTP client (made on first use, closed by :meth:`aclose`)."""
+        if self._client is None:
+            self._client = ProviderClient(provider=self.name, base_url=self.settings.api_base_url,
+                                          **self.client_options())
+        return self._client
+
+    async def fetch_token(self) -> tuple[str, float]:
+        """Ask the token endpoint for a new access token: ``(token, lifetime in seconds)``.
+
+        OAuth2 client-credentials grant (RFC 6749 §4.4) with HTTP Basic client authentication
+        (§2.3.1).  Override for a platform that does it differently.
+
+        Raises:
+            OutboundError: the endpoint failed or answered without ``access_token``.
+        """
+        s = self.settings
+        basic = base64.b64encode(
+            f"{quote(s.client_id, safe='')}:{quote(secret_value(s.client_secret), safe='')}".encode()).decode()
+        form = {"grant_type": "client_credentials", **({"scope": s.scope} if s.scope else {})}
+        resp = await self.http().request("POST", s.token_url, data=form,
+                                         headers={"Authorization": f"Basic {basic}", "Accept": "application/json"})
+        try:
+            doc = resp.json()
+            token, lifetime = doc["access_token"], float(doc.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            token, lifetime = None, 0.0
+        if not isinstance(token, str) or not token:
+            raise OutboundError(f"{self.name}: the token endpoint answered without an access_token", provider=self.name)
+        return token, lifetime
+
+    async def access_token(self, *, stale: str | None = None) -> str:
+        """The cached access token, fetched when missing or expired (60 s early, or a tenth of
+        its lifetime for short ones).  ``stale``: a token the API refused; it is dropped unless
+        another call already replaced it (so concurrent 401s refresh once)."""
+        async with self._token_lock:
+            if stale is not None and self._token == stale:
+                self._token = None
+            if self._token is None or self.clock() >= self._token_expires_at:
+                token, lifetime = await self.fetch_token()
+                self._token = token
+                self._token_expires_at = self.clock() + max(0.0, lifetime - min(60.0, lifetime / 10))
+            return self._token
+
+    async def api(self, method: str, path: str, *, op: Op | tuple[Op, ...], json: Any = None,
+                  data: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+                  headers: Mapping[str, str] | None = None, idempotency_key: str | None = None) -> httpx.Response:
+        """One CCaaS API call with the bearer token: on a 401 the token is refreshed once and the
+        call retried once (a second 401 raises).  ``op`` labels what the call does (:data:`Op`).
+
+        Raises:
+            ValueError: an unknown ``op``.  OutboundError: as :meth:`ProviderClient.request`.
+        """
+        ops = op if isinstance(op, tuple) else (op,)
+        if not ops or not set(ops) <= OPS:
+            raise ValueError(f"op must be one or more of {sorted(OPS)}")
+
+        async def call(token: str) -> httpx.Response:
+            return await self.http().request(
+                method, path, json=json, data=data, params=params, idempotency_key=idempotency_key,
+                headers={**(headers or {}), "Authorization": f"Bearer {token}"})
+
+        token = await self.access_token()
+        try:
+            return await call(token)
+        except AuthenticationError:
+            log.info("%s: %s %s (%s) answered 401: new token, one retry", self.name, method, path, "+".join(ops))
+            return await call(await self.access_token(stale=token))
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    # --- the platform calls --------------------------------------------------------------
+
+    @abstractmethod
+    async def route(self, interaction: Interaction, queue: str) -> None:
+        """Create the conversation (task) in the CCaaS on ``map_queue(queue)``, carrying
+        ``interaction.id`` as its external reference (webhooks name it).  Label: ``route``.
+
+        Raises:
+            MappingError: before any I/O.  OutboundError: the call failed.
+        """
+
+    @abstractmethod
+    async def transfer(self, interaction: Interaction, to_agent: str | None = None,
+                       to_queue: str | None = None) -> None:
+        """Move the conversation to the mapped agent or queue (``transfer_target``) and free the
+        transferring agent's capacity in the CCaaS.  Labels: ``transfer`` and ``release``.
+
+        Raises:
+            MappingError: an unmapped target, before any I/O.  OutboundError: a call failed.
+        """
+
+    @abstractmethod
+    async def wrap_up(self, interaction: Interaction, code: str) -> None:
+        """Set ``map_wrap_up(code)`` on the conversation.  Label: ``wrap_up``.
+
+        Raises:
+            MappingError: before any I/O.  OutboundError: the call failed.
+        """
+
+    @abstractmethod
+    async def disconnect(self, interaction: Interaction) -> None:
+        """Hand routing control back: end the conversation in the CCaaS (which then sends
+        ``routing.ended``).  Label: ``disconnect``.
+
+        Raises:
+            OutboundError: the call failed.
+        """
+
+
+# --- the hook bridge ------------------------------------------------------------------------
+
+BRIDGE_NAME = "omnisdk.connectors"
+
+
+class ConnectorBridge:
+    """Implements the ``omnisdk_external_*`` hooks for a runtime's CCaaS connector accounts.
+
+    - route → ``connector.route(interaction, queue.name)``;
+    - transfer → ``connector.transfer(...)`` when the target stays with the same connector,
+      else ``connector.disconnect(...)`` (routing control leaves it);
+    - close by the core → ``connector.wrap_up(interaction, code)`` then ``disconnect`` (also when
+      the wrap-up fails, e.g. an unmapped code).
+
+    The connector is the one ``queue.connector`` names (``"<name>"`` when it has one account,
+    else ``"<name>/<account>"``).  Calls run as tasks on the running loop, at-most-once (see the
+    module docstring); failures are logged.  :meth:`wait` awaits the pending ones.
+    """
+
+    def __init__(self, connectors: Mapping[tuple[str, str], CCaaSConnector] | None = None) -> None:
+        self.connectors: dict[tuple[str, str], CCaaSConnector] = dict(connectors or {})
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def connector_for(self, queue: Queue | None) -> CCaaSConnector | None:
+        """The connector account routing ``queue``, or None."""
+        if queue is None or queue.routing_source is not RoutingSource.EXTERNAL or not queue.connector:
+            return None
+        name, _, account = queue.connector.partition("/")
+        found = [c for (n, a), c in self.connectors.items() if n == name and (not account or a == account)]
+        if len(found) > 1:
+            log.error("queue %s: connector %r has %d accounts; name one as %s/<account>",
+                      queue.name, queue.connector, len(found), name)
+            return None
+        return found[0] if found else None
+
+    @hookimpl
+    def omnisdk_external_route(self, interaction: Interaction, queue: Queue) -> None:
+        connector = self.connector_for(queue)
+        if connector is not None:
+            self._schedule(connector, "route", interaction, connector.route(interaction, queue.name))
+
+    @hookimpl
+    def omnisdk_external_transfer(self, interaction: Interaction, to_agent: str | None, to_queue: str | None,
+                                  queue: Queue | None, target_queue: Queue | None) -> None:
+        connector = self.connector_for(queue)
+        if connector is None:
+            return
+        if to_queue is not None and self.connector_for(target_queue) is not connector:
+            self._schedule(connector, "disconnect", interaction, connector.disconnect(interaction))
+        else:
+            self._schedule(connector, "transfer", interaction,
+                           connector.transfer(interaction, to_agent=to_agent, to_queue=to_queue))
+
+    @hookimpl
+    def omnisdk_external_wrap_up(self, interaction: Interaction, code: str, queue: Queue | None) -> None:
+        connector = self.connector_for(queue)
+        if connector is not None:
+            self._schedule(connector, "wrap_up", interaction, self._close(connector, interaction, code))
+
+    @staticmethod
+    async def _close(connector: CCaaSConnector, interaction: Interaction, code: str) -> None:
+        try:
+            await connector.wrap_up(interaction, code)
+        except OmniError as exc:  # an unmapped code must not keep the conversation open
+            log.error("%s/%s: wrap_up of interaction %s failed (not retried): %s: %s", connector.name,
+                      connector.account, interaction.id, type(exc).__name__, exc)
+        await connector.disconnect(interaction)
+
+    def _schedule(self, connector: CCaaSConnector, what: str, interaction: Interaction,
+                  coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            coro.close()
+            log.error("%s: %s of interaction %s dropped: no running event loop", connector.name, what, interaction.id)
+            return
+        task = loop.create_task(self._run(connector, what, interaction.id, coro),
+                                name=f"omnisdk-{connector.name}-{what}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    @staticmethod
+    async def _run(connector: CCaaSConnector, what: str, interaction_id: str, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            await coro
+        except OmniError as exc:  # typed, secret-free messages (MappingError, OutboundError …)
+            log.error("%s/%s: %s of interaction %s failed (not retried): %s: %s", connector.name,
+                      connector.account, what, interaction_id, type(exc).__name__, exc)
+        except Exception:
+            log.exception("%s/%s: %s of interaction %s crashed (a connector bug)", connector.name,
+                          connector.account, what, interaction_id)
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Wait for the calls scheduled so far (all of them, or until ``timeout`` seconds)."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=timeout)
+
+
+def attach_connectors(host: PluginHost, adapters: Mapping[tuple[str, str], ChannelAdapter]) -> ConnectorBridge | None:
+    """Register a :class:`ConnectorBridge` for the CCaaS connectors among ``adapters`` with
+    ``host`` (once per host; a later call re-points it at the new adapters).  None when there
+    are no connectors and no bridge yet."""
+    found = {key: a for key, a in adapters.items() if isinstance(a, CCaaSConnector)}
+    existing = host.pm.get_plugin(BRIDGE_NAME)
+    if isinstance(existing, ConnectorBridge):
+        existing.connectors = found
+        return existing
+    if not found:
+        return None
+    return host.attach(ConnectorBridge(found), BRIDGE_NAME)  # type: ignore[no-any-return]
+
+
+# --- CTI ------------------------------------------------------------------------------------
+
+
+class CallState(StrEnum):
+    """The state of one call leg, as ``io.omnisdk.call.<state>`` events report it."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    HELD = "held"
+    RESUMED = "resumed"
+    TRANSFERRED = "transferred"
+    ENDED = "ended"
+
+    @property
+    def event_type(self) -> str:
+        return f"io.omnisdk.call.{self.value}"
+
+
+CALL_EVENT_TYPES: frozenset[str] = frozenset(s.event_type for s in CallState)
+_S = CallState
+CALL_TRANSITIONS: Mapping[CallState | None, frozenset[CallState]] = MappingProxyType({
+    None: frozenset({_S.RINGING}),
+    _S.RINGING: frozenset({_S.ANSWERED, _S.ENDED}),
+    _S.ANSWERED: frozenset({_S.HELD, _S.TRANSFERRED, _S.ENDED}),
+    _S.HELD: frozenset({_S.RESUMED, _S.ENDED}),
+    _S.RESUMED: frozenset({_S.HELD, _S.TRANSFERRED, _S.ENDED}),
+    _S.TRANSFERRED: frozenset({_S.ENDED}),
+    _S.ENDED: frozenset(),
+})
+"""The legal order of one call's events (``None`` = before its first event):
+
+======================  =====================================
+from                    to
+======================  =====================================
+(first event)           ringing
+ringing                 answered, ended (missed, busy, no answer)
+answered                held, transferred, ended
+held                    resumed, ended
+resumed                 held, transferred, ended
+transferred             ended (the transferred leg hangs up)
+ended                   nothing
+======================  =====================================
+"""
+
+
+class CallStateError(StateError):
+    """A call event that does not follow :data:`CALL_TRANSITIONS`."""
+
+
+class CallTracker:
+    """Follows call legs through their events and refuses an illegal order.
+
+    Args:
+        transitions: the table to enforce (a connector's ``call_transitions``).
+    """
+
+    def __init__(self, transitions: Mapping[CallState | None, frozenset[CallState]] = CALL_TRANSITIONS) -> None:
+        self.transitions = transitions
+        self.states: dict[str, CallState] = {}
+
+    def apply(self, event: Event) -> CallState:
+        """The call's new state after ``event``.
+
+        Raises:
+            CallStateError: not a call event, no ``call_id``, or an illegal transition.
+        """
+        if event.type not in CALL_EVENT_TYPES:
+            raise CallStateError(f"{event.type} is not an io.omnisdk.call.* event")
+        call_id = (event.data or {}).get("call_id")
+        if not isinstance(call_id, str) or not call_id:
+            raise CallStateError(f"event {event.id} has no call_id")
+        new = CallState(event.type.rsplit(".", 1)[1])
+        previous = self.states.get(call_id)
+        if new not in self.transitions.get(previous, frozenset()):
+            raise CallStateError(f"call {call_id}: {previous.value if previous else '(start)'} → {new.value} "
+                                 "is not a legal transition")
+        self.states[call_id] = new
+        return new
+
+
+class OutboundCall(BaseModel):
+    """A call to place: ``to`` and ``from`` in E.164 (checked with phonenumbers)."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="forbid")
+
+    to: PhoneNumber = Field(description="The customer's number, E.164.")
+    from_: PhoneNumber = Field(alias="from", description="Our caller id, E.164.")
+    agent: str = Field(min_length=1, description="The CTI's id of the agent who places the call.")
+    interaction_id: str | None = Field(None, description="Our interaction the call belongs to.")
+    timeout: int = Field(30, ge=1, le=600, description="Seconds to ring before giving up.")
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedCall:
+    """What the CTI answered to a placed call: its call id and initial status."""
+
+    call_id: str
+    status: str = "queued"
+    request_id: str | None = None
+
+
+class CTIConnector(ChannelAdapter):
+    """Base of CTI (telephony) connectors (see the module docstring).
+
+    Subclasses implement ``verify``, ``parse`` (building events with :meth:`call_event`) and,
+    to place calls, :meth:`dial`.  ``call_transitions`` is the table :meth:`tracker` enforces;
+    keep :data:`CALL_TRANSITIONS` (the test kit refuses a wider one).
+    """
+
+    channel: ClassVar[Channel] = Channel.VOICE
+    call_transitions: ClassVar[Mapping[CallState | None, frozenset[CallState]]] = CALL_TRANSITIONS
+
+    def tracker(self) -> CallTracker:
+        """A :class:`CallTracker` for this connector's calls."""
+        return CallTracker(self.call_transitions)
+
+    def call_event(self, state: CallState, *, event_id: str, call_id: str, from_: str, to: str,
+                   direction: Direction | str, at: str, agent: str | None = None,
+                   reason: str | None = None, interaction_id: str | None = None) -> Event:
+        """An ``io.omnisdk.call.<state>`` event (``subject`` the call id, ``time`` ``at``)."""
+        return Event(id=event_id, source=self.source, type=CallState(state).event_type, subject=call_id,
+                     time=at, correlationid=interaction_id,
+                     data={"call_id": call_id, "from": from_, "to": to, "direction": Direction(direction).value,
+                           "agent": agent, "at": at, "reason": reason, "interaction_id": interaction_id})
+
+    async def place_call(self, call: OutboundCall) -> PlacedCall:
+        """Validate ``call`` again (a model built without validation is caught here, before any
+        I/O) and place it with :meth:`dial`.
+
+        Raises:
+            ValueError: (pydantic ValidationError) a number is not E.164, or another field is
+                invalid.  OutboundError: from dial().
+        """
+        checked = OutboundCall.model_validate(call.model_dump(by_alias=True))
+        return await self.dial(checked)
+
+    async def dial(self, call: OutboundCall) -> PlacedCall:
+        """Ask the CTI to place ``call`` (already validated); return its call id.
+
+        Raises:
+            OutboundError: the call failed.
+        """
+        raise NotImplementedError(f"{self.name} does not place calls")
+
+
+__all__ = [
+    "BRIDGE_NAME", "CALL_EVENT_TYPES", "CALL_TRANSITIONS", "CCaaSConnector", "CCaaSSettings", "CTIConnector",
+    "CallState", "CallStateError", "CallTracker", "ConnectorBridge", "MappingError", "OPS", "Op",
+    "OutboundCall", "PlacedCall", "attach_connectors",
+]

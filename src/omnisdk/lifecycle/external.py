@@ -1,0 +1,91 @@
+"""Routing events from CCaaS connectors, applied to externally routed interactions.
+
+A :class:`omnisdk.connectors.CCaaSConnector` parses its platform's webhooks into
+``io.omnisdk.routing.*`` events; the processor hands them to :func:`apply_routing_event`, in the
+same transaction as any inbound event (so a redelivered webhook changes nothing: the inbox
+deduplicates it first).
+
+- ``routing.assigned`` → :meth:`Lifecycle.assign` (``queued → offered``); an interaction already
+  offered to another agent is offered to the new one (the CCaaS re-routed it); the CCaaS's
+  conversation id (``external_id``) is kept in ``interaction.context["external_id"]``;
+- ``routing.accepted`` → :meth:`Lifecycle.accept` (``offered → work_in_progress``), assigning
+  first when the ``assigned`` webhook was lost or came late;
+- ``routing.ended`` → :meth:`Lifecycle.close` with the wrap-up code the connector mapped back
+  (the default code when it is None or not configured), without telling the CCaaS back.
+  An ``ended`` for an interaction already closed changes nothing (counter ``routing.ignored``).
+
+The core holds no capacity for these interactions and arms no offer timer: both are the
+CCaaS's business.  Refused (the event is kept with the reason, counter ``events.failed``):
+an unknown interaction (``NotFoundError``), one the core routes itself, one whose queue names
+another connector, or a move the state machine forbids (``StateError``).
+"""
+
+from __future__ import annotations
+
+from omnisdk import events as ev
+from omnisdk.catalog import RoutingAcceptedData, RoutingAssignedData, RoutingEndedData
+from omnisdk.errors import NotFoundError, StateError
+from omnisdk.lifecycle.context import Ctx
+from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.model import Interaction, RoutingSource
+from omnisdk.model import InteractionState as S
+
+ROUTING_TYPES = frozenset({ev.TYPE_ROUTING_ASSIGNED, ev.TYPE_ROUTING_ACCEPTED, ev.TYPE_ROUTING_ENDED})
+"""The event types :func:`apply_routing_event` handles."""
+
+
+def apply_routing_event(ctx: Ctx, lifecycle: Lifecycle, event: ev.Event) -> None:
+    """Apply one ``io.omnisdk.routing.*`` event (see the module docstring).
+
+    Raises:
+        pydantic.ValidationError: the data does not match its model.
+        NotFoundError, StateError: see the module docstring.
+    """
+    plugin, _, account = event.source.strip("/").partition("/")
+    if event.type == ev.TYPE_ROUTING_ASSIGNED:
+        assigned = RoutingAssignedData.model_validate(event.data)
+        inter = _offer(ctx, lifecycle, _external(ctx, lifecycle, assigned.interaction_id, plugin, account),
+                       assigned.agent)
+        if assigned.external_id and inter.context.get("external_id") != assigned.external_id:
+            ctx.put(inter.model_copy(update={"context": {**inter.context, "external_id": assigned.external_id}}))
+    elif event.type == ev.TYPE_ROUTING_ACCEPTED:
+        accepted = RoutingAcceptedData.model_validate(event.data)
+        inter = _external(ctx, lifecycle, accepted.interaction_id, plugin, account)
+        if inter.state is S.WORK_IN_PROGRESS and accepted.agent in (None, inter.agent):
+            return  # already accepted (the agent API, or an earlier event)
+        if accepted.agent is not None:
+            inter = _offer(ctx, lifecycle, inter, accepted.agent)
+        lifecycle.accept(ctx, inter.id)
+    elif event.type == ev.TYPE_ROUTING_ENDED:
+        ended = RoutingEndedData.model_validate(event.data)
+        current = ctx.get(ended.interaction_id)
+        if current is not None and current.state is S.CLOSED:
+            ctx.tx.count("routing.ignored")
+            return
+        inter = _external(ctx, lifecycle, ended.interaction_id, plugin, account)
+        code = ended.wrap_up_code if ended.wrap_up_code in lifecycle.settings.wrap_up_codes else None
+        lifecycle.close(ctx, inter.id, code, note=f"ended by {plugin}: {ended.reason}", sync_external=False)
+
+
+def _external(ctx: Ctx, lifecycle: Lifecycle, interaction_id: str, plugin: str, account: str) -> Interaction:
+    inter = ctx.get(interaction_id)
+    if inter is None:
+        raise NotFoundError(f"no interaction {interaction_id}")
+    if inter.routing_source is not RoutingSource.EXTERNAL:
+        raise StateError(f"interaction {inter.id} is routed by the core, not by a CCaaS connector")
+    queue = lifecycle.engine.queues.get(inter.queue) if inter.queue else None
+    if queue is not None and queue.connector and queue.connector not in (plugin, f"{plugin}/{account}"):
+        raise StateError(f"interaction {inter.id} is routed by {queue.connector}, not {plugin}/{account}")
+    return inter
+
+
+def _offer(ctx: Ctx, lifecycle: Lifecycle, inter: Interaction, agent: str) -> Interaction:
+    """Offer to ``agent`` unless it is offered to them already."""
+    if inter.state is S.QUEUED:
+        return lifecycle.assign(ctx, inter.id, agent)
+    if inter.state is S.OFFERED:
+        if inter.agent == agent:
+            return inter
+        queue = lifecycle.engine.queues.get(inter.queue) if inter.queue else None
+        return lifecycle.offer(ctx, inter, agent, queue)  # the CCaaS re-routed it
+    raise StateError(f"interaction {inter.id} is {inter.state}; the CCaaS can offer it only while queued or offered")
