@@ -447,11 +447,22 @@ def run_httpx(port: int, pattern: str, args: argparse.Namespace, lead: float,
 
 
 def read_store(db: Path) -> dict[str, int]:
+    """Inbox rows, distinct ids, rows the processor took (its cursor) and the counters; with
+    ``serve --split`` the inbox and the gateway's counters are in ``<name>-inbox.db``."""
+    inbox_db = db.with_name(db.stem + "-inbox.db")
+    split = inbox_db.exists()
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        rows, processed = conn.execute("SELECT COUNT(*), COALESCE(SUM(processed), 0) FROM inbox").fetchone()
-        distinct = conn.execute("SELECT COUNT(DISTINCT id) FROM inbox").fetchone()[0]
-        counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+        if split:
+            conn.execute("ATTACH DATABASE ? AS inbox_db", (f"file:{inbox_db}?mode=ro",))
+        rows, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM inbox").fetchone()
+        cursor = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM inbox_cursor").fetchone()[0] \
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'inbox_cursor'").fetchone() else 0
+        processed = conn.execute("SELECT COUNT(*) FROM inbox WHERE seq <= ?", (cursor,)).fetchone()[0]
+        counters: dict[str, int] = {}
+        for table in ("main.counters", "inbox_db.counters") if split else ("counters",):
+            for name, value in conn.execute(f"SELECT name, value FROM {table}"):
+                counters[name] = counters.get(name, 0) + value
     finally:
         conn.close()
     return {"rows": rows, "processed": processed, "distinct": distinct, **counters}
@@ -500,6 +511,8 @@ def main() -> int:
     ap.add_argument("--drain", type=float, default=4.0, help="seconds allowed for the drain (4)")
     ap.add_argument("--loader", choices=["auto", "wrk", "httpx"], default="auto")
     ap.add_argument("--skip-ceiling", action="store_true", help="do not run the Starlette ceiling")
+    ap.add_argument("--skip-split", action="store_true",
+                    help="do not run `omnisdk serve --split` (webhook ingress and core in two processes)")
     ap.add_argument("--ingest-only", action="store_true",
                     help="diagnostic: also run the gateway with its processor not started")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -560,6 +573,10 @@ def main() -> int:
         omnisdk_bin = str(Path(sys.executable).with_name("omnisdk"))
         runs = [run("omnisdk serve (verify+parse+commit)",
                     lambda port, cfg: [omnisdk_bin, "serve", "-c", str(cfg)], False, "omnisdk.db")]
+        if not args.skip_split:
+            runs.append(run("omnisdk serve --split (ingress + core processes)",
+                            lambda port, cfg: [omnisdk_bin, "serve", "--split", "-c", str(cfg)], False,
+                            "split.db"))
         if args.ingest_only:
             runs.append(run("omnisdk, processor off (diagnostic)",
                             lambda port, cfg: [sys.executable, __file__, "--serve-ingest-only",
@@ -639,10 +656,15 @@ def report(runs: list[Run], args: argparse.Namespace) -> bool:
     if ceiling:
         print(f"ours / framework ceiling: {ours.load.rps:.0f} / {ceiling.load.rps:.0f} req/s = "
               f"{ours.load.rps / ceiling.load.rps:.0%}")
-    ok = ours.load.rps >= TARGET_RPS
-    print(f"gateway: {ours.load.rps:.0f} signed webhooks/s durable on one worker, p50 "
-          f"{ours.load.p50_ms:.1f} ms, p99 {ours.load.p99_ms:.1f} ms, {ours.load.non2xx} non-2xx "
-          f"(target >= {TARGET_RPS}/s): {'PASS' if ok else 'FAIL'}")
+    ok = True
+    for r in runs:
+        if r.store is None or "diagnostic" in r.label:
+            continue
+        passed = r.load.rps >= TARGET_RPS
+        ok &= passed
+        print(f"gateway ({r.label.split(' (')[0]}): {r.load.rps:.0f} signed webhooks/s durable on one "
+              f"webhook worker, p50 {r.load.p50_ms:.1f} ms, p99 {r.load.p99_ms:.1f} ms, {r.load.non2xx} "
+              f"non-2xx (target >= {TARGET_RPS}/s): {'PASS' if passed else 'FAIL'}")
     return failed or (not ok and args.strict)
 
 

@@ -543,7 +543,7 @@ async def run_e2e(synchronous: str, n_events: int, n_agents: int, inbox_batch: i
 
         def check(tx):  # type: ignore[no-untyped-def]
             states = dict(tx.c.execute("SELECT state, COUNT(*) FROM interactions GROUP BY state").fetchall())
-            failed = tx.c.execute("SELECT COUNT(*) FROM inbox WHERE error IS NOT NULL OR processed = 0").fetchone()[0]
+            failed = tx.c.execute("SELECT COUNT(*) FROM inbox_failures").fetchone()[0] + tx.inbox_backlog()
             return states, failed
 
         states, failed = await rt.store.transact(check)

@@ -117,7 +117,9 @@ def test_sigkill_mid_replay_loses_no_acknowledged_event(tmp_path):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             conn = sqlite3.connect(db)
-            pending = conn.execute("SELECT COUNT(*) FROM inbox WHERE processed = 0").fetchone()[0]
+            pending = conn.execute(
+                "SELECT COUNT(*) FROM inbox WHERE seq > COALESCE((SELECT seq FROM inbox_cursor), 0)"
+            ).fetchone()[0]
             conn.close()
             if pending == 0:
                 break

@@ -94,10 +94,9 @@ async def test_invalid_event_data_is_kept_and_does_not_block_the_rest(runtime):
     bad = Event(id="bad-1", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, data={"nonsense": True})
     await ingest(runtime, bad, message_event(2))
     assert len(await runtime.interactions()) == 1
-    row = await runtime.store.transact(
-        lambda tx: tx.c.execute("SELECT processed, error FROM inbox WHERE id = 'bad-1'").fetchone()
-    )
-    assert row[0] == 1 and "message_id" in row[1]
+    error = await runtime.store.transact(lambda tx: tx.inbox_failure("/sample/acme", "bad-1"))
+    assert "message_id" in error
+    assert await runtime.store.transact(lambda tx: tx.inbox_backlog()) == 0
     assert (await runtime.stats())["events.failed"] == 1
 
 
@@ -125,7 +124,5 @@ async def test_a_raising_decision_hook_fails_that_event_only_and_leaves_no_half_
         lambda tx: [r[0] for r in tx.c.execute("SELECT value FROM addresses")]
     )
     assert contacts == ["+15550100001"], "the failed event's contact write must be rolled back"
-    row = await runtime.store.transact(
-        lambda tx: tx.c.execute("SELECT processed, error FROM inbox WHERE id = 'm-1'").fetchone()
-    )
-    assert row == (1, "RuntimeError in processing (see the log)")
+    error = await runtime.store.transact(lambda tx: tx.inbox_failure("/sample/acme", "m-1"))
+    assert error == "RuntimeError in processing (see the log)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -72,30 +73,59 @@ def serve(
     config: ConfigOpt = None,
     host: Annotated[Optional[str], typer.Option(help="Bind address (overrides config).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (overrides config).")] = None,
+    role: Annotated[str, typer.Option(help="all | ingress (webhooks only) | core (processing + agent API).")] = "all",
+    split: Annotated[bool, typer.Option(
+        "--split", help="Two processes on one store: an ingress on PORT and a core on PORT+1.")] = False,
 ) -> None:
-    """Run the gateway (uvicorn, uvloop + httptools when available)."""
+    """Run the gateway (uvicorn, uvloop + httptools when available).
+
+    ``--split`` runs webhook ingress and the core in separate processes (each with its own
+    interpreter lock), so acknowledgements never wait behind routing work.
+    """
+    import subprocess
+
     import uvicorn
 
     from omnisdk.gateway import create_app
-    from omnisdk.runtime import Runtime
+    from omnisdk.runtime import ROLES, Runtime
 
     settings = _settings(config)
+    if role not in ROLES:
+        err.print(f"--role must be one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    bind_host = host or settings.gateway.host
+    bind_port = port or settings.gateway.port
+    core: subprocess.Popen[bytes] | None = None
+    if split:
+        if not settings.store.inbox_url:  # the ingress writes its own file: no shared write lock
+            url = settings.store.url
+            inbox = url[:-3] + "-inbox.db" if url.endswith(".db") else url + "-inbox"
+            os.environ["OMNISDK_STORE__INBOX_URL"] = inbox
+            settings = _settings(config)
+        args = [sys.executable, "-m", "omnisdk.cli", "serve", "--role", "core", "--host", bind_host,
+                "--port", str(bind_port + 1)]
+        if config:
+            args += ["--config", str(config)]
+        core = subprocess.Popen(args)  # inherits OMNISDK_STORE__INBOX_URL
+        role = "ingress"
+        err.print(f"core (agent API) on http://{bind_host}:{bind_port + 1}, webhooks on http://{bind_host}:{bind_port}")
     try:
-        runtime = Runtime(settings)
-    except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(4) from None
-    for name, why in runtime.host.failures.items():
-        err.print(f"[yellow]plugin {name} not loaded:[/yellow] {why}")
-    uvicorn.run(
-        create_app(runtime),
-        host=host or settings.gateway.host,
-        port=port or settings.gateway.port,
-        loop="auto",
-        http="auto",
-        access_log=False,
-        log_level="warning",
-    )
+        try:
+            runtime = Runtime(settings, role=role)
+        except ConfigError as exc:
+            err.print(f"[red]configuration error:[/red] {exc}")
+            raise typer.Exit(4) from None
+        for name, why in runtime.host.failures.items():
+            err.print(f"[yellow]plugin {name} not loaded:[/yellow] {why}")
+        uvicorn.run(create_app(runtime), host=bind_host, port=bind_port, loop="auto", http="auto",
+                    access_log=False, log_level="warning")
+    finally:
+        if core is not None:
+            core.terminate()
+            try:
+                core.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                core.kill()
 
 
 @app.command()
@@ -219,21 +249,20 @@ def replay(
 
 
 def _read_db(settings: Any, fn: Any) -> Any:
-    from omnisdk.store.sqlite import SQLiteStore, SQLiteTransaction
-    from omnisdk.store.sqlite_schema import SCHEMA
+    from omnisdk.store import open_store
 
     url = settings.store.url
     if not url.startswith("sqlite:///"):
         err.print("this command reads the embedded SQLite store only")
         raise typer.Exit(4)
-    store = SQLiteStore(url[len("sqlite:///"):] or "omnisdk.db")
+    store = open_store(url, inbox_url=settings.store.inbox_url)
     if not store.path.exists():
         err.print(f"no database at {store.path}")
         raise typer.Exit(1)
     conn = store.connect()
     try:
-        conn.executescript(SCHEMA)
-        return fn(SQLiteTransaction(conn))
+        store.create_schema(conn)
+        return fn(store.transaction(conn))
     finally:
         conn.close()
 

@@ -57,6 +57,8 @@ class _Section(BaseModel):
 
 class StoreSettings(_Section):
     url: str = Field("sqlite:///omnisdk.db", description="sqlite:///relative.db or sqlite:////abs.db")
+    inbox_url: str | None = Field(
+        None, description="Keep the inbox in this separate SQLite file (serve --split derives one).")
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite: FULL (power-loss safe) or NORMAL.")
 
 

@@ -65,6 +65,10 @@ class Processor:
         self.clock = clock
         self.acknowledgement = acknowledgement
         self.timer_interval = timer_interval
+        self.batch = BATCH
+        """Inbox rows per transaction (smaller when another process shares the write lock)."""
+        self.poll_interval: float | None = None
+        """Seconds between inbox polls when another process (an ingress) writes the inbox."""
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.on_outbox: Callable[[], None] | None = None
@@ -104,7 +108,13 @@ class Processor:
 
     async def _inbox_loop(self) -> None:
         while True:
-            await self._wake.wait()
+            if self.poll_interval:
+                try:  # an ingress process writes the inbox: look at least this often
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                except TimeoutError:
+                    pass
+            else:
+                await self._wake.wait()
             self._wake.clear()
             try:
                 await self.drain()
@@ -197,7 +207,7 @@ class Processor:
             pass
 
     def _batch(self, tx: Transaction) -> tuple[int, list[Ctx]]:
-        rows = tx.claim_inbox(BATCH)
+        rows = tx.claim_inbox(self.batch)
         contexts: list[Ctx] = []
         now = self.clock()
         for seq, event in rows:

@@ -62,6 +62,13 @@ def build_adapters(settings: Settings, host: PluginHost) -> dict[tuple[str, str]
     return out
 
 
+ROLES = ("all", "ingress", "core")
+"""``all``: one process does everything (the embedded default).  ``ingress``: webhooks only —
+verify, parse, durable inbox, 2xx — no processing, so acknowledgements never wait behind
+routing work.  ``core``: processing, timers, outbox and the agent API, polling the inbox an
+ingress process fills (both on the same store)."""
+
+
 class Runtime:
     """The running core.  Use as an async context manager, or call start()/stop().
 
@@ -80,7 +87,11 @@ class Runtime:
         store: Store | None = None,
         adapters: dict[tuple[str, str], ChannelAdapter] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        role: str = "all",
     ) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        self.role = role
         self.settings = settings
         if host is None:
             host = PluginHost(allow=settings.plugins.allow, block=settings.plugins.block)
@@ -88,7 +99,15 @@ class Runtime:
             host.load_modules(settings.plugins.modules)
         self.host = host
         self.adapters = adapters if adapters is not None else build_adapters(settings, host)
-        self.store = store or open_store(settings.store.url, synchronous=settings.store.synchronous)
+        if store is None:
+            if role == "ingress":  # only the inbox file (or the one store file, if there is no split)
+                url = settings.store.inbox_url or settings.store.url
+                store = open_store(url, synchronous=settings.store.synchronous,
+                                   inbox_only=bool(settings.store.inbox_url))
+            else:
+                store = open_store(settings.store.url, synchronous=settings.store.synchronous,
+                                   inbox_url=settings.store.inbox_url)
+        self.store = store
         self.engine = RoutingEngine(
             settings.routing.queues, settings.routing.agents, host,
             item_size=settings.routing.item_size, affinity_window=settings.lifecycle.affinity_window,
@@ -106,6 +125,11 @@ class Runtime:
 
     async def start(self) -> None:
         await self.store.open()
+        if self.role == "ingress":
+            return  # no engine, no loops: the core process owns them
+        if self.role == "core":
+            self.processor.poll_interval = 0.01
+            self.processor.batch = 32  # hold the store's write lock briefly: the ingress waits on it
         await self.processor.restore()
         await self.processor.operate(self.lifecycle.drain)  # capacity may have freed while down
         self.store.on_inbox = self.processor.wake
@@ -113,6 +137,9 @@ class Runtime:
         self.outbox.start()
 
     async def stop(self) -> None:
+        if self.role == "ingress":
+            await self.store.close()
+            return
         await self.processor.stop()
         await self.outbox.stop()
         if self.connectors is not None:

@@ -43,8 +43,9 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Starlette:
         Route("/webhooks/{plugin}/{account}", webhook_method_not_allowed,  # not the API's 404
               methods=["PUT", "PATCH", "DELETE", "OPTIONS"]),
         Route("/healthz", health, methods=["GET"]),
-        Mount("", app=api),  # the agent API, /openapi.json and /docs
     ]
+    if getattr(runtime, "role", "all") != "ingress":  # an ingress has no engine to serve the API
+        routes.append(Mount("", app=api))  # the agent API, /openapi.json and /docs
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.api = api

@@ -404,7 +404,8 @@ class Lifecycle:
             "updated_at": ctx.now,
         })
         ctx.put(inter)
-        ctx.tx.cancel_timers(inter.id, ["reminder"])
+        if inter.direction is Direction.OUTBOUND and self.settings.reminders:
+            ctx.tx.cancel_timers(inter.id, ["reminder"])  # the customer answered
         self.on_event(ctx, inter, ActionEvent.CUSTOMER_MESSAGE)
         if inter.state is S.ON_HOLD:
             ctx.tx.cancel_timers(inter.id, ["inactivity"])

@@ -70,7 +70,13 @@ class Transaction(Protocol):
         """Mark one inbox row processed (with the reason if it could not be)."""
 
     def mark_processed_through(self, seq: int) -> None:
-        """Mark every unprocessed inbox row up to ``seq`` processed."""
+        """Move the processor's cursor past ``seq``."""
+
+    def inbox_failure(self, source: str, event_id: str) -> str | None:
+        """Why an inbox event could not be applied, or None."""
+
+    def inbox_backlog(self) -> int:
+        """Inbox rows the processor has not taken yet."""
 
     def active_interaction(self, conversation_key: str) -> Interaction | None:
         """The one active (not closed) interaction of a conversation, if any."""
@@ -237,5 +243,10 @@ def open_store(url: str, **options: Any) -> Store:
     if url.startswith("sqlite:///"):
         from omnisdk.store.sqlite import SQLiteStore
 
+        inbox = options.pop("inbox_url", None)
+        if inbox is not None:
+            if not inbox.startswith("sqlite:///"):
+                raise ConfigError("store.inbox_url must be a sqlite:/// URL too")
+            options["inbox_path"] = inbox[len("sqlite:///"):]
         return SQLiteStore(url[len("sqlite:///"):] or "omnisdk.db", **options)
     raise ConfigError(f"unsupported store URL scheme in {url.split(':', 1)[0]!r} (use sqlite:///PATH)")

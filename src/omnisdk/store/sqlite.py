@@ -26,7 +26,7 @@ from omnisdk.ids import new_id
 from omnisdk.model import Interaction
 from omnisdk.model.messages import DeliveryStatus
 from omnisdk.store.base import InboxResult, OutboxRow, Store, TimerRow
-from omnisdk.store.sqlite_schema import SCHEMA
+from omnisdk.store.sqlite_schema import INBOX_SCHEMA, SCHEMA
 
 log = logging.getLogger("omnisdk.store")
 T = TypeVar("T")
@@ -37,33 +37,60 @@ MAX_BATCH = 512
 class SQLiteTransaction:
     """:class:`omnisdk.store.Transaction` over one sqlite3 connection (writer thread only)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, split: bool = False) -> None:
         self.c = conn
+        self.split = split
+        """True when the inbox is a separate, attached file (``inbox_db``)."""
+        self.pending_counts: dict[str, int] = {}
+        """Counter increments of the current batch, written once before its commit."""
 
     @contextlib.contextmanager
     def savepoint(self) -> Iterator[None]:
+        counts = dict(self.pending_counts)
         self.c.execute("SAVEPOINT item")
         try:
             yield
         except BaseException:
             self.c.execute("ROLLBACK TO item")
             self.c.execute("RELEASE item")
+            self.pending_counts = counts
             raise
         self.c.execute("RELEASE item")
 
-    # inbox
+    # inbox: an append-only log; the processor's position in it is the cursor
+    def inbox_cursor(self) -> int:
+        """The seq of the last inbox row the processor has taken (0 before the first)."""
+        row = self.c.execute("SELECT seq FROM inbox_cursor WHERE name = 'processor'").fetchone()
+        return row[0] if row else 0
+
     def claim_inbox(self, limit: int) -> list[tuple[int, Event]]:
         rows = self.c.execute(
-            "SELECT seq, body FROM inbox WHERE processed = 0 ORDER BY seq LIMIT ?", (limit,)
+            "SELECT seq, body FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?", (self.inbox_cursor(), limit)
         ).fetchall()
         return [(seq, loads(body)) for seq, body in rows]
 
     def mark_processed(self, seq: int, error: str | None = None) -> None:
-        self.c.execute("UPDATE inbox SET processed = 1, error = ? WHERE seq = ?", (error, seq))
+        if error is not None:
+            self.c.execute(
+                "INSERT OR REPLACE INTO inbox_failures (seq, source, id, error)"
+                " SELECT seq, source, id, ? FROM inbox WHERE seq = ?", (error, seq))
+        self.mark_processed_through(seq)
 
     def mark_processed_through(self, seq: int) -> None:
-        """Mark every unprocessed row up to ``seq`` processed (one statement for a batch)."""
-        self.c.execute("UPDATE inbox SET processed = 1 WHERE processed = 0 AND seq <= ?", (seq,))
+        """Move the cursor past ``seq`` (it never moves back)."""
+        self.c.execute(
+            "INSERT INTO inbox_cursor (name, seq) VALUES ('processor', ?)"
+            " ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)", (seq,))
+
+    def inbox_failure(self, source: str, event_id: str) -> str | None:
+        """Why an inbox event could not be applied, or None."""
+        row = self.c.execute(
+            "SELECT error FROM inbox_failures WHERE source = ? AND id = ?", (source, event_id)).fetchone()
+        return row[0] if row else None
+
+    def inbox_backlog(self) -> int:
+        """Inbox rows the processor has not taken yet."""
+        return self.c.execute("SELECT COUNT(*) FROM inbox WHERE seq > ?", (self.inbox_cursor(),)).fetchone()[0]
 
     # interactions
     def active_interaction(self, conversation_key: str) -> Interaction | None:
@@ -350,8 +377,11 @@ class SQLiteTransaction:
         return [orjson.loads(d) for (d,) in self.c.execute("SELECT doc FROM queues ORDER BY rowid")]
 
     def next_number(self, name: str) -> int:
-        self.count(f"seq.{name}")
-        return self.c.execute("SELECT value FROM counters WHERE name = ?", (f"seq.{name}",)).fetchone()[0]
+        return self.c.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (f"seq.{name}",),
+        ).fetchone()[0]
 
     def save_case(self, doc: dict[str, Any]) -> None:
         self.c.execute(
@@ -383,13 +413,24 @@ class SQLiteTransaction:
 
     # stats
     def count(self, name: str, n: int = 1) -> None:
-        self.c.execute(
-            "INSERT INTO counters (name, value) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-            (name, n),
-        )
+        self.pending_counts[name] = self.pending_counts.get(name, 0) + n
+
+    def flush_counts(self) -> None:
+        """Write the batch's counter increments (one statement per counter name)."""
+        if self.pending_counts:
+            self.c.executemany(
+                "INSERT INTO counters (name, value) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+                list(self.pending_counts.items()),
+            )
+            self.pending_counts.clear()
 
     def counters(self) -> dict[str, int]:
+        self.flush_counts()
+        if self.split:  # the gateway's counters live in the inbox file
+            return dict(self.c.execute(
+                "SELECT name, SUM(value) FROM (SELECT name, value FROM main.counters"
+                " UNION ALL SELECT name, value FROM inbox_db.counters) GROUP BY name").fetchall())
         return dict(self.c.execute("SELECT name, value FROM counters").fetchall())
 
 
@@ -412,11 +453,19 @@ class SQLiteStore(Store):
         cache_kib: SQLite page cache per connection, KiB (default 64 MiB: the working set of
             active interactions stays in memory).
         mmap_bytes: memory-mapped I/O size, bytes (default 256 MiB; 0 turns it off).
+        inbox_path: keep the inbox in this separate file, attached as ``inbox_db`` (``serve
+            --split``: the webhook ingress process writes only that file, so it never waits for
+            the core's write lock).
+        inbox_only: this store is an ingress's: ``path`` is the inbox file and only the inbox and
+            its counters exist.
     """
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL", cache_kib: int = 65536,
-                 mmap_bytes: int = 256 << 20) -> None:
+                 mmap_bytes: int = 256 << 20, inbox_path: str | Path | None = None,
+                 inbox_only: bool = False) -> None:
         self.path = Path(path)
+        self.inbox_path = Path(inbox_path) if inbox_path else None
+        self.inbox_only = inbox_only
         self.cache_kib = cache_kib
         self.mmap_bytes = mmap_bytes
         self.location = str(self.path.resolve())
@@ -429,6 +478,20 @@ class SQLiteStore(Store):
         self._pending_counts: dict[str, int] = {}
         self.on_inbox = None
 
+    @property
+    def split(self) -> bool:
+        return self.inbox_path is not None and not self.inbox_only
+
+    def create_schema(self, conn: sqlite3.Connection) -> None:
+        """Create missing tables (idempotent)."""
+        conn.executescript(INBOX_SCHEMA.format(db="inbox_db." if self.split else ""))
+        if not self.inbox_only:
+            conn.executescript(SCHEMA)
+
+    def transaction(self, conn: sqlite3.Connection) -> SQLiteTransaction:
+        """A transaction object over ``conn`` (the CLI reads through one)."""
+        return SQLiteTransaction(conn, split=self.split)
+
     def connect(self) -> sqlite3.Connection:
         """A new connection with the store's pragmas (the CLI uses one to read)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -438,14 +501,23 @@ class SQLiteStore(Store):
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute(f"PRAGMA cache_size=-{self.cache_kib}")  # negative: KiB, not pages
         conn.execute(f"PRAGMA mmap_size={self.mmap_bytes}")
+        if self.inbox_path is not None and not self.inbox_only:
+            self.inbox_path.parent.mkdir(parents=True, exist_ok=True)
+            conn.execute("ATTACH DATABASE ? AS inbox_db", (str(self.inbox_path),))
+            conn.execute("PRAGMA inbox_db.journal_mode=WAL")
+            conn.execute(f"PRAGMA inbox_db.synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
         conn = self.connect()
-        conn.executescript(SCHEMA)
-        tx = SQLiteTransaction(conn)
+        self.create_schema(conn)
+        if self.inbox_only:
+            self._thread = threading.Thread(target=self._run, args=(conn,), name="omnisdk-sqlite", daemon=True)
+            self._thread.start()
+            return
+        tx = self.transaction(conn)
         stale = tx.requeue_stale_sending()
         if stale:
             log.warning("%d outbox rows were left 'sending' by a crash; they will be retried", stale)
@@ -497,7 +569,7 @@ class SQLiteStore(Store):
     # --- writer thread ---------------------------------------------------------------
 
     def _run(self, conn: sqlite3.Connection) -> None:
-        tx = SQLiteTransaction(conn)
+        tx = self.transaction(conn)
         stop = False
         while not stop:
             first = self._q.get()
@@ -518,22 +590,34 @@ class SQLiteStore(Store):
 
     def _run_batch(self, conn: sqlite3.Connection, tx: SQLiteTransaction, jobs: list[_Job]) -> None:
         results: list[tuple[_Job, bool, Any]] = []
-        conn.execute("BEGIN IMMEDIATE")
+        # with an attached inbox, BEGIN IMMEDIATE would lock both files: stay deferred so the
+        # core locks only what it writes (the ingress process writes the inbox file)
+        conn.execute("BEGIN" if self.split else "BEGIN IMMEDIATE")
         try:
             for job in jobs:
+                if job.is_inbox or job.future is None:  # independent inserts, counters: no savepoint
+                    try:
+                        results.append((job, True, job.fn(tx)))
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller's future
+                        results.append((job, False, exc))
+                    continue
+                counts = dict(tx.pending_counts)
                 conn.execute("SAVEPOINT job")
                 try:
                     value = job.fn(tx)
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller's future
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
+                    tx.pending_counts = counts
                     results.append((job, False, exc))
                 else:
                     conn.execute("RELEASE job")
                     results.append((job, True, value))
+            tx.flush_counts()
             conn.execute("COMMIT")
         except BaseException as exc:  # commit failed: nothing of the batch is durable
             log.exception("store commit failed")
+            tx.pending_counts.clear()
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:

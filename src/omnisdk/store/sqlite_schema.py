@@ -1,19 +1,38 @@
 """The SQLite schema (also the reference for other stores' tables)."""
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS inbox (
-    seq          INTEGER PRIMARY KEY,  -- rowid: monotonic (rows are never deleted from the end)
+INBOX_SCHEMA = """
+-- the inbox: an append-only log of durable webhook events, deduplicated on (source, id)
+CREATE TABLE IF NOT EXISTS {db}inbox (
+    seq          INTEGER PRIMARY KEY,  -- rowid: grows with every append, never reused
     source       TEXT NOT NULL,
     id           TEXT NOT NULL,
     type         TEXT NOT NULL,
     partitionkey TEXT,
     received_at  TEXT NOT NULL,
     body         BLOB NOT NULL,
-    processed    INTEGER NOT NULL DEFAULT 0,
-    error        TEXT,
     UNIQUE (source, id)
 );
-CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (seq) WHERE processed = 0;
+CREATE TABLE IF NOT EXISTS {db}counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+"""The inbox file's tables (``{db}`` is ``""`` or ``"inbox_db."`` when it is a separate file).
+Its counters hold what the gateway counts (accepted, deduplicated, rejected)."""
+
+SCHEMA = """
+-- how far the processor has read the inbox (exactly once: moved in the same transaction as
+-- the work), and the events it could not apply
+CREATE TABLE IF NOT EXISTS inbox_cursor (
+    name TEXT PRIMARY KEY,
+    seq  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inbox_failures (
+    seq    INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    id     TEXT NOT NULL,
+    error  TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS contacts (
     id           TEXT PRIMARY KEY,

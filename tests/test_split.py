@@ -1,0 +1,105 @@
+"""``omnisdk serve --split``: a webhook ingress process and a core process on one store, the
+inbox in its own file (the ingress never waits for the core's write lock)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sample_wire import SECRET, msg, sample_body, sample_signature
+
+from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
+from omnisdk.store.sqlite import SQLiteStore
+
+TESTS = Path(__file__).parent
+
+
+def free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+        with socket.socket() as b:
+            try:
+                b.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+def wait_ok(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(proc.stdout.read().decode()[-2000:])
+        try:
+            if httpx.get(url, timeout=0.5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer")
+
+
+def test_split_serve_ingests_in_one_process_and_routes_in_the_other(tmp_path):
+    db = tmp_path / "omni.db"
+    config = tmp_path / "omnisdk.toml"
+    config.write_text(
+        f'[store]\nurl = "sqlite:///{db}"\n'
+        '[plugins]\nallow = ["sample_plugin"]\nmodules = ["sample_plugin"]\n'
+        '[[routing.agents]]\nid = "alice"\ncapacity = { chat = 100 }\n'
+        f'[accounts.sample.acme]\nsecret = "{SECRET}"\n'
+    )
+    port = free_port_pair()
+    env = {**os.environ, "PYTHONPATH": str(TESTS / "plugins_for_tests")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omnisdk.cli", "serve", "--split", "-c", str(config), "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        wait_ok(f"http://127.0.0.1:{port}/healthz", proc)
+        wait_ok(f"http://127.0.0.1:{port + 1}/healthz", proc)
+        for i in range(20):
+            body = sample_body([msg(i, customer=f"+1555010{i:04d}")])
+            r = httpx.post(f"http://127.0.0.1:{port}/webhooks/sample/acme", content=body,
+                           headers={"x-sample-signature": sample_signature(body)})
+            assert r.status_code == 200
+        # the ingress serves no agent API; the core does, and it has routed every message
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/interactions").status_code == 404
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            items = httpx.get(f"http://127.0.0.1:{port + 1}/v1/interactions").json()
+            if len(items) == 20:
+                break
+            time.sleep(0.1)
+        assert len(items) == 20 and {i["agent"] for i in items} == {"alice"}
+        stats = httpx.get(f"http://127.0.0.1:{port + 1}/v1/stats").json()
+        assert stats["events.accepted"] == 20  # the ingress's counters, read through the core
+        assert (tmp_path / "omni-inbox.db").exists()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+async def test_the_core_reads_an_inbox_another_store_writes(tmp_path):
+    ingress = SQLiteStore(tmp_path / "in.db", inbox_only=True, synchronous="NORMAL")
+    core = SQLiteStore(tmp_path / "core.db", inbox_path=tmp_path / "in.db", synchronous="NORMAL")
+    await ingress.open()
+    await core.open()
+    try:
+        event = Event(id="m-1", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, data={"x": 1})
+        assert (await ingress.append_inbox([event], "2026-01-01T00:00:00Z")).accepted == 1
+        claimed = await core.transact(lambda tx: tx.claim_inbox(10))
+        assert [e.id for _, e in claimed] == ["m-1"]
+        await core.transact(lambda tx: tx.mark_processed_through(claimed[-1][0]))
+        assert await core.transact(lambda tx: tx.claim_inbox(10)) == []
+        assert await core.transact(lambda tx: tx.counters()) == {"events.accepted": 1}
+    finally:
+        await ingress.close()
+        await core.close()
