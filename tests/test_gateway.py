@@ -156,3 +156,27 @@ async def test_unserializable_event_data_is_a_4xx_not_a_503(client, runtime, mon
     body = sample_body([msg(1)])
     resp = await client.post(URL, content=body, headers=signed(body))
     assert resp.status_code == 400 and resp.json()["error"] == "plugin_error"
+
+
+async def test_a_client_that_hangs_up_mid_body_is_not_a_plugin_error(runtime):
+    app = create_app(runtime, manage_runtime=False)
+    sent: list[dict] = []
+    messages = [
+        {"type": "http.request", "body": b'{"messages": [', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": URL, "raw_path": URL.encode(), "query_string": b"",
+             "headers": [(b"host", b"gw"), (b"x-sample-signature", b"00")], "scheme": "http",
+             "server": ("gw", 80), "client": ("127.0.0.1", 1), "root_path": "", "http_version": "1.1"}
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    await runtime.store.transact(lambda tx: None)
+    stats = await runtime.stats()
+    assert stats.get("rejected.client_disconnected") == 1 and "rejected.plugin_error" not in stats

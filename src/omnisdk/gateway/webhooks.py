@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from omnisdk.adapters import WebhookReply, WebhookRequest
@@ -94,6 +94,9 @@ class WebhookEndpoint:
         except WebhookError as exc:
             store.count_later(f"rejected.{exc.reason}")
             return error_response(exc.status, exc.reason, str(exc))
+        except ClientDisconnect:  # the provider hung up mid-body: nobody to answer, nothing stored
+            store.count_later("rejected.client_disconnected")
+            return error_response(400, "client_disconnected", "the body was not received in full")
         except Exception as exc:  # a plugin bug on odd input: refuse, never 500
             log.exception("plugin %s raised %s outside its contract", plugin, type(exc).__name__)
             store.count_later("rejected.plugin_error")
