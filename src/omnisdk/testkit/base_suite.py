@@ -228,3 +228,23 @@ def fail(rule_id: str, message: str) -> None:
     import pytest
 
     pytest.fail(f"[{rule_id}] {message}", pytrace=False)
+
+
+def subject_problems(subject: Any, base: type, attr: str, fuzz_examples: Any) -> list[str]:
+    """Declaration problems shared by the adapter and connector suites: ``attr`` must name a
+    ``base`` subclass and ``fuzz_examples`` be a positive int."""
+    problems = []
+    if not (isinstance(subject, type) and issubclass(subject, base)):
+        problems.append(f"set `{attr} = Your{attr.capitalize()}` (a {base.__name__} subclass), not {subject!r}")
+    if not isinstance(fuzz_examples, int) or fuzz_examples < 1:
+        problems.append("fuzz_examples must be a positive int")
+    return problems
+
+
+def describe_subject(out: dict[str, Any], subject: Any) -> dict[str, Any]:
+    """Add the adapter's or connector's name and channel to a report header."""
+    if subject is not None:
+        out["adapter"] = getattr(subject, "name", None)
+        channel = getattr(subject, "channel", None)
+        out["channel"] = getattr(channel, "value", channel)
+    return out

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from omnisdk.adapters import ChannelAdapter
-from omnisdk.testkit.base_suite import ContractSuite
+from omnisdk.testkit.base_suite import ContractSuite, describe_subject, subject_problems
 from omnisdk.testkit.channel_delivery import DeliveryChecks
 from omnisdk.testkit.channel_fixture import ChannelFixture
 from omnisdk.testkit.channel_outbound import OutboundChecks
@@ -101,22 +101,13 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, DeliveryChecks, Outb
     def declaration_problems(cls) -> list[str]:
         """:meth:`ContractSuite.declaration_problems`, plus: ``adapter`` is a ChannelAdapter
         subclass; ``fuzz_examples`` is a positive int."""
-        problems = super().declaration_problems()
-        if not (isinstance(cls.adapter, type) and issubclass(cls.adapter, ChannelAdapter)):
-            problems.insert(0, f"set `adapter = YourAdapter` (a ChannelAdapter subclass), not {cls.adapter!r}")
-        if not isinstance(cls.fuzz_examples, int) or cls.fuzz_examples < 1:
-            problems.append("fuzz_examples must be a positive int")
-        return problems
+        return subject_problems(cls.adapter, ChannelAdapter, "adapter", cls.fuzz_examples) \
+            + super().declaration_problems()
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
         """The suite's report header, with the adapter's name and channel."""
-        out = super().describe()
-        if cls.adapter is not None:
-            out["adapter"] = getattr(cls.adapter, "name", None)
-            channel = getattr(cls.adapter, "channel", None)
-            out["channel"] = getattr(channel, "value", channel)
-        return out
+        return describe_subject(super().describe(), cls.adapter)
 
     @classmethod
     def parametrize(cls, metafunc: Any) -> None:

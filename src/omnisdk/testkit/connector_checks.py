@@ -33,7 +33,7 @@ import respx
 
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.testkit import fuzz
-from omnisdk.testkit.base_suite import ContractSuite, fail
+from omnisdk.testkit.base_suite import ContractSuite, describe_subject, fail, subject_problems
 from omnisdk.testkit.channel_delivery import ParseChecks, RedeliveryChecks
 from omnisdk.testkit.channel_fixture import ChannelFixture
 from omnisdk.testkit.channel_recordings import RecordingChecks
@@ -264,23 +264,13 @@ class ConnectorSuite(RecordingChecks, SignatureChecks, RedeliveryChecks, ParseCh
     def declaration_problems(cls) -> list[str]:
         """:meth:`ContractSuite.declaration_problems`, plus: ``connector`` is a subclass of the
         suite's connector base; ``fuzz_examples`` is a positive int."""
-        problems = super().declaration_problems()
-        base = cls.connector_base
-        if not (isinstance(cls.connector, type) and issubclass(cls.connector, base)):
-            problems.insert(0, f"set `connector = YourConnector` (a {base.__name__} subclass), not {cls.connector!r}")
-        if not isinstance(cls.fuzz_examples, int) or cls.fuzz_examples < 1:
-            problems.append("fuzz_examples must be a positive int")
-        return problems
+        return subject_problems(cls.connector, cls.connector_base, "connector", cls.fuzz_examples) \
+            + super().declaration_problems()
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
         """The suite's report header, with the connector's name and channel."""
-        out = super().describe()
-        if cls.connector is not None:
-            out["adapter"] = getattr(cls.connector, "name", None)
-            channel = getattr(cls.connector, "channel", None)
-            out["channel"] = getattr(channel, "value", channel)
-        return out
+        return describe_subject(super().describe(), cls.connector)
 
     @classmethod
     def parametrize(cls, metafunc: Any) -> None:
