@@ -103,3 +103,24 @@ async def test_the_core_reads_an_inbox_another_store_writes(tmp_path):
     finally:
         await ingress.close()
         await core.close()
+
+
+def test_the_core_does_not_outlive_its_ingress(tmp_path):
+    config = tmp_path / "omnisdk.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "omni.db"}"\n[plugins]\nallow = []\n')
+    port = free_port_pair()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omnisdk.cli", "serve", "--split", "-c", str(config), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    wait_ok(f"http://127.0.0.1:{port + 1}/healthz", proc)
+    proc.send_signal(signal.SIGKILL)  # the ingress dies without running any clean-up
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port + 1}/healthz", timeout=0.5)
+        except httpx.HTTPError:
+            return  # the core is gone
+        time.sleep(0.2)
+    raise AssertionError("the core kept running after its ingress died")

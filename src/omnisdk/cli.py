@@ -76,6 +76,7 @@ def serve(
     role: Annotated[str, typer.Option(help="all | ingress (webhooks only) | core (processing + agent API).")] = "all",
     split: Annotated[bool, typer.Option(
         "--split", help="Two processes on one store: an ingress on PORT and a core on PORT+1.")] = False,
+    parent_pid: Annotated[Optional[int], typer.Option(hidden=True)] = None,
 ) -> None:
     """Run the gateway (uvicorn, uvloop + httptools when available).
 
@@ -103,12 +104,14 @@ def serve(
             os.environ["OMNISDK_STORE__INBOX_URL"] = inbox
             settings = _settings(config)
         args = [sys.executable, "-m", "omnisdk.cli", "serve", "--role", "core", "--host", bind_host,
-                "--port", str(bind_port + 1)]
+                "--port", str(bind_port + 1), "--parent-pid", str(os.getpid())]
         if config:
             args += ["--config", str(config)]
         core = subprocess.Popen(args)  # inherits OMNISDK_STORE__INBOX_URL
         role = "ingress"
         err.print(f"core (agent API) on http://{bind_host}:{bind_port + 1}, webhooks on http://{bind_host}:{bind_port}")
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
     try:
         try:
             runtime = Runtime(settings, role=role)
@@ -126,6 +129,21 @@ def serve(
                 core.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 core.kill()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Stop this process (gracefully, SIGTERM) when the process that started it is gone: the
+    core of ``serve --split`` must not outlive its ingress, however that one ended."""
+    import signal
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="omnisdk-parent-watch", daemon=True).start()
 
 
 @app.command()
