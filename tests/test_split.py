@@ -124,3 +124,26 @@ def test_the_core_does_not_outlive_its_ingress(tmp_path):
             return  # the core is gone
         time.sleep(0.2)
     raise AssertionError("the core kept running after its ingress died")
+
+
+async def test_switching_a_database_to_split_keeps_routing_new_events(tmp_path):
+    one = SQLiteStore(tmp_path / "core.db", synchronous="NORMAL")  # the one-process layout
+    await one.open()
+    event = Event(id="old", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, data={})
+    await one.append_inbox([event], "2026-01-01T00:00:00Z")
+    for _ in range(3):  # the cursor moves well past the new file's first seqs
+        await one.append_inbox([event.with_(id=f"old-{_}")], "2026-01-01T00:00:00Z")
+    claimed = await one.transact(lambda tx: tx.claim_inbox(10))
+    await one.transact(lambda tx: tx.mark_processed_through(claimed[-1][0]))
+    await one.close()
+    ingress = SQLiteStore(tmp_path / "in.db", inbox_only=True, synchronous="NORMAL")
+    core = SQLiteStore(tmp_path / "core.db", inbox_path=tmp_path / "in.db", synchronous="NORMAL")
+    await ingress.open()
+    await core.open()
+    try:
+        await ingress.append_inbox([event.with_(id="new")], "2026-01-01T00:00:01Z")
+        claimed = await core.transact(lambda tx: tx.claim_inbox(10))
+        assert [e.id for _, e in claimed] == ["new"]  # not hidden by main.inbox, not skipped
+    finally:
+        await ingress.close()
+        await core.close()

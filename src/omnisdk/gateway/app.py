@@ -1,6 +1,8 @@
 """The ASGI application: raw webhook and health routes, then the agent API.
 
-The outer application is a plain Starlette router.  ``/webhooks/{plugin}/{account}`` and
+A POST to ``/webhooks/{plugin}/{account}`` is served before any routing, straight on the ASGI
+interface (:func:`omnisdk.gateway.webhooks.fast_path`).  Everything else reaches a plain
+Starlette router.  ``/webhooks/{plugin}/{account}`` and
 ``/healthz`` are raw Starlette routes matched first, so a provider's webhook never passes through
 FastAPI (no dependency injection, no FastAPI middleware, not in the API schema).  Every other path
 goes to the FastAPI application of :mod:`omnisdk.gateway.api`: ``/v1/…``, ``/openapi.json`` and
@@ -11,19 +13,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from omnisdk.gateway.api import create_api, health, webhook_method_not_allowed
-from omnisdk.gateway.webhooks import WebhookEndpoint
+from omnisdk.gateway.webhooks import WebhookEndpoint, fast_path
 
 if TYPE_CHECKING:
     from omnisdk.runtime import Runtime
 
 
-def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Starlette:
+def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Gateway:
     """The ASGI app.  With ``manage_runtime`` the app's lifespan starts and stops the runtime."""
     webhooks = WebhookEndpoint(runtime)
     api = create_api(runtime)
@@ -49,4 +51,19 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.api = api
-    return app
+    return Gateway(app, webhooks)
+
+
+class Gateway:
+    """The Starlette application behind the webhook fast path (:func:`fast_path`); attribute
+    access (``state``, ``routes`` …) goes to the Starlette application."""
+
+    def __init__(self, app: Starlette, webhooks: WebhookEndpoint) -> None:
+        self.app = app
+        self._call = fast_path(webhooks, app)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self._call(scope, receive, send)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)

@@ -41,6 +41,11 @@ class SQLiteTransaction:
         self.c = conn
         self.split = split
         """True when the inbox is a separate, attached file (``inbox_db``)."""
+        self.inbox = "inbox_db.inbox" if split else "main.inbox"
+        """The inbox table, always named with its file: a stray ``inbox`` table in the other
+        file can never be read by mistake."""
+        self.cursor_name = "processor:inbox_db" if split else "processor"
+        """Each inbox location has its own cursor (seqs restart in a new inbox file)."""
         self.pending_counts: dict[str, int] = {}
         """Counter increments of the current batch, written once before its commit."""
 
@@ -60,12 +65,12 @@ class SQLiteTransaction:
     # inbox: an append-only log; the processor's position in it is the cursor
     def inbox_cursor(self) -> int:
         """The seq of the last inbox row the processor has taken (0 before the first)."""
-        row = self.c.execute("SELECT seq FROM inbox_cursor WHERE name = 'processor'").fetchone()
+        row = self.c.execute("SELECT seq FROM inbox_cursor WHERE name = ?", (self.cursor_name,)).fetchone()
         return row[0] if row else 0
 
     def claim_inbox(self, limit: int) -> list[tuple[int, Event]]:
         rows = self.c.execute(
-            "SELECT seq, body FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?", (self.inbox_cursor(), limit)
+            f"SELECT seq, body FROM {self.inbox} WHERE seq > ? ORDER BY seq LIMIT ?", (self.inbox_cursor(), limit)
         ).fetchall()
         return [(seq, loads(body)) for seq, body in rows]
 
@@ -73,14 +78,14 @@ class SQLiteTransaction:
         if error is not None:
             self.c.execute(
                 "INSERT OR REPLACE INTO inbox_failures (seq, source, id, error)"
-                " SELECT seq, source, id, ? FROM inbox WHERE seq = ?", (error, seq))
+                f" SELECT seq, source, id, ? FROM {self.inbox} WHERE seq = ?", (error, seq))
         self.mark_processed_through(seq)
 
     def mark_processed_through(self, seq: int) -> None:
         """Move the cursor past ``seq`` (it never moves back)."""
         self.c.execute(
-            "INSERT INTO inbox_cursor (name, seq) VALUES ('processor', ?)"
-            " ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)", (seq,))
+            "INSERT INTO inbox_cursor (name, seq) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)", (self.cursor_name, seq))
 
     def inbox_failure(self, source: str, event_id: str) -> str | None:
         """Why an inbox event could not be applied, or None."""
@@ -90,7 +95,7 @@ class SQLiteTransaction:
 
     def inbox_backlog(self) -> int:
         """Inbox rows the processor has not taken yet."""
-        return self.c.execute("SELECT COUNT(*) FROM inbox WHERE seq > ?", (self.inbox_cursor(),)).fetchone()[0]
+        return self.c.execute(f"SELECT COUNT(*) FROM {self.inbox} WHERE seq > ?", (self.inbox_cursor(),)).fetchone()[0]
 
     # interactions
     def active_interaction(self, conversation_key: str) -> Interaction | None:
@@ -483,10 +488,17 @@ class SQLiteStore(Store):
         return self.inbox_path is not None and not self.inbox_only
 
     def create_schema(self, conn: sqlite3.Connection) -> None:
-        """Create missing tables (idempotent)."""
+        """Create missing tables (idempotent), and start the cursor of a database made before
+        the inbox had one where its ``processed`` flags left off."""
         conn.executescript(INBOX_SCHEMA.format(db="inbox_db." if self.split else ""))
-        if not self.inbox_only:
-            conn.executescript(SCHEMA)
+        if self.inbox_only:
+            return
+        conn.executescript(SCHEMA)
+        columns = {r[1] for r in conn.execute("PRAGMA main.table_info(inbox)")}
+        if "processed" in columns:
+            conn.execute(
+                "INSERT OR IGNORE INTO inbox_cursor (name, seq)"
+                " SELECT 'processor', COALESCE(MAX(seq), 0) FROM main.inbox WHERE processed = 1")
 
     def transaction(self, conn: sqlite3.Connection) -> SQLiteTransaction:
         """A transaction object over ``conn`` (the CLI reads through one)."""
@@ -540,7 +552,7 @@ class SQLiteStore(Store):
             new = 0
             for row in rows:
                 new += tx.c.execute(
-                    "INSERT OR IGNORE INTO inbox (source, id, type, partitionkey, received_at, body)"
+                    f"INSERT OR IGNORE INTO {tx.inbox} (source, id, type, partitionkey, received_at, body)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     row,
                 ).rowcount
