@@ -511,6 +511,7 @@ class SQLiteStore(Store):
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA wal_autocheckpoint=8192")  # pages: checkpoint less often under load
         conn.execute(f"PRAGMA cache_size=-{self.cache_kib}")  # negative: KiB, not pages
         conn.execute(f"PRAGMA mmap_size={self.mmap_bytes}")
         if self.inbox_path is not None and not self.inbox_only:
