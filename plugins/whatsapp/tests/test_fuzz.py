@@ -5,8 +5,6 @@ Events it does return carry ``data`` that validates with the core's models.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +21,7 @@ from omnisdk.events import (
 )
 from omnisdk.model import Message, StatusUpdate
 from omnisdk.recordings import load
+from omnisdk.testkit.fuzz import json_mutations
 from omnisdk_whatsapp import translate
 from omnisdk_whatsapp.adapter import WhatsAppAdapter
 
@@ -69,46 +68,8 @@ def test_random_byte_mutations(body, edits):
     check(bytes(buf))
 
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                  max_size=3),
-    max_leaves=6,
-)
-
-
-def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, prefix + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, prefix + (i,))
-    return out
-
-
-@st.composite
-def structural_mutations(draw) -> bytes:
-    doc = orjson.loads(draw(st.sampled_from(BODIES)))
-    for _ in range(draw(st.integers(1, 3))):
-        paths = _paths(doc)
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = doc
-        for key in path[:-1]:
-            parent = parent[key]
-        if draw(st.booleans()):
-            parent[path[-1]] = draw(JSON)
-        else:
-            del parent[path[-1]]
-    return orjson.dumps(doc)
-
-
 @FUZZ
-@given(body=structural_mutations())
+@given(body=json_mutations(BODIES))  # the test kit's structural mutations of recorded bodies
 def test_structural_mutations(body):
     check(body)
 
