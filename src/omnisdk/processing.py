@@ -150,13 +150,14 @@ class Processor:
             await self.restore()
             raise
 
-    def _guarded(self, ctx: Ctx, fn: Callable[[], T]) -> T:
-        """One item: its rows and its engine changes both roll back if it raises."""
+    def _guarded(self, ctx: Ctx, fn: Callable[[], T], history: list | None = None) -> T:
+        """One item: its rows and its engine changes both roll back if it raises.  With
+        ``history``, its history rows are collected there for one write per batch."""
         mark = self.engine.mark()
         try:
             with ctx.tx.savepoint():
                 result = fn()
-                ctx.flush()
+                ctx.flush(history)
                 return result
         except BaseException:
             ctx.dirty.clear()
@@ -210,10 +211,11 @@ class Processor:
         rows = tx.claim_inbox(self.batch)
         contexts: list[Ctx] = []
         now = self.clock()
+        history: list = []  # the batch's history rows, written in one statement
         for seq, event in rows:
             ctx = self._ctx(tx, now, cause=event)
             try:
-                self._guarded(ctx, lambda: self.apply(ctx, event))  # noqa: B023 - called at once
+                self._guarded(ctx, lambda: self.apply(ctx, event), history)  # noqa: B023 - called at once
             except STORE_ERRORS:
                 raise
             except Exception as exc:  # bad data, or a plugin's decision hook raised
@@ -225,6 +227,8 @@ class Processor:
             if ctx.observe:
                 ctx.emitted.insert(0, event)
             contexts.append(ctx)
+        for start in range(0, len(history), 1000):  # 7 parameters a row, well under the limit
+            tx.log_transitions(history[start:start + 1000])
         if rows:
             tx.mark_processed_through(rows[-1][0])  # the claimed rows are the oldest unprocessed
         return len(rows), contexts

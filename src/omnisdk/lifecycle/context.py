@@ -46,8 +46,10 @@ class Ctx:
         """Remember the interaction's new version (written by :meth:`flush`)."""
         self.dirty[interaction.id] = interaction
 
-    def flush(self) -> None:
-        """Write every touched interaction once, and the history rows.
+    def flush(self, history: list[tuple[str, str, str | None, str, str | None, str | None, str | None]] | None = None) -> None:
+        """Write every touched interaction once, and the history rows — or hand the history
+        rows to ``history`` for the caller to write with others in one statement (they only
+        append, so writing them later in the same transaction changes nothing).
 
         Raises:
             StateError: a write would make two active interactions for one conversation.
@@ -55,6 +57,9 @@ class Ctx:
         for inter in self.dirty.values():
             self.tx.save_interaction(inter)
         if self.logs:
-            self.tx.log_transitions(self.logs)
+            if history is None:
+                self.tx.log_transitions(self.logs)
+            else:
+                history.extend(self.logs)
         self.dirty.clear()
         self.logs.clear()
