@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.model import Channel, Interaction
 from omnisdk.plugins import PluginHost
-from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue
+from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue, Strategy
 from omnisdk.routing.pool import Pool
 
 
@@ -208,7 +208,8 @@ class RoutingEngine:
         self._refresh(agent)
         since_of = self.idle_since.__getitem__
         for key in self._keys.get(agent_id, ()):
-            self.pools[key].touched(agent_id, now, since_of)
+            if self.queues[key[0]].strategy is Strategy.LONGEST_IDLE:  # the only reader of the heap
+                self.pools[key].touched(agent_id, now, since_of)
 
         def undo() -> None:
             load[channel.value] -= 1
@@ -302,18 +303,19 @@ class RoutingEngine:
     def choose_queue(self, interaction: Interaction, text: str | None = None) -> Queue:
         """A plugin's valid choice (``omnisdk_select_queue``), else the first matching queue,
         else the first queue accepting the channel, else the first queue."""
-        queues = list(self.queues.values())
+        queues = self.queues.values()
         if self.host.implements("omnisdk_select_queue"):
-            choice = self.host.select_queue(interaction, queues)
+            choice = self.host.select_queue(interaction, list(queues))
             if choice in self.queues:
                 return self.queues[choice]
+        lowered = (text or "").lower()  # once, not once per queue with keywords
         for q in queues:
-            if q.matches(interaction.channel, interaction.language, text, interaction.attributes):
+            if q.matches(interaction.channel, interaction.language, lowered, interaction.attributes, lowered=True):
                 return q
         for q in queues:
             if q.accepts(interaction.channel):
                 return q
-        return queues[0]
+        return next(iter(queues))
 
     def choose_agent(self, interaction: Interaction, queue: Queue, now: float,
                      prefer: str | None = None) -> str | None:

@@ -78,14 +78,16 @@ class Queue(BaseModel):
     def accepts(self, channel: Channel) -> bool:
         return not self.channels or channel in self.channels
 
-    def matches(self, channel: Channel, language: str | None, text: str | None, attributes: dict[str, str]) -> bool:
-        """True when every routing condition of the queue holds."""
+    def matches(self, channel: Channel, language: str | None, text: str | None, attributes: dict[str, str],
+                *, lowered: bool = False) -> bool:
+        """True when every routing condition of the queue holds (``lowered``: ``text`` is
+        already lower-case)."""
         if self.channels and channel not in self.channels:
             return False
         if self.languages and (language is None or language.split("-")[0] not in self._primary_languages):
             return False
         if self.keywords:
-            low = (text or "").lower()
+            low = (text or "") if lowered else (text or "").lower()
             if not any(k.lower() in low for k in self.keywords):
                 return False
         return all(attributes.get(k) == v for k, v in self.attributes.items())
