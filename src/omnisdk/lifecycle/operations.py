@@ -26,7 +26,7 @@ from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import ActionEvent, ActionKind, LifecycleSettings, MessagingAction
-from omnisdk.lifecycle.states import HOLDS_CAPACITY, transition
+from omnisdk.lifecycle.states import HOLDS_CAPACITY, TRANSITIONS, transition
 from omnisdk.model import Direction, Interaction, Message, RoutingSource
 from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
@@ -81,9 +81,23 @@ class Lifecycle:
     # --- primitives ------------------------------------------------------------------
 
     def _move(self, ctx: Ctx, inter: Interaction, target: S, note: str | None = None, **changes: Any) -> Interaction:
-        new = transition(inter, target, ctx.now, **changes)
-        ctx.put(new)
-        ctx.logs.append((new.id, ctx.iso, inter.state.value, target.value, new.agent, new.queue, note))
+        """Move ``inter`` to ``target`` with ``changes``.  The object is changed in place when this
+        operation already owns it (it is in ``ctx.dirty``: read or made by this operation), which
+        saves a model copy per transition; otherwise a changed copy is returned."""
+        source = inter.state
+        if ctx.dirty.get(inter.id) is inter:
+            if target not in TRANSITIONS[source]:
+                raise StateError(f"interaction {inter.id}: {source} → {target} is not allowed")
+            changes["state"] = target
+            changes["updated_at"] = ctx.now
+            if target is S.CLOSED:
+                changes["closed_at"] = ctx.now
+            inter.__dict__.update(changes)
+            new = inter
+        else:
+            new = transition(inter, target, ctx.now, **changes)
+            ctx.put(new)
+        ctx.logs.append((new.id, ctx.iso, source.value, target.value, new.agent, new.queue, note))
         self._emit(ctx, STATE_EVENT[target], new, note)
         return new
 
