@@ -174,7 +174,7 @@ class Lifecycle:
             ctx.tx.schedule_timer(f"reminder{i}:{inter.id}", "reminder", ctx.ts + delay, inter.id, {"n": i})
         return inter
 
-    def route(self, ctx: Ctx, inter: Interaction, *, text: str | None = None, prefer: str | None = None) -> Interaction:
+    def route(self, ctx: Ctx, inter: Interaction, *, text: str | None = None) -> Interaction:
         """Queue the interaction and offer it if an agent is free (external queues hand it to
         their CCaaS plugin; virtual-agent queues to their bot)."""
         queue = self._queue(inter.queue) or self.engine.choose_queue(inter, text)
@@ -193,7 +193,7 @@ class Lifecycle:
         self.engine.enqueue(inter, queue.name, (inter.queued_at or ctx.now).timestamp())
         if queue.overflow_to and queue.overflow_after:
             self._timer(ctx, "overflow", inter, queue.overflow_after, queue=queue.name)
-        return self.try_assign(ctx, inter, queue, prefer=prefer)
+        return self.try_assign(ctx, inter, queue)
 
     def _to_queued(self, ctx: Ctx, inter: Interaction, note: str | None = None, **changes: Any) -> Interaction:
         if inter.state is S.QUEUED:
@@ -202,8 +202,8 @@ class Lifecycle:
             return inter
         return self._move(ctx, inter, S.QUEUED, note=note, queued_at=ctx.now, agent=None, **changes)
 
-    def try_assign(self, ctx: Ctx, inter: Interaction, queue: Queue, prefer: str | None = None) -> Interaction:
-        agent = self.engine.choose_agent(inter, queue, ctx.ts, prefer=prefer)
+    def try_assign(self, ctx: Ctx, inter: Interaction, queue: Queue) -> Interaction:
+        agent = self.engine.choose_agent(inter, queue, ctx.ts)
         return self.offer(ctx, inter, agent, queue) if agent else inter
 
     def offer(self, ctx: Ctx, inter: Interaction, agent: str, queue: Queue | None) -> Interaction:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.model import Channel, Interaction
@@ -30,14 +29,6 @@ from omnisdk.routing.pool import Pool
 
 class CapacityError(StateError):
     """The agent has no free capacity on that channel (HTTP 409)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Where an interaction goes: a queue, and an agent if one with free capacity was found."""
-
-    queue: Queue
-    agent: str | None
 
 
 class RoutingEngine:
@@ -317,11 +308,10 @@ class RoutingEngine:
                 return q
         return next(iter(queues))
 
-    def choose_agent(self, interaction: Interaction, queue: Queue, now: float,
-                     prefer: str | None = None) -> str | None:
+    def choose_agent(self, interaction: Interaction, queue: Queue, now: float) -> str | None:
         """An available agent of ``queue`` with free capacity on the channel, or None.
 
-        Order: ``prefer`` (the parked owner), affinity (the conversation's last agent within the
+        Order: affinity (the conversation's last agent within the
         window), a plugin's choice (``omnisdk_select_agent``), then the queue's strategy.
         Agents that declined this interaction are skipped.
         """
@@ -329,8 +319,6 @@ class RoutingEngine:
         if pool is None or not pool.has_free():
             return None
         excluded = set(interaction.declined_by)
-        if prefer and prefer not in excluded and pool.free.get(prefer, 0) > 0:
-            return prefer
         last = self.affinity.get(interaction.conversation_key)
         if last and now - last[1] <= self.affinity_window and last[0] not in excluded and pool.free.get(last[0], 0) > 0:
             return last[0]

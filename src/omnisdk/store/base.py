@@ -92,9 +92,6 @@ class Transaction(Protocol):
     def agent_loads(self) -> dict[str, dict[str, int]]:
         """Active interactions held per agent per channel: ``{agent: {channel: count}}``."""
 
-    def oldest_queued(self, limit: int) -> list[Interaction]:
-        """Queued interactions, oldest first (the backlog)."""
-
     def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
         """The contact id behind an address, created on first sight."""
 

@@ -147,15 +147,6 @@ class SQLiteTransaction:
             out.setdefault(agent, {})[channel] = n
         return out
 
-    def oldest_queued(self, limit: int) -> list[Interaction]:
-        return [
-            Interaction.model_validate_json(r[0])
-            for r in self.c.execute(
-                "SELECT doc FROM interactions WHERE state = 'queued' ORDER BY created_at, id LIMIT ?",
-                (limit,),
-            )
-        ]
-
     # contacts
     def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
         # a new address costs two writes and no read; a known one a read (and a write when the
