@@ -450,3 +450,35 @@ async def test_the_bot_answers_the_opening_message(tmp_path):
         assert rig.rt.host.register(EchoBot(), "echo")
         await rig.say(1, text="first words")
         assert "bot heard: first words" in await rig.outbox_texts()
+
+
+class SilentEscalation:
+    """A bot that escalates without a reply (so the event writes no row before routing) and a
+    routing plugin whose agent choice raises for that interaction."""
+
+    @hookimpl
+    def omnisdk_virtual_agent_turn(self, interaction, message, history):
+        if "agent" in (message.text or ""):
+            return VirtualAgentTurn(escalate=True)
+        return None
+
+    @hookimpl
+    def omnisdk_select_agent(self, interaction, queue, candidates):
+        if interaction.context.get("escalated"):
+            raise RuntimeError("plugin bug")
+        return None
+
+
+async def test_an_event_that_fails_before_writing_leaves_the_routing_engine_as_it_was(tmp_path):
+    queues = [{"name": "front", "virtual_agent": "echo"}]
+    async with Rig(settings_for(tmp_path, queues)) as rig:
+        rig.rt.host.allow.add("silent")
+        assert rig.rt.host.register(SilentEscalation(), "silent")
+        first = await rig.say(1, text="hello")
+        assert first.state is S.WORK_IN_PROGRESS and first.agent == "bot:echo"
+        after_fail = await rig.say(2, text="an agent please")
+        assert after_fail.state is S.WORK_IN_PROGRESS and after_fail.agent == "bot:echo"
+        assert after_fail.message_count == 1, "the failed message left no trace in the interaction"
+        assert first.id not in rig.rt.engine.waiting, "the escalation's enqueue was undone in memory"
+        assert rig.rt.engine.load["alice"] == {} and rig.rt.engine.load["bob"] == {}
+        assert "RuntimeError" in await rig.rt.store.transact(lambda tx: tx.inbox_failure("/sample/acme", "m-2"))

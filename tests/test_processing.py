@@ -126,3 +126,55 @@ async def test_a_raising_decision_hook_fails_that_event_only_and_leaves_no_half_
     assert contacts == ["+15550100001"], "the failed event's contact write must be rolled back"
     error = await runtime.store.transact(lambda tx: tx.inbox_failure("/sample/acme", "m-1"))
     assert error == "RuntimeError in processing (see the log)"
+
+
+async def test_a_batch_with_failures_before_and_after_writes_applies_each_good_event_once(runtime):
+    """An inbox batch runs first without a savepoint per item: an event that fails before writing
+    (invalid data) is undone in memory; one that fails after writing (the contact is stored, then
+    a decision hook raises) makes the batch run again, guarded.  Either way each good event is
+    applied exactly once: one interaction, one history row per step, one message row, one count."""
+    from omnisdk.hookspecs import hookimpl
+
+    asked: list[str] = []
+
+    class Picky:
+        @hookimpl
+        def omnisdk_select_queue(self, interaction, queues):
+            asked.append(interaction.customer)
+            if interaction.customer == "+15550100666":
+                raise RuntimeError("plugin bug")
+            return None
+
+    runtime.host.allow.add("picky")
+    assert runtime.host.register(Picky(), "picky")
+    bad = Event(id="bad-1", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, data={"nonsense": True})
+    await ingest(runtime, message_event(1), bad, message_event(2, customer="+15550100666"),
+                 message_event(3, customer="+15550100003"))
+    items = sorted(await runtime.interactions(), key=lambda i: i.customer)
+    assert [i.customer for i in items] == ["+15550100001", "+15550100003"]
+    assert "+15550100666" in asked and asked.count("+15550100001") == 2, "the batch ran twice"
+
+    def rows(tx):
+        c = tx.c
+        return (
+            [r[0] for r in c.execute("SELECT value FROM addresses ORDER BY value")],
+            c.execute("SELECT interaction_id, to_state, COUNT(*) FROM interaction_log"
+                      " GROUP BY interaction_id, to_state HAVING COUNT(*) > 1").fetchall(),
+            c.execute("SELECT COUNT(*) FROM messages").fetchone()[0],
+            sorted(r[0] for r in c.execute("SELECT id FROM inbox_failures")),
+            tx.inbox_backlog(),
+        )
+
+    addresses, repeated_steps, messages, failures, backlog = await runtime.store.transact(rows)
+    assert addresses == ["+15550100001", "+15550100003"]
+    assert repeated_steps == []
+    assert messages == 2
+    assert failures == ["bad-1", "m-2"]
+    assert backlog == 0
+    stats = await runtime.stats()
+    assert stats["events.failed"] == 2
+    # the routing engine holds exactly what the store says is offered
+    assert {iid: agent for iid, (agent, _) in runtime.engine.holder.items()} == {
+        i.id: i.agent for i in items if i.state is InteractionState.OFFERED}
+    assert sum(sum(per_channel.values()) for per_channel in runtime.engine.load.values()) == len(
+        [i for i in items if i.state is InteractionState.OFFERED])

@@ -3,7 +3,10 @@
 It applies durable inbox events, fires due timers and runs agent operations, each inside a
 store transaction.  Every item is guarded twice: a SAVEPOINT for its rows and a journal mark for
 the routing engine's memory, so a failing item (bad data, a plugin hook raising, an illegal
-move) leaves no trace and the others go on.  A crash before a commit leaves inbox rows
+move) leaves no trace and the others go on.  Inbox batches are applied optimistically first,
+with one savepoint for the whole batch: an item that fails before writing is undone in memory
+alone; if one fails after writing, the batch is rolled back and applied again with a savepoint
+per item (decision hooks may then be asked twice for the same event).  A crash before a commit leaves inbox rows
 unprocessed and timers unfired (they run again); after it, they never run again.
 """
 
@@ -209,18 +212,47 @@ class Processor:
 
     def _batch(self, tx: Transaction) -> tuple[int, list[Ctx]]:
         rows = tx.claim_inbox(self.batch)
-        contexts: list[Ctx] = []
+        if not rows:
+            return 0, []
         now = self.clock()
+        mark = self.engine.mark()
+        try:
+            with tx.savepoint("batch"):
+                contexts = self._apply_rows(tx, rows, now, guarded=False)
+        except _Redo:  # an item failed after writing: run the batch again, each item guarded
+            self.engine.rollback_to(mark)
+            contexts = self._apply_rows(tx, rows, now, guarded=True)
+        tx.mark_processed_through(rows[-1][0])  # the claimed rows are the oldest unprocessed
+        return len(rows), contexts
+
+    def _apply_rows(self, tx: Transaction, rows: list[tuple[int, ev.Event]], now: datetime,
+                    guarded: bool) -> list[Ctx]:
+        """Apply claimed inbox rows.  Unguarded (the first pass), items run without a savepoint
+        each (a savepoint costs about as much as the item's own writes): an item that fails
+        before writing anything is undone in memory alone; one that fails after writing raises
+        :class:`_Redo`, and the caller runs the batch again with every item guarded."""
+        contexts: list[Ctx] = []
         history: list = []  # the batch's history rows, written in one statement
+        failed: list[tuple[ev.Event, str]] = []
         for seq, event in rows:
             ctx = self._ctx(tx, now, cause=event)
+            mark = self.engine.mark()
+            writes = tx.writes()
             try:
-                self._guarded(ctx, lambda: self.apply(ctx, event), history)  # noqa: B023 - called at once
+                if guarded:
+                    self._guarded(ctx, lambda: self.apply(ctx, event), history)  # noqa: B023 - called at once
+                else:
+                    self.apply(ctx, event)
+                    ctx.flush(history)
             except STORE_ERRORS:
                 raise
             except Exception as exc:  # bad data, or a plugin's decision hook raised
+                if not guarded:
+                    if tx.writes() != writes:
+                        raise _Redo from exc
+                    self.engine.rollback_to(mark)
                 reason = _short(exc)
-                log.warning("event %s %s not applied: %s", event.source, event.id, reason)
+                failed.append((event, reason))
                 tx.mark_processed(seq, reason)
                 tx.count("events.failed")
                 continue
@@ -229,9 +261,9 @@ class Processor:
             contexts.append(ctx)
         for start in range(0, len(history), 1000):  # 7 parameters a row, well under the limit
             tx.log_transitions(history[start:start + 1000])
-        if rows:
-            tx.mark_processed_through(rows[-1][0])  # the claimed rows are the oldest unprocessed
-        return len(rows), contexts
+        for event, reason in failed:  # logged once the pass stands (a redone pass logs its own)
+            log.warning("event %s %s not applied: %s", event.source, event.id, reason)
+        return contexts
 
     def apply(self, ctx: Ctx, event: ev.Event) -> None:
         """Apply one inbound event."""
@@ -284,6 +316,10 @@ class Processor:
         fired, contexts = await self._transact(batch)
         self._after(contexts)
         return fired
+
+
+class _Redo(Exception):
+    """An unguarded inbox item failed after writing rows: the batch runs again, guarded."""
 
 
 def _short(exc: Exception) -> str:

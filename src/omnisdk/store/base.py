@@ -60,8 +60,14 @@ class TimerRow:
 class Transaction(Protocol):
     """Domain operations inside one atomic transaction (synchronous).  Times are RFC 3339 UTC."""
 
-    def savepoint(self) -> AbstractContextManager[None]:
-        """A nested atomic block: an exception inside rolls back only its writes."""
+    def savepoint(self, name: str = "item") -> AbstractContextManager[None]:
+        """A nested atomic block: an exception inside rolls back only its writes (and counter
+        increments).  ``name`` is an SQL identifier; blocks may nest."""
+
+    def writes(self) -> int:
+        """A number that grows with every row written and every counter increment in this
+        transaction, and never goes down (not even on a rollback): equal before and after a
+        block means the block changed nothing in the store."""
 
     def claim_inbox(self, limit: int) -> list[tuple[int, Event]]:
         """Up to ``limit`` unprocessed inbox events, oldest first, as (seq, event)."""
