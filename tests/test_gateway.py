@@ -180,3 +180,21 @@ async def test_a_client_that_hangs_up_mid_body_is_not_a_plugin_error(runtime):
     await runtime.store.transact(lambda tx: None)
     stats = await runtime.stats()
     assert stats.get("rejected.client_disconnected") == 1 and "rejected.plugin_error" not in stats
+
+
+async def test_serve_freezes_the_start_up_heap_once_the_runtime_has_started(settings):
+    """``freeze_heap`` (what ``omnisdk serve`` sets): after the lifespan started the runtime, the
+    objects allocated so far are out of the collector's reach; an embedded app leaves gc alone."""
+    import gc
+
+    from omnisdk.runtime import Runtime
+
+    for freeze in (False, True):
+        app = create_app(Runtime(settings), freeze_heap=freeze)
+        gc.unfreeze()
+        async with app.router.lifespan_context(app.app):
+            frozen = gc.get_freeze_count()
+            started = app.state.runtime.processor._tasks != []
+        gc.unfreeze()
+        assert started
+        assert (frozen > 0) is freeze, (freeze, frozen)

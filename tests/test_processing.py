@@ -178,3 +178,20 @@ async def test_a_batch_with_failures_before_and_after_writes_applies_each_good_e
         i.id: i.agent for i in items if i.state is InteractionState.OFFERED}
     assert sum(sum(per_channel.values()) for per_channel in runtime.engine.load.values()) == len(
         [i for i in items if i.state is InteractionState.OFFERED])
+
+
+@pytest.mark.parametrize("role", ["all", "core"])
+async def test_a_runtime_stopped_right_after_it_started_stops(settings, role):
+    """The background loops start awake (rows left by an earlier run); a cancel that arrives as
+    that wake-up is consumed must still stop them (``asyncio.wait_for`` on 3.11 loses it)."""
+    import asyncio
+
+    from omnisdk.runtime import Runtime
+
+    for _ in range(3):
+        rt = Runtime(settings, role=role)
+        await rt.start()
+        stopping = asyncio.create_task(rt.stop())
+        done, _ = await asyncio.wait([stopping], timeout=10)
+        assert done, "stop waits for a loop that lost its cancel"
+        stopping.result()

@@ -120,7 +120,7 @@ def serve(
             raise typer.Exit(4) from None
         for name, why in runtime.host.failures.items():
             err.print(f"[yellow]plugin {name} not loaded:[/yellow] {why}")
-        uvicorn.run(create_app(runtime), host=bind_host, port=bind_port, loop="auto", http="auto",
+        uvicorn.run(create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto", http="auto",
                     access_log=False, log_level="warning")
     finally:
         if core is not None:

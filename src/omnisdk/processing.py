@@ -102,18 +102,16 @@ class Processor:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        if self._tasks:  # wait, not await: a cancel of the caller itself still propagates
+            await asyncio.wait(self._tasks)
         self._tasks = []
 
     async def _inbox_loop(self) -> None:
         while True:
             if self.poll_interval:
                 try:  # an ingress process writes the inbox: look at least this often
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):  # not wait_for: see the outbox
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
             else:

@@ -12,6 +12,7 @@ goes to the FastAPI application of :mod:`omnisdk.gateway.api`: ``/v1/…``, ``/o
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +26,16 @@ if TYPE_CHECKING:
     from omnisdk.runtime import Runtime
 
 
-def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Gateway:
-    """The ASGI app.  With ``manage_runtime`` the app's lifespan starts and stops the runtime."""
+def create_app(runtime: Runtime, *, manage_runtime: bool = True, freeze_heap: bool = False) -> Gateway:
+    """The ASGI app.  With ``manage_runtime`` the app's lifespan starts and stops the runtime.
+
+    ``freeze_heap`` (what ``omnisdk serve`` sets; a process-wide setting, so off for an app
+    embedded in someone else's server): once the runtime has started, everything allocated so
+    far (modules, plugins, settings, the routing state rebuilt from the store) is moved out of
+    the garbage collector's reach with :func:`gc.freeze`.  It lives as long as the process, and
+    full collections no longer walk it: about 10 µs less per routed interaction with 1,000
+    agents (``bench/routing.py``).
+    """
     webhooks = WebhookEndpoint(runtime)
     api = create_api(runtime)
 
@@ -34,6 +43,9 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> Gateway:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_runtime:
             await runtime.start()
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

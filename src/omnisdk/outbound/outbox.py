@@ -67,16 +67,14 @@ class OutboxWorker:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.wait([self._task])  # not await: a cancel of the caller still propagates
             self._task = None
 
     async def _loop(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+                async with asyncio.timeout(1.0):  # that arrives as the wake-up does
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
