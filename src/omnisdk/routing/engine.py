@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.model import Channel, Interaction
 from omnisdk.plugins import PluginHost
-from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue, Strategy
+from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue
 from omnisdk.routing.pool import Pool
 
 
@@ -196,11 +196,7 @@ class RoutingEngine:
         self.holder[interaction_id] = (agent_id, channel)
         previous_idle = self.idle_since.get(agent_id, 0.0)
         self.idle_since[agent_id] = now
-        self._refresh(agent)
-        since_of = self.idle_since.__getitem__
-        for key in self._keys.get(agent_id, ()):
-            if self.queues[key[0]].strategy is Strategy.LONGEST_IDLE:  # the only reader of the heap
-                self.pools[key].touched(agent_id, now, since_of)
+        self._refresh(agent)  # the pools take the new idle clock too
 
         def undo() -> None:
             load[channel.value] -= 1
@@ -327,7 +323,7 @@ class RoutingEngine:
             choice = self.host.select_agent(interaction, queue, candidates)
             if choice is not None and pool.free.get(choice, 0) > 0 and choice not in excluded:
                 return choice
-        return pool.pick(queue.strategy, excluded, lambda a: self.idle_since.get(a, 0.0))
+        return pool.pick(queue.strategy, excluded)
 
     def remember(self, conversation_key: str, agent_id: str, at: float) -> None:
         """Record affinity: ``agent_id`` served this conversation at ``at`` (epoch seconds)."""
