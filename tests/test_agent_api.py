@@ -551,3 +551,45 @@ async def test_cli_against_a_running_gateway(app, client, runtime, monkeypatch, 
         await asyncio.wait_for(task, 10)
     result = await asyncio.to_thread(cli, "agents", "--url", url)  # the gateway is gone
     assert result.exit_code == 1 and "cannot reach" in result.stderr
+
+
+async def test_an_externally_routed_interaction_moves_between_ccaas_agents_the_core_does_not_know(tmp_path):
+    """The CCaaS owns its agents: assign and transfer over REST name agents the core has never
+    seen, and the transfer reaches the connector (the core checks agents only for its own routing)."""
+    from sample_wire import make_settings
+
+    from omnisdk.hookspecs import hookimpl
+    from omnisdk.runtime import Runtime
+
+    class Connector:
+        transfers: list = []
+
+        @hookimpl
+        def omnisdk_external_transfer(self, interaction, to_agent, to_queue, queue, target_queue):
+            self.transfers.append((interaction.id, to_agent))
+
+    settings = make_settings(tmp_path, queues=[{"name": "genesys", "routing_source": "external",
+                                                "connector": "genesys"}],
+                             agents=[{"id": "alice", "capacity": {"chat": 2}}])
+    rt = Runtime(settings)
+    rt.host.allow.add("genesys")
+    connector = Connector()
+    assert rt.host.register(connector, "genesys")
+    await rt.start()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(rt, manage_runtime=False)),
+                                     base_url="http://gw") as client:
+            await customer_writes(client, rt, 1)
+            [item] = await ok(await client.get("/v1/interactions"))
+            iid = item["id"]
+            assert item["state"] == "queued" and item["routing_source"] == "external"
+            offered = await ok(await client.post(f"/v1/interactions/{iid}/assign", json={"agent": "gen-7"}))
+            assert offered["state"] == "offered" and offered["agent"] == "gen-7"
+            await ok(await client.post(f"/v1/interactions/{iid}/accept", json={"agent": "gen-7"}))
+            moved = await ok(await client.post(f"/v1/interactions/{iid}/transfer", json={"to_agent": "gen-9"}))
+            assert moved["state"] == "offered" and moved["agent"] == "gen-9"
+            await asyncio.sleep(0)  # the connector is told after the commit
+            assert connector.transfers == [(iid, "gen-9")]
+            assert rt.engine.load["alice"] == {}, "a CCaaS agent's work holds no core capacity"
+    finally:
+        await rt.stop()

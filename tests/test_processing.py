@@ -26,8 +26,8 @@ async def test_other_customer_or_business_address_opens_another_interaction(runt
 
 
 async def test_most_free_capacity_wins_and_capacity_is_never_exceeded(runtime):
-    # alice has 2 chat slots, bob 1: expect alice, then a tie (1 vs 1) won by bob (at that free level first),
-    # then bob, then the fourth is queued.
+    # alice has 2 chat slots, bob 1: expect alice, then a tie (1 vs 1) won by bob (at that free level
+    # first), then alice (bob is full), then the fourth is queued.
     await ingest(runtime, *(message_event(i, customer=f"+1555010000{i}") for i in range(4)))
     items = await runtime.interactions()
     agents = [i.agent for i in items]

@@ -302,10 +302,9 @@ async def wrap_up(rt: RT, interaction_id: InteractionId, body: OptionalAction = 
 @interactions.post("/{interaction_id}/transfer", response_model=Interaction, responses=ACTION)
 async def transfer(rt: RT, interaction_id: InteractionId, body: TransferRequest) -> Any:
     """Transfer to an agent (offered to them) or to a queue (routed there).  The previous agent's
-    capacity is released; the history keeps every step."""
+    capacity is released; the history keeps every step.  An unknown agent is a 404 for an
+    internally routed interaction; an externally routed one may go to any agent of its CCaaS."""
     await _require_interaction(rt, interaction_id)
-    if body.to_agent is not None:
-        _require_agent(rt, body.to_agent)
     if body.to_queue is not None:
         _require_queue(rt, body.to_queue)
     return await rt.transfer(interaction_id, to_agent=body.to_agent, to_queue=body.to_queue, agent=body.agent)
