@@ -107,6 +107,9 @@ async def test_reply_and_close_through_the_api(client, runtime):
     await client.post(URL, content=body, headers=signed(body))
     await runtime.processor.drain()
     iid = (await client.get("/v1/interactions")).json()[0]["id"]
+    offered = await client.post(f"/v1/interactions/{iid}/reply", json={"text": "hello"})
+    assert offered.status_code == 409, "an offer not yet accepted takes no reply"
+    assert (await client.post(f"/v1/interactions/{iid}/accept")).status_code == 200
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post("https://sample.test/messages").respond(200, json={"id": "out-1"})
         resp = await client.post(f"/v1/interactions/{iid}/reply", json={"text": "hello"},

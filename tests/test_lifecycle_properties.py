@@ -579,7 +579,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             "close": lambda: rt.close_interaction(inter.id, code, agent=agent),
             "close_bad_code": lambda: rt.close_interaction(inter.id, BAD_CODE, agent=agent),
             "create_case": lambda: rt.create_case(inter.id, agent=agent),
-            "reply": lambda: rt.reply(inter.id, "hello"),
+            "reply": lambda: rt.reply(inter.id, "hello", agent=agent),
         }
         st_ = inter.state
         by_owner = agent is None or agent == owner
@@ -596,11 +596,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             "close": st_ is not S.CLOSED and by_owner,
             "close_bad_code": False,
             "create_case": st_ is not S.CLOSED and by_owner,
-            "reply": st_ is not S.CLOSED,
+            "reply": st_ in (S.WORK_IN_PROGRESS, S.ON_HOLD, S.WRAP_UP) and by_owner,
         }[op]
         refuse = (  # moves that must be refused
             op == "close_bad_code" or (st_ is S.CLOSED)
-            or (agent is not None and agent != owner and op != "reply")
+            or (agent is not None and agent != owner)
+            or (op == "reply" and st_ not in (S.WORK_IN_PROGRESS, S.ON_HOLD, S.WRAP_UP))
         )
         before = durable(snap)
         try:

@@ -12,8 +12,9 @@ from omnisdk.runtime import Runtime
 
 
 async def open_interaction(rt, i=1):
+    """A customer's interaction, accepted by its agent (only accepted work takes a reply)."""
     await ingest(rt, message_event(i))
-    return (await rt.interactions())[0]
+    return await rt.accept((await rt.interactions())[0].id)
 
 
 async def test_reply_is_sent_once_with_its_key_and_recorded(runtime):

@@ -20,9 +20,10 @@ from pydantic import ValidationError
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.config import Settings, describe_validation_error
 from omnisdk.connectors import attach_connectors
-from omnisdk.errors import ConfigError, NotFoundError, StateError
+from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
 from omnisdk.lifecycle.operations import Lifecycle, agent_event
+from omnisdk.lifecycle.states import REPLYABLE
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import conversation_key
 from omnisdk.outbound.outbox import OutboxWorker
@@ -208,15 +209,24 @@ class Runtime:
         """Link the interaction to an existing case (id or number)."""
         return await self.processor.operate(lambda ctx: self.lifecycle.link_case(ctx, interaction_id, case_id))
 
-    async def reply(self, interaction_id: str, text: str, *, idempotency_key: str | None = None) -> str:
+    async def reply(self, interaction_id: str, text: str, *, agent: str | None = None,
+                    idempotency_key: str | None = None) -> str:
         """Queue an agent's text reply to the customer; returns the idempotency key (made once,
-        before any retry; a repeated key sends nothing more)."""
+        before any retry; a repeated key sends nothing more).
+
+        Only accepted work takes a reply: the interaction must be ``work_in_progress``,
+        ``on_hold`` (a parked conversation may still be written to) or ``wrap_up``; with
+        ``agent``, that agent must hold it.
+
+        Raises:
+            NotFoundError: unknown interaction.  StateError: another state (an offer not yet
+            accepted, a queued or closed interaction) or another holder.
+        """
         key = idempotency_key or new_id()
 
         def op(ctx: Any) -> None:
-            inter = ctx.tx.get_interaction(interaction_id)
-            if inter is None or not inter.state.active:
-                raise StateError(f"interaction {interaction_id} is not active")
+            inter = self.lifecycle._get(ctx, interaction_id)
+            self.lifecycle._held_by(inter, agent, REPLYABLE)
             self.lifecycle._send(ctx, inter, text, key)
             self.lifecycle.agent_message(ctx, inter)
 

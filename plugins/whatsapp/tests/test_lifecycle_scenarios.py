@@ -212,6 +212,9 @@ async def test_transfer_to_an_agent_then_to_a_queue_keeps_every_step(rig, record
     assert [(h["to_state"], h["agent"]) for h in history] == [
         ("new", None), ("queued", None), ("offered", "bob"), ("work_in_progress", "bob"),
         ("offered", "alice"), ("work_in_progress", "alice"), ("queued", None), ("offered", "carol")]
+    # both hand-overs say so in the stored history, not only in the transferred events
+    assert [h["note"] for h in history if h["note"] and h["note"].startswith("transfer")] == [
+        "transfer from bob to alice", "transfer from alice to queue billing"]
 
 
 async def test_wrap_up_timeout_applies_the_default_code(tmp_path, recordings):
@@ -291,3 +294,19 @@ async def test_delivery_statuses_of_the_reply_only_move_forward(rig, recordings)
     assert stats["statuses.applied"] == 2 and stats["statuses.ignored_backwards"] == 2
     assert stats["events.deduplicated"] == 1  # the second "delivered" is Meta's retry
     assert (await rig.rt.interaction(inter.id))[0].message_count == 1  # statuses are not messages
+
+
+async def test_the_conversation_reads_in_the_order_it_happened(rig, recordings):
+    """Meta stamps a message with whole seconds ("…:19Z"), the runtime its own sends with
+    microseconds ("…:19.250000Z", from its clock, injected here): messages are ordered by time,
+    not by the text of their timestamps, in which "." sorts before "Z"."""
+    inter = await rig.customer(recorded(recordings, "message/text", wamid="wamid.order-1"))  # 16:53:43Z
+    await rig.rt.accept(inter.id)
+    await rig.customer(recorded(recordings, "message/image", wamid="wamid.order-2"))  # 16:56:19Z
+    rig.clock.now = datetime(2023, 10, 11, 16, 56, 19, 250_000, tzinfo=UTC)  # a quarter second later
+    await rig.rt.reply(inter.id, "Looking into it")
+    await rig.flush_outbox()
+    messages = (await rig.rt.interaction(inter.id))[2]
+    assert [(m["direction"], m["created_at"]) for m in messages] == [
+        ("inbound", "2023-10-11T16:53:43Z"), ("inbound", "2023-10-11T16:56:19Z"),
+        ("outbound", "2023-10-11T16:56:19.250000Z")]

@@ -325,9 +325,10 @@ async def reply(
         alias="Idempotency-Key", min_length=1, max_length=200,
         description="Makes the send idempotent: the same key again queues nothing more.")] = None,
 ) -> Any:
-    """Queue a text reply to the customer (sent by the outbox with retries)."""
+    """Queue a text reply to the customer (sent by the outbox with retries).  Only accepted work
+    takes a reply: work_in_progress, on_hold or wrap_up (409 conflict otherwise)."""
     await _require_interaction(rt, interaction_id)
-    key = await rt.reply(interaction_id, body.text, idempotency_key=idempotency_key)
+    key = await rt.reply(interaction_id, body.text, agent=body.agent, idempotency_key=idempotency_key)
     return {"idempotency_key": key}
 
 

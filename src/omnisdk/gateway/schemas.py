@@ -89,6 +89,7 @@ class ReplyRequest(_Request):
     """An agent's text reply to the customer, sent through the interaction's channel."""
 
     text: str = Field(min_length=1, description="The message text.", examples=["Hello! How can I help?"])
+    agent: str | None = Field(None, description="The agent replying; refused unless they hold it.")
 
 
 class ReplyAccepted(BaseModel):

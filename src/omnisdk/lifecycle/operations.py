@@ -206,8 +206,10 @@ class Lifecycle:
         agent = self.engine.choose_agent(inter, queue, ctx.ts)
         return self.offer(ctx, inter, agent, queue) if agent else inter
 
-    def offer(self, ctx: Ctx, inter: Interaction, agent: str, queue: Queue | None) -> Interaction:
-        """Reserve ``agent``'s capacity and offer; arm the offer timer."""
+    def offer(self, ctx: Ctx, inter: Interaction, agent: str, queue: Queue | None,
+              note: str | None = None) -> Interaction:
+        """Reserve ``agent``'s capacity and offer; arm the offer timer.  ``note`` goes into the
+        history row of the offer."""
         self.engine.dequeue(inter.id)
         queued_in = self._queue(inter.queue)
         if queued_in is not None and queued_in.overflow_to:
@@ -215,7 +217,7 @@ class Lifecycle:
         if inter.routing_source is RoutingSource.INTERNAL:
             self.engine.reserve(inter.id, agent, inter.channel, ctx.ts)
         seq = inter.offer_seq + 1
-        inter = self._move(ctx, inter, S.OFFERED, agent=agent, offered_at=ctx.now, offer_seq=seq)
+        inter = self._move(ctx, inter, S.OFFERED, note=note, agent=agent, offered_at=ctx.now, offer_seq=seq)
         if inter.routing_source is RoutingSource.INTERNAL:  # a CCaaS times its own offers out
             timeout = queue.offer_timeout if queue else 30.0
             self._timer(ctx, "offer", inter, timeout, seq=seq)
@@ -334,7 +336,7 @@ class Lifecycle:
                 if target.presence is not Presence.AVAILABLE:
                     raise StateError(f"agent {to_agent} is {target.presence}")
             inter = inter.model_copy(update={"last_agent": previous or inter.last_agent, "declined_by": []})
-            inter = self.offer(ctx, inter, to_agent, current)
+            inter = self.offer(ctx, inter, to_agent, current, note)
         else:
             queue = self._queue(to_queue)
             if queue is None:

@@ -30,6 +30,10 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 
 HOLDS_CAPACITY = frozenset({S.OFFERED, S.WORK_IN_PROGRESS, S.WRAP_UP})
 
+REPLYABLE = frozenset({S.WORK_IN_PROGRESS, S.ON_HOLD, S.WRAP_UP})
+"""States in which an agent may write to the customer: accepted work, parked or wrapping up
+(not an offer not yet accepted, not a queued or closed interaction)."""
+
 
 def transition(interaction: Interaction, target: S, now: datetime, **changes: object) -> Interaction:
     """A copy of ``interaction`` in state ``target`` (UTC ``now`` stamped), with ``changes``.

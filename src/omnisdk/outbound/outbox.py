@@ -15,9 +15,10 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from omnisdk.adapters import ChannelAdapter, OutboundMessage
-from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, now_rfc3339
+from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, rfc3339
 from omnisdk.outbound.errors import APIConnectionError, APIStatusError, OutboundError
 from omnisdk.outbound.http import RETRY_STATUSES
 from omnisdk.store.base import OutboxRow, Store, Transaction
@@ -59,6 +60,10 @@ class OutboxWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _now(self) -> str:
+        """The clock's time, RFC 3339 UTC (tests inject the clock; so does the runtime)."""
+        return rfc3339(datetime.fromtimestamp(self.clock(), UTC))
 
     def start(self) -> None:
         self._wake.set()
@@ -122,14 +127,14 @@ class OutboxWorker:
                 direction="outbound",
                 kind="text" if row.payload.get("text") else "media",
                 body=row.payload,
-                at=now_rfc3339(),
+                at=self._now(),
             )
             tx.apply_status(source=source, message_id=mid, status="queued",
-                            provider_status=result.status, at=now_rfc3339(), error=None)  # type: ignore[attr-defined]
+                            provider_status=result.status, at=self._now(), error=None)  # type: ignore[attr-defined]
             tx.count("outbound.sent")
             return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_SENT,
                          data={"message_id": mid, "interaction_id": row.interaction_id},
-                         time=now_rfc3339(), correlationid=row.interaction_id)
+                         time=self._now(), correlationid=row.interaction_id)
         retryable = isinstance(result, APIConnectionError) or (
             isinstance(result, APIStatusError) and result.status_code in RETRY_STATUSES
         )
@@ -143,4 +148,4 @@ class OutboxWorker:
         tx.count("outbound.failed")
         return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_FAILED,
                      data={"interaction_id": row.interaction_id, "error": reason},
-                     time=now_rfc3339(), correlationid=row.interaction_id)
+                     time=self._now(), correlationid=row.interaction_id)

@@ -317,7 +317,9 @@ class SQLiteTransaction:
     def messages_of(self, interaction_id: str) -> list[dict[str, Any]]:
         cur = self.c.execute(
             "SELECT message_id, direction, kind, body, created_at, status FROM messages"
-            " WHERE interaction_id = ? ORDER BY created_at, rowid", (interaction_id,))
+            # by time, not by text: providers' times ("…:05Z") and ours ("…:05.123456Z") differ
+            # in form, and "." sorts before "Z"
+            " WHERE interaction_id = ? ORDER BY julianday(created_at), rowid", (interaction_id,))
         out = []
         for mid, direction, kind, body, at, status in cur:
             out.append({"message_id": mid, "direction": direction, "kind": kind,
