@@ -310,3 +310,13 @@ async def test_the_conversation_reads_in_the_order_it_happened(rig, recordings):
     assert [(m["direction"], m["created_at"]) for m in messages] == [
         ("inbound", "2023-10-11T16:53:43Z"), ("inbound", "2023-10-11T16:56:19Z"),
         ("outbound", "2023-10-11T16:56:19.250000Z")]
+
+
+async def test_a_status_never_lands_on_a_message_the_customer_sent(rig, recordings):
+    """The recordings give a customer's message and a delivery status the same id: a status is
+    about a message we sent, so the customer's message keeps no status."""
+    inter = await rig.customer(recorded(recordings, "message/text"))  # wamid.xyzxyz, as recorded
+    await rig.post(recorded(recordings, "message_status/delivered"))  # about wamid.xyzxyz too
+    [message] = (await rig.rt.interaction(inter.id))[2]
+    assert message["direction"] == "inbound" and message["status"] is None
+    assert (await rig.rt.stats()).get("statuses.applied", 0) == 0

@@ -209,14 +209,18 @@ class SQLiteTransaction:
         error: dict[str, Any] | None,
     ) -> bool:
         new = DeliveryStatus(status)
-        current = self.message_status(source, message_id)
-        if current is None:
+        row = self.c.execute(
+            "SELECT status, direction FROM messages WHERE source = ? AND message_id = ?", (source, message_id)
+        ).fetchone()
+        if row is None:  # the status came before the send was recorded: a placeholder row
             self.c.execute(
                 "INSERT OR IGNORE INTO messages (source, message_id, direction, created_at)"
                 " VALUES (?, ?, 'outbound', ?)",
                 (source, message_id, at),
             )
-        elif not new.advances(DeliveryStatus(current)):
+        elif row[1] == "inbound":  # a delivery status is about a message we sent, never one we got
+            return False
+        elif row[0] is not None and not new.advances(DeliveryStatus(row[0])):
             return False
         self.c.execute(
             "UPDATE messages SET status = ?, provider_status = ?, status_at = ?, error = ?"
