@@ -291,7 +291,8 @@ def _report(console: Console, sent_rows: list[tuple[str, int]], tally: Tally, st
     console.print(f"Cases opened: {cases}; timers fired: {stats.get('timers.fired', 0)}")
     console.print(
         f"Outbound: {stats.get('outbound.sent', 0)} sent, {stats.get('outbound.failed', 0)} failed; "
-        f"statuses applied {stats.get('statuses.applied', 0)}, ignored as backwards {stats.get('statuses.ignored_backwards', 0)}"
+        f"statuses applied {stats.get('statuses.applied', 0)}, ignored as backwards {stats.get('statuses.ignored_backwards', 0)}, "
+        f"ignored as about a customer's message {stats.get('statuses.ignored_inbound', 0)}"
     )
     console.print(f"Data lives in [bold]{db_path}[/bold] (SQLite, WAL).")
     console.print(f"Look again with: omnisdk interactions -c {Path(db_path).parent / 'omnisdk.toml'}")

@@ -37,6 +37,8 @@ log = logging.getLogger("omnisdk.processing")
 BATCH = 256
 STORE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
 """Exceptions that mean the store failed (the batch is retried), not that one item is bad."""
+_STATUS_COUNTERS = {"applied": "statuses.applied", "backwards": "statuses.ignored_backwards",
+                    "inbound": "statuses.ignored_inbound"}
 _MESSAGE_TYPES = {ev.TYPE_MESSAGE_RECEIVED, ev.TYPE_MESSAGE_UNSUPPORTED, ev.TYPE_MESSAGE_EDITED}
 
 Clock = Callable[[], datetime]
@@ -277,12 +279,12 @@ class Processor:
                 self.lifecycle._send(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}")
         elif event.type == ev.TYPE_MESSAGE_STATUS:
             update = StatusUpdate.model_validate(event.data)
-            moved = tx.apply_status(
+            outcome = tx.apply_status(
                 source=event.source, message_id=update.message_id, status=update.status.value,
                 provider_status=update.provider_status, at=event.time or ctx.iso,
                 error=update.error.model_dump() if update.error else None,
             )
-            tx.count("statuses.applied" if moved else "statuses.ignored_backwards")
+            tx.count(_STATUS_COUNTERS[outcome])
         elif event.type in ROUTING_TYPES:  # a CCaaS connector reports on externally routed work
             apply_routing_event(ctx, self.lifecycle, event)
         # other types (deleted, contact changes, provider notices, call events) are kept in the

@@ -123,9 +123,11 @@ class Transaction(Protocol):
         provider_status: str,
         at: str,
         error: dict[str, Any] | None,
-    ) -> bool:
-        """Move a message's delivery status forward; False (nothing written) if it would go
-        backwards or out of ``failed``.  Unknown messages get a row (status seen first)."""
+    ) -> str:
+        """Move a message's delivery status forward.  Returns ``"applied"``; ``"backwards"``
+        (nothing written) if it would go backwards or out of ``failed``; ``"inbound"`` (nothing
+        written) if the id is a message the customer sent (a status is about our sends).
+        Unknown messages get an ``outbound`` row (the status seen before the send is recorded)."""
 
     def message_status(self, source: str, message_id: str) -> str | None: ...
 

@@ -207,7 +207,7 @@ class SQLiteTransaction:
         provider_status: str,
         at: str,
         error: dict[str, Any] | None,
-    ) -> bool:
+    ) -> str:
         new = DeliveryStatus(status)
         row = self.c.execute(
             "SELECT status, direction FROM messages WHERE source = ? AND message_id = ?", (source, message_id)
@@ -219,9 +219,9 @@ class SQLiteTransaction:
                 (source, message_id, at),
             )
         elif row[1] == "inbound":  # a delivery status is about a message we sent, never one we got
-            return False
+            return "inbound"
         elif row[0] is not None and not new.advances(DeliveryStatus(row[0])):
-            return False
+            return "backwards"
         self.c.execute(
             "UPDATE messages SET status = ?, provider_status = ?, status_at = ?, error = ?"
             " WHERE source = ? AND message_id = ?",
@@ -234,7 +234,7 @@ class SQLiteTransaction:
                 message_id,
             ),
         )
-        return True
+        return "applied"
 
     def message_status(self, source: str, message_id: str) -> str | None:
         row = self.c.execute(
