@@ -48,6 +48,7 @@ from sample_wire import make_settings
 
 from omnisdk.errors import StateError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
+from omnisdk.hookspecs import hookimpl
 from omnisdk.lifecycle import operations
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.states import HOLDS_CAPACITY, TRANSITIONS
@@ -83,6 +84,21 @@ def build_settings(tmp: Path, queues: list[dict], agents: list[dict], *, affinit
     return base.model_copy(update={"lifecycle": lifecycle})
 
 
+POISON = "+15550100666"
+"""A customer whose new interaction makes a routing plugin raise after the contact was written:
+the inbox batch holding it is rolled back and applied again, each event guarded."""
+INVALID = "invalid"
+"""Not a customer: an event whose data is not a message (fails before writing anything)."""
+
+
+class FaultyRouting:
+    @hookimpl
+    def omnisdk_select_queue(self, interaction, queues):
+        if interaction.customer == POISON:
+            raise RuntimeError("plugin bug")
+        return None
+
+
 def customer_event(n: int, customer: str, channel: str = "chat", text: str = "hi", at: str | None = None) -> Event:
     return Event(
         id=f"pm-{n}", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, time=at,
@@ -110,6 +126,8 @@ class Harness:
 
     async def open(self) -> Runtime:
         rt = Runtime(self.settings, clock=self.clock)
+        rt.host.allow.add("faulty")
+        assert rt.host.register(FaultyRouting(), "faulty")
         await rt.store.open()
         await rt.processor.restore()
         real_fire = rt.lifecycle.fire
@@ -143,6 +161,21 @@ class Harness:
         await self.rt.processor.drain()
         key = conversation_key(channel, "biz", customer)
         return await self.rt.store.transact(lambda tx: tx.active_interaction(key))
+
+    async def burst(self, customers: list[str], channel: str) -> None:
+        """Several events in one inbox batch (as concurrent webhooks land), then one drain."""
+        at = self.clock().isoformat().replace("+00:00", "Z")
+        batch = []
+        for customer in customers:
+            self.seq += 1
+            evt = customer_event(self.seq, customer, channel, "hi", at)
+            if customer == INVALID:
+                evt = Event(id=f"pm-{self.seq}", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED,
+                            time=at, data={"nonsense": True})
+            batch.append(evt)
+        self.events.extend(e for e in batch if e.data.get("customer") not in (POISON, None))
+        await self.rt.store.append_inbox(batch, at)
+        await self.rt.processor.drain()
 
     async def redeliver(self, index: int) -> None:
         evt = self.events[index % len(self.events)]
@@ -474,6 +507,27 @@ class LifecycleMachine(RuleBasedStateMachine):
         inter = self.run(self.h.message(customer, channel, text))
         assert inter is not None and inter.state is not S.CLOSED
         event(f"message -> {inter.state.value}")
+
+    @rule(customers=st.lists(st.sampled_from([*CUSTOMERS, POISON, INVALID]), min_size=2, max_size=6),
+          channel=st.sampled_from(CHANNELS))
+    def burst(self, customers, channel):
+        """Messages in one inbox batch, some failing before writing (invalid data), some after
+        (the poisoned customer): every good one is applied exactly once, the others not at all."""
+        self.clean = False
+        before = self.run(self.h.snapshot())
+        self.run(self.h.burst(customers, channel))
+        after = self.run(self.h.snapshot())
+        good = sum(c not in (POISON, INVALID) for c in customers)
+        count = lambda snap: sum(i.message_count for i in snap["interactions"])  # noqa: E731
+        assert count(after) - count(before) == good, (customers, count(before), count(after))
+        assert not [i for i in after["interactions"] if i.customer == POISON]
+        poisoned = self.run(self.h.rt.store.transact(lambda tx: tx.c.execute(
+            "SELECT COUNT(*) FROM addresses WHERE value = ?", (POISON,)).fetchone()[0]))
+        assert poisoned == 0, "the failed event's contact write was rolled back"
+        for customer in set(customers) - {POISON, INVALID}:
+            key = conversation_key(channel, "biz", customer)
+            assert any(i.conversation_key == key and i.state is not S.CLOSED for i in after["interactions"])
+        event(f"burst of {len(customers)}, {len(customers) - good} failing")
 
     @rule(index=st.integers(0, 100))
     def redelivery(self, index):
