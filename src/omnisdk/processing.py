@@ -6,8 +6,9 @@ the routing engine's memory, so a failing item (bad data, a plugin hook raising,
 move) leaves no trace and the others go on.  Inbox batches are applied optimistically first,
 with one savepoint for the whole batch: an item that fails before writing is undone in memory
 alone; if one fails after writing, the batch is rolled back and applied again with a savepoint
-per item (decision hooks may then be asked twice for the same event).  A crash before a commit leaves inbox rows
-unprocessed and timers unfired (they run again); after it, they never run again.
+per item (plugin hooks may then be asked twice for the same event).  A crash before a commit
+leaves inbox rows unprocessed and timers unfired (they run again); after it, they never run
+again.
 """
 
 from __future__ import annotations

@@ -55,6 +55,8 @@ class SQLiteTransaction:
 
     @contextlib.contextmanager
     def savepoint(self, name: str = "item") -> Iterator[None]:
+        if not name.isidentifier():
+            raise ValueError(f"savepoint name must be an identifier: {name!r}")
         counts = dict(self.pending_counts)
         self.c.execute(f"SAVEPOINT {name}")
         try:
