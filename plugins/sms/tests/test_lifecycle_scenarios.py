@@ -9,17 +9,15 @@ alice (sms 1), bob (sms 2): with most free capacity first, bob gets the first of
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 import respx
 
-from omnisdk.config import Settings
-from omnisdk.gateway import create_app
 from omnisdk.model import InteractionState as S
-from omnisdk.runtime import Runtime
+from omnisdk.testkit import KitRuntime, ManualClock
 from omnisdk_sms import TwilioSmsAdapter
 
 PUBLIC = "https://hooks.example.com"
@@ -35,14 +33,6 @@ REPLY_SID = "SMe408ce93b706564c33351e479226d335"  # the outbound message the sta
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def next_sms(recs, n: int) -> bytes:
     """inbound_sms.form again as the customer's next message: a provider's next message has a
     new id, so only the SID (MessageSid, SmsSid, SmsMessageSid) changes; every other byte is
@@ -52,30 +42,22 @@ def next_sms(recs, n: int) -> bytes:
     return body.replace(INBOUND_SID.encode(), f"SM{n:032x}".encode())
 
 
-class Rig:
-    """Runtime + gateway + mocked Messages API, driven by hand (no background loops)."""
+class Rig(KitRuntime):
+    """The test kit's runtime (driven by hand, on a manual clock) + a mocked Messages API."""
 
     def __init__(self, tmp_path) -> None:
-        self.clock = Clock()
-        settings = Settings(
-            store={"url": f"sqlite:///{tmp_path / 'omni.db'}", "synchronous": "NORMAL"},
-            gateway={"public_url": PUBLIC},
-            routing={
-                "queues": [{"name": "support"}],
-                "agents": [{"id": "alice", "capacity": {"sms": 1}}, {"id": "bob", "capacity": {"sms": 2}}],
-            },
+        super().__init__(
+            lambda: TwilioSmsAdapter("acme", SETTINGS), tmp_path,
+            PUBLIC + WEBHOOK, [{"name": "support"}],
+            agents=[{"id": "alice", "capacity": {"sms": 1}}, {"id": "bob", "capacity": {"sms": 2}}],
             lifecycle={"wrap_up_timeout": 5, "inactivity_timeout": 60},
-            accounts={"sms": {"acme": SETTINGS}},
+            clock=ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC)), loops=False,
         )
-        self.rt = Runtime(settings, clock=self.clock)
-        self.adapter = self.rt.adapter("sms", "acme")
         self.answer_sids: list[str] = []  # SIDs the Messages API answers with, then sandbox SIDs
 
     async def __aenter__(self) -> Rig:
-        await self.rt.store.open()
-        await self.rt.processor.restore()
-        app = create_app(self.rt, manage_runtime=False)
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+        await super().__aenter__()
+        self.rt = self.runtime
         self.mock = respx.mock(base_url=API, assert_all_called=False)
         self.mock.start()
         self.api = self.mock.post(MESSAGES).mock(side_effect=self._created)
@@ -83,9 +65,7 @@ class Rig:
 
     async def __aexit__(self, *exc) -> None:
         self.mock.stop()
-        await self.client.aclose()
-        await self.adapter.aclose()
-        await self.rt.store.close()
+        await super().__aexit__(*exc)
 
     def _created(self, request: httpx.Request) -> httpx.Response:
         body = TwilioSmsAdapter.sandbox_reply(len(self.api.calls))
@@ -95,10 +75,8 @@ class Rig:
 
     async def post(self, body: bytes) -> httpx.Response:
         """POST a form signed as Twilio signs it, then process the inbox."""
-        signature = self.adapter.sign(PUBLIC + WEBHOOK, body, FORM)
-        resp = await self.client.post(WEBHOOK, content=body, headers={"content-type": FORM, **signature})
+        resp = await self.deliver_body(body, FORM)
         assert resp.status_code == 200, resp.text
-        await self.rt.processor.drain()
         return resp
 
     async def customer(self, body: bytes, customer: str = CUSTOMER):
@@ -106,14 +84,9 @@ class Rig:
         [inter] = [i for i in await self.rt.interactions(active_only=True) if i.customer == customer]
         return inter
 
-    async def tick(self, seconds: float) -> None:
-        self.clock.now += timedelta(seconds=seconds)
-        while await self.rt.processor.run_timers():
-            pass
-
-    async def flush_outbox(self) -> list[dict[str, list[str]]]:
-        while await self.rt.outbox.run_once():
-            pass
+    async def sent(self) -> list[dict[str, list[str]]]:
+        """Send what the outbox holds; every form the Messages API received so far."""
+        await self.flush_outbox()
         return [parse_qs(c.request.content.decode()) for c in self.api.calls]
 
     def load(self, agent: str) -> int:
@@ -136,7 +109,7 @@ async def test_open_accept_reply_statuses_and_close(rig, recs):
 
     rig.answer_sids.append(REPLY_SID)  # Twilio names the created message; the callbacks track it
     await rig.rt.reply(inter.id, "Yes, order #4711 arrives today.")
-    [form] = await rig.flush_outbox()
+    [form] = await rig.sent()
     assert form == {"To": [CUSTOMER], "From": [BUSINESS], "Body": ["Yes, order #4711 arrives today."]}
 
     async def reply_status() -> str:

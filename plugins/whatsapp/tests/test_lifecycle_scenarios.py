@@ -9,33 +9,23 @@ the first offer.  Carol serves only the ``billing`` queue.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import orjson
 import pytest
 import respx
 
-from omnisdk.config import Settings
-from omnisdk.gateway import create_app
 from omnisdk.hookspecs import hookimpl
 from omnisdk.model import InteractionState as S
-from omnisdk.runtime import Runtime
-from omnisdk_whatsapp import WhatsAppAdapter
+from omnisdk.testkit import KitRuntime, ManualClock
+from omnisdk_whatsapp import WhatsAppAdapter, WhatsAppSettings
 
 WEBHOOK = "/webhooks/whatsapp/acme"
 GRAPH = "https://graph.facebook.com"
 SEND_PATH = "/v21.0/1122334455667/messages"  # phone_number_id of the recordings' metadata
 CUSTOMER_WA_ID = "972987654321"  # "from" of the recorded messages, "recipient_id" of the statuses
 RECORDED_WAMID = "wamid.xyzxyz"  # the id the recorded messages *and* statuses carry
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Observer:
@@ -61,34 +51,26 @@ def recorded(recordings, name: str, *, wamid: str | None = None) -> bytes:
     return orjson.dumps(doc)
 
 
-class Rig:
-    """Runtime + gateway + mocked Graph API, driven by hand (no background loops)."""
+class Rig(KitRuntime):
+    """The test kit's runtime (driven by hand, on a manual clock) + a mocked Graph API."""
 
     def __init__(self, tmp_path, lifecycle=None) -> None:
-        self.clock = Clock()
-        settings = Settings(
-            store={"url": f"sqlite:///{tmp_path / 'omni.db'}", "synchronous": "NORMAL"},
-            gateway={"public_url": "https://cx.example.test"},
-            routing={
-                "queues": [{"name": "support"}, {"name": "billing", "skills": ["billing"]}],
-                "agents": [
-                    {"id": "alice", "capacity": {"whatsapp": 1}, "queues": ["support"]},
-                    {"id": "bob", "capacity": {"whatsapp": 2}, "queues": ["support"]},
-                    {"id": "carol", "capacity": {"whatsapp": 1}, "skills": ["billing"], "queues": ["billing"]},
-                ],
-            },
-            lifecycle=lifecycle or {},
-            accounts={"whatsapp": {"acme": WhatsAppAdapter.example_settings()}},
+        super().__init__(
+            lambda: WhatsAppAdapter("acme", WhatsAppSettings(**WhatsAppAdapter.example_settings())), tmp_path,
+            "https://cx.example.test" + WEBHOOK,
+            [{"name": "support"}, {"name": "billing", "skills": ["billing"]}],
+            agents=[
+                {"id": "alice", "capacity": {"whatsapp": 1}, "queues": ["support"]},
+                {"id": "bob", "capacity": {"whatsapp": 2}, "queues": ["support"]},
+                {"id": "carol", "capacity": {"whatsapp": 1}, "skills": ["billing"], "queues": ["billing"]},
+            ],
+            lifecycle=lifecycle, clock=ManualClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC)), loops=False,
         )
-        self.rt = Runtime(settings, clock=self.clock)
-        self.adapter = self.rt.adapter("whatsapp", "acme")
         self.answer_ids: list[str] = []  # message ids the Graph API answers with, then sandbox ids
 
     async def __aenter__(self) -> Rig:
-        await self.rt.store.open()
-        await self.rt.processor.restore()
-        app = create_app(self.rt, manage_runtime=False)
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+        await super().__aenter__()
+        self.rt = self.runtime
         self.mock = respx.mock(base_url=GRAPH, assert_all_called=False)
         self.mock.start()
         self.graph = self.mock.post(SEND_PATH).mock(side_effect=self._graph_answer)
@@ -96,9 +78,7 @@ class Rig:
 
     async def __aexit__(self, *exc) -> None:
         self.mock.stop()
-        await self.client.aclose()
-        await self.adapter.aclose()
-        await self.rt.store.close()
+        await super().__aexit__(*exc)
 
     def _graph_answer(self, request: httpx.Request) -> httpx.Response:
         body = WhatsAppAdapter.sandbox_reply(len(self.graph.calls))
@@ -108,24 +88,17 @@ class Rig:
 
     async def post(self, body: bytes) -> None:
         """POST a body signed as Meta signs it, then process the inbox."""
-        headers = {"content-type": "application/json", **self.adapter.sign(WEBHOOK, body, "application/json")}
-        resp = await self.client.post(WEBHOOK, content=body, headers=headers)
+        resp = await self.deliver_body(body, "application/json")
         assert resp.status_code == 200, resp.text
-        await self.rt.processor.drain()
 
     async def customer(self, body: bytes):
         await self.post(body)
         [inter] = [i for i in await self.rt.interactions(active_only=True) if i.customer == f"+{CUSTOMER_WA_ID}"]
         return inter
 
-    async def tick(self, seconds: float) -> None:
-        self.clock.now += timedelta(seconds=seconds)
-        while await self.rt.processor.run_timers():
-            pass
-
-    async def flush_outbox(self) -> list[dict]:
-        while await self.rt.outbox.run_once():
-            pass
+    async def sent(self) -> list[dict]:
+        """Send what the outbox holds; every body the Graph API received so far."""
+        await self.flush_outbox()
         return [orjson.loads(c.request.content) for c in self.graph.calls]
 
     async def states(self, iid: str) -> list[str]:
@@ -151,7 +124,7 @@ async def test_text_opens_offer_accept_reply_then_an_image_joins_it(rig, recordi
     assert inter.state is S.WORK_IN_PROGRESS and rig.load("bob") == 1
 
     await rig.rt.reply(inter.id, "Hello Test Name, how can I help?")
-    [sent] = await rig.flush_outbox()
+    [sent] = await rig.sent()
     assert sent == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": CUSTOMER_WA_ID,
                     "type": "text", "text": {"body": "Hello Test Name, how can I help?", "preview_url": False}}
     assert rig.graph.calls.last.request.headers["authorization"] == "Bearer example-access-token"
@@ -268,7 +241,7 @@ async def test_create_case_closes_with_task_created_and_tells_the_customer(rig, 
     closed, history, _ = await rig.rt.interaction(inter.id)
     assert closed.state is S.CLOSED and closed.wrap_up_code == "Task created" and closed.case_id == case["id"]
     assert history[-1]["note"] == "case CS0000001" and rig.load("bob") == 0
-    [sent] = await rig.flush_outbox()
+    [sent] = await rig.sent()
     assert sent["to"] == CUSTOMER_WA_ID and sent["type"] == "text"
     assert sent["text"]["body"] == "We opened case CS0000001 for your request; we will keep you posted."
 
@@ -279,7 +252,7 @@ async def test_delivery_statuses_of_the_reply_only_move_forward(rig, recordings)
     # the Graph API gives the reply the id the recorded status webhooks report on
     rig.answer_ids.append(RECORDED_WAMID)
     await rig.rt.reply(inter.id, "On its way")
-    await rig.flush_outbox()
+    await rig.sent()
 
     async def reply_status() -> tuple[str, str]:
         [m] = [m for m in (await rig.rt.interaction(inter.id))[2] if m["direction"] == "outbound"]
@@ -305,7 +278,7 @@ async def test_the_conversation_reads_in_the_order_it_happened(rig, recordings):
     await rig.customer(recorded(recordings, "message/image", wamid="wamid.order-2"))  # 16:56:19Z
     rig.clock.now = datetime(2023, 10, 11, 16, 56, 19, 250_000, tzinfo=UTC)  # a quarter second later
     await rig.rt.reply(inter.id, "Looking into it")
-    await rig.flush_outbox()
+    await rig.sent()
     messages = (await rig.rt.interaction(inter.id))[2]
     assert [(m["direction"], m["created_at"]) for m in messages] == [
         ("inbound", "2023-10-11T16:53:43Z"), ("inbound", "2023-10-11T16:56:19Z"),

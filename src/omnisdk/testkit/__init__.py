@@ -19,8 +19,11 @@ same way, with ``connector = AcmeConnector``.
 
 Exports: :class:`ChannelAdapterSuite`, :class:`CCaaSConnectorSuite`, :class:`CTIConnectorSuite`,
 :class:`ContractSuite` (the base for new kinds of suites), :func:`override`, :func:`skip_rule`,
-:class:`Tier`, :data:`CHANNEL_RULES`, :data:`CCAAS_RULES`, :data:`CTI_RULES`.  The names load
-lazily, so ``import omnisdk.testkit`` does not import pytest or hypothesis.
+:class:`Tier`, :data:`CHANNEL_RULES`, :data:`CCAAS_RULES`, :data:`CTI_RULES`, and for a
+plugin's own scenario tests :class:`KitRuntime` (a runtime with the plugin's account behind the
+real gateway, fed signed recordings) and :class:`ManualClock` (durable timers fire when the
+test moves it).  The names load lazily, so ``import omnisdk.testkit`` does not import pytest
+or hypothesis.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ _EXPORTS = {
     "CHANNEL_CAPABILITIES": "omnisdk.testkit.channel_rules",
     "CCAAS_RULES": "omnisdk.testkit.connector_rules",
     "CTI_RULES": "omnisdk.testkit.connector_rules",
+    "KitRuntime": "omnisdk.testkit.runtime_checks",
+    "ManualClock": "omnisdk.testkit.clock",
 }
 
 __all__ = sorted(_EXPORTS)

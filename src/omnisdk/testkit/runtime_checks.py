@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,14 +45,34 @@ def _observer_plugin(observer: EventObserver) -> Any:
 
 
 class KitRuntime:
-    """``async with KitRuntime(make_adapter, tmp_dir, url) as rt``: a started runtime with one
-    account, the gateway app and an HTTP client bound to it.  ``queues``: the routing queues
-    (default one internal queue ``testkit``)."""
+    """``async with KitRuntime(make_adapter, tmp_dir, url) as rt``: a runtime with one account,
+    the gateway app and an HTTP client bound to it.
+
+    Args:
+        make_adapter: builds the adapter under test (its account is the only one).
+        tmp_dir: folder for the SQLite file.
+        url: the webhook URL the provider calls (its path is POSTed to; the whole URL is what
+            the adapter signs).
+        queues, agents: routing queues (default one internal queue ``testkit``) and agents
+            (default none), as in ``[routing]``.
+        lifecycle: ``[lifecycle]`` settings (wrap-up and inactivity timeouts, codes …).
+        clock: the runtime's clock, e.g. a :class:`~omnisdk.testkit.clock.ManualClock` for
+            :meth:`tick`.
+        loops: start the processor, timer and outbox loops (``Runtime.start``); with False the
+            test drives everything: :meth:`deliver` drains the inbox, :meth:`tick` fires
+            timers, :meth:`flush_outbox` sends.
+    """
 
     def __init__(self, make_adapter: Callable[[], ChannelAdapter], tmp_dir: Path, url: str,
-                 queues: list[dict[str, Any]] | None = None) -> None:
+                 queues: list[dict[str, Any]] | None = None, *, agents: list[dict[str, Any]] | None = None,
+                 lifecycle: dict[str, Any] | None = None, clock: Callable[[], datetime] | None = None,
+                 loops: bool = True) -> None:
         self.adapter = make_adapter()
         self.queues = queues or [{"name": "testkit"}]
+        self.agents = agents or []
+        self.lifecycle = lifecycle or {}
+        self.clock = clock
+        self.loops = loops
         parts = urlsplit(url)
         self.public_url = f"{parts.scheme}://{parts.netloc}"
         self.target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -69,7 +90,8 @@ class KitRuntime:
             settings = Settings(
                 store={"url": f"sqlite:///{self.db}", "synchronous": "NORMAL"},
                 gateway={"public_url": self.public_url},
-                routing={"queues": self.queues},
+                routing={"queues": self.queues, "agents": self.agents},
+                lifecycle=self.lifecycle,
             )
         finally:
             if env_file is not None:
@@ -78,15 +100,41 @@ class KitRuntime:
         host = PluginHost()
         self.observer = EventObserver()
         host.register(_observer_plugin(self.observer), "omnisdk-testkit-observer")
-        self.runtime = Runtime(settings, host=host, adapters={key: self.adapter})
-        await self.runtime.start()
+        extra = {"clock": self.clock} if self.clock is not None else {}
+        self.runtime = Runtime(settings, host=host, adapters={key: self.adapter}, **extra)
+        if self.loops:
+            await self.runtime.start()
+        else:  # what start() does, without the loops
+            await self.runtime.store.open()
+            await self.runtime.processor.restore()
         app = create_app(self.runtime, manage_runtime=False)
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=self.public_url)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.client.aclose()
-        await self.runtime.stop()
+        if self.loops:
+            await self.runtime.stop()
+        else:
+            await self.adapter.aclose()
+            await self.runtime.store.close()
+
+    async def tick(self, seconds: float) -> None:
+        """Advance the :class:`~omnisdk.testkit.clock.ManualClock` by ``seconds`` and fire every
+        timer due (timers may arm more).  Raises TypeError without such a clock."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise TypeError("tick() needs KitRuntime(clock=ManualClock())")
+        advance(seconds)
+        while await self.runtime.processor.run_timers():
+            pass
+
+    async def flush_outbox(self) -> int:
+        """Send every due outbox row now; returns how many were attempted."""
+        sent = 0
+        while n := await self.runtime.outbox.run_once():
+            sent += n
+        return sent
 
     async def deliver(self, rec: Recording) -> httpx.Response:
         """POST one recording, signed by the adapter, as the provider would; then drain."""
