@@ -23,7 +23,6 @@ from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
 from omnisdk.lifecycle.operations import Lifecycle, agent_event
-from omnisdk.lifecycle.states import REPLYABLE
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import conversation_key
 from omnisdk.outbound.outbox import OutboxWorker
@@ -224,13 +223,7 @@ class Runtime:
         """
         key = idempotency_key or new_id()
 
-        def op(ctx: Any) -> None:
-            inter = self.lifecycle._get(ctx, interaction_id)
-            self.lifecycle._held_by(inter, agent, REPLYABLE)
-            self.lifecycle._send(ctx, inter, text, key)
-            self.lifecycle.agent_message(ctx, inter)
-
-        await self.processor.operate(op)
+        await self.processor.operate(lambda ctx: self.lifecycle.reply(ctx, interaction_id, text, key, agent))
         self.outbox.wake()
         return key
 

@@ -26,7 +26,7 @@ from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import ActionEvent, ActionKind, LifecycleSettings, MessagingAction
-from omnisdk.lifecycle.states import HOLDS_CAPACITY, TRANSITIONS, transition
+from omnisdk.lifecycle.states import HOLDS_CAPACITY, REPLYABLE, TRANSITIONS, transition
 from omnisdk.model import Direction, Interaction, Message, RoutingSource
 from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
@@ -453,8 +453,17 @@ class Lifecycle:
                            queue=turn.queue or inter.queue)
         return self.route(ctx, inter)
 
-    def agent_message(self, ctx: Ctx, inter: Interaction) -> None:
-        """An agent replied: messaging actions on agent messages re-arm."""
+    def reply(self, ctx: Ctx, interaction_id: str, text: str, key: str, agent: str | None = None) -> None:
+        """An agent's text to the customer, queued in the outbox under ``key``; messaging actions
+        on agent messages re-arm.
+
+        Raises:
+            NotFoundError: unknown interaction.  StateError: not accepted work (see
+            :data:`REPLYABLE`) or, with ``agent``, held by someone else.
+        """
+        inter = self._get(ctx, interaction_id)
+        self._held_by(inter, agent, REPLYABLE)
+        self._send(ctx, inter, text, key)
         self.on_event(ctx, inter, ActionEvent.AGENT_MESSAGE)
 
     # --- messaging actions -------------------------------------------------------------
