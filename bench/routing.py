@@ -142,7 +142,7 @@ def build_queues() -> list[Queue]:
               keywords=["urgent", "outage"] if i < 2 else [], skills={t: 1}, priority=2)
         for i, t in enumerate(TOPICS[:4])
     ]
-    queues += [Queue(name=f"general-{ch.value}", channels=[ch]) for ch in CHANNELS]
+    queues += [Queue(name=f"general-{ch}", channels=[ch]) for ch in CHANNELS]
     return queues
 
 
@@ -178,7 +178,7 @@ def make_interaction(i: int | str, rnd: random.Random) -> tuple[Interaction, str
     customer = f"+1555{rnd.randrange(10**7):07d}"
     inter = Interaction(
         id=f"i-{i}", channel=ch, direction=Direction.INBOUND, state=S.NEW,
-        conversation_key=f"{ch.value}:biz:{customer}", source="/bench/acme", customer=customer,
+        conversation_key=f"{ch}:biz:{customer}", source="/bench/acme", customer=customer,
         business="biz", created_at=NOW, updated_at=NOW, language=lang, attributes={"topic": topic},
     )
     return inter, " ".join(rnd.choices(WORDS, k=6))
@@ -281,7 +281,7 @@ class NaiveRouter:
 
     def reserve(self, interaction_id: str, agent_id: str, channel: Channel, now: float) -> None:
         load = self.load.setdefault(agent_id, {})
-        load[channel.value] = load.get(channel.value, 0) + 1
+        load[channel] = load.get(channel, 0) + 1
         self.holder[interaction_id] = (agent_id, channel)
         self.idle_since[agent_id] = now
         self.stamp += 1

@@ -269,7 +269,9 @@ async def test_unknown_ids_are_404(client, runtime):
     ("post", "/v1/interactions/X/close", {"json": {"wrap_up_code": "Nope"}}, 400, "bad_request"),
     ("put", "/v1/agents/alice/presence", {"json": {"presence": "busy"}}, 422, "validation_error"),
     ("put", "/v1/agents/alice", {"json": {"id": "bob", "capacity": {"chat": 1}}}, 400, "bad_request"),
-    ("put", "/v1/agents/alice", {"json": {"id": "alice", "capacity": {"pigeon": 1}}}, 422, "validation_error"),
+    ("put", "/v1/agents/alice", {"json": {"id": "alice", "capacity": {"pigeon": 1}}}, 400, "bad_request"),
+    ("put", "/v1/agents/alice", {"json": {"id": "alice", "capacity": {"Pigeon!": 1}}}, 422, "validation_error"),
+    ("put", "/v1/queues/vip", {"json": {"name": "vip", "channels": ["pigeon"]}}, 400, "bad_request"),
     ("put", "/v1/agents/alice", {"json": {"id": "alice", "max_units": -1}}, 422, "validation_error"),
     ("put", "/v1/queues/vip", {"json": {"name": "other"}}, 400, "bad_request"),
     ("put", "/v1/queues/vip", {"json": {"name": "vip", "offer_timeout": 0}}, 422, "validation_error"),
@@ -445,7 +447,7 @@ async def test_python_api_unknown_interaction_is_not_found(runtime):
 def write_config(tmp_path: Path, settings) -> Path:
     path = tmp_path / "omnisdk.toml"
     agents = "".join(
-        f'\n[[routing.agents]]\nid = "{a.id}"\ncapacity = {{ {", ".join(f"{c.value} = {n}" for c, n in a.capacity.items())} }}\n'
+        f'\n[[routing.agents]]\nid = "{a.id}"\ncapacity = {{ {", ".join(f"{c} = {n}" for c, n in a.capacity.items())} }}\n'
         for a in settings.routing.agents)
     path.write_text(f'[store]\nurl = "{settings.store.url}"\n\n[[routing.queues]]\nname = "support"\n{agents}')
     return path

@@ -54,7 +54,7 @@ from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.states import HOLDS_CAPACITY, TRANSITIONS
 from omnisdk.model import Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
-from omnisdk.model.addresses import Channel, conversation_key
+from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
 from omnisdk.routing.engine import CapacityError
 from omnisdk.routing.model import Agent, Presence, size_of
 from omnisdk.runtime import Runtime
@@ -210,11 +210,11 @@ class Harness:
                            for t in ("cases", "outbox", "messages", "contacts")},
                 "agents_table": c.execute("SELECT id, doc FROM agents ORDER BY id").fetchall(),
                 "load": _norm_load({a: dict(v) for a, v in eng.load.items()}),
-                "holder": {i: (a, ch.value) for i, (a, ch) in eng.holder.items()},
-                "waiting": {i: (q, ch.value) for i, (q, ch, _s) in eng.waiting.items()},
+                "holder": {i: (a, ch) for i, (a, ch) in eng.holder.items()},
+                "waiting": {i: (q, ch) for i, (q, ch, _s) in eng.waiting.items()},
                 "presence": {a: ag.presence.value for a, ag in eng.agents.items()},
-                "pools": {(q, ch.value): dict(p.free) for (q, ch), p in eng.pools.items()},
-                "free": {(a, ch.value): eng.free(a, ch) for a in eng.agents for ch in Channel},
+                "pools": {(q, ch): dict(p.free) for (q, ch), p in eng.pools.items()},
+                "free": {(a, ch): eng.free(a, ch) for a in eng.agents for ch in KNOWN_CHANNELS},
                 "affinity": dict(eng.affinity),
                 "now": self.clock.timestamp(),
             }
@@ -244,18 +244,18 @@ def check_invariants(h: Harness, snap: dict[str, Any], *, work_conserving: bool 
     for i in inters:
         if held(i):
             per = store_load.setdefault(i.agent, {})
-            per[i.channel.value] = per.get(i.channel.value, 0) + 1
+            per[i.channel] = per.get(i.channel, 0) + 1
     for agent_id, per in store_load.items():
         agent = agents[agent_id]
         for ch, n in per.items():
-            assert n <= agent.capacity.get(Channel(ch), 0), f"{agent_id} holds {n} {ch} > capacity {agent.capacity}"
+            assert n <= agent.capacity.get(ch, 0), f"{agent_id} holds {n} {ch} > capacity {agent.capacity}"
         if agent.max_units is not None:
-            units = sum(n * size_of(Channel(ch), sizes) for ch, n in per.items())
+            units = sum(n * size_of(ch, sizes) for ch, n in per.items())
             assert units <= agent.max_units + 1e-9, f"{agent_id} holds {units} units > max_units {agent.max_units}"
     assert snap["load"] == store_load, f"engine load {snap['load']} != store {store_load}"
 
     # never two owners
-    store_holders = {i.id: (i.agent, i.channel.value) for i in inters if held(i)}
+    store_holders = {i.id: (i.agent, i.channel) for i in inters if held(i)}
     assert snap["holder"] == store_holders, f"engine holders {snap['holder']} != store {store_holders}"
     for i in inters:
         if i.state in HOLDS_CAPACITY or i.state is S.ON_HOLD:
@@ -266,10 +266,10 @@ def check_invariants(h: Harness, snap: dict[str, Any], *, work_conserving: bool 
     assert all(n == 1 for n in active_keys.values()), f"two active interactions: {active_keys}"
     for row in snap["rows"]:  # the indexed columns follow the document
         doc = by_id[row[0]]
-        assert (row[1], row[2], row[3], row[4]) == (doc.conversation_key, doc.state.value, doc.agent, doc.channel.value)
+        assert (row[1], row[2], row[3], row[4]) == (doc.conversation_key, doc.state.value, doc.agent, doc.channel)
 
     # the backlog in memory is the store's queued interactions
-    store_waiting = {i.id: (i.queue, i.channel.value) for i in inters
+    store_waiting = {i.id: (i.queue, i.channel) for i in inters
                      if i.state is S.QUEUED and i.routing_source is RoutingSource.INTERNAL}
     assert snap["waiting"] == store_waiting, f"engine backlog {snap['waiting']} != store {store_waiting}"
 
@@ -341,7 +341,7 @@ def check_invariants(h: Harness, snap: dict[str, Any], *, work_conserving: bool 
             queue = rt.engine.queues[i.queue]
             for agent_id, agent in rt.engine.agents.items():
                 if agent.presence is Presence.AVAILABLE and agent.serves(queue) and agent_id not in i.declined_by \
-                        and snap["free"][(agent_id, i.channel.value)] > 0:
+                        and snap["free"][(agent_id, i.channel)] > 0:
                     raise AssertionError(f"{i.id} waits in {i.queue} ({i.channel}) while {agent_id} is free for it")
 
 
@@ -608,7 +608,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             moves = MOVES[inter.state]
             op = moves[choice % len(moves)]
             if op == "customer_reply":
-                self.customer_message(inter.customer, inter.channel.value, "still there?")
+                self.customer_message(inter.customer, inter.channel, "still there?")
             else:
                 self._perform(snap, inter, op, "none", k)
             snap = self.run(self.h.snapshot())
@@ -637,7 +637,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         }
         st_ = inter.state
         by_owner = agent is None or agent == owner
-        ch = inter.channel.value
+        ch = inter.channel
         must = {  # legal moves that must not be refused
             "accept": st_ is S.OFFERED and by_owner,
             "reject": st_ is S.OFFERED and by_owner,

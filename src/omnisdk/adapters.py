@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from omnisdk.events import Event
-from omnisdk.model.addresses import Channel
 
 
 @dataclass(slots=True, frozen=True)
@@ -130,7 +129,8 @@ class ChannelAdapter(ABC):
 
     Class attributes a subclass sets:
         name: the plugin name, also the URL segment ``/webhooks/{name}/{account}``.
-        channel: the :class:`~omnisdk.model.Channel` its messages belong to.
+        channel: the channel its messages belong to: a name :func:`~omnisdk.model.check_channel`
+            accepts, one of :class:`~omnisdk.model.Channel`'s constants or a new one (``"telegram"``).
         Settings: its :class:`AccountSettings` subclass.
         max_body_bytes: webhook bodies above this are refused with 413.
         recordings: folder of recorded provider payloads shipped with the plugin (package
@@ -139,7 +139,7 @@ class ChannelAdapter(ABC):
     """
 
     name: ClassVar[str]
-    channel: ClassVar[Channel]
+    channel: ClassVar[str]
     Settings: ClassVar[type[AccountSettings]] = AccountSettings
     max_body_bytes: ClassVar[int] = 1 << 20
     recordings: ClassVar[Path | None] = None

@@ -294,7 +294,7 @@ def interactions(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("id", "channel", "customer", "state", "queue", "agent", "messages", "wrap-up")
     for i in items:
-        table.add_row(i.id[-12:], i.channel.value, i.customer, i.state.value, i.queue or "-",
+        table.add_row(i.id[-12:], i.channel, i.customer, i.state.value, i.queue or "-",
                       i.agent or "-", str(i.message_count), i.wrap_up_code or "-")
     out.print(table)
 

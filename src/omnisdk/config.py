@@ -47,7 +47,7 @@ from pydantic_settings import (
 
 from omnisdk.errors import ConfigError
 from omnisdk.lifecycle.settings import LifecycleSettings
-from omnisdk.model.addresses import Channel
+from omnisdk.model.addresses import ChannelName
 from omnisdk.routing.model import Agent, Queue
 
 
@@ -86,7 +86,7 @@ class RoutingSettings(_Section):
     acknowledgement: str | None = Field(
         None, description="Text sent to the customer when a new interaction opens (None = none)."
     )
-    item_size: dict[Channel, float] = Field(
+    item_size: dict[ChannelName, float] = Field(
         default_factory=dict, description="Units one item of a channel costs against max_units (voice 1.0, email 0.5, others 0.25)."
     )
 

@@ -123,7 +123,7 @@ class CCaaSConnector(ChannelAdapter):
     tests may replace it.
     """
 
-    channel: ClassVar[Channel] = Channel.CHAT
+    channel: ClassVar[str] = Channel.CHAT
     Settings: ClassVar[type[AccountSettings]] = CCaaSSettings
     settings: CCaaSSettings
 
@@ -548,7 +548,7 @@ class CTIConnector(ChannelAdapter):
     keep :data:`CALL_TRANSITIONS` (the test kit refuses a wider one).
     """
 
-    channel: ClassVar[Channel] = Channel.VOICE
+    channel: ClassVar[str] = Channel.VOICE
     call_transitions: ClassVar[Mapping[CallState | None, frozenset[CallState]]] = CALL_TRANSITIONS
 
     def tracker(self) -> CallTracker:

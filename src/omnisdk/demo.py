@@ -148,8 +148,8 @@ async def run_demo(workdir: Path, console: Console) -> int:
         routing={
             "queues": [{"name": "support"}],
             "agents": [
-                {"id": "alice", "capacity": {c.channel.value: 2 for c in classes.values()}},
-                {"id": "bob", "capacity": {c.channel.value: 1 for c in classes.values()}},
+                {"id": "alice", "capacity": {c.channel: 2 for c in classes.values()}},
+                {"id": "bob", "capacity": {c.channel: 1 for c in classes.values()}},
             ],
             "acknowledgement": "Thanks for your message: an agent will be with you shortly.",
         },
@@ -249,7 +249,7 @@ async def _transfer(runtime: Runtime, inter: Any) -> None:
     and closes."""
     agents = await runtime.agents()
     free = [a["id"] for a in agents if a["id"] != inter.agent
-            and a["capacity"].get(inter.channel.value, 0) > a["load"].get(inter.channel.value, 0)]
+            and a["capacity"].get(inter.channel, 0) > a["load"].get(inter.channel, 0)]
     moved = await (runtime.transfer(inter.id, to_agent=free[0]) if free else runtime.transfer(inter.id, to_queue=inter.queue))
     if moved.state is S.OFFERED:
         await runtime.accept(moved.id, moved.agent)
@@ -282,7 +282,7 @@ def _report(console: Console, sent_rows: list[tuple[str, int]], tally: Tally, st
     console.print("Interactions by state: " + ", ".join(f"{s} {n}" for s, n in sorted(by_state.items())))
     t = Table("#", "channel", "customer", "agent", "msgs", "agent's move", "wrap-up code", title="Interactions")
     for n, i in enumerate(items, 1):
-        t.add_row(str(n), i.channel.value, i.customer, i.last_agent or i.agent or "-", str(i.message_count),
+        t.add_row(str(n), i.channel, i.customer, i.last_agent or i.agent or "-", str(i.message_count),
                   stories.get(i.id, "-"), i.wrap_up_code or "-")
     console.print(t)
     for n, i in enumerate(items, 1):

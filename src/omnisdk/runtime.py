@@ -24,10 +24,10 @@ from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
 from omnisdk.lifecycle.operations import Lifecycle, agent_event
 from omnisdk.model import Interaction
-from omnisdk.model.addresses import conversation_key
+from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
 from omnisdk.outbound.outbox import OutboxWorker
 from omnisdk.plugins import PluginHost
-from omnisdk.processing import Processor, utcnow
+from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Agent, Presence, Queue
 from omnisdk.store import Store, open_store
@@ -99,6 +99,17 @@ class Runtime:
             host.load_modules(settings.plugins.modules)
         self.host = host
         self.adapters = adapters if adapters is not None else build_adapters(settings, host)
+        self.channels: frozenset[str] = KNOWN_CHANNELS | {cls.channel for cls in host.adapters().values()}
+        """The channels queues and capacity tables may name: the known ones and every loaded
+        adapter's own."""
+        try:
+            for agent in settings.routing.agents:
+                self.check_channels(agent)
+            for queue in settings.routing.queues:
+                self.check_channels(queue)
+            self._check_names(settings.routing.item_size, "routing.item_size")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         if store is None:
             if role == "ingress":  # only the inbox file (or the one store file, if there is no split)
                 url = settings.store.inbox_url or settings.store.url
@@ -157,6 +168,24 @@ class Runtime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def check_channels(self, target: Agent | Queue) -> None:
+        """Refuse an agent's capacity table or a queue's channel list naming a channel that no
+        loaded plugin declares (and the core does not know).
+
+        Raises:
+            ValueError: the message names the agent or queue and the channel.
+        """
+        if isinstance(target, Agent):
+            self._check_names(target.capacity, f"agent {target.id!r} capacity")
+        else:
+            self._check_names(target.channels, f"queue {target.name!r} channels")
+
+    def _check_names(self, names: Any, where: str) -> None:
+        unknown = sorted(set(names) - self.channels)
+        if unknown:
+            raise ValueError(f"{where}: no loaded plugin declares the channel {', '.join(map(repr, unknown))}"
+                             f" (known: {', '.join(sorted(self.channels))})")
 
     def adapter(self, plugin: str, account: str) -> ChannelAdapter | None:
         return self.adapters.get((plugin, account))
@@ -239,7 +268,7 @@ class Runtime:
         biz = business or getattr(adapter.settings, "phone_number_id", None) or getattr(adapter.settings, "from_number", None)
         if not biz:
             raise ValueError("business address needed for this plugin")
-        key = conversation_key(adapter.channel.value, biz, customer)
+        key = conversation_key(adapter.channel, biz, customer)
         inter = await self.processor.operate(lambda ctx: self.lifecycle.open_outbound(
             ctx, agent=agent, source=adapter.source, channel=adapter.channel, customer=customer,
             business=biz, key=key, text=text))
@@ -274,7 +303,12 @@ class Runtime:
         await self.processor.operate(lambda ctx: self.lifecycle.set_presence(ctx, agent_id, Presence(presence)))
 
     async def put_agent(self, agent: Agent) -> None:
-        """Add or replace an agent (persisted; survives restarts)."""
+        """Add or replace an agent (persisted; survives restarts).
+
+        Raises:
+            ValueError: its capacity names a channel no loaded plugin declares.
+        """
+        self.check_channels(agent)
 
         def op(ctx: Any) -> None:
             self.engine.put_agent(agent)  # lower capacity takes no work away: it applies to new offers
@@ -285,7 +319,12 @@ class Runtime:
         await self.processor.operate(op)
 
     async def put_queue(self, queue: Queue) -> None:
-        """Add or replace a queue (persisted)."""
+        """Add or replace a queue (persisted).
+
+        Raises:
+            ValueError: it names a channel no loaded plugin declares.
+        """
+        self.check_channels(queue)
 
         def op(ctx: Any) -> None:
             self.engine.put_queue(queue)

@@ -133,7 +133,7 @@ class KitCC(CCaaSConnector):
 
     async def route(self, interaction: Interaction, queue: str) -> None:
         body = {"queueId": self.map_queue(queue), "externalRef": interaction.id,
-                "channel": interaction.channel.value, "customer": interaction.customer}
+                "channel": interaction.channel, "customer": interaction.customer}
         await self.api("POST", "/tasks", op="route", json=body, idempotency_key=f"route-{interaction.id}")
 
     async def transfer(self, interaction: Interaction, to_agent: str | None = None, to_queue: str | None = None) -> None:

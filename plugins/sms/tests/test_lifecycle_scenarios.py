@@ -104,7 +104,7 @@ async def test_open_accept_reply_statuses_and_close(rig, recs):
     assert resp.content == EMPTY_TWIML  # Twilio must not auto-reply
     [inter] = await rig.rt.interactions()
     assert inter.state is S.OFFERED and inter.agent == "bob"
-    assert (inter.customer, inter.business, inter.channel.value) == (CUSTOMER, BUSINESS, "sms")
+    assert (inter.customer, inter.business, inter.channel) == (CUSTOMER, BUSINESS, "sms")
     await rig.rt.accept(inter.id, "bob")
 
     rig.answer_sids.append(REPLY_SID)  # Twilio names the created message; the callbacks track it

@@ -12,15 +12,15 @@ from typing import Any
 
 from omnisdk.lifecycle.operations import held_capacity
 from omnisdk.lifecycle.states import HOLDS_CAPACITY
-from omnisdk.model import Channel, Interaction, InteractionState, RoutingSource
+from omnisdk.model import Interaction, InteractionState, RoutingSource
 from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue
 
 
-def agent_status(agent: Agent, load: dict[str, int], item_size: dict[Channel, float] | None = None) -> dict[str, Any]:
+def agent_status(agent: Agent, load: dict[str, int], item_size: dict[str, float] | None = None) -> dict[str, Any]:
     """The agent as JSON with ``load`` ``{channel: items}`` and ``free_capacity`` ``{channel: items}``
     (what it could still take: 0 on every channel unless available)."""
     available = agent.presence is Presence.AVAILABLE
-    free = {ch.value: agent.free(ch, load, item_size) if available else 0 for ch in agent.capacity}
+    free = {ch: agent.free(ch, load, item_size) if available else 0 for ch in agent.capacity}
     return {**agent.model_dump(mode="json"), "load": {k: v for k, v in load.items() if v}, "free_capacity": free}
 
 
@@ -35,7 +35,7 @@ def loads_from(interactions: Iterable[Interaction]) -> dict[str, dict[str, int]]
     for inter in interactions:
         if held_capacity(inter):
             per = out.setdefault(inter.agent or "", {})
-            per[inter.channel.value] = per.get(inter.channel.value, 0) + 1
+            per[inter.channel] = per.get(inter.channel, 0) + 1
     return out
 
 

@@ -541,7 +541,7 @@ class Lifecycle:
             raise StateError(f"interaction {inter.id} is closed")
         number = f"CS{ctx.tx.next_number('case'):07d}"
         case = {
-            "id": new_id(), "number": number, "subject": subject or f"{inter.channel.value} request from {inter.customer}",
+            "id": new_id(), "number": number, "subject": subject or f"{inter.channel} request from {inter.customer}",
             "customer": inter.customer, "interaction_ids": [inter.id], "created_at": ctx.iso,
             "context": inter.model_dump(mode="json"), "history": ctx.tx.messages_of(inter.id),
             "transitions": ctx.tx.interaction_history(inter.id),

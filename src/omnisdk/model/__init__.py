@@ -8,9 +8,12 @@
 
 from omnisdk.model.addresses import (
     Address,
+    KNOWN_CHANNELS,
     Channel,
+    ChannelName,
     Contact,
     PhoneNumber,
+    check_channel,
     check_e164,
     conversation_key,
 )
@@ -40,6 +43,8 @@ __all__ = [
     "Attachment",
     "Case",
     "Channel",
+    "ChannelName",
+    "KNOWN_CHANNELS",
     "Contact",
     "ContactCard",
     "DeliveryStatus",

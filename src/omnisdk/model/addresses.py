@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 import re
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 
-class Channel(StrEnum):
-    """The channel an address or interaction lives on."""
+_CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
-    EMAIL = "email"
-    CHAT = "chat"
-    WHATSAPP = "whatsapp"
-    LINE = "line"
-    MESSENGER = "messenger"
-    APPLE_BUSINESS = "apple_business"
-    SMS = "sms"
-    VOICE = "voice"
+
+def check_channel(value: str) -> str:
+    """``value`` if it is a channel name: a lower-case identifier of 1 to 32 characters
+    (letters, digits, ``_``; a letter first), such as ``whatsapp`` or ``telegram``.
+
+    Raises:
+        ValueError: anything else.
+    """
+    if not isinstance(value, str) or not _CHANNEL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a channel name (a-z first, then a-z, 0-9 or _, at most 32)")
+    return value
+
+
+ChannelName = Annotated[str, StringConstraints(pattern=_CHANNEL.pattern.join("^$"))]
+"""A pydantic field type: a channel name as :func:`check_channel` accepts it (the JSON schema
+carries the pattern).  The vocabulary is
+open: a plugin declares its channel (``ChannelAdapter.channel``) without a core release."""
+
+
+class Channel:
+    """The channels the core knows by name, as constants (``Channel.SMS == "sms"``).
+
+    Not a closed list: any name :func:`check_channel` accepts is a channel, and an adapter may
+    declare one of its own (``channel = "telegram"``).
+    """
+
+    EMAIL: Final = "email"
+    CHAT: Final = "chat"
+    WHATSAPP: Final = "whatsapp"
+    LINE: Final = "line"
+    MESSENGER: Final = "messenger"
+    APPLE_BUSINESS: Final = "apple_business"
+    SMS: Final = "sms"
+    VOICE: Final = "voice"
+
+
+KNOWN_CHANNELS: frozenset[str] = frozenset(
+    v for k, v in vars(Channel).items() if k.isupper() and isinstance(v, str))
+"""The names of :class:`Channel`'s constants."""
 
 
 class Address(BaseModel):
@@ -33,7 +62,7 @@ class Address(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    channel: Channel
+    channel: ChannelName
     value: str = Field(min_length=1, description="Channel-specific identity, normalized by the plugin.")
 
 

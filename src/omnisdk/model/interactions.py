@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from omnisdk.model.addresses import Channel
+from omnisdk.model.addresses import ChannelName
 
 
 class InteractionState(StrEnum):
@@ -56,7 +56,7 @@ class Interaction(BaseModel):
     """
 
     id: str
-    channel: Channel
+    channel: ChannelName
     direction: Direction
     state: InteractionState
     conversation_key: str = Field(description="See omnisdk.model.conversation_key.")

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from omnisdk.model.addresses import Channel
+from omnisdk.model.addresses import ChannelName
 
 
 class MessageKind(StrEnum):
@@ -81,7 +81,7 @@ class Message(BaseModel):
     """``data`` of ``io.omnisdk.message.received`` and ``io.omnisdk.message.unsupported``."""
 
     message_id: str = Field(description="The provider's stable message id (wamid, MessageSid …).")
-    channel: Channel
+    channel: ChannelName
     customer: str = Field(description="Customer address value (E.164 for phone channels).")
     business: str = Field(description="Business address value the customer wrote to.")
     customer_name: str | None = Field(None, description="Profile name, when the provider sends one.")
@@ -149,7 +149,7 @@ class StatusUpdate(BaseModel):
     """``data`` of ``io.omnisdk.message.status``."""
 
     message_id: str = Field(description="Provider id of the outbound message.")
-    channel: Channel
+    channel: ChannelName
     status: DeliveryStatus
     provider_status: str = Field(description="The provider's own status word (played, undelivered …).")
     customer: str | None = Field(None, description="Recipient address value.")

@@ -21,7 +21,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 
 from omnisdk.errors import NotFoundError, StateError
-from omnisdk.model import Channel, Interaction
+from omnisdk.model import Interaction
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue
 from omnisdk.routing.pool import Pool
@@ -41,7 +41,7 @@ class RoutingEngine:
         agents: Iterable[Agent],
         host: PluginHost,
         *,
-        item_size: dict[Channel, float] | None = None,
+        item_size: dict[str, float] | None = None,
         affinity_window: float = 86400.0,
     ) -> None:
         self.host = host
@@ -56,13 +56,13 @@ class RoutingEngine:
         self.queues: dict[str, Queue] = {}
         self.agents: dict[str, Agent] = {}
         self.load: dict[str, dict[str, int]] = {}
-        self.holder: dict[str, tuple[str, Channel]] = {}
-        self.pools: dict[tuple[str, Channel], Pool] = {}
-        self.backlog: dict[tuple[str, Channel], list[tuple[int, float, int, str]]] = {}
-        self.waiting: dict[str, tuple[str, Channel, int]] = {}  # interaction → (queue, channel, seq)
+        self.holder: dict[str, tuple[str, str]] = {}
+        self.pools: dict[tuple[str, str], Pool] = {}
+        self.backlog: dict[tuple[str, str], list[tuple[int, float, int, str]]] = {}
+        self.waiting: dict[str, tuple[str, str, int]] = {}  # interaction → (queue, channel, seq)
         self.affinity: dict[str, tuple[str, float]] = {}
         self.idle_since: dict[str, float] = {}
-        self._keys: dict[str, list[tuple[str, Channel]]] = {}  # agent → its pools
+        self._keys: dict[str, list[tuple[str, str]]] = {}  # agent → its pools
         self._seq = itertools.count()
         self._journal: list[Callable[[], None]] = []
         for q in queues:
@@ -140,7 +140,7 @@ class RoutingEngine:
             raise NotFoundError(f"no agent {agent_id!r}")
         return agent
 
-    def _pool_keys(self, agent: Agent) -> list[tuple[str, Channel]]:
+    def _pool_keys(self, agent: Agent) -> list[tuple[str, str]]:
         return [
             (q.name, ch)
             for q in self.queues.values()
@@ -173,13 +173,13 @@ class RoutingEngine:
 
     # --- capacity --------------------------------------------------------------------
 
-    def free(self, agent_id: str, channel: Channel) -> int:
+    def free(self, agent_id: str, channel: str) -> int:
         agent = self.agents.get(agent_id)
         if agent is None:
             return 0
         return agent.free(channel, self.load.get(agent_id, {}), self.item_size)
 
-    def reserve(self, interaction_id: str, agent_id: str, channel: Channel, now: float, *, force: bool = False) -> None:
+    def reserve(self, interaction_id: str, agent_id: str, channel: str, now: float, *, force: bool = False) -> None:
         """Count one item of ``channel`` against ``agent_id`` for ``interaction_id``.
 
         Raises:
@@ -190,16 +190,16 @@ class RoutingEngine:
             raise StateError(f"interaction {interaction_id} is already held by {self.holder[interaction_id][0]}")
         agent = self._agent(agent_id)
         if not force and agent.free(channel, self.load.get(agent_id, {}), self.item_size) <= 0:
-            raise CapacityError(f"agent {agent_id} has no free {channel.value} capacity")
+            raise CapacityError(f"agent {agent_id} has no free {channel} capacity")
         load = self.load.setdefault(agent_id, {})
-        load[channel.value] = load.get(channel.value, 0) + 1
+        load[channel] = load.get(channel, 0) + 1
         self.holder[interaction_id] = (agent_id, channel)
         previous_idle = self.idle_since.get(agent_id, 0.0)
         self.idle_since[agent_id] = now
         self._refresh(agent)  # the pools take the new idle clock too
 
         def undo() -> None:
-            load[channel.value] -= 1
+            load[channel] -= 1
             del self.holder[interaction_id]
             self.idle_since[agent_id] = previous_idle
             if agent_id in self.agents:
@@ -207,19 +207,19 @@ class RoutingEngine:
 
         self._journal.append(undo)
 
-    def release(self, interaction_id: str) -> tuple[str, Channel] | None:
+    def release(self, interaction_id: str) -> tuple[str, str] | None:
         """Free the capacity an interaction holds; returns (agent, channel) or None."""
         held = self.holder.pop(interaction_id, None)
         if held is None:
             return None
         agent_id, channel = held
         load = self.load[agent_id]
-        load[channel.value] -= 1
+        load[channel] -= 1
         if agent_id in self.agents:
             self._refresh(self.agents[agent_id])
 
         def undo() -> None:
-            load[channel.value] += 1
+            load[channel] += 1
             self.holder[interaction_id] = held
             if agent_id in self.agents:
                 self._refresh(self.agents[agent_id])
@@ -244,7 +244,7 @@ class RoutingEngine:
         if old is not None:
             self._journal.append(lambda: self.waiting.__setitem__(interaction_id, old))
 
-    def next_waiting(self, queue: str, channel: Channel) -> str | None:
+    def next_waiting(self, queue: str, channel: str) -> str | None:
         """The interaction at the head of a backlog, or None."""
         heap = self.backlog.get((queue, channel))
         while heap:
@@ -255,7 +255,7 @@ class RoutingEngine:
             heapq.heappop(heap)
         return None
 
-    def waiting_in_order(self, queue: str, channel: Channel) -> Iterator[str]:
+    def waiting_in_order(self, queue: str, channel: str) -> Iterator[str]:
         """Every interaction waiting in a backlog, head first, lazily (O(log n) each, the heap
         left as it is): for a drain that must look past a head no free agent can take.  Stops
         if the backlog grows meanwhile."""
@@ -273,7 +273,7 @@ class RoutingEngine:
                 if child < size:
                     heapq.heappush(frontier, (heap[child], child))
 
-    def backlogs_for(self, agent_id: str) -> list[tuple[str, Channel]]:
+    def backlogs_for(self, agent_id: str) -> list[tuple[str, str]]:
         """The (queue, channel) backlogs an agent could take work from, highest priority first."""
         agent = self.agents.get(agent_id)
         if agent is None:
@@ -281,7 +281,7 @@ class RoutingEngine:
         keys = [k for k in self._keys.get(agent_id, ()) if self.next_waiting(*k)]
         return sorted(keys, key=lambda k: -self.queues[k[0]].priority)
 
-    def all_backlogs(self) -> list[tuple[str, Channel]]:
+    def all_backlogs(self) -> list[tuple[str, str]]:
         keys = [k for k in self.backlog if self.next_waiting(*k)]
         return sorted(keys, key=lambda k: -self.queues[k[0]].priority if k[0] in self.queues else 0)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from omnisdk.model.addresses import Channel
+from omnisdk.model.addresses import Channel, ChannelName
 from omnisdk.model.interactions import RoutingSource
 
 
@@ -32,7 +32,7 @@ class Strategy(StrEnum):
     ROUND_ROBIN = "round_robin"
 
 
-DEFAULT_ITEM_SIZE: dict[Channel, float] = {
+DEFAULT_ITEM_SIZE: dict[str, float] = {
     Channel.VOICE: 1.0,
     Channel.EMAIL: 0.5,
 }
@@ -49,7 +49,7 @@ class Queue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    channels: list[Channel] = Field(default_factory=list, description="Empty: every channel.")
+    channels: list[ChannelName] = Field(default_factory=list, description="Empty: every channel.")
     languages: list[str] = Field(default_factory=list, description="Empty: any language.")
     keywords: list[str] = Field(default_factory=list, description="Any of these in the first message (case-insensitive).")
     attributes: dict[str, str] = Field(default_factory=dict, description="Interaction attributes that must match.")
@@ -75,10 +75,10 @@ class Queue(BaseModel):
     def _primary_languages(self) -> frozenset[str]:
         return frozenset(x.split("-")[0] for x in self.languages)
 
-    def accepts(self, channel: Channel) -> bool:
+    def accepts(self, channel: str) -> bool:
         return not self.channels or channel in self.channels
 
-    def matches(self, channel: Channel, language: str | None, text: str | None, attributes: dict[str, str],
+    def matches(self, channel: str, language: str | None, text: str | None, attributes: dict[str, str],
                 *, lowered: bool = False) -> bool:
         """True when every routing condition of the queue holds (``lowered``: ``text`` is
         already lower-case)."""
@@ -103,7 +103,7 @@ class Agent(BaseModel):
     presence: Presence = Presence.AVAILABLE
     skills: dict[str, int] = Field(default_factory=dict, description="Skill → proficiency (1–5).")
     queues: list[str] = Field(default_factory=list, description="Queue names; empty = every queue.")
-    capacity: dict[Channel, int] = Field(
+    capacity: dict[ChannelName, int] = Field(
         default_factory=dict, description="Max concurrent interactions per channel (absent = none)."
     )
     max_units: float | None = Field(None, gt=0, description="Universal cap in units (None: no cap).")
@@ -119,17 +119,19 @@ class Agent(BaseModel):
             return False
         return all(self.skills.get(s, 0) >= level for s, level in queue.skills.items())
 
-    def free(self, channel: Channel, load: dict[str, int], item_size: dict[Channel, float] | None = None) -> int:
+    def free(self, channel: str, load: dict[str, int], item_size: dict[str, float] | None = None) -> int:
         """Items of ``channel`` the agent can still take, given ``load`` ``{channel: count}``."""
-        per_channel = self.capacity.get(channel, 0) - load.get(channel.value, 0)
+        per_channel = self.capacity.get(channel, 0) - load.get(channel, 0)
         if per_channel <= 0:
             return 0
         if self.max_units is None:
             return per_channel
         sizes = item_size or DEFAULT_ITEM_SIZE
-        used = sum(n * size_of(Channel(c), sizes) for c, n in load.items())
+        used = sum(n * size_of(c, sizes) for c, n in load.items())
         return max(0, min(per_channel, math.floor((self.max_units - used) / size_of(channel, sizes) + 1e-9)))
 
 
-def size_of(channel: Channel, sizes: dict[Channel, float]) -> float:
+def size_of(channel: str, sizes: dict[str, float]) -> float:
+    """Units one item of ``channel`` costs: ``sizes``, else the default (voice 1.0, email 0.5,
+    any other channel 0.25)."""
     return sizes.get(channel, DEFAULT_ITEM_SIZE.get(channel, 0.25))

@@ -126,7 +126,7 @@ class SQLiteTransaction:
                     interaction.conversation_key,
                     interaction.state.value,
                     interaction.agent,
-                    interaction.channel.value,
+                    interaction.channel,
                     interaction.created_at.isoformat(),
                     interaction.model_dump_json(),
                 ),

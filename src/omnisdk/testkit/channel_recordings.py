@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from omnisdk.adapters import AccountSettings, ChannelAdapter
 from omnisdk.events import TYPE_MESSAGE_STATUS
-from omnisdk.model import Channel
+from omnisdk.model import check_channel
 from omnisdk.recordings import Recording
 from omnisdk.testkit import expectations as ex
 from omnisdk.testkit.base_suite import fail
@@ -32,8 +32,10 @@ class RecordingChecks(ChannelChecks):
         if not (isinstance(name, str) and name and name.replace("_", "").replace("-", "").isalnum()
                 and name == name.lower()):
             problems.append(f"name {name!r} must be a lower-case word (the URL segment and [accounts] table)")
-        if not isinstance(getattr(cls, "channel", None), Channel):
-            problems.append(f"channel {getattr(cls, 'channel', None)!r} is not an omnisdk.model.Channel")
+        try:
+            check_channel(getattr(cls, "channel", None))  # type: ignore[arg-type]
+        except ValueError as exc:
+            problems.append(f"channel: {exc}")
         if not (isinstance(cls.Settings, type) and issubclass(cls.Settings, AccountSettings)):
             problems.append("Settings must be an AccountSettings subclass")
         try:

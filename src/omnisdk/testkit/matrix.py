@@ -76,7 +76,7 @@ def plugin_rows(plugins_dir: Path) -> list[dict[str, Any]]:
                     "kind": suite.suite_kind,
                     "distribution": project.get("name", "?"),
                     "adapter": fx.adapter_cls.name,
-                    "channel": fx.adapter_cls.channel.value,
+                    "channel": fx.adapter_cls.channel,
                     "tier": str(suite.tier),
                     "capabilities": set(suite.capabilities),
                     "recordings": len(fx.recordings),

@@ -61,7 +61,7 @@ class TwilioSmsAdapter(ChannelAdapter):
     """
 
     name: ClassVar[str] = "sms"
-    channel: ClassVar[Channel] = Channel.SMS
+    channel: ClassVar[str] = Channel.SMS
     Settings: ClassVar[type[TwilioSmsSettings]] = TwilioSmsSettings
     max_body_bytes: ClassVar[int] = 64 * 1024
     recordings: ClassVar[Path | None] = Path(__file__).parent / "recordings"

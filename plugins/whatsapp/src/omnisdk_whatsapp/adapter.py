@@ -49,7 +49,7 @@ class WhatsAppAdapter(ChannelAdapter):
     """
 
     name: ClassVar[str] = "whatsapp"
-    channel: ClassVar[Channel] = Channel.WHATSAPP
+    channel: ClassVar[str] = Channel.WHATSAPP
     Settings: ClassVar[type[WhatsAppSettings]] = WhatsAppSettings
     recordings: ClassVar[Path | None] = Path(__file__).parent / "recordings"
 

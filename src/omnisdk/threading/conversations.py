@@ -32,12 +32,12 @@ class Threaded:
 
 def thread_message(ctx: Ctx, host: PluginHost, lifecycle: Lifecycle, event: Event, message: Message) -> Threaded:
     """Append ``message`` to its conversation's active interaction, or open and route one."""
-    default = conversation_key(message.channel.value, message.business, message.customer)
+    default = conversation_key(message.channel, message.business, message.customer)
     key = host.thread(message, default)
     current = ctx.tx.active_interaction(key)
     if current is None or (message.customer_name and message.customer_name != current.customer_name):
         # the contact behind the address: made on first sight, renamed when the profile changes
-        ctx.tx.upsert_contact(message.channel.value, message.customer, message.customer_name, event.time or ctx.iso)
+        ctx.tx.upsert_contact(message.channel, message.customer, message.customer_name, event.time or ctx.iso)
     if current is None:
         return Threaded(lifecycle.open_inbound(ctx, message, key, event.source), True)
     return Threaded(lifecycle.customer_message(ctx, current, message), False)

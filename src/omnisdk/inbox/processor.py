@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from omnisdk import events as ev
-from omnisdk.conversations import thread_message
+from omnisdk.threading.conversations import thread_message
 from omnisdk.errors import StateError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
@@ -33,7 +33,7 @@ from omnisdk.plugins import PluginHost
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.store.base import Store, Transaction
 
-log = logging.getLogger("omnisdk.processing")
+log = logging.getLogger("omnisdk.inbox.processor")
 
 BATCH = 256
 STORE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
