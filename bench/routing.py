@@ -290,7 +290,7 @@ class NaiveRouter:
     def release(self, interaction_id: str) -> None:
         held = self.holder.pop(interaction_id, None)
         if held is not None:
-            self.load[held[0]][held[1].value] -= 1
+            self.load[held[0]][held[1]] -= 1
 
 
 def naive_choose_agent(engine: RoutingEngine) -> Callable[..., str | None]:

@@ -59,6 +59,13 @@ async def ok(resp, status=200):
     return resp.json()
 
 
+async def listed(resp):
+    """The items of a list answer (one page: these tests hold fewer than a page)."""
+    page = await ok(resp)
+    assert set(page) == {"items", "next_cursor"} and page["next_cursor"] is None, page
+    return page["items"]
+
+
 def error_of(resp, status, reason):
     assert resp.status_code == status, resp.text
     body = resp.json()
@@ -72,7 +79,7 @@ def error_of(resp, status, reason):
 
 async def test_full_scenario_over_http(client, runtime, provider):
     await customer_writes(client, runtime, 1, text="my router is broken")
-    [item] = await ok(await client.get("/v1/interactions", params={"active": "true"}))
+    [item] = await listed(await client.get("/v1/interactions", params={"active": "true"}))
     iid = item["id"]
     assert item["state"] == "offered" and item["agent"] == "alice" and item["queue"] == "support"
 
@@ -81,12 +88,12 @@ async def test_full_scenario_over_http(client, runtime, provider):
     inter = await ok(await client.post(f"/v1/interactions/{iid}/accept", json={"agent": "alice"}))
     assert inter["state"] == "work_in_progress"
 
-    agents = {a["id"]: a for a in await ok(await client.get("/v1/agents"))}
+    agents = {a["id"]: a for a in await listed(await client.get("/v1/agents"))}
     assert agents["alice"]["load"] == {"chat": 1} and agents["alice"]["free_capacity"] == {"chat": 1}
 
     inter = await ok(await client.post(f"/v1/interactions/{iid}/hold", json={"agent": "alice"}))
     assert inter["state"] == "on_hold" and inter["agent"] == "alice"
-    agents = {a["id"]: a for a in await ok(await client.get("/v1/agents"))}
+    agents = {a["id"]: a for a in await listed(await client.get("/v1/agents"))}
     assert agents["alice"]["load"] == {}  # parked: capacity released
 
     # the customer writes again: back to its owner
@@ -100,7 +107,7 @@ async def test_full_scenario_over_http(client, runtime, provider):
     error_of(await client.post(f"/v1/interactions/{iid}/transfer", json={"to_agent": "bob", "agent": "bob"}), 409, "conflict")
     inter = await ok(await client.post(f"/v1/interactions/{iid}/transfer", json={"to_agent": "bob", "agent": "alice"}))
     assert inter["state"] == "offered" and inter["agent"] == "bob"
-    agents = {a["id"]: a for a in await ok(await client.get("/v1/agents"))}
+    agents = {a["id"]: a for a in await listed(await client.get("/v1/agents"))}
     assert agents["alice"]["load"] == {} and agents["bob"]["load"] == {"chat": 1}
     inter = await ok(await client.post(f"/v1/interactions/{iid}/accept"))  # no body: no agent check
     assert inter["state"] == "work_in_progress" and inter["agent"] == "bob"
@@ -122,8 +129,8 @@ async def test_full_scenario_over_http(client, runtime, provider):
     ]
     assert detail["history"][6]["agent"] == "bob"
     assert detail["history"][-1]["note"] == "case CS0000001"
-    assert [c["number"] for c in await ok(await client.get("/v1/cases"))] == ["CS0000001"]
-    agents = {a["id"]: a for a in await ok(await client.get("/v1/agents"))}
+    assert [c["number"] for c in await listed(await client.get("/v1/cases"))] == ["CS0000001"]
+    agents = {a["id"]: a for a in await listed(await client.get("/v1/agents"))}
     assert agents["alice"]["load"] == {} and agents["bob"]["load"] == {}
 
     # the reply and the case notice went out through the provider
@@ -139,17 +146,17 @@ async def test_full_scenario_over_http(client, runtime, provider):
 
     # closed for good; the listing filters agree
     error_of(await client.post(f"/v1/interactions/{iid}/close"), 409, "conflict")
-    assert await ok(await client.get("/v1/interactions", params={"active": "true"})) == []
-    assert [i["id"] for i in await ok(await client.get("/v1/interactions", params={"active": "false"}))] == [iid]
-    assert [i["id"] for i in await ok(await client.get("/v1/interactions", params={"state": ["closed", "queued"]}))] == [iid]
-    assert await ok(await client.get("/v1/interactions", params={"state": "offered"})) == []
+    assert await listed(await client.get("/v1/interactions", params={"active": "true"})) == []
+    assert [i["id"] for i in await listed(await client.get("/v1/interactions", params={"active": "false"}))] == [iid]
+    assert [i["id"] for i in await listed(await client.get("/v1/interactions", params={"state": ["closed", "queued"]}))] == [iid]
+    assert await listed(await client.get("/v1/interactions", params={"state": "offered"})) == []
     stats = await ok(await client.get("/v1/stats"))
     assert stats["events.accepted"] == 2
 
 
 async def test_reject_wrap_up_close_and_case_link(client, runtime, provider):
     await customer_writes(client, runtime, 1, customer="+15550100001")
-    [first] = await ok(await client.get("/v1/interactions"))
+    [first] = await listed(await client.get("/v1/interactions"))
     assert first["agent"] == "alice"
     inter = await ok(await client.post(f"/v1/interactions/{first['id']}/reject", json={"agent": "alice"}))
     assert inter["state"] == "offered" and inter["agent"] == "bob" and inter["declined_by"] == ["alice"]
@@ -158,7 +165,7 @@ async def test_reject_wrap_up_close_and_case_link(client, runtime, provider):
     assert case["subject"] == f"chat request from {CUSTOMER}"
 
     await customer_writes(client, runtime, 2, customer="+15550100002")
-    second = [i for i in await ok(await client.get("/v1/interactions", params={"active": "true"}))][0]
+    second = [i for i in await listed(await client.get("/v1/interactions", params={"active": "true"}))][0]
     await ok(await client.post(f"/v1/interactions/{second['id']}/accept"))
     linked = await ok(await client.post(f"/v1/interactions/{second['id']}/case-link", json={"case": "CS0000001"}))
     assert linked["interaction_ids"] == [first["id"], second["id"]]
@@ -172,7 +179,7 @@ async def test_reject_wrap_up_close_and_case_link(client, runtime, provider):
 async def test_transfer_to_a_queue_and_outbound(client, runtime, provider):
     await ok(await client.put("/v1/queues/vip", json={"name": "vip", "priority": 5}))
     await customer_writes(client, runtime, 1)
-    [item] = await ok(await client.get("/v1/interactions"))
+    [item] = await listed(await client.get("/v1/interactions"))
     await ok(await client.post(f"/v1/interactions/{item['id']}/accept"))
     inter = await ok(await client.post(f"/v1/interactions/{item['id']}/transfer", json={"to_queue": "vip"}))
     assert inter["queue"] == "vip" and inter["state"] == "offered"  # routed at once to a free agent
@@ -194,7 +201,7 @@ async def test_transfer_to_a_queue_and_outbound(client, runtime, provider):
 
 async def test_illegal_moves_are_409(client, runtime):
     await customer_writes(client, runtime, 1)
-    [item] = await ok(await client.get("/v1/interactions"))
+    [item] = await listed(await client.get("/v1/interactions"))
     iid = item["id"]
     for action in ("hold", "resume", "wrap-up"):  # it is only offered
         error_of(await client.post(f"/v1/interactions/{iid}/{action}"), 409, "conflict")
@@ -209,12 +216,12 @@ async def test_illegal_moves_are_409(client, runtime):
 async def test_no_capacity_is_409(client, runtime, provider):
     await ok(await client.put("/v1/agents/alice/presence", json={"presence": "away"}))
     await customer_writes(client, runtime, 1, customer="+15550100001")
-    [a] = await ok(await client.get("/v1/interactions"))
+    [a] = await listed(await client.get("/v1/interactions"))
     assert a["agent"] == "bob"
     await ok(await client.post(f"/v1/interactions/{a['id']}/accept"))
     await ok(await client.post(f"/v1/interactions/{a['id']}/hold"))
     await customer_writes(client, runtime, 2, customer="+15550100002")  # bob's one slot is taken again
-    b = [i for i in await ok(await client.get("/v1/interactions")) if i["id"] != a["id"]][0]
+    b = [i for i in await listed(await client.get("/v1/interactions")) if i["id"] != a["id"]][0]
     assert b["agent"] == "bob" and b["state"] == "offered"
     body = error_of(await client.post(f"/v1/interactions/{a['id']}/resume"), 409, "no_capacity")
     assert "bob" in body["detail"]
@@ -232,7 +239,7 @@ async def test_no_capacity_is_409(client, runtime, provider):
 
 async def test_unknown_ids_are_404(client, runtime):
     await customer_writes(client, runtime, 1)
-    [item] = await ok(await client.get("/v1/interactions"))
+    [item] = await listed(await client.get("/v1/interactions"))
     iid = item["id"]
     error_of(await client.get("/v1/interactions/nope"), 404, "not_found")
     for action in ("accept", "reject", "hold", "resume", "wrap-up", "close", "case"):
@@ -282,7 +289,7 @@ async def test_unknown_ids_are_404(client, runtime):
 ])
 async def test_bad_requests_are_4xx_with_a_json_error(client, runtime, method, path, kwargs, status, reason):
     await customer_writes(client, runtime, 1)
-    [item] = await ok(await client.get("/v1/interactions"))
+    [item] = await listed(await client.get("/v1/interactions"))
     resp = await client.request(method.upper(), path.replace("/X/", f"/{item['id']}/"), **kwargs)
     body = error_of(resp, status, reason)
     if status == 422:
@@ -302,7 +309,7 @@ async def test_a_streamed_body_over_the_limit_is_413(client, runtime):
 
 async def test_garbage_never_yields_a_500(client, runtime):
     await customer_writes(client, runtime, 1)
-    [item] = await ok(await client.get("/v1/interactions"))
+    [item] = await listed(await client.get("/v1/interactions"))
     bodies = [b"", b"null", b"0", b'""', b"[]", b"{}", b'{"agent": null}', b'{"agent": ["x"]}',
               b'{"text": null}', b"\xff\xfe", b'{"presence": 1}', b'{"id": {}}', b'{"name": 3}',
               b'{"to_agent": ""}', b'{"case": "%"}', b'{"wrap_up_code": ""}']
@@ -327,7 +334,7 @@ async def test_presence_change_drains_the_backlog(client, runtime):
         assert a["presence"] == "away" and all(v == 0 for v in a["free_capacity"].values())
     for n in range(3):
         await customer_writes(client, runtime, n, customer=f"+1555010000{n}")
-    assert {i["state"] for i in await ok(await client.get("/v1/interactions"))} == {"queued"}
+    assert {i["state"] for i in await listed(await client.get("/v1/interactions"))} == {"queued"}
     [support] = await ok(await client.get("/v1/queues"))
     assert support["name"] == "support" and support["waiting"] == 3
 
@@ -337,7 +344,7 @@ async def test_presence_change_drains_the_backlog(client, runtime):
     bob = await ok(await client.put("/v1/agents/bob/presence", json={"presence": "available"}))
     assert bob["load"] == {"chat": 1}
     assert (await ok(await client.get("/v1/queues")))[0]["waiting"] == 0
-    items = await ok(await client.get("/v1/interactions", params={"state": "offered"}))
+    items = await listed(await client.get("/v1/interactions", params={"state": "offered"}))
     assert sorted(i["agent"] for i in items) == ["alice", "alice", "bob"]
     # offline stops new offers but keeps what the agent holds
     bob = await ok(await client.put("/v1/agents/bob/presence", json={"presence": "offline"}))
@@ -352,13 +359,116 @@ async def test_put_agent_adds_an_agent_who_takes_waiting_work(client, runtime):
         "id": "carol", "name": "Carol", "skills": {"billing": 3}, "capacity": {"chat": 3, "voice": 1}, "max_units": 2}))
     assert carol["load"] == {"chat": 1} and carol["free_capacity"] == {"chat": 2, "voice": 1}
     assert carol["skills"] == {"billing": 3}
-    [item] = await ok(await client.get("/v1/interactions"))
+    [item] = await listed(await client.get("/v1/interactions"))
     assert item["agent"] == "carol" and item["state"] == "offered"
-    ids = [a["id"] for a in await ok(await client.get("/v1/agents"))]
+    ids = [a["id"] for a in await listed(await client.get("/v1/agents"))]
     assert ids == ["alice", "bob", "carol"]
     # a queue with a skill carol lacks at that level
     q = await ok(await client.put("/v1/queues/billing", json={"name": "billing", "skills": {"billing": 4}}))
     assert q["waiting"] == 0 and q["skills"] == {"billing": 4}
+
+
+# --- idempotency keys are scoped to the interaction (issue 8, B5) ----------------------------
+
+
+async def two_accepted(client, runtime):
+    await customer_writes(client, runtime, 1, customer="+15550100001", text="first")
+    await customer_writes(client, runtime, 2, customer="+15550100002", text="second")
+    items = await listed(await client.get("/v1/interactions"))
+    for item in items:
+        await ok(await client.post(f"/v1/interactions/{item['id']}/accept"))
+    return [i["id"] for i in reversed(items)]  # oldest first
+
+
+async def test_the_readme_reply_key_on_two_interactions_sends_both(client, runtime, provider):
+    first, second = await two_accepted(client, runtime)
+    for iid in (first, second):  # the README's example, run for each interaction
+        answer = await ok(await client.post(f"/v1/interactions/{iid}/reply", json={"text": "Hello!"},
+                                            headers={"Idempotency-Key": "r-1"}), 202)
+        assert answer == {"idempotency_key": "r-1"}
+    while await runtime.outbox.run_once():
+        pass
+    sent = sorted(json.loads(c.request.content)["to"] for c in provider.calls)
+    assert sent == ["+15550100001", "+15550100002"]
+    assert len({c.request.headers["idempotency-key"] for c in provider.calls}) == 2  # distinct at the provider
+    for iid in (first, second):
+        detail = await ok(await client.get(f"/v1/interactions/{iid}"))
+        assert [m["body"]["text"] for m in detail["messages"] if m["direction"] == "outbound"] == ["Hello!"]
+
+
+async def test_a_reused_key_with_the_same_body_is_a_no_op_and_with_another_body_409(client, runtime, provider):
+    first, _ = await two_accepted(client, runtime)
+    reply = lambda text: client.post(f"/v1/interactions/{first}/reply", json={"text": text},  # noqa: E731
+                                     headers={"Idempotency-Key": "r-1"})
+    assert (await ok(await reply("Hello!"), 202)) == {"idempotency_key": "r-1"}
+    assert (await ok(await reply("Hello!"), 202)) == {"idempotency_key": "r-1"}  # a retry
+    body = error_of(await reply("Something else"), 409, "idempotency_conflict")
+    assert "different request" in body["detail"]
+    while await runtime.outbox.run_once():
+        pass
+    assert [json.loads(c.request.content)["text"] for c in provider.calls] == ["Hello!"]
+    # the refused request changed nothing: no message, no history step
+    detail = await ok(await client.get(f"/v1/interactions/{first}"))
+    assert [m["body"]["text"] for m in detail["messages"] if m["direction"] == "outbound"] == ["Hello!"]
+
+
+# --- lists that work on a busy day (issue 8, B7) --------------------------------------------------
+
+
+async def test_interactions_come_newest_first_a_page_at_a_time(client, runtime):
+    for n in range(1, 6):
+        await customer_writes(client, runtime, n, customer=f"+1555010000{n}", text=f"hello {n}")
+    everything = [i["customer"] for i in await listed(await client.get("/v1/interactions"))]
+    assert everything == [f"+1555010000{n}" for n in range(5, 0, -1)]
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = await ok(await client.get("/v1/interactions", params=params))
+        assert len(page["items"]) <= 2
+        seen += [i["customer"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything
+    # filters apply in the store, before the limit: the oldest queued one is still found
+    queued = await ok(await client.get("/v1/interactions", params={"state": "queued", "limit": 1}))
+    assert [i["state"] for i in queued["items"]] == ["queued"] and queued["next_cursor"]  # 3 offered, 2 queued
+    more = await ok(await client.get("/v1/interactions", params={"state": "queued", "limit": 1,
+                                                                 "cursor": queued["next_cursor"]}))
+    assert [i["state"] for i in more["items"]] == ["queued"] and more["next_cursor"] is None
+    assert await listed(await client.get("/v1/interactions", params={"channel": "sms"})) == []
+    assert len(await listed(await client.get("/v1/interactions", params={"channel": "chat"}))) == 5
+    assert len(await listed(await client.get("/v1/interactions", params={"agent": "alice"}))) == 2
+    assert len(await listed(await client.get("/v1/interactions", params={"queue": "support"}))) == 5
+    assert await listed(await client.get("/v1/interactions", params={"updated_since": "2999-01-01T00:00:00Z"})) == []
+    assert len(await listed(await client.get("/v1/interactions", params={"updated_since": "2000-01-01T00:00:00"}))) == 5
+    oldest = everything[-1]
+    [match] = await listed(await client.get("/v1/interactions", params={"id_match": (await listed(
+        await client.get("/v1/interactions", params={"limit": 500})))[-1]["id"][-12:]}))
+    assert match["customer"] == oldest
+    error_of(await client.get("/v1/interactions", params={"cursor": "not-a-cursor"}), 400, "bad_request")
+    error_of(await client.get("/v1/interactions", params={"limit": 501}), 422, "validation_error")
+    error_of(await client.get("/v1/interactions", params={"limit": 0}), 422, "validation_error")
+
+
+async def test_cases_and_agents_come_a_page_at_a_time(client, runtime, provider):
+    for n in (1, 2):
+        await customer_writes(client, runtime, n, customer=f"+1555010000{n}")
+    for item in await listed(await client.get("/v1/interactions")):
+        await ok(await client.post(f"/v1/interactions/{item['id']}/accept"))
+        await ok(await client.post(f"/v1/interactions/{item['id']}/case", json={}), 201)
+    page = await ok(await client.get("/v1/cases", params={"limit": 1}))
+    assert [c["number"] for c in page["items"]] == ["CS0000002"] and page["next_cursor"]
+    rest = await ok(await client.get("/v1/cases", params={"limit": 1, "cursor": page["next_cursor"]}))
+    assert [c["number"] for c in rest["items"]] == ["CS0000001"] and rest["next_cursor"] is None
+    error_of(await client.get("/v1/cases", params={"cursor": page["next_cursor"][:-2]}), 400, "bad_request")
+
+    await ok(await client.put("/v1/agents/carol", json={"id": "carol", "capacity": {"chat": 1}, "presence": "away"}))
+    page = await ok(await client.get("/v1/agents", params={"limit": 2}))
+    assert [a["id"] for a in page["items"]] == ["alice", "bob"] and page["next_cursor"]
+    rest = await ok(await client.get("/v1/agents", params={"limit": 2, "cursor": page["next_cursor"]}))
+    assert [a["id"] for a in rest["items"]] == ["carol"] and rest["next_cursor"] is None
+    assert [a["id"] for a in await listed(await client.get("/v1/agents", params={"presence": "away"}))] == ["carol"]
 
 
 # --- the document and the raw routes ------------------------------------------------------------
@@ -463,7 +573,7 @@ async def scenario_state(client, runtime):
     await ok(await client.put("/v1/agents/bob/presence", json={"presence": "away"}))
     await customer_writes(client, runtime, 1, customer="+15550100001", text="first")
     await customer_writes(client, runtime, 2, customer="+15550100002", text="second")
-    a, b = await ok(await client.get("/v1/interactions"))
+    b, a = await listed(await client.get("/v1/interactions"))  # newest first
     await ok(await client.post(f"/v1/interactions/{a['id']}/accept"))
     await ok(await client.post(f"/v1/interactions/{a['id']}/case", json={"subject": "Refund"}), 201)
     await ok(await client.post(f"/v1/interactions/{b['id']}/accept"))
@@ -482,7 +592,7 @@ async def test_cli_live_state_from_the_store(client, runtime, settings, tmp_path
 
     result = cli("agents", "--config", config, "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == await ok(await client.get("/v1/agents"))
+    assert json.loads(result.stdout) == await listed(await client.get("/v1/agents"))
     bob = [a for a in json.loads(result.stdout) if a["id"] == "bob"][0]
     assert bob["load"] == {"chat": 1} and bob["presence"] == "available"
 
@@ -496,7 +606,7 @@ async def test_cli_live_state_from_the_store(client, runtime, settings, tmp_path
 
     result = cli("cases", "--config", config, "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == await ok(await client.get("/v1/cases"))
+    assert json.loads(result.stdout) == await listed(await client.get("/v1/cases"))
     assert [c["number"] for c in json.loads(result.stdout)] == ["CS0000001"]
 
     # the tables a person reads
@@ -543,7 +653,8 @@ async def test_cli_against_a_running_gateway(app, client, runtime, monkeypatch, 
                            (["interaction", closed_id], f"/v1/interactions/{closed_id}")):
             result = await asyncio.to_thread(cli, *args, "--url", url, "--json")
             assert result.exit_code == 0, result.output
-            assert json.loads(result.stdout) == await ok(await client.get(path))
+            answer = await ok(await client.get(path))
+            assert json.loads(result.stdout) == (answer["items"] if "items" in answer else answer)
         result = await asyncio.to_thread(cli, "interaction", closed_id[-10:], "--url", url)
         assert result.exit_code == 0 and "Task created" in result.stdout
         result = await asyncio.to_thread(cli, "interaction", "nope", "--url", url)
@@ -582,7 +693,7 @@ async def test_an_externally_routed_interaction_moves_between_ccaas_agents_the_c
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(rt, manage_runtime=False)),
                                      base_url="http://gw") as client:
             await customer_writes(client, rt, 1)
-            [item] = await ok(await client.get("/v1/interactions"))
+            [item] = await listed(await client.get("/v1/interactions"))
             iid = item["id"]
             assert item["state"] == "queued" and item["routing_source"] == "external"
             offered = await ok(await client.post(f"/v1/interactions/{iid}/assign", json={"agent": "gen-7"}))

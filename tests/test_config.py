@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,199 @@ def test_channels_are_an_open_vocabulary_of_checked_names():
     for bad in ("Telegram", "tele gram", "", "9lives", "x" * 33):
         with pytest.raises(ValidationError, match="capacity"):
             Agent(id="ann", capacity={bad: 1})
+
+
+# --- B1: every account secret is non-empty (the real plugins' settings models) -----------------
+
+from omnisdk.adapters import AccountSettings  # noqa: E402
+from omnisdk.config import check_accounts  # noqa: E402
+from omnisdk_sms import TwilioSmsAdapter  # noqa: E402
+from omnisdk_sms.settings import TwilioSmsSettings  # noqa: E402
+from omnisdk_whatsapp import WhatsAppAdapter  # noqa: E402
+from omnisdk_whatsapp.settings import WhatsAppSettings  # noqa: E402
+
+REAL_MODELS = {"sms": (TwilioSmsAdapter, TwilioSmsSettings), "whatsapp": (WhatsAppAdapter, WhatsAppSettings)}
+
+
+def _secret_fields(model: type[BaseModel]) -> list[str]:
+    return [n for n, f in model.model_fields.items() if f.annotation is SecretStr]
+
+
+def test_the_real_plugins_declare_secrets() -> None:
+    # what the next test covers: auth_token for SMS; app_secret, verify_token, access_token for WhatsApp
+    assert _secret_fields(TwilioSmsSettings) == ["auth_token"]
+    assert sorted(_secret_fields(WhatsAppSettings)) == ["access_token", "app_secret", "verify_token"]
+
+
+@pytest.mark.parametrize(("plugin", "field"), [(p, f) for p, (_, m) in REAL_MODELS.items() for f in _secret_fields(m)])
+@pytest.mark.parametrize("empty", ["", " ", "\t\n  "])
+def test_an_empty_secret_is_refused_naming_the_field(plugin: str, field: str, empty: str) -> None:
+    adapter, model = REAL_MODELS[plugin]
+    good = adapter.example_settings()
+    model.model_validate(good)  # the example settings themselves load
+    with pytest.raises(ValidationError) as info:
+        model.model_validate({**good, field: empty})
+    text = describe_validation_error(info.value)
+    assert text.startswith(f"{field}: ") and "must not be empty" in text
+    for other in _secret_fields(model):  # no secret value of the table reaches the message
+        if other != field:
+            assert good[other] not in text
+
+
+def test_load_then_check_accounts_refuses_the_empty_sms_auth_token(tmp_path: Path) -> None:
+    """The probe's finding: ``auth_token = ""`` loaded, and a body signed with the empty key
+    verified.  Now the configuration does not load."""
+    table = {**TwilioSmsAdapter.example_settings(), "auth_token": ""}
+    lines = "\n".join(f'{k} = "{v}"' for k, v in table.items())
+    s = load_settings(write(tmp_path, f"[accounts.sms.acme]\n{lines}\n"))
+    with pytest.raises(ConfigError) as info:
+        check_accounts(s, {"sms": TwilioSmsSettings})
+    assert str(info.value).startswith("accounts.sms.acme: auth_token: ")
+    assert TwilioSmsAdapter.example_settings()["account_sid"] not in str(info.value)
+    # the runtime's own check refuses it too (the gateway never gets an adapter for it)
+    from omnisdk.plugins import PluginHost
+    from omnisdk.runtime import build_adapters
+
+    host = PluginHost(allow=["sms"])
+    host.load_entrypoints()
+    with pytest.raises(ConfigError, match=r"accounts\.sms\.acme: auth_token"):
+        build_adapters(s, host)
+
+
+def test_check_accounts_validates_known_plugins_and_leaves_the_others(tmp_path: Path) -> None:
+    p = write(tmp_path, "[accounts.sms.acme]\n" + "\n".join(
+        f'{k} = "{v}"' for k, v in TwilioSmsAdapter.example_settings().items()) + '\n[accounts.fax.x]\nkey = ""\n')
+    checked = check_accounts(load_settings(p), {"sms": TwilioSmsSettings})
+    assert list(checked) == [("sms", "acme")]
+    assert isinstance(checked[("sms", "acme")], TwilioSmsSettings)
+
+
+class _PluginWithSecrets(AccountSettings):
+    keys: list[SecretStr] = []
+    by_name: dict[str, SecretStr] = {}
+    optional: SecretStr | None = None
+    defaulted: SecretStr = SecretStr("fallback-key")
+
+
+def test_the_base_checks_secrets_of_any_plugin_in_lists_dicts_and_defaults() -> None:
+    assert _PluginWithSecrets(keys=["k1"], by_name={"a": "k2"}).keys[0].get_secret_value() == "k1"
+    assert _PluginWithSecrets(optional=None).optional is None  # an absent optional secret is fine
+    for bad in ({"keys": ["k1", " "]}, {"by_name": {"a": ""}}, {"optional": ""}, {"defaulted": "  "}):
+        (name,) = bad
+        with pytest.raises(ValidationError) as info:
+            _PluginWithSecrets(**bad)
+        assert describe_validation_error(info.value).startswith(f"{name}: ")
+
+    class EmptyDefault(AccountSettings):
+        token: SecretStr = SecretStr("")
+
+    with pytest.raises(ValidationError, match="token"):
+        EmptyDefault()  # defaults are validated too: a plugin cannot ship an empty key
+
+
+# --- B8: configuration that would break the server is refused at load ---------------------------
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 70000])
+def test_a_port_outside_1_to_65535_is_refused(tmp_path: Path, port: int) -> None:
+    with pytest.raises(ConfigError, match=r"gateway\.port"):
+        load_settings(write(tmp_path, f"[gateway]\nport = {port}\n"))
+
+
+@pytest.mark.parametrize("port", [1, 65535])
+def test_the_port_range_ends_are_accepted(tmp_path: Path, port: int) -> None:
+    assert load_settings(write(tmp_path, f"[gateway]\nport = {port}\n")).gateway.port == port
+
+
+@pytest.mark.parametrize("size", [0, -1])
+def test_max_body_bytes_must_be_positive(tmp_path: Path, size: int) -> None:
+    with pytest.raises(ConfigError, match=r"gateway\.max_body_bytes"):
+        load_settings(write(tmp_path, f"[gateway]\nmax_body_bytes = {size}\n"))
+
+
+BAD_URLS = ["file:///etc/passwd", "cx.example.com", "//cx.example.com", "ftp://cx.example.com",
+            "https://", "https://cx.example.com:99999", "https://cx.example.com/?a=1",
+            "https://cx.example.com/#top", "https://cx example.com", f"https://admin:{SECRET}@cx.example.com"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_public_url_must_be_an_absolute_http_url(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, f'[gateway]\npublic_url = "{url}"\n'))
+    assert "gateway.public_url" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["https://cx.example.com", "http://127.0.0.1:8080", "https://cx.example.com/omni"])
+def test_public_url_accepts_http_and_https(tmp_path: Path, url: str) -> None:
+    assert load_settings(write(tmp_path, f'[gateway]\npublic_url = "{url}"\n')).gateway.public_url == url
+
+
+@pytest.mark.parametrize("plugin", sorted(REAL_MODELS))
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_every_plugins_api_base_url_must_be_an_absolute_http_url(plugin: str, url: str) -> None:
+    adapter, model = REAL_MODELS[plugin]
+    with pytest.raises(ValidationError) as info:
+        model.model_validate({**adapter.example_settings(), "api_base_url": url})
+    text = describe_validation_error(info.value)
+    assert text.startswith("api_base_url: ") and SECRET not in text
+    # a local stand-in (the demo's, the tests') and the default stay accepted
+    assert model.model_validate({**adapter.example_settings(), "api_base_url": "http://127.0.0.1:9/x"})
+    assert model.model_validate(adapter.example_settings()).api_base_url in (None, "https://api.twilio.com")
+
+
+def test_duplicate_agent_ids_and_queue_names_are_refused(tmp_path: Path) -> None:
+    text = ('[[routing.queues]]\nname = "support"\n[[routing.queues]]\nname = "sales"\n'
+            '[[routing.queues]]\nname = "support"\n'
+            '[[routing.agents]]\nid = "alice"\n[[routing.agents]]\nid = "alice"\n[[routing.agents]]\nid = "bob"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    msg = str(info.value)
+    assert "routing.queues: duplicate queue name: support" in msg
+    assert "routing.agents: duplicate agent id: alice" in msg
+    assert "bob" not in msg and "sales" not in msg
+
+
+def test_duplicate_agents_from_the_environment_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISDK_ROUTING__AGENTS", '[{"id": "ann"}, {"id": "ann"}]')
+    with pytest.raises(ConfigError, match="routing.agents: duplicate agent id: ann"):
+        load_settings()
+
+
+def test_bad_json_in_an_environment_variable_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISDK_ROUTING__AGENTS", f'[{{"id": "{SECRET}",')
+    monkeypatch.setenv("OMNISDK_ROUTING__ACKNOWLEDGEMENT", "[not json, a plain text]")  # a str: not JSON
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    msg = str(info.value)
+    assert msg.startswith("environment variable OMNISDK_ROUTING__AGENTS is not valid JSON")
+    assert "line 1, column" in msg
+    assert SECRET not in msg and "ACKNOWLEDGEMENT" not in msg
+
+
+def test_a_plain_text_environment_value_is_not_taken_for_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMNISDK_ROUTING__ACKNOWLEDGEMENT", "[auto] Thanks, we are on it")
+    assert load_settings().routing.acknowledgement == "[auto] Thanks, we are on it"
+
+
+def test_a_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    p = write(tmp_path, f'[gateway]\nport = 8080\n\n[accounts.sms.acme]\nauth_token = "{SECRET}\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(p)
+    msg = str(info.value)
+    assert msg.startswith(f"configuration file {p}: TOML syntax error at line 5, column ")
+    assert SECRET not in msg
+
+
+def test_a_toml_error_quoting_the_file_keeps_only_its_words(tmp_path: Path) -> None:
+    # tomllib says "Cannot declare ('s3cr3t-value',) twice": the quoted part is the file's text
+    p = write(tmp_path, f'[gateway]\nport = 8080\n["{SECRET}"]\n["{SECRET}"]\n')
+    msg = str(pytest.raises(ConfigError, load_settings, p).value)
+    assert re.search(r"TOML syntax error at line 4, column \d+: Cannot declare$", msg)
+    assert SECRET not in msg
+
+
+def test_a_configuration_path_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "conf.d").mkdir()
+    with pytest.raises(ConfigError, match="is not a file"):
+        load_settings(tmp_path / "conf.d")

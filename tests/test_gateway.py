@@ -106,7 +106,7 @@ async def test_reply_and_close_through_the_api(client, runtime):
     body = sample_body([msg(1)])
     await client.post(URL, content=body, headers=signed(body))
     await runtime.processor.drain()
-    iid = (await client.get("/v1/interactions")).json()[0]["id"]
+    iid = (await client.get("/v1/interactions")).json()["items"][0]["id"]
     offered = await client.post(f"/v1/interactions/{iid}/reply", json={"text": "hello"})
     assert offered.status_code == 409, "an offer not yet accepted takes no reply"
     assert (await client.post(f"/v1/interactions/{iid}/accept")).status_code == 200
@@ -126,7 +126,7 @@ async def test_reply_and_close_through_the_api(client, runtime):
     resp = await client.post(f"/v1/interactions/{iid}/close", json={"wrap_up_code": "Task created"})
     assert resp.status_code == 200
     assert (await client.post(f"/v1/interactions/{iid}/close", json={})).status_code == 409
-    item = (await client.get("/v1/interactions")).json()[0]
+    item = (await client.get("/v1/interactions")).json()["items"][0]
     assert item["state"] == "closed" and item["wrap_up_code"] == "Task created"
 
 
@@ -201,3 +201,276 @@ async def test_serve_freezes_the_start_up_heap_once_the_runtime_has_started(sett
         gc.unfreeze()
         assert started
         assert (frozen > 0) is freeze, (freeze, frozen)
+
+
+# --- account ownership of business addresses (issue 8, B2) -----------------------------------
+
+BETA_SECRET = "beta-secret"
+
+
+@pytest.fixture
+async def two_accounts(settings):
+    """``sample/acme`` owns ``biz`` and ``biz2``; ``sample/beta`` (its own secret) owns ``beta-biz``."""
+    from omnisdk.runtime import Runtime
+
+    accounts = {"sample": {
+        "acme": {"secret": "sample-secret", "api_base_url": "https://sample.test"},
+        "beta": {"secret": BETA_SECRET, "businesses": ["beta-biz"], "api_base_url": "https://sample.test"},
+    }}
+    rt = Runtime(settings.model_copy(update={"accounts": accounts}))
+    await rt.start()
+    app = create_app(rt, manage_runtime=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
+        yield rt, c
+    await rt.stop()
+
+
+def _inbox_rows(rt):
+    return rt.store.transact(lambda tx: tx.c.execute("SELECT COUNT(*) FROM inbox").fetchone()[0])
+
+
+async def test_a_body_signed_by_one_account_may_not_name_anothers_business_address(two_accounts):
+    rt, client = two_accounts
+    body = sample_body([msg(1)])  # to "biz": acme's address
+    assert (await client.post(URL, content=body, headers=signed(body))).status_code == 200
+    await rt.processor.drain()
+    [inter] = await rt.interactions()
+
+    forged = sample_body([msg(2, text="injected")])  # also to "biz", but signed with beta's secret
+    resp = await client.post("/webhooks/sample/beta", content=forged,
+                             headers={"x-sample-signature": sample_signature(forged, BETA_SECRET),
+                                      "content-type": "application/json"})
+    assert resp.status_code == 403
+    assert resp.json()["error"] == "foreign_business_address"
+    assert "m-2" in resp.json()["detail"] and BETA_SECRET not in resp.text
+    await rt.processor.drain()
+    assert await _inbox_rows(rt) == 1, "nothing of the refused webhook is stored"
+    [after] = await rt.interactions()
+    assert after.id == inter.id and after.message_count == 1, "acme's interaction got no message"
+    await rt.store.transact(lambda tx: None)  # flush late counters
+    assert (await rt.stats())["rejected.foreign_business_address"] == 1
+
+
+async def test_one_foreign_event_refuses_the_whole_webhook(two_accounts):
+    rt, client = two_accounts
+    body = sample_body([msg(1, to="beta-biz"), msg(2, to="biz")])
+    resp = await client.post("/webhooks/sample/beta", content=body,
+                             headers={"x-sample-signature": sample_signature(body, BETA_SECRET)})
+    assert resp.status_code == 403 and resp.json()["error"] == "foreign_business_address"
+    assert await _inbox_rows(rt) == 0
+
+
+async def test_the_same_customer_on_two_accounts_gets_two_interactions(two_accounts):
+    rt, client = two_accounts
+    a = sample_body([msg(1)])
+    b = sample_body([msg(2, to="beta-biz")])
+    assert (await client.post(URL, content=a, headers=signed(a))).status_code == 200
+    assert (await client.post("/webhooks/sample/beta", content=b,
+                              headers={"x-sample-signature": sample_signature(b, BETA_SECRET)})).status_code == 200
+    await rt.processor.drain()
+    keys = sorted(i.conversation_key for i in await rt.interactions())
+    assert keys == ["sample/acme:chat:biz:+15550100001", "sample/beta:chat:beta-biz:+15550100001"]
+
+
+async def test_start_outbound_sends_only_from_an_address_the_account_owns(two_accounts):
+    rt, client = two_accounts
+    start = {"agent": "bob", "plugin": "sample", "account": "beta", "customer": "+15550109999", "text": "hi"}
+    foreign = await client.post("/v1/interactions", json={**start, "business": "biz"})  # acme's
+    assert foreign.status_code == 400 and foreign.json()["error"] == "bad_request"
+    assert "does not own" in foreign.json()["detail"]
+    assert await rt.interactions() == []
+    with pytest.raises(ValueError, match="no default sender"):  # the sample adapter has none
+        await rt.start_outbound(agent="bob", plugin="sample", account="beta", customer="+15550109999", text="hi")
+    out = await client.post("/v1/interactions", json={**start, "business": "beta-biz"})
+    assert out.status_code == 201
+    [inter] = await rt.interactions()
+    assert (inter.business, inter.conversation_key) == ("beta-biz", "sample/beta:chat:beta-biz:+15550109999")
+
+
+# --- trace context (issue 8, B12), GET webhooks (B9), body deadline and read bound (B6) ----------
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"  # W3C trace-context example
+TRACESTATE = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+
+
+@pytest.fixture
+async def observed(settings):
+    """A started runtime with an ``omnisdk_event`` observer, and a client on its gateway."""
+    from omnisdk.hookspecs import hookimpl
+    from omnisdk.runtime import Runtime
+
+    seen: list = []
+
+    class Observer:
+        @hookimpl
+        def omnisdk_event(self, event):
+            seen.append(event)
+
+    rt = Runtime(settings)
+    rt.host.attach(Observer(), "test-observer")  # not subject to the allow list
+    await rt.start()
+    app = create_app(rt, manage_runtime=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
+        yield rt, c, seen
+    await rt.stop()
+
+
+async def _inbox_events(rt):
+    from omnisdk.events import loads
+
+    rows = await rt.store.transact(lambda tx: tx.c.execute("SELECT body FROM inbox ORDER BY rowid").fetchall())
+    return [loads(doc) for (doc,) in rows]
+
+
+async def test_the_requests_trace_context_reaches_the_inbox_and_the_core_events(observed):
+    rt, client, seen = observed
+    body = sample_body([msg(1)], [{"id": "out-9", "status": "delivered", "to": "+15550100001"}])
+    headers = {**signed(body), "traceparent": TRACEPARENT, "tracestate": " rojo=00f067aa0ba902b7 , congo=t61rcWkgMzE"}
+    assert (await client.post(URL, content=body, headers=headers)).status_code == 200
+    stored = await _inbox_events(rt)
+    assert len(stored) == 2
+    assert {(e.traceparent, e.tracestate) for e in stored} == {(TRACEPARENT, TRACESTATE)}
+    await rt.processor.drain()
+    created = [e for e in seen if e.type == "io.omnisdk.interaction.created"]
+    assert created and created[0].causationid == "m-1"
+    assert (created[0].traceparent, created[0].tracestate) == (TRACEPARENT, TRACESTATE)
+    assert created[0].to_dict()["traceparent"] == TRACEPARENT  # a CloudEvents extension attribute
+
+
+@pytest.mark.parametrize("traceparent", [
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",  # version 00 has 4 fields
+    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  # all-zero trace id
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  # all-zero parent id
+    "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",  # upper-case hex
+    "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  # the forbidden version
+    "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",  # short trace id
+    "garbage",
+])
+async def test_an_invalid_traceparent_is_dropped_not_an_error(observed, traceparent):
+    rt, client, _ = observed
+    body = sample_body([msg(1)])
+    headers = {**signed(body), "traceparent": traceparent, "tracestate": TRACESTATE}
+    assert (await client.post(URL, content=body, headers=headers)).status_code == 200
+    [event] = await _inbox_events(rt)
+    assert (event.traceparent, event.tracestate) == (None, None)  # tracestate goes with it
+
+
+@pytest.mark.parametrize("tracestate", ["ROJO=1", "rojo=1,rojo=2", ",".join(f"k{i}=v" for i in range(33)),
+                                        "rojo=a=b", "rojo=" + "x" * 600])
+async def test_an_invalid_tracestate_is_dropped_and_the_traceparent_kept(observed, tracestate):
+    rt, client, _ = observed
+    body = sample_body([msg(1)])
+    headers = {**signed(body), "traceparent": TRACEPARENT, "tracestate": tracestate}
+    assert (await client.post(URL, content=body, headers=headers)).status_code == 200
+    [event] = await _inbox_events(rt)
+    assert (event.traceparent, event.tracestate) == (TRACEPARENT, None)
+
+
+def test_a_later_traceparent_version_is_carried_as_version_00():
+    from omnisdk.events import parse_traceparent
+
+    later = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds"
+    assert parse_traceparent(later) == TRACEPARENT
+    assert parse_traceparent(later.replace("-what", "what")) is None
+
+
+async def test_a_get_reaches_verify_when_the_adapter_declares_get_webhooks(client, runtime, monkeypatch):
+    adapter = runtime.adapter("sample", "acme")
+    assert (await client.get(URL)).status_code == 405
+    monkeypatch.setattr(type(adapter), "webhook_methods", frozenset({"POST", "GET"}))
+    resp = await client.get(URL + "?a=1")
+    assert resp.status_code == 401 and resp.json()["error"] == "bad_signature"  # verified, not 405
+    assert (await client.head(URL)).status_code == 405
+
+
+def _scope(headers):
+    return {"type": "http", "method": "POST", "path": URL, "raw_path": URL.encode(), "query_string": b"",
+            "headers": headers, "scheme": "http", "server": ("gw", 80), "client": ("127.0.0.1", 1),
+            "root_path": "", "http_version": "1.1"}
+
+
+async def test_a_stalled_body_is_408_with_connection_close_within_the_deadline(settings):
+    import asyncio
+    import time
+
+    from omnisdk.runtime import Runtime
+
+    rt = Runtime(settings.model_copy(update={"gateway": settings.gateway.model_copy(update={"body_timeout": 0.3})}))
+    await rt.start()
+    try:
+        app = create_app(rt, manage_runtime=False)
+        first = [{"type": "http.request", "body": b'{"messages": [', "more_body": True}]
+
+        async def receive():
+            if first:
+                return first.pop()
+            await asyncio.sleep(3600)  # the rest never comes
+
+        sent: list[dict] = []
+
+        async def send(message):
+            sent.append(message)
+
+        started = time.monotonic()
+        await asyncio.wait_for(app(_scope([(b"host", b"gw")]), receive, send), 5)
+        assert 0.3 <= time.monotonic() - started < 2
+        assert sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]
+        assert b"request_timeout" in sent[1]["body"]
+        await rt.store.transact(lambda tx: None)
+        assert (await rt.stats()).get("rejected.request_timeout") == 1
+    finally:
+        await rt.stop()
+
+
+async def test_bodies_beyond_the_read_bound_are_503_with_retry_after(settings):
+    import asyncio
+
+    from omnisdk.runtime import Runtime
+
+    gw = settings.gateway.model_copy(update={"max_concurrent_bodies": 2, "body_timeout": 5})
+    rt = Runtime(settings.model_copy(update={"gateway": gw}))
+    await rt.start()
+    try:
+        app = create_app(rt, manage_runtime=False)
+        body = sample_body([msg(1)])
+        release = asyncio.Event()
+
+        def trickling():
+            parts = [{"type": "http.request", "body": body[:5], "more_body": True},
+                     {"type": "http.request", "body": body[5:], "more_body": False}]
+
+            async def receive():
+                if len(parts) == 1:
+                    await release.wait()
+                return parts.pop(0)
+            return receive
+
+        answers: list[list[dict]] = []
+
+        async def one(receive):
+            sent: list[dict] = []
+
+            async def send(m):
+                sent.append(m)
+            answers.append(sent)
+            await app(_scope([(b"host", b"gw"), (b"x-sample-signature", sample_signature(body).encode())]),
+                      receive, send)
+
+        slow = [asyncio.create_task(one(trickling())) for _ in range(2)]
+        await asyncio.sleep(0.05)  # both are now waiting for the rest of their bodies
+        await one(trickling())  # a third arriving body: refused at once
+        third = answers[-1]
+        assert third[0]["status"] == 503 and (b"retry-after", b"1") in third[0]["headers"]
+        assert b"too_many_bodies" in third[1]["body"]
+
+        async def whole():
+            return {"type": "http.request", "body": body, "more_body": False}
+        await one(whole)  # a body that arrived whole needs no read slot: still served
+        assert answers[-1][0]["status"] == 200
+        release.set()
+        await asyncio.gather(*slow)
+        assert [a[0]["status"] for a in answers[:2]] == [200, 200]  # m-1 twice: the second deduplicated
+        await one(whole)  # the slots are free again
+        assert answers[-1][0]["status"] == 200
+    finally:
+        await rt.stop()

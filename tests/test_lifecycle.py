@@ -482,3 +482,135 @@ async def test_an_event_that_fails_before_writing_leaves_the_routing_engine_as_i
         assert first.id not in rig.rt.engine.waiting, "the escalation's enqueue was undone in memory"
         assert rig.rt.engine.load["alice"] == {} and rig.rt.engine.load["bob"] == {}
         assert "RuntimeError" in await rig.rt.store.transact(lambda tx: tx.inbox_failure("/sample/acme", "m-2"))
+
+
+# --- the timer table (issue 8, item A2) ------------------------------------------------------
+
+
+async def test_the_timer_table_handles_every_kind_the_lifecycle_schedules(tmp_path, monkeypatch):
+    """Every timer the lifecycle arms in a scenario that arms all of them (offer, overflow,
+    re-offer, messaging action, inactivity, wrap-up, reminder) has a handler in the timer table;
+    firing them all fails none and finds no unknown kind."""
+    queues = [{"name": "tier1", "offer_timeout": 30, "overflow_to": "tier2", "overflow_after": 600},
+              {"name": "tier2"}]
+    agents = [{"id": "alice", "capacity": {"chat": 2}}, {"id": "bob", "capacity": {"chat": 2}}]
+    lifecycle = {"reminders": [300], "actions": [{"name": "nudge", "event": "agent_message", "after": 900,
+                                                  "action": "notify_customer", "text": "Still there?"}]}
+    async with Rig(settings_for(tmp_path, queues=queues, agents=agents, lifecycle=lifecycle)) as rig:
+        tx_class = await rig.rt.store.transact(lambda tx: type(tx))
+        armed: list[str] = []
+        real_schedule = tx_class.schedule_timer
+
+        def schedule(self, key, kind, due_at, interaction_id, data):
+            armed.append(kind)
+            return real_schedule(self, key, kind, due_at, interaction_id, data)
+
+        monkeypatch.setattr(tx_class, "schedule_timer", schedule)
+        await rig.rt.set_presence("bob", "away")
+        first = await rig.say(1)  # offered to alice: offer (and overflow, for tier1)
+        await rig.rt.reject(first.id, "alice")  # re-offer; waits (alice declined, bob away)
+        second = await rig.say(2, customer="+15550100002")
+        await rig.rt.accept(second.id, "alice")
+        await rig.rt.reply(second.id, "Hello")  # action:nudge
+        await rig.rt.hold(second.id, "alice")  # inactivity
+        await rig.rt.resume(second.id, "alice")
+        await rig.rt.wrap_up(second.id, "alice")  # wrap_up
+        await rig.rt.set_presence("bob", "available")  # takes the first one
+        await rig.rt.start_outbound(agent="bob", plugin="sample", account="acme", customer="+15550100003",
+                                    text="Your order shipped", business="biz")  # reminder
+        table = rig.rt.lifecycle.timers
+        assert {"offer", "overflow", "reoffer", "action:nudge", "inactivity", "wrap_up", "reminder"} <= set(armed)
+        assert [kind for kind in armed if table.handler_for(kind) is None] == []
+        await rig.tick(3600)
+        stats = await rig.rt.stats()
+        assert stats.get("timers.fired", 0) > 0
+        assert stats.get("timers.failed", 0) == 0 and stats.get("timers.unknown", 0) == 0
+
+
+def test_every_timer_kind_in_the_source_has_a_handler(tmp_path):
+    """Static side of the test above: every call that arms a timer in ``src/omnisdk`` with a
+    literal kind names a kind the table handles; kinds computed at run time are armed only by
+    ``arm_actions`` (``action:<name>``, handled by prefix)."""
+    import ast
+    from pathlib import Path
+
+    import omnisdk
+    from omnisdk.lifecycle.settings import LifecycleSettings
+    from omnisdk.lifecycle.timers import Timers
+
+    table = Timers(LifecycleSettings(), dispatch=None, actions=None)  # the table only
+    root = Path(omnisdk.__file__).parent
+    literal: dict[str, list[str]] = {}
+    computed: set[tuple[str, str]] = set()
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for func in ast.walk(tree):
+            if not isinstance(func, ast.FunctionDef):
+                continue
+            for call in ast.walk(func):
+                if not isinstance(call, ast.Call):
+                    continue
+                name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", None)
+                if name not in ("arm_timer", "schedule_timer") or len(call.args) < 2:
+                    continue
+                kind = call.args[1]
+                where = f"{path.relative_to(root)}:{call.lineno}"
+                if isinstance(kind, ast.Constant) and isinstance(kind.value, str):
+                    literal.setdefault(kind.value, []).append(where)
+                else:
+                    computed.add((path.relative_to(root).as_posix(), func.name))
+    assert {"offer", "reoffer", "wrap_up", "inactivity", "overflow", "reminder"} <= set(literal)
+    assert {k: w for k, w in literal.items() if table.handler_for(k) is None} == {}
+    assert computed <= {("lifecycle/messaging_actions.py", "arm_actions"), ("lifecycle/transitions.py", "arm_timer")}
+    assert table.handler_for("action:anything") is not None
+
+
+async def test_an_unknown_timer_kind_is_counted_and_does_not_stop_the_timer_pass(tmp_path):
+    """A timer row whose kind nothing handles (written by another release, or an action no longer
+    configured) is logged and counted as ``timers.unknown``, fails nothing, and the due timers
+    around it still fire (here: the wrap-up timeout closes the interaction)."""
+    async with Rig(settings_for(tmp_path)) as rig:
+        inter = await rig.say(1)
+        await rig.rt.accept(inter.id, "alice")
+        await rig.rt.wrap_up(inter.id, "alice")
+        due = rig.clock.now.timestamp() + 10
+
+        def arm(tx):
+            tx.schedule_timer(f"callback:{inter.id}", "callback", due, inter.id, {})
+            tx.schedule_timer(f"action:gone:{inter.id}", "action:gone", due, inter.id, {})
+
+        await rig.rt.store.transact(arm)
+        await rig.tick(600)
+        closed = await rig.get(inter.id)
+        assert closed.state is S.CLOSED and closed.wrap_up_code == "Issue resolved"
+        stats = await rig.rt.stats()
+        assert stats.get("timers.unknown") == 2
+        assert stats.get("timers.failed", 0) == 0
+
+
+def test_a_move_in_place_is_an_ordinary_model_assignment():
+    """Issue 8, item A2: ``move`` changes an interaction the operation owns by pydantic's own
+    attribute assignment (it patched ``__dict__`` before), so the model records the fields that
+    were set; an illegal move changes nothing."""
+    from sample_wire import message_event
+
+    from omnisdk.lifecycle.context import Ctx
+    from omnisdk.lifecycle.transitions import move
+    from omnisdk.model import Direction, Interaction, Message
+
+    message = Message.model_validate(message_event(1).data)
+    now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    inter = Interaction(id="i-1", channel=message.channel, direction=Direction.INBOUND, state=S.NEW,
+                        conversation_key="k", source="/sample/acme", customer=message.customer,
+                        business=message.business, created_at=now, updated_at=now)
+    ctx = Ctx(None, now + timedelta(seconds=5), observe=True)
+    ctx.put(inter)
+    moved = move(ctx, inter, S.QUEUED, note="routed", queue="support", queued_at=ctx.now)
+    assert moved is inter and moved.state is S.QUEUED and moved.updated_at == ctx.now
+    assert {"state", "updated_at", "queue", "queued_at"} <= moved.model_fields_set
+    assert moved.model_dump(exclude_unset=True)["queue"] == "support"
+    assert [e.type for e in ctx.emitted] == ["io.omnisdk.interaction.queued"]
+    assert ctx.logs == [("i-1", ctx.iso, "new", "queued", None, "support", "routed")]
+    with pytest.raises(StateError):
+        move(ctx, moved, S.WORK_IN_PROGRESS)
+    assert moved.state is S.QUEUED and len(ctx.logs) == 1 and len(ctx.emitted) == 1

@@ -49,7 +49,7 @@ from sample_wire import make_settings
 from omnisdk.errors import StateError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.hookspecs import hookimpl
-from omnisdk.lifecycle import operations
+from omnisdk.lifecycle import agent_actions, cases, transitions
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.states import HOLDS_CAPACITY, TRANSITIONS
 from omnisdk.model import Interaction, RoutingSource
@@ -58,6 +58,7 @@ from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
 from omnisdk.routing.engine import CapacityError
 from omnisdk.routing.model import Agent, Presence, size_of
 from omnisdk.runtime import Runtime
+from omnisdk.threading import ownership
 
 EXTRA_CODE = "Callback scheduled"
 BAD_CODE = "Not a configured code"
@@ -102,7 +103,7 @@ class FaultyRouting:
 def customer_event(n: int, customer: str, channel: str = "chat", text: str = "hi", at: str | None = None) -> Event:
     return Event(
         id=f"pm-{n}", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, time=at,
-        partitionkey=conversation_key(channel, "biz", customer),
+        partitionkey=conversation_key("/sample/acme", channel, "biz", customer),
         data={"message_id": f"pm-{n}", "channel": channel, "customer": customer, "business": "biz",
               "kind": "text", "text": text},
     )
@@ -130,13 +131,13 @@ class Harness:
         assert rt.host.register(FaultyRouting(), "faulty")
         await rt.store.open()
         await rt.processor.restore()
-        real_fire = rt.lifecycle.fire
+        real_fire = rt.lifecycle.timers.fire
 
         def fire(ctx, timer):
             self.fired.append((timer.key, timer.kind, timer.due_at, ctx.ts))
             return real_fire(ctx, timer)
 
-        rt.lifecycle.fire = fire  # the processor looks it up on the instance
+        rt.lifecycle.timers.fire = fire  # the processor looks it up on the instance
         self.rt = rt
         return rt
 
@@ -159,7 +160,7 @@ class Harness:
         self.events.append(evt)
         await self.rt.store.append_inbox([evt], at)
         await self.rt.processor.drain()
-        key = conversation_key(channel, "biz", customer)
+        key = conversation_key("/sample/acme", channel, "biz", customer)
         return await self.rt.store.transact(lambda tx: tx.active_interaction(key))
 
     async def burst(self, customers: list[str], channel: str) -> None:
@@ -437,8 +438,10 @@ class SequentialIds:
 class LifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.ids = mock.patch.object(operations, "new_id", SequentialIds())
-        self.ids.start()
+        ids = SequentialIds()  # one sequence for every module that makes ids
+        self.ids = [mock.patch.object(m, "new_id", ids) for m in (transitions, ownership, agent_actions, cases)]
+        for patch in self.ids:
+            patch.start()
         self.loop = asyncio.new_event_loop()
         self.tmp = Path(tempfile.mkdtemp(prefix="omnisdk-props-"))
         self.h: Harness | None = None
@@ -487,7 +490,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             if self.h is not None:
                 self.run(self.h.close())
             self.loop.close()
-            self.ids.stop()
+            for patch in self.ids:
+                patch.stop()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     async def finish(self) -> None:
@@ -525,7 +529,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             "SELECT COUNT(*) FROM addresses WHERE value = ?", (POISON,)).fetchone()[0]))
         assert poisoned == 0, "the failed event's contact write was rolled back"
         for customer in set(customers) - {POISON, INVALID}:
-            key = conversation_key(channel, "biz", customer)
+            key = conversation_key("/sample/acme", channel, "biz", customer)
             assert any(i.conversation_key == key and i.state is not S.CLOSED for i in after["interactions"])
         event(f"burst of {len(customers)}, {len(customers) - good} failing")
 

@@ -15,14 +15,15 @@ async def test_messages_of_one_conversation_thread_into_one_interaction(runtime)
     items = await runtime.interactions()
     assert len(items) == 1
     assert items[0].message_count == 3
-    assert items[0].conversation_key == "chat:biz:+15550100001"
+    assert items[0].conversation_key == "sample/acme:chat:biz:+15550100001"
 
 
 async def test_other_customer_or_business_address_opens_another_interaction(runtime):
     await ingest(runtime, message_event(1), message_event(2, customer="+15550100002"),
                  message_event(3, business="biz2"))
     keys = sorted(i.conversation_key for i in await runtime.interactions())
-    assert keys == ["chat:biz2:+15550100001", "chat:biz:+15550100001", "chat:biz:+15550100002"]
+    assert keys == ["sample/acme:chat:biz2:+15550100001", "sample/acme:chat:biz:+15550100001",
+                    "sample/acme:chat:biz:+15550100002"]
 
 
 async def test_most_free_capacity_wins_and_capacity_is_never_exceeded(runtime):
@@ -195,3 +196,63 @@ async def test_a_runtime_stopped_right_after_it_started_stops(settings, role):
         done, _ = await asyncio.wait([stopping], timeout=10)
         assert done, "stop waits for a loop that lost its cancel"
         stopping.result()
+
+
+async def test_the_acknowledgement_goes_through_the_public_outbound_operation(tmp_path, monkeypatch):
+    """Issue 8, item A2: the processor queues the acknowledgement of a new interaction with the
+    public ``omnisdk.outbound.enqueue.enqueue_text`` (it called the private ``Lifecycle._send``),
+    once, on a recorded WhatsApp Cloud API text; a redelivery queues nothing more; the outbox
+    worker sends it to the customer through the Graph API."""
+    import httpx
+    import orjson
+    import respx
+
+    from omnisdk.adapters import WebhookRequest
+    from omnisdk.config import Settings
+    from omnisdk.inbox import processor
+    from omnisdk.recordings import load
+    from omnisdk.runtime import Runtime
+    from omnisdk_whatsapp import WhatsAppAdapter
+
+    recorded = {r.name: r for r in load(WhatsAppAdapter.recordings)}["message/text"]
+    settings = Settings(
+        store={"url": f"sqlite:///{tmp_path / 'omni.db'}", "synchronous": "NORMAL"},
+        routing={"queues": [{"name": "support"}], "agents": [{"id": "alice", "capacity": {"whatsapp": 1}}],
+                 "acknowledgement": "We got your message"},
+        accounts={"whatsapp": {"acme": WhatsAppAdapter.example_settings()}},
+    )
+    queued: list[tuple[str, str, str, bool]] = []
+
+    def spy(ctx, interaction, text, key):
+        added = real(ctx, interaction, text, key)
+        queued.append((interaction.id, text, key, added))
+        return added
+
+    real = processor.enqueue_text
+    monkeypatch.setattr(processor, "enqueue_text", spy)
+    rt = Runtime(settings)
+    await rt.store.open()
+    try:
+        await rt.processor.restore()
+        assert not hasattr(rt.lifecycle, "_send")
+        adapter = rt.adapter("whatsapp", "acme")
+        request = WebhookRequest(method="POST", url="https://cx.example.test/webhooks/whatsapp/acme",
+                                 headers={"content-type": recorded.content_type}, body=recorded.body,
+                                 query={}, received_at="2026-11-21T09:00:00Z")
+        for _ in range(2):  # the provider redelivers the same body
+            await rt.store.append_inbox(adapter.parse(request), "2026-11-21T09:00:00Z")
+            await rt.processor.drain()
+        [inter] = await rt.interactions()
+        assert inter.customer == "+972987654321" and inter.business == "1122334455667"
+        assert queued == [(inter.id, "We got your message", f"ack:{inter.id}", True)]
+        with respx.mock(base_url="https://graph.facebook.com", assert_all_called=False) as mock:
+            graph = mock.post("/v21.0/1122334455667/messages").mock(
+                return_value=httpx.Response(200, json=WhatsAppAdapter.sandbox_reply(0)))
+            assert await rt.outbox.run_once() == 1
+        [sent] = [orjson.loads(c.request.content) for c in graph.calls]
+        assert sent["to"] == "972987654321"  # the WhatsApp "to" is the wa_id, without the "+"
+        assert sent["text"]["body"] == "We got your message"
+    finally:
+        for a in rt.adapters.values():
+            await a.aclose()
+        await rt.store.close()

@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, field_validator
 
 from omnisdk.events import Event
+from omnisdk.urls import check_http_url
 
 
 @dataclass(slots=True, frozen=True)
@@ -62,14 +63,45 @@ class AccountSettings(BaseModel):
     """Base of every plugin's per-account settings.
 
     Declare credentials as :class:`pydantic.SecretStr` so they are masked in reprs, logs and
-    errors.  Unknown keys are refused (a typo in the TOML is a start-up error).
+    errors.  Checks every subclass inherits, so a plugin cannot forget them:
+
+    - unknown keys are refused (a typo in the TOML is a start-up error), and defaults are
+      validated like given values;
+    - every :class:`~pydantic.SecretStr` / :class:`~pydantic.SecretBytes` field (also inside
+      a list or a dict) must be non-empty and not only whitespace: an empty HMAC key would
+      make every body "signed" by anyone who knows the key is empty;
+    - ``api_base_url``, when set (also when a subclass redefines the field with its own
+      default), must be an absolute http(s) URL (:func:`omnisdk.urls.check_http_url`).
+
+    Raises:
+        pydantic.ValidationError: on construction; its locations name the field, never the
+            value (secrets stay masked).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     api_base_url: str | None = Field(
         None, description="Override of the provider API's base URL (tests, proxies, the demo)."
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _secrets_not_empty(cls, value: Any) -> Any:
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list | tuple) else (value,)
+        for item in items:
+            if isinstance(item, SecretStr | SecretBytes) and not item.get_secret_value().strip():
+                raise ValueError("is a secret and must not be empty (nor only whitespace)")
+        return value
+
+    @field_validator("api_base_url", mode="after")
+    @classmethod
+    def _api_base_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_http_url(value)
+
+
+_STRICT = ConfigDict(extra="forbid")
+"""Outbound models refuse unknown fields: a field the core does not carry (``interactive=…``)
+must fail loudly, not be dropped and sent as something else."""
 
 
 class OutboundMessage(BaseModel):
@@ -77,7 +109,14 @@ class OutboundMessage(BaseModel):
 
     Exactly one of ``text``, ``media`` or ``template`` carries the content (``text`` may go with
     ``media`` as its caption/body where the provider allows it).
+
+    Raises:
+        pydantic.ValidationError: on construction, for a field of the wrong type or a field
+            this model does not have (``extra_forbidden``, naming the field): unknown content
+            such as ``interactive`` is refused, never silently dropped.
     """
+
+    model_config = _STRICT
 
     customer: str = Field(description="Recipient address value (E.164 for phone channels).")
     business: str | None = Field(None, description="Sender address; the account default if None.")
@@ -89,7 +128,13 @@ class OutboundMessage(BaseModel):
 
 
 class OutboundMedia(BaseModel):
-    """A media item to send, by public URL or provider media id."""
+    """A media item to send, by public URL or provider media id.
+
+    Raises:
+        pydantic.ValidationError: a field of the wrong type or an unknown field.
+    """
+
+    model_config = _STRICT
 
     media_type: str = Field(description="image, video, audio, document or sticker.")
     url: str | None = None
@@ -99,7 +144,13 @@ class OutboundMedia(BaseModel):
 
 
 class Template(BaseModel):
-    """A pre-approved template message (WhatsApp message templates)."""
+    """A pre-approved template message (WhatsApp message templates).
+
+    Raises:
+        pydantic.ValidationError: a field of the wrong type or an unknown field.
+    """
+
+    model_config = _STRICT
 
     name: str
     language: str = Field(description="Locale code, e.g. en_US.")
@@ -128,11 +179,18 @@ class ChannelAdapter(ABC):
     """Base class of channel adapters: verify and parse webhooks, send messages.
 
     Class attributes a subclass sets:
-        name: the plugin name, also the URL segment ``/webhooks/{name}/{account}``.
+        name: the *provider*: the plugin name, also the URL segment
+            ``/webhooks/{name}/{account}`` and the configuration table
+            ``[accounts.<name>.<account>]``.  Not the channel: two providers may serve one
+            channel.
         channel: the channel its messages belong to: a name :func:`~omnisdk.model.check_channel`
             accepts, one of :class:`~omnisdk.model.Channel`'s constants or a new one (``"telegram"``).
         Settings: its :class:`AccountSettings` subclass.
         max_body_bytes: webhook bodies above this are refused with 413.
+        webhook_methods: the HTTP methods the provider's webhooks use (default ``POST``).  A
+            ``GET`` that is no handshake (:meth:`handshake` returns None) is verified and
+            parsed like a POST when ``"GET"`` is listed (body empty, the query carries the
+            parameters, as Twilio's GET webhooks do); otherwise it is answered 405.
         recordings: folder of recorded provider payloads shipped with the plugin (package
             data), used by its tests, ``omnisdk demo`` and the test kit; see
             :mod:`omnisdk.recordings` for the file formats.
@@ -142,6 +200,7 @@ class ChannelAdapter(ABC):
     channel: ClassVar[str]
     Settings: ClassVar[type[AccountSettings]] = AccountSettings
     max_body_bytes: ClassVar[int] = 1 << 20
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     recordings: ClassVar[Path | None] = None
 
     @classmethod
@@ -156,6 +215,25 @@ class ChannelAdapter(ABC):
 
     def __repr__(self) -> str:  # settings repr masks SecretStr fields
         return f"{type(self).__name__}(account={self.account!r})"
+
+    def business_addresses(self) -> frozenset[str]:
+        """The business addresses this account owns: the values its events carry in
+        ``data["business"]`` and its sends may use as sender (a WhatsApp phone number id, a
+        Twilio number in E.164 …), read from the account's settings.
+
+        The gateway refuses a webhook whose events name a business address outside this set
+        (403 ``foreign_business_address``, nothing stored), and
+        :meth:`omnisdk.runtime.Runtime.start_outbound` refuses to send from one (ValueError).
+        The default owns nothing, so an adapter whose events carry ``business`` must override
+        it.  Called on every webhook: compute the set once (settings are frozen).
+        """
+        return frozenset()
+
+    def default_business(self) -> str | None:
+        """The sender of an outbound conversation that names none: one of
+        :meth:`business_addresses`, or None when the account has no fixed sender (the caller
+        must then name one)."""
+        return None
 
     @abstractmethod
     def verify(self, request: WebhookRequest) -> None:

@@ -1,54 +1,147 @@
 """The ``omnisdk`` command line (typer).
 
-Exit codes: 0 ok; 1 failure; 2 malformed body / bad usage; 3 bad signature; 4 configuration.
+Exit codes: 0 ok; 1 failure; 2 malformed body / bad usage / unreachable gateway (``replay``);
+3 bad signature; 4 configuration (also: a configured plugin module that does not import, a
+store that cannot be opened).  Every refusal is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
+import sqlite3
 import sys
+from importlib import metadata
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
 from omnisdk.errors import ConfigError, PayloadError, SignatureError
+from omnisdk.store import Store, StoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="omnisdk: omnichannel customer-service runtime.")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)  # one refusal = one line, whatever the width
 out = Console()
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="TOML configuration file.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
+def _version(value: bool) -> None:
+    """``--version``: the core's version, then each loaded plugin's (entry points only; the
+    configuration is not read, so this works whatever state it is in)."""
+    if not value:
+        return
+    from omnisdk.plugins import PluginHost
+
+    out.print(f"omnisdk {_dist_version('omnisdk')}", markup=False)
+    host = PluginHost()
+    host.load_entrypoints()
+    for info in host.describe():
+        dist = f" ({info.distribution})" if info.distribution else ""
+        out.print(f"{info.name}{dist} {info.version or 'unknown'}", markup=False)
+    for name, why in host.failures.items():
+        err.print(f"{name} not loaded: {why}", markup=False)
+    raise typer.Exit(0)
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the core's version and each installed plugin's, then exit.")] = False,
+) -> None:
+    """omnisdk: omnichannel customer-service runtime."""
+
+
 def _settings(config: Path | None) -> Any:
-    from omnisdk.config import load_settings
+    """Load the configuration and validate every account table of an installed plugin
+    against its settings model (an empty secret, a malformed id …); exit 4 with one line
+    otherwise."""
+    return _load(config)[0]
+
+
+def _load(config: Path | None) -> tuple[Any, Any]:
+    """:func:`_settings`, and the plugin host it loaded to check the accounts."""
+    from omnisdk.config import check_accounts, load_settings
 
     try:
-        return load_settings(config)
+        settings = load_settings(config)
+        host = _host(settings)
+        check_accounts(settings, {name: cls.Settings for name, cls in host.omnisdk_adapters().items()})
     except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(4) from None
+        _config_error(exc)
+    return settings, host
+
+
+def _config_error(exc: ConfigError | str) -> NoReturn:
+    err.print(f"[red]configuration error:[/red] {escape(str(exc))}")
+    raise typer.Exit(4)
 
 
 def _host(settings: Any) -> Any:
+    """The plugin host of ``settings``.  Load failures land in ``host.failures``, which the
+    commands report themselves (one line each), so the host's own log records are held back."""
     from omnisdk.plugins import PluginHost
 
-    host = PluginHost(allow=settings.plugins.allow, block=settings.plugins.block)
-    host.load_entrypoints()
-    host.load_modules(settings.plugins.modules)
+    plugin_log = logging.getLogger("omnisdk.plugins")
+    was_disabled, plugin_log.disabled = plugin_log.disabled, True
+    try:
+        host = PluginHost(allow=settings.plugins.allow, block=settings.plugins.block)
+        host.load_entrypoints()
+        host.load_modules(settings.plugins.modules)
+    finally:
+        plugin_log.disabled = was_disabled
     return host
+
+
+_STORE_OPEN_ERRORS: tuple[type[BaseException], ...] = (StoreError, OSError, sqlite3.Error)
+"""What opening the store raises for an unwritable path, a directory or a file that is not a
+database (:class:`~omnisdk.store.StoreError`; the driver's errors too, for the CLI's own reads
+through a raw SQLite connection)."""
+
+
+def _store_label(url: str) -> str:
+    """The store URL without credentials (``postgresql://user:pw@host/db`` → ``…://host/db``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    return parts._replace(netloc=parts.hostname or "").geturl()
+
+
+def _store_failed(store: Store, url: str, exc: BaseException) -> NoReturn:
+    if isinstance(exc, StoreError):  # the store's own message names it (never a password)
+        _config_error(str(exc))
+    reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or type(exc).__name__
+    _config_error(f"cannot open the store {store.location or _store_label(url)}: {reason}")
+
+
+async def _probe_store(store: Store) -> None:
+    """Open and close the store once, so a store that cannot be opened ends ``serve`` with
+    one line before the server starts (uvicorn would print a traceback and exit 3)."""
+    await store.open()
+    await store.close()
 
 
 def _adapter(settings: Any, host: Any, plugin: str, account: str | None) -> ChannelAdapter:
     """The configured account's adapter, or one with the plugin's example settings."""
-    cls = host.adapters().get(plugin)
+    cls = host.omnisdk_adapters().get(plugin)
     if cls is None:
         err.print(f"no plugin {plugin!r} is installed (see 'omnisdk plugins')")
         raise typer.Exit(4)
@@ -72,7 +165,7 @@ def _adapter(settings: Any, host: Any, plugin: str, account: str | None) -> Chan
 def serve(
     config: ConfigOpt = None,
     host: Annotated[Optional[str], typer.Option(help="Bind address (overrides config).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (overrides config).")] = None,
+    port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="Port, 1-65535 (overrides config).")] = None,
     role: Annotated[str, typer.Option(help="all | ingress (webhooks only) | core (processing + agent API).")] = "all",
     split: Annotated[bool, typer.Option(
         "--split", help="Two processes on one store: an ingress on PORT and a core on PORT+1.")] = False,
@@ -82,18 +175,25 @@ def serve(
 
     ``--split`` runs webhook ingress and the core in separate processes (each with its own
     interpreter lock), so acknowledgements never wait behind routing work.
+
+    Exits 4, with one line, before serving anything when the configuration is invalid, a
+    ``[plugins] modules`` entry does not import, or the store cannot be opened.
     """
     import subprocess
 
     import uvicorn
 
     from omnisdk.gateway import create_app
+    from omnisdk.gateway.server import uvicorn_options
     from omnisdk.runtime import ROLES, Runtime
 
-    settings = _settings(config)
+    settings, plugin_host = _load(config)
     if role not in ROLES:
         err.print(f"--role must be one of {', '.join(ROLES)}")
         raise typer.Exit(2)
+    for name in settings.plugins.modules:  # asked for by name: not loading it is an error
+        if name in plugin_host.failures:
+            _config_error(f"plugins.modules: {name} not loaded: {plugin_host.failures[name]}")
     bind_host = host or settings.gateway.host
     bind_port = port or settings.gateway.port
     core: subprocess.Popen[bytes] | None = None
@@ -102,7 +202,7 @@ def serve(
             url = settings.store.url
             inbox = url[:-3] + "-inbox.db" if url.endswith(".db") else url + "-inbox"
             os.environ["OMNISDK_STORE__INBOX_URL"] = inbox
-            settings = _settings(config)
+            settings, plugin_host = _load(config)
         args = [sys.executable, "-m", "omnisdk.cli", "serve", "--role", "core", "--host", bind_host,
                 "--port", str(bind_port + 1), "--parent-pid", str(os.getpid())]
         if config:
@@ -114,14 +214,18 @@ def serve(
         _exit_with_parent(parent_pid)
     try:
         try:
-            runtime = Runtime(settings, role=role)
+            runtime = Runtime(settings, role=role, host=plugin_host)
         except ConfigError as exc:
-            err.print(f"[red]configuration error:[/red] {exc}")
-            raise typer.Exit(4) from None
+            _config_error(exc)
         for name, why in runtime.host.failures.items():
-            err.print(f"[yellow]plugin {name} not loaded:[/yellow] {why}")
-        uvicorn.run(create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto", http="auto",
-                    access_log=False, log_level="warning")
+            err.print(f"[yellow]plugin {escape(name)} not loaded:[/yellow] {escape(why)}")
+        try:
+            asyncio.run(_probe_store(runtime.store))
+        except _STORE_OPEN_ERRORS as exc:
+            _store_failed(runtime.store, settings.store.url, exc)
+        uvicorn.run(create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto",
+                    access_log=False, log_level="warning",
+                    **uvicorn_options(settings.gateway))  # head deadline, keep-alive, head size
     finally:
         if core is not None:
             core.terminate()
@@ -187,6 +291,21 @@ def _read_input(file: str) -> list[tuple[str, bytes, str]]:
     return [(r.name, r.body, r.content_type) for r in recs]
 
 
+def _recorded_content_type(adapter: ChannelAdapter) -> str:
+    """The content type of a body read from stdin without a ``Content-Type`` header: the one
+    the plugin's recordings all use (Twilio: form-encoded), else ``application/json``."""
+    from omnisdk import recordings
+
+    if adapter.recordings is not None:
+        try:
+            types = {r.content_type for r in recordings.load(adapter.recordings)}
+        except (OSError, ValueError):
+            types = set()
+        if len(types) == 1:
+            return types.pop()
+    return "application/json"
+
+
 @app.command()
 def parse(
     plugin: str,
@@ -200,7 +319,9 @@ def parse(
 ) -> None:
     """Verify and parse raw bodies; print CloudEvents as JSON lines (structured mode).
 
-    Exit 3 on a bad signature, 2 on a malformed body (one-line reason on stderr).
+    A body from stdin has the content type of ``-H 'Content-Type: …'``, else the one the
+    plugin's recordings use.  Exit 3 on a bad signature, 2 on a malformed body or a body
+    ``--sign`` cannot sign (one-line reason on stderr).
     """
     from omnisdk.events import now_rfc3339, to_http
 
@@ -215,10 +336,13 @@ def parse(
         headers[name.strip().lower()] = value.strip()
     for name, body, ctype in _read_input(file):
         hdrs = dict(headers)
-        if ctype:
-            hdrs.setdefault("content-type", ctype)
+        hdrs.setdefault("content-type", ctype or _recorded_content_type(adapter))
         if sign:
-            hdrs.update({k.lower(): v for k, v in adapter.sign(url, body, ctype).items()})
+            try:
+                hdrs.update({k.lower(): v for k, v in adapter.sign(url, body, hdrs["content-type"]).items()})
+            except (ValueError, NotImplementedError) as exc:
+                err.print(f"{name}: cannot sign: {exc}", markup=False)
+                raise typer.Exit(2) from None
         req = WebhookRequest(method="POST", url=url, headers=hdrs, body=body, received_at=now_rfc3339())
         try:
             if not no_verify:
@@ -242,26 +366,63 @@ def replay(
     config: ConfigOpt = None,
     signed_url: Annotated[Optional[str], typer.Option(help="Public URL to sign, if it differs from --url.")] = None,
 ) -> None:
-    """Sign recorded payloads with the account's secret and POST them to a running gateway."""
+    """Sign recorded payloads with the account's secret and POST them to a running gateway.
+
+    Shows a progress bar (on stderr), then the status of each recording and a summary.  Exit
+    1 if any answer is 300 or more; 2, with one line, on a missing or unreadable path, a
+    folder without recordings, or a gateway that cannot be reached.
+    """
     import httpx
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from omnisdk import recordings
 
-    parts = httpx.URL(url).path.strip("/").split("/")
+    try:
+        parts = httpx.URL(url).path.strip("/").split("/")
+    except httpx.InvalidURL:
+        parts = []
     if len(parts) < 3 or parts[0] != "webhooks":
         err.print("--url must end with /webhooks/PLUGIN/ACCOUNT")
         raise typer.Exit(2)
     plugin, account = parts[1], parts[2]
     settings = _settings(config)
     adapter = _adapter(settings, _host(settings), plugin, account if settings.accounts.get(plugin, {}).get(account) else None)
+    try:
+        recs = recordings.load(path)
+    except FileNotFoundError:
+        err.print(f"no such recording file or folder: {path}", markup=False)
+        raise typer.Exit(2) from None
+    except (OSError, ValueError) as exc:
+        err.print(f"cannot read recordings at {path}: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if not recs:
+        err.print(f"no recordings (.json, .form, .eml) at {path}", markup=False)
+        raise typer.Exit(2)
     counts: dict[int, int] = {}
-    with httpx.Client(timeout=10) as client:
-        for rec in recordings.load(path):
-            headers = {"content-type": rec.content_type, **adapter.sign(signed_url or url, rec.body, rec.content_type)}
-            resp = client.post(url, content=rec.body, headers=headers)
+    results: list[tuple[int, str]] = []
+    progress = Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err, transient=True)
+    with httpx.Client(timeout=10) as client, progress:
+        task = progress.add_task("replay", total=len(recs))
+        for rec in recs:
+            try:
+                signature = adapter.sign(signed_url or url, rec.body, rec.content_type)
+            except (ValueError, NotImplementedError) as exc:
+                progress.stop()
+                err.print(f"{rec.name}: cannot sign: {exc}", markup=False)
+                raise typer.Exit(2) from None
+            try:
+                resp = client.post(url, content=rec.body, headers={"content-type": rec.content_type, **signature})
+            except httpx.TransportError as exc:
+                progress.stop()
+                err.print(f"cannot reach the gateway at {url}: {type(exc).__name__}", markup=False)
+                raise typer.Exit(2) from None
             counts[resp.status_code] = counts.get(resp.status_code, 0) + 1
-            out.print(f"{resp.status_code} {rec.name}")
-    out.print("summary: " + ", ".join(f"{n}×{s}" for s, n in sorted(counts.items())))
+            results.append((resp.status_code, rec.name))
+            progress.advance(task)
+    for status, name in results:
+        out.print(f"{status} {name}", markup=False)
+    out.print("summary: " + ", ".join(f"{n}×{s}" for s, n in sorted(counts.items())), markup=False)
     if any(s >= 300 for s in counts):
         raise typer.Exit(1)
 
@@ -277,26 +438,59 @@ def _read_db(settings: Any, fn: Any) -> Any:
     if not store.path.exists():
         err.print(f"no database at {store.path}")
         raise typer.Exit(1)
-    conn = store.connect()
+    conn: sqlite3.Connection | None = None
     try:
+        conn = store.connect()
         store.create_schema(conn)
+    except _STORE_OPEN_ERRORS as exc:  # a directory, an unreadable file, not a database
+        if conn is not None:
+            conn.close()
+        _store_failed(store, url, exc)
+    try:
         return fn(store.transaction(conn))
     finally:
         conn.close()
 
 
 @app.command()
-def interactions(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
-    """Interactions with state, channel, agent and wrap-up code."""
-    items = _read_db(_settings(config), lambda tx: tx.list_interactions(limit=100000))
+def interactions(
+    config: ConfigOpt = None, as_json: JsonOpt = False,
+    state: Annotated[Optional[list[str]], typer.Option("--state", help="Only this state (repeatable).")] = None,
+    agent: Annotated[Optional[str], typer.Option(help="Only those held by this agent.")] = None,
+    queue: Annotated[Optional[str], typer.Option(help="Only those in this queue.")] = None,
+    channel: Annotated[Optional[str], typer.Option(help="Only those on this channel.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many (newest first).")] = 50,
+    cursor: Annotated[Optional[str], typer.Option(help="The next page: the cursor the last page printed.")] = None,
+) -> None:
+    """Interactions with state, channel, agent and wrap-up code, newest first, one page at a time."""
+    from omnisdk.model import InteractionState
+    from omnisdk.store.queries import InteractionQuery
+
+    try:
+        states = tuple(InteractionState(s).value for s in state or ())
+    except ValueError:
+        err.print(f"--state must be one of {', '.join(s.value for s in InteractionState)}")
+        raise typer.Exit(2) from None
+    query = InteractionQuery(states=states, agent=agent, queue=queue, channel=channel)
+
+    def read(tx: Any) -> Any:
+        try:
+            return tx.page_interactions(query, limit=limit, cursor=cursor)
+        except ValueError as exc:
+            err.print(str(exc))
+            raise typer.Exit(2) from None
+
+    page = _read_db(_settings(config), read)
     if as_json:
-        print(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        print(json.dumps([i.model_dump(mode="json") for i in page.items], indent=2))
         return
     table = Table("id", "channel", "customer", "state", "queue", "agent", "messages", "wrap-up")
-    for i in items:
+    for i in page.items:
         table.add_row(i.id[-12:], i.channel, i.customer, i.state.value, i.queue or "-",
                       i.agent or "-", str(i.message_count), i.wrap_up_code or "-")
     out.print(table)
+    if page.next_cursor:
+        out.print(f"more: --cursor {page.next_cursor}")
 
 
 @app.command()
@@ -338,6 +532,20 @@ def _from_gateway(url: str, path: str, missing_ok: bool = False) -> Any:
     return resp.json()
 
 
+def _all_from_gateway(url: str, path: str) -> list[Any]:
+    """Every item of a paged list of the agent API (``{"items", "next_cursor"}``), page by page."""
+    from urllib.parse import quote
+
+    items: list[Any] = []
+    cursor = None
+    while True:
+        page = _from_gateway(url, f"{path}?limit=500" + (f"&cursor={quote(cursor)}" if cursor else ""))
+        items.extend(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return items
+
+
 def _per_channel(d: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in d.items()) or "-"
 
@@ -346,7 +554,7 @@ def _per_channel(d: dict[str, Any]) -> str:
 def agents(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
     """Agents: presence, capacity, and the load they hold now per channel."""
     if url:
-        items = _from_gateway(url, "/v1/agents")
+        items = _all_from_gateway(url, "/v1/agents")
     else:
         from omnisdk.gateway.state import snapshot
 
@@ -388,15 +596,14 @@ def queues(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = Fals
 
 def _interaction_from_db(tx: Any, ident: str) -> Any:
     inter = tx.get_interaction(ident)
-    if inter is None:  # the tables show the last 12 characters (ids start with their time)
-        rows = tx.c.execute(
-            "SELECT id FROM interactions WHERE substr(id, 1, ?) = ? OR substr(id, -?) = ? LIMIT 2",
-            (len(ident), ident, len(ident), ident)).fetchall()
-        if len(rows) != 1:
+    if inter is None:  # the tables show the last 12 characters (ids start with their time): indexed
+        ids = tx.find_interactions(ident, limit=2)
+        if len(ids) != 1:
             return None
-        inter = tx.get_interaction(rows[0][0])
-    return {"interaction": inter.model_dump(mode="json"), "history": tx.interaction_history(inter.id),
-            "messages": tx.messages_of(inter.id)}
+        inter = tx.get_interaction(ids[0])
+    return {"interaction": inter.model_dump(mode="json"),
+            "history": [h.to_dict() for h in tx.interaction_history(inter.id)],
+            "messages": [m.to_dict() for m in tx.messages_of(inter.id)]}
 
 
 @app.command()
@@ -410,8 +617,8 @@ def interaction(
 
         doc = _from_gateway(url, f"/v1/interactions/{quote(ident, safe='')}", missing_ok=True)
         if doc is None:
-            ids = [i["id"] for i in _from_gateway(url, "/v1/interactions")
-                   if i["id"].startswith(ident) or i["id"].endswith(ident)]
+            page = _from_gateway(url, f"/v1/interactions?id_match={quote(ident, safe='')}&limit=2")
+            ids = [i["id"] for i in page["items"]]
             doc = _from_gateway(url, f"/v1/interactions/{quote(ids[0], safe='')}") if len(ids) == 1 else None
     else:
         doc = _read_db(_settings(config), lambda tx: _interaction_from_db(tx, ident))
@@ -445,11 +652,11 @@ _CASE_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "creat
 
 @app.command()
 def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
-    """Cases opened from interactions, by number."""
+    """Cases opened from interactions, newest (highest number) first."""
     if url:
-        items = _from_gateway(url, "/v1/cases")
+        items = _all_from_gateway(url, "/v1/cases")
     else:
-        items = _read_db(_settings(config), lambda tx: tx.list_cases())
+        items = _read_db(_settings(config), lambda tx: list(reversed(tx.list_cases())))
     items = [{k: c.get(k) for k in _CASE_FIELDS} for c in items]
     if as_json:
         print(json.dumps(items, indent=2))

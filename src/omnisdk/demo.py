@@ -133,7 +133,7 @@ async def run_demo(workdir: Path, console: Console) -> int:
     """Run the demo; returns the process exit code (0 when every number matches)."""
     host = PluginHost()
     host.load_entrypoints()
-    classes = {n: c for n, c in host.adapters().items() if c.recordings and Path(c.recordings).is_dir()}
+    classes = {n: c for n, c in host.omnisdk_adapters().items() if c.recordings and Path(c.recordings).is_dir()}
     if not classes:
         console.print("[red]no installed plugin ships recordings: pip install omnisdk-whatsapp omnisdk-sms[/red]")
         return 1

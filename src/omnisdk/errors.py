@@ -73,3 +73,19 @@ class StateError(OmniError):
 class NotFoundError(StateError):
     """An operation names an interaction (or agent, queue, case) that does not exist (HTTP 404
     over the agent API).  A :class:`StateError`, so callers that catch that still catch it."""
+
+
+class RequestTimeoutError(WebhookError):
+    """The client did not send the whole webhook body within ``[gateway] body_timeout``
+    seconds (HTTP 408; the gateway then closes the connection)."""
+
+    status = 408
+    reason = "request_timeout"
+
+
+class GatewayBusyError(WebhookError):
+    """``[gateway] max_concurrent_bodies`` webhook bodies are already being received (HTTP 503
+    with ``Retry-After``; the provider retries)."""
+
+    status = 503
+    reason = "too_many_bodies"

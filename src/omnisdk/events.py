@@ -14,11 +14,15 @@ Attributes (CloudEvents 1.0, https://github.com/cloudevents/spec/blob/v1.0.2/clo
 - ``type``: reverse-DNS, one of the ``TYPE_*`` constants below (``docs/events.md``);
 - ``time``: RFC 3339 UTC, from the provider's timestamp, else the gateway's receive time;
 - extensions ``partitionkey`` (conversation key, the ordering unit), ``correlationid``,
-  ``causationid``, ``traceparent`` (W3C trace context).
+  ``causationid``, and the CloudEvents distributed-tracing extension ``traceparent`` /
+  ``tracestate`` (W3C Trace Context, https://www.w3.org/TR/trace-context/): the gateway copies
+  them from the webhook request's headers, when valid (:func:`trace_context`), onto every event
+  parsed from it, and the core's events caused by an event copy its trace context.
 """
 
 from __future__ import annotations
 
+import re
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -81,7 +85,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(
     v for k, v in dict(globals()).items() if k.startswith("TYPE_") and k != "TYPE_PREFIX"
 )
 
-_EXTENSIONS = ("partitionkey", "correlationid", "causationid", "traceparent")
+_EXTENSIONS = ("partitionkey", "correlationid", "causationid", "traceparent", "tracestate")
 
 
 @dataclass(slots=True)
@@ -102,6 +106,7 @@ class Event:
     correlationid: str | None = None
     causationid: str | None = None
     traceparent: str | None = None
+    tracestate: str | None = None
     datacontenttype: str = "application/json"
     dataschema: str | None = None
     specversion: str = field(default=SPECVERSION)
@@ -174,9 +179,77 @@ def from_dict(doc: Mapping[str, Any]) -> Event:
         correlationid=doc.get("correlationid"),
         causationid=doc.get("causationid"),
         traceparent=doc.get("traceparent"),
+        tracestate=doc.get("tracestate"),
         datacontenttype=doc.get("datacontenttype") or "application/json",
         dataschema=doc.get("dataschema"),
     )
+
+
+# --- W3C trace context (https://www.w3.org/TR/trace-context/) ------------------------------
+
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_TRACESTATE_MEMBER = re.compile(
+    r"(?:[a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})"
+    r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
+)
+TRACESTATE_MAX_MEMBERS = 32
+"""W3C: a ``tracestate`` holds at most 32 list members."""
+TRACESTATE_MAX_CHARS = 512
+"""Longest ``tracestate`` carried (characters): W3C asks propagators to carry at least 512."""
+_OWS = " \t"
+
+
+def parse_traceparent(value: str | None) -> str | None:
+    """``value`` if it is a valid W3C ``traceparent`` (§3.2), else None.
+
+    ``version-trace_id-parent_id-flags``, lower-case hex: version ``00`` is exactly 55
+    characters; a later version (not ``ff``) may carry more fields after a ``-``, and is
+    carried as version ``00`` with its first four fields (§3.2.4, "Versioning of
+    traceparent").  A trace id or parent id of only zeros is invalid.
+    """
+    if not value:
+        return None
+    value = value.strip(_OWS)
+    m = _TRACEPARENT.match(value)
+    if m is None:
+        return None
+    version, trace_id, parent_id, flags = m.groups()
+    if version == "ff" or trace_id == "0" * 32 or parent_id == "0" * 16:
+        return None
+    if version == "00":
+        return value if len(value) == 55 else None
+    if len(value) > 55 and value[55] != "-":
+        return None
+    return f"00-{trace_id}-{parent_id}-{flags}"
+
+
+def parse_tracestate(value: str | None) -> str | None:
+    """``value`` (list members joined by ``,``, without empty members and optional
+    whitespace) if it is a valid W3C ``tracestate`` (§3.3) of at most
+    :data:`TRACESTATE_MAX_MEMBERS` members and :data:`TRACESTATE_MAX_CHARS` characters, else
+    None (an invalid one is dropped whole, never half-carried)."""
+    if not value:
+        return None
+    members = [m.strip(_OWS) for m in value.split(",")]
+    members = [m for m in members if m]
+    if not members or len(members) > TRACESTATE_MAX_MEMBERS:
+        return None
+    if not all(_TRACESTATE_MEMBER.fullmatch(m) for m in members):
+        return None
+    if len({m.partition("=")[0] for m in members}) != len(members):
+        return None  # a key may appear only once
+    out = ",".join(members)
+    return out if len(out) <= TRACESTATE_MAX_CHARS else None
+
+
+def trace_context(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """``(traceparent, tracestate)`` from HTTP headers with lower-cased names, each validated
+    (:func:`parse_traceparent`, :func:`parse_tracestate`); an invalid value is dropped, not an
+    error, and a ``tracestate`` without a valid ``traceparent`` is ignored (W3C §3.3)."""
+    traceparent = parse_traceparent(headers.get("traceparent"))
+    if traceparent is None:
+        return None, None
+    return traceparent, parse_tracestate(headers.get("tracestate"))
 
 
 def rfc3339(value: datetime) -> str:

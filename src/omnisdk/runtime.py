@@ -22,15 +22,18 @@ from omnisdk.config import Settings, describe_validation_error
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
-from omnisdk.lifecycle.operations import Lifecycle, agent_event
+from omnisdk.inbox.processor import Processor, utcnow
+from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.lifecycle.transitions import agent_event
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
 from omnisdk.outbound.outbox import OutboxWorker
 from omnisdk.plugins import PluginHost
-from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Agent, Presence, Queue
 from omnisdk.store import Store, open_store
+from omnisdk.store.queries import DEFAULT_LIMIT, InteractionQuery, check_limit
+from omnisdk.store.rows import Page
 
 log = logging.getLogger("omnisdk")
 
@@ -42,7 +45,7 @@ def build_adapters(settings: Settings, host: PluginHost) -> dict[tuple[str, str]
         ConfigError: an account names a plugin that is not loaded, or its settings are invalid
             (the message names fields, never values).
     """
-    classes = host.adapters()
+    classes = host.omnisdk_adapters()
     out: dict[tuple[str, str], ChannelAdapter] = {}
     for plugin, accounts in settings.accounts.items():
         cls = classes.get(plugin)
@@ -99,7 +102,7 @@ class Runtime:
             host.load_modules(settings.plugins.modules)
         self.host = host
         self.adapters = adapters if adapters is not None else build_adapters(settings, host)
-        self.channels: frozenset[str] = KNOWN_CHANNELS | {cls.channel for cls in host.adapters().values()}
+        self.channels: frozenset[str] = KNOWN_CHANNELS | {cls.channel for cls in host.omnisdk_adapters().values()}
         """The channels queues and capacity tables may name: the known ones and every loaded
         adapter's own."""
         try:
@@ -128,7 +131,7 @@ class Runtime:
             self.store, host, self.engine, self.lifecycle, clock=clock,
             acknowledgement=settings.routing.acknowledgement,
         )
-        self.outbox = OutboxWorker(self.store, self.adapters, notify=host.notify,
+        self.outbox = OutboxWorker(self.store, self.adapters, notify=host.omnisdk_event,
                                    clock=lambda: self.processor.clock().timestamp())
         self.processor.on_outbox = self.outbox.wake
         self.connectors = attach_connectors(host, self.adapters)
@@ -142,7 +145,7 @@ class Runtime:
             self.processor.poll_interval = 0.01
             self.processor.batch = 32  # hold the store's write lock briefly: the ingress waits on it
         await self.processor.restore()
-        await self.processor.operate(self.lifecycle.drain)  # capacity may have freed while down
+        await self.processor.operate(self.lifecycle.dispatch.drain)  # capacity may have freed while down
         self.store.on_inbox = self.processor.wake
         self.processor.start()
         self.outbox.start()
@@ -194,48 +197,48 @@ class Runtime:
 
     async def accept(self, interaction_id: str, agent: str | None = None) -> Interaction:
         """The offered agent accepts: work_in_progress."""
-        return await self.processor.operate(lambda ctx: self.lifecycle.accept(ctx, interaction_id, agent))
+        return await self.processor.operate(lambda ctx: self.lifecycle.actions.accept(ctx, interaction_id, agent))
 
     async def assign(self, interaction_id: str, agent: str) -> Interaction:
         """Offer a queued interaction to ``agent`` (CCaaS connectors, supervisors)."""
-        return await self.processor.operate(lambda ctx: self.lifecycle.assign(ctx, interaction_id, agent))
+        return await self.processor.operate(lambda ctx: self.lifecycle.actions.assign(ctx, interaction_id, agent))
 
     async def reject(self, interaction_id: str, agent: str | None = None) -> Interaction:
         """The offered agent rejects: back to the queue, offered to someone else."""
-        return await self.processor.operate(lambda ctx: self.lifecycle.reject(ctx, interaction_id, agent))
+        return await self.processor.operate(lambda ctx: self.lifecycle.actions.reject(ctx, interaction_id, agent))
 
     async def hold(self, interaction_id: str, agent: str | None = None) -> Interaction:
         """Park (on hold): capacity released, the agent keeps ownership."""
-        return await self.processor.operate(lambda ctx: self.lifecycle.hold(ctx, interaction_id, agent))
+        return await self.processor.operate(lambda ctx: self.lifecycle.actions.hold(ctx, interaction_id, agent))
 
     async def resume(self, interaction_id: str, agent: str | None = None) -> Interaction:
         """Unpark: back to work_in_progress with the owner (needs free capacity)."""
-        return await self.processor.operate(lambda ctx: self.lifecycle.resume(ctx, interaction_id, agent))
+        return await self.processor.operate(lambda ctx: self.lifecycle.actions.resume(ctx, interaction_id, agent))
 
     async def transfer(self, interaction_id: str, *, to_agent: str | None = None,
                        to_queue: str | None = None, agent: str | None = None) -> Interaction:
         """Transfer to an agent (offered) or a queue (routed); history kept."""
         return await self.processor.operate(
-            lambda ctx: self.lifecycle.transfer(ctx, interaction_id, to_agent=to_agent, to_queue=to_queue, agent=agent))
+            lambda ctx: self.lifecycle.actions.transfer(ctx, interaction_id, to_agent=to_agent, to_queue=to_queue, agent=agent))
 
     async def wrap_up(self, interaction_id: str, agent: str | None = None) -> Interaction:
         """Into wrap-up; the default code applies when the wrap-up timeout passes."""
-        return await self.processor.operate(lambda ctx: self.lifecycle.wrap_up(ctx, interaction_id, agent))
+        return await self.processor.operate(lambda ctx: self.lifecycle.actions.wrap_up(ctx, interaction_id, agent))
 
     async def close_interaction(self, interaction_id: str, wrap_up_code: str | None = None,
                                 agent: str | None = None) -> Interaction:
         """Close with a wrap-up code (the default one if None)."""
         return await self.processor.operate(
-            lambda ctx: self.lifecycle.close(ctx, interaction_id, wrap_up_code, agent=agent))
+            lambda ctx: self.lifecycle.actions.close(ctx, interaction_id, wrap_up_code, agent=agent))
 
     async def create_case(self, interaction_id: str, subject: str | None = None,
                           agent: str | None = None) -> dict[str, Any]:
         """Open a case (``CS0000001`` …) from the interaction and close it with "Task created"."""
-        return await self.processor.operate(lambda ctx: self.lifecycle.create_case(ctx, interaction_id, subject, agent))
+        return await self.processor.operate(lambda ctx: self.lifecycle.cases.create_case(ctx, interaction_id, subject, agent))
 
     async def link_case(self, interaction_id: str, case_id: str) -> dict[str, Any]:
         """Link the interaction to an existing case (id or number)."""
-        return await self.processor.operate(lambda ctx: self.lifecycle.link_case(ctx, interaction_id, case_id))
+        return await self.processor.operate(lambda ctx: self.lifecycle.cases.link_case(ctx, interaction_id, case_id))
 
     async def reply(self, interaction_id: str, text: str, *, agent: str | None = None,
                     idempotency_key: str | None = None) -> str:
@@ -246,52 +249,119 @@ class Runtime:
         ``on_hold`` (a parked conversation may still be written to) or ``wrap_up``; with
         ``agent``, that agent must hold it.
 
+        ``idempotency_key`` is scoped to the interaction: the same key on another interaction
+        is another reply.  On the same interaction, the same key with the same text queues
+        nothing more; with another text it is refused.
+
         Raises:
             NotFoundError: unknown interaction.  StateError: another state (an offer not yet
             accepted, a queued or closed interaction) or another holder.
+            IdempotencyConflict (a StateError): ``idempotency_key`` was used on this
+            interaction for a different text.
         """
         key = idempotency_key or new_id()
 
-        await self.processor.operate(lambda ctx: self.lifecycle.reply(ctx, interaction_id, text, key, agent))
+        await self.processor.operate(lambda ctx: self.lifecycle.actions.reply(ctx, interaction_id, text, key, agent))
         self.outbox.wake()
         return key
 
     async def start_outbound(self, *, agent: str, plugin: str, account: str, customer: str, text: str,
                              business: str | None = None) -> Interaction:
         """An agent starts a conversation: an outbound interaction, its first message queued,
-        reminders armed (``[lifecycle] reminders``)."""
+        reminders armed (``[lifecycle] reminders``).
+
+        ``plugin`` is the provider (``[accounts.<plugin>.<account>]``).  The sender is
+        ``business``, which must be one of the account's own addresses
+        (:meth:`ChannelAdapter.business_addresses`), or the account's default sender
+        (:meth:`ChannelAdapter.default_business`) when None.
+
+        Raises:
+            NotFoundError: unknown account or agent.
+            ValueError: ``business`` is not an address the account owns, or it is None and
+                the account has no default sender (HTTP 400).
+        """
         adapter = self.adapter(plugin, account)
         if adapter is None:
             raise NotFoundError(f"no account {account!r} for plugin {plugin!r}")
         if agent not in self.engine.agents:
             raise NotFoundError(f"no agent {agent!r}")
-        biz = business or getattr(adapter.settings, "phone_number_id", None) or getattr(adapter.settings, "from_number", None)
-        if not biz:
-            raise ValueError("business address needed for this plugin")
-        key = conversation_key(adapter.channel, biz, customer)
-        inter = await self.processor.operate(lambda ctx: self.lifecycle.open_outbound(
+        if business is None:
+            biz = adapter.default_business()
+            if biz is None:
+                raise ValueError(f"account {plugin}/{account} has no default sender: name the business address")
+        elif business in adapter.business_addresses():
+            biz = business
+        else:
+            raise ValueError(f"account {plugin}/{account} does not own the business address {business!r}")
+        key = conversation_key(adapter.source, adapter.channel, biz, customer)
+        inter = await self.processor.operate(lambda ctx: self.lifecycle.actions.open_outbound(
             ctx, agent=agent, source=adapter.source, channel=adapter.channel, customer=customer,
             business=biz, key=key, text=text))
         self.outbox.wake()
         return inter
 
     async def interactions(self, *, active_only: bool = False) -> list[Interaction]:
+        """Interactions, oldest first, at most 1,000 (small deployments and tests; lists that
+        must work on a busy day use :meth:`page_interactions`)."""
         return await self.store.transact(lambda tx: tx.list_interactions(active_only=active_only))
 
+    async def page_interactions(self, query: InteractionQuery | None = None, *, limit: int = DEFAULT_LIMIT,
+                                cursor: str | None = None) -> Page[Interaction]:
+        """One page of interactions matching ``query``, newest first; pass ``next_cursor``
+        back for the next page.  Filters run in the store (indexed).
+
+        Raises:
+            ValueError: ``limit`` outside 1..500, or a cursor this API did not give out.
+        """
+        check_limit(limit)
+        q = query or InteractionQuery()
+        return await self.store.transact(lambda tx: tx.page_interactions(q, limit=limit, cursor=cursor))
+
     async def interaction(self, interaction_id: str) -> tuple[Interaction, list[dict[str, Any]], list[dict[str, Any]]]:
-        """The interaction, its history (transitions) and its messages.  NotFoundError (a
-        StateError) if unknown."""
+        """The interaction, its history (transitions: ``at``, ``from_state``, ``to_state``,
+        ``agent``, ``queue``, ``note``) and its messages (``message_id``, ``direction``, ``kind``,
+        ``body``, ``created_at``, ``status``), oldest first.
+
+        Raises:
+            NotFoundError (a StateError): unknown id.
+        """
 
         def read(tx: Any) -> Any:
             inter = tx.get_interaction(interaction_id)
             if inter is None:
                 raise NotFoundError(f"no interaction {interaction_id}")
-            return inter, tx.interaction_history(interaction_id), tx.messages_of(interaction_id)
+            return (inter, [h.to_dict() for h in tx.interaction_history(interaction_id)],
+                    [m.to_dict() for m in tx.messages_of(interaction_id)])
+
+        return await self.store.transact(read)
+
+    async def match_interactions(self, fragment: str, *, limit: int = 2) -> list[Interaction]:
+        """Interactions whose id starts or ends with ``fragment`` (tables show an id's last 12
+        characters), at most ``limit``.  Indexed: as fast with 100,000 interactions as with ten.
+
+        Raises:
+            ValueError: ``limit`` outside 1..500.
+        """
+        check_limit(limit)
+
+        def read(tx: Any) -> list[Interaction]:
+            found = (tx.get_interaction(i) for i in tx.find_interactions(fragment, limit=limit))
+            return [i for i in found if i is not None]
 
         return await self.store.transact(read)
 
     async def cases(self) -> list[dict[str, Any]]:
+        """Every case, by number."""
         return await self.store.transact(lambda tx: tx.list_cases())
+
+    async def page_cases(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[dict[str, Any]]:
+        """One page of cases, newest (highest number) first.
+
+        Raises:
+            ValueError: ``limit`` outside 1..500, or a cursor this API did not give out.
+        """
+        check_limit(limit)
+        return await self.store.transact(lambda tx: tx.page_cases(limit=limit, cursor=cursor))
 
     async def stats(self) -> dict[str, int]:
         return await self.store.transact(lambda tx: tx.counters())
@@ -300,7 +370,7 @@ class Runtime:
 
     async def set_presence(self, agent_id: str, presence: Presence | str) -> None:
         """available / away / offline; becoming available drains the backlog."""
-        await self.processor.operate(lambda ctx: self.lifecycle.set_presence(ctx, agent_id, Presence(presence)))
+        await self.processor.operate(lambda ctx: self.lifecycle.actions.set_presence(ctx, agent_id, Presence(presence)))
 
     async def put_agent(self, agent: Agent) -> None:
         """Add or replace an agent (persisted; survives restarts).
@@ -314,7 +384,7 @@ class Runtime:
             self.engine.put_agent(agent)  # lower capacity takes no work away: it applies to new offers
             ctx.tx.save_agent(agent.model_dump(mode="json"))
             ctx.emitted.append(agent_event(agent, ctx))
-            self.lifecycle.drain(ctx, agent.id)
+            self.lifecycle.dispatch.drain(ctx, agent.id)
 
         await self.processor.operate(op)
 
@@ -329,7 +399,7 @@ class Runtime:
         def op(ctx: Any) -> None:
             self.engine.put_queue(queue)
             ctx.tx.save_queue(queue.model_dump(mode="json"))
-            self.lifecycle.drain(ctx)
+            self.lifecycle.dispatch.drain(ctx)
 
         await self.processor.operate(op)
 

@@ -28,10 +28,14 @@ from omnisdk.hookspecs import hookimpl
 from omnisdk.model import Channel, conversation_key
 from omnisdk.outbound import ProviderClient, RetryPolicy
 
+OMNISDK_PLUGIN_API = 1
+"""Built for plugin API 1 (``omnisdk.plugins.PLUGIN_API``)."""
+
 
 class SampleSettings(AccountSettings):
     secret: SecretStr
     token: SecretStr = SecretStr("sample-token")
+    businesses: tuple[str, ...] = ("biz", "biz2")  # the business addresses the account owns
 
 
 class SampleAdapter(ChannelAdapter):
@@ -47,6 +51,9 @@ class SampleAdapter(ChannelAdapter):
     @classmethod
     def example_settings(cls) -> dict[str, Any]:
         return {"secret": "sample-secret"}
+
+    def business_addresses(self) -> frozenset[str]:
+        return frozenset(self.settings.businesses)
 
     def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
         key = secret_value(self.settings.secret).encode()
@@ -69,7 +76,7 @@ class SampleAdapter(ChannelAdapter):
                 out.append(Event(
                     id=m["id"], source=self.source, type=TYPE_MESSAGE_RECEIVED,
                     time=epoch_to_rfc3339(m.get("ts", 0)), subject=m["id"],
-                    partitionkey=conversation_key("chat", business, customer),
+                    partitionkey=conversation_key(self.source, "chat", business, customer),
                     data={"message_id": m["id"], "channel": "chat", "customer": customer,
                           "business": business, "kind": "text", "text": m.get("text"),
                           "customer_name": m.get("name")},

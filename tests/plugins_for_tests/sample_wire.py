@@ -46,7 +46,7 @@ def make_settings(tmp_path: Path, **routing):
 def message_event(i, customer="+15550100001", business="biz", text="hi"):
     return Event(
         id=f"m-{i}", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, time="2026-01-01T00:00:00Z",
-        partitionkey=conversation_key("chat", business, customer),
+        partitionkey=conversation_key("/sample/acme", "chat", business, customer),
         data={"message_id": f"m-{i}", "channel": "chat", "customer": customer, "business": business,
               "kind": "text", "text": text},
     )

@@ -11,6 +11,8 @@ import time
 
 from omnisdk.store.sqlite import SQLiteStore
 
+OMNISDK_PLUGIN_API = 1
+
 _original = SQLiteStore._run_batch
 
 

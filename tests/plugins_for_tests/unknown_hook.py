@@ -2,6 +2,8 @@
 
 from omnisdk.hookspecs import hookimpl
 
+OMNISDK_PLUGIN_API = 1
+
 
 @hookimpl
 def omnisdk_adaptors():

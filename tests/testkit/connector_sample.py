@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
+from omnisdk import payloads
 from omnisdk.adapters import AccountSettings, WebhookRequest, secret_value
 from omnisdk.connectors import (
     CALL_TRANSITIONS,
@@ -103,7 +104,7 @@ class KitCC(CCaaSConnector):
             raise PayloadError(f"malformed kitcc body: {type(exc).__name__}") from None
 
     def _parse(self, request: WebhookRequest) -> list[Event]:
-        doc = orjson.loads(request.body)
+        doc = payloads.loads(request.body)  # size and depth limits first
         if not isinstance(doc, dict):
             raise TypeError("not an object")
         kind = _str(doc["eventType"])
@@ -242,7 +243,7 @@ class KitVoice(CTIConnector):
 
     def parse(self, request: WebhookRequest) -> list[Event]:
         try:
-            doc = orjson.loads(request.body)
+            doc = payloads.loads(request.body)  # size and depth limits first
             if not isinstance(doc, dict):
                 raise TypeError("not an object")
             status = _str(doc["status"])

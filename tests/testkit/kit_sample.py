@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from pydantic import SecretStr
 
+from omnisdk import payloads
 from omnisdk.adapters import (
     AccountSettings,
     ChannelAdapter,
@@ -77,8 +78,14 @@ class GoodAdapter(ChannelAdapter):
         if not hmac.compare_digest(got.encode(), want.encode()):
             raise SignatureError("signature does not match")
 
+    def business_addresses(self) -> frozenset[str]:
+        return frozenset({"+15550100001"})  # the recordings' business number
+
     def message_id(self, m: dict[str, Any]) -> str:
         return m["id"]
+
+    def load(self, body: bytes) -> Any:
+        return payloads.loads(body)  # PayloadError beyond the size and depth limits
 
     def parse(self, request: WebhookRequest) -> list[Event]:
         try:
@@ -87,7 +94,7 @@ class GoodAdapter(ChannelAdapter):
             raise PayloadError(f"malformed kit body: {type(exc).__name__}") from None
 
     def _parse(self, request: WebhookRequest) -> list[Event]:
-        doc = orjson.loads(request.body)
+        doc = self.load(request.body)
         if not isinstance(doc, dict):
             raise TypeError("not an object")
         out: list[Event] = []
@@ -101,7 +108,7 @@ class GoodAdapter(ChannelAdapter):
             out.append(Event(
                 id=mid, source=self.source, type=TYPE_MESSAGE_RECEIVED, subject=mid,
                 time=epoch_to_rfc3339(m["ts"]),
-                partitionkey=conversation_key("chat", business, customer),
+                partitionkey=conversation_key(self.source, "chat", business, customer),
                 data={"message_id": mid, "channel": "chat", "customer": customer,
                       "business": business, "kind": "text", "text": text},
             ))
@@ -177,8 +184,18 @@ class StatusRegression(GoodAdapter):
 class CrashOnMalformed(GoodAdapter):
     """Defect: lets KeyError and JSON errors escape parse()."""
 
+    def load(self, body: bytes) -> Any:
+        return orjson.loads(body)
+
     def parse(self, request: WebhookRequest) -> list[Event]:
         return self._parse(request)
+
+
+class DeepNestingAccepted(GoodAdapter):
+    """Defect: decodes with orjson directly, so JSON nested 254–1,024 levels is accepted."""
+
+    def load(self, body: bytes) -> Any:
+        return orjson.loads(body)
 
 
 class DoubleSendOnRetry(GoodAdapter):

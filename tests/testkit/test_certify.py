@@ -13,7 +13,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from omnisdk.cli import app
-from omnisdk.testkit.certify import default_suite, find_suites, render_text, run_certification
+from omnisdk.testkit.certify.discovery import default_suite, find_suites
+from omnisdk.testkit.certify.run import render_text, run_certification
 
 HERE = Path(__file__).parent
 

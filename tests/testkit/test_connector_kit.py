@@ -12,7 +12,7 @@ import connector_sample
 import pytest
 
 from omnisdk.testkit import CCaaSConnectorSuite, CTIConnectorSuite
-from omnisdk.testkit.certify import default_suite
+from omnisdk.testkit.certify.discovery import default_suite
 
 pytest_plugins = ["pytester"]
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from omnisdk.events import Event
-from omnisdk.testkit import expectations as ex
+from omnisdk.testkit.channel import expectations as ex
 
 
 def _event(**data):

@@ -25,7 +25,7 @@ CREATED = {
     "sid": "SMaf1e0c8d39f2431f8f1f0e6a3b2c1d0e",
     "status": "queued",
     "to": "+12065550142",
-    "from": "+15550100001",
+    "from": "+14155550100",
     "account_sid": SID,
 }
 
@@ -85,7 +85,7 @@ async def test_form_body_shape(make_adapter):
     request = route.calls.last.request
     assert _form(request) == {
         "To": ["+12065550142"],
-        "From": ["+15550100001"],
+        "From": ["+14155550100"],
         "Body": ["Your parcel is on its way + here are the photos"],
         "MediaUrl": ["https://cdn.example.com/a.jpg", "https://cdn.example.com/b.jpg"],
         "StatusCallback": [CALLBACK],
@@ -101,7 +101,7 @@ async def test_form_body_shape(make_adapter):
 
 async def test_messaging_service_and_explicit_sender(make_adapter):
     service = "MG" + "ab" * 16
-    adapter = make_adapter(from_number=None, messaging_service_sid=service)
+    adapter = make_adapter(from_number=None, numbers=["+14155550100"], messaging_service_sid=service)
     with respx.mock(base_url=API) as mock:
         route = mock.post(PATH).mock(return_value=httpx.Response(201, json=CREATED))
         await adapter.send(
@@ -282,7 +282,7 @@ def test_example_settings_are_valid_and_fake():
     s = TwilioSmsSettings(**ex)
     assert s.account_sid.startswith("AC") and len(s.account_sid) == 34
     assert s.auth_token.get_secret_value() == "example-auth-token"
-    assert s.from_number == "+15550100001"
+    assert s.from_number == "+14155550100"  # the recordings' business number
     assert s.api_base_url == "https://api.twilio.com"
 
 
@@ -292,7 +292,9 @@ def test_example_settings_are_valid_and_fake():
         {"account_sid": "AC123"},
         {"account_sid": "XX" + "0" * 32},
         {"from_number": "4155550100"},
-        {"from_number": None},  # and no messaging service
+        {"from_number": None},  # and no other number
+        {"from_number": None, "messaging_service_sid": "MG" + "ab" * 16},  # owns no number
+        {"numbers": ["4155550100"]},
         {"messaging_service_sid": "MG1"},
         {"status_callback_url": "/relative"},
         {"unknown_key": 1},

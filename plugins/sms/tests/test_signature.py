@@ -183,3 +183,59 @@ def test_another_accounts_token_does_not_verify(recs, webhook):
     other = TwilioSmsAdapter("other", {**TwilioSmsAdapter.example_settings(), "auth_token": "t2"})
     with pytest.raises(SignatureError):
         other.verify(webhook(recs["status_delivered"].body))
+
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _spellings(header: str) -> list[str]:
+    """The 4 base64 texts that decode to the digest of ``header``: its last data character
+    (before the ``=``) with each value of the 2 unused low bits."""
+    assert len(header) == 28 and header.endswith("=")
+    base = _B64.index(header[26]) & ~0b11
+    return [header[:26] + _B64[base | low] + "=" for low in range(4)]
+
+
+@pytest.mark.parametrize("i", range(6))
+def test_only_the_canonical_base64_spelling_verifies(i, twilio_vectors):
+    """B3: the 3 non-canonical spellings of each of Twilio's vectors decode to the same digest,
+    and are refused; the canonical one (Twilio's header) passes."""
+    v = twilio_vectors[i]
+    body = v["raw_body"].encode() if "raw_body" in v else urlencode(_pairs(twilio_vectors, i)).encode()
+    spellings = _spellings(v["header"])
+    assert len({base64.b64decode(s) for s in spellings}) == 1  # really 4 spellings of one digest
+    assert v["header"] in spellings
+    for spelling in spellings:
+        if spelling == v["header"]:
+            verify(v["auth_token"], v["url"], body, spelling)
+            continue
+        with pytest.raises(SignatureError, match="canonical") as info:
+            verify(v["auth_token"], v["url"], body, spelling)
+        assert info.value.status == 401 and spelling not in str(info.value)
+
+
+def test_non_canonical_spelling_is_refused_through_the_adapter(recs, adapter, webhook):
+    good = webhook(recs["inbound_sms"].body)
+    header = good.headers["x-twilio-signature"]
+    adapter.verify(good)
+    for spelling in _spellings(header):
+        if spelling != header:
+            with pytest.raises(SignatureError):
+                adapter.verify(WebhookRequest("POST", good.url, {"x-twilio-signature": spelling}, good.body))
+
+
+@pytest.mark.parametrize("pad", [" ", "\t", " \t "])
+def test_http_whitespace_around_the_header_is_trimmed(pad, twilio_vectors):
+    v = twilio_vectors[0]
+    body = urlencode(_pairs(twilio_vectors, 0)).encode()
+    verify(v["auth_token"], v["url"], body, pad + v["header"] + pad)
+
+
+@pytest.mark.parametrize("pad", ["\xa0", "\x0b", "\x0c", "\n", "\x85"])
+def test_other_whitespace_is_not_trimmed(pad, twilio_vectors):
+    """Only HTTP's optional whitespace (space, tab) is trimmed; ``str.strip()`` would also take
+    these, making more spellings of one signature."""
+    v = twilio_vectors[0]
+    body = urlencode(_pairs(twilio_vectors, 0)).encode()
+    with pytest.raises(SignatureError):
+        verify(v["auth_token"], v["url"], body, v["header"] + pad)

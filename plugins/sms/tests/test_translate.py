@@ -53,7 +53,7 @@ def test_recording_parses(name, recs, adapter, webhook):
     if etype == TYPE_MESSAGE_RECEIVED:
         msg = Message.model_validate(event.data)
         assert msg.kind == what and msg.channel == "sms" and msg.message_id == eid
-        assert event.partitionkey == f"sms:{msg.business}:{msg.customer}"
+        assert event.partitionkey == f"sms/acme:sms:{msg.business}:{msg.customer}"
         assert msg.business == "+14155550100"
         assert msg.extra["AccountSid"] == "AC0c7080998b40962e7432c4f40b521f25"
     else:
@@ -61,7 +61,7 @@ def test_recording_parses(name, recs, adapter, webhook):
         assert upd.status == what and upd.channel == "sms"
         assert upd.provider_status == eid.split(":")[1]
         assert upd.business == "+14155550100"
-        assert event.partitionkey == f"sms:+14155550100:{upd.customer}"
+        assert event.partitionkey == f"sms/acme:sms:+14155550100:{upd.customer}"
         assert (upd.error is not None) == (what == "failed")
 
 
@@ -80,7 +80,7 @@ def test_inbound_sms_fields(recs, adapter, webhook):
         "FromZip": "98101",
         "FromCountry": "US",
     }
-    assert event.partitionkey == "sms:+14155550100:+12065550142"
+    assert event.partitionkey == "sms/acme:sms:+14155550100:+12065550142"
 
 
 def test_inbound_mms_has_two_attachments(recs, adapter, webhook):

@@ -111,3 +111,74 @@ def test_odd_contacts_are_tolerated():
 @given(st.integers(0, 253402300799))
 def test_fast_rfc3339_matches_core(secs):
     assert translate.rfc3339(secs) == epoch_to_rfc3339(secs)
+
+
+# --- depth and size limits (issue 8, B4) ------------------------------------------------------
+
+from omnisdk import payloads  # noqa: E402
+from omnisdk.testkit.fuzz import DEEP_NESTING_DEPTHS, deeply_nested, nested_into  # noqa: E402
+
+
+
+def _as_notice(body: bytes) -> bytes:
+    """A recorded webhook whose change is re-labelled ``account_update``: the translator keeps
+    its value verbatim as a provider notice's ``raw`` (where deep values used to break it)."""
+    doc = orjson.loads(body)
+    doc["entry"][0]["changes"][0]["field"] = "account_update"
+    return orjson.dumps(doc)
+
+
+NOTICE = _as_notice(next(r.body for r in RECORDINGS if r.name == "real_text_message"))
+
+
+def _refused_as_too_deep(body: bytes) -> None:
+    with pytest.raises(PayloadError) as info:
+        translate.parse(body, source="/whatsapp/fuzz", received_at="2030-01-01T00:00:00Z")
+    assert info.value.reason == "malformed_payload" and info.value.status == 400
+    assert "nested deeper than 64" in str(info.value)
+
+
+@pytest.mark.parametrize("depth", DEEP_NESTING_DEPTHS)
+def test_deep_nesting_is_refused_before_parsing(depth):
+    """B4: bodies nested 254–1,024 levels deep (orjson reads them, but cannot write them back)
+    are refused as malformed_payload, wherever the deep value sits: in a message, a status, or
+    the raw value of a provider notice (which used to raise TypeError from the digest)."""
+    bodies = [*deeply_nested(depth), *(b for body in BODIES for b in nested_into(body, depth, most=2))]
+    assert len(bodies) > len(BODIES)
+    for body in bodies:
+        _refused_as_too_deep(body)
+
+
+def _notice_with_depth(total: int) -> bytes:
+    """A recorded non-``messages`` change whose value holds an array nested so that the whole
+    body is ``total`` levels deep."""
+    doc = orjson.loads(NOTICE)
+    value = doc["entry"][0]["changes"][0]["value"]
+    # object > entry[] > {} > changes[] > {} > value{} : 6 levels above value's members
+    value["deep"] = "SENTINEL"
+    raw = orjson.dumps(doc)
+    inner = total - 6
+    return raw.replace(b'"SENTINEL"', b"[" * inner + b"]" * inner)
+
+
+def test_the_depth_limit_is_exact_on_a_real_notice():
+    at_limit = _notice_with_depth(payloads.MAX_DEPTH)
+    assert not payloads.nesting_exceeds(at_limit) and payloads.nesting_exceeds(at_limit, 63)
+    (event,) = check(at_limit)  # parsed, and the event (raw value included) serialises
+    assert event.data["raw"]["deep"]
+    _refused_as_too_deep(_notice_with_depth(payloads.MAX_DEPTH + 1))
+
+
+def test_a_body_over_the_size_limit_is_refused_before_parsing():
+    padded = NOTICE + b" " * (payloads.MAX_BYTES - len(NOTICE))
+    assert check(padded)  # exactly at the limit: still the same document
+    with pytest.raises(PayloadError) as info:
+        translate.parse(padded + b" ", source="/whatsapp/fuzz", received_at="2030-01-01T00:00:00Z")
+    assert info.value.reason == "malformed_payload" and "exceeds" in str(info.value)
+
+
+def test_brackets_inside_strings_do_not_count():
+    doc = orjson.loads(NOTICE)
+    doc["entry"][0]["changes"][0]["value"]["text"] = "[{" * 600 + '\\"]'
+    (event,) = check(orjson.dumps(doc))
+    assert event.data["raw"]["text"].startswith("[{[{")

@@ -128,10 +128,19 @@ async def test_invalid_messages_fail_before_any_io(sender, graph, message):
 
 
 async def test_business_overrides_the_sender(sender, graph):
-    route = graph.post("/v21.0/999000/messages").respond(200, json=OK)
-    await sender.send(OutboundMessage(customer="+1555", business="999000", text="hi"),
+    # 106540352242922 is one of the example account's phone_number_ids (edited_message.json)
+    route = graph.post("/v21.0/106540352242922/messages").respond(200, json=OK)
+    await sender.send(OutboundMessage(customer="+1555", business="106540352242922", text="hi"),
                       idempotency_key="k")
     assert route.call_count == 1
+
+
+async def test_a_business_the_account_does_not_own_is_refused_before_any_io(sender, graph):
+    route = graph.post("/v21.0/999000/messages").respond(200, json=OK)
+    with pytest.raises(ValueError, match="does not own phone number id 999000"):
+        await sender.send(OutboundMessage(customer="+1555", business="999000", text="hi"),
+                          idempotency_key="k")
+    assert route.call_count == 0
 
 
 async def test_429_retry_after_then_ok(sender, graph, sleeps):

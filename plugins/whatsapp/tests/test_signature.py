@@ -27,9 +27,33 @@ def test_real_vector_verifies(vector_adapter, make_request, body):
     vector_adapter.verify(make_request(body, {"X-Hub-Signature-256": VECTOR_HEADER}))
 
 
-def test_uppercase_hex_is_accepted(vector_adapter, make_request, body):
-    header = "sha256=" + VECTOR_HEADER[7:].upper()
-    vector_adapter.verify(make_request(body, {"X-Hub-Signature-256": header}))
+def _one_letter_upper(h: str) -> str:
+    i = next(i for i, c in enumerate(h) if c.isalpha())
+    return h[:i] + h[i].upper() + h[i + 1 :]
+
+
+@pytest.mark.parametrize("spell", [str.upper, _one_letter_upper])
+def test_uppercase_hex_is_refused(vector_adapter, make_request, body, spell):
+    """B3's class of bug: Meta sends lower-case hex; accepting upper case gave up to 2**k
+    spellings of one signature (k letters in the digest)."""
+    digest = VECTOR_HEADER[7:]
+    assert spell(digest) != digest
+    header = "sha256=" + spell(digest)
+    with pytest.raises(SignatureError) as err:
+        vector_adapter.verify(make_request(body, {"X-Hub-Signature-256": header}))
+    assert err.value.reason == "malformed_signature"
+
+
+@pytest.mark.parametrize("pad", [" ", "\t", " \t"])
+def test_http_whitespace_around_the_header_is_trimmed(vector_adapter, make_request, body, pad):
+    vector_adapter.verify(make_request(body, {"X-Hub-Signature-256": pad + VECTOR_HEADER + pad}))
+
+
+@pytest.mark.parametrize("pad", ["\xa0", "\x0b", "\x0c", "\n", "\x85"])
+def test_other_whitespace_is_refused(vector_adapter, make_request, body, pad):
+    with pytest.raises(SignatureError) as err:
+        vector_adapter.verify(make_request(body, {"X-Hub-Signature-256": VECTOR_HEADER + pad}))
+    assert err.value.reason == "malformed_signature"
 
 
 @pytest.mark.parametrize("index", [0, 100, -2])

@@ -64,7 +64,7 @@ def test_every_recording_parses(adapter, make_request, rec):
         assert event.type in EVENT_TYPES
         assert event.source == "/whatsapp/acme"
         customer = f"+{wa}" if wa.isdigit() else wa
-        assert event.partitionkey == conversation_key("whatsapp", business, customer)
+        assert event.partitionkey == conversation_key("/whatsapp/acme", "whatsapp", business, customer)
         assert event.time and event.time != RECEIVED_AT  # every recording has a timestamp
         orjson.dumps(event.to_dict())  # JSON types only
         if event.type in MESSAGE_TYPES:
@@ -103,7 +103,7 @@ def test_real_signed_text(adapter, make_request, recordings):
     assert event.id == (
         "wamid.HBgMOTcyNTQ0NDAxMjQzFQIAEhggM0RFQTNCMEEwRTY3QzUwODYzMDc4NjQ4QzM4ODAxM0YA")
     assert (msg.text, msg.customer_name) == ("Hey there! I am using PyWa.", "PyWa Tests")
-    assert event.partitionkey == "whatsapp:277321005464405:+972544401243"
+    assert event.partitionkey == "whatsapp/acme:whatsapp:277321005464405:+972544401243"
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ cause                                     status  error
 ========================================  ======  =====================
 unknown interaction, agent, queue, case   404     ``not_found``
 illegal move (:class:`StateError`)        409     ``conflict``
+Idempotency-Key reused for another body   409     ``idempotency_conflict``
 no free capacity (:class:`CapacityError`) 409     ``no_capacity``
 bad argument (``ValueError``)             400     ``bad_request``
 body that is not JSON                     400     ``malformed_payload``
@@ -21,6 +22,7 @@ body / query that breaks the schema       422     ``validation_error`` (``detail
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -35,14 +37,17 @@ from omnisdk.config import describe_validation_error
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.gateway.schemas import (
     AgentAction,
+    AgentPage,
     AgentStatus,
     AssignRequest,
     CaseDetail,
     CaseLinkRequest,
+    CasePage,
     CaseRequest,
     CloseRequest,
     ErrorBody,
     InteractionDetail,
+    InteractionPage,
     OutboundRequest,
     PresenceRequest,
     QueueStatus,
@@ -55,8 +60,10 @@ from omnisdk.gateway.state import agent_status
 from omnisdk.gateway.webhooks import error_response
 from omnisdk.model import Case, Interaction, InteractionState
 from omnisdk.routing.engine import CapacityError
-from omnisdk.routing.model import Agent, Queue
+from omnisdk.routing.model import Agent, Presence, Queue
 from omnisdk.runtime import Runtime
+from omnisdk.store.errors import IdempotencyConflict
+from omnisdk.store.queries import DEFAULT_LIMIT, MAX_LIMIT, InteractionQuery, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from starlette.requests import Request as StarletteRequest
@@ -136,6 +143,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def conflict(request: Request, exc: Exception) -> Response:
         return error_response(409, "conflict", str(exc))
 
+    async def idempotency_conflict(request: Request, exc: Exception) -> Response:
+        return error_response(409, "idempotency_conflict", str(exc))
+
     async def bad_value(request: Request, exc: Exception) -> Response:
         detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
         return error_response(400, "bad_request", detail or "bad argument")
@@ -168,6 +178,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, not_found)
     app.add_exception_handler(CapacityError, no_capacity)
     app.add_exception_handler(StateError, conflict)
+    app.add_exception_handler(IdempotencyConflict, idempotency_conflict)
     app.add_exception_handler(ValueError, bad_value)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -216,26 +227,38 @@ class BodyLimit:
 interactions = APIRouter(prefix="/interactions", tags=["interactions"])
 
 
-@interactions.get("", response_model=list[Interaction], responses=BAD)
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size (1–{MAX_LIMIT}).")]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=400,
+                                     description="The ``next_cursor`` of the previous page (opaque).")]
+
+
+@interactions.get("", response_model=InteractionPage, responses=BAD)
 async def list_interactions(
     rt: RT,
     active: Annotated[bool | None, Query(description="true: only active ones; false: only closed ones; omitted: all.")] = None,
     state: Annotated[list[InteractionState] | None, Query(description="Only these states (repeatable).")] = None,
     agent: Annotated[str | None, Query(description="Only those held by this agent.")] = None,
     queue: Annotated[str | None, Query(description="Only those in this queue.")] = None,
+    channel: Annotated[str | None, Query(description="Only those on this channel (whatsapp, sms …).")] = None,
+    updated_since: Annotated[datetime | None, Query(
+        description="Only those updated at or after this instant (RFC 3339; without an offset: UTC).")] = None,
+    id_match: Annotated[str | None, Query(min_length=1, max_length=64, description=(
+        "Only those whose id starts or ends with this (tables show an id's last 12 characters); "
+        "at most ``limit``, no other filter or cursor applies."))] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Any:
-    """Interactions, oldest first (at most 1,000)."""
-    items = await rt.interactions(active_only=active is True)
-    if active is False:
-        items = [i for i in items if not i.state.active]
-    if state:
-        wanted = set(state)
-        items = [i for i in items if i.state in wanted]
-    if agent is not None:
-        items = [i for i in items if i.agent == agent]
-    if queue is not None:
-        items = [i for i in items if i.queue == queue]
-    return items
+    """Interactions, newest first, one page at a time (``limit``, default 50); every filter
+    applies in the store.  Follow ``next_cursor`` with the same filters for the next page."""
+    if id_match is not None:
+        return {"items": await rt.match_interactions(id_match, limit=limit), "next_cursor": None}
+    since = None
+    if updated_since is not None:
+        since = (updated_since if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)).timestamp()
+    query = InteractionQuery(states=tuple(s.value for s in state or ()), active=active, agent=agent,
+                             queue=queue, channel=channel, updated_since=since)
+    page = await rt.page_interactions(query, limit=limit, cursor=cursor)
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @interactions.post("", status_code=201, response_model=Interaction,
@@ -323,7 +346,9 @@ async def reply(
     rt: RT, interaction_id: InteractionId, body: ReplyRequest,
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", min_length=1, max_length=200,
-        description="Makes the send idempotent: the same key again queues nothing more.")] = None,
+        description="Makes the send idempotent, per interaction: the same key with the same body "
+                    "again queues nothing more (202); with another body it is refused (409 "
+                    "idempotency_conflict). The same key on another interaction is another reply.")] = None,
 ) -> Any:
     """Queue a text reply to the customer (sent by the outbox with retries).  Only accepted work
     takes a reply: work_in_progress, on_hold or wrap_up (409 conflict otherwise)."""
@@ -356,10 +381,11 @@ async def link_case(rt: RT, interaction_id: InteractionId, body: CaseLinkRequest
 cases = APIRouter(prefix="/cases", tags=["cases"])
 
 
-@cases.get("", response_model=list[Case])
-async def list_cases(rt: RT) -> Any:
-    """Every case, by number."""
-    return await rt.cases()
+@cases.get("", response_model=CasePage, responses=BAD)
+async def list_cases(rt: RT, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
+    """Cases, newest (highest number) first, one page at a time; follow ``next_cursor``."""
+    page = await rt.page_cases(limit=limit, cursor=cursor)
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 agents = APIRouter(prefix="/agents", tags=["agents"])
@@ -373,10 +399,25 @@ async def _agent_statuses(rt: Runtime) -> list[dict[str, Any]]:
     return out
 
 
-@agents.get("", response_model=list[AgentStatus])
-async def list_agents(rt: RT) -> Any:
-    """Agents with presence, skills, capacity and live load per channel."""
-    return await _agent_statuses(rt)
+@agents.get("", response_model=AgentPage, responses=BAD)
+async def list_agents(
+    rt: RT,
+    presence: Annotated[Presence | None, Query(description="Only agents with this presence.")] = None,
+    queue: Annotated[str | None, Query(description="Only agents who serve this queue (an agent with no "
+                                                   "queue list serves every queue).")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Any:
+    """Agents with presence, skills, capacity and live load per channel, by id, one page at a
+    time; follow ``next_cursor`` with the same filters."""
+    after = decode_cursor("agent", cursor) if cursor is not None else None
+    chosen = sorted((a for a in await _agent_statuses(rt)
+                     if (presence is None or a["presence"] == presence.value)
+                     and (queue is None or not a["queues"] or queue in a["queues"])
+                     and (after is None or a["id"] > after)), key=lambda a: a["id"])
+    page = chosen[:limit]
+    more = len(chosen) > limit
+    return {"items": page, "next_cursor": encode_cursor("agent", page[-1]["id"]) if more else None}
 
 
 @agents.put("/{agent_id}", response_model=AgentStatus, responses=BAD)

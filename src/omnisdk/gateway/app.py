@@ -2,7 +2,8 @@
 
 A POST to ``/webhooks/{plugin}/{account}`` is served before any routing, straight on the ASGI
 interface (:func:`omnisdk.gateway.webhooks.fast_path`).  Everything else reaches a plain
-Starlette router.  ``/webhooks/{plugin}/{account}`` and
+Starlette router (GET handshakes and GET webhooks among it).  ``omnisdk serve`` runs the app
+under uvicorn with the options of :mod:`omnisdk.gateway.server` (a request-head deadline).  ``/webhooks/{plugin}/{account}`` and
 ``/healthz`` are raw Starlette routes matched first, so a provider's webhook never passes through
 FastAPI (no dependency injection, no FastAPI middleware, not in the API schema).  Every other path
 goes to the FastAPI application of :mod:`omnisdk.gateway.api`: ``/v1/…``, ``/openapi.json`` and

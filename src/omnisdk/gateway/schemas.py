@@ -187,6 +187,28 @@ class AgentStatus(Agent):
     )
 
 
+class InteractionPage(BaseModel):
+    """One page of interactions, newest first."""
+
+    items: list[Interaction] = Field(description="At most ``limit`` interactions, newest first.")
+    next_cursor: str | None = Field(
+        description="Pass as ``cursor`` for the next page (same filters); null on the last page. Opaque.")
+
+
+class CasePage(BaseModel):
+    """One page of cases, newest (highest number) first."""
+
+    items: list[Case] = Field(description="At most ``limit`` cases.")
+    next_cursor: str | None = Field(description="Pass as ``cursor`` for the next page; null on the last page. Opaque.")
+
+
+class AgentPage(BaseModel):
+    """One page of agents, by id."""
+
+    items: list[AgentStatus] = Field(description="At most ``limit`` agents.")
+    next_cursor: str | None = Field(description="Pass as ``cursor`` for the next page; null on the last page. Opaque.")
+
+
 class QueueStatus(Queue):
     """A queue with the number of interactions waiting in it."""
 
@@ -194,7 +216,7 @@ class QueueStatus(Queue):
 
 
 __all__ = [
-    "AgentAction", "AgentStatus", "CaseDetail", "CaseLinkRequest", "CaseRequest", "CloseRequest",
+    "AgentAction", "AgentPage", "AgentStatus", "CaseDetail", "CasePage", "InteractionPage", "CaseLinkRequest", "CaseRequest", "CloseRequest",
     "ErrorBody", "InteractionDetail", "MessageRecord", "OutboundRequest", "PresenceRequest",
     "QueueStatus", "ReplyAccepted", "ReplyRequest", "TransferRequest", "Transition",
     "ValidationErrorBody",

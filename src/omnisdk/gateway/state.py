@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from omnisdk.lifecycle.operations import held_capacity
-from omnisdk.lifecycle.states import HOLDS_CAPACITY
+from omnisdk.lifecycle.states import HOLDS_CAPACITY, held_capacity
 from omnisdk.model import Interaction, InteractionState, RoutingSource
 from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue
 

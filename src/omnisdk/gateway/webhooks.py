@@ -3,12 +3,26 @@
 Answers (JSON errors ``{"error": reason, "detail": text}``):
 
 - 2xx — only after the events are committed (the adapter's acknowledgement body);
-- 400 malformed body, 401 bad signature, 404 unknown plugin or account, 413 body too large;
-- 503 when the store cannot commit (the provider retries; nothing is lost).
+- 400 malformed body, 401 bad signature, 403 an event names a business address the account
+  does not own (``foreign_business_address``), 404 unknown plugin or account, 405 a method the
+  adapter's webhooks do not use, 408 the body did not arrive within ``[gateway] body_timeout``
+  seconds (``request_timeout``; the connection is then closed), 413 body too large;
+- 503 when the store cannot commit (``store_unavailable``), or when ``[gateway]
+  max_concurrent_bodies`` bodies are already arriving (``too_many_bodies``), both with
+  ``Retry-After`` (the provider retries; nothing is lost).
+
+Methods: ``POST``; ``GET`` for a provider handshake (:meth:`ChannelAdapter.handshake`), or,
+when the adapter lists it in ``webhook_methods``, a GET webhook verified and parsed like a POST
+(empty body, parameters in the query: Twilio's GET webhooks).
+
+Trace context: a valid W3C ``traceparent`` (and ``tracestate``) header of the request is set on
+every event parsed from it that has none (:func:`omnisdk.events.trace_context`); an invalid one
+is dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -20,8 +34,16 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from omnisdk.adapters import WebhookReply, WebhookRequest
-from omnisdk.errors import PayloadError, PayloadTooLargeError, UnknownTargetError, WebhookError
-from omnisdk.events import now_rfc3339
+from omnisdk.errors import (
+    GatewayBusyError,
+    PayloadError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+    UnknownTargetError,
+    WebhookError,
+)
+from omnisdk.events import now_rfc3339, trace_context
+from omnisdk.gateway.ownership import check_ownership
 
 if TYPE_CHECKING:
     from omnisdk.runtime import Runtime
@@ -37,9 +59,16 @@ def error_response(status: int, reason: str, detail: str) -> Response:
 
 BodyReader = Callable[[int], Awaitable[bytes]]
 """Reads the whole request body, at most ``limit`` bytes.  Raises PayloadTooLargeError,
-ClientDisconnect."""
+ClientDisconnect, RequestTimeoutError, GatewayBusyError."""
 
 _JSON = "application/json"
+RETRY_AFTER_SECONDS = 1
+"""``Retry-After`` of a 503 answer (seconds)."""
+_EXTRA_HEADERS: dict[int, list[tuple[bytes, bytes]]] = {
+    408: [(b"connection", b"close")],  # the rest of the body may still be on its way
+    503: [(b"retry-after", str(RETRY_AFTER_SECONDS).encode("ascii"))],
+}
+"""Headers an answer with this status also carries."""
 
 
 def _error(status: int, reason: str, detail: str) -> WebhookReply:
@@ -52,13 +81,70 @@ class WebhookEndpoint:
     :meth:`asgi` is the hot path for ``POST /webhooks/{plugin}/{account}``: a plain ASGI
     callable that skips the framework's request and response objects (measured: about a third
     of the per-webhook CPU went to them).  :meth:`handle` serves the same logic as a Starlette
-    endpoint (GET handshakes, and any POST the fast path does not take).
+    endpoint (GET handshakes and GET webhooks, and any POST the fast path does not take).
+
+    Attributes:
+        body_timeout: seconds a body has to arrive in full (``[gateway] body_timeout``).
+        max_concurrent_bodies: read slots for bodies still arriving
+            (``[gateway] max_concurrent_bodies``).
     """
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.public_url = (runtime.settings.gateway.public_url or "").rstrip("/") or None
-        self.max_body = runtime.settings.gateway.max_body_bytes
+        gateway = runtime.settings.gateway
+        self.max_body = gateway.max_body_bytes
+        self.body_timeout = gateway.body_timeout
+        self.max_concurrent_bodies = gateway.max_concurrent_bodies
+        self.reading = 0
+        """Bodies being read now that did not arrive whole with the first chunk."""
+
+    async def read_body(self, receive: Receive, limit: int) -> bytes:
+        """The whole request body from the ASGI ``receive``, at most ``limit`` bytes, within
+        ``body_timeout`` seconds.  A body that does not arrive whole in its first chunk takes
+        one of ``max_concurrent_bodies`` read slots while the rest arrives (so at most that
+        many partial bodies, each up to ``limit`` bytes, are held at once); a body that does
+        (most webhooks: head and body in one packet) needs none.
+
+        Raises:
+            GatewayBusyError: every read slot is taken (503).
+            RequestTimeoutError: the body did not arrive in full within ``body_timeout`` s (408).
+            PayloadTooLargeError: more than ``limit`` bytes (413).
+            ClientDisconnect: the client hung up before the end of the body.
+        """
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                first = message.get("body", b"")
+                if len(first) > limit:
+                    raise PayloadTooLargeError(f"body exceeds {limit} bytes")
+                if not message.get("more_body", False):
+                    return first
+                if self.reading >= self.max_concurrent_bodies:
+                    raise GatewayBusyError(
+                        f"{self.max_concurrent_bodies} webhook bodies are arriving; retry later")
+                self.reading += 1
+                try:
+                    return await self._rest(receive, bytearray(first), limit)
+                finally:
+                    self.reading -= 1
+        except TimeoutError:
+            raise RequestTimeoutError(
+                f"the body did not arrive within {self.body_timeout:g} s") from None
+
+    @staticmethod
+    async def _rest(receive: Receive, chunks: bytearray, limit: int) -> bytes:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunks += message.get("body", b"")
+            if len(chunks) > limit:
+                raise PayloadTooLargeError(f"body exceeds {limit} bytes")
+            if not message.get("more_body", False):
+                return bytes(chunks)
 
     def _url(self, scope: Scope, headers: dict[str, str]) -> str:
         if self.public_url:
@@ -99,9 +185,19 @@ class WebhookEndpoint:
             )
             if method != "POST":  # GET, and HEAD which Starlette adds to GET routes
                 reply = adapter.handshake(wreq)
-                return reply if reply is not None else _error(405, "method_not_allowed", "this plugin has no GET handshake")
+                if reply is not None:
+                    return reply
+                if method not in adapter.webhook_methods:
+                    return _error(405, "method_not_allowed",
+                                  f"{plugin} webhooks use {', '.join(sorted(adapter.webhook_methods))}")
             adapter.verify(wreq)
             events = adapter.parse(wreq)
+            check_ownership(adapter, events)  # 403: a body may not act for another account
+            if events and "traceparent" in headers:
+                traceparent, tracestate = trace_context(headers)
+                if traceparent is not None:
+                    events = [e if e.traceparent else e.with_(traceparent=traceparent, tracestate=tracestate)
+                              for e in events]
         except WebhookError as exc:
             store.count_later(f"rejected.{exc.reason}")
             return _error(exc.status, exc.reason, str(exc))
@@ -132,39 +228,26 @@ class WebhookEndpoint:
         """The Starlette endpoint."""
 
         async def read(limit: int) -> bytes:
-            chunks = bytearray()
-            async for chunk in request.stream():
-                chunks += chunk
-                if len(chunks) > limit:
-                    raise PayloadTooLargeError(f"body exceeds {limit} bytes")
-            return bytes(chunks)
+            return await self.read_body(request.receive, limit)
 
         p = request.path_params
         reply = await self.ingest(request.scope, p["plugin"], p["account"], read)
-        return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+        extra = {k.decode("latin-1"): v.decode("latin-1") for k, v in _EXTRA_HEADERS.get(reply.status, ())}
+        return Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=extra)
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send, plugin: str, account: str) -> None:
         """The fast path: one POST webhook, straight on the ASGI interface."""
 
         async def read(limit: int) -> bytes:
-            chunks = bytearray()
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientDisconnect()
-                chunks += message.get("body", b"")
-                if len(chunks) > limit:
-                    raise PayloadTooLargeError(f"body exceeds {limit} bytes")
-                if not message.get("more_body", False):
-                    return bytes(chunks)
+            return await self.read_body(receive, limit)
 
         reply = await self.ingest(scope, plugin, account, read)
-        await send({
-            "type": "http.response.start",
-            "status": reply.status,
-            "headers": [(b"content-type", reply.content_type.encode("latin-1")),
-                        (b"content-length", str(len(reply.body)).encode("latin-1"))],
-        })
+        headers = [(b"content-type", reply.content_type.encode("latin-1")),
+                   (b"content-length", str(len(reply.body)).encode("latin-1"))]
+        extra = _EXTRA_HEADERS.get(reply.status)
+        if extra:
+            headers += extra
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
 
 

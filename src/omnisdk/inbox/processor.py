@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,20 +22,23 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from omnisdk import events as ev
-from omnisdk.threading.conversations import thread_message
 from omnisdk.errors import StateError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
-from omnisdk.lifecycle.operations import Lifecycle, rebuild
+from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.model import Message, StatusUpdate
+from omnisdk.outbound.enqueue import enqueue_text
 from omnisdk.plugins import PluginHost
+from omnisdk.routing.dispatch import rebuild
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.store.base import Store, Transaction
+from omnisdk.store.errors import StoreError
+from omnisdk.threading.conversations import thread_message
 
 log = logging.getLogger("omnisdk.inbox.processor")
 
 BATCH = 256
-STORE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,)
+STORE_ERRORS: tuple[type[BaseException], ...] = (StoreError,)
 """Exceptions that mean the store failed (the batch is retried), not that one item is bad."""
 _STATUS_COUNTERS = {"applied": "statuses.applied", "backwards": "statuses.ignored_backwards",
                     "inbound": "statuses.ignored_inbound"}
@@ -179,7 +181,7 @@ class Processor:
                 call()
         events = [e for c in ctx_list for e in c.emitted]
         if events:
-            self.host.notify(events)
+            self.host.omnisdk_event(events)
         if self.on_outbox is not None and any(c.outbox for c in ctx_list):
             self.on_outbox()
 
@@ -271,13 +273,13 @@ class Processor:
         tx = ctx.tx
         if event.type in _MESSAGE_TYPES:
             message = Message.model_validate(event.data)
-            threaded = thread_message(ctx, self.host, self.lifecycle, event, message)
+            threaded = thread_message(ctx, self.host, self.lifecycle.ownership, event, message)
             tx.insert_message(
                 source=event.source, message_id=event.id, interaction_id=threaded.interaction.id,
                 direction="inbound", kind=message.kind.value, body=event.data or {}, at=event.time or ctx.iso,
             )
             if threaded.created and self.acknowledgement:
-                self.lifecycle._send(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}")
+                enqueue_text(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}")
         elif event.type == ev.TYPE_MESSAGE_STATUS:
             update = StatusUpdate.model_validate(event.data)
             outcome = tx.apply_status(
@@ -287,7 +289,7 @@ class Processor:
             )
             tx.count(_STATUS_COUNTERS[outcome])
         elif event.type in ROUTING_TYPES:  # a CCaaS connector reports on externally routed work
-            apply_routing_event(ctx, self.lifecycle, event)
+            apply_routing_event(ctx, self.lifecycle.actions, event)
         # other types (deleted, contact changes, provider notices, call events) are kept in the
         # inbox and passed to observers
 
@@ -303,7 +305,7 @@ class Processor:
             for timer in timers:
                 ctx = self._ctx(tx, now)
                 try:
-                    self._guarded(ctx, lambda: self.lifecycle.fire(ctx, timer))  # noqa: B023
+                    self._guarded(ctx, lambda: self.lifecycle.timers.fire(ctx, timer))  # noqa: B023
                 except STORE_ERRORS:
                     raise
                 except Exception:

@@ -5,12 +5,12 @@ A :class:`omnisdk.connectors.CCaaSConnector` parses its platform's webhooks into
 same transaction as any inbound event (so a redelivered webhook changes nothing: the inbox
 deduplicates it first).
 
-- ``routing.assigned`` → :meth:`Lifecycle.assign` (``queued → offered``); an interaction already
+- ``routing.assigned`` → :meth:`AgentActions.assign` (``queued → offered``); an interaction already
   offered to another agent is offered to the new one (the CCaaS re-routed it); the CCaaS's
   conversation id (``external_id``) is kept in ``interaction.context["external_id"]``;
-- ``routing.accepted`` → :meth:`Lifecycle.accept` (``offered → work_in_progress``), assigning
+- ``routing.accepted`` → :meth:`AgentActions.accept` (``offered → work_in_progress``), assigning
   first when the ``assigned`` webhook was lost or came late;
-- ``routing.ended`` → :meth:`Lifecycle.close` with the wrap-up code the connector mapped back
+- ``routing.ended`` → :meth:`AgentActions.close` with the wrap-up code the connector mapped back
   (the default code when it is None or not configured), without telling the CCaaS back.
   An ``ended`` for an interaction already closed changes nothing (counter ``routing.ignored``).
 
@@ -25,8 +25,8 @@ from __future__ import annotations
 from omnisdk import events as ev
 from omnisdk.catalog import RoutingAcceptedData, RoutingAssignedData, RoutingEndedData
 from omnisdk.errors import NotFoundError, StateError
+from omnisdk.lifecycle.agent_actions import AgentActions
 from omnisdk.lifecycle.context import Ctx
-from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.model import Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
 
@@ -34,8 +34,9 @@ ROUTING_TYPES = frozenset({ev.TYPE_ROUTING_ASSIGNED, ev.TYPE_ROUTING_ACCEPTED, e
 """The event types :func:`apply_routing_event` handles."""
 
 
-def apply_routing_event(ctx: Ctx, lifecycle: Lifecycle, event: ev.Event) -> None:
-    """Apply one ``io.omnisdk.routing.*`` event (see the module docstring).
+def apply_routing_event(ctx: Ctx, actions: AgentActions, event: ev.Event) -> None:
+    """Apply one ``io.omnisdk.routing.*`` event through the agent actions (see the module
+    docstring).
 
     Raises:
         pydantic.ValidationError: the data does not match its model.
@@ -44,48 +45,48 @@ def apply_routing_event(ctx: Ctx, lifecycle: Lifecycle, event: ev.Event) -> None
     plugin, _, account = event.source.strip("/").partition("/")
     if event.type == ev.TYPE_ROUTING_ASSIGNED:
         assigned = RoutingAssignedData.model_validate(event.data)
-        inter = _offer(ctx, lifecycle, _external(ctx, lifecycle, assigned.interaction_id, plugin, account),
+        inter = _offer(ctx, actions, _external(ctx, actions, assigned.interaction_id, plugin, account),
                        assigned.agent)
         if assigned.external_id and inter.context.get("external_id") != assigned.external_id:
             ctx.put(inter.model_copy(update={"context": {**inter.context, "external_id": assigned.external_id}}))
     elif event.type == ev.TYPE_ROUTING_ACCEPTED:
         accepted = RoutingAcceptedData.model_validate(event.data)
-        inter = _external(ctx, lifecycle, accepted.interaction_id, plugin, account)
+        inter = _external(ctx, actions, accepted.interaction_id, plugin, account)
         if inter.state is S.WORK_IN_PROGRESS and accepted.agent in (None, inter.agent):
             return  # already accepted (the agent API, or an earlier event)
         if accepted.agent is not None:
-            inter = _offer(ctx, lifecycle, inter, accepted.agent)
-        lifecycle.accept(ctx, inter.id)
+            inter = _offer(ctx, actions, inter, accepted.agent)
+        actions.accept(ctx, inter.id)
     elif event.type == ev.TYPE_ROUTING_ENDED:
         ended = RoutingEndedData.model_validate(event.data)
         current = ctx.get(ended.interaction_id)
         if current is not None and current.state is S.CLOSED:
             ctx.tx.count("routing.ignored")
             return
-        inter = _external(ctx, lifecycle, ended.interaction_id, plugin, account)
-        code = ended.wrap_up_code if ended.wrap_up_code in lifecycle.settings.wrap_up_codes else None
-        lifecycle.close(ctx, inter.id, code, note=f"ended by {plugin}: {ended.reason}", sync_external=False)
+        inter = _external(ctx, actions, ended.interaction_id, plugin, account)
+        code = ended.wrap_up_code if ended.wrap_up_code in actions.settings.wrap_up_codes else None
+        actions.close(ctx, inter.id, code, note=f"ended by {plugin}: {ended.reason}", sync_external=False)
 
 
-def _external(ctx: Ctx, lifecycle: Lifecycle, interaction_id: str, plugin: str, account: str) -> Interaction:
+def _external(ctx: Ctx, actions: AgentActions, interaction_id: str, plugin: str, account: str) -> Interaction:
     inter = ctx.get(interaction_id)
     if inter is None:
         raise NotFoundError(f"no interaction {interaction_id}")
     if inter.routing_source is not RoutingSource.EXTERNAL:
         raise StateError(f"interaction {inter.id} is routed by the core, not by a CCaaS connector")
-    queue = lifecycle.engine.queues.get(inter.queue) if inter.queue else None
+    queue = actions.dispatch.queue(inter.queue)
     if queue is not None and queue.connector and queue.connector not in (plugin, f"{plugin}/{account}"):
         raise StateError(f"interaction {inter.id} is routed by {queue.connector}, not {plugin}/{account}")
     return inter
 
 
-def _offer(ctx: Ctx, lifecycle: Lifecycle, inter: Interaction, agent: str) -> Interaction:
+def _offer(ctx: Ctx, actions: AgentActions, inter: Interaction, agent: str) -> Interaction:
     """Offer to ``agent`` unless it is offered to them already."""
     if inter.state is S.QUEUED:
-        return lifecycle.assign(ctx, inter.id, agent)
+        return actions.assign(ctx, inter.id, agent)
     if inter.state is S.OFFERED:
         if inter.agent == agent:
             return inter
-        queue = lifecycle.engine.queues.get(inter.queue) if inter.queue else None
-        return lifecycle.offer(ctx, inter, agent, queue)  # the CCaaS re-routed it
+        queue = actions.dispatch.queue(inter.queue)
+        return actions.dispatch.offer(ctx, inter, agent, queue)  # the CCaaS re-routed it
     raise StateError(f"interaction {inter.id} is {inter.state}; the CCaaS can offer it only while queued or offered")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from omnisdk.errors import StateError
-from omnisdk.model import Interaction
+from omnisdk.model import Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -29,6 +29,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 
 
 HOLDS_CAPACITY = frozenset({S.OFFERED, S.WORK_IN_PROGRESS, S.WRAP_UP})
+"""States in which an interaction counts against its agent's capacity (see :func:`held_capacity`)."""
 
 REPLYABLE = frozenset({S.WORK_IN_PROGRESS, S.ON_HOLD, S.WRAP_UP})
 """States in which an agent may write to the customer: accepted work, parked or wrapping up
@@ -48,3 +49,11 @@ def transition(interaction: Interaction, target: S, now: datetime, **changes: ob
     if target is S.CLOSED:
         changes["closed_at"] = now
     return interaction.model_copy(update=changes)
+
+
+def held_capacity(inter: Interaction) -> bool:
+    """Whether ``inter`` counts against its agent's capacity now: a state in
+    :data:`HOLDS_CAPACITY`, an agent, routed internally (a CCaaS counts its own) and not owned
+    by a bot."""
+    return inter.state in HOLDS_CAPACITY and bool(inter.agent) and inter.routing_source is RoutingSource.INTERNAL \
+        and not inter.virtual_agent

@@ -74,13 +74,20 @@ class Contact(BaseModel):
     addresses: list[Address] = Field(default_factory=list)
 
 
-def conversation_key(channel: str, business: str, customer: str) -> str:
-    """The key of one conversation: ``"{channel}:{business}:{customer}"``.
+def conversation_key(source: str, channel: str, business: str, customer: str) -> str:
+    """The key of one conversation: ``"{provider}/{account}:{channel}:{business}:{customer}"``.
+
+    ``source`` is the receiving adapter's CloudEvents source (``"/whatsapp/acme"``), written
+    without its leading slash, so the key names the account: the same customer writing to two
+    accounts (even to one business address through two accounts) has two conversations, and
+    an account cannot reach another's.  Example:
+    ``conversation_key("/sms/acme", "sms", "+14155550100", "+12065550142")`` is
+    ``"sms/acme:sms:+14155550100:+12065550142"``.
 
     It is the CloudEvents ``partitionkey`` of every event of that conversation, and the
     threading key: there is at most one active interaction per key.
     """
-    return f"{channel}:{business}:{customer}"
+    return f"{source.removeprefix('/')}:{channel}:{business}:{customer}"
 
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")

@@ -1,4 +1,9 @@
-"""Outbound: the base provider HTTP client, its typed errors, and the outbox worker."""
+"""Outbound: the base provider HTTP client, its typed errors, and the outbox worker.
+
+Putting a message in the outbox is :func:`omnisdk.outbound.enqueue.enqueue_text` (imported from
+its module: it works inside the core's store transactions, which plugins importing the HTTP
+client from here do not need).
+"""
 
 from omnisdk.outbound.errors import (
     APIConnectionError,

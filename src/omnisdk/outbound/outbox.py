@@ -1,7 +1,12 @@
 """The outbox: durable outbound sends, each with an idempotency key made once at enqueue.
 
 A send is enqueued in the same transaction as the decision that causes it, so a redelivered
-webhook or a retried API call never enqueues it twice (the key is unique).  The worker claims
+webhook or a retried API call never enqueues it twice: the key is unique within its scope, the
+interaction (and the API caller, once the API has callers).  The same key on another
+interaction is another send; on the same interaction with another payload it is refused
+(:class:`~omnisdk.store.errors.IdempotencyConflict`).  The provider is given a key unique
+across the store (``OutboxRow.idempotency_key``: the caller's key itself unless another
+interaction used it first).  The worker claims
 due rows (``sending``), calls the adapter, and records the provider's message id.  A crash
 between the provider's answer and that record leaves the row ``sending``; on restart it goes
 back to ``pending`` and is sent again with the same key (at-least-once towards providers that

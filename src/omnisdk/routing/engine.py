@@ -292,7 +292,7 @@ class RoutingEngine:
         else the first queue accepting the channel, else the first queue."""
         queues = self.queues.values()
         if self.host.implements("omnisdk_select_queue"):
-            choice = self.host.select_queue(interaction, list(queues))
+            choice = self.host.omnisdk_select_queue(interaction, list(queues))
             if choice in self.queues:
                 return self.queues[choice]
         lowered = (text or "").lower()  # once, not once per queue with keywords
@@ -320,7 +320,7 @@ class RoutingEngine:
             return last[0]
         if self.host.implements("omnisdk_select_agent"):
             candidates = [self.agents[a] for a in pool.candidates() if a not in excluded]
-            choice = self.host.select_agent(interaction, queue, candidates)
+            choice = self.host.omnisdk_select_agent(interaction, queue, candidates)
             if choice is not None and pool.free.get(choice, 0) > 0 and choice not in excluded:
                 return choice
         return pool.pick(queue.strategy, excluded)

@@ -32,20 +32,20 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "ChannelAdapterSuite": "omnisdk.testkit.channel_suite",
-    "CCaaSConnectorSuite": "omnisdk.testkit.ccaas_suite",
-    "CTIConnectorSuite": "omnisdk.testkit.cti_suite",
+    "ChannelAdapterSuite": "omnisdk.testkit.channel.suite",
+    "CCaaSConnectorSuite": "omnisdk.testkit.connector.ccaas",
+    "CTIConnectorSuite": "omnisdk.testkit.connector.cti",
     "ContractSuite": "omnisdk.testkit.base_suite",
     "override": "omnisdk.testkit.rules",
     "skip_rule": "omnisdk.testkit.rules",
     "Rule": "omnisdk.testkit.rules",
     "RuleBook": "omnisdk.testkit.rules",
     "Tier": "omnisdk.testkit.tiers",
-    "CHANNEL_RULES": "omnisdk.testkit.channel_rules",
-    "CHANNEL_CAPABILITIES": "omnisdk.testkit.channel_rules",
-    "CCAAS_RULES": "omnisdk.testkit.connector_rules",
-    "CTI_RULES": "omnisdk.testkit.connector_rules",
-    "KitRuntime": "omnisdk.testkit.runtime_checks",
+    "CHANNEL_RULES": "omnisdk.testkit.channel.rules",
+    "CHANNEL_CAPABILITIES": "omnisdk.testkit.channel.rules",
+    "CCAAS_RULES": "omnisdk.testkit.connector.rules",
+    "CTI_RULES": "omnisdk.testkit.connector.rules",
+    "KitRuntime": "omnisdk.testkit.runtime",
     "ManualClock": "omnisdk.testkit.clock",
 }
 

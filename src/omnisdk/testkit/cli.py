@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from omnisdk.testkit.scaffold import ScaffoldError, scaffold
+
 _err = Console(stderr=True)
 _out = Console()
 
@@ -23,7 +25,7 @@ def certify(
     Exit 0 when every suite reaches its declared tier, 1 when not (or the kit could not run),
     4 when the plugin is not installed.
     """
-    from omnisdk.testkit.certify import CertifyError, render_text, run_certification
+    from omnisdk.testkit.certify.run import CertifyError, render_text, run_certification
 
     try:
         outcome = run_certification(plugin)
@@ -51,8 +53,6 @@ def new_plugin(
 
     Exit 2 for an invalid name or an existing folder.
     """
-    from omnisdk.testkit.scaffold import ScaffoldError, scaffold
-
     try:
         root = scaffold(name, directory)
     except ScaffoldError as exc:

@@ -1,5 +1,6 @@
-"""Malformed bodies: hand-picked ones, truncations, and hypothesis strategies that mutate the
-recorded bodies (byte edits; JSON-level and form-level structural edits)."""
+"""Malformed bodies: hand-picked ones, truncations, deep nesting and bodies at the size limit,
+and hypothesis strategies that mutate the recorded bodies (byte edits; JSON-level and
+form-level structural edits)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,62 @@ def is_json(body: bytes) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
+
+
+DEEP_NESTING_DEPTHS: tuple[int, ...] = (254, 255, 256, 512, 1000, 1023, 1024)
+"""Nesting depths (levels of ``[``/``{``) the kit sends.  orjson reads JSON up to 1,024 levels
+but writes only up to 254, so a parser that accepts such a body breaks later (its own
+translation, the inbox writer): an adapter must refuse it with ``PayloadError`` before parsing
+(``omnisdk.payloads.loads`` does)."""
+
+_DEEP_SENTINEL = "omnisdk-testkit-deep-nesting-sentinel"
+
+
+def deeply_nested(depth: int) -> list[bytes]:
+    """Bare JSON documents nested ``depth`` levels: arrays (``[[[…]]]``) and objects
+    (``{"a":{"a":…1}}``)."""
+    return [b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth]
+
+
+def nested_into(body: bytes, depth: int, most: int = 6) -> list[bytes]:
+    """The recorded JSON ``body`` with one of its leaves (up to ``most`` of them, the deepest
+    first) replaced by an array nested ``depth`` levels, so that the parser walks the real
+    structure and meets the deep value where it reads a field.  ``[]`` if ``body`` is not a
+    JSON object or array."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(doc, (dict, list)):
+        return []
+    leaves = [p for p in _paths(doc) if not isinstance(_get(doc, p), (dict, list))]
+    leaves.sort(key=len, reverse=True)
+    deep = b"[" * depth + b"]" * depth
+    marker = orjson.dumps(_DEEP_SENTINEL)
+    out: list[bytes] = []
+    for path in leaves[:most]:
+        copy = orjson.loads(body)
+        parent = _get(copy, path[:-1])
+        parent[path[-1]] = _DEEP_SENTINEL
+        out.append(orjson.dumps(copy).replace(marker, deep, 1))
+    return out
+
+
+def at_size_limit(body: bytes, limit: int) -> list[bytes]:
+    """JSON bodies of exactly ``limit`` bytes: the recorded ``body`` padded with trailing
+    whitespace (still the same document), and a flat array ``[0,0,…]``.  ``[]`` when ``body``
+    is longer than ``limit`` or not JSON."""
+    if len(body) > limit or not is_json(body):
+        return []
+    flat = b"[" + b",".join([b"0"] * ((limit - 1) // 2)) + b"]"
+    flat = flat if len(flat) == limit else flat[:-1] + b" ]"
+    return [body + b" " * (limit - len(body)), flat[:limit]]
+
+
+def _get(doc: Any, path: tuple) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
 
 
 def cut_points(length: int, most: int = 48) -> list[int]:

@@ -49,8 +49,9 @@ def twilio_error_code(body: Any) -> str | None:
 class TwilioSmsAdapter(ChannelAdapter):
     """Verify and translate Twilio messaging webhooks; send SMS/MMS with the Messages API.
 
-    Webhooks: ``POST /webhooks/sms/{account}`` as both the number's (or Messaging Service's)
-    incoming-message URL and the status-callback URL; one adapter tells them apart.
+    Webhooks: ``POST /webhooks/sms/{account}`` (or ``GET``, when the number is configured to
+    call with HTTP GET) as both the number's (or Messaging Service's) incoming-message URL and
+    the status-callback URL; one adapter tells them apart.
 
     Args:
         account: the account name in the configuration.
@@ -64,6 +65,9 @@ class TwilioSmsAdapter(ChannelAdapter):
     channel: ClassVar[str] = Channel.SMS
     Settings: ClassVar[type[TwilioSmsSettings]] = TwilioSmsSettings
     max_body_bytes: ClassVar[int] = 64 * 1024
+    webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST", "GET"})
+    """Twilio calls the webhook URL with the method configured for it, POST or GET
+    (twilio.com/docs/usage/webhooks/messaging-webhooks); a GET carries the form in its query."""
     recordings: ClassVar[Path | None] = Path(__file__).parent / "recordings"
 
     settings: TwilioSmsSettings
@@ -80,6 +84,7 @@ class TwilioSmsAdapter(ChannelAdapter):
         if not isinstance(settings, TwilioSmsSettings):
             settings = TwilioSmsSettings.model_validate(settings)
         super().__init__(account, settings)
+        self._owned = settings.business_numbers()
         self._transport = transport
         self._sleep = sleep
         self._retry = retry
@@ -103,12 +108,23 @@ class TwilioSmsAdapter(ChannelAdapter):
 
     @classmethod
     def example_settings(cls) -> dict[str, Any]:
-        """Obviously fake but valid settings (demo, docs, scaffolds)."""
+        """Obviously fake but valid settings (demo, docs, scaffolds); ``from_number`` is the
+        recordings' business number (``recordings/SOURCES.md``), so the account owns them."""
         return {
             "account_sid": "AC" + "0123456789abcdef" * 2,
             "auth_token": "example-auth-token",
-            "from_number": "+15550100001",
+            "from_number": "+14155550100",
         }
+
+    def business_addresses(self) -> frozenset[str]:
+        """The Twilio numbers this account owns (E.164): ``from_number`` and ``numbers``.
+        Incoming messages carry ours in ``To``, status callbacks in ``From``."""
+        return self._owned
+
+    def default_business(self) -> str | None:
+        """``from_number``; None when the account sends through its Messaging Service only
+        (Twilio then picks the sender from the service's pool)."""
+        return self.settings.from_number
 
     @classmethod
     def sandbox_reply(cls, n: int) -> dict[str, Any]:

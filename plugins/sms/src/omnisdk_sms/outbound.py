@@ -47,12 +47,14 @@ def validate_e164(value: str) -> str:
 def build_form(message: OutboundMessage, settings: TwilioSmsSettings) -> dict[str, str | list[str]]:
     """The form fields of one Messages API create request.
 
-    The sender is ``message.business`` when set (sent as ``From``), else the Messaging Service
-    when configured (``MessagingServiceSid``), else ``settings.from_number`` (``From``).
+    The sender is ``message.business`` when set (sent as ``From``; it must be one of the
+    account's numbers, ``from_number`` or ``numbers``), else the Messaging Service when
+    configured (``MessagingServiceSid``), else ``settings.from_number`` (``From``).
 
     Raises:
         ValueError: ``customer`` not E.164; a template (Twilio Content templates are not
-            supported by this plugin); no text and no media; a media item without ``url``
+            supported by this plugin); a ``business`` the account does not own; no text and
+            no media; a media item without ``url``
             (Twilio fetches media by public URL only); more than :data:`MAX_MEDIA` media; no
             sender available.
     """
@@ -60,6 +62,8 @@ def build_form(message: OutboundMessage, settings: TwilioSmsSettings) -> dict[st
         raise ValueError("the sms plugin does not send templates")
     form: dict[str, str | list[str]] = {"To": validate_e164(message.customer)}
     if message.business:
+        if message.business not in settings.business_numbers():
+            raise ValueError("business is not a number of this account (from_number or numbers)")
         form["From"] = message.business
     elif settings.messaging_service_sid:
         form["MessagingServiceSid"] = settings.messaging_service_sid

@@ -25,14 +25,25 @@ class TwilioSmsSettings(AccountSettings):
             ``X-Twilio-Signature`` (twilio.com/docs/usage/security).  Never logged.
         from_number: the default sender, a Twilio number in E.164
             (``From`` of twilio.com/docs/messaging/api/message-resource).
+        numbers: the account's other Twilio numbers in E.164, such as the sender pool of its
+            Messaging Service (twilio.com/docs/messaging/services: numbers are added to a
+            service, which then handles their inbound and outbound messages).  The account owns
+            ``from_number`` and ``numbers`` and nothing else: an incoming message whose ``To``,
+            or a status callback whose ``From``, is another number is refused by the gateway
+            (403 ``foreign_business_address``, nothing stored).
         messaging_service_sid: a Messaging Service (``MG`` + 32 hex) to send through instead of
-            (or besides) a fixed number (``MessagingServiceSid`` of the same page).
+            (or besides) a fixed number (``MessagingServiceSid`` of the same page).  It is no
+            proof of ownership: the ``MessagingServiceSid`` of an incoming-message webhook
+            (twilio.com/docs/messaging/guides/webhook-request) is part of the signed form, so
+            it says only what the holder of this account's Auth Token wrote; list the
+            service's numbers in ``numbers``.
         status_callback_url: public URL of this account's status-callback webhook, sent as
             ``StatusCallback`` on every outbound message
             (twilio.com/docs/messaging/guides/track-outbound-message-status).
         api_base_url: API root; ``https://api.twilio.com`` unless a test or proxy overrides it.
 
-    At least one of ``from_number`` and ``messaging_service_sid`` is required.
+    At least one business number (``from_number`` or ``numbers``) is required: an account
+    that owns no number could receive nothing.
     """
 
     account_sid: str = Field(description="Twilio Account SID, AC followed by 32 hex digits.")
@@ -40,6 +51,9 @@ class TwilioSmsSettings(AccountSettings):
         description="Twilio Auth Token (API password and webhook HMAC key)."
     )
     from_number: str | None = Field(None, description="Default sender number, E.164.")
+    numbers: tuple[str, ...] = Field(
+        (), description="The account's other Twilio numbers (E.164), e.g. its Messaging Service's."
+    )
     messaging_service_sid: str | None = Field(None, description="Messaging Service SID (MG…).")
     status_callback_url: str | None = Field(
         None, description="Public URL of the status-callback webhook, sent as StatusCallback."
@@ -67,6 +81,14 @@ class TwilioSmsSettings(AccountSettings):
             raise ValueError("from_number must be an E.164 number such as +15550100001")
         return value
 
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for i, number in enumerate(value):
+            if not _E164.fullmatch(number):
+                raise ValueError(f"numbers[{i}] must be an E.164 number such as +15550100001")
+        return value
+
     @field_validator("status_callback_url")
     @classmethod
     def _callback(cls, value: str | None) -> str | None:
@@ -76,6 +98,13 @@ class TwilioSmsSettings(AccountSettings):
 
     @model_validator(mode="after")
     def _sender(self) -> TwilioSmsSettings:
-        if self.from_number is None and self.messaging_service_sid is None:
-            raise ValueError("set from_number or messaging_service_sid (or both)")
+        if self.from_number is None and not self.numbers:
+            raise ValueError("set from_number or numbers: the account must own a business number")
         return self
+
+    def business_numbers(self) -> frozenset[str]:
+        """``from_number`` and ``numbers``: the E.164 numbers the account owns."""
+        owned = set(self.numbers)
+        if self.from_number is not None:
+            owned.add(self.from_number)
+        return frozenset(owned)

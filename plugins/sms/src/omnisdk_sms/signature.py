@@ -14,6 +14,11 @@ Twilio signs every webhook with HMAC-SHA1 keyed by the account's Auth Token, ove
 The header is the base64 of the 20-byte digest.  Proxies and Twilio disagree on whether the
 default port (``:443``/``:80``) is part of the URL, so both forms are tried; a non-default port
 is always kept.
+
+Only the canonical spelling is accepted: a 20-byte digest is 28 base64 characters whose last
+data character carries 2 unused low bits, so 4 spellings decode to the same digest.  The header
+(surrounding spaces and tabs trimmed, as HTTP does) must equal the standard base64 encoding of
+the expected digest, compared as text in constant time — as Twilio's own validators compare it.
 """
 
 from __future__ import annotations
@@ -125,16 +130,30 @@ def _signed_params(method: str, url: str, body: bytes, decode: Decoder) -> list[
         raise SignatureError("body is not a form Twilio could have signed") from None
 
 
-def _decode_header(header: str | None) -> bytes:
+_OWS = " \t"
+"""HTTP optional whitespace (RFC 9110 §5.6.3), the only characters trimmed from the header."""
+
+
+def _canonical_header(header: str | None) -> bytes:
+    """The header's base64 text as ASCII bytes, once checked to be the canonical standard
+    base64 of a 20-byte digest (padding included, no unused bit set).
+
+    Raises:
+        SignatureError: missing or empty, not base64, not 20 bytes, or a non-canonical spelling
+            (reason ``bad_signature``; the message never holds the value).
+    """
     if not header:
         raise SignatureError(f"missing {HEADER} header")
     try:
-        raw = base64.b64decode(header.strip().encode("ascii"), validate=True)
+        text = header.strip(_OWS).encode("ascii")
+        raw = base64.b64decode(text, validate=True)
     except (UnicodeEncodeError, binascii.Error, ValueError):
         raise SignatureError(f"{HEADER} is not base64") from None
     if len(raw) != hashlib.sha1().digest_size:
         raise SignatureError(f"{HEADER} is not an HMAC-SHA1 digest")
-    return raw
+    if base64.b64encode(raw) != text:  # unused low bits set: one of the 3 other spellings
+        raise SignatureError(f"{HEADER} is not canonical base64")
+    return text
 
 
 def verify(
@@ -146,7 +165,8 @@ def verify(
     method: str = "POST",
     decode: Decoder = decode_form,
 ) -> None:
-    """Check the ``X-Twilio-Signature`` of one webhook request, in constant time.
+    """Check the ``X-Twilio-Signature`` of one webhook request: the canonical base64 of the
+    expected digest, compared as text in constant time.
 
     Args:
         auth_token: the account's Auth Token.
@@ -157,16 +177,17 @@ def verify(
         decode: the form decoder (the adapter passes one that shares its work with ``parse``).
 
     Raises:
-        SignatureError: the header is missing, empty or not a base64 SHA-1 digest; the body
+        SignatureError: the header is missing, empty, not a base64 SHA-1 digest or not its
+            canonical spelling (unused low bits set in the last character); the body
             does not match ``bodySHA256``; or no URL form verifies.  Messages never hold the
             token or an expected digest.
     """
-    given = _decode_header(header)
+    given = _canonical_header(header)
     params = _signed_params(method, url, body, decode)
-    if hmac.compare_digest(digest(auth_token, url, params), given):
+    if hmac.compare_digest(base64.b64encode(digest(auth_token, url, params)), given):
         return
     alt = other_port_form(url)
-    if alt is not None and hmac.compare_digest(digest(auth_token, alt, params), given):
+    if alt is not None and hmac.compare_digest(base64.b64encode(digest(auth_token, alt, params)), given):
         return
     raise SignatureError(f"{HEADER} does not match the request")
 

@@ -163,7 +163,7 @@ def _inbound(sid: str, params: Mapping[str, str], source: str, received_at: str)
         },
         time=received_at,
         subject=sid,
-        partitionkey=conversation_key(CHANNEL, business, customer),
+        partitionkey=conversation_key(source, CHANNEL, business, customer),
     )
 
 
@@ -195,6 +195,6 @@ def _status(
         time=received_at,
         subject=sid,
         partitionkey=(
-            conversation_key(CHANNEL, business, customer) if business and customer else None
+            conversation_key(source, CHANNEL, business, customer) if business and customer else None
         ),
     )

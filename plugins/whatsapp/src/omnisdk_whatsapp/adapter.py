@@ -65,6 +65,7 @@ class WhatsAppAdapter(ChannelAdapter):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(account, settings)
+        self._owned = frozenset((settings.phone_number_id, *settings.phone_number_ids))
         self._retry = retry
         self._sleep = sleep
         self._transport = transport
@@ -72,14 +73,28 @@ class WhatsAppAdapter(ChannelAdapter):
 
     @classmethod
     def example_settings(cls) -> dict[str, Any]:
-        """Fake credentials; ``phone_number_id`` matches the recordings' ``metadata``."""
+        """Fake credentials; ``phone_number_id`` is the business number of most recordings, and
+        ``phone_number_ids`` the others the recordings name in ``metadata.phone_number_id``
+        (copied unchanged from their sources, one a documentation placeholder), so the
+        account owns every recording."""
         return {
             "app_secret": "example-app-secret",
             "verify_token": "example-verify-token",
             "access_token": "example-access-token",
             "phone_number_id": "1122334455667",
+            "phone_number_ids": ["106540352242922", "277321005464405", "<BUSINESS_PHONE_NUMBER_ID>"],
             "api_version": "v21.0",
         }
+
+    def business_addresses(self) -> frozenset[str]:
+        """The phone number ids this account owns: ``phone_number_id`` and
+        ``phone_number_ids`` (see :mod:`omnisdk_whatsapp.settings`), as webhooks carry them in
+        ``value.metadata.phone_number_id``."""
+        return self._owned
+
+    def default_business(self) -> str:
+        """``phone_number_id``: the sender when a message names none."""
+        return self.settings.phone_number_id
 
     @classmethod
     def sandbox_reply(cls, n: int) -> dict[str, Any]:
@@ -166,14 +181,15 @@ class WhatsAppAdapter(ChannelAdapter):
     async def send(self, message: OutboundMessage, *, idempotency_key: str) -> SendResult:
         """Send one message: ``POST /{api_version}/{phone_number_id}/messages``.
 
-        The sender is ``message.business`` when set (a phone number id of the same app),
+        The sender is ``message.business`` when set (one of :meth:`business_addresses`),
         else the account's ``phone_number_id``.  ``idempotency_key`` goes out in the
         ``Idempotency-Key`` header on every attempt; Meta ignores it (the Cloud API has no
         idempotent send), so redelivery safety rests on the core's outbox, which dedupes on
         our side before calling ``send``.
 
         Raises:
-            ValueError: the message has no content or content WhatsApp cannot carry (no I/O).
+            ValueError: the message has no content or content WhatsApp cannot carry, or its
+                ``business`` is not a phone number id (digits) this account owns (no I/O).
             omnisdk.outbound.OutboundError: or a subclass (BadRequestError, RateLimitError,
                 InternalServerError …) with the ``x-fb-trace-id`` request id and the Graph
                 ``error.code``; also for a 2xx answer without a message id.
@@ -182,6 +198,8 @@ class WhatsAppAdapter(ChannelAdapter):
         sender = message.business or self.settings.phone_number_id
         if not (sender.isascii() and sender.isdigit()):
             raise ValueError("whatsapp: business must be a phone number id (digits)")
+        if sender not in self._owned:
+            raise ValueError(f"whatsapp: account {self.account!r} does not own phone number id {sender}")
         client = self._http()
         path = f"/{self.settings.api_version}/{sender}/messages"
         resp = await client.request("POST", path, json=body, idempotency_key=idempotency_key)

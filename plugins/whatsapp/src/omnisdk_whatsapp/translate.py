@@ -50,10 +50,12 @@ What each piece becomes (one event per fact):
 
 Common attributes: ``source`` = the adapter's source, ``time`` = the provider ``timestamp``
 (RFC 3339) else the gateway's ``received_at``, ``subject`` = the message id, ``partitionkey`` =
-``conversation_key("whatsapp", metadata.phone_number_id, customer)``.  Addresses: a ``wa_id``
+``conversation_key(source, "whatsapp", metadata.phone_number_id, customer)``.  Addresses: a ``wa_id``
 of ASCII digits becomes E.164 (``"+" + wa_id``); anything else (a group id, a business-scoped
 user id, a documentation placeholder) is kept as given.  ``business`` is
-``metadata.phone_number_id`` (one app's webhook serves all its numbers; no filtering here).
+``metadata.phone_number_id`` (one app's webhook serves all its numbers; no filtering here: the
+gateway refuses events naming a number the account does not own, see
+:meth:`omnisdk_whatsapp.WhatsAppAdapter.business_addresses`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from typing import Any
 
 import orjson
 
+from omnisdk import payloads
 from omnisdk.errors import PayloadError
 from omnisdk.events import (
     TYPE_CONTACT_CHANGED,
@@ -95,16 +98,14 @@ def parse(body: bytes, *, source: str, received_at: str) -> list[Event]:
     Returns an empty list when ``entry`` is empty.
 
     Raises:
-        PayloadError: not JSON, not an object, ``object`` is not
+        PayloadError: not JSON, larger or nested deeper than the limits of
+            :func:`omnisdk.payloads.loads` (1 MiB, 64 levels), not an object, ``object`` is not
             ``whatsapp_business_account``, ``entry``/``changes``/``messages``/``statuses`` not
             lists, or a required id (``entry.id``, ``metadata.phone_number_id``, a message's
             ``id``/``from``, a status's ``id``/``status``/``recipient_id``) missing or of the
             wrong type, or an unreadable ``timestamp``.  Never another exception type.
     """
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise PayloadError("body is not valid JSON") from None
+    doc = payloads.loads(body)  # size and depth limits first: PayloadError, malformed_payload
     if type(doc) is not dict:
         raise PayloadError("body is not a JSON object")
     if doc.get("object") != OBJECT:
@@ -275,7 +276,7 @@ def _message(m: Any, business: str, names: dict[str, str], value_errors: Any, so
     sent_at = _time(m, "message")
     name = names.get(wa) if type(wa) is str else None
     data = _base(mid, customer, business, name, sent_at)
-    key = conversation_key(CHANNEL, business, customer)
+    key = conversation_key(source, CHANNEL, business, customer)
     time = sent_at or received_at
     mtype = m.get("type")
     errors = m.get("errors") or value_errors
@@ -392,7 +393,7 @@ def _status(s: Any, business: str, source: str, received_at: str) -> Event:
     if status == "failed":
         data["error"] = _error(s.get("errors"))
     return Event(id=eid, source=source, type=TYPE_MESSAGE_STATUS, data=data, time=time,
-                 subject=wamid, partitionkey=conversation_key(CHANNEL, business, customer))
+                 subject=wamid, partitionkey=conversation_key(source, CHANNEL, business, customer))
 
 
 def _error(errors: Any) -> dict[str, str | None] | None:

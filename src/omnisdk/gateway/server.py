@@ -1,0 +1,147 @@
+"""How ``omnisdk serve`` runs uvicorn: its options, and the request-head deadline it lacks.
+
+uvicorn closes an *idle* keep-alive connection after ``timeout_keep_alive`` seconds, but has no
+deadline for a request's head: a client that connects and sends nothing, or trickles its
+request line and headers a byte at a time, holds the connection forever (each byte re-arms
+nothing).  :func:`protocol_class` subclasses uvicorn's HTTP protocol (httptools, a dependency of
+the core and what ``http="auto"`` picks; or h11) minimally: from the moment a connection is made, and from
+the first byte of each later request on it, the request line and headers must be complete
+within ``header_timeout`` seconds, else the server answers ``408`` (``{"error":
+"request_timeout", …}``) and closes the connection.  The head is also bounded in size with
+httptools (``max_head_bytes``, 431 beyond), as h11 bounds it with
+``h11_max_incomplete_event_size``.
+
+Webhook *bodies* have their own deadline and a bound on how many are read at once, enforced by
+the webhook endpoint (:class:`omnisdk.gateway.webhooks.WebhookEndpoint`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+import orjson
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # httptools: a core dependency
+
+from omnisdk.config import GatewaySettings
+
+MAX_HEAD_BYTES = 16 * 1024
+"""Largest request line plus headers accepted (bytes); uvicorn's h11 default too."""
+KEEP_ALIVE_SECONDS = 5.0
+"""How long an idle keep-alive connection stays open between requests (uvicorn's default)."""
+
+
+def _answer(status: int, phrase: str, reason: str, detail: str) -> bytes:
+    body = orjson.dumps({"error": reason, "detail": detail})
+    return (
+        f"HTTP/1.1 {status} {phrase}\r\ncontent-type: application/json\r\nconnection: close\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode("ascii") + body
+
+
+class _HeadDeadline:
+    """Mixin for a uvicorn HTTP protocol: the request head must arrive within ``head_timeout``."""
+
+    head_timeout: float = 10.0
+    max_head_bytes: int = MAX_HEAD_BYTES
+    _head_timer: asyncio.TimerHandle | None = None
+    _head_bytes: int = 0
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+    cycle: Any
+
+    def _arm_head_deadline(self) -> None:
+        if self._head_timer is None:
+            self._head_bytes = 0
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_deadline_passed)
+
+    def _cancel_head_deadline(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _refuse(self, answer: bytes) -> None:
+        self._cancel_head_deadline()
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()
+
+    def _head_deadline_passed(self) -> None:
+        self._head_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._arm_head_deadline()  # a pipelined head behind a response still being written
+            return
+        self._refuse(_answer(408, "Request Timeout", "request_timeout",
+                             f"the request head did not arrive within {self.head_timeout:g} s"))
+
+
+class H11HeadDeadline(_HeadDeadline, H11Protocol):
+    """uvicorn's h11 protocol with the head deadline: armed when the connection is made and at
+    the first byte of each request; cancelled once h11 has read the whole head."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:
+            self._arm_head_deadline()  # the first byte of a new request
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._cancel_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_deadline()
+        super().connection_lost(exc)
+
+
+class HttpToolsHeadDeadline(_HeadDeadline, HttpToolsProtocol):
+    """uvicorn's httptools protocol with the head deadline (armed when the connection is made
+    and at each message begin; cancelled when the headers are complete) and the head size
+    bound."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        in_head = self._head_timer is not None
+        if in_head:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if in_head and self._head_timer is not None and self._head_bytes > self.max_head_bytes:
+            self._refuse(_answer(431, "Request Header Fields Too Large", "header_too_large",
+                                 f"the request head exceeds {self.max_head_bytes} bytes"))
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm_head_deadline()
+
+    def on_headers_complete(self) -> None:
+        self._cancel_head_deadline()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_deadline()
+        super().connection_lost(exc)
+
+
+def protocol_class(header_timeout: float, *, http: str = "auto") -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol class for ``http`` (``auto`` or ``httptools``: httptools;
+    ``h11``) with a request-head deadline of ``header_timeout`` seconds (see the module)."""
+    base: type[_HeadDeadline] = H11HeadDeadline if http == "h11" else HttpToolsHeadDeadline
+    return type(base.__name__, (base,), {"head_timeout": float(header_timeout)})
+
+
+def uvicorn_options(gateway: GatewaySettings, *, http: str = "auto") -> dict[str, Any]:
+    """Keyword arguments for :func:`uvicorn.run` / :class:`uvicorn.Config` that bound slow
+    clients: the HTTP protocol with the head deadline (``gateway.header_timeout`` seconds), the
+    keep-alive timeout (:data:`KEEP_ALIVE_SECONDS`) and the h11 head size
+    (:data:`MAX_HEAD_BYTES`)."""
+    return {
+        "http": protocol_class(gateway.header_timeout, http=http),
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+    }

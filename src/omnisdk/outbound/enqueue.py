@@ -1,0 +1,44 @@
+"""Putting a message in the outbox: the one public way the core queues a send.
+
+Every text the core sends to a customer (an agent's reply, the first message of an outbound
+interaction, the acknowledgement of a new interaction, a bot's answer, a reminder, a messaging
+action's notice, a case notification) is one outbox row written by :func:`enqueue_text`, in the
+transaction of the operation that decided to send it.  The
+:class:`~omnisdk.outbound.outbox.OutboxWorker` sends the row after the commit, through the
+adapter of the interaction's account.
+"""
+
+from __future__ import annotations
+
+from omnisdk.lifecycle.context import Ctx
+from omnisdk.model import Interaction
+
+
+def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str) -> bool:
+    """Queue ``text`` for the customer of ``interaction`` under the idempotency key ``key``.
+
+    The row is sent through the account named by ``interaction.source`` (``/{plugin}/{account}``)
+    from ``interaction.business`` to ``interaction.customer``; its payload is an
+    :class:`omnisdk.adapters.OutboundMessage` (``customer``, ``business``, ``text``,
+    ``interaction_id``), due at once (``ctx.ts``, epoch seconds).  The outbox worker is woken
+    after the commit (``ctx.outbox`` counts the rows added).
+
+    Returns:
+        True if a row was added; False if ``key`` is already in the outbox (a repeated request:
+        nothing more is sent).
+
+    Raises:
+        Whatever the store's ``enqueue_outbox`` raises, unchanged: for example
+        :class:`omnisdk.store.errors.IdempotencyConflict` when ``key`` was used before with a
+        different payload.
+    """
+    plugin, _, account = interaction.source.strip("/").partition("/")
+    added = ctx.tx.enqueue_outbox(
+        idempotency_key=key, plugin=plugin, account=account, interaction_id=interaction.id,
+        payload={"customer": interaction.customer, "business": interaction.business, "text": text,
+                 "interaction_id": interaction.id},
+        now=ctx.ts,
+    )
+    if added:
+        ctx.outbox += 1
+    return bool(added)

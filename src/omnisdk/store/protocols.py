@@ -1,0 +1,254 @@
+"""The store's domain operations, one small protocol per concern.
+
+:class:`Transaction` is their union: what :meth:`Store.transact` hands the core's synchronous
+domain code, inside one atomic transaction.  A store implements every protocol; code that needs
+one concern only may type its argument with that protocol.  Times in documents are RFC 3339 UTC
+strings; timer and outbox times are epoch seconds.
+
+Every method raises :class:`~omnisdk.store.errors.StoreError` when the store itself fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from omnisdk.model import Interaction
+from omnisdk.routing.model import Agent, Queue
+from omnisdk.store.queries import InteractionQuery
+from omnisdk.store.rows import (
+    EmailLink,
+    HistoryRow,
+    InboxItem,
+    LastServed,
+    MessageRow,
+    OutboxRow,
+    Page,
+    TimerRow,
+)
+
+
+class Atomic(Protocol):
+    """Nested atomic blocks and a write meter."""
+
+    def savepoint(self, name: str = "item") -> AbstractContextManager[None]:
+        """A nested atomic block: an exception inside rolls back only its writes (and counter
+        increments).  ``name`` is an identifier; blocks may nest.
+
+        Raises:
+            ValueError: ``name`` is not an identifier.
+        """
+
+    def writes(self) -> int:
+        """A number that grows with every row written and every counter increment in this
+        transaction, and never goes down (not even on a rollback): equal before and after a
+        block means the block changed nothing in the store."""
+
+
+class InboxStore(Protocol):
+    """The processor's side of the inbox: an append-only log read through a cursor."""
+
+    def claim_inbox(self, limit: int) -> list[InboxItem]:
+        """Up to ``limit`` events after the cursor, oldest first."""
+
+    def mark_processed(self, seq: int, error: str | None = None) -> None:
+        """Move the cursor past ``seq``, recording why the event could not be applied."""
+
+    def mark_processed_through(self, seq: int) -> None:
+        """Move the processor's cursor past ``seq`` (it never moves back)."""
+
+    def inbox_failure(self, source: str, event_id: str) -> str | None:
+        """Why an inbox event could not be applied, or None."""
+
+    def inbox_backlog(self) -> int:
+        """Inbox rows the processor has not taken yet."""
+
+
+class InteractionStore(Protocol):
+    """Interactions, their history and their messages."""
+
+    def active_interaction(self, conversation_key: str) -> Interaction | None:
+        """The one active (not closed) interaction of a conversation, if any."""
+
+    def get_interaction(self, interaction_id: str) -> Interaction | None:
+        """The interaction with this exact id, or None."""
+
+    def find_interactions(self, fragment: str, limit: int = 2) -> list[str]:
+        """Ids of interactions whose id starts or ends with ``fragment`` (at most ``limit``),
+        found through an index: for humans who type part of an id."""
+
+    def save_interaction(self, interaction: Interaction) -> None:
+        """Insert or update.
+
+        Raises:
+            StateError: it would make two active interactions for one conversation key.
+        """
+
+    def list_interactions(self, *, active_only: bool = False, limit: int = 1000) -> list[Interaction]:
+        """Interactions, oldest first, at most ``limit`` (tests, the test kit)."""
+
+    def page_interactions(self, query: InteractionQuery, *, limit: int, cursor: str | None = None) -> Page[Interaction]:
+        """One page of the interactions matching ``query``, newest first.
+
+        Raises:
+            ValueError: ``cursor`` is not one this store made, or ``limit`` is out of range.
+        """
+
+    def list_interactions_in(self, states: Sequence[str]) -> list[Interaction]:
+        """Interactions in any of ``states``, oldest first (start-up rebuild)."""
+
+    def agent_loads(self) -> dict[str, dict[str, int]]:
+        """Active interactions held per agent per channel: ``{agent: {channel: count}}``."""
+
+    def last_served(self, since: str) -> list[LastServed]:
+        """Interactions closed since ``since`` (RFC 3339 UTC) that had an agent, oldest first."""
+
+    def log_transition(self, interaction_id: str, at: str, from_state: str | None, to_state: str,
+                       agent: str | None, queue: str | None, note: str | None = None) -> None:
+        """Append one row to an interaction's history (never rewritten)."""
+
+    def log_transitions(self, rows: Sequence[HistoryRow | tuple[Any, ...]]) -> None:
+        """Append many history rows (:class:`HistoryRow`, or plain 7-tuples in its order)."""
+
+    def interaction_history(self, interaction_id: str) -> list[HistoryRow]:
+        """The interaction's history, oldest first."""
+
+    def insert_message(self, *, source: str, message_id: str, interaction_id: str | None, direction: str,
+                       kind: str, body: dict[str, Any], at: str) -> bool:
+        """Store a message; False if (source, message_id) exists already (a status placeholder
+        row is completed instead)."""
+
+    def apply_status(self, *, source: str, message_id: str, status: str, provider_status: str, at: str,
+                     error: dict[str, Any] | None) -> str:
+        """Move a message's delivery status forward.  Returns ``"applied"``; ``"backwards"``
+        (nothing written) if it would go backwards or out of ``failed``; ``"inbound"`` (nothing
+        written) if the id is a message the customer sent.  Unknown messages get an
+        ``outbound`` placeholder row."""
+
+    def message_status(self, source: str, message_id: str) -> str | None:
+        """The delivery status of one message, or None."""
+
+    def messages_of(self, interaction_id: str) -> list[MessageRow]:
+        """The interaction's messages, oldest first (by time, not by text)."""
+
+
+class ContactStore(Protocol):
+    """Contacts and the addresses that lead to them."""
+
+    def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
+        """The contact id behind an address, created on first sight (the display name is
+        updated when it changed)."""
+
+
+class TimerStore(Protocol):
+    """Durable timers: each due timer is claimed exactly once."""
+
+    def schedule_timer(self, key: str, kind: str, due_at: float, interaction_id: str | None,
+                       data: dict[str, Any]) -> None:
+        """Create or re-arm the timer ``key`` (``due_at`` epoch seconds)."""
+
+    def cancel_timers(self, interaction_id: str, kinds: Sequence[str] | None = None) -> int:
+        """Cancel an interaction's pending timers (of ``kinds``, or all); returns how many."""
+
+    def claim_due_timers(self, now: float, limit: int) -> list[TimerRow]:
+        """Pending timers due at ``now``, earliest first, marked fired."""
+
+    def pending_timers(self, interaction_id: str | None = None) -> list[TimerRow]:
+        """Pending timers (of one interaction), earliest first."""
+
+
+class OutboxStore(Protocol):
+    """Durable outbound sends with scoped idempotency keys."""
+
+    def enqueue_outbox(self, *, idempotency_key: str, plugin: str, account: str, interaction_id: str | None,
+                       payload: dict[str, Any], now: float, caller: str | None = None) -> bool:
+        """Add a send.  The key is scoped to ``interaction_id`` and ``caller``: the same key
+        in another scope is another send.  Returns False (nothing written) if the key is in
+        the scope already with the same payload.
+
+        Raises:
+            IdempotencyConflict: the key is in the scope already with a different payload.
+        """
+
+    def claim_outbox(self, now: float, limit: int) -> list[OutboxRow]:
+        """Due pending sends, oldest due first, marked ``sending`` (attempts + 1)."""
+
+    def finish_outbox(self, row_id: int, *, state: str, provider_message_id: str | None = None,
+                      error: str | None = None, next_attempt_at: float | None = None) -> None:
+        """``state``: ``sent``, ``failed`` or ``pending`` (retry at ``next_attempt_at``)."""
+
+    def requeue_stale_sending(self) -> int:
+        """Rows left ``sending`` by a crash go back to ``pending``; returns how many."""
+
+
+class CaseStore(Protocol):
+    """Cases (documents with a unique number ``CS0000001`` …)."""
+
+    def save_case(self, doc: dict[str, Any]) -> None:
+        """Insert or update a case document (``id``, ``number``, ``created_at`` required)."""
+
+    def get_case(self, case_id: str) -> dict[str, Any] | None:
+        """A case by id or number, or None."""
+
+    def list_cases(self) -> list[dict[str, Any]]:
+        """Every case, by number."""
+
+    def page_cases(self, *, limit: int, cursor: str | None = None) -> Page[dict[str, Any]]:
+        """One page of cases, newest (highest number) first.
+
+        Raises:
+            ValueError: a cursor this store did not make, or ``limit`` out of range.
+        """
+
+
+class CounterStore(Protocol):
+    """Named counters (stats) and sequences."""
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add to a named counter (written with the transaction)."""
+
+    def counters(self) -> dict[str, int]:
+        """Every counter."""
+
+    def next_number(self, name: str) -> int:
+        """The next value of a named sequence (1, 2, …)."""
+
+
+class DirectoryStore(Protocol):
+    """Agents and queues saved through the API (they survive restarts)."""
+
+    def save_agent(self, agent: Agent | dict[str, Any]) -> None:
+        """Insert or replace an agent."""
+
+    def list_agents(self) -> list[Agent]:
+        """Every saved agent, by id."""
+
+    def save_queue(self, queue: Queue | dict[str, Any]) -> None:
+        """Insert or replace a queue."""
+
+    def list_queues(self) -> list[Queue]:
+        """Every saved queue, in the order first saved."""
+
+
+class EmailIndex(Protocol):
+    """Every inbound and outbound email Message-ID, per interaction and conversation, for
+    threading replies by ``In-Reply-To`` / ``References`` (RFC 5322 section 3.6.4)."""
+
+    def index_message_ids(self, interaction_id: str, conversation_key: str, message_ids: Sequence[str],
+                          direction: str) -> int:
+        """Remember Message-IDs (angle brackets stripped) as belonging to the interaction;
+        an id already indexed keeps its first interaction.  Returns how many were new."""
+
+    def interactions_for_message_ids(self, message_ids: Sequence[str]) -> list[EmailLink]:
+        """The indexed ones among ``message_ids``, in the order given (a References header
+        lists the oldest first: the caller usually wants the last match)."""
+
+
+class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, TimerStore, OutboxStore, CaseStore,
+                  CounterStore, DirectoryStore, EmailIndex, Protocol):
+    """Every domain operation, inside one atomic transaction (synchronous)."""
+
+
+__all__ = ["Atomic", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
+           "InteractionStore", "OutboxStore", "TimerStore", "Transaction"]

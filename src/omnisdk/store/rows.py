@@ -1,0 +1,124 @@
+"""Typed rows the store hands back (and takes): one class per kind of record.
+
+Rows read from the store are frozen dataclasses with slots.  Two are named tuples instead,
+because the core builds them on its hot path and unpacks them: :class:`HistoryRow` (one per
+state change, written many to a statement) and :class:`InboxItem`.  Times are RFC 3339 UTC
+strings where they come from documents, epoch seconds (float) for timers and the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from omnisdk.events import Event
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxResult:
+    """Outcome of :meth:`Store.append_inbox`: how many events were new, how many duplicates."""
+
+    accepted: int
+    duplicates: int
+
+
+class InboxItem(NamedTuple):
+    """One inbox event the processor has not taken yet: its position ``seq`` (grows with every
+    append) and the event."""
+
+    seq: int
+    event: Event
+
+
+class HistoryRow(NamedTuple):
+    """One state change of an interaction (append-only).  ``at`` is RFC 3339 UTC."""
+
+    interaction_id: str
+    at: str
+    from_state: str | None
+    to_state: str
+    agent: str | None
+    queue: str | None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row without ``interaction_id``: the shape of the API's ``Transition``."""
+        return {"at": self.at, "from_state": self.from_state, "to_state": self.to_state,
+                "agent": self.agent, "queue": self.queue, "note": self.note}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One message of an interaction.  ``body`` is the normalized message (None for a status
+    that arrived before its send was recorded); ``status`` the delivery status of a send."""
+
+    message_id: str
+    direction: str
+    kind: str | None
+    body: dict[str, Any] | None
+    created_at: str
+    status: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One claimed outbound send.  ``payload`` is the OutboundMessage as a JSON-able dict;
+    ``idempotency_key`` the key the provider is given (unique across the store, the same on
+    every attempt); ``attempts`` counts this one."""
+
+    id: int
+    idempotency_key: str
+    plugin: str
+    account: str
+    interaction_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRow:
+    """A durable timer.  ``due_at`` is epoch seconds.  Claimed timers are not returned again
+    once the transaction commits."""
+
+    key: str
+    kind: str
+    due_at: float
+    interaction_id: str | None
+    data: dict[str, Any]
+
+
+class LastServed(NamedTuple):
+    """Who last served a conversation: for affinity routing.  ``closed_at`` is RFC 3339 UTC."""
+
+    conversation_key: str
+    agent: str
+    closed_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmailLink:
+    """An indexed Message-ID (RFC 5322, without angle brackets) and the interaction and
+    conversation it belongs to."""
+
+    message_id: str
+    interaction_id: str
+    conversation_key: str
+    direction: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list, newest first.  ``next_cursor`` is opaque: pass it back for the next
+    page; None when this is the last one."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+__all__ = ["EmailLink", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
+           "Page", "TimerRow"]

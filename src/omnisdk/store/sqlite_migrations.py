@@ -1,0 +1,170 @@
+"""The SQLite schema's versions: a numbered list of migrations, recorded in ``PRAGMA
+user_version``.
+
+Version 1 is the schema of the releases before versioning (:data:`~omnisdk.store.sqlite_schema.SCHEMA`,
+whose ``CREATE … IF NOT EXISTS`` also completes any older file).  Each later version is one
+migration, applied in order inside one ``BEGIN IMMEDIATE`` transaction with the version bump,
+so a crash leaves the file at the old version or the new one, never between; two processes
+opening one file at once migrate it once (the second finds the version already bumped).  A
+new database runs the same steps as an old one.  A file whose version is newer than this
+release's is refused (:class:`~omnisdk.store.errors.StoreError`): an old release must not
+write a schema it does not know.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from omnisdk.store.errors import StoreError
+from omnisdk.store.sqlite_schema import SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: ``apply(conn)`` runs inside the migration's transaction."""
+
+    version: int
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _baseline(conn: sqlite3.Connection) -> None:
+    for statement in _statements(SCHEMA):
+        conn.execute(statement)
+    columns = {r[1] for r in conn.execute("PRAGMA main.table_info(inbox)")}
+    if "processed" in columns:  # a file made before the inbox had a cursor
+        conn.execute(
+            "INSERT OR IGNORE INTO inbox_cursor (name, seq)"
+            " SELECT 'processor', COALESCE(MAX(seq), 0) FROM main.inbox WHERE processed = 1")
+
+
+def _conversation_keys_with_account(conn: sqlite3.Connection) -> None:
+    # "{channel}:{business}:{customer}" -> "{provider}/{account}:{channel}:{business}:{customer}";
+    # the provider and account are the interaction's source "/{provider}/{account}".  Prefixing
+    # keeps keys distinct (channel names hold no "/"), so the one-active index holds throughout.
+    conn.execute(
+        "UPDATE interactions SET conversation_key = substr(json_extract(doc, '$.source'), 2) || ':' || conversation_key"
+        " WHERE substr(conversation_key, 1, length(json_extract(doc, '$.source'))) !="
+        " substr(json_extract(doc, '$.source'), 2) || ':'")
+    conn.execute(
+        "UPDATE interactions SET doc = json_set(doc, '$.conversation_key', conversation_key)"
+        " WHERE json_extract(doc, '$.conversation_key') != conversation_key")
+
+
+def _outbox_scoped_keys(conn: sqlite3.Connection) -> None:
+    # idempotency keys were unique across the store; now within a scope (the interaction and the
+    # caller).  send_key is what the provider is given: the key itself for rows made before.
+    conn.execute(
+        "CREATE TABLE outbox_scoped ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " idempotency_key TEXT NOT NULL,"
+        " scope TEXT NOT NULL DEFAULT '',"
+        " send_key TEXT NOT NULL UNIQUE,"
+        " fingerprint TEXT,"
+        " plugin TEXT NOT NULL,"
+        " account TEXT NOT NULL,"
+        " interaction_id TEXT,"
+        " payload TEXT NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_attempt_at REAL NOT NULL,"
+        " provider_message_id TEXT,"
+        " error TEXT)")
+    conn.execute(
+        "INSERT INTO outbox_scoped (id, idempotency_key, scope, send_key, fingerprint, plugin, account,"
+        " interaction_id, payload, state, attempts, next_attempt_at, provider_message_id, error)"
+        " SELECT id, idempotency_key, COALESCE(interaction_id, ''), idempotency_key, NULL, plugin, account,"
+        " interaction_id, payload, state, attempts, next_attempt_at, provider_message_id, error FROM outbox")
+    conn.execute("DROP TABLE outbox")
+    conn.execute("ALTER TABLE outbox_scoped RENAME TO outbox")
+    conn.execute("CREATE UNIQUE INDEX outbox_scoped_key ON outbox (scope, idempotency_key)")
+    conn.execute("CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'")
+
+
+def _interaction_list_columns(conn: sqlite3.Connection) -> None:
+    # lists filter and page in SQL, newest (highest id: ids sort by creation time) first.  Each
+    # index costs every save of an interaction, so only the filters that are selective alone
+    # get one: state (queued and offered work on a busy day), the holding agent (only held
+    # interactions have one) and the update time (polling for changes); queue and channel are
+    # evaluated on the rows these indexes or the id order yield.
+    conn.execute("ALTER TABLE interactions ADD COLUMN queue TEXT")
+    conn.execute("ALTER TABLE interactions ADD COLUMN updated_ts REAL")
+    conn.execute(
+        "UPDATE interactions SET queue = json_extract(doc, '$.queue'),"
+        " updated_ts = (julianday(json_extract(doc, '$.updated_at')) - 2440587.5) * 86400.0")
+    for statement in (
+        "CREATE INDEX interactions_by_state ON interactions (state, id)",
+        "CREATE INDEX interactions_by_agent ON interactions (agent, id) WHERE agent IS NOT NULL",
+        "CREATE INDEX interactions_by_update ON interactions (updated_ts)",
+    ):
+        conn.execute(statement)
+
+
+def _email_message_ids(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE email_message_ids ("
+        " message_id TEXT PRIMARY KEY,"
+        " interaction_id TEXT NOT NULL,"
+        " conversation_key TEXT NOT NULL,"
+        " direction TEXT NOT NULL) WITHOUT ROWID")
+    conn.execute("CREATE INDEX email_message_ids_by_interaction ON email_message_ids (interaction_id)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline: the schema of the releases before versioning", _baseline),
+    Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
+    Migration(3, "outbox idempotency keys scoped to the interaction and caller", _outbox_scoped_keys),
+    Migration(4, "interaction list columns and indexes (queue, update time)", _interaction_list_columns),
+    Migration(5, "email Message-ID index", _email_message_ids),
+)
+"""Every migration, by version (1, 2, … with no gap)."""
+
+LATEST = MIGRATIONS[-1].version
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a schema script (one per ``;``; the script holds no string with one)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The version of the main database file (0: a new file, or one made before versioning)."""
+    return conn.execute("PRAGMA main.user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Bring the main database file to :data:`LATEST`; returns the versions applied (empty when
+    it was current already).  ``conn`` must be in autocommit mode (``isolation_level=None``).
+
+    Raises:
+        StoreError: the file is newer than this release, or a migration failed (nothing of it
+            is kept).
+    """
+    if schema_version(conn) == LATEST:  # the common case: no write lock taken
+        return []
+    applied: list[int] = []
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema_version(conn)  # again, under the lock: another process may have migrated
+            if current > LATEST:
+                raise StoreError(f"the database has schema version {current}, newer than this release's "
+                                 f"{LATEST}: upgrade omnisdk")
+            for migration in MIGRATIONS:
+                if migration.version > current:
+                    migration.apply(conn)
+                    applied.append(migration.version)
+            conn.execute(f"PRAGMA main.user_version = {LATEST}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise StoreError(f"could not migrate the database schema: {exc}") from exc
+    return applied
+
+
+__all__ = ["LATEST", "MIGRATIONS", "Migration", "migrate", "schema_version"]

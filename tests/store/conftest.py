@@ -1,0 +1,8 @@
+"""The store tests: the contract suite (``store_contract.py``) and the SQLite store's own."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,419 @@
+"""The store contract: what every :class:`omnisdk.store.Store` implementation must do.
+
+Subclass :class:`StoreContract` in a test module and provide a ``store_factory`` fixture: a
+callable returning a new, *unopened* store on fresh, empty storage (the SQLite store's is in
+``test_sqlite_contract.py``; a PostgreSQL store gives one on a fresh schema).  The assertions use
+only the public interface (:class:`~omnisdk.store.base.Store`, the
+:class:`~omnisdk.store.protocols.Transaction` protocols and their typed rows): nothing in here
+knows which database runs underneath.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from omnisdk.errors import StateError
+from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
+from omnisdk.model import Interaction, InteractionState
+from omnisdk.routing.model import Agent, Queue
+from omnisdk.store import (
+    HistoryRow,
+    IdempotencyConflict,
+    InboxItem,
+    InboxResult,
+    InteractionQuery,
+    LastServed,
+    MessageRow,
+    Page,
+    TimerRow,
+)
+
+T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+SOURCE = "/sample/acme"
+
+
+def event(n: int, source: str = SOURCE) -> Event:
+    return Event(id=f"m-{n}", source=source, type=TYPE_MESSAGE_RECEIVED, time="2030-01-02T03:04:05Z",
+                 data={"text": f"hello {n}"}, partitionkey=f"sample/acme:chat:biz:+1555010000{n % 10}")
+
+
+def interaction(n: int, *, state: str = "queued", key: str | None = None, agent: str | None = None,
+                queue: str | None = "support", channel: str = "chat", updated: datetime | None = None) -> Interaction:
+    return Interaction(
+        id=f"{n:032x}", channel=channel, direction="inbound", state=state,
+        conversation_key=key or f"sample/acme:{channel}:biz:+1555{n:07d}", source=SOURCE,
+        customer=f"+1555{n:07d}", business="biz", queue=queue, agent=agent,
+        created_at=T0 + timedelta(seconds=n), updated_at=updated or T0 + timedelta(seconds=n),
+    )
+
+
+class StoreContract:
+    """Every test gets a fresh store through the ``store`` fixture (opened, closed after)."""
+
+    @pytest.fixture
+    async def store(self, store_factory):
+        s = store_factory()
+        await s.open()
+        try:
+            yield s
+        finally:
+            await s.close()
+
+    # --- inbox ----------------------------------------------------------------------------
+
+    async def test_inbox_dedupes_on_source_and_id(self, store):
+        assert await store.append_inbox([event(1), event(2)], "2030-01-02T03:04:05Z") == InboxResult(2, 0)
+        assert await store.append_inbox([event(1)], "2030-01-02T03:04:06Z") == InboxResult(0, 1)
+        # the same id from another account is another event
+        assert await store.append_inbox([event(1, "/sample/other")], "2030-01-02T03:04:06Z") == InboxResult(1, 0)
+        counters = await store.transact(lambda tx: tx.counters())
+        assert counters["events.accepted"] == 3 and counters["events.deduplicated"] == 1
+
+    async def test_inbox_cursor_gives_each_event_once_in_order(self, store):
+        await store.append_inbox([event(1), event(2), event(3)], "2030-01-02T03:04:05Z")
+        items = await store.transact(lambda tx: tx.claim_inbox(2))
+        assert all(isinstance(i, InboxItem) for i in items)
+        assert [i.event.id for i in items] == ["m-1", "m-2"] and items[0].seq < items[1].seq
+        assert items[0].event.data == {"text": "hello 1"}
+        # not claimed for good until the cursor moves
+        assert [i.event.id for i in await store.transact(lambda tx: tx.claim_inbox(2))] == ["m-1", "m-2"]
+
+        def move(tx):
+            tx.mark_processed(items[0].seq, "bad data")
+            tx.mark_processed_through(items[1].seq)
+            return tx.inbox_backlog()
+
+        assert await store.transact(move) == 1
+        assert [i.event.id for i in await store.transact(lambda tx: tx.claim_inbox(10))] == ["m-3"]
+        assert await store.transact(lambda tx: tx.inbox_failure(SOURCE, "m-1")) == "bad data"
+        assert await store.transact(lambda tx: tx.inbox_failure(SOURCE, "m-2")) is None
+        # the cursor never moves back
+        await store.transact(lambda tx: tx.mark_processed_through(items[0].seq))
+        assert [i.event.id for i in await store.transact(lambda tx: tx.claim_inbox(10))] == ["m-3"]
+
+    # --- interactions ---------------------------------------------------------------------
+
+    async def test_one_active_interaction_per_conversation_key(self, store):
+        first = interaction(1, key="k")
+        await store.transact(lambda tx: tx.save_interaction(first))
+        with pytest.raises(StateError):
+            await store.transact(lambda tx: tx.save_interaction(interaction(2, key="k")))
+        assert (await store.transact(lambda tx: tx.active_interaction("k"))).id == first.id
+        closed = first.model_copy(update={"state": InteractionState.CLOSED})
+        await store.transact(lambda tx: tx.save_interaction(closed))
+        assert await store.transact(lambda tx: tx.active_interaction("k")) is None
+        await store.transact(lambda tx: tx.save_interaction(interaction(2, key="k")))
+        assert (await store.transact(lambda tx: tx.active_interaction("k"))).id == f"{2:032x}"
+        assert (await store.transact(lambda tx: tx.get_interaction(first.id))).state is InteractionState.CLOSED
+
+    async def test_pages_newest_first_with_filters_in_the_store(self, store):
+        def fill(tx):
+            for n in range(1, 13):
+                tx.save_interaction(interaction(
+                    n, state="closed" if n % 3 == 0 else "work_in_progress" if n % 3 == 1 else "queued",
+                    agent="alice" if n % 3 == 1 else None, queue="billing" if n % 2 else "support",
+                    channel="sms" if n > 10 else "chat", updated=T0 + timedelta(hours=n)))
+
+        await store.transact(fill)
+        ids = lambda page: [int(i.id, 16) for i in page.items]  # noqa: E731
+        seen, cursor = [], None
+        while True:
+            page = await store.transact(lambda tx: tx.page_interactions(InteractionQuery(), limit=5, cursor=cursor))
+            assert isinstance(page, Page)
+            seen += ids(page)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == list(range(12, 0, -1))
+
+        async def query(**kw):
+            return ids(await store.transact(lambda tx: tx.page_interactions(InteractionQuery(**kw), limit=500)))
+
+        assert await query(states=("closed",)) == [12, 9, 6, 3]
+        assert await query(active=False) == [12, 9, 6, 3]
+        assert await query(active=True, queue="billing") == [11, 7, 5, 1]
+        assert await query(agent="alice") == [10, 7, 4, 1]
+        assert await query(channel="sms") == [12, 11]
+        assert await query(updated_since=(T0 + timedelta(hours=10)).timestamp()) == [12, 11, 10]
+        assert await query(states=("queued", "closed"), channel="chat") == [9, 8, 6, 5, 3, 2]
+        # filters and cursor together: a page of two, then the rest
+        first = await store.transact(lambda tx: tx.page_interactions(InteractionQuery(active=True), limit=2))
+        rest = await store.transact(lambda tx: tx.page_interactions(
+            InteractionQuery(active=True), limit=500, cursor=first.next_cursor))
+        assert ids(first) + ids(rest) == [11, 10, 8, 7, 5, 4, 2, 1] and rest.next_cursor is None
+
+    async def test_a_cursor_or_limit_the_store_did_not_make_is_refused(self, store):
+        for bad in ("nope", "", "aW50ZXJhY3Rpb24", "Y2FzZTpDUzAwMDAwMDE"):  # the last: a case cursor
+            with pytest.raises(ValueError):
+                await store.transact(lambda tx: tx.page_interactions(InteractionQuery(), limit=5, cursor=bad))  # noqa: B023
+        for limit in (0, 501):
+            with pytest.raises(ValueError):
+                await store.transact(lambda tx: tx.page_interactions(InteractionQuery(), limit=limit))  # noqa: B023
+
+    async def test_find_interactions_by_the_start_or_end_of_the_id(self, store):
+        await store.transact(lambda tx: [tx.save_interaction(interaction(n)) for n in (0xABC001, 0xABC002, 0xDEF001)])
+        find = lambda fragment, limit=5: store.transact(lambda tx: sorted(tx.find_interactions(fragment, limit)))  # noqa: E731
+        assert await find(f"{0xDEF001:032x}"[-6:]) == [f"{0xDEF001:032x}"]
+        assert len(await find("c001")) == 1 and len(await find("001")) == 2
+        assert len(await find("0000000000000")) == 3  # a prefix all share
+        assert len(await find("0000000000000", limit=2)) == 2
+        assert await find("zzz") == [] and await find("") == []
+
+    async def test_history_rows_round_trip_in_order(self, store):
+        rows = [HistoryRow("i-1", "2030-01-02T03:04:05Z", None, "new", None, None),
+                ("i-1", "2030-01-02T03:04:06Z", "new", "queued", None, "support", "routed"),
+                HistoryRow("i-2", "2030-01-02T03:04:07Z", None, "new", None, None, None)]
+
+        def write(tx):
+            tx.log_transitions(rows)
+            tx.log_transition("i-1", "2030-01-02T03:04:08Z", "queued", "offered", "alice", "support")
+
+        await store.transact(write)
+        history = await store.transact(lambda tx: tx.interaction_history("i-1"))
+        assert all(isinstance(h, HistoryRow) for h in history)
+        assert [(h.from_state, h.to_state, h.agent, h.note) for h in history] == [
+            (None, "new", None, None), ("new", "queued", None, "routed"), ("queued", "offered", "alice", None)]
+        assert history[1].to_dict() == {"at": "2030-01-02T03:04:06Z", "from_state": "new", "to_state": "queued",
+                                        "agent": None, "queue": "support", "note": "routed"}
+
+    async def test_last_served_for_affinity(self, store):
+        done = interaction(1, state="closed", key="k1").model_copy(
+            update={"last_agent": "alice", "closed_at": T0 + timedelta(minutes=5)})
+        old = interaction(2, state="closed", key="k2").model_copy(
+            update={"last_agent": "bob", "closed_at": T0 - timedelta(days=2)})
+        await store.transact(lambda tx: [tx.save_interaction(done), tx.save_interaction(old)])
+        served = await store.transact(lambda tx: tx.last_served("2030-01-01T00:00:00Z"))
+        assert served == [LastServed("k1", "alice", "2030-01-02T03:09:05Z")]
+
+    # --- messages and delivery statuses ---------------------------------------------------
+
+    async def test_a_message_is_stored_once(self, store):
+        kw = dict(source=SOURCE, message_id="m-1", interaction_id="i-1", direction="inbound", kind="text",
+                  body={"text": "hi"}, at="2030-01-02T03:04:05Z")
+        assert await store.transact(lambda tx: tx.insert_message(**kw)) is True
+        assert await store.transact(lambda tx: tx.insert_message(**kw)) is False
+        assert await store.transact(lambda tx: tx.messages_of("i-1")) == [
+            MessageRow("m-1", "inbound", "text", {"text": "hi"}, "2030-01-02T03:04:05Z", None)]
+
+    async def test_delivery_statuses_only_move_forward(self, store):
+        def status(s, mid="out-1"):
+            return store.transact(lambda tx: tx.apply_status(source=SOURCE, message_id=mid, status=s,
+                                                             provider_status=s, at="2030-01-02T03:04:05Z", error=None))
+
+        await store.transact(lambda tx: tx.insert_message(
+            source=SOURCE, message_id="out-1", interaction_id="i-1", direction="outbound", kind="text",
+            body={"text": "hello"}, at="2030-01-02T03:04:05Z"))
+        assert await status("sent") == "applied"
+        assert await status("read") == "applied"
+        assert await status("delivered") == "backwards"
+        assert await store.transact(lambda tx: tx.message_status(SOURCE, "out-1")) == "read"
+        assert await status("failed", "out-2") == "applied"  # before its send was recorded
+        assert await status("delivered", "out-2") == "backwards"  # out of failed: never
+        await store.transact(lambda tx: tx.insert_message(
+            source=SOURCE, message_id="out-2", interaction_id="i-1", direction="outbound", kind="text",
+            body={"text": "later"}, at="2030-01-02T03:04:06Z"))
+        assert [(m.message_id, m.status, m.body) for m in await store.transact(lambda tx: tx.messages_of("i-1"))] == [
+            ("out-1", "read", {"text": "hello"}), ("out-2", "failed", {"text": "later"})]
+        await store.transact(lambda tx: tx.insert_message(
+            source=SOURCE, message_id="in-1", interaction_id="i-1", direction="inbound", kind="text",
+            body={"text": "hi"}, at="2030-01-02T03:04:07Z"))
+        assert await status("read", "in-1") == "inbound"
+
+    # --- contacts ---------------------------------------------------------------------------
+
+    async def test_an_address_keeps_its_contact(self, store):
+        first = await store.transact(lambda tx: tx.upsert_contact("chat", "+15550100001", "Ann", "2030-01-02T03:04:05Z"))
+        again = await store.transact(lambda tx: tx.upsert_contact("chat", "+15550100001", "Ann B", "2030-01-02T03:04:06Z"))
+        other = await store.transact(lambda tx: tx.upsert_contact("sms", "+15550100001", None, "2030-01-02T03:04:06Z"))
+        assert first == again and other != first
+
+    # --- timers -----------------------------------------------------------------------------
+
+    async def test_a_due_timer_is_claimed_exactly_once(self, store):
+        def arm(tx):
+            tx.schedule_timer("offer:i-1", "offer", 100.0, "i-1", {"seq": 1})
+            tx.schedule_timer("wrap_up:i-1", "wrap_up", 200.0, "i-1", {})
+            tx.schedule_timer("offer:i-2", "offer", 50.0, "i-2", {})
+
+        await store.transact(arm)
+        first = await store.transact(lambda tx: tx.claim_due_timers(150.0, 10))
+        assert first == [TimerRow("offer:i-2", "offer", 50.0, "i-2", {}), TimerRow("offer:i-1", "offer", 100.0, "i-1", {"seq": 1})]
+        assert await store.transact(lambda tx: tx.claim_due_timers(150.0, 10)) == []
+        assert [t.key for t in await store.transact(lambda tx: tx.pending_timers("i-1"))] == ["wrap_up:i-1"]
+        # re-armed: pending again, once
+        await store.transact(lambda tx: tx.schedule_timer("offer:i-1", "offer", 160.0, "i-1", {"seq": 2}))
+        assert [t.data for t in await store.transact(lambda tx: tx.claim_due_timers(170.0, 10))] == [{"seq": 2}]
+        assert await store.transact(lambda tx: tx.cancel_timers("i-1", ["offer"])) == 0
+        assert await store.transact(lambda tx: tx.cancel_timers("i-1")) == 1
+        assert await store.transact(lambda tx: tx.claim_due_timers(1e12, 10)) == []
+
+    async def test_a_claim_rolled_back_is_claimed_again(self, store):
+        await store.transact(lambda tx: tx.schedule_timer("t", "offer", 1.0, None, {}))
+
+        def claim_then_fail(tx):
+            assert len(tx.claim_due_timers(2.0, 10)) == 1
+            raise RuntimeError("crash before the commit")
+
+        with pytest.raises(RuntimeError):
+            await store.transact(claim_then_fail)
+        assert [t.key for t in await store.transact(lambda tx: tx.claim_due_timers(2.0, 10))] == ["t"]
+
+    # --- outbox -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _enqueue(store, key, interaction_id="i-1", text="hello", caller=None):
+        return store.transact(lambda tx: tx.enqueue_outbox(
+            idempotency_key=key, plugin="sample", account="acme", interaction_id=interaction_id,
+            payload={"customer": "+15550100001", "text": text}, now=10.0, caller=caller))
+
+    async def test_outbox_keys_are_scoped_to_the_interaction(self, store):
+        assert await self._enqueue(store, "r-1") is True
+        assert await self._enqueue(store, "r-1") is False  # a retry of the same request
+        assert await self._enqueue(store, "r-1", interaction_id="i-2") is True  # another interaction
+        assert await self._enqueue(store, "r-1", caller="svc-b") is True  # another caller
+        with pytest.raises(IdempotencyConflict):
+            await self._enqueue(store, "r-1", text="something else")
+        rows = await store.transact(lambda tx: tx.claim_outbox(10.0, 10))
+        assert [(r.interaction_id, r.payload["text"], r.attempts) for r in rows] == [
+            ("i-1", "hello", 1), ("i-2", "hello", 1), ("i-1", "hello", 1)]
+        keys = [r.idempotency_key for r in rows]
+        assert keys[0] == "r-1" and len(set(keys)) == 3  # the provider can tell the sends apart
+
+    async def test_outbox_claims_due_rows_and_retries(self, store):
+        await self._enqueue(store, "a")
+        assert await store.transact(lambda tx: tx.claim_outbox(5.0, 10)) == []  # not due yet
+        [row] = await store.transact(lambda tx: tx.claim_outbox(10.0, 10))
+        assert await store.transact(lambda tx: tx.claim_outbox(10.0, 10)) == []  # sending
+        await store.transact(lambda tx: tx.finish_outbox(row.id, state="pending", error="503", next_attempt_at=20.0))
+        assert await store.transact(lambda tx: tx.claim_outbox(15.0, 10)) == []
+        [again] = await store.transact(lambda tx: tx.claim_outbox(20.0, 10))
+        assert again.id == row.id and again.idempotency_key == row.idempotency_key and again.attempts == 2
+        await store.transact(lambda tx: tx.finish_outbox(again.id, state="sent", provider_message_id="out-1"))
+        assert await store.transact(lambda tx: tx.claim_outbox(1e12, 10)) == []
+        assert await self._enqueue(store, "a") is False  # sent: the key still guards it
+
+    async def test_rows_left_sending_are_requeued(self, store):
+        await self._enqueue(store, "a")
+        await store.transact(lambda tx: tx.claim_outbox(10.0, 10))
+        assert await store.transact(lambda tx: tx.requeue_stale_sending()) == 1
+        assert len(await store.transact(lambda tx: tx.claim_outbox(10.0, 10))) == 1
+
+    # --- cases, counters, directory ------------------------------------------------------------
+
+    async def test_cases_by_id_and_number_and_pages(self, store):
+        def open_cases(tx):
+            for _ in range(3):
+                n = tx.next_number("case")
+                tx.save_case({"id": f"c-{n}", "number": f"CS{n:07d}", "subject": f"s{n}", "customer": "+1",
+                              "interaction_ids": [f"i-{n}"], "created_at": "2030-01-02T03:04:05Z"})
+
+        await store.transact(open_cases)
+        assert (await store.transact(lambda tx: tx.get_case("CS0000002")))["id"] == "c-2"
+        case = await store.transact(lambda tx: tx.get_case("c-3"))
+        case["interaction_ids"].append("i-9")
+        await store.transact(lambda tx: tx.save_case(case))
+        assert (await store.transact(lambda tx: tx.get_case("c-3")))["interaction_ids"] == ["i-3", "i-9"]
+        assert await store.transact(lambda tx: tx.get_case("nope")) is None
+        assert [c["number"] for c in await store.transact(lambda tx: tx.list_cases())] == [
+            "CS0000001", "CS0000002", "CS0000003"]
+        first = await store.transact(lambda tx: tx.page_cases(limit=2))
+        rest = await store.transact(lambda tx: tx.page_cases(limit=2, cursor=first.next_cursor))
+        assert [c["number"] for c in first.items + rest.items] == ["CS0000003", "CS0000002", "CS0000001"]
+        assert rest.next_cursor is None
+        with pytest.raises(ValueError):
+            await store.transact(lambda tx: tx.page_cases(limit=2, cursor="garbage"))
+
+    async def test_counters_add_up_and_roll_back_with_their_transaction(self, store):
+        await store.transact(lambda tx: tx.count("x", 2))
+        await store.transact(lambda tx: tx.count("x"))
+
+        def count_then_fail(tx):
+            tx.count("x", 100)
+            raise RuntimeError("no")
+
+        with pytest.raises(RuntimeError):
+            await store.transact(count_then_fail)
+        assert (await store.transact(lambda tx: tx.counters()))["x"] == 3
+        assert [await store.transact(lambda tx: tx.next_number("n")) for _ in range(3)] == [1, 2, 3]
+
+    async def test_agents_and_queues_round_trip(self, store):
+        alice = Agent(id="alice", capacity={"chat": 2}, skills={"billing": 3})
+        await store.transact(lambda tx: [tx.save_agent(alice), tx.save_queue(Queue(name="vip", priority=3)),
+                                         tx.save_queue(Queue(name="b"))])
+        await store.transact(lambda tx: tx.save_agent(alice.model_copy(update={"capacity": {"chat": 1}})))
+        agents = await store.transact(lambda tx: tx.list_agents())
+        assert agents == [alice.model_copy(update={"capacity": {"chat": 1}})]
+        assert [q.name for q in await store.transact(lambda tx: tx.list_queues())] == ["vip", "b"]
+
+    # --- email threading ------------------------------------------------------------------------
+
+    async def test_email_message_ids_find_their_interaction(self, store):
+        def index(tx):
+            a = tx.index_message_ids("i-1", "email/acme:email:help@acme.test:ann@example.test",
+                                     ["<first@mail.example.test>", "<reply-1@acme.test>"], "inbound")
+            b = tx.index_message_ids("i-2", "email/acme:email:help@acme.test:bob@example.test",
+                                     ["<other@mail.example.test>", "<first@mail.example.test>"], "outbound")
+            return a, b
+
+        assert await store.transact(index) == (2, 1)  # an id already indexed keeps its interaction
+        links = await store.transact(lambda tx: tx.interactions_for_message_ids(
+            ["<unknown@x>", "<reply-1@acme.test>", "first@mail.example.test", "<other@mail.example.test>"]))
+        assert [(link.message_id, link.interaction_id, link.direction) for link in links] == [
+            ("reply-1@acme.test", "i-1", "inbound"), ("first@mail.example.test", "i-1", "inbound"),
+            ("other@mail.example.test", "i-2", "outbound")]
+        assert links[0].conversation_key.endswith(":ann@example.test")
+        assert await store.transact(lambda tx: tx.interactions_for_message_ids([])) == []
+
+    # --- atomicity -------------------------------------------------------------------------------
+
+    async def test_a_savepoint_rolls_back_only_its_own_writes(self, store):
+        def work(tx):
+            tx.save_interaction(interaction(1))
+            before = tx.writes()
+            with pytest.raises(RuntimeError), tx.savepoint("inner"):
+                tx.save_interaction(interaction(2))
+                tx.count("inner")
+                raise RuntimeError("undo")
+            assert tx.writes() >= before  # never goes down
+            unchanged = tx.writes()
+            with tx.savepoint():
+                pass
+            assert tx.writes() == unchanged
+            with tx.savepoint("kept"):
+                tx.count("kept")
+            assert tx.writes() > unchanged
+
+        await store.transact(work)
+        assert await store.transact(lambda tx: tx.get_interaction(f"{2:032x}")) is None
+        assert await store.transact(lambda tx: tx.get_interaction(f"{1:032x}")) is not None
+        counters = await store.transact(lambda tx: tx.counters())
+        assert "inner" not in counters and counters["kept"] == 1
+        with pytest.raises(ValueError):
+            await store.transact(lambda tx: tx.savepoint("not an identifier").__enter__())
+
+    async def test_a_failing_transaction_leaves_nothing(self, store):
+        def work(tx):
+            tx.save_interaction(interaction(1))
+            tx.schedule_timer("t", "offer", 1.0, None, {})
+            raise RuntimeError("no")
+
+        with pytest.raises(RuntimeError):
+            await store.transact(work)
+        assert await store.transact(lambda tx: tx.get_interaction(f"{1:032x}")) is None
+        assert await store.transact(lambda tx: tx.pending_timers()) == []
+
+    async def test_data_survives_a_reopen(self, store_factory):
+        s = store_factory()
+        await s.open()
+        await s.append_inbox([event(1)], "2030-01-02T03:04:05Z")
+        await s.transact(lambda tx: tx.save_interaction(interaction(1)))
+        await s.close()
+        s = store_factory()
+        await s.open()
+        try:
+            assert await s.append_inbox([event(1)], "2030-01-02T03:04:06Z") == InboxResult(0, 1)
+            assert (await s.transact(lambda tx: tx.get_interaction(f"{1:032x}"))).customer == "+15550000001"
+        finally:
+            await s.close()
