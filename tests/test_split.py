@@ -74,7 +74,7 @@ def test_split_serve_ingests_in_one_process_and_routes_in_the_other(tmp_path):
         assert httpx.get(f"http://127.0.0.1:{port}/v1/interactions").status_code == 404
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            items = httpx.get(f"http://127.0.0.1:{port + 1}/v1/interactions").json()
+            items = httpx.get(f"http://127.0.0.1:{port + 1}/v1/interactions", params={"limit": 100}).json()["items"]
             if len(items) == 20:
                 break
             time.sleep(0.1)
