@@ -43,6 +43,7 @@ from omnisdk.errors import (
     WebhookError,
 )
 from omnisdk.events import now_rfc3339, trace_context
+from omnisdk.gateway.deadlines import BodyDeadlines
 from omnisdk.gateway.ownership import check_ownership
 
 if TYPE_CHECKING:
@@ -95,16 +96,18 @@ class WebhookEndpoint:
         gateway = runtime.settings.gateway
         self.max_body = gateway.max_body_bytes
         self.body_timeout = gateway.body_timeout
+        self.deadlines = BodyDeadlines(gateway.body_timeout)
         self.max_concurrent_bodies = gateway.max_concurrent_bodies
         self.reading = 0
         """Bodies being read now that did not arrive whole with the first chunk."""
 
     async def read_body(self, receive: Receive, limit: int) -> bytes:
         """The whole request body from the ASGI ``receive``, at most ``limit`` bytes, within
-        ``body_timeout`` seconds.  A body that does not arrive whole in its first chunk takes
-        one of ``max_concurrent_bodies`` read slots while the rest arrives (so at most that
-        many partial bodies, each up to ``limit`` bytes, are held at once); a body that does
-        (most webhooks: head and body in one packet) needs none.
+        ``body_timeout`` seconds (cut off at most :attr:`BodyDeadlines.tick` seconds later:
+        :mod:`omnisdk.gateway.deadlines`).  A body that does not arrive whole in its first
+        chunk takes one of ``max_concurrent_bodies`` read slots while the rest arrives (so at
+        most that many partial bodies, each up to ``limit`` bytes, are held at once); a body
+        that does (most webhooks: head and body in one packet) needs none.
 
         Raises:
             GatewayBusyError: every read slot is taken (503).
@@ -112,27 +115,34 @@ class WebhookEndpoint:
             PayloadTooLargeError: more than ``limit`` bytes (413).
             ClientDisconnect: the client hung up before the end of the body.
         """
+        task = self.deadlines.begin()
         try:
-            async with asyncio.timeout(self.body_timeout):
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ClientDisconnect()
-                first = message.get("body", b"")
-                if len(first) > limit:
-                    raise PayloadTooLargeError(f"body exceeds {limit} bytes")
-                if not message.get("more_body", False):
-                    return first
-                if self.reading >= self.max_concurrent_bodies:
-                    raise GatewayBusyError(
-                        f"{self.max_concurrent_bodies} webhook bodies are arriving; retry later")
-                self.reading += 1
-                try:
-                    return await self._rest(receive, bytearray(first), limit)
-                finally:
-                    self.reading -= 1
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"the body did not arrive within {self.body_timeout:g} s") from None
+            return await self._read(receive, limit)
+        except asyncio.CancelledError:
+            if self.deadlines.cut_off(task):
+                raise RequestTimeoutError(
+                    f"the body did not arrive within {self.body_timeout:g} s") from None
+            raise
+        finally:
+            self.deadlines.end(task)
+
+    async def _read(self, receive: Receive, limit: int) -> bytes:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        first = message.get("body", b"")
+        if len(first) > limit:
+            raise PayloadTooLargeError(f"body exceeds {limit} bytes")
+        if not message.get("more_body", False):
+            return first
+        if self.reading >= self.max_concurrent_bodies:
+            raise GatewayBusyError(
+                f"{self.max_concurrent_bodies} webhook bodies are arriving; retry later")
+        self.reading += 1
+        try:
+            return await self._rest(receive, bytearray(first), limit)
+        finally:
+            self.reading -= 1
 
     @staticmethod
     async def _rest(receive: Receive, chunks: bytearray, limit: int) -> bytes:
