@@ -92,7 +92,7 @@ def read_answer(s: socket.socket, within: float) -> tuple[bytes, float]:
     while time.monotonic() - start < within:
         try:
             chunk = s.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             continue
         except ConnectionResetError:
             return got, time.monotonic() - start

@@ -120,7 +120,7 @@ class StoreContract:
         ids = lambda page: [int(i.id, 16) for i in page.items]  # noqa: E731
         seen, cursor = [], None
         while True:
-            page = await store.transact(lambda tx: tx.page_interactions(InteractionQuery(), limit=5, cursor=cursor))
+            page = await store.transact(lambda tx, cursor=cursor: tx.page_interactions(InteractionQuery(), limit=5, cursor=cursor))
             assert isinstance(page, Page)
             seen += ids(page)
             cursor = page.next_cursor

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-
 import pytest
 from store_contract import StoreContract
 
 from omnisdk.store import open_store
-
 
 
 @pytest.fixture(params=["one-file", "split-inbox"])

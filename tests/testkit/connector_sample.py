@@ -22,7 +22,6 @@ import hmac
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pydantic import SecretStr
 
 from omnisdk import payloads

@@ -119,7 +119,6 @@ from omnisdk import payloads  # noqa: E402
 from omnisdk.testkit.fuzz import DEEP_NESTING_DEPTHS, deeply_nested, nested_into  # noqa: E402
 
 
-
 def _as_notice(body: bytes) -> bytes:
     """A recorded webhook whose change is re-labelled ``account_update``: the translator keeps
     its value verbatim as a provider notice's ``raw`` (where deep values used to break it)."""

@@ -58,12 +58,18 @@ from omnisdk.gateway.schemas import (
 )
 from omnisdk.gateway.state import agent_status
 from omnisdk.gateway.webhooks import error_response
-from omnisdk.model import Case, Interaction, InteractionState
+from omnisdk.model import Interaction, InteractionState
 from omnisdk.routing.engine import CapacityError
 from omnisdk.routing.model import Agent, Presence, Queue
 from omnisdk.runtime import Runtime
 from omnisdk.store.errors import IdempotencyConflict
-from omnisdk.store.queries import DEFAULT_LIMIT, MAX_LIMIT, InteractionQuery, decode_cursor, encode_cursor
+from omnisdk.store.queries import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    InteractionQuery,
+    decode_cursor,
+    encode_cursor,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request as StarletteRequest

@@ -7,8 +7,8 @@
 """
 
 from omnisdk.model.addresses import (
-    Address,
     KNOWN_CHANNELS,
+    Address,
     Channel,
     ChannelName,
     Contact,
@@ -44,6 +44,7 @@ __all__ = [
     "Case",
     "Channel",
     "ChannelName",
+    "check_channel",
     "KNOWN_CHANNELS",
     "Contact",
     "ContactCard",

@@ -7,7 +7,6 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-
 _CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 

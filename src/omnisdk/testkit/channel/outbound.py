@@ -17,6 +17,7 @@ from omnisdk.outbound.errors import APIStatusError, OutboundError
 from omnisdk.testkit import fuzz
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.fixture import ChannelFixture
+from omnisdk.testkit.checks.leaks import leaks, secret_values, with_other_secrets
 from omnisdk.testkit.checks.provider_api import (
     IDEMPOTENCY_KEY,
     Reply,
@@ -24,9 +25,8 @@ from omnisdk.testkit.checks.provider_api import (
     describe_error,
     run_send,
 )
-from omnisdk.testkit.rules import rule
-from omnisdk.testkit.checks.leaks import leaks, secret_values, with_other_secrets
 from omnisdk.testkit.checks.signatures import malformed_values
+from omnisdk.testkit.rules import rule
 
 DEFAULT_CUSTOMER = "+15550100002"
 NO_RETRY_STATUSES = (400, 401, 403, 404, 409, 422)

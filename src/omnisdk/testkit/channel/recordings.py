@@ -11,8 +11,8 @@ from omnisdk.adapters import AccountSettings, ChannelAdapter
 from omnisdk.events import TYPE_MESSAGE_STATUS
 from omnisdk.model import check_channel
 from omnisdk.recordings import Recording
-from omnisdk.testkit.channel import expectations as ex
 from omnisdk.testkit.base_suite import fail
+from omnisdk.testkit.channel import expectations as ex
 from omnisdk.testkit.channel.checks import SEND_CAPABILITIES, ChannelChecks, listing, parse_outcome
 from omnisdk.testkit.checks.events import attribute_problems, event_problems
 from omnisdk.testkit.rules import rule

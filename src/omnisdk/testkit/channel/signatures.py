@@ -10,9 +10,9 @@ from omnisdk.adapters import ChannelAdapter, WebhookReply, WebhookRequest
 from omnisdk.errors import PayloadError, SignatureError
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import ChannelChecks, listing, package_of
-from omnisdk.testkit.rules import rule
 from omnisdk.testkit.checks.leaks import secret_values, with_other_secrets
 from omnisdk.testkit.checks.signatures import compare_digest_spy, malformed_values, tampered
+from omnisdk.testkit.rules import rule
 
 
 class SignatureChecks(ChannelChecks):

@@ -40,6 +40,7 @@ from omnisdk.outbound.errors import APIStatusError
 from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import listing
+from omnisdk.testkit.checks.provider_api import Reply, describe_error
 from omnisdk.testkit.connector.checks import (
     TOKEN_URL,
     ConnectorSuite,
@@ -52,7 +53,6 @@ from omnisdk.testkit.connector.checks import (
     token_reply,
 )
 from omnisdk.testkit.connector.rules import CCAAS_CAPABILITIES, CCAAS_RULES
-from omnisdk.testkit.checks.provider_api import Reply, describe_error
 from omnisdk.testkit.rules import RuleBook, rule
 from omnisdk.testkit.runtime import KitRuntime
 

@@ -38,10 +38,10 @@ from omnisdk.testkit.channel.delivery import ParseChecks, RedeliveryChecks
 from omnisdk.testkit.channel.fixture import ChannelFixture
 from omnisdk.testkit.channel.recordings import RecordingChecks
 from omnisdk.testkit.channel.signatures import SignatureChecks
-from omnisdk.testkit.checks.provider_api import API_BASE, Reply, provider_clock
-from omnisdk.testkit.rules import rule
 from omnisdk.testkit.checks.leaks import leaks, secret_values, with_other_secrets
+from omnisdk.testkit.checks.provider_api import API_BASE, Reply, provider_clock
 from omnisdk.testkit.checks.signatures import malformed_values
+from omnisdk.testkit.rules import rule
 
 TOKEN_URL = "https://login.testkit.invalid/oauth/token"
 TOKEN_PREFIX = "testkit-access-token-"

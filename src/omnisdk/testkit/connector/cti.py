@@ -38,6 +38,7 @@ from omnisdk.events import Event
 from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import listing
+from omnisdk.testkit.checks.provider_api import Reply, describe_error
 from omnisdk.testkit.connector.checks import (
     ConnectorSuite,
     carries,
@@ -46,7 +47,6 @@ from omnisdk.testkit.connector.checks import (
     request_values,
 )
 from omnisdk.testkit.connector.rules import CTI_CAPABILITIES, CTI_RULES
-from omnisdk.testkit.checks.provider_api import Reply, describe_error
 from omnisdk.testkit.rules import RuleBook, rule
 
 KIT_TO = "+15550100002"
