@@ -29,7 +29,7 @@ from pathlib import Path
 import orjson
 
 from omnisdk.ids import new_id
-from omnisdk.store.sqlite_schema import INBOX_SCHEMA, SCHEMA
+from omnisdk.store.sqlite.schema import INBOX_SCHEMA, SCHEMA
 
 DOC = orjson.dumps({"channel": "whatsapp", "state": "offered", "pad": "p" * 600}).decode()
 BODY = orjson.dumps({"text": "x" * 400}).decode()

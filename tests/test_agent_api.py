@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -564,8 +565,10 @@ def write_config(tmp_path: Path, settings) -> Path:
 
 
 def cli(*args: str):
-    result = CliRunner().invoke(cli_app, list(args))
-    return result
+    """The CLI as a user runs it: a program of its own, with no event loop of its own running
+    (this test's loop is the server's; it waits meanwhile)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(CliRunner().invoke, cli_app, list(args)).result()
 
 
 async def scenario_state(client, runtime):

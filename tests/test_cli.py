@@ -166,6 +166,14 @@ def test_stats_exits_4_with_one_line_on_a_store_that_cannot_be_opened(tmp_path: 
     assert url.removeprefix("sqlite:///") in one_line(result.stderr)
 
 
+def test_stats_on_a_store_not_made_yet_exits_1_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "omnisdk.toml").write_text('[store]\nurl = "sqlite:///data/omni.db"\n')
+    result = run("stats")
+    assert result.exit_code == 1, result.output
+    assert "no database at" in one_line(result.stderr)
+    assert not (tmp_path / "data").exists()
+
+
 def test_bad_json_in_the_environment_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMNISDK_ROUTING__AGENTS", '[{"id": "a",')
     result = run("stats")
@@ -278,7 +286,7 @@ def test_replay_posts_every_recording_signed_and_shows_a_progress_bar(monkeypatc
     assert f"{len(recs)}/{len(recs)}" in bar.getvalue()  # the bar's M/N column reached the end
     adapter = TwilioSmsAdapter("example", TwilioSmsAdapter.Settings(**TwilioSmsAdapter.example_settings()))
     assert [body for _, _, body in _Gateway.received] == [r.body for r in recs]
-    for path, headers, body in _Gateway.received:  # each one signed as Twilio signs it
+    for _path, headers, body in _Gateway.received:  # each one signed as Twilio signs it
         adapter.verify(WebhookRequest(method="POST", url=url, headers=headers, body=body))
 
 

@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import os
-import sqlite3
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -24,7 +23,7 @@ from rich.table import Table
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
 from omnisdk.errors import ConfigError, PayloadError, SignatureError
-from omnisdk.store import Store, StoreError
+from omnisdk.store import Store, StoreError, StoreNotFound, open_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="omnisdk: omnichannel customer-service runtime.")
 err = Console(stderr=True, soft_wrap=True, highlight=False)  # one refusal = one line, whatever the width
@@ -109,10 +108,9 @@ def _host(settings: Any) -> Any:
     return host
 
 
-_STORE_OPEN_ERRORS: tuple[type[BaseException], ...] = (StoreError, OSError, sqlite3.Error)
+_STORE_OPEN_ERRORS: tuple[type[BaseException], ...] = (StoreError, OSError)
 """What opening the store raises for an unwritable path, a directory or a file that is not a
-database (:class:`~omnisdk.store.StoreError`; the driver's errors too, for the CLI's own reads
-through a raw SQLite connection)."""
+database (:class:`~omnisdk.store.StoreError`; ``OSError`` from a store that lets one through)."""
 
 
 def _store_label(url: str) -> str:
@@ -428,28 +426,20 @@ def replay(
 
 
 def _read_db(settings: Any, fn: Any) -> Any:
-    from omnisdk.store import open_store
-
+    """``fn(tx)`` on the configured store, read-only (:meth:`Store.read`); exits 1 when there
+    is no store yet, 4 (one line) when it cannot be opened."""
     url = settings.store.url
-    if not url.startswith("sqlite:///"):
-        err.print("this command reads the embedded SQLite store only")
-        raise typer.Exit(4)
-    store = open_store(url, inbox_url=settings.store.inbox_url)
-    if not store.path.exists():
-        err.print(f"no database at {store.path}")
-        raise typer.Exit(1)
-    conn: sqlite3.Connection | None = None
     try:
-        conn = store.connect()
-        store.create_schema(conn)
+        store = open_store(url, inbox_url=settings.store.inbox_url)
+    except ConfigError as exc:
+        _config_error(exc)
+    try:
+        return asyncio.run(store.read(fn))
+    except StoreNotFound as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
     except _STORE_OPEN_ERRORS as exc:  # a directory, an unreadable file, not a database
-        if conn is not None:
-            conn.close()
         _store_failed(store, url, exc)
-    try:
-        return fn(store.transaction(conn))
-    finally:
-        conn.close()
 
 
 @app.command()

@@ -14,8 +14,8 @@ import pytest
 
 from omnisdk.model import Interaction
 from omnisdk.store import IdempotencyConflict, StoreError, open_store
-from omnisdk.store import sqlite_migrations as migrations
-from omnisdk.store.sqlite_migrations import LATEST, MIGRATIONS, migrate, schema_version
+from omnisdk.store.sqlite import migrations
+from omnisdk.store.sqlite.migrations import LATEST, MIGRATIONS, migrate, schema_version
 
 V1_DB = Path(__file__).parent / "data" / "v1.db"
 SOURCE = "/whatsapp/acme"
@@ -91,7 +91,7 @@ async def test_an_old_database_migrates_in_place_and_reads_back_every_row(old_db
 
         after = await store.transact(read)
         # interactions: the same documents, with the account in the conversation key
-        for (iid, key, doc), inter in zip(before["interactions"], after["interactions"], strict=True):
+        for (_iid, key, doc), inter in zip(before["interactions"], after["interactions"], strict=True):
             old = Interaction.model_validate_json(doc)
             assert key.startswith("whatsapp:") and inter.conversation_key == f"whatsapp/acme:{key}"
             assert inter == old.model_copy(update={"conversation_key": f"whatsapp/acme:{key}"})
@@ -166,10 +166,10 @@ async def test_the_old_conversations_continue_after_the_upgrade(old_db, tmp_path
     rewritten to the form threading now computes), the pending sends go out."""
     import httpx
     import respx
-    from omnisdk_whatsapp import WhatsAppAdapter, WhatsAppSettings
 
     from omnisdk.recordings import load
     from omnisdk.testkit import KitRuntime, ManualClock
+    from omnisdk_whatsapp import WhatsAppAdapter, WhatsAppSettings
 
     recs = {r.name: r for r in load(WhatsAppAdapter.recordings)}
     kit = KitRuntime(lambda: WhatsAppAdapter("acme", WhatsAppSettings(**WhatsAppAdapter.example_settings())), tmp_path,

@@ -12,13 +12,22 @@ from pathlib import Path
 import pytest
 from store_contract import interaction
 
+import omnisdk.store as store_package
 import omnisdk.store.sqlite as sqlite_store
+import omnisdk.store.sqlite.errors as sqlite_errors
 from omnisdk.errors import ConfigError
 from omnisdk.model import InteractionState
-from omnisdk.store import InteractionQuery, Store, StoreError, open_store, register_store
-from omnisdk.store import registry
+from omnisdk.store import (
+    InteractionQuery,
+    Store,
+    StoreError,
+    StoreNotFound,
+    open_store,
+    register_store,
+    registry,
+)
 
-STORE_SRC = Path(sqlite_store.__file__).parent
+STORE_SRC = Path(store_package.__file__).parent
 
 
 async def test_a_driver_error_inside_a_transaction_is_a_chained_store_error(tmp_path):
@@ -65,7 +74,7 @@ async def test_the_processor_retries_a_store_failure_instead_of_failing_the_even
 
     def failing_insert(self, **kw):
         calls.append(kw["message_id"])
-        raise sqlite_store._failed(sqlite3.OperationalError("disk I/O error"))
+        raise sqlite_errors.failed(sqlite3.OperationalError("disk I/O error"))
 
     await runtime.processor.stop()
     monkeypatch.setattr(sqlite_store.SQLiteTransaction, "insert_message", failing_insert)
@@ -228,3 +237,60 @@ def test_the_cli_finds_an_interaction_by_its_suffix_among_100k(busy_db, tmp_path
     assert result.exit_code == 0, result.output
     assert "more: --cursor" in result.stdout
     assert time.perf_counter() - started < 5
+
+
+# --- Store.read: the CLI's inspection path --------------------------------------------------------
+
+async def test_read_on_a_missing_file_is_store_not_found_and_creates_nothing(tmp_path):
+    path = tmp_path / "sub" / "never.db"
+    store = open_store(f"sqlite:///{path}")
+    with pytest.raises(StoreNotFound, match="no database at"):
+        await store.read(lambda tx: tx.counters())
+    assert not path.exists() and not path.parent.exists()
+
+
+@pytest.mark.parametrize("make", ["directory", "not sqlite"])
+async def test_read_on_a_store_that_cannot_be_opened_is_store_error(tmp_path, make):
+    path = tmp_path / "x.db"
+    if make == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(b"this is not a database, just text " * 200)
+    with pytest.raises(StoreError) as info:
+        await open_store(f"sqlite:///{path}").read(lambda tx: tx.counters())
+    assert not isinstance(info.value, StoreNotFound)
+
+
+async def test_read_sees_what_a_running_store_committed_without_stopping_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    server = open_store(url, synchronous="NORMAL")
+    await server.open()
+    try:
+        await server.transact(lambda tx: tx.save_interaction(interaction(1)))
+        reader = open_store(url)
+        got = await reader.read(lambda tx: (tx.get_interaction(f"{1:032x}"), tx.find_interactions(f"{1:032x}"[-8:])))
+        assert got[0] is not None and got[0].id == f"{1:032x}" and got[1] == [f"{1:032x}"]
+        # the server keeps writing after the read, and a second read sees that too
+        await server.transact(lambda tx: tx.save_interaction(interaction(2)))
+        assert await reader.read(lambda tx: tx.get_interaction(f"{2:032x}")) is not None
+    finally:
+        await server.close()
+
+
+async def test_a_read_cannot_write(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ro.db'}"
+    store = open_store(url)
+    await store.open()
+    await store.close()
+    await store.read(lambda tx: tx.save_interaction(interaction(3)))
+    assert await store.read(lambda tx: tx.get_interaction(f"{3:032x}")) is None
+
+
+async def test_the_default_read_of_the_store_interface_opens_transacts_and_closes(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'd.db'}")
+    await store.open()
+    await store.transact(lambda tx: tx.save_interaction(interaction(4)))
+    await store.close()
+    found = await Store.read(store, lambda tx: tx.get_interaction(f"{4:032x}"))  # not SQLite's override
+    assert found is not None and found.id == f"{4:032x}"
+    assert store._thread is None  # closed again

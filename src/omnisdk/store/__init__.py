@@ -10,12 +10,12 @@
   :class:`IdempotencyConflict`.
 
 The embedded default is :class:`~omnisdk.store.sqlite.SQLiteStore` (WAL, group commit; its
-schema is versioned, :mod:`~omnisdk.store.sqlite_migrations`), registered for ``sqlite://``.
+schema is versioned, :mod:`~omnisdk.store.sqlite.migrations`), registered for ``sqlite://``.
 """
 
 from omnisdk.store import sqlite as _sqlite  # noqa: F401  (registers the sqlite:// scheme)
 from omnisdk.store.base import Store
-from omnisdk.store.errors import IdempotencyConflict, StoreError
+from omnisdk.store.errors import IdempotencyConflict, StoreError, StoreNotFound
 from omnisdk.store.protocols import Transaction
 from omnisdk.store.queries import DEFAULT_LIMIT, MAX_LIMIT, InteractionQuery
 from omnisdk.store.registry import ENTRY_POINT_GROUP, open_store, register_store
@@ -34,5 +34,5 @@ from omnisdk.store.rows import (
 __all__ = [
     "DEFAULT_LIMIT", "ENTRY_POINT_GROUP", "MAX_LIMIT", "EmailLink", "HistoryRow", "IdempotencyConflict",
     "InboxItem", "InboxResult", "InteractionQuery", "LastServed", "MessageRow", "OutboxRow", "Page", "Store",
-    "StoreError", "TimerRow", "Transaction", "open_store", "register_store",
+    "StoreError", "StoreNotFound", "TimerRow", "Transaction", "open_store", "register_store",
 ]

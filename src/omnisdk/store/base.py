@@ -10,6 +10,8 @@ Two halves:
   the outbox need — atomically.  The core's domain code is synchronous and pure Python; the
   store decides where it runs (the SQLite store runs it on its writer thread).
 
+:meth:`Store.read` runs a read-only function for the CLI's inspection commands.
+
 Stores are found by URL scheme (:mod:`omnisdk.store.registry`); a store's own failures raise
 :class:`~omnisdk.store.errors.StoreError`.
 """
@@ -47,6 +49,23 @@ class Store(ABC):
     @abstractmethod
     async def transact(self, fn: Callable[[Transaction], T]) -> T:
         """Run ``fn`` atomically; its exception rolls back its writes and is re-raised."""
+
+    async def read(self, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` on the stored data for an inspection (the CLI's ``interactions``,
+        ``interaction``, ``cases``, ``agents``, ``queues`` and ``stats``), possibly while a
+        server is running on the same store.  ``fn`` only reads.  The default opens the store,
+        runs ``fn`` in one transaction and closes the store; a store may override it to read
+        without starting its writers.
+
+        Raises:
+            StoreNotFound: there is no store at its location (an inspection never creates one).
+            StoreError: the store cannot be opened or read.
+        """
+        await self.open()
+        try:
+            return await self.transact(fn)
+        finally:
+            await self.close()
 
     def count_later(self, name: str, n: int = 1) -> None:
         """Add to a counter without waiting (written with the next commit)."""

@@ -15,9 +15,14 @@ class StoreError(OmniError):
     driver's own exception is chained as ``__cause__``; the message never holds row data."""
 
 
+class StoreNotFound(StoreError):
+    """There is no store at the configured location, and the operation does not create one
+    (:meth:`~omnisdk.store.base.Store.read`: the CLI's inspection commands)."""
+
+
 class IdempotencyConflict(StateError):
     """An idempotency key was used again, in the same scope, for a different request (the
     agent API answers 409 ``idempotency_conflict``, as Stripe does)."""
 
 
-__all__ = ["IdempotencyConflict", "StoreError"]
+__all__ = ["IdempotencyConflict", "StoreError", "StoreNotFound"]

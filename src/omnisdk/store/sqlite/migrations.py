@@ -1,7 +1,7 @@
 """The SQLite schema's versions: a numbered list of migrations, recorded in ``PRAGMA
 user_version``.
 
-Version 1 is the schema of the releases before versioning (:data:`~omnisdk.store.sqlite_schema.SCHEMA`,
+Version 1 is the schema of the releases before versioning (:data:`~omnisdk.store.sqlite.schema.SCHEMA`,
 whose ``CREATE … IF NOT EXISTS`` also completes any older file).  Each later version is one
 migration, applied in order inside one ``BEGIN IMMEDIATE`` transaction with the version bump,
 so a crash leaves the file at the old version or the new one, never between; two processes
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from omnisdk.store.errors import StoreError
-from omnisdk.store.sqlite_schema import SCHEMA
+from omnisdk.store.sqlite.schema import SCHEMA
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,40 @@
+"""Contacts and the addresses they write from (:class:`~omnisdk.store.protocols.ContactStore`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from omnisdk.ids import new_id
+from omnisdk.store.sqlite.atomic import SQLiteAtomic
+from omnisdk.store.sqlite.errors import failed as _failed
+
+
+class SQLiteContacts(SQLiteAtomic):
+    """The contacts part of :class:`~omnisdk.store.sqlite.SQLiteTransaction`."""
+
+    def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
+        # a new address costs two writes and no read; a known one a read (and a write when the
+        # profile name changed)
+        contact_id = new_id()
+        try:
+            if self.c.execute(
+                "INSERT OR IGNORE INTO addresses (channel, value, contact_id) VALUES (?, ?, ?)",
+                (channel, address, contact_id),
+            ).rowcount:
+                self.c.execute(
+                    "INSERT INTO contacts (id, display_name, created_at) VALUES (?, ?, ?)",
+                    (contact_id, display_name, now),
+                )
+                return contact_id
+            (contact_id,) = self.c.execute(
+                "SELECT contact_id FROM addresses WHERE channel = ? AND value = ?", (channel, address)
+            ).fetchone()
+            if display_name:
+                self.c.execute(
+                    "UPDATE contacts SET display_name = ? WHERE id = ? AND display_name IS NOT ?",
+                    (display_name, contact_id, display_name),
+                )
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return contact_id
