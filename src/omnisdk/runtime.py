@@ -15,10 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from omnisdk.adapters import ChannelAdapter
-from omnisdk.config import Settings, describe_validation_error
+from omnisdk.config import Settings, check_accounts
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
@@ -46,23 +44,14 @@ def build_adapters(settings: Settings, host: PluginHost) -> dict[tuple[str, str]
             (the message names fields, never values).
     """
     classes = host.omnisdk_adapters()
-    out: dict[tuple[str, str], ChannelAdapter] = {}
-    for plugin, accounts in settings.accounts.items():
-        cls = classes.get(plugin)
-        if cls is None:
+    for plugin in settings.accounts:
+        if plugin not in classes:
             why = host.failures.get(plugin)
             raise ConfigError(
                 f"accounts.{plugin}: no such plugin is loaded" + (f" ({why})" if why else "")
             )
-        for account, raw in accounts.items():
-            try:
-                conf = cls.Settings.model_validate(raw)
-            except ValidationError as exc:
-                raise ConfigError(
-                    f"accounts.{plugin}.{account}: {describe_validation_error(exc)}"
-                ) from None
-            out[(plugin, account)] = cls(account, conf)
-    return out
+    confs = check_accounts(settings, {plugin: cls.Settings for plugin, cls in classes.items()})
+    return {(plugin, account): classes[plugin](account, conf) for (plugin, account), conf in confs.items()}
 
 
 ROLES = ("all", "ingress", "core")
