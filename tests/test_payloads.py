@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from omnisdk import payloads
 from omnisdk.errors import PayloadError
+from omnisdk_whatsapp import WhatsAppAdapter
 
-FIXTURES = Path("/work/shared/fixtures")
-LINE = FIXTURES / "line" / "webhook.json"
-WHATSAPP = sorted((FIXTURES / "whatsapp").glob("*.json"))
-pytestmark = pytest.mark.skipif(not LINE.exists(), reason="shared fixtures not present")
+LINE = Path(__file__).parent / "data" / "line_webhook.json"  # provenance: tests/data/SOURCES.md
+WHATSAPP = sorted(p for p in Path(WhatsAppAdapter.recordings).glob("*.json")
+                  if p.name != "real_text_message.json")  # each a dict of named payloads
 
 
 def depth(doc: Any) -> int:
@@ -31,7 +31,7 @@ def depth(doc: Any) -> int:
 
 def real_bodies() -> list[bytes]:
     """LINE's webhook file as is, and every named WhatsApp payload as compact JSON."""
-    out = [LINE.read_bytes()] if LINE.exists() else []
+    out = [LINE.read_bytes()]
     for path in WHATSAPP:
         out += [orjson.dumps(v) for v in json.loads(path.read_text(encoding="utf-8")).values()]
     return out
