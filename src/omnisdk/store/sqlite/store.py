@@ -130,6 +130,12 @@ class SQLiteStore(Store):
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
+    def _connect_or_fail(self) -> sqlite3.Connection:
+        try:
+            return self.connect()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the SQLite store at {self.path}: {type(exc).__name__}: {exc}") from exc
+
     async def open(self) -> None:
         """Connect, migrate the schema, requeue sends a crash left ``sending``, start the writer.
 
@@ -138,10 +144,7 @@ class SQLiteStore(Store):
                 a file that is not SQLite, a newer schema).
         """
         self._loop = asyncio.get_running_loop()
-        try:
-            conn = self.connect()
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the SQLite store at {self.path}: {type(exc).__name__}: {exc}") from exc
+        conn = self._connect_or_fail()
         try:
             self.create_schema(conn)
             if not self.inbox_only:
@@ -151,10 +154,6 @@ class SQLiteStore(Store):
         except BaseException:
             conn.close()
             raise
-        if self.inbox_only:
-            self._thread = threading.Thread(target=self._run, args=(conn,), name="omnisdk-sqlite", daemon=True)
-            self._thread.start()
-            return
         self._thread = threading.Thread(target=self._run, args=(conn,), name="omnisdk-sqlite", daemon=True)
         self._thread.start()
 
@@ -169,10 +168,7 @@ class SQLiteStore(Store):
         """
         if not self.path.exists():
             raise StoreNotFound(f"no database at {self.path}")
-        try:
-            conn = self.connect()
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open the SQLite store at {self.path}: {type(exc).__name__}: {exc}") from exc
+        conn = self._connect_or_fail()
         try:
             self.create_schema(conn)
             conn.execute("BEGIN")  # one snapshot for every statement of fn
