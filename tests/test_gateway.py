@@ -57,6 +57,19 @@ async def test_bad_signatures_are_401_and_store_nothing(client, runtime, headers
     assert await runtime.store.transact(lambda tx: tx.c.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]) == 0
 
 
+async def test_a_refusal_tells_the_sender_nothing_and_the_operator_why(client, runtime, caplog):
+    body = sample_body([msg(1)])
+    caplog.set_level("INFO", logger="omnisdk.gateway")
+    replies = [await client.post(URL, content=body, headers=h)
+               for h in ({}, {"x-sample-signature": "00" * 32}, signed(body + b" "))]
+    assert [r.status_code for r in replies] == [401, 401, 401]
+    assert len({r.json()["detail"] for r in replies}) == 1  # one answer, whatever failed
+    assert replies[0].json()["detail"] == "the request's signature is missing or does not verify"
+    logged = [r.getMessage() for r in caplog.records if r.name == "omnisdk.gateway"]
+    assert len(logged) == 3 and all(m.startswith("webhook sample/acme refused (") for m in logged)
+    assert len(set(logged)) > 1  # the log keeps the plugin's own reason
+
+
 @pytest.mark.parametrize("body", [b'{"messages": [{"id": "x"}]}', b'{"messages": [', b"\xff\xfe", b"[1, 2]"])
 async def test_malformed_bodies_are_400_with_a_json_error(client, body):
     resp = await client.post(URL, content=body, headers=signed(body))

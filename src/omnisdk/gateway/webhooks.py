@@ -39,6 +39,7 @@ from omnisdk.errors import (
     PayloadError,
     PayloadTooLargeError,
     RequestTimeoutError,
+    SignatureError,
     UnknownTargetError,
     WebhookError,
 )
@@ -70,6 +71,11 @@ _EXTRA_HEADERS: dict[int, list[tuple[bytes, bytes]]] = {
     503: [(b"retry-after", str(RETRY_AFTER_SECONDS).encode("ascii"))],
 }
 """Headers an answer with this status also carries."""
+
+
+SIGNATURE_DETAIL = "the request's signature is missing or does not verify"
+"""The detail of every 401: which check failed is logged (``omnisdk.gateway``, INFO), not
+answered, so a forger learns nothing from the reply."""
 
 
 def _error(status: int, reason: str, detail: str) -> WebhookReply:
@@ -208,6 +214,10 @@ class WebhookEndpoint:
                 if traceparent is not None:
                     events = [e if e.traceparent else e.with_(traceparent=traceparent, tracestate=tracestate)
                               for e in events]
+        except SignatureError as exc:  # the why goes to the operator's log, never to the sender
+            store.count_later(f"rejected.{exc.reason}")
+            log.info("webhook %s/%s refused (%s): %s", plugin, account, exc.reason, exc)
+            return _error(exc.status, exc.reason, SIGNATURE_DETAIL)
         except WebhookError as exc:
             store.count_later(f"rejected.{exc.reason}")
             return _error(exc.status, exc.reason, str(exc))
