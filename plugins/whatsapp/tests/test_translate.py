@@ -307,6 +307,14 @@ def test_system_messages_are_contact_changes(adapter, make_request, recordings):
     assert ident.data["identity"]["hash"] == "xyzxyz" and ident.data["customer_name"] == "User A"
 
 
+def test_an_undocumented_system_type_is_unsupported_not_a_contact_change(adapter, make_request, recordings):
+    doc = orjson.loads(recordings["system/phone_number_change"].body)
+    doc["entry"][0]["changes"][0]["value"]["messages"][0]["system"]["type"] = "user_changed_avatar"
+    event = parse(adapter, make_request, orjson.dumps(doc))[0]
+    assert event.type == TYPE_MESSAGE_UNSUPPORTED and event.id == "wamid.xyzxyz=="
+    assert event.data["kind"] == "unsupported" and event.data["extra"]["type"] == "system"
+
+
 def test_deleted(adapter, make_request, recordings):
     event = _one(adapter, make_request, recordings, "deleted_message/revoke")
     assert event.type == TYPE_MESSAGE_DELETED

@@ -17,7 +17,8 @@ What each piece becomes (one event per fact):
   ``reason``, ``errors`` and the whole ``raw`` message) for unknown types and for messages
   with ``errors`` (on the message or on the change ``value``, as Meta sends for a failed
   interactive payload).  Event id: the wamid (``messages[].id``).
-- ``type: "system"`` (/webhooks/components "system") → ``io.omnisdk.contact.changed``, id the
+- ``type: "system"`` with a documented ``system.type`` (:data:`SYSTEM_TYPES`; any other is
+  unsupported) (/webhooks/components "system") → ``io.omnisdk.contact.changed``, id the
   wamid; ``data``: ``message_id, channel, customer, business, customer_name, kind``
   (``system.type``), ``body``, ``new_customer`` (``system.wa_id`` / legacy ``new_wa_id``, as an
   address), ``identity`` (the ``identity`` object, if any), ``at``, ``raw`` (``system``).
@@ -285,7 +286,7 @@ def _message(m: Any, business: str, names: dict[str, str], value_errors: Any, so
     if errors:
         _unsupported(data, m, "provider reported errors", errors)
         etype = TYPE_MESSAGE_UNSUPPORTED
-    elif mtype == "system" and type(m.get("system")) is dict:
+    elif mtype == "system" and type(m.get("system")) is dict and m["system"].get("type") in SYSTEM_TYPES:
         return _system(m, data, source, time, key)
     elif mtype == "revoke":
         return _revoke(m, data, source, time, key)
@@ -301,6 +302,13 @@ def _message(m: Any, business: str, names: dict[str, str], value_errors: Any, so
             etype = TYPE_MESSAGE_UNSUPPORTED
     return Event(id=eid, source=source, type=etype, data=data, time=time, subject=subject,
                  partitionkey=key)
+
+
+SYSTEM_TYPES = frozenset({
+    "user_changed_number", "user_changed_user_id",  # /whatsapp/webhooks/reference/messages/system
+    "customer_changed_number", "customer_identity_changed",  # /whatsapp/cloud-api/webhooks/components
+})
+"""The documented ``system.type`` values; any other becomes ``io.omnisdk.message.unsupported``."""
 
 
 def _system(m: dict[str, Any], data: dict[str, Any], source: str, time: str, key: str) -> Event:
