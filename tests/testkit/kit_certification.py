@@ -22,3 +22,4 @@ class ConnectorSuite(CCaaSConnectorSuite):
     connector = connector_sample.KitCC
     tier = "silver"
     fuzz_examples = 10
+    signing_secrets = ("webhook_secret",)  # client_secret is the OAuth client's

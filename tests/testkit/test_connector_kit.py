@@ -25,12 +25,14 @@ from omnisdk.testkit import CCaaSConnectorSuite, CTIConnectorSuite
 class CC(CCaaSConnectorSuite):
     tier = "gold"
     fuzz_examples = 10
+    signing_secrets = ("webhook_secret",)  # client_secret is the OAuth client's
 
 
 class Voice(CTIConnectorSuite):
     capabilities = {"inbound", "place_call"}
     tier = "gold"
     fuzz_examples = 10
+    signing_secrets = ("secret",)  # api_key authenticates dial()
 """
 
 DEFECTS = {

@@ -42,7 +42,7 @@ class RuleState:
     Attributes:
         rule: the rule.
         kind: ``mandatory`` (at or below the declared tier), ``informational`` (above it),
-            ``not_applicable`` (needs an undeclared capability) or ``opted_out``.
+            ``not_applicable`` (needs an undeclared capability or declaration) or ``opted_out``.
         reason: why, for the three last kinds.
     """
 
@@ -169,6 +169,13 @@ class ContractSuite:
         return problems
 
     @classmethod
+    def not_applicable(cls, rule: Rule) -> str | None:
+        """Why ``rule`` does not apply although its capability is declared: it checks a
+        declaration the suite did not make (e.g. no published signing scheme), else None.
+        Kit mixins extend it (call ``super()``); reported like an undeclared capability."""
+        return None
+
+    @classmethod
     def rule_state(cls, rule: Rule) -> RuleState:
         """How ``rule`` runs for this suite (see :class:`RuleState`)."""
         reason = (cls.skip_rules or {}).get(rule.id)
@@ -178,6 +185,9 @@ class ContractSuite:
             return RuleState(
                 rule, "not_applicable", f"not applicable: capability {rule.capability!r} not declared"
             )
+        why = cls.not_applicable(rule)
+        if why:
+            return RuleState(rule, "not_applicable", f"not applicable: {why}")
         declared = cls.declared_tier()
         if rule.tier > declared:
             return RuleState(

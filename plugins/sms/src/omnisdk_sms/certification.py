@@ -17,6 +17,19 @@ class SmsSuite(ChannelAdapterSuite):
     adapter = TwilioSmsAdapter
     tier = "gold"
     capabilities = frozenset({"inbound", "statuses", "send_text", "send_media"})
+    # Twilio signs with X-Twilio-Signature (twilio.com/docs/usage/webhooks/webhooks-security);
+    # Twilio's own SDK test vectors are in recordings/vectors/.
+    signature_scheme = "twilio"
+    # SmsStatus is the older copy of MessageStatus (twilio.com/docs/messaging/guides/
+    # track-outbound-message-status): both carry the word, so they change together.
+    dispatch_fields = {"message status": [("MessageStatus",), ("SmsStatus",)]}
+    # The form parameters of "Create a Message resource"
+    # (https://www.twilio.com/docs/messaging/api/message-resource): To, Body, MediaUrl; an MMS
+    # has no caption parameter, so a media item's caption is sent as the Body.
+    outbound_mapping = {"to": "To", "text": "Body", "media.url": "MediaUrl", "media.caption": "Body"}
+    # HTTP Basic auth with the account SID and auth token (the same page's request examples:
+    # curl -u $TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN).
+    credential_header = "authorization"
     # Twilio's status callbacks carry no timestamp, so the provider's order is declared.
     status_order = (
         "status_queued",

@@ -25,7 +25,7 @@ from omnisdk.testkit.connector.rules import (
 from omnisdk.testkit.rules import RuleBook
 from omnisdk.testkit.tiers import TIERS
 
-CAPABILITY_ORDER = ("inbound", "statuses", "handshake", "send_text", "send_media", "send_template")
+CAPABILITY_ORDER = ("inbound", "statuses", "batches", "handshake", "send_text", "send_media", "send_template")
 assert set(CAPABILITY_ORDER) == CHANNEL_CAPABILITIES
 assert {"inbound", "handshake"} <= CCAAS_CAPABILITIES <= CTI_CAPABILITIES
 
@@ -43,12 +43,17 @@ declared tier by their own `tests/test_certification.py`.
 TIERS_TEXT = """\
 ## Tiers
 
-- **bronze** — safe to receive webhooks: signatures checked in constant time, redeliveries
-  deduplicated, malformed input refused with `PayloadError`, secrets never leaked, every
-  recording parsed to valid events.
-- **silver** — production-grade: fuzzed input, forward-only statuses, the GET handshake, and
-  outbound sends that retry right (429 after `Retry-After`, 5xx, never 4xx) with one
-  idempotency key and typed errors.
+- **bronze** — safe to receive webhooks: signatures checked in constant time, against forgeries
+  that change one secret, one byte, one parameter, one URL part or one header spelling, with
+  refusals that reveal nothing; redeliveries deduplicated as whole, identical events; pure
+  parsing (no file, socket or clock); malformed input refused with `PayloadError`; secrets
+  never leaked; every recording parsed to valid events.
+- **silver** — correct against the provider: requests the provider itself signed verify
+  unchanged, published schemes are checked with the kit's own signer, undocumented values and
+  batches are handled, fuzzed input is refused cleanly, statuses only move forward, the GET
+  handshake works, and outbound sends carry every field where the provider expects it, keep
+  credentials in their header, and retry right (429 after `Retry-After`, 5xx, never 4xx) with
+  one idempotency key and typed errors.
 - **gold** — complete: media and template sends, full event attributes, every recording
   pinned by an expected-events file.
 

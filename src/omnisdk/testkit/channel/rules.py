@@ -11,14 +11,16 @@ from omnisdk.testkit.tiers import Tier
 B, S, G = Tier.BRONZE, Tier.SILVER, Tier.GOLD
 
 CHANNEL_CAPABILITIES = frozenset(
-    {"inbound", "statuses", "send_text", "send_media", "send_template", "handshake"}
+    {"inbound", "statuses", "send_text", "send_media", "send_template", "handshake", "batches"}
 )
 """What a channel adapter may declare:
 
 - ``inbound``: verifies and parses provider webhooks (every channel adapter does);
 - ``statuses``: its webhooks carry delivery statuses (``io.omnisdk.message.status``);
 - ``send_text``, ``send_media``, ``send_template``: ``send()`` carries that content;
-- ``handshake``: answers the provider's GET verification handshake.
+- ``handshake``: answers the provider's GET verification handshake;
+- ``batches``: the provider puts several items (messages, statuses, events) in one body; the
+  suite's ``batch_path`` says where they are.
 """
 
 CHANNEL_RULES = RuleBook(
@@ -38,9 +40,34 @@ CHANNEL_RULES = RuleBook(
         Rule("parse.malformed", B, "malformed and truncated bodies raise PayloadError, never another "
              "exception", "inbound"),
         Rule("secrets.redacted", B, "secrets never appear in reprs, error messages or logs"),
+        Rule("signature.one_secret", B, "changing exactly one secret of the account refuses the request "
+             "when it is a signing secret, and changes nothing when it is not", "inbound"),
+        Rule("signature.one_change", B, "one changed byte, parameter, URL part, header prefix or encoding "
+             "is refused, including changes that keep the body's meaning", "inbound"),
+        Rule("signature.no_oracle", B, "a refusal's message holds nothing derived from a secret (the "
+             "secret, the expected signature in any encoding)", "inbound"),
+        Rule("parse.pure", B, "verify() and parse() open no file, socket or subprocess, and read no clock "
+             "when the times come from the payload (audit hook)", "inbound"),
+        Rule("dedupe.whole_event", B, "parsing the same request twice gives identical events: every "
+             "attribute and all data", "inbound"),
+        Rule("events.unique_ids", B, "two different recordings never give the same event id (unless "
+             "declared redeliveries of each other)", "inbound"),
         Rule("parse.fuzz", S, "fuzzed bodies (byte flips, JSON/form mutations, bodies at the size "
              "limit) give valid events or PayloadError; JSON nested 254–1,024 levels raises "
              "PayloadError", "inbound"),
+        Rule("signature.provider_vectors", S, "requests signed by the provider or its own SDK, shipped "
+             "with provenance, verify unchanged; the plugin's sign() plays no part", "inbound"),
+        Rule("signature.published_scheme", S, "for a published scheme (Meta, Twilio, LINE, Standard "
+             "Webhooks) the kit's own signer, checked on the published test values, signs every "
+             "recording and verify() accepts it; sign() agrees with it", "inbound"),
+        Rule("parse.unknown_values", S, "an undocumented value in each declared dispatch field gives an "
+             "unsupported or notice event or PayloadError: never a known type, never a crash", "inbound"),
+        Rule("parse.batches", S, "a body holding several recorded items (built by the declared merge "
+             "rule) gives every item's events", "batches"),
+        Rule("outbound.round_trip", S, "every field the plugin declares it sends appears in the captured "
+             "request where its declared mapping says", "send_text"),
+        Rule("outbound.credentials", S, "credentials travel only in the declared header, never in the URL, "
+             "the body or another header", "send_text"),
         Rule("status.forward_only", S, "out-of-order delivery statuses never move a message's status "
              "backwards", "statuses"),
         Rule("handshake.verified", S, "the GET handshake answers a valid request and refuses a wrong "

@@ -24,18 +24,26 @@ from typing import Any, ClassVar
 
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.testkit.base_suite import ContractSuite, describe_subject, subject_problems
+from omnisdk.testkit.channel.batches import BatchChecks
 from omnisdk.testkit.channel.delivery import DeliveryChecks
 from omnisdk.testkit.channel.fixture import ChannelFixture
+from omnisdk.testkit.channel.forgeries import ForgeryChecks
 from omnisdk.testkit.channel.outbound import OutboundChecks
+from omnisdk.testkit.channel.purity import PurityChecks
 from omnisdk.testkit.channel.recordings import RecordingChecks
+from omnisdk.testkit.channel.round_trip import RoundTripChecks
 from omnisdk.testkit.channel.rules import CHANNEL_CAPABILITIES, CHANNEL_RULES
 from omnisdk.testkit.channel.signatures import SignatureChecks
+from omnisdk.testkit.channel.unknown_values import UnknownValueChecks
+from omnisdk.testkit.channel.vectors import VectorChecks
 from omnisdk.testkit.rules import RuleBook
 
 _FIXTURES: dict[type, ChannelFixture] = {}
 
 
-class ChannelAdapterSuite(RecordingChecks, SignatureChecks, DeliveryChecks, OutboundChecks, ContractSuite):
+class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, ForgeryChecks, PurityChecks,
+                          UnknownValueChecks, BatchChecks, DeliveryChecks, OutboundChecks, RoundTripChecks,
+                          ContractSuite):
     """The standard tests of a channel adapter.
 
     Class attributes (only ``adapter`` is required):
@@ -59,6 +67,28 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, DeliveryChecks, Outb
         send_customer: the recipient of the kit's sends; default the customer of the first
             recorded inbound message.
         fuzz_examples: hypothesis examples per fuzz test (default 50).
+        provider_vectors: file of requests signed by the provider or its SDK, with provenance
+            (``signature.provider_vectors``); default ``<recordings_dir>/vectors.json``.
+        signature_scheme: the published scheme the provider signs with, if any: ``"meta_sha256"``,
+            ``"twilio"``, ``"line"`` or ``"standard_webhooks"`` (``signature.published_scheme``).
+        signing_secrets: names of the account settings that key the signature; default: the
+            only secret of the settings (``signature.one_secret``).
+        times_from_payload: the events' times come from the payload, so parse() must not read
+            the clock (default True; ``parse.pure``).
+        redeliveries: ``{recording: recording it redelivers}`` for recordings that are the same
+            provider event on purpose (``events.unique_ids``).
+        dispatch_fields: where the provider's enum-like values that choose the event type live
+            in a body: ``{label: path or [paths changed together]}`` (``parse.unknown_values``;
+            format in :mod:`omnisdk.testkit.channel.unknown_values`).
+        batch_path: the paths of the lists holding a body's items (``batches``;
+            ``parse.batches``; format and merge rule in :mod:`omnisdk.testkit.channel.batches`).
+        outbound_mapping: where each field the plugin sends appears in the provider request
+            body: ``{field: path or [paths]}`` with fields ``to``, ``text``, ``media.url``,
+            ``media.caption``, ``template.name``, ``template.language``, a tuple path for JSON
+            or a form parameter name (``outbound.round_trip``; format in
+            :mod:`omnisdk.testkit.channel.round_trip`).
+        credential_header: the one request header that carries the account's credentials,
+            e.g. ``"authorization"`` (``outbound.credentials``).
         skip_rules: ``{rule id: reason}`` opt-outs (or :func:`omnisdk.testkit.skip_rule`).
     """
 
@@ -79,6 +109,15 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, DeliveryChecks, Outb
     handshake_query: ClassVar[Mapping[str, str] | None] = None
     send_customer: ClassVar[str | None] = None
     fuzz_examples: ClassVar[int] = 50
+    provider_vectors: ClassVar[Path | str | None] = None
+    signature_scheme: ClassVar[str | None] = None
+    signing_secrets: ClassVar[Collection[str] | None] = None
+    times_from_payload: ClassVar[bool] = True
+    redeliveries: ClassVar[Mapping[str, str]] = {}
+    dispatch_fields: ClassVar[Mapping[str, Any] | Sequence[Any]] = ()
+    batch_path: ClassVar[Sequence[Sequence[str | int]] | None] = None
+    outbound_mapping: ClassVar[Mapping[str, Any] | None] = None
+    credential_header: ClassVar[str | None] = None
 
     @classmethod
     def fixture(cls) -> ChannelFixture:

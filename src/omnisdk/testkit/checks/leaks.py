@@ -43,7 +43,7 @@ def with_other_secrets(settings: BaseModel) -> BaseModel:
     for name in type(settings).model_fields:
         value = getattr(settings, name)
         if isinstance(value, SecretStr) and value.get_secret_value():
-            changes[name] = SecretStr(_rotate(value.get_secret_value()))
+            changes[name] = SecretStr(rotated(value.get_secret_value()))
     if not changes:
         raise ValueError("the account settings hold no SecretStr to sign with")
     raw = {name: getattr(settings, name) for name in type(settings).model_fields}
@@ -51,8 +51,9 @@ def with_other_secrets(settings: BaseModel) -> BaseModel:
     return type(settings).model_validate(raw)
 
 
-def _rotate(text: str) -> str:
-    """Same length and character classes, every character different."""
+def rotated(text: str) -> str:
+    """``text`` with the same length and character classes, every character different (a
+    well-formed but wrong secret)."""
     out = []
     for ch in text:
         if ch.isdigit():

@@ -36,6 +36,8 @@ from omnisdk.testkit import fuzz
 from omnisdk.testkit.base_suite import ContractSuite, describe_subject, fail, subject_problems
 from omnisdk.testkit.channel.delivery import ParseChecks, RedeliveryChecks
 from omnisdk.testkit.channel.fixture import ChannelFixture
+from omnisdk.testkit.channel.forgeries import ForgeryChecks
+from omnisdk.testkit.channel.purity import PurityChecks
 from omnisdk.testkit.channel.recordings import RecordingChecks
 from omnisdk.testkit.channel.signatures import SignatureChecks
 from omnisdk.testkit.checks.leaks import leaks, secret_values, with_other_secrets
@@ -218,7 +220,8 @@ async def outcome(awaitable: Awaitable[Any]) -> tuple[Any, BaseException | None]
 _FIXTURES: dict[type, ChannelFixture] = {}
 
 
-class ConnectorSuite(RecordingChecks, SignatureChecks, RedeliveryChecks, ParseChecks, ContractSuite):
+class ConnectorSuite(RecordingChecks, SignatureChecks, ForgeryChecks, RedeliveryChecks, ParseChecks,
+                     PurityChecks, ContractSuite):
     """Base of the connector suites (not used directly).
 
     Class attributes (only ``connector`` is required):
@@ -229,7 +232,8 @@ class ConnectorSuite(RecordingChecks, SignatureChecks, RedeliveryChecks, ParseCh
         recordings_dir, expected_dir, webhook_url: as for :class:`ChannelAdapterSuite`.
         api_base_url: where the kit's mocked platform API lives (set as the ``api_base_url``
             setting of the connectors it calls); default :data:`API_BASE`.
-        capabilities, tier, fuzz_examples, handshake_query, skip_rules: as for channels.
+        capabilities, tier, fuzz_examples, handshake_query, skip_rules, signing_secrets,
+            times_from_payload, redeliveries: as for channels.
     """
 
     _omnisdk_kit_class: ClassVar[bool] = True
@@ -247,6 +251,9 @@ class ConnectorSuite(RecordingChecks, SignatureChecks, RedeliveryChecks, ParseCh
     status_order: ClassVar[Sequence[str] | None] = None
     handshake_query: ClassVar[Mapping[str, str] | None] = None
     fuzz_examples: ClassVar[int] = 50
+    signing_secrets: ClassVar[Collection[str] | None] = None
+    times_from_payload: ClassVar[bool] = True
+    redeliveries: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def fixture(cls) -> ChannelFixture:

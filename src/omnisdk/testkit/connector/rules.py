@@ -18,7 +18,9 @@ B, S, G = Tier.BRONZE, Tier.SILVER, Tier.GOLD
 SHARED_RULE_IDS = (
     "adapter.declaration", "adapter.capabilities", "recordings.parse", "recordings.expected",
     "signature.missing", "signature.forged", "signature.malformed", "signature.constant_time",
-    "dedupe.redelivery", "parse.malformed", "secrets.redacted", "parse.fuzz", "handshake.verified",
+    "signature.one_secret", "signature.one_change", "signature.no_oracle",
+    "dedupe.redelivery", "dedupe.whole_event", "events.unique_ids", "parse.pure",
+    "parse.malformed", "secrets.redacted", "parse.fuzz", "handshake.verified",
     "events.attributes", "recordings.pinned",
 )
 """Channel rules every connector suite checks too (webhooks, secrets, recordings)."""

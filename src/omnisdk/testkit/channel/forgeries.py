@@ -1,0 +1,325 @@
+"""The channel suite's tests of forgeries that change one thing at a time, and of refusals that
+are no oracle: rules ``signature.one_secret``, ``signature.one_change`` and
+``signature.no_oracle``.
+
+``signature.forged`` changes every secret at once, so it cannot tell which key ``verify()``
+uses.  These rules isolate one thing:
+
+- ``signature.one_secret``: for each secret setting of the account (top-level ``SecretStr`` /
+  ``SecretBytes``), a request is signed by an adapter whose settings differ in that secret
+  alone.  When the setting is a signing secret (``signing_secrets``; default the settings'
+  only secret) ``verify()`` must raise SignatureError; when it is not (an API token, a verify
+  token), ``verify()`` must accept: the signature does not depend on it.  A request signed
+  with another secret's value as the signing key (the API token used as the webhook secret)
+  must be refused.
+- ``signature.one_change``: each recording, signed by the adapter, then changed in one thing
+  (:mod:`omnisdk.testkit.checks.forgery_variants`): one body byte; the same JSON in other bytes
+  (whitespace, escapes, key order); for form bodies one decoded value, one parameter added or
+  removed, and parameter order or percent-encoding (refused when ``sign()`` says the scheme
+  signs the raw body, accepted when it signs the decoded parameters); for
+  schemes that sign the URL, a query added or dropped, the path or scheme changed; the
+  signature header's algorithm prefix removed or changed, its digest in another encoding; one
+  character of every other header ``sign()`` sets.  Each must raise SignatureError.  Where the
+  URL is signed, a request signed and received at a URL with a query string must be accepted.
+- ``signature.no_oracle``: for wrong, tampered and malformed requests, the SignatureError's
+  text, repr, args, attributes and cause chain, and the log records written during
+  ``verify()``, must hold no secret value and no spelling (hex, base64, with or without
+  prefix) of the signature the request should have carried.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from pydantic import SecretBytes, SecretStr
+
+from omnisdk.adapters import AccountSettings, ChannelAdapter, WebhookRequest
+from omnisdk.errors import SignatureError
+from omnisdk.recordings import Recording
+from omnisdk.testkit.base_suite import fail
+from omnisdk.testkit.channel.checks import ChannelChecks, listing
+from omnisdk.testkit.channel.fixture import RECEIVED_AT
+from omnisdk.testkit.checks.forgery_variants import (
+    body_variants,
+    digest_spellings,
+    form_respellings,
+    header_variants,
+    url_variants,
+    with_query,
+)
+from omnisdk.testkit.checks.leaks import rotated, secret_values, with_other_secrets
+from omnisdk.testkit.checks.signatures import malformed_values, tampered
+from omnisdk.testkit.rules import rule
+
+MAX_RECORDINGS = 12
+"""At most this many recordings (spread over the sorted list) are forged per rule."""
+
+
+def secret_settings(settings: AccountSettings) -> dict[str, str]:
+    """``{setting name: secret value}`` of the settings' top-level SecretStr/SecretBytes
+    fields with a non-empty value."""
+    out: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretBytes):
+            out[name] = value.get_secret_value().decode("utf-8", "replace")
+        elif isinstance(value, SecretStr):
+            out[name] = value.get_secret_value()
+    return {k: v for k, v in out.items() if v}
+
+
+def _verdict(adapter: ChannelAdapter, request: WebhookRequest) -> tuple[str, BaseException | None]:
+    """``("accepted", None)``, ``("refused", SignatureError)`` or ``("raised", other)``."""
+    try:
+        adapter.verify(request)
+    except SignatureError as exc:
+        return "refused", exc
+    except Exception as exc:  # the contract breach the rules look for
+        return "raised", exc
+    return "accepted", None
+
+
+def _post(url: str, body: bytes, content_type: str, headers: dict[str, str]) -> WebhookRequest:
+    return WebhookRequest(method="POST", url=url, headers={"content-type": content_type, **headers},
+                          body=body, received_at=RECEIVED_AT)
+
+
+def _texts_of(exc: BaseException) -> Iterator[tuple[str, str]]:
+    """``(where, text)`` of an exception, its args and attributes, and its cause chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    depth = 0
+    while current is not None and id(current) not in seen and depth < 8:
+        seen.add(id(current))
+        where = "the SignatureError" if depth == 0 else f"its cause ({type(current).__name__})"
+        yield f"{where}'s message", str(current)
+        yield f"{where}'s repr", repr(current)
+        for i, arg in enumerate(current.args):
+            yield f"{where}'s args[{i}]", repr(arg)
+        for name, value in vars(current).items():
+            yield f"{where}'s attribute {name}", repr(value)
+        current = current.__cause__ or current.__context__
+        depth += 1
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.texts.append(record.getMessage())
+        except Exception:  # a broken log call is not this rule's business
+            self.texts.append(str(record.msg))
+
+
+class ForgeryChecks(ChannelChecks):
+    """Mixin: one-secret and one-change forgeries, and refusals that leak nothing."""
+
+    _omnisdk_kit_class: ClassVar[bool] = True
+    signing_secrets: ClassVar[Any]
+
+    def _sample(self, rule_id: str) -> list[Recording]:
+        recs = self._recordings(rule_id)
+        if len(recs) <= MAX_RECORDINGS:
+            return recs
+        step = len(recs) / MAX_RECORDINGS
+        return [recs[int(i * step)] for i in range(MAX_RECORDINGS)]
+
+    def _signing_names(self, rule_id: str, secrets: dict[str, str]) -> set[str]:
+        declared = set(self.signing_secrets or ())
+        if declared:
+            unknown = declared - set(secrets)
+            if unknown:
+                fail(rule_id, f"signing_secrets names {sorted(unknown)}, which are not non-empty secret "
+                     f"settings of the account (those are {sorted(secrets)})")
+            return declared
+        if len(secrets) != 1:
+            fail(rule_id, f"the settings have {len(secrets)} secrets {sorted(secrets)}: declare "
+                 "signing_secrets = ('<the setting that keys the signature>', ...)")
+        return set(secrets)
+
+    # --- signature.one_secret ------------------------------------------------------------
+
+    @rule("signature.one_secret")
+    def test_one_secret_changed(self) -> None:
+        rid, fx = "signature.one_secret", self._fx()
+        secrets = secret_settings(fx.settings())
+        if not secrets:
+            fail(rid, "the account settings hold no secret (SecretStr/SecretBytes) to sign with")
+        signing = self._signing_names(rid, secrets)
+        adapter, problems = fx.adapter(), []
+        for rec in self._sample(rid):
+            for name, value in secrets.items():
+                forger = _forger(fx, {name: rotated(value)})
+                if forger is None:
+                    continue
+                verdict, exc = _verdict(adapter, fx.request(rec, signed_by=forger))
+                if name in signing and verdict != "refused":
+                    problems.append(f"{rec.name} signed with only {name} changed: verify() "
+                                    f"{_said(verdict, exc)}; {name} keys the signature")
+                elif name not in signing and verdict != "accepted":
+                    problems.append(f"{rec.name} signed with only {name} changed: verify() "
+                                    f"{_said(verdict, exc)}; {name} is not a signing secret "
+                                    "(declare signing_secrets if it is)")
+            for key_name in signing:
+                for other, value in secrets.items():
+                    if other in signing or value == secrets[key_name]:
+                        continue
+                    forger = _forger(fx, {key_name: value})
+                    if forger is None:
+                        continue
+                    verdict, exc = _verdict(adapter, fx.request(rec, signed_by=forger))
+                    if verdict != "refused":
+                        problems.append(f"{rec.name} signed with the {other} value as {key_name}: "
+                                        f"verify() {_said(verdict, exc)}")
+        if problems:
+            fail(rid, "verify() must check the signing secret, and only it:" + listing(problems))
+
+    # --- signature.one_change ------------------------------------------------------------
+
+    @rule("signature.one_change")
+    def test_one_change_is_refused(self) -> None:
+        rid, fx = "signature.one_change", self._fx()
+        adapter, problems = fx.adapter(), []
+        for rec in self._sample(rid):
+            headers = fx.sign(adapter, rec.body, rec.content_type)
+            for what, body in body_variants(rec.body, rec.content_type):
+                self._refused(problems, adapter, _post(fx.url, body, rec.content_type, headers), rec, what)
+            problems += self._respelling_problems(adapter, rec, headers)
+            if self._url_signed(adapter, rec):
+                for what, url in url_variants(fx.url):
+                    self._refused(problems, adapter, _post(url, rec.body, rec.content_type, headers), rec, what)
+                queried = with_query(fx.url)
+                signed = {k.lower(): v for k, v in adapter.sign(queried, rec.body, rec.content_type).items()}
+                verdict, exc = _verdict(adapter, _post(queried, rec.body, rec.content_type, signed))
+                if verdict != "accepted":
+                    problems.append(f"{rec.name} signed for and received at a URL with a query string: "
+                                    f"verify() {_said(verdict, exc)} (the provider signs the URL with its query)")
+            for name, value in headers.items():
+                changes = header_variants(value)
+                changes.append((f"one character of {name} changed", tampered(value.encode()).decode("latin-1")))
+                for what, bad in changes:
+                    self._refused(problems, adapter,
+                                  _post(fx.url, rec.body, rec.content_type, {**headers, name: bad}),
+                                  rec, f"{name} with {what}")
+        if problems:
+            fail(rid, "a signed request changed in one thing must raise SignatureError (verify the "
+                 "exact bytes, URL and header the provider signed, in its one encoding):" + listing(problems))
+
+    def _respelling_problems(self, adapter: ChannelAdapter, rec: Recording, headers: dict[str, str]) -> list[str]:
+        """Form parameters reordered or re-encoded: refused when the scheme signs the raw
+        body (``sign()`` of the respelled body differs), accepted when it signs the decoded
+        parameters (``sign()`` gives the same headers)."""
+        fx, problems = self._fx(), []
+        if "x-www-form-urlencoded" not in rec.content_type.lower():
+            return []
+        for what, body in form_respellings(rec.body):
+            try:
+                same = fx.sign(adapter, body, rec.content_type) == headers
+            except ValueError:
+                continue
+            verdict, exc = _verdict(adapter, _post(fx.url, body, rec.content_type, headers))
+            if same and verdict != "accepted":
+                problems.append(f"{rec.name} with {what}: verify() {_said(verdict, exc)}, but sign() "
+                                "gives the same signature (the scheme signs the decoded parameters)")
+            elif not same and verdict != "refused":
+                problems.append(f"{rec.name} with {what}: verify() {_said(verdict, exc)}, but sign() "
+                                "gives another signature (the scheme signs the raw body)")
+        return problems
+
+    def _url_signed(self, adapter: ChannelAdapter, rec: Recording) -> bool:
+        fx = self._fx()
+        here = fx.sign(adapter, rec.body, rec.content_type)
+        there = {k.lower(): v for k, v in adapter.sign(with_query(fx.url), rec.body, rec.content_type).items()}
+        return here != there
+
+    @staticmethod
+    def _refused(problems: list[str], adapter: ChannelAdapter, request: WebhookRequest,
+                 rec: Recording, what: str) -> None:
+        verdict, exc = _verdict(adapter, request)
+        if verdict != "refused":
+            problems.append(f"{rec.name} with {what}: verify() {_said(verdict, exc)}")
+
+    # --- signature.no_oracle -------------------------------------------------------------
+
+    @rule("signature.no_oracle")
+    def test_refusal_is_no_oracle(self) -> None:
+        rid, fx = "signature.no_oracle", self._fx()
+        adapter, problems = fx.adapter(), []
+        settings = fx.settings()
+        secrets = secret_values(settings)
+        try:
+            forger = fx.adapter_cls(fx.account, with_other_secrets(settings))
+        except ValueError as exc:
+            fail(rid, f"{exc}: cannot make a wrong signature")
+            return
+        for rec in self._sample(rid)[:4]:
+            good = fx.sign(adapter, rec.body, rec.content_type)
+            cases = [("signed with another secret", fx.request(rec, signed_by=forger), rec.body)]
+            body = tampered(rec.body)
+            cases.append(("with one byte changed after signing", fx.request(rec, body=body, signed_by=adapter),
+                          body))
+            for name, value in good.items():
+                for bad in malformed_values(value)[:3]:
+                    cases.append((f"with {name}: {bad[:12]!r}", fx.request(rec, headers={**good, name: bad}),
+                                  rec.body))
+            for what, request, received in cases:
+                problems += self._oracle_problems(adapter, request, received, secrets, f"{rec.name} {what}")
+        if problems:
+            fail(rid, "a refusal must say what is wrong, never what would be right: no secret and no "
+                 "expected signature in the SignatureError, its cause chain or the log:" + listing(problems))
+
+    def _oracle_problems(self, adapter: ChannelAdapter, request: WebhookRequest, received: bytes,
+                         secrets: list[str], what: str) -> list[str]:
+        fx = self._fx()
+        expected: set[str] = set()
+        try:
+            right = fx.sign(adapter, received, request.headers.get("content-type", ""))
+        except ValueError:  # a body the scheme cannot sign has no expected signature to leak
+            right = {}
+        for value in right.values():
+            expected |= digest_spellings(value)
+        sent = set()
+        for value in request.headers.values():
+            sent |= digest_spellings(value)
+        expected -= sent  # echoing what was received is no oracle
+        handler = _Records()
+        root = logging.getLogger()
+        old_level = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        try:
+            verdict, exc = _verdict(adapter, request)
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(old_level)
+        texts = [("the log", t) for t in handler.texts]
+        if exc is not None:
+            texts += list(_texts_of(exc))
+        problems = []
+        for where, text in texts:
+            if any(s in text for s in secrets):
+                problems.append(f"{what}: {where} holds a secret value")
+            elif any(s in text for s in expected):
+                problems.append(f"{what}: {where} holds the expected signature")
+        return problems
+
+
+def _forger(fx: Any, changes: dict[str, str]) -> ChannelAdapter | None:
+    """An adapter with ``changes`` to the settings; None when the settings refuse them."""
+    try:
+        return fx.adapter(**changes)
+    except ValueError:  # pydantic's ValidationError: the settings forbid it, nothing to forge
+        return None
+
+
+def _said(verdict: str, exc: BaseException | None) -> str:
+    if verdict == "accepted":
+        return "accepted it"
+    if verdict == "raised":
+        return f"raised {type(exc).__name__} instead of SignatureError"
+    return "refused it"

@@ -1,0 +1,367 @@
+"""The channel suite's tests of outbound round-trips against the declared mapping, and where
+credentials travel: rules ``outbound.round_trip`` and ``outbound.credentials``.
+
+Both send the kit's messages (``text_message``, ``media_message``, ``template_message`` of
+:class:`~omnisdk.testkit.channel.outbound.OutboundChecks`) against the respx-mocked provider API
+(:mod:`omnisdk.testkit.checks.provider_api`), answered 200, and read the captured request(s).
+
+**outbound.round_trip.**  For each declared send capability (``send_text``, ``send_media``,
+``send_template``) the kit sends its message of that kind and checks that every field the
+message carries is in the request body where ``outbound_mapping`` says.  The format::
+
+    outbound_mapping = {
+        "to": "To",                                   # a form parameter
+        "text": ("text", "body"),                     # a JSON path
+        "media.url": [("image", "link"), ("video", "link")],   # any of these paths
+        "media.caption": ("image", "caption"),
+        "template.name": ("template", "name"),
+        "template.language": ("template", "language", "code"),
+    }
+
+- keys (:data:`FIELDS`) are the fields of :class:`~omnisdk.adapters.OutboundMessage` the kit's
+  messages carry: ``to`` (``customer``, the recipient), ``text``, ``media.url`` and
+  ``media.caption`` (of the message's one :class:`~omnisdk.adapters.OutboundMedia`),
+  ``template.name`` and ``template.language`` (of its :class:`~omnisdk.adapters.Template`);
+- a value is a path into the request body, in the format of
+  :mod:`omnisdk.testkit.checks.body_paths`: a **tuple** of steps for a JSON body (``str`` keys,
+  ``int`` list indices, ``"*"`` for every item), a **str** for a form parameter
+  (``application/x-www-form-urlencoded``; a one-key JSON path too); a **list** of such paths
+  when the value may be at any of them (a list is never one path: write paths as tuples);
+- ``None`` declares that the provider's API has no place for an optional field
+  (:data:`MAY_BE_UNSENT`: ``media.caption``, ``template.language``); say why, citing the
+  provider's documentation, in a comment.  The primary content (``text``, ``media.url``,
+  ``template.name``) and the recipient can never be declared unsent.
+
+A value must equal the message's exactly (compared as strings); the recipient, when it is an
+E.164 number (``+15550100002``), is compared by its digits, so ``15550100002`` and
+``whatsapp:+15550100002`` match it.  Every content field the message carries (:data:`CONTENT`)
+must be declared: one the mapping omits fails with "declare where <field> goes in
+outbound_mapping", so a plugin cannot drop content unnoticed.  ``to`` is checked when declared.
+A send that makes several requests (an upload, then the message) is searched in all of their
+bodies; a body that is neither JSON nor a form cannot be checked and fails the rule.
+Without ``outbound_mapping`` the rule fails; it does not apply without a send capability.
+
+**outbound.credentials.**  ``credential_header`` names the one request header that carries
+the account's credentials (``"authorization"``: a Bearer token, HTTP Basic).  The kit sends a
+text and checks, for every secret value of the account settings
+(:func:`~omnisdk.testkit.checks.leaks.secret_values`: the API token, and the webhook signing
+secret, which is never sent at all), that the value, URL-encoded or base64-encoded, is
+nowhere in the URL (path and query), the body or any header other than the declared one (a
+``Basic`` value of another header is decoded and searched too); and that the declared header
+is on the request.  Whatever the declared header holds is accepted there.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+from urllib.parse import quote, quote_plus, unquote_plus
+
+import httpx
+from pydantic import BaseModel
+
+from omnisdk.adapters import OutboundMessage
+from omnisdk.testkit.base_suite import fail
+from omnisdk.testkit.channel.checks import SEND_CAPABILITIES, ChannelChecks, listing
+from omnisdk.testkit.checks.body_paths import WILDCARD, Body, Path, as_path, show
+from omnisdk.testkit.checks.leaks import secret_values
+from omnisdk.testkit.checks.provider_api import Reply, SendRun, describe_error, run_send
+from omnisdk.testkit.rules import Rule, rule
+
+FIELDS: dict[str, str] = {
+    "to": "the recipient (OutboundMessage.customer)",
+    "text": "OutboundMessage.text",
+    "media.url": "OutboundMessage.media[0].url",
+    "media.caption": "OutboundMessage.media[0].caption",
+    "template.name": "OutboundMessage.template.name",
+    "template.language": "OutboundMessage.template.language",
+}
+"""The keys ``outbound_mapping`` may have, with the field of the message each names."""
+
+CONTENT = frozenset({"text", "media.url", "media.caption", "template.name", "template.language"})
+"""The fields that must be declared whenever the kit's message carries them."""
+
+MAY_BE_UNSENT = frozenset({"media.caption", "template.language"})
+"""The fields ``outbound_mapping`` may declare ``None`` (the provider has no place for them)."""
+
+MESSAGES = {"send_text": "text_message", "send_media": "media_message",
+            "send_template": "template_message"}
+"""The kit's message method for each send capability."""
+
+DECLARE_MAPPING = (
+    "declare outbound_mapping = {'<field>': <path in the request body>, ...}: where each field "
+    "of the message goes in the provider's request, e.g. {'to': ('to',), 'text': ('text', "
+    "'body')} for a JSON body or {'to': 'To', 'text': 'Body'} for a form; fields: "
+    + ", ".join(FIELDS) + "; a list of paths when the value may be at any of them "
+    "(format in omnisdk.testkit.channel.round_trip)"
+)
+DECLARE_HEADER = (
+    "declare credential_header = '<header>': the one request header that carries the account's "
+    "credentials (e.g. 'authorization' for a Bearer token or HTTP Basic), as the provider's API "
+    "reference says"
+)
+_E164 = re.compile(r"\+?[0-9]{6,15}")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP header name (RFC 9110 token)."""
+_MISSING = object()
+
+
+def mapping_entries(declared: Any) -> tuple[dict[str, list[Path] | None], list[str]]:
+    """``({field: paths, or None for "not sent"}, problems)`` from an ``outbound_mapping``
+    (format in the module docstring); the problems say what is wrong with each entry."""
+    if not isinstance(declared, Mapping):
+        return {}, [f"outbound_mapping must be a mapping of field to path, not {type(declared).__name__}"]
+    out: dict[str, list[Path] | None] = {}
+    problems: list[str] = []
+    for field, where in declared.items():
+        if field not in FIELDS:
+            problems.append(f"outbound_mapping names {field!r}, which is not one of {list(FIELDS)}")
+            continue
+        if where is None:
+            if field not in MAY_BE_UNSENT:
+                problems.append(f"outbound_mapping[{field!r}] is None, but {field} is always sent: "
+                                "say where it goes in the request body")
+            else:
+                out[field] = None
+            continue
+        candidates = where if isinstance(where, list) else [where]
+        paths = [as_path(p) if isinstance(p, (str, tuple)) else None for p in candidates]
+        if not candidates or any(p is None for p in paths):
+            problems.append(f"outbound_mapping[{field!r}] = {where!r} is not a path: use a tuple of "
+                            "JSON keys/indices, a form parameter name, or a list of those")
+            continue
+        out[field] = [p for p in paths if p is not None]
+    return out, problems
+
+
+def carried(message: OutboundMessage) -> dict[str, str]:
+    """``{field: value}`` of the :data:`FIELDS` that ``message`` carries (not None, not empty)."""
+    media = message.media[0] if message.media else None
+    template = message.template
+    values = {
+        "to": message.customer,
+        "text": message.text,
+        "media.url": media.url if media else None,
+        "media.caption": media.caption if media else None,
+        "template.name": template.name if template else None,
+        "template.language": template.language if template else None,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def values_at(body: Body, path: Path) -> list[Any]:
+    """Every value ``path`` selects in ``body`` (a form parameter may repeat: each value)."""
+    if body.kind == "form":
+        return [v for k, v in body.doc if (k,) == path]
+    if WILDCARD in path:
+        return [body.get(p) for p in body.matches(path)]
+    value = body.get(path, _MISSING)
+    return [] if value is _MISSING else [value]
+
+
+def same(field: str, want: str, got: Any) -> bool:
+    """Whether a request value is the message's (the recipient by its digits when E.164)."""
+    if isinstance(got, bool) or not isinstance(got, (str, int, float)):
+        return False
+    if field == "to" and _E164.fullmatch(want):
+        return re.sub(r"\D", "", str(got)) == want.lstrip("+")
+    return str(got) == want
+
+
+def decode_body(request: httpx.Request) -> Body:
+    """The request's body, decoded by its content type (``opaque`` when not JSON or a form)."""
+    return Body.decode(request.content, request.headers.get("content-type", ""))
+
+
+def secret_forms(secret: str) -> dict[str, str]:
+    """``{form: text}``: the secret as is, URL-encoded and base64-encoded (the forms a
+    request may carry it in)."""
+    raw = secret.encode()
+    forms = {
+        "as is": secret,
+        "URL-encoded": quote(secret, safe=""),
+        "form-encoded": quote_plus(secret),
+        "base64-encoded": base64.b64encode(raw).decode(),
+        "base64url-encoded": base64.urlsafe_b64encode(raw).decode(),
+    }
+    forms["base64-encoded (unpadded)"] = forms["base64-encoded"].rstrip("=")
+    out: dict[str, str] = {}
+    for name, text in forms.items():
+        if len(text) >= 4 and text not in out.values():
+            out[name] = text
+    return out
+
+
+def secret_names(settings: Any) -> dict[str, str]:
+    """``{secret value: the settings holding it}`` for messages."""
+    names: dict[str, list[str]] = {}
+    fields = type(settings).model_fields if isinstance(settings, BaseModel) else {}
+    for name in fields:
+        for value in secret_values(getattr(settings, name)):
+            names.setdefault(value, []).append(name)
+    return {value: " / ".join(found) for value, found in names.items()}
+
+
+def _basic_decoded(value: str) -> str | None:
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        return base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def request_places(request: httpx.Request, credential_header: str) -> list[tuple[str, list[str]]]:
+    """``[(where, texts)]``: the places of a request a credential must not be, each with the
+    texts searched there (raw and decoded)."""
+    url = str(request.url)
+    body = request.content.decode("utf-8", "replace")
+    decoded = decode_body(request)
+    leaves = [str(v) for _, v in decoded.leaves()] if decoded.kind != "opaque" else []
+    places = [("the URL", [url, unquote_plus(url)]), ("the body", [body, unquote_plus(body), *leaves])]
+    for name, value in request.headers.items():
+        if name.lower() == credential_header.lower():
+            continue
+        texts = [value, unquote_plus(value)]
+        basic = _basic_decoded(value)
+        if basic is not None:
+            texts.append(basic)
+        places.append((f"header {name}", texts))
+    return places
+
+
+class RoundTripChecks(ChannelChecks):
+    """Mixin: sent fields land where ``outbound_mapping`` says; credentials travel only in
+    ``credential_header`` (formats in the module docstring)."""
+
+    _omnisdk_kit_class: ClassVar[bool] = True
+    outbound_mapping: ClassVar[Any]
+    credential_header: ClassVar[Any]
+
+    @classmethod
+    def not_applicable(cls, rule: Rule) -> str | None:
+        """``outbound.round_trip`` and ``outbound.credentials`` without a send capability."""
+        if rule.id in ("outbound.round_trip", "outbound.credentials") \
+                and not set(SEND_CAPABILITIES) & set(cls.capabilities):
+            return "no send capability declared (send_text, send_media, send_template)"
+        return super().not_applicable(rule)  # type: ignore[misc]
+
+    @classmethod
+    def declaration_problems(cls) -> list[str]:
+        """A malformed ``outbound_mapping`` or ``credential_header`` is a declaration problem
+        (a missing one fails its rule instead)."""
+        problems = super().declaration_problems()  # type: ignore[misc]
+        if cls.outbound_mapping is not None:
+            problems += mapping_entries(cls.outbound_mapping)[1]
+        header = cls.credential_header
+        if header is not None and not (isinstance(header, str) and _TOKEN.fullmatch(header)):
+            problems.append(f"credential_header must be one header name (e.g. 'authorization'), not {header!r}")
+        return problems
+
+    def _kit_message(self, capability: str) -> OutboundMessage:
+        message: OutboundMessage = getattr(self, MESSAGES[capability])()
+        return message
+
+    def _run(self, message: OutboundMessage) -> SendRun:
+        fx = self._fx()
+        return run_send(fx.adapter, message, [Reply(200, json=fx.adapter_cls.sandbox_reply(1))])
+
+    # --- outbound.round_trip ---------------------------------------------------------------
+
+    @rule("outbound.round_trip")
+    def test_round_trip_fields_land_where_the_mapping_says(self) -> None:
+        rid = "outbound.round_trip"
+        if self.outbound_mapping is None:
+            fail(rid, f"no outbound_mapping: {DECLARE_MAPPING}")
+            return
+        mapping, problems = mapping_entries(self.outbound_mapping)
+        if problems:
+            fail(rid, "bad outbound_mapping:" + listing(problems + [DECLARE_MAPPING]))
+        declared = [c for c in SEND_CAPABILITIES if c in set(self.capabilities)]
+        for capability in declared:
+            problems += self._round_trip_problems(capability, mapping)
+        if problems:
+            fail(rid, "every field of the message must be in the provider request where "
+                 "outbound_mapping says (paths into the request body):" + listing(problems))
+
+    def _round_trip_problems(self, capability: str, mapping: dict[str, list[Path] | None]) -> list[str]:
+        kind = capability.removeprefix("send_")
+        message = self._kit_message(capability)
+        run = self._run(message)
+        if not run.requests:
+            return [f"{kind} send: no request reached the provider (send() ended with "
+                    f"{describe_error(run.error)}; see outbound.{capability})"]
+        bodies = [decode_body(r) for r in run.requests]
+        readable = [b for b in bodies if b.kind != "opaque"]
+        if not readable:
+            ctype = run.requests[0].headers.get("content-type", "none")
+            return [f"{kind} send: the request body (content type {ctype}) is neither JSON nor a form, "
+                    "so the kit cannot read it (skip the rule with a reason if the provider takes "
+                    "another format)"]
+        problems: list[str] = []
+        for field, want in carried(message).items():
+            if field not in mapping:
+                if field in CONTENT:
+                    problems.append(f"{kind} send: the message carries {field} {want!r}: declare where "
+                                    f"{field} goes in outbound_mapping{self._found_at(readable, field, want)}")
+                continue
+            paths = mapping[field]
+            if paths is None:
+                continue  # declared: the provider's API has no place for it
+            got = [v for b in readable for p in paths for v in values_at(b, p)]
+            if any(same(field, want, v) for v in got):
+                continue
+            where = " or ".join(show(p) for p in paths)
+            seen = f"found {', '.join(repr(v) for v in got[:3])}" if got else "nothing there"
+            problems.append(f"{kind} send: {field} {want!r} is not at {where} ({seen})"
+                            + self._found_at(readable, field, want))
+        return problems
+
+    @staticmethod
+    def _found_at(bodies: Sequence[Body], field: str, want: str) -> str:
+        """``"; the request has it at <path>"`` when the value is elsewhere in a body."""
+        for body in bodies:
+            for path, value in body.leaves():
+                if same(field, want, value):
+                    return f"; the request has it at {show(path)}"
+        return ""
+
+    # --- outbound.credentials ---------------------------------------------------------------
+
+    @rule("outbound.credentials")
+    def test_credentials_travel_only_in_the_declared_header(self) -> None:
+        rid, fx = "outbound.credentials", self._fx()
+        header = self.credential_header
+        if not header:
+            fail(rid, f"no credential_header: {DECLARE_HEADER}")
+            return
+        settings = fx.settings()
+        names = secret_names(settings)
+        secrets = secret_values(settings)
+        run = self._run(self._kit_message("send_text"))
+        if not run.requests:
+            fail(rid, f"a text send made no request (send() ended with {describe_error(run.error)}; "
+                 "see outbound.send_text)")
+            return
+        problems: list[str] = []
+        for i, request in enumerate(run.requests, start=1):
+            label = f"request {i} ({request.method} {request.url.path})"
+            if not request.headers.get(header):
+                problems.append(f"{label} has no {header} header: send the credentials in it (headers "
+                                f"sent: {', '.join(sorted(request.headers)) or 'none'})")
+            for where, texts in request_places(request, header):
+                for secret in secrets:
+                    for form, text in secret_forms(secret).items():
+                        if any(text in t for t in texts):
+                            setting = f"the secret setting {names[secret]}" if secret in names \
+                                else "a secret of the settings"
+                            problems.append(f"{label}: {where} carries the value of {setting} ({form})")
+                            break
+        if problems:
+            fail(rid, f"credentials travel only in the declared {header} header; the URL (it ends up "
+                 "in proxy and server logs), the body and other headers never carry a secret, and "
+                 "the webhook signing secret is never sent at all:" + listing(list(dict.fromkeys(problems))))

@@ -1,0 +1,98 @@
+"""Seeded defects of the one-thing-at-a-time forgery rules of issue 15 (``signature.one_secret``,
+``signature.one_change``, ``signature.no_oracle``).  Each is :class:`kit_sample.GoodAdapter`
+(or the Meta-style variant of :mod:`kit_defects_inbound`) with one realistic mistake in
+``verify()``; none of them is caught by ``signature.forged``, which changes every secret at
+once and one body byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+from kit_defects_inbound import MetaStyle, SignsUrlAndBody
+from kit_sample import HEADER, GoodAdapter
+
+from omnisdk.adapters import WebhookRequest, secret_value
+from omnisdk.errors import SignatureError
+
+
+def _hex(key: str, data: bytes) -> str:
+    return hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
+
+
+class VerifiesWithToken(GoodAdapter):
+    """Defect: keys the webhook signature with the API token (sign() and verify() agree)."""
+
+    def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
+        return {HEADER: _hex(secret_value(self.settings.token), body)}
+
+
+class AcceptsEitherSecret(GoodAdapter):
+    """Defect: accepts a signature made with the webhook secret or with the API token ("in
+    case the operator configured the other one")."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        got = (request.headers.get(HEADER.lower()) or "").encode()
+        for key in (self.settings.secret, self.settings.token):
+            if hmac.compare_digest(got, _hex(secret_value(key), request.body).encode()):
+                return
+        raise SignatureError("signature does not match")
+
+
+class LowerCasesReceived(GoodAdapter):
+    """Defect: lower-cases the received header before comparing, so another spelling of the
+    digest passes."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        got = (request.headers.get(HEADER.lower()) or "").lower()
+        want = self.sign(request.url, request.body, "")[HEADER]
+        if not got or not hmac.compare_digest(got.encode(), want.encode()):
+            raise SignatureError("signature does not match")
+
+
+class IgnoresAlgorithmPrefix(MetaStyle):
+    """Defect: takes whatever follows the first ``=`` as the digest, so ``sha1=…`` or a bare
+    digest passes as ``sha256=…``."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        got = request.headers.get("x-hub-signature-256") or ""
+        digest = got.rpartition("=")[2].strip()
+        want = self.digest(secret_value(self.settings.secret).encode(), request.body)
+        if not digest or not hmac.compare_digest(digest.encode(), want.encode()):
+            raise SignatureError("signature does not match")
+
+
+class NormalisesJson(GoodAdapter):
+    """Defect: signs and verifies the re-serialised document instead of the bytes received, so
+    the same JSON in other bytes passes (and the provider's bytes do not decide)."""
+
+    def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
+        try:
+            canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        except ValueError:
+            canonical = body
+        return {HEADER: _hex(secret_value(self.settings.secret), canonical)}
+
+
+class DropsQueryOnVerify(SignsUrlAndBody):
+    """Defect: the URL is signed with its query string, but verify() rebuilds it without the
+    query, so the provider's signed requests to a URL with a query are refused."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        got = request.headers.get(HEADER.lower()) or ""
+        want = self.sign(request.url.split("?")[0], request.body, "")[HEADER]
+        if not got or not hmac.compare_digest(got.encode(), want.encode()):
+            raise SignatureError("signature does not match")
+
+
+class ExpectedInError(GoodAdapter):
+    """Defect: the refusal says which signature was expected (an oracle for forgers, and it
+    reaches the provider's delivery logs)."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        got = request.headers.get(HEADER.lower()) or ""
+        want = self.sign(request.url, request.body, "")[HEADER]
+        if not hmac.compare_digest(got.encode(), want.encode()):
+            raise SignatureError(f"signature {got[:12]!r} does not match, expected {want}")

@@ -1,0 +1,78 @@
+"""Self-tests of the forgery rules of issue 15: each seeded defect of :mod:`kit_defects_signatures`
+passes ``signature.forged`` (all secrets changed, one body byte) but fails the rule that changes
+one thing at a time; the correct samples pass them all."""
+
+from __future__ import annotations
+
+import pytest
+from kit_runner import HEADER, failed_rules, rule, run
+
+pytest_plugins = ["pytester"]
+
+ALONE = HEADER + """    expected_dir = "/nonexistent/expected"  # the rules may not lean on expected files
+import kit_defects_inbound as i
+import kit_defects_signatures as d
+"""
+SELECT = "forged or one_secret or one_change or no_oracle"
+DEFECTS = {
+    # suite class: (adapter, the rules it must fail, a phrase of the failure message)
+    "TestVerifiesWithToken": ("d.VerifiesWithToken", {"signature.one_secret"},
+                              ("signature.one_secret", "signed with only secret changed: verify() accepted "
+                               "it; secret keys the signature")),
+    "TestAcceptsEitherSecret": ("d.AcceptsEitherSecret", {"signature.one_secret"},
+                                ("signature.one_secret", "signed with the token value as secret: verify() "
+                                 "accepted it")),
+    "TestLowerCasesReceived": ("d.LowerCasesReceived", {"signature.one_change"},
+                               ("signature.one_change", "x-kit-signature with its hex digest in upper case: "
+                                "verify() accepted it")),
+    "TestIgnoresAlgorithmPrefix": ("d.IgnoresAlgorithmPrefix", {"signature.one_change"},
+                                   ("signature.one_change", "x-hub-signature-256 with its prefix 'sha256=' "
+                                    "changed to 'sha1=': verify() accepted it")),
+    "TestNormalisesJson": ("d.NormalisesJson", {"signature.one_change"},
+                           ("signature.one_change", "re-serialised with spaces (same JSON): verify() "
+                            "accepted it")),
+    "TestDropsQueryOnVerify": ("d.DropsQueryOnVerify", {"signature.one_change"},
+                               ("signature.one_change", "received at a URL with a query string: verify() "
+                                "refused it")),
+    "TestExpectedInError": ("d.ExpectedInError", {"signature.no_oracle"},
+                            ("signature.no_oracle", "the SignatureError's message holds the expected "
+                             "signature")),
+}
+
+
+def test_each_forgery_defect_passes_forged_but_fails_its_one_change_rule(pytester):
+    body = """
+class TestGood(Base):
+    adapter = kit_sample.GoodAdapter
+
+class TestGoodMeta(Base):
+    adapter = i.MetaStyle
+
+class TestGoodUrlSigned(Base):  # signs URL and body, consistently: no one-change rule fails
+    adapter = i.SignsUrlAndBody
+"""
+    for cls, (adapter, _, _) in DEFECTS.items():
+        body += f"\nclass {cls}(Base):\n    adapter = {adapter}\n"
+    result, suites = run(pytester, body, "-k", SELECT, header=ALONE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    for good in ("TestGood", "TestGoodMeta", "TestGoodUrlSigned"):
+        assert failed_rules(suites[good]) == set(), good
+        passed = {r["id"] for r in suites[good]["rules"] if r["status"] == "passed"}
+        assert {"signature.one_secret", "signature.one_change", "signature.no_oracle"} <= passed, good
+    for cls, (_, expected, (rule_id, phrase)) in DEFECTS.items():
+        suite = suites[cls]
+        assert failed_rules(suite) == expected, cls
+        assert rule(suite, "signature.forged")["status"] == "passed", cls
+        message = rule(suite, rule_id)["reason"]
+        assert message.startswith(f"[{rule_id}]") and phrase in message, (cls, message)
+
+
+def test_signing_secrets_must_name_secret_settings(pytester):
+    result, suites = run(pytester, """
+class TestTypo(Base):
+    adapter = kit_sample.GoodAdapter
+    signing_secrets = ("webhook_secret",)
+""", "-k", "one_secret", header=ALONE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    found = rule(suites["TestTypo"], "signature.one_secret")
+    assert "signing_secrets names ['webhook_secret'], which are not non-empty secret settings" in found["reason"]

@@ -1,0 +1,138 @@
+"""Self-tests of the inbound rules of issue 15: each seeded defect of :mod:`kit_defects_inbound`
+fails its rule, with no expected-events files to help (rules stand on their own), and the
+correct sample passes them all."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kit_runner import HEADER, failed_rules, rule, run
+
+from omnisdk.testkit.checks.schemes import PUBLISHED, SCHEMES, Scheme, Signed, self_check
+
+pytest_plugins = ["pytester"]
+
+ALONE = HEADER + """    expected_dir = "/nonexistent/expected"  # the rules may not lean on expected files
+import kit_defects_inbound as d
+"""
+SELECT = ("provider_vectors or published_scheme or open_no_file or reads_no_clock or same_whole_events "
+          "or different_event_ids or undocumented or batches")
+DEFECTS = {
+    # suite class: (adapter, the rules it must fail, a phrase of the failure message)
+    "TestSignsUrlAndBody": ("d.SignsUrlAndBody", {"signature.provider_vectors"},
+                            ("signature.provider_vectors", "kit_provider_message (made up for the kit's "
+                             "self-tests")),
+    "TestReadsStatusTable": ("d.ReadsStatusTable", {"parse.pure"},
+                             ("parse.pure", "parse() called open(")),
+    "TestClockTimes": ("d.ClockTimes", {"parse.pure"},
+                       ("parse.pure", "message: with the clock at 2031-03-04 then 2042-09-10, event 0 "
+                        "(io.omnisdk.message.received): time")),
+    "TestNonceInData": ("d.NonceInData", {"dedupe.whole_event", "parse.batches"},
+                        ("dedupe.whole_event", "parsed again by the same adapter: event 0")),
+    "TestStatusIdWithoutWord": ("d.StatusIdWithoutWord", {"events.unique_ids"},
+                                ("events.unique_ids", "give one status id 'out-1': the later status would "
+                                 "be dropped")),
+    "TestUnknownStatusDelivered": ("d.UnknownStatusDelivered", {"parse.unknown_values"},
+                                   ("parse.unknown_values", "mapped to a known value: it gave "
+                                    "io.omnisdk.message.status (status 'delivered'")),
+    "TestUnknownStatusDropped": ("d.UnknownStatusDropped", {"parse.unknown_values"},
+                                 ("parse.unknown_values", "dropped silently: 1 event(s) gone")),
+    "TestOnlyFirstItem": ("d.OnlyFirstItem", {"parse.batches"},
+                          ("parse.batches", "statuses: status_accepted + status_delivered: 1 of the 2 events "
+                           "the items give one by one are missing")),
+}
+
+
+def test_each_inbound_defect_fails_its_rule_without_expected_files(pytester):
+    body = "\nclass TestGood(Base):\n    adapter = kit_sample.GoodAdapter\n"
+    for cls, (adapter, _, _) in DEFECTS.items():
+        body += f"\nclass {cls}(Base):\n    adapter = {adapter}\n"
+    result, suites = run(pytester, body, "-k", SELECT, header=ALONE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    good = suites["TestGood"]
+    ran = {r["id"] for r in good["rules"] if r["status"] == "passed"}
+    assert {"signature.provider_vectors", "parse.pure", "dedupe.whole_event", "events.unique_ids",
+            "parse.unknown_values", "parse.batches"} <= ran
+    assert failed_rules(good) == set()
+    for cls, (_, expected, (rule_id, phrase)) in DEFECTS.items():
+        suite = suites[cls]
+        assert failed_rules(suite) == expected, cls
+        message = rule(suite, rule_id)["reason"]
+        assert message.startswith(f"[{rule_id}]") and phrase in message, (cls, message)
+
+
+def test_a_scheme_mistake_made_in_both_sign_and_verify_fails_the_published_scheme(pytester):
+    result, suites = run(pytester, """
+class TestMeta(Base):
+    adapter = d.MetaStyle
+    signature_scheme = "meta_sha256"
+
+class TestUpperHex(Base):
+    adapter = d.MetaStyleUpperHex
+    signature_scheme = "meta_sha256"
+
+class TestNoScheme(Base):
+    adapter = kit_sample.GoodAdapter
+""", "-k", "published_scheme or declaration", header=ALONE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert rule(suites["TestMeta"], "signature.published_scheme")["status"] == "passed"
+    upper = rule(suites["TestUpperHex"], "signature.published_scheme")
+    assert upper["status"] == "failed"
+    assert "signed by the kit: verify() raised SignatureError" in upper["reason"]
+    assert "sign() gives x-hub-signature-256" in upper["reason"]
+    none = rule(suites["TestNoScheme"], "signature.published_scheme")
+    assert (none["status"], none["reason"]) == (
+        "not_applicable", "not applicable: no published scheme declared (signature_scheme)")
+
+
+def test_an_unknown_scheme_name_is_a_declaration_problem(pytester):
+    result, suites = run(pytester, """
+class TestTypo(Base):
+    adapter = d.MetaStyle
+    signature_scheme = "meta"
+""", "-k", "declaration", header=ALONE)
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*signature_scheme 'meta' is not one of*"])
+
+
+@pytest.mark.parametrize("vectors, phrase", [
+    (None, "no provider vectors: ship at least one request signed by the provider itself"),
+    ([{"name": "v", "licence": "MIT", "headers": {}, "body": "{}"}], "bad provider vectors"),
+    ([{"name": "v", "source": "the kit's sample, signed by its sign()", "licence": "MIT",
+       "headers": {"X-Kit-Signature": "00" * 32}, "body": "{}"}],
+     "verify() raised SignatureError"),
+])
+def test_provider_vectors_must_exist_be_described_and_verify(pytester, vectors, phrase):
+    folder = pytester.mkdir("vectors")
+    if vectors is not None:
+        (folder / "vectors.json").write_text(json.dumps(vectors))
+    result, suites = run(pytester, f"""
+class TestVectors(Base):
+    adapter = kit_sample.GoodAdapter
+    provider_vectors = {str(folder)!r}
+""", "-k", "provider_vectors", header=ALONE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    found = rule(suites["TestVectors"], "signature.provider_vectors")
+    assert found["status"] == "failed" and phrase in found["reason"], found["reason"]
+
+
+def test_redeliveries_must_be_declared_and_real(pytester):
+    result, suites = run(pytester, """
+class TestBadDeclaration(Base):
+    adapter = kit_sample.GoodAdapter
+    redeliveries = {"status_sent": "status_delivered", "nope": "message"}
+""", "-k", "different_event_ids", header=ALONE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    reason = rule(suites["TestBadDeclaration"], "events.unique_ids")["reason"]
+    assert "redeliveries['nope'] = 'message': no recording named 'nope'" in reason
+    assert "redeliveries['status_sent'] = 'status_delivered', but they share no event id" in reason
+
+
+def test_the_kit_signers_reproduce_every_published_value_and_would_notice_a_wrong_one():
+    assert self_check() == []
+    assert {p.scheme for p in PUBLISHED} == set(SCHEMES)
+    broken = dict(SCHEMES, line=Scheme("line", "wrong on purpose",
+                                       lambda secret, msg: Signed(msg.url, {"x-line-signature": "AAAA"})))
+    problems = self_check(broken)
+    assert problems and all(p.startswith("line (") for p in problems)
