@@ -40,11 +40,12 @@ def event(n: int, source: str = SOURCE) -> Event:
 
 
 def interaction(n: int, *, state: str = "queued", key: str | None = None, agent: str | None = None,
-                queue: str | None = "support", channel: str = "chat", updated: datetime | None = None) -> Interaction:
+                queue: str | None = "support", channel: str = "chat", updated: datetime | None = None,
+                customer: str | None = None) -> Interaction:
     return Interaction(
         id=f"{n:032x}", channel=channel, direction="inbound", state=state,
         conversation_key=key or f"sample/acme:{channel}:biz:+1555{n:07d}", source=SOURCE,
-        customer=f"+1555{n:07d}", business="biz", queue=queue, agent=agent,
+        customer=customer or f"+1555{n:07d}", business="biz", queue=queue, agent=agent,
         created_at=T0 + timedelta(seconds=n), updated_at=updated or T0 + timedelta(seconds=n),
     )
 
@@ -351,20 +352,44 @@ class StoreContract:
 
     async def test_email_message_ids_find_their_interaction(self, store):
         def index(tx):
-            a = tx.index_message_ids("i-1", "email/acme:email:help@acme.test:ann@example.test",
+            a = tx.index_message_ids("email/acme", "i-1", "email/acme:email:help@acme.test:ann@example.test",
                                      ["<first@mail.example.test>", "<reply-1@acme.test>"], "inbound")
-            b = tx.index_message_ids("i-2", "email/acme:email:help@acme.test:bob@example.test",
+            b = tx.index_message_ids("email/acme", "i-2", "email/acme:email:help@acme.test:bob@example.test",
                                      ["<other@mail.example.test>", "<first@mail.example.test>"], "outbound")
             return a, b
 
         assert await store.transact(index) == (2, 1)  # an id already indexed keeps its interaction
-        links = await store.transact(lambda tx: tx.interactions_for_message_ids(
+        links = await store.transact(lambda tx: tx.interactions_for_message_ids("email/acme",
             ["<unknown@x>", "<reply-1@acme.test>", "first@mail.example.test", "<other@mail.example.test>"]))
         assert [(link.message_id, link.interaction_id, link.direction) for link in links] == [
             ("reply-1@acme.test", "i-1", "inbound"), ("first@mail.example.test", "i-1", "inbound"),
             ("other@mail.example.test", "i-2", "outbound")]
         assert links[0].conversation_key.endswith(":ann@example.test")
-        assert await store.transact(lambda tx: tx.interactions_for_message_ids([])) == []
+        assert await store.transact(lambda tx: tx.interactions_for_message_ids("email/acme", [])) == []
+
+    async def test_email_message_ids_are_per_account(self, store):
+        # one mail sent to two accounts' addresses threads in each, and neither sees the other's
+        def index(tx):
+            return (tx.index_message_ids("email/a", "i-a", "email/a:email:x@a.test:ann@example.test",
+                                         ["<shared@mail.example.test>"], "inbound"),
+                    tx.index_message_ids("email/b", "i-b", "email/b:email:y@b.test:ann@example.test",
+                                         ["<shared@mail.example.test>"], "inbound"))
+
+        assert await store.transact(index) == (1, 1)
+        for source, iid in (("email/a", "i-a"), ("email/b", "i-b"), ("email/c", None)):
+            links = await store.transact(lambda tx, s=source: tx.interactions_for_message_ids(
+                s, ["shared@mail.example.test"]))
+            assert [link.interaction_id for link in links] == ([iid] if iid else [])
+
+    async def test_active_interactions_of_one_customer(self, store):
+        def work(tx):
+            for n, (customer, state) in enumerate([("ann", "queued"), ("bob", "queued"), ("ann", "closed"),
+                                                    ("ann", "work_in_progress")], start=1):
+                tx.save_interaction(interaction(n, customer=customer, state=state))
+            return tx.active_interactions_of(interaction(1).source, interaction(1).channel, "ann")
+
+        found = await store.transact(work)
+        assert [i.id for i in found] == [interaction(4).id, interaction(1).id]
 
     # --- atomicity -------------------------------------------------------------------------------
 

@@ -225,3 +225,26 @@ def test_schema_version_of_a_new_file_is_zero(tmp_path):
         assert schema_version(conn) == 0
     finally:
         conn.close()
+
+
+def test_version_6_keeps_each_indexed_message_id_under_its_interactions_account(tmp_path):
+    """Version 5 indexed Message-IDs store-wide; version 6 keys them by (source, message_id),
+    each row taking the source of its interaction."""
+    path = tmp_path / "v5.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for m in MIGRATIONS[:5]:
+            conn.execute("BEGIN")
+            m.apply(conn)
+            conn.execute(f"PRAGMA user_version = {m.version}")
+            conn.execute("COMMIT")
+        doc = {"source": "email/acme", "id": "i-1"}
+        conn.execute("INSERT INTO interactions (id, conversation_key, state, channel, created_at, doc)"
+                     " VALUES ('i-1', 'k', 'closed', 'email', '2026-01-01T00:00:00Z', ?)", (orjson.dumps(doc).decode(),))
+        conn.execute("INSERT INTO email_message_ids VALUES ('first@mail.example.test', 'i-1', 'k', 'inbound')")
+        assert migrate(conn) == [6]
+        assert conn.execute("SELECT * FROM email_thread_ids").fetchall() == [
+            ("email/acme", "first@mail.example.test", "i-1", "k", "inbound")]
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'email_message_ids'").fetchall() == []
+    finally:
+        conn.close()

@@ -274,11 +274,16 @@ class Processor:
         if event.type in _MESSAGE_TYPES:
             message = Message.model_validate(event.data)
             threaded = thread_message(ctx, self.host, self.lifecycle.ownership, event, message)
+            body = event.data or {}
+            if threaded.email is not None:  # the decision is kept with the message, and counted
+                body = {**body, "threading": threaded.email.to_dict()}
+                tx.count(f"email.threaded.{threaded.email.rule}")
             tx.insert_message(
-                source=event.source, message_id=event.id, interaction_id=threaded.interaction.id,
-                direction="inbound", kind=message.kind.value, body=event.data or {}, at=event.time or ctx.iso,
+                source=event.source, message_id=event.id,
+                interaction_id=threaded.interaction.id if threaded.interaction else None,
+                direction="inbound", kind=message.kind.value, body=body, at=event.time or ctx.iso,
             )
-            if threaded.created and self.acknowledgement:
+            if threaded.created and self.acknowledgement and threaded.interaction is not None:
                 enqueue_text(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}")
         elif event.type == ev.TYPE_MESSAGE_STATUS:
             update = StatusUpdate.model_validate(event.data)

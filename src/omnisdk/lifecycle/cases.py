@@ -17,8 +17,8 @@ from omnisdk.lifecycle.agent_actions import AgentActions
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.transitions import get_interaction
+from omnisdk.model import Interaction, WrapUpCode
 from omnisdk.model import InteractionState as S
-from omnisdk.model import WrapUpCode
 from omnisdk.outbound.enqueue import enqueue_text
 
 CASE_EVENT_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "created_at")
@@ -72,8 +72,15 @@ class Cases:
         case = ctx.tx.get_case(case_id)
         if case is None:
             raise NotFoundError(f"no case {case_id}")
-        if inter.id not in case["interaction_ids"]:
-            case["interaction_ids"].append(inter.id)
-            ctx.tx.save_case(case)
-        ctx.put(inter.model_copy(update={"case_id": case["id"]}))
+        attach_to_case(ctx, inter, case)
         return case
+
+
+def attach_to_case(ctx: Ctx, inter: Interaction, case: dict[str, Any]) -> Interaction:
+    """Link ``inter`` to ``case`` (both ways) and return the interaction after it."""
+    if inter.id not in case["interaction_ids"]:
+        case["interaction_ids"].append(inter.id)
+        ctx.tx.save_case(case)
+    inter = inter.model_copy(update={"case_id": case["id"]})
+    ctx.put(inter)
+    return inter

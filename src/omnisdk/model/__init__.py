@@ -2,6 +2,7 @@
 
 - :mod:`omnisdk.model.addresses`: channels, addresses and contacts;
 - :mod:`omnisdk.model.messages`: message content and delivery status;
+- :mod:`omnisdk.model.email`: the email fields of a message (threading, loops, authentication);
 - :mod:`omnisdk.model.interactions`: interactions, their states and wrap-up codes;
 - :mod:`omnisdk.model.cases`: cases.
 """
@@ -18,6 +19,7 @@ from omnisdk.model.addresses import (
     conversation_key,
 )
 from omnisdk.model.cases import Case
+from omnisdk.model.email import EmailHeaders
 from omnisdk.model.interactions import (
     Direction,
     Interaction,
@@ -49,6 +51,7 @@ __all__ = [
     "Contact",
     "ContactCard",
     "DeliveryStatus",
+    "EmailHeaders",
     "Direction",
     "Interaction",
     "InteractionState",

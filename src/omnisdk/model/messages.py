@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from omnisdk.model.addresses import ChannelName
+from omnisdk.model.email import EmailHeaders
 
 
 class MessageKind(StrEnum):
@@ -40,6 +41,10 @@ class Attachment(BaseModel):
     filename: str | None = None
     caption: str | None = None
     animated: bool | None = Field(None, description="Stickers only.")
+    content_id: str | None = Field(None, description="Email: the part's Content-ID without <> (inline images "
+                                   "are referenced by it as cid:...).")
+    size: int | None = Field(None, description="Size in bytes, decoded, when the provider or the MIME part tells.")
+    inline: bool | None = Field(None, description="Email: Content-Disposition inline (True) or attachment (False).")
 
 
 class Location(BaseModel):
@@ -96,6 +101,8 @@ class Message(BaseModel):
     forwarded: bool = False
     sent_at: datetime | None = Field(None, description="Provider timestamp, UTC.")
     language: str | None = Field(None, description="BCP 47 tag, when the provider tells it.")
+    email: EmailHeaders | None = Field(None, description="Channel email: the mail's threading, loop and "
+                                       "authentication fields (omnisdk.model.email).")
     extra: dict[str, Any] = Field(
         default_factory=dict,
         description="Provider fields with no normalized home (order, referral, raw unsupported type …).",

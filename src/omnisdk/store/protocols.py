@@ -71,6 +71,10 @@ class InteractionStore(Protocol):
     def active_interaction(self, conversation_key: str) -> Interaction | None:
         """The one active (not closed) interaction of a conversation, if any."""
 
+    def active_interactions_of(self, source: str, channel: str, customer: str) -> list[Interaction]:
+        """The account's interactions with ``customer`` on ``channel`` that are not closed,
+        newest first (email threading's candidates: one contact's open work)."""
+
     def get_interaction(self, interaction_id: str) -> Interaction | None:
         """The interaction with this exact id, or None."""
 
@@ -232,17 +236,20 @@ class DirectoryStore(Protocol):
 
 
 class EmailIndex(Protocol):
-    """Every inbound and outbound email Message-ID, per interaction and conversation, for
-    threading replies by ``In-Reply-To`` / ``References`` (RFC 5322 section 3.6.4)."""
+    """Every inbound and outbound email Message-ID of an account (``source``), per interaction
+    and conversation, for threading replies by ``In-Reply-To`` / ``References`` (RFC 5322
+    section 3.6.4).  Accounts never see each other's ids: one mail sent to two accounts threads
+    in each."""
 
-    def index_message_ids(self, interaction_id: str, conversation_key: str, message_ids: Sequence[str],
-                          direction: str) -> int:
+    def index_message_ids(self, source: str, interaction_id: str, conversation_key: str,
+                          message_ids: Sequence[str], direction: str) -> int:
         """Remember Message-IDs (angle brackets stripped) as belonging to the interaction;
-        an id already indexed keeps its first interaction.  Returns how many were new."""
+        an id already indexed for the account keeps its first interaction.  Returns how many
+        were new."""
 
-    def interactions_for_message_ids(self, message_ids: Sequence[str]) -> list[EmailLink]:
-        """The indexed ones among ``message_ids``, in the order given (a References header
-        lists the oldest first: the caller usually wants the last match)."""
+    def interactions_for_message_ids(self, source: str, message_ids: Sequence[str]) -> list[EmailLink]:
+        """The account's indexed ones among ``message_ids``, in the order given (a References
+        header lists the oldest first: the caller usually wants the last match)."""
 
 
 class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, TimerStore, OutboxStore, CaseStore,

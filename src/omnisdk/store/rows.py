@@ -102,9 +102,10 @@ class LastServed(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class EmailLink:
-    """An indexed Message-ID (RFC 5322, without angle brackets) and the interaction and
-    conversation it belongs to."""
+    """An indexed Message-ID (RFC 5322, without angle brackets) of one account (``source``) and
+    the interaction and conversation it belongs to."""
 
+    source: str
     message_id: str
     interaction_id: str
     conversation_key: str

@@ -34,6 +34,18 @@ class SQLiteInteractions(SQLiteAtomic):
             raise _failed(exc) from exc
         return Interaction.model_validate_json(row[0]) if row else None
 
+    def active_interactions_of(self, source: str, channel: str, customer: str) -> list[Interaction]:
+        # the index on state serves the filter; the customer is read from the document (a
+        # contact has few open interactions, and only email threading asks)
+        try:
+            rows = self.c.execute(
+                "SELECT doc FROM interactions WHERE state != 'closed' AND channel = ?"
+                " AND json_extract(doc, '$.customer') = ? AND json_extract(doc, '$.source') = ?"
+                " ORDER BY id DESC LIMIT 50", (channel, customer, source)).fetchall()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return [Interaction.model_validate_json(doc) for (doc,) in rows]
+
     def get_interaction(self, interaction_id: str) -> Interaction | None:
         try:
             row = self.c.execute("SELECT doc FROM interactions WHERE id = ?", (interaction_id,)).fetchone()

@@ -112,12 +112,34 @@ def _email_message_ids(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX email_message_ids_by_interaction ON email_message_ids (interaction_id)")
 
 
+def _email_ids_per_account(conn: sqlite3.Connection) -> None:
+    # A Message-ID is unique per mail, not per account: one mail sent to two accounts' addresses
+    # reaches both, and each must thread it into its own interaction (an account acts only for
+    # its own addresses), so the key is (source, message_id).  Rows of version 5 take the
+    # source of their interaction.
+    conn.execute(
+        "CREATE TABLE email_thread_ids ("
+        " source TEXT NOT NULL,"
+        " message_id TEXT NOT NULL,"
+        " interaction_id TEXT NOT NULL,"
+        " conversation_key TEXT NOT NULL,"
+        " direction TEXT NOT NULL,"
+        " PRIMARY KEY (source, message_id)) WITHOUT ROWID")
+    conn.execute(
+        "INSERT OR IGNORE INTO email_thread_ids (source, message_id, interaction_id, conversation_key, direction)"
+        " SELECT json_extract(i.doc, '$.source'), e.message_id, e.interaction_id, e.conversation_key, e.direction"
+        " FROM email_message_ids e JOIN interactions i ON i.id = e.interaction_id")
+    conn.execute("DROP TABLE email_message_ids")
+    conn.execute("CREATE INDEX email_thread_ids_by_interaction ON email_thread_ids (interaction_id)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
     Migration(3, "outbox idempotency keys scoped to the interaction and caller", _outbox_scoped_keys),
     Migration(4, "interaction list columns and indexes (queue, update time)", _interaction_list_columns),
     Migration(5, "email Message-ID index", _email_message_ids),
+    Migration(6, "email Message-ID index per account (source, message_id)", _email_ids_per_account),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 
