@@ -10,8 +10,8 @@ from sample_wire import ingest
 
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.model import Interaction
+from omnisdk.model.subjects import case_token, interaction_token, normalized, tokens
 from omnisdk.threading.email import MATCH_THRESHOLD, score
-from omnisdk.threading.subjects import case_token, interaction_token, normalized, tokens
 
 SOURCE = "/sample/acme"
 SUPPORT = "support@acme.test"
@@ -167,3 +167,60 @@ def test_the_score_weighs_subject_content_and_recency():
     same = score("Re: Order 42", "box crushed", "Order 42", ["box crushed"], inter, now)
     assert same == pytest.approx(0.45 + 0.35 + 0.10)  # recency halves after a week
     assert score("Invoice", "new office", "Order 42", ["box crushed"], inter, now) == pytest.approx(0.10)
+
+
+# --- our replies: the headers the core fixes, and replies to them ---------------------------
+
+async def _accepted_mail(runtime):
+    from omnisdk.routing.model import Agent
+
+    await runtime.put_agent(Agent(id="erin", capacity={"email": 2}))
+    await ingest(runtime, mail("q1@example.test", references=["root@example.test"]))
+    (inter,) = await runtime.interactions()
+    return await runtime.accept(inter.id, "erin")
+
+
+async def _outbox(runtime):
+    rows = await runtime.store.transact(lambda tx: tx.claim_outbox(1e12, 10))
+    return {r.idempotency_key: r.payload for r in rows}
+
+
+async def test_an_agent_reply_answers_the_customers_mail_with_fixed_headers(runtime):
+    inter = await _accepted_mail(runtime)
+    await runtime.reply(inter.id, "Sorry about the box, a new one is on its way.", agent="erin", idempotency_key="r-1")
+    mail_ = (await _outbox(runtime))["r-1"]["email"]
+    assert mail_["in_reply_to"] == "q1@example.test"
+    assert mail_["references"] == ["root@example.test", "q1@example.test"]
+    assert mail_["subject"] == f"Re: Order 42 arrived broken {interaction_token(inter.id)}"
+    assert mail_["automatic"] is False
+    assert mail_["message_id"].startswith("omnisdk.") and mail_["message_id"].endswith("@acme.test")
+    # the same request again makes the same payload: nothing more is queued, no conflict
+    await runtime.reply(inter.id, "Sorry about the box, a new one is on its way.", agent="erin", idempotency_key="r-1")
+
+
+async def test_a_reply_to_our_mail_threads_by_its_message_id_before_the_send_is_confirmed(runtime):
+    inter = await _accepted_mail(runtime)
+    await runtime.reply(inter.id, "Could you send a photo?", agent="erin", idempotency_key="r-1")
+    ours = (await _outbox(runtime))["r-1"]["email"]["message_id"]
+    await ingest(runtime, mail("q2@example.test", subject="photo", text="here", in_reply_to=[ours]))
+    assert len(await runtime.interactions()) == 1
+    decision = (await decisions(runtime))["q2@example.test"][1]
+    assert (decision["rule"], decision["detail"]) == ("in_reply_to", f"In-Reply-To <{ours}> → {inter.id}")
+
+
+async def test_a_case_notification_is_automatic_and_carries_the_case_token(runtime):
+    inter = await _accepted_mail(runtime)
+    case = await runtime.create_case(inter.id, "Broken box")
+    (payload,) = [p for k, p in (await _outbox(runtime)).items() if k.startswith("case:")]
+    assert payload["email"]["automatic"] is True
+    assert payload["email"]["subject"] == f"Re: Order 42 arrived broken {case_token(case['number'])}"
+
+
+async def test_other_channels_get_no_email_headers(runtime):
+    from sample_wire import message_event
+
+    await ingest(runtime, message_event(1))
+    (inter,) = await runtime.interactions()
+    await runtime.accept(inter.id, inter.agent)
+    await runtime.reply(inter.id, "hello", idempotency_key="r-1")
+    assert "email" not in (await _outbox(runtime))["r-1"]

@@ -223,8 +223,9 @@ async def test_the_acknowledgement_goes_through_the_public_outbound_operation(tm
     )
     queued: list[tuple[str, str, str, bool]] = []
 
-    def spy(ctx, interaction, text, key):
-        added = real(ctx, interaction, text, key)
+    def spy(ctx, interaction, text, key, *, automatic=False):
+        assert automatic  # an acknowledgement is the core's own mail, never a person's
+        added = real(ctx, interaction, text, key, automatic=automatic)
         queued.append((interaction.id, text, key, added))
         return added
 

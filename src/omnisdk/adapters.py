@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, field_validator
 
 from omnisdk.events import Event
+from omnisdk.model.email import OutboundEmail
 from omnisdk.urls import check_http_url
 
 
@@ -125,6 +126,8 @@ class OutboundMessage(BaseModel):
     template: Template | None = None
     reply_to: str | None = Field(None, description="Provider id of the message being answered.")
     interaction_id: str | None = None
+    email: OutboundEmail | None = Field(None, description="Channel email: the headers the core fixed "
+                                        "(Message-ID, subject, In-Reply-To, References).")
 
 
 class OutboundMedia(BaseModel):

@@ -284,7 +284,8 @@ class Processor:
                 direction="inbound", kind=message.kind.value, body=body, at=event.time or ctx.iso,
             )
             if threaded.created and self.acknowledgement and threaded.interaction is not None:
-                enqueue_text(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}")
+                enqueue_text(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}",
+                             automatic=True)
         elif event.type == ev.TYPE_MESSAGE_STATUS:
             update = StatusUpdate.model_validate(event.data)
             outcome = tx.apply_status(

@@ -58,7 +58,8 @@ class Cases:
         ctx.emitted.append(ev.Event(id=case["id"], source="/omnisdk/core", type=ev.TYPE_CASE_CREATED,
                                     data={k: case[k] for k in CASE_EVENT_FIELDS},
                                     time=ctx.iso, subject=number, correlationid=inter.id))
-        enqueue_text(ctx, inter, self.settings.case_created_text.format(number=number), f"case:{case['id']}")
+        enqueue_text(ctx, inter, self.settings.case_created_text.format(number=number), f"case:{case['id']}",
+                     automatic=True)
         self.actions.close(ctx, inter.id, WrapUpCode.TASK_CREATED.value, agent=agent, note=f"case {number}")
         return case
 

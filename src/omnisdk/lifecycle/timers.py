@@ -120,7 +120,7 @@ class Timers:
 
     def _reminder(self, ctx: Ctx, inter: Interaction, timer: TimerRow) -> None:
         if inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD) and inter.last_customer_message_at is None:
-            enqueue_text(ctx, inter, self.settings.reminder_text, timer.key)
+            enqueue_text(ctx, inter, self.settings.reminder_text, timer.key, automatic=True)
 
     def _messaging_action(self, ctx: Ctx, inter: Interaction, timer: TimerRow) -> None:
         name = timer.kind.removeprefix(ACTION_PREFIX)
@@ -136,7 +136,8 @@ class Timers:
         detail = f"{action.name}: {action.action}" + (f": {action.text}" if action.text else "")
         emit(ctx, ev.TYPE_INTERACTION_ACTION, inter, detail)
         if action.action is ActionKind.NOTIFY_CUSTOMER:
-            enqueue_text(ctx, inter, action.text or "", f"{ACTION_PREFIX}{action.name}:{inter.id}:{ctx.ts:.0f}")
+            enqueue_text(ctx, inter, action.text or "", f"{ACTION_PREFIX}{action.name}:{inter.id}:{ctx.ts:.0f}",
+                         automatic=True)
         elif action.action is ActionKind.REASSIGN and inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD, S.OFFERED):
             self.actions.transfer(ctx, inter.id, to_queue=inter.queue or next(iter(self.dispatch.engine.queues)))
         elif action.action is ActionKind.SET_STATE and action.state is S.ON_HOLD and inter.state is S.WORK_IN_PROGRESS:

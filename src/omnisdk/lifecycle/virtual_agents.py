@@ -33,7 +33,7 @@ class VirtualAgents:
         if turn is None:
             return inter
         if turn.reply:
-            enqueue_text(ctx, inter, turn.reply, f"bot:{inter.id}:{inter.message_count}")
+            enqueue_text(ctx, inter, turn.reply, f"bot:{inter.id}:{inter.message_count}", automatic=True)
         if not turn.escalate:
             return inter
         context = {**inter.context, **turn.context, "escalated": True, "bot": inter.virtual_agent}

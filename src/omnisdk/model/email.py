@@ -61,3 +61,25 @@ def strip_msg_id(value: str) -> str:
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1].strip()
     return value
+
+
+class OutboundEmail(BaseModel):
+    """``OutboundMessage.email``: the header fields the core fixes for a mail it sends, so that
+    a retried send is the same message and the reply threads (RFC 5322 section 3.6.4).
+
+    The core sets them when it queues the send (:mod:`omnisdk.outbound.email_headers`) and
+    indexes ``message_id`` for threading; the email plugin writes them as they are.
+
+    Raises:
+        pydantic.ValidationError: a field of the wrong type or an unknown field.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    message_id: str = Field(description="Our Message-ID without <>, the same on every attempt.")
+    subject: str = Field(description="Subject, with our reference token.")
+    in_reply_to: str | None = Field(None, description="The Message-ID answered, without <>.")
+    references: list[str] = Field(default_factory=list, description="Oldest first, without <>.")
+    automatic: bool = Field(False, description="Sent by the core, not by a person (acknowledgements, "
+                            "reminders, notifications): the mail carries Auto-Submitted: auto-replied "
+                            "(RFC 3834 section 5).")

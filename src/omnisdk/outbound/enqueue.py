@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction
+from omnisdk.outbound.email_headers import email_headers
 
 
-def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str) -> bool:
+def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, automatic: bool = False) -> bool:
     """Queue ``text`` for the customer of ``interaction`` under the idempotency key ``key``.
+
+    ``automatic``: the core sends it on its own (an acknowledgement, a bot's answer, a reminder,
+    a notification), not a person.  On channel ``email`` the payload also carries the headers
+    the core fixes (:mod:`omnisdk.outbound.email_headers`: Message-ID, subject with our token,
+    In-Reply-To, References, and ``automatic``, which the mail states with ``Auto-Submitted``),
+    and the Message-ID is indexed for threading in the same transaction.
 
     The row is sent through the account named by ``interaction.source`` (``/{plugin}/{account}``)
     from ``interaction.business`` to ``interaction.customer``; its payload is an
@@ -33,12 +40,18 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str) -> boo
         different payload.
     """
     plugin, _, account = interaction.source.strip("/").partition("/")
+    payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
+                                  "text": text, "interaction_id": interaction.id}
+    mail = email_headers(ctx, interaction, text, key, automatic=automatic)
+    if mail is not None:
+        payload["email"] = mail.model_dump()
     added = ctx.tx.enqueue_outbox(
         idempotency_key=key, plugin=plugin, account=account, interaction_id=interaction.id,
-        payload={"customer": interaction.customer, "business": interaction.business, "text": text,
-                 "interaction_id": interaction.id},
-        now=ctx.ts,
+        payload=payload, now=ctx.ts,
     )
     if added:
         ctx.outbox += 1
+        if mail is not None:
+            ctx.tx.index_message_ids(interaction.source, interaction.id, interaction.conversation_key,
+                                     [mail.message_id], "outbound")
     return bool(added)

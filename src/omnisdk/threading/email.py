@@ -33,8 +33,8 @@ from typing import Any
 
 from omnisdk.model import Interaction, Message
 from omnisdk.model.email import EmailHeaders
+from omnisdk.model.subjects import jaccard, normalized, tokens, words
 from omnisdk.store.protocols import Transaction
-from omnisdk.threading.subjects import jaccard, normalized, tokens, words
 
 MATCH_THRESHOLD = 0.6
 """A scored match below this opens a new interaction."""

@@ -1,5 +1,6 @@
-"""Subjects and texts of mail, for threading: reply prefixes, our reference tokens, and the
-similarity the scored match uses.  Pure functions, no store.
+"""Subjects and texts of mail: reply prefixes, our reference tokens, and the word similarity
+email threading's scored match uses.  Pure functions, no store (the outbound side writes the
+tokens, :mod:`omnisdk.threading.email` reads them).
 
 Reference tokens are what our own mail puts in its subject so that a reply whose client
 dropped ``In-Reply-To`` and ``References`` still finds its way:
@@ -53,6 +54,23 @@ def tokens(subject: str) -> Tokens:
     case = _CASE_TOKEN.search(subject)
     ref = _REF_TOKEN.search(subject)
     return Tokens(case.group(1).upper() if case else None, ref.group(1).lower() if ref else None)
+
+
+def base_subject(subject: str) -> str:
+    """The subject without reply/forward prefixes and our tokens, case kept:
+    ``"Re: AW: Order 42 [Case:CS0000011]"`` → ``"Order 42"``."""
+    text = _REF_TOKEN.sub(" ", _CASE_TOKEN.sub(" ", subject))
+    previous = None
+    while previous != text:
+        previous = text
+        text = _PREFIX.sub("", text)
+    return " ".join(text.split())
+
+
+def reply_subject(subject: str, token: str) -> str:
+    """``"Re: <base subject> <token>"``: one ``Re:``, our token once."""
+    base = base_subject(subject)
+    return f"Re: {base} {token}" if base else f"Re: {token}"
 
 
 def normalized(subject: str) -> str:
