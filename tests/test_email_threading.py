@@ -224,3 +224,41 @@ async def test_other_channels_get_no_email_headers(runtime):
     await runtime.accept(inter.id, inter.agent)
     await runtime.reply(inter.id, "hello", idempotency_key="r-1")
     assert "email" not in (await _outbox(runtime))["r-1"]
+
+
+def test_omnisdk_interaction_shows_each_mails_rule_and_score(tmp_path, monkeypatch):
+    import asyncio
+    import json
+
+    from typer.testing import CliRunner
+
+    from omnisdk import cli
+    from omnisdk.cli import app
+    from omnisdk.config import Settings
+    from omnisdk.runtime import Runtime
+
+    db = tmp_path / "omni.db"
+
+    async def two_mails():
+        rt = Runtime(Settings(store={"url": f"sqlite:///{db}"}, routing={"queues": [{"name": "support"}]}))
+        await rt.start()
+        try:
+            await ingest(rt, mail("q1@example.test"),
+                         mail("r1@example.test", subject="Re: Order 42 arrived broken", in_reply_to=["q1@example.test"]))
+            (inter,) = await rt.interactions()
+            return inter
+        finally:
+            await rt.stop()
+
+    inter = asyncio.run(two_mails())
+    config = tmp_path / "omnisdk.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
+    result = CliRunner().invoke(app, ["interaction", inter.id, "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    shown = [m["body"]["threading"] for m in json.loads(result.stdout)["messages"]]
+    assert [(d["rule"], d["score"]) for d in shown] == [("new", 0.0), ("in_reply_to", 1.0)]
+    monkeypatch.setattr(cli.out, "_width", 250)
+    result = CliRunner().invoke(app, ["interaction", inter.id, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "threading" in result.stdout and "new 0.0: no thread matched" in result.stdout
+    assert f"in_reply_to 1.0: In-Reply-To <q1@example.test> → {inter.id}" in result.stdout

@@ -630,10 +630,16 @@ def interaction(
         history.add_row(h["at"], f"{h['from_state'] or '-'} → {h['to_state']}", h["agent"] or "-",
                         h["queue"] or "-", h["note"] or "")
     out.print(history)
-    messages = Table("at", "direction", "kind", "text", "status", title="messages")
+    threaded = any((m.get("body") or {}).get("threading") for m in doc["messages"])
+    columns = ("at", "direction", "kind", "text", "status") + (("threading",) if threaded else ())
+    messages = Table(*columns, title="messages")
     for m in doc["messages"]:
-        text = (m.get("body") or {}).get("text") or ""
-        messages.add_row(m["created_at"], m["direction"], m["kind"] or "-", text[:80], m["status"] or "-")
+        body = m.get("body") or {}
+        row = [m["created_at"], m["direction"], m["kind"] or "-", (body.get("text") or "")[:80], m["status"] or "-"]
+        if threaded:  # mail: the rule and score that put the message here, and why
+            decision = body.get("threading") or {}
+            row.append(f"{decision['rule']} {decision['score']}: {decision['detail']}" if decision else "-")
+        messages.add_row(*row)
     out.print(messages)
 
 
