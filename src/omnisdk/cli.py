@@ -643,6 +643,36 @@ def interaction(
     out.print(messages)
 
 
+@app.command()
+def summary(
+    ident: Annotated[str, typer.Argument(metavar="ID", help="Interaction id (or a unique prefix or suffix of it).")],
+    config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """A summary of one interaction's thread: a plugin's (omnisdk_summarize), else the core's
+    local extractive one."""
+    from omnisdk.model import Interaction
+
+    if url:
+        from urllib.parse import quote
+
+        doc = _from_gateway(url, f"/v1/interactions/{quote(ident, safe='')}/summary", missing_ok=True)
+    else:
+        settings = _settings(config)
+        found = _read_db(settings, lambda tx: _interaction_from_db(tx, ident))
+        doc = None
+        if found is not None:
+            inter = Interaction.model_validate(found["interaction"])
+            doc = {"interaction_id": inter.id,
+                   "summary": _host(settings).omnisdk_summarize(inter, found["messages"])}
+    if doc is None:
+        err.print(f"no interaction {ident}")
+        raise typer.Exit(1)
+    if as_json:
+        print(json.dumps(doc, indent=2))
+    else:
+        out.print(doc["summary"] or "(no text in this thread)", markup=False, highlight=False)
+
+
 _CASE_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "created_at")
 
 

@@ -143,6 +143,24 @@ def omnisdk_virtual_agent_turn(
     """
 
 
+@hookspec(firstresult=True)
+def omnisdk_summarize(interaction: Interaction, messages: Sequence[dict]) -> str | None:
+    """Summarize an interaction's thread for an agent (any channel; an email thread's quotes
+    are already cut from each message's ``text``).
+
+    Called: on demand, by ``omnisdk summary`` and ``GET /v1/interactions/{id}/summary``, outside
+    any transaction and in a worker thread (``asyncio.to_thread``): a plugin may block on I/O
+    (an LLM call) without stopping the gateway.
+
+    ``messages`` are the interaction's messages, oldest first (``direction``, ``kind``,
+    ``body`` with ``text``, ``created_at``).  Return the summary as plain text, or None to let
+    the next plugin, and finally the core's local extractive summary
+    (:func:`omnisdk.summaries.extractive_summary`), answer.
+
+    Stops at first non-None result.
+    """
+
+
 @hookspec
 def omnisdk_external_route(interaction: Interaction, queue: Queue) -> None:
     """An interaction entered a queue whose ``routing_source`` is ``external``: the CCaaS

@@ -10,6 +10,7 @@ Python API for embedding omnisdk::
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -351,6 +352,16 @@ class Runtime:
         """
         check_limit(limit)
         return await self.store.transact(lambda tx: tx.page_cases(limit=limit, cursor=cursor))
+
+    async def summarize(self, interaction_id: str) -> str:
+        """A summary of the interaction's thread (``omnisdk_summarize``, else the core's local
+        extractive summary), computed in a worker thread.
+
+        Raises:
+            NotFoundError: unknown interaction.
+        """
+        inter, _, messages = await self.interaction(interaction_id)
+        return await asyncio.to_thread(self.host.omnisdk_summarize, inter, messages)
 
     async def stats(self) -> dict[str, int]:
         return await self.store.transact(lambda tx: tx.counters())

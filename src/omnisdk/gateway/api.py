@@ -53,6 +53,7 @@ from omnisdk.gateway.schemas import (
     QueueStatus,
     ReplyAccepted,
     ReplyRequest,
+    Summary,
     TransferRequest,
     ValidationErrorBody,
 )
@@ -284,6 +285,13 @@ async def get_interaction(rt: RT, interaction_id: InteractionId) -> Any:
     """One interaction with its history (every transition) and its messages."""
     inter, history, messages = await rt.interaction(interaction_id)
     return {"interaction": inter, "history": history, "messages": messages}
+
+
+@interactions.get("/{interaction_id}/summary", response_model=Summary, responses=NOT_FOUND)
+async def summarize(rt: RT, interaction_id: InteractionId) -> Any:
+    """A summary of the interaction's thread: a plugin's (``omnisdk_summarize``), else the
+    core's local extractive one (deterministic; quotes of mail are already cut)."""
+    return {"interaction_id": interaction_id, "summary": await rt.summarize(interaction_id)}
 
 
 OptionalAction = Annotated[AgentAction | None, Body()]

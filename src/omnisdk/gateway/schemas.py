@@ -153,7 +153,8 @@ class MessageRecord(BaseModel):
     message_id: str = Field(description="Provider's message id.")
     direction: str = Field(description="inbound or outbound.")
     kind: str | None = Field(None, description="text, media, location … (see omnisdk.model.messages).")
-    body: dict[str, Any] | None = Field(None, description="The normalized message.")
+    body: dict[str, Any] | None = Field(None, description="The normalized message; for mail also "
+                                        "``threading``: the rule, score and reason that placed it.")
     created_at: str = Field(description="When (RFC 3339).")
     status: str | None = Field(None, description="Delivery status of outbound messages (sent, delivered, read, failed).")
 
@@ -164,6 +165,14 @@ class InteractionDetail(BaseModel):
     interaction: Interaction = Field(description="The interaction now.")
     history: list[Transition] = Field(description="Every state change, oldest first.")
     messages: list[MessageRecord] = Field(description="Every message, oldest first.")
+
+
+class Summary(BaseModel):
+    """A summary of an interaction's thread (``omnisdk_summarize``, else the core's local
+    extractive one)."""
+
+    interaction_id: str = Field(description="The interaction summarized.")
+    summary: str = Field(description="Plain text; empty for a thread with no text.")
 
 
 class CaseDetail(Case):

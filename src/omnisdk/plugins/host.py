@@ -30,6 +30,7 @@ from omnisdk.errors import PluginError
 from omnisdk.events import Event
 from omnisdk.plugins.compat import api_problem, core_range_problem
 from omnisdk.plugins.discovery import PluginSource, discover
+from omnisdk.summaries import extractive_summary
 
 if TYPE_CHECKING:
     from omnisdk.lifecycle.bots import VirtualAgentTurn
@@ -240,6 +241,12 @@ class PluginHost:
         return self.pm.hook.omnisdk_virtual_agent_turn(  # type: ignore[no-any-return]
             interaction=interaction, message=message, history=history
         )
+
+    def omnisdk_summarize(self, interaction: Interaction, messages: Sequence[dict[str, Any]]) -> str:
+        """The first plugin's summary of the thread (``omnisdk_summarize``), else the core's
+        local extractive one (:func:`omnisdk.summaries.extractive_summary`)."""
+        got = self.pm.hook.omnisdk_summarize(interaction=interaction, messages=messages)
+        return str(got) if got is not None else extractive_summary(messages)
 
     def omnisdk_routing_attributes(self, interaction: Interaction, message: Message) -> dict[str, str]:
         """Routing attributes from every ``omnisdk_routing_attributes`` implementation, in
