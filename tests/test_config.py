@@ -329,6 +329,29 @@ def test_an_empty_secret_is_refused_naming_the_field(plugin: str, field: str, em
             assert good[other] not in text
 
 
+def test_a_refused_secret_never_appears_in_the_error() -> None:
+    """A plugin's own check of a secret's shape (the email plugin's whsec_ secrets) refuses it;
+    pydantic would print the refused input beside the error: AccountSettings hides it."""
+    from pydantic import field_validator
+
+    from omnisdk.adapters import AccountSettings
+
+    class Shaped(AccountSettings):
+        key: SecretStr
+
+        @field_validator("key")
+        @classmethod
+        def _prefix(cls, value: SecretStr) -> SecretStr:
+            if not value.get_secret_value().startswith("k_"):
+                raise ValueError("must start with k_")
+            return value
+
+    with pytest.raises(ValidationError) as info:
+        Shaped(key="hunter2-the-real-secret")
+    assert "must start with k_" in str(info.value)
+    assert "hunter2" not in str(info.value) and "hunter2" not in repr(info.value.errors(include_input=False))
+
+
 def test_load_then_check_accounts_refuses_the_empty_sms_auth_token(tmp_path: Path) -> None:
     """The probe's finding: ``auth_token = ""`` loaded, and a body signed with the empty key
     verified.  Now the configuration does not load."""

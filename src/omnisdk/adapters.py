@@ -79,7 +79,9 @@ class AccountSettings(BaseModel):
             value (secrets stay masked).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, hide_input_in_errors=True)
+    # hide_input_in_errors: pydantic prints the refused input beside each error, and for a
+    # secret the input is the secret itself (a too-short key, a key without its prefix)
 
     api_base_url: str | None = Field(
         None, description="Override of the provider API's base URL (tests, proxies, the demo)."
