@@ -62,6 +62,19 @@ async def test_a_4xx_fails_at_once_and_for_good(runtime):
     assert "sample-token" not in row[1]
 
 
+async def test_a_plugin_that_does_not_send_fails_the_row_for_good_without_a_traceback(runtime, monkeypatch, caplog):
+    from omnisdk.adapters import ChannelAdapter
+
+    inter = await open_interaction(runtime)
+    adapter = runtime.adapter("sample", "acme")
+    monkeypatch.setattr(type(adapter), "send", ChannelAdapter.send)  # the base: NotImplementedError
+    await runtime.reply(inter.id, "hello")
+    assert await runtime.outbox.run_once() == 1
+    row = await runtime.store.transact(lambda tx: tx.c.execute("SELECT state, error FROM outbox").fetchone())
+    assert row[0] == "failed" and "NotImplementedError" in row[1]
+    assert not [r for r in caplog.records if r.exc_info]  # a missing capability, not a crash
+
+
 async def test_a_row_left_sending_by_a_crash_is_sent_again_with_its_key(tmp_path):
     settings = make_settings(tmp_path)
     rt = Runtime(settings)

@@ -115,6 +115,8 @@ class OutboxWorker:
             return await adapter.send(message, idempotency_key=row.idempotency_key)
         except (OutboundError, ValueError) as exc:
             return exc
+        except NotImplementedError as exc:  # a plugin that does not send (yet): a permanent failure, no bug
+            return exc
         except Exception as exc:  # a plugin bug must not kill the worker
             log.exception("adapter %s send crashed", row.plugin)
             return exc
