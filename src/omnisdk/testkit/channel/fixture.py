@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import time_machine
+
 from omnisdk.adapters import AccountSettings, ChannelAdapter, WebhookRequest
 from omnisdk.events import Event
 from omnisdk.recordings import Recording, load
@@ -85,9 +87,13 @@ class ChannelFixture:
 
     # --- requests ------------------------------------------------------------------------
 
-    def sign(self, adapter: ChannelAdapter, body: bytes, content_type: str) -> dict[str, str]:
-        """``adapter.sign`` for the suite's URL, header names lower-cased."""
-        return {k.lower(): v for k, v in adapter.sign(self.url, body, content_type).items()}
+    def sign(self, adapter: ChannelAdapter, body: bytes, content_type: str, *, url: str | None = None) -> dict[str, str]:
+        """``adapter.sign`` for the suite's URL (or ``url``), header names lower-cased, with the
+        wall clock frozen at :data:`RECEIVED_AT`: a scheme that signs a timestamp (Standard
+        Webhooks, Stripe-like) stamps the instant the kit's requests are received at."""
+        with time_machine.travel(RECEIVED_AT, tick=False):
+            headers = adapter.sign(url or self.url, body, content_type)
+        return {k.lower(): v for k, v in headers.items()}
 
     def request(
         self,

@@ -56,7 +56,7 @@ class RecordingChecks(ChannelChecks):
                 problems.append(fx.recordings_error)
             for rec in fx.recordings:
                 try:
-                    headers = adapter.sign(fx.url, rec.body, rec.content_type)
+                    headers = fx.sign(adapter, rec.body, rec.content_type)
                 except NotImplementedError:
                     problems.append("sign() is not implemented: the kit, replay and the demo sign recordings with it")
                     break

@@ -1,7 +1,8 @@
 """Values inside a webhook body, addressed by path, and bodies with some of them changed.
 
-A body is a JSON document (``application/json``) or a form (``application/x-www-form-urlencoded``,
-Twilio's webhooks); anything else has no addressable values.
+A body is a JSON document (``application/json``), a form (``application/x-www-form-urlencoded``,
+Twilio's webhooks) or a mail (``message/rfc822``: header fields, their parameters and report
+fields, see :mod:`omnisdk.testkit.checks.mime_paths`); anything else has no addressable values.
 
 Paths (the format of the channel suite's ``dispatch_fields``):
 
@@ -24,8 +25,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import orjson
 
+from omnisdk.testkit.checks.mime_paths import MimeDoc
+
 WILDCARD = "*"
 FORM = "application/x-www-form-urlencoded"
+MIME = "message/rfc822"
 Path = tuple[str | int, ...]
 _MAX_LEAVES = 4096
 
@@ -52,7 +56,8 @@ def show(path: Path) -> str:
 
 @dataclass
 class Body:
-    """A decoded body: ``kind`` is ``"json"``, ``"form"`` or ``"opaque"`` (not addressable)."""
+    """A decoded body: ``kind`` is ``"json"``, ``"form"``, ``"mime"`` (``doc`` is a
+    :class:`~omnisdk.testkit.checks.mime_paths.MimeDoc`) or ``"opaque"`` (not addressable)."""
 
     kind: str
     doc: Any
@@ -66,6 +71,12 @@ class Body:
                 return cls("form", parse_qsl(body.decode("utf-8"), keep_blank_values=True))
             except (UnicodeDecodeError, ValueError):
                 return cls("opaque", None)
+        if ctype == MIME:
+            try:
+                mail = MimeDoc.parse(body)
+            except Exception:  # noqa: BLE001 - whatever the stdlib parser raises: not addressable
+                mail = None
+            return cls("mime", mail) if mail is not None else cls("opaque", None)
         if ctype.endswith("json"):
             try:
                 return cls("json", orjson.loads(body))
@@ -76,7 +87,9 @@ class Body:
     def leaves(self) -> Iterator[tuple[Path, Any]]:
         """Every scalar (str, int, float; not bool or null) with its concrete path, in document
         order (at most 4,096)."""
-        if self.kind == "form":
+        if self.kind == "mime":
+            yield from self.doc.leaves()
+        elif self.kind == "form":
             seen: set[str] = set()
             for key, value in self.doc:
                 if key not in seen:
@@ -97,6 +110,8 @@ class Body:
 
     def get(self, path: Path, default: Any = None) -> Any:
         """The value at a concrete path, else ``default``."""
+        if self.kind == "mime":
+            return self.doc.get(path, default)
         if self.kind == "form":
             return next((v for k, v in self.doc if (k,) == path), default)
         node = self.doc
@@ -111,6 +126,8 @@ class Body:
 
     def matches(self, pattern: Path) -> list[Path]:
         """The concrete paths of the string values ``pattern`` selects."""
+        if self.kind == "mime":
+            return self.doc.matches(pattern)
         if self.kind == "form":
             return [p for p, v in self.leaves() if p == pattern and isinstance(v, str)]
         if self.kind != "json":
@@ -138,6 +155,8 @@ class Body:
 
     def replaced(self, changes: Mapping[Path, Any]) -> bytes:
         """The body re-serialized with the values at the concrete paths of ``changes`` set."""
+        if self.kind == "mime":
+            return self.doc.replaced(changes)
         if self.kind == "form":
             return urlencode([(k, changes.get((k,), v)) for k, v in self.doc]).encode()
         if self.kind != "json":

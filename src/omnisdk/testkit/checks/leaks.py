@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -51,9 +52,16 @@ def with_other_secrets(settings: BaseModel) -> BaseModel:
     return type(settings).model_validate(raw)
 
 
+_TYPE_PREFIX = re.compile(r"^[a-z]{2,8}_")
+"""A secret's type prefix (``whsec_``, ``sk_``, ``rk_``), kept by :func:`rotated`."""
+
+
 def rotated(text: str) -> str:
     """``text`` with the same length and character classes, every character different (a
-    well-formed but wrong secret)."""
+    well-formed but wrong secret); a type prefix such as ``whsec_`` is kept, so the rotated
+    secret still has the shape the settings require."""
+    prefix = m.group(0) if (m := _TYPE_PREFIX.match(text)) and len(text) > len(m.group(0)) else ""
+    text = text[len(prefix):]
     out = []
     for ch in text:
         if ch.isdigit():
@@ -64,8 +72,8 @@ def rotated(text: str) -> str:
             out.append(chr((ord(ch) - 65 + 1) % 26 + 65))
         else:
             out.append(ch)
-    rotated = "".join(out)
-    return rotated if rotated != text else text + "x"
+    changed = "".join(out)
+    return prefix + (changed if changed != text else text + "x")
 
 
 def leaks(secrets: Iterable[str], texts: Iterable[tuple[str, str]]) -> list[str]:
