@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from hypothesis import HealthCheck, settings
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
-from omnisdk.errors import PayloadError
+from omnisdk.errors import PayloadError, SignatureError
 from omnisdk.events import Event
 from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
@@ -56,6 +56,32 @@ def parse_outcome(adapter: ChannelAdapter, request: WebhookRequest) -> tuple[str
         return "payload_error", exc
     except Exception as exc:  # the contract breach the rules look for
         return "crash", exc
+
+
+def verify_verdict(adapter: ChannelAdapter, request: WebhookRequest) -> tuple[str, BaseException | None]:
+    """``("accepted", None)``, ``("refused", SignatureError)`` or ``("raised", other)``."""
+    try:
+        adapter.verify(request)
+    except SignatureError as exc:
+        return "refused", exc
+    except Exception as exc:  # the contract breach the rules look for
+        return "raised", exc
+    return "accepted", None
+
+
+def said(verdict: str, exc: BaseException | None) -> str:
+    """What verify() did, for messages: ``accepted it``, ``raised X instead of SignatureError``."""
+    if verdict == "accepted":
+        return "accepted it"
+    if verdict == "raised":
+        return f"raised {type(exc).__name__} instead of SignatureError"
+    return "refused it"
+
+
+def unrefused(adapter: ChannelAdapter, request: WebhookRequest, what: str) -> str | None:
+    """None when verify() refuses ``request`` with SignatureError; else ``"<what>: verify() …"``."""
+    verdict, exc = verify_verdict(adapter, request)
+    return None if verdict == "refused" else f"{what}: verify() {said(verdict, exc)}"
 
 
 class ChannelChecks:

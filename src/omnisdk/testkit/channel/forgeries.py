@@ -36,10 +36,9 @@ from typing import Any, ClassVar
 from pydantic import SecretBytes, SecretStr
 
 from omnisdk.adapters import AccountSettings, ChannelAdapter, WebhookRequest
-from omnisdk.errors import SignatureError
 from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
-from omnisdk.testkit.channel.checks import ChannelChecks, listing
+from omnisdk.testkit.channel.checks import ChannelChecks, listing, said, unrefused, verify_verdict
 from omnisdk.testkit.channel.fixture import RECEIVED_AT
 from omnisdk.testkit.checks.forgery_variants import (
     body_variants,
@@ -68,17 +67,6 @@ def secret_settings(settings: AccountSettings) -> dict[str, str]:
         elif isinstance(value, SecretStr):
             out[name] = value.get_secret_value()
     return {k: v for k, v in out.items() if v}
-
-
-def _verdict(adapter: ChannelAdapter, request: WebhookRequest) -> tuple[str, BaseException | None]:
-    """``("accepted", None)``, ``("refused", SignatureError)`` or ``("raised", other)``."""
-    try:
-        adapter.verify(request)
-    except SignatureError as exc:
-        return "refused", exc
-    except Exception as exc:  # the contract breach the rules look for
-        return "raised", exc
-    return "accepted", None
 
 
 def _post(url: str, body: bytes, content_type: str, headers: dict[str, str]) -> WebhookRequest:
@@ -157,13 +145,13 @@ class ForgeryChecks(ChannelChecks):
                 forger = _forger(fx, {name: rotated(value)})
                 if forger is None:
                     continue
-                verdict, exc = _verdict(adapter, fx.request(rec, signed_by=forger))
+                verdict, exc = verify_verdict(adapter, fx.request(rec, signed_by=forger))
                 if name in signing and verdict != "refused":
                     problems.append(f"{rec.name} signed with only {name} changed: verify() "
-                                    f"{_said(verdict, exc)}; {name} keys the signature")
+                                    f"{said(verdict, exc)}; {name} keys the signature")
                 elif name not in signing and verdict != "accepted":
                     problems.append(f"{rec.name} signed with only {name} changed: verify() "
-                                    f"{_said(verdict, exc)}; {name} is not a signing secret "
+                                    f"{said(verdict, exc)}; {name} is not a signing secret "
                                     "(declare signing_secrets if it is)")
             for key_name in signing:
                 for other, value in secrets.items():
@@ -172,10 +160,10 @@ class ForgeryChecks(ChannelChecks):
                     forger = _forger(fx, {key_name: value})
                     if forger is None:
                         continue
-                    verdict, exc = _verdict(adapter, fx.request(rec, signed_by=forger))
+                    verdict, exc = verify_verdict(adapter, fx.request(rec, signed_by=forger))
                     if verdict != "refused":
                         problems.append(f"{rec.name} signed with the {other} value as {key_name}: "
-                                        f"verify() {_said(verdict, exc)}")
+                                        f"verify() {said(verdict, exc)}")
         if problems:
             fail(rid, "verify() must check the signing secret, and only it:" + listing(problems))
 
@@ -195,10 +183,10 @@ class ForgeryChecks(ChannelChecks):
                     self._refused(problems, adapter, _post(url, rec.body, rec.content_type, headers), rec, what)
                 queried = with_query(fx.url)
                 signed = fx.sign(adapter, rec.body, rec.content_type, url=queried)
-                verdict, exc = _verdict(adapter, _post(queried, rec.body, rec.content_type, signed))
+                verdict, exc = verify_verdict(adapter, _post(queried, rec.body, rec.content_type, signed))
                 if verdict != "accepted":
                     problems.append(f"{rec.name} signed for and received at a URL with a query string: "
-                                    f"verify() {_said(verdict, exc)} (the provider signs the URL with its query)")
+                                    f"verify() {said(verdict, exc)} (the provider signs the URL with its query)")
             for name, value in headers.items():
                 changes = header_variants(value)
                 changes.append((f"one character of {name} changed", tampered(value.encode()).decode("latin-1")))
@@ -222,12 +210,12 @@ class ForgeryChecks(ChannelChecks):
                 same = fx.sign(adapter, body, rec.content_type) == headers
             except ValueError:
                 continue
-            verdict, exc = _verdict(adapter, _post(fx.url, body, rec.content_type, headers))
+            verdict, exc = verify_verdict(adapter, _post(fx.url, body, rec.content_type, headers))
             if same and verdict != "accepted":
-                problems.append(f"{rec.name} with {what}: verify() {_said(verdict, exc)}, but sign() "
+                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but sign() "
                                 "gives the same signature (the scheme signs the decoded parameters)")
             elif not same and verdict != "refused":
-                problems.append(f"{rec.name} with {what}: verify() {_said(verdict, exc)}, but sign() "
+                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but sign() "
                                 "gives another signature (the scheme signs the raw body)")
         return problems
 
@@ -240,9 +228,9 @@ class ForgeryChecks(ChannelChecks):
     @staticmethod
     def _refused(problems: list[str], adapter: ChannelAdapter, request: WebhookRequest,
                  rec: Recording, what: str) -> None:
-        verdict, exc = _verdict(adapter, request)
-        if verdict != "refused":
-            problems.append(f"{rec.name} with {what}: verify() {_said(verdict, exc)}")
+        problem = unrefused(adapter, request, f"{rec.name} with {what}")
+        if problem:
+            problems.append(problem)
 
     # --- signature.no_oracle -------------------------------------------------------------
 
@@ -293,7 +281,7 @@ class ForgeryChecks(ChannelChecks):
         root.addHandler(handler)
         root.setLevel(logging.DEBUG)
         try:
-            verdict, exc = _verdict(adapter, request)
+            verdict, exc = verify_verdict(adapter, request)
         finally:
             root.removeHandler(handler)
             root.setLevel(old_level)
@@ -315,11 +303,3 @@ def _forger(fx: Any, changes: dict[str, str]) -> ChannelAdapter | None:
         return fx.adapter(**changes)
     except ValueError:  # pydantic's ValidationError: the settings forbid it, nothing to forge
         return None
-
-
-def _said(verdict: str, exc: BaseException | None) -> str:
-    if verdict == "accepted":
-        return "accepted it"
-    if verdict == "raised":
-        return f"raised {type(exc).__name__} instead of SignatureError"
-    return "refused it"
