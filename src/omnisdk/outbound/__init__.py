@@ -15,7 +15,7 @@ from omnisdk.outbound.errors import (
     OutboundError,
     RateLimitError,
 )
-from omnisdk.outbound.http import ProviderClient, RetryPolicy, parse_retry_after
+from omnisdk.outbound.http import ProviderClient, RetryPolicy, is_retryable, parse_retry_after
 
 __all__ = [
     "APIConnectionError",
@@ -28,5 +28,6 @@ __all__ = [
     "ProviderClient",
     "RateLimitError",
     "RetryPolicy",
+    "is_retryable",
     "parse_retry_after",
 ]

@@ -36,6 +36,16 @@ log = logging.getLogger("omnisdk.outbound")
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
+def is_retryable(exc: BaseException) -> bool:
+    """The retry decision, kept apart from the retry delay: a connection error or timeout
+    (:class:`APIConnectionError`), or a status error whose status is in
+    :data:`RETRY_STATUSES`.  The outbox decides with it; a plugin whose transport is not HTTP
+    (SMTP) maps its failures onto these errors and decides with it too."""
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in RETRY_STATUSES
+    return isinstance(exc, APIConnectionError)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """How a :class:`ProviderClient` retries.  Times in seconds.
@@ -69,12 +79,6 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, APIStatusError):
-        return exc.status_code in RETRY_STATUSES
-    return isinstance(exc, APIConnectionError)
 
 
 class ProviderClient:
@@ -158,7 +162,7 @@ class ProviderClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception(_retryable),
+            retry=retry_if_exception(is_retryable),
             sleep=self._sleep,
             before_sleep=self._log_retry,
             reraise=True,

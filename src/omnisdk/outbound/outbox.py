@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 
 from omnisdk.adapters import ChannelAdapter, OutboundMessage
 from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, rfc3339
-from omnisdk.outbound.errors import APIConnectionError, APIStatusError, OutboundError
-from omnisdk.outbound.http import RETRY_STATUSES
+from omnisdk.outbound.errors import OutboundError
+from omnisdk.outbound.http import is_retryable
 from omnisdk.store.base import OutboxRow, Store, Transaction
 
 log = logging.getLogger("omnisdk.outbox")
@@ -142,9 +142,7 @@ class OutboxWorker:
             return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_SENT,
                          data={"message_id": mid, "interaction_id": row.interaction_id},
                          time=self._now(), correlationid=row.interaction_id)
-        retryable = isinstance(result, APIConnectionError) or (
-            isinstance(result, APIStatusError) and result.status_code in RETRY_STATUSES
-        )
+        retryable = isinstance(result, Exception) and is_retryable(result)
         reason = f"{type(result).__name__}: {result}"[:300]
         if retryable and row.attempts < self.max_attempts:
             delay = min(300.0, self.retry_delay * 2 ** (row.attempts - 1)) * random.uniform(0.8, 1.2)
