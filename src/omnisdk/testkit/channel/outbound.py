@@ -17,6 +17,7 @@ from omnisdk.outbound.errors import APIStatusError, OutboundError
 from omnisdk.testkit import fuzz
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.fixture import ChannelFixture
+from omnisdk.testkit.channel.smtp_outbound import SmtpOutboundChecks
 from omnisdk.testkit.checks.leaks import leaks, secret_values, with_other_secrets
 from omnisdk.testkit.checks.provider_api import (
     IDEMPOTENCY_KEY,
@@ -26,16 +27,20 @@ from omnisdk.testkit.checks.provider_api import (
     run_send,
 )
 from omnisdk.testkit.checks.signatures import malformed_values
+from omnisdk.testkit.checks.smtp_api import SmtpReply
 from omnisdk.testkit.rules import rule
 
 DEFAULT_CUSTOMER = "+15550100002"
 NO_RETRY_STATUSES = (400, 401, 403, 404, 409, 422)
 
 
-class OutboundChecks:
-    """Mixin of the outbound standard tests and the secrets test."""
+class OutboundChecks(SmtpOutboundChecks):
+    """Mixin of the outbound standard tests and the secrets test.  With ``outbound_protocol =
+    "smtp"`` the outbound rules run on the kit's SMTP server instead
+    (:mod:`omnisdk.testkit.channel.smtp_outbound`)."""
 
     _omnisdk_kit_class: ClassVar[bool] = True
+    outbound_protocol: ClassVar[str] = "http"
     fixture: ClassVar[Callable[[], ChannelFixture]]
     capabilities: ClassVar[Any]
     send_customer: ClassVar[str | None]
@@ -91,6 +96,8 @@ class OutboundChecks:
 
     @rule("outbound.send_text")
     def test_send_text(self) -> None:
+        if self.outbound_protocol == "smtp":
+            return self.smtp_send("outbound.send_text", self.text_message(), "a text mail answered 250")
         run = self._send([self._ok(1)])
         self._expect_success("outbound.send_text", run, "a text send answered 200", 1)
         reply = json.dumps(type(self).fixture().adapter_cls.sandbox_reply(1))
@@ -100,6 +107,8 @@ class OutboundChecks:
 
     @rule("outbound.retry")
     def test_429_is_retried_after_retry_after(self) -> None:
+        if self.outbound_protocol == "smtp":
+            return self.smtp_retry()
         run = self._send([Reply(429, headers={"Retry-After": "2"}, json={}), self._ok(1)])
         if len(run.requests) < 2:
             fail("outbound.retry", f"a 429 was not retried (send() ended with {describe_error(run.error)})")
@@ -110,6 +119,8 @@ class OutboundChecks:
 
     @rule("outbound.retry")
     def test_5xx_is_retried(self) -> None:
+        if self.outbound_protocol == "smtp":
+            return self.smtp_retry()
         run = self._send([Reply(503), self._ok(1)])
         if len(run.requests) < 2:
             fail("outbound.retry", f"a 503 was not retried (send() ended with {describe_error(run.error)})")
@@ -122,6 +133,8 @@ class OutboundChecks:
 
     @rule("outbound.no_retry_4xx")
     def test_no_retry_on_4xx(self) -> None:
+        if self.outbound_protocol == "smtp":
+            return self.smtp_no_retry()
         problems = []
         for status in NO_RETRY_STATUSES:
             run = self._send([Reply(status, json={"error": {"message": "testkit refusal"}}), self._ok(1)])
@@ -135,6 +148,8 @@ class OutboundChecks:
 
     @rule("outbound.idempotency")
     def test_idempotency_key_unchanged_across_retries(self) -> None:
+        if self.outbound_protocol == "smtp":
+            return self.smtp_idempotency()
         run = self._send([Reply(503), Reply(429, headers={"Retry-After": "1"}, json={}), self._ok(1)])
         if len(run.requests) < 2:
             fail("outbound.idempotency", "send() made a single attempt on a 503, so the key could not be "
@@ -157,6 +172,8 @@ class OutboundChecks:
 
     @rule("outbound.typed_errors")
     def test_typed_errors(self) -> None:
+        if self.outbound_protocol == "smtp":
+            return self.smtp_typed_errors()
         problems = []
         cases: list[tuple[str, list[Reply], tuple[type[BaseException], ...]]] = [
             ("400 with a JSON error", [Reply(400, json={"error": "bad"})], (OutboundError,)),
@@ -179,6 +196,8 @@ class OutboundChecks:
 
     @rule("outbound.send_media")
     def test_send_media(self) -> None:
+        if self.outbound_protocol == "smtp":
+            return self.smtp_send("outbound.send_media", self.media_message(), "an image mail answered 250")
         run = self._send([self._ok(1)], self.media_message())
         self._expect_success("outbound.send_media", run, "an image send answered 200", 1)
 
@@ -237,7 +256,15 @@ class OutboundChecks:
                     adapter.handshake(WebhookRequest("GET", fx.url, {}, b"", q))
                 except Exception as exc:
                     record("error of handshake()", exc)
-        if "send_text" in self.capabilities:
+        if "send_text" in self.capabilities and self.outbound_protocol == "smtp":
+            for smtp_script in ([SmtpReply(451, "4.3.0 later")], [SmtpReply(535, "5.7.8 bad credentials")],
+                                [SmtpReply(down=True)], [SmtpReply()]):
+                smtp_run = self._smtp(smtp_script)
+                for exc in smtp_run.errors:
+                    if exc is not None:
+                        record("error of send()", exc)
+                texts.append(("repr(SendResult)", repr(smtp_run.result)))
+        elif "send_text" in self.capabilities:
             for script in ([Reply(503), Reply(401, json={"error": "unauthorized"})],
                            [Reply(200, json={})], [Reply(error=httpx.ConnectError)], [self._ok(1)]):
                 run = self._send(script)

@@ -66,9 +66,10 @@ from pydantic import BaseModel
 from omnisdk.adapters import OutboundMessage
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import SEND_CAPABILITIES, ChannelChecks, listing
-from omnisdk.testkit.checks.body_paths import WILDCARD, Body, Path, as_path, show
+from omnisdk.testkit.checks.body_paths import MIME, WILDCARD, Body, Path, as_path, show
 from omnisdk.testkit.checks.leaks import secret_values
 from omnisdk.testkit.checks.provider_api import Reply, SendRun, describe_error, run_send
+from omnisdk.testkit.checks.smtp_api import SmtpReply
 from omnisdk.testkit.rules import Rule, rule
 
 FIELDS: dict[str, str] = {
@@ -241,6 +242,8 @@ class RoundTripChecks(ChannelChecks):
     _omnisdk_kit_class: ClassVar[bool] = True
     outbound_mapping: ClassVar[Any]
     credential_header: ClassVar[Any]
+    outbound_protocol: ClassVar[str]
+    _smtp: Any
 
     @classmethod
     def not_applicable(cls, rule: Rule) -> str | None:
@@ -291,14 +294,22 @@ class RoundTripChecks(ChannelChecks):
     def _round_trip_problems(self, capability: str, mapping: dict[str, list[Path] | None]) -> list[str]:
         kind = capability.removeprefix("send_")
         message = self._kit_message(capability)
-        run = self._run(message)
-        if not run.requests:
-            return [f"{kind} send: no request reached the provider (send() ended with "
-                    f"{describe_error(run.error)}; see outbound.{capability})"]
-        bodies = [decode_body(r) for r in run.requests]
+        if self.outbound_protocol == "smtp":  # the mails the kit's SMTP server received
+            smtp_run = self._smtp([SmtpReply()], message)
+            if not smtp_run.mails:
+                return [f"{kind} send: no mail reached the SMTP server (send() ended with "
+                        f"{describe_error(smtp_run.error)}; see outbound.{capability})"]
+            bodies = [Body.decode(mail, MIME) for mail in smtp_run.mails]
+            run = None
+        else:
+            run = self._run(message)
+            if not run.requests:
+                return [f"{kind} send: no request reached the provider (send() ended with "
+                        f"{describe_error(run.error)}; see outbound.{capability})"]
+            bodies = [decode_body(r) for r in run.requests]
         readable = [b for b in bodies if b.kind != "opaque"]
         if not readable:
-            ctype = run.requests[0].headers.get("content-type", "none")
+            ctype = run.requests[0].headers.get("content-type", "none") if run else MIME
             return [f"{kind} send: the request body (content type {ctype}) is neither JSON nor a form, "
                     "so the kit cannot read it (skip the rule with a reason if the provider takes "
                     "another format)"]
@@ -336,6 +347,8 @@ class RoundTripChecks(ChannelChecks):
     def test_credentials_travel_only_in_the_declared_header(self) -> None:
         rid, fx = "outbound.credentials", self._fx()
         header = self.credential_header
+        if self.outbound_protocol == "smtp":
+            return self._smtp_credentials(rid, fx)
         if not header:
             fail(rid, f"no credential_header: {DECLARE_HEADER}")
             return
@@ -365,3 +378,27 @@ class RoundTripChecks(ChannelChecks):
             fail(rid, f"credentials travel only in the declared {header} header; the URL (it ends up "
                  "in proxy and server logs), the body and other headers never carry a secret, and "
                  "the webhook signing secret is never sent at all:" + listing(list(dict.fromkeys(problems))))
+
+    def _smtp_credentials(self, rid: str, fx: Any) -> None:
+        """SMTP: credentials travel in the AUTH exchange only; no secret setting is in a mail
+        (headers or body, as is or encoded) nor in its envelope."""
+        settings = fx.settings()
+        names = secret_names(settings)
+        run = self._smtp([SmtpReply()], self._kit_message("send_text"))
+        if not run.mails:
+            fail(rid, f"a text send delivered no mail (send() ended with {describe_error(run.error)}; "
+                 "see outbound.send_text)")
+        problems: list[str] = []
+        for i, (mail, (sender, rcpt)) in enumerate(zip(run.mails, run.envelopes, strict=True), start=1):
+            text = mail.decode("utf-8", "replace")
+            places = [("the mail", [text, unquote_plus(text)]), ("the envelope", [sender, *rcpt])]
+            for where, texts in places:
+                for secret in secret_values(settings):
+                    for form, encoded in secret_forms(secret).items():
+                        if any(encoded in t for t in texts):
+                            problems.append(f"mail {i}: {where} carries the value of the secret setting "
+                                            f"{names.get(secret, '?')} ({form})")
+                            break
+        if problems:
+            fail(rid, "credentials travel only in the SMTP AUTH exchange, never in a mail or its "
+                 "envelope:" + listing(list(dict.fromkeys(problems))))

@@ -89,6 +89,11 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
             :mod:`omnisdk.testkit.channel.round_trip`).
         credential_header: the one request header that carries the account's credentials,
             e.g. ``"authorization"`` (``outbound.credentials``).
+        outbound_protocol: ``"http"`` (default: sends go to a respx-mocked provider API) or
+            ``"smtp"`` (sends go to the kit's SMTP server on loopback,
+            :mod:`omnisdk.testkit.channel.smtp_outbound`).
+        smtp_setting: with ``"smtp"``, the settings field holding the SMTP server
+            (``host``, ``port``, ``security``, credentials) the kit redirects (default ``smtp``).
         skip_rules: ``{rule id: reason}`` opt-outs (or :func:`omnisdk.testkit.skip_rule`).
     """
 
@@ -118,6 +123,8 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
     batch_path: ClassVar[Sequence[Sequence[str | int]] | None] = None
     outbound_mapping: ClassVar[Mapping[str, Any] | None] = None
     credential_header: ClassVar[str | None] = None
+    outbound_protocol: ClassVar[str] = "http"
+    smtp_setting: ClassVar[str] = "smtp"
 
     @classmethod
     def fixture(cls) -> ChannelFixture:

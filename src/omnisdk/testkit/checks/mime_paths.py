@@ -9,7 +9,11 @@ not a JSON field but a header field, a header parameter, or a field of a report 
 - ``("part", "<content type>", "<Field>")``: a field of every block of every part of that
   type, e.g. ``("part", "message/delivery-status", "Action")`` (RFC 3464 section 2.3.3) or
   ``("part", "message/disposition-notification", "Disposition")`` (RFC 8098 section 3.2.6).
-  Concrete paths add the part's and the block's index: ``("part", ctype, 2, 1, "Action")``.
+  Concrete paths add the part's and the block's index: ``("part", ctype, 2, 1, "Action")``;
+- ``("body", "<content type>")``: the decoded text of the first part of that type (trailing
+  line breaks dropped), and ``("body", "<content type>", "*")``: each of its non-empty lines
+  (concrete: ``("body", ctype, <line index>)``).  Read-only: :meth:`MimeDoc.replaced` changes
+  header and report fields only.
 
 Mails are read and written with the stdlib ``email`` package (``compat32``, which keeps the
 bytes of untouched header fields); a changed mail is re-serialized whole.
@@ -61,8 +65,24 @@ class MimeDoc:
                 seen.add(name.lower())
                 yield ("header", name), str(value)
 
+    def _text(self, ctype: str) -> str | None:
+        for part in _parts(self.msg):
+            if part.get_content_type() == ctype.lower() and not part.is_multipart():
+                raw = part.get_payload(decode=True)
+                if isinstance(raw, bytes):
+                    return raw.decode(part.get_content_charset() or "utf-8", "replace").rstrip("\r\n")
+        return None
+
+    def _lines(self, ctype: str) -> list[str]:
+        text = self._text(ctype)
+        return [] if text is None else [line.rstrip("\r") for line in text.split("\n")]
+
     def matches(self, pattern: Path) -> list[Path]:
         """The concrete paths of the values ``pattern`` selects."""
+        if pattern[:1] == ("body",) and len(pattern) == 2:
+            return [pattern] if self._text(str(pattern[1])) is not None else []
+        if pattern[:1] == ("body",) and len(pattern) == 3 and pattern[2] == "*":
+            return [("body", pattern[1], i) for i, line in enumerate(self._lines(str(pattern[1]))) if line.strip()]
         if len(pattern) in (2, 3) and pattern[0] == "header":
             return [pattern] if self.get(pattern) is not None else []
         if len(pattern) == 3 and pattern[0] == "part":
@@ -78,6 +98,12 @@ class MimeDoc:
 
     def get(self, path: Path, default: Any = None) -> Any:
         """The value at a concrete path, else ``default``."""
+        if path[:1] == ("body",) and len(path) == 2:
+            text = self._text(str(path[1]))
+            return default if text is None else text
+        if path[:1] == ("body",) and len(path) == 3 and isinstance(path[2], int):
+            lines = self._lines(str(path[1]))
+            return lines[path[2]] if 0 <= path[2] < len(lines) else default
         if path[:1] == ("header",) and len(path) == 2:
             value = self.msg.get(str(path[1]))
             return default if value is None else str(value)
@@ -99,6 +125,8 @@ class MimeDoc:
         msg = email.message_from_bytes(self.msg.as_bytes(policy=compat32), policy=compat32)  # a copy
         parts = _parts(msg)
         for path, value in changes.items():
+            if path[:1] == ("body",):
+                raise ValueError("body paths are read-only")
             if path[:1] == ("header",) and len(path) == 2:
                 msg.replace_header(str(path[1]), str(value))
             elif path[:1] == ("header",) and len(path) == 3:
