@@ -173,7 +173,7 @@ def test_media_urls_listed_in_text_never_fetched() -> None:
                   in_reply_to=None, references=[], date=DATE)
     assert not msg.is_multipart()
     assert msg.get_content() == (
-        "See attached\n\na.pdf: https://files.example/a.pdf\nThe photo: https://files.example/b.png\n"
+        "See attached\n\na.pdf\nhttps://files.example/a.pdf\n\nThe photo\nhttps://files.example/b.png\n"
     )
 
 

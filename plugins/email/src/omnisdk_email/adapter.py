@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from omnisdk.adapters import ChannelAdapter, WebhookRequest, secret_value
+from omnisdk.adapters import (
+    ChannelAdapter,
+    OutboundMessage,
+    SendResult,
+    WebhookRequest,
+    secret_value,
+)
 from omnisdk.errors import PayloadError, SignatureError
 from omnisdk.events import Event
 from omnisdk.model.addresses import Channel
 from omnisdk_email import forms, signature, translate
+from omnisdk_email.compose import compose, message_id_for
 from omnisdk_email.context import Context
 from omnisdk_email.settings import DEFAULT_MAX_MESSAGE_BYTES, EmailSettings
+from omnisdk_email.smtp import send_mail
 
 RAW_MIME = "message/rfc822"
 MAILGUN_TYPES = frozenset({forms.FORM, forms.MULTIPART})
@@ -59,6 +68,9 @@ class EmailAdapter(ChannelAdapter):
             "addresses": ["support@example.com"],
             "webhook_secret": "whsec_ZXhhbXBsZS13ZWJob29rLXNlY3JldC1rZXk=",  # base64 of an obvious fake
             "mailgun_signing_key": "example-mailgun-signing-key",
+            "smtp": {"host": "smtp.example.com", "port": 587, "security": "starttls",
+                     "username": "support@example.com", "password": "example-smtp-password"},
+            "sender_name": "Example Support",
         }
 
     def business_addresses(self) -> frozenset[str]:
@@ -149,6 +161,49 @@ class EmailAdapter(ChannelAdapter):
         return translate.to_events(
             body, ctx, max_bytes=self.settings.max_message_bytes, envelope_to=envelope_to
         )
+
+    # --- outbound ---------------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage, *, idempotency_key: str) -> SendResult:
+        """Send one mail over SMTP, one attempt (the outbox retries what
+        :func:`omnisdk.outbound.is_retryable` says).
+
+        The headers are the ones the core fixed when it queued the mail
+        (``message.email``: Message-ID, subject with our token, In-Reply-To, References,
+        ``automatic``); without them (a send not queued by the core) the Message-ID is derived
+        from ``idempotency_key`` (:func:`omnisdk_email.compose.message_id_for`) and the subject is
+        the text's first line.  Every attempt is the same mail.  The sender is
+        ``message.business`` or the account's first address, and must be one of the account's
+        addresses.
+
+        Returns:
+            SendResult whose ``message_id`` is the mail's Message-ID (without ``<>``): bounces
+            and read receipts name the mail by it.
+
+        Raises:
+            ValueError: no ``smtp`` settings, a sender that is not the account's, or a message
+                the mail cannot carry (a template, media without URL).  OutboundError: the SMTP
+                failure, typed (:mod:`omnisdk_email.smtp`).
+        """
+        smtp = self.settings.smtp
+        if smtp is None:
+            raise ValueError(f"email account {self.account!r} has no smtp settings: it cannot send")
+        sender = (message.business or self.settings.addresses[0]).lower()
+        if sender not in self._owned:
+            raise ValueError("the sender is not one of this account's addresses")
+        headers = message.email
+        mid = headers.message_id if headers else message_id_for(idempotency_key, sender)
+        first_line = (message.text or "").strip().split("\n")[0][:78]
+        mail = compose(
+            message, sender=sender, sender_name=self.settings.sender_name, message_id=mid,
+            subject=headers.subject if headers else first_line,
+            in_reply_to=headers.in_reply_to if headers else None,
+            references=headers.references if headers else [],
+            automatic=headers.automatic if headers else False,
+            date=datetime.now(UTC),
+        )
+        sent = await send_mail(smtp, mail, recipients=[message.customer], sender=sender)
+        return SendResult(message_id=sent, status="accepted")
 
     def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
         """The Standard Webhooks headers of a raw-MIME body, for replay, the demo and tests:

@@ -12,13 +12,22 @@ from omnisdk_email.adapter import EmailAdapter
 
 class EmailSuite(ChannelAdapterSuite):
     """Inbound mail (raw MIME signed as Standard Webhooks specifies) and statuses from DSN
-    bounces and MDN read receipts.  No send capability: SMTP outbound is not an HTTP provider
-    API (the kit's outbound rules mock HTTP); plugins/email/tests/test_smtp.py sends to a
-    real SMTP server instead."""
+    bounces and MDN read receipts; text and media (as links) sent over SMTP, certified on the
+    kit's own SMTP server (``outbound_protocol = "smtp"``).  No templates, no handshake."""
 
     adapter = EmailAdapter
     tier = "gold"
-    capabilities = frozenset({"inbound", "statuses"})
+    capabilities = frozenset({"inbound", "statuses", "send_text", "send_media"})
+    outbound_protocol = "smtp"  # the kit redirects the account's `smtp` settings to its server
+    # Where the message's fields are in the mail (MIME paths, omnisdk.testkit.checks.mime_paths):
+    # the To field (RFC 5322 section 3.6.3), the text/plain body; media go as a label line
+    # and a URL line each (omnisdk_email.compose: no attachments without a content store).
+    outbound_mapping = {
+        "to": ("header", "To"),
+        "text": ("body", "text/plain"),
+        "media.url": ("body", "text/plain", "*"),
+        "media.caption": ("body", "text/plain", "*"),
+    }
     # webhook-signature keys on webhook_secret; mailgun_signing_key only keys Mailgun form
     # posts, so changing it must change nothing for the raw-MIME recordings.
     signing_secrets = ("webhook_secret",)

@@ -171,7 +171,8 @@ def thread_references(references: Sequence[str], in_reply_to: str | None) -> lis
 
 
 def _body(message: OutboundMessage) -> str:
-    """The text part: ``message.text`` then one line per media URL.
+    """The text part: ``message.text``, then for each media item its label and, on the next
+    line, its URL (paragraphs apart).
 
     Attachments are not made: :class:`~omnisdk.adapters.OutboundMedia` carries a URL or a
     provider media id, never bytes, and fetching a URL taken from payload data would let a
@@ -179,14 +180,11 @@ def _body(message: OutboundMessage) -> str:
     the core does not have yet; until then the URLs are listed in the text.
     """
     lines: list[str] = [message.text] if message.text else []
-    links: list[str] = []
-    for item in message.media:
+    for item in message.media:  # its label (caption, file name or kind) above its URL
         if not item.url:
             raise ValueError("email media must be given by URL (a provider media_id means nothing here)")
         label = item.caption or item.filename or item.media_type
-        links.append(f"{_no_crlf(label, 'media caption')}: {_no_crlf(item.url, 'media url')}")
-    if links:
-        lines.append("\n".join(links))
+        lines.append(f"{_no_crlf(label, 'media caption')}\n{_no_crlf(item.url, 'media url')}")
     if not lines:
         raise ValueError("an email needs text or media")
     return "\n\n".join(lines) + "\n"

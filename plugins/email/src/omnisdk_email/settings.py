@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from omnisdk.adapters import AccountSettings
 from omnisdk_email.signature import secret_key
+from omnisdk_email.smtp import SmtpSettings
 
 DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 """25 MiB: the largest mail accepted by default (Mailgun's own inbound limit is 25 MB,
@@ -52,6 +53,9 @@ class EmailSettings(AccountSettings):
             ones are refused with a PayloadError naming the size.
         trusted_authserv_id: the authserv-id (RFC 8601 section 2.5) of the receiving MTA
             whose ``Authentication-Results`` header fields are believed; None believes none.
+        smtp: the submission server our mail goes out through
+            (:class:`omnisdk_email.smtp.SmtpSettings`); None refuses sends.
+        sender_name: the display name of our ``From`` (RFC 5322 section 3.6.2).
     """
 
     addresses: tuple[str, ...] = Field(description="Business addresses the account receives for.")
@@ -64,6 +68,12 @@ class EmailSettings(AccountSettings):
     )
     trusted_authserv_id: str | None = Field(
         None, description="authserv-id of the MTA whose Authentication-Results are trusted."
+    )
+    smtp: SmtpSettings | None = Field(
+        None, description="The SMTP server replies are sent through (omnisdk_email.smtp); None: no sending."
+    )
+    sender_name: str | None = Field(
+        None, description="Display name of the From field of our mail (e.g. 'Acme Support')."
     )
 
     @field_validator("addresses")
