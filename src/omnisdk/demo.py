@@ -3,7 +3,8 @@
 Every installed plugin that ships recordings takes part.  The demo
 
 1. starts a stand-in provider API on loopback (it answers sends with each plugin's
-   ``sandbox_reply``) and the gateway (uvicorn) on an embedded SQLite store;
+   ``sandbox_reply``), a stand-in SMTP server (aiosmtpd) for plugins whose example settings
+   have an ``smtp`` server (mail), and the gateway (uvicorn) on an embedded SQLite store;
 2. POSTs every recording, signed as the provider would sign it; then redelivers some, and
    sends forged, malformed, oversize and misaddressed requests;
 3. lets agents work: interactions are offered, replied to and closed with wrap-up codes;
@@ -23,6 +24,8 @@ from typing import Any
 import httpx
 import orjson
 import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from rich.console import Console
 from rich.table import Table
 from starlette.applications import Starlette
@@ -72,6 +75,30 @@ async def serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]
             task.result()
         await asyncio.sleep(0.02)
     return server, task
+
+
+class MailSink:
+    """The stand-in SMTP server's handler: accepts every mail and counts it."""
+
+    def __init__(self) -> None:
+        self.mails = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        self.mails += 1
+        return "250 2.0.0 Ok: queued by the omnisdk demo"
+
+
+def _accept_any(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    return AuthResult(success=True)
+
+
+def with_stand_ins(name: str, example: dict[str, Any], provider_url: str, smtp_port: int) -> dict[str, Any]:
+    """An account's example settings pointed at the stand-ins: ``api_base_url`` at the provider
+    API, and an ``smtp`` server mapping (mail plugins) at the SMTP stand-in."""
+    account = {**example, "api_base_url": f"{provider_url}/{name}"}
+    if isinstance(example.get("smtp"), dict):
+        account["smtp"] = {**example["smtp"], "host": "127.0.0.1", "port": smtp_port, "security": "none"}
+    return account
 
 
 class Tally:
@@ -141,7 +168,7 @@ async def run_demo(workdir: Path, console: Console) -> int:
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     (workdir / "omnisdk.toml").write_text(f'[store]\nurl = "sqlite:///{(workdir / "omnisdk.db").resolve()}"\n')
-    provider_port, gateway_port = free_port(), free_port()
+    provider_port, gateway_port, smtp_port = free_port(), free_port(), free_port()
     provider_url = f"http://127.0.0.1:{provider_port}"
     settings = Settings(
         store={"url": f"sqlite:///{workdir / 'omnisdk.db'}"},
@@ -155,10 +182,14 @@ async def run_demo(workdir: Path, console: Console) -> int:
         },
         lifecycle={"wrap_up_timeout": 1.0, "inactivity_timeout": 2.0},
         accounts={
-            name: {ACCOUNT: {**cls.example_settings(), "api_base_url": f"{provider_url}/{name}"}}
+            name: {ACCOUNT: with_stand_ins(name, cls.example_settings(), provider_url, smtp_port)}
             for name, cls in classes.items()
         },
     )
+    sink = MailSink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=smtp_port, authenticator=_accept_any,
+                      auth_require_tls=False, auth_required=False)
+    smtp.start()
     runtime = Runtime(settings, host=host)
     provider, provider_task = await serve(stand_in_provider(classes), provider_port)
     gateway, gateway_task = await serve(create_app(runtime), gateway_port)
@@ -199,6 +230,8 @@ async def run_demo(workdir: Path, console: Console) -> int:
         provider.should_exit = True
         await gateway_task
         await provider_task
+        smtp.stop()
+    console.print(f"Mails received by the stand-in SMTP server: {sink.mails}")
     return _report(console, sent_rows, tally, stats, items, db_path, stories, paths)
 
 
