@@ -50,6 +50,17 @@ class ProviderNoticeData(BaseModel):
     raw: object = Field(description="The provider's payload, unchanged.")
 
 
+class CaseUpdatedData(BaseModel):
+    """``data`` of ``io.omnisdk.case.updated``: one move of the case lifecycle."""
+
+    id: str
+    number: str = Field(description="Human-readable case number, CS + 7 digits.")
+    from_state: str = Field(description="new, in_progress, solution_proposed, resolved or closed.")
+    to_state: str
+    by: str = Field(description="The agent, 'customer' (accept or reject by mail) or 'core'.")
+    note: str | None = None
+
+
 class OutboundSentData(BaseModel):
     """``data`` of ``io.omnisdk.outbound.sent``."""
 
@@ -162,6 +173,8 @@ CATALOG: tuple[EventType, ...] = (
     EventType(ev.TYPE_INTERACTION_ACTION, "A messaging action fired (`data.note`: name and action).",
               Interaction, "as above"),
     EventType(ev.TYPE_CASE_CREATED, "A case was opened from an interaction.", CaseCreatedData, "the case id"),
+    EventType(ev.TYPE_CASE_UPDATED, "A case moved in its lifecycle (an agent, or the customer's accept or "
+              "reject by mail).", CaseUpdatedData, "the case id and the move's number in its history"),
     EventType(ev.TYPE_AGENT_UPDATED, "An agent's presence or settings changed.", Agent, "a new time-ordered id"),
     EventType(ev.TYPE_OUTBOUND_SENT, "The provider accepted an outbound message.", OutboundSentData,
               "the outbox idempotency key"),

@@ -673,7 +673,8 @@ def summary(
         out.print(doc["summary"] or "(no text in this thread)", markup=False, highlight=False)
 
 
-_CASE_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "created_at")
+_CASE_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "created_at", "state", "product",
+                "state_history")
 
 
 @app.command()
@@ -683,14 +684,15 @@ def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False
         items = _all_from_gateway(url, "/v1/cases")
     else:
         items = _read_db(_settings(config), lambda tx: list(reversed(tx.list_cases())))
-    items = [{k: c.get(k) for k in _CASE_FIELDS} for c in items]
+    items = [{k: c.get(k) for k in _CASE_FIELDS} | {"state": c.get("state") or "new",
+                                                     "state_history": c.get("state_history") or []} for c in items]
     if as_json:
         print(json.dumps(items, indent=2))
         return
-    table = Table("case", "subject", "customer", "interactions", "created")
+    table = Table("case", "state", "subject", "customer", "interactions", "created")
     for c in items:
-        table.add_row(c["number"], c["subject"], c["customer"], ", ".join(x[-12:] for x in c["interaction_ids"]),
-                      c["created_at"])
+        table.add_row(c["number"], c["state"], c["subject"], c["customer"],
+                      ", ".join(x[-12:] for x in c["interaction_ids"]), c["created_at"])
     out.print(table)
 
 

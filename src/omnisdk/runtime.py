@@ -21,6 +21,7 @@ from omnisdk.config import Settings, check_accounts
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
+from omnisdk.lifecycle.case_states import move_case
 from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.transitions import agent_event
@@ -229,6 +230,19 @@ class Runtime:
     async def link_case(self, interaction_id: str, case_id: str) -> dict[str, Any]:
         """Link the interaction to an existing case (id or number)."""
         return await self.processor.operate(lambda ctx: self.lifecycle.cases.link_case(ctx, interaction_id, case_id))
+
+    async def move_case(self, case_id: str, state: str, *, agent: str | None = None,
+                        note: str | None = None) -> dict[str, Any]:
+        """Move a case (id or number) through its lifecycle (``new → in_progress →
+        solution_proposed → resolved → closed``, :mod:`omnisdk.lifecycle.case_states`); the
+        customer is told (``[lifecycle] case_update_text``).  Returns the case.
+
+        Raises:
+            NotFoundError: unknown case.  StateError: not a state, or not a legal move.
+        """
+        text = self.lifecycle.settings.case_update_text
+        return await self.processor.operate(
+            lambda ctx: move_case(ctx, case_id, state, by=agent or "core", note=note, update_text=text))
 
     async def reply(self, interaction_id: str, text: str, *, agent: str | None = None,
                     idempotency_key: str | None = None) -> str:

@@ -44,6 +44,7 @@ from omnisdk.gateway.schemas import (
     CaseLinkRequest,
     CasePage,
     CaseRequest,
+    CaseStateRequest,
     CloseRequest,
     ErrorBody,
     InteractionDetail,
@@ -400,6 +401,15 @@ async def list_cases(rt: RT, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
     """Cases, newest (highest number) first, one page at a time; follow ``next_cursor``."""
     page = await rt.page_cases(limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@cases.post("/{case_id}/state", response_model=CaseDetail, responses=ACTION)
+async def move_case(rt: RT, case_id: Annotated[str, Path(description="The case's id or number.")],
+                    body: CaseStateRequest) -> Any:
+    """Move the case through its lifecycle; 409 for a move its state does not allow."""
+    if body.agent is not None:
+        _require_agent(rt, body.agent)
+    return await rt.move_case(case_id, body.state.value, agent=body.agent, note=body.note)
 
 
 agents = APIRouter(prefix="/agents", tags=["agents"])

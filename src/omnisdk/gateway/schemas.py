@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnisdk.model import Interaction, InteractionState
+from omnisdk.model import CaseState, Interaction, InteractionState
 from omnisdk.model.cases import Case
 from omnisdk.routing.model import Agent, Presence, Queue
 
@@ -114,6 +114,15 @@ class CaseLinkRequest(_Request):
     case: str = Field(min_length=1, description="The case's id or number.", examples=["CS0000001"])
 
 
+class CaseStateRequest(_Request):
+    """Move a case through its lifecycle (new → in_progress → solution_proposed → resolved →
+    closed); the customer is told."""
+
+    state: CaseState = Field(description="The state to move to.", examples=["solution_proposed"])
+    agent: str | None = Field(None, description="The agent making the move (kept in the case's history).")
+    note: str | None = Field(None, max_length=2000, description="Why, or the proposed solution (sent to the customer).")
+
+
 class OutboundRequest(_Request):
     """An agent starts a conversation: an outbound interaction in work_in_progress with the agent."""
 
@@ -181,6 +190,8 @@ class CaseDetail(Case):
     context: dict[str, Any] | None = Field(None, description="The interaction as it was when the case opened.")
     history: list[MessageRecord] | None = Field(None, description="Its messages when the case opened.")
     transitions: list[Transition] | None = Field(None, description="Its history when the case opened.")
+    updates: list[dict[str, Any]] | None = Field(None, description="Mail that joined the case: at, message_id, "
+                                                 "from, counted (false: kept as a note), reason.")
 
 
 class AgentStatus(Agent):

@@ -283,7 +283,11 @@ class Processor:
                 interaction_id=threaded.interaction.id if threaded.interaction else None,
                 direction="inbound", kind=message.kind.value, body=body, at=event.time or ctx.iso,
             )
-            if threaded.created and self.acknowledgement and threaded.interaction is not None:
+            opened_case = False
+            if threaded.email is not None and threaded.interaction is not None and not (message.email and message.email.auto):
+                opened_case = self.lifecycle.case_mail.on_mail(ctx, message, threaded.interaction,
+                                                               threaded.email.rule, threaded.created)
+            if threaded.created and self.acknowledgement and threaded.interaction is not None and not opened_case:
                 enqueue_text(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}",
                              automatic=True)
         elif event.type == ev.TYPE_MESSAGE_STATUS:

@@ -17,7 +17,10 @@ attribute                what it does (module)
                          wrap-up, close, presence, reply, outbound start
                          (:mod:`omnisdk.lifecycle.agent_actions`)
 ``timers``               the timer table and ``fire`` (:mod:`omnisdk.lifecycle.timers`)
-``cases``                create_case, link_case (:mod:`omnisdk.lifecycle.cases`)
+``cases``                create_case, link_case (:mod:`omnisdk.lifecycle.cases`); the case
+                         lifecycle is :func:`omnisdk.lifecycle.case_states.move_case`
+``case_mail``            a mail's effects on cases: email to case, updates, accept or
+                         reject by mail (:mod:`omnisdk.lifecycle.case_mail`)
 =======================  ==================================================================
 
 Messages to customers go through :func:`omnisdk.outbound.enqueue.enqueue_text`.  Every
@@ -29,6 +32,7 @@ the durable timers in step.
 from __future__ import annotations
 
 from omnisdk.lifecycle.agent_actions import AgentActions
+from omnisdk.lifecycle.case_mail import CaseMail
 from omnisdk.lifecycle.cases import Cases
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.timers import Timers
@@ -54,3 +58,4 @@ class Lifecycle:
         self.actions = AgentActions(engine, host, settings, self.dispatch)
         self.timers = Timers(settings, self.dispatch, self.actions)
         self.cases = Cases(settings, self.actions)
+        self.case_mail = CaseMail(settings, self.cases)

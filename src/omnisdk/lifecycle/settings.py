@@ -68,6 +68,11 @@ class LifecycleSettings(BaseModel):
     reminders: list[float] = Field(default_factory=list, description="Seconds after an outbound interaction starts at which an unanswered customer is reminded.")
     reminder_text: str = "Just checking in: reply to this message whenever you are ready."
     case_created_text: str = "We opened case {number} for your request; we will keep you posted."
+    case_update_text: str = "Case {number} is now {state}. {note}"
+    case_addresses: list[str] = Field(default_factory=list, description="Email to case: mail to these business "
+                                      "addresses that starts a new thread opens a case (lower-case addr-specs).")
+    case_products: list[str] = Field(default_factory=list, description="Product names; the first one a new "
+                                     "case's subject names (whole words, any case) becomes its product.")
     affinity_window: float = Field(86400.0, ge=0, description="Prefer the conversation's last agent within this window.")
     actions: list[MessagingAction] = Field(default_factory=list)
 

@@ -18,7 +18,7 @@ from omnisdk.model.addresses import (
     check_e164,
     conversation_key,
 )
-from omnisdk.model.cases import Case
+from omnisdk.model.cases import CASE_TRANSITIONS, Case, CaseState, CaseTransition
 from omnisdk.model.email import EmailHeaders
 from omnisdk.model.interactions import (
     Direction,
@@ -43,7 +43,10 @@ from omnisdk.model.messages import (
 __all__ = [
     "Address",
     "Attachment",
+    "CASE_TRANSITIONS",
     "Case",
+    "CaseState",
+    "CaseTransition",
     "Channel",
     "ChannelName",
     "check_channel",

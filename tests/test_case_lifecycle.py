@@ -1,0 +1,131 @@
+"""The case lifecycle (new → in_progress → solution_proposed → resolved → closed, with a
+history), email to case on designated addresses, and accept or reject by mail, which counts only
+from the case's contact and never when the trusted MTA says dmarc=fail."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sample_wire import ingest, make_settings, message_event
+
+from omnisdk.errors import StateError
+from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
+from omnisdk.gateway import create_app
+from omnisdk.lifecycle.case_mail import verdict
+from omnisdk.model.subjects import case_token
+from omnisdk.runtime import Runtime
+
+SOURCE = "/sample/acme"
+
+
+def mail(mid, *, sender="ann@example.test", to="support@acme.test", subject="Printer X2 jams", text="It jams.",
+         in_reply_to=(), dmarc=None):
+    return Event(
+        id=mid, source=SOURCE, type=TYPE_MESSAGE_RECEIVED, time="2026-01-01T00:00:00Z",
+        partitionkey=f"sample/acme:email:{to}:{sender}",
+        data={"message_id": mid, "channel": "email", "customer": sender, "business": to, "kind": "text",
+              "text": text, "email": {"message_id": mid, "subject": subject, "in_reply_to": list(in_reply_to),
+                                      "authentication": {"dmarc": dmarc} if dmarc else {}}},
+    )
+
+
+@pytest.fixture
+async def rt(tmp_path):
+    settings = make_settings(tmp_path).model_copy(update={"lifecycle": make_settings(tmp_path).lifecycle.model_copy(
+        update={"case_addresses": ["cases@acme.test"], "case_products": ["Printer X2", "Scanner"]})})
+    runtime = Runtime(settings)
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+async def _outbox(rt):
+    """Every row queued, whatever the worker did with it since."""
+    import orjson
+
+    rows = await rt.store.transact(lambda tx: tx.c.execute("SELECT idempotency_key, payload FROM outbox").fetchall())
+    return {key: orjson.loads(p) for key, p in rows}
+
+
+async def test_a_case_moves_through_its_lifecycle_with_a_history_and_the_customer_is_told(rt):
+    await ingest(rt, message_event(1))
+    (inter,) = await rt.interactions()
+    case = await rt.create_case(inter.id, "Broken screen")
+    assert case.get("state", "new") == "new"
+    for state in ("in_progress", "solution_proposed"):
+        case = await rt.move_case(case["number"], state, agent="alice", note="Replace the screen.")
+    assert case["state"] == "solution_proposed"
+    assert [(h["from_state"], h["to_state"], h["by"]) for h in case["state_history"]] == [
+        ("new", "in_progress", "alice"), ("in_progress", "solution_proposed", "alice")]
+    told = [p["text"] for k, p in (await _outbox(rt)).items() if k.startswith(f"case:{case['id']}:")]
+    assert told == [f"Case {case['number']} is now in progress. Replace the screen.",
+                    f"Case {case['number']} is now solution proposed (reply ACCEPT or REJECT on the first line). "
+                    "Replace the screen."]
+    with pytest.raises(StateError, match="is solution_proposed: it cannot move to new"):
+        await rt.move_case(case["id"], "new")
+
+
+async def test_the_api_moves_a_case_and_answers_409_and_404(rt):
+    await ingest(rt, message_event(1))
+    (inter,) = await rt.interactions()
+    case = await rt.create_case(inter.id)
+    transport = httpx.ASGITransport(app=create_app(rt))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        ok = await client.post(f"/v1/cases/{case['number']}/state", json={"state": "in_progress", "agent": "alice"})
+        assert ok.status_code == 200 and ok.json()["state"] == "in_progress"
+        assert ok.json()["state_history"][0]["by"] == "alice"
+        again = await client.post(f"/v1/cases/{case['number']}/state", json={"state": "new"})
+        assert again.status_code == 409
+        assert (await client.post("/v1/cases/CS9999999/state", json={"state": "closed"})).status_code == 404
+        assert (await client.post(f"/v1/cases/{case['number']}/state", json={"state": "done"})).status_code == 422
+
+
+async def test_mail_to_a_case_address_opens_a_case_with_its_product_and_a_confirmation(rt):
+    await ingest(rt, mail("q1@example.test", to="cases@acme.test", subject="Printer X2 jams on page 2"))
+    (case,) = await rt.cases()
+    assert (case["subject"], case["product"], case["customer"]) == ("Printer X2 jams on page 2", "Printer X2",
+                                                                    "ann@example.test")
+    (inter,) = await rt.interactions()
+    assert inter.case_id == case["id"] and inter.wrap_up_code == "Task created"
+    queued = await _outbox(rt)
+    assert list(queued) == [f"case:{case['id']}"]  # the confirmation, and no acknowledgement
+    assert case["number"] in queued[f"case:{case['id']}"]["text"]
+    await ingest(rt, mail("q2@example.test", to="support@acme.test", subject="Scanner question"))
+    assert len(await rt.cases()) == 1  # the other addresses open interactions, not cases
+
+
+async def _proposed(rt):
+    await ingest(rt, mail("q1@example.test", to="cases@acme.test"))
+    (case,) = await rt.cases()
+    await rt.move_case(case["id"], "in_progress", agent="alice")
+    return await rt.move_case(case["id"], "solution_proposed", agent="alice", note="Clean the roller.")
+
+
+async def test_accept_on_the_first_line_from_the_contact_resolves_the_case(rt):
+    case = await _proposed(rt)
+    await ingest(rt, mail("r1@example.test", subject=f"Re: Printer X2 jams {case_token(case['number'])}",
+                          text="ACCEPT\n\nThanks, it works again."))
+    (case,) = await rt.cases()
+    assert case["state"] == "resolved" and case["state_history"][-1]["by"] == "customer"
+    assert case["updates"][-1] == {"at": case["updates"][-1]["at"], "message_id": "r1@example.test",
+                                   "from": "ann@example.test", "counted": True, "reason": None}
+
+
+async def test_reject_reopens_and_a_spoofed_or_dmarc_failing_accept_acts_on_nothing(rt):
+    case = await _proposed(rt)
+    token = case_token(case["number"])
+    await ingest(rt, mail("m1@example.test", sender="mallory@example.test", subject=f"Re: {token}", text="accept"),
+                 mail("r2@example.test", subject=f"Re: {token}", text="Accept.", dmarc="fail"))
+    (case,) = await rt.cases()
+    assert case["state"] == "solution_proposed"
+    assert [(u["from"], u["counted"]) for u in case["updates"]] == [("ann@example.test", False)]
+    assert "dmarc=fail" in case["updates"][0]["reason"]
+    await ingest(rt, mail("r3@example.test", subject=f"Re: {token}", text="reject\nstill jams"))
+    (case,) = await rt.cases()
+    assert case["state"] == "in_progress" and case["state_history"][-1]["note"] == "the customer replied REJECT by mail"
+
+
+@pytest.mark.parametrize("text, word", [("ACCEPT", "accept"), ("  Reject!\nno", "reject"), ("\n\naccept.", "accept"),
+                                        ("I accept", None), ("accepted", None), ("", None)])
+def test_the_verdict_is_the_first_lines_one_word(text, word):
+    assert verdict(text) == word
