@@ -532,8 +532,10 @@ def test_webhooks_stay_a_raw_starlette_route(app, runtime):
     from fastapi.routing import APIRoute
     from starlette.routing import Mount, Route
 
-    first, other_methods, health, api = app.routes
+    first, other_methods, link_page, link_answer, health, api = app.routes
     assert type(first) is Route and first.path == "/webhooks/{plugin}/{account}"
+    assert (link_page.path, link_page.methods, link_answer.methods) == (
+        "/links/cases/{token}", {"GET", "HEAD"}, {"POST"})  # the case links' pages, outside the API
     assert first.methods == {"GET", "HEAD", "POST"}
     assert not isinstance(first, APIRoute) and first.endpoint.__self__.runtime is runtime
     assert type(other_methods) is Route and other_methods.path == first.path

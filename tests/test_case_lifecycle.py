@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sample_wire import ingest, make_settings, message_event
 
 from omnisdk.errors import StateError
@@ -129,3 +130,90 @@ async def test_reject_reopens_and_a_spoofed_or_dmarc_failing_accept_acts_on_noth
                                         ("I accept", None), ("accepted", None), ("", None)])
 def test_the_verdict_is_the_first_lines_one_word(text, word):
     assert verdict(text) == word
+
+
+# --- signed links: accept, reject, survey ------------------------------------------------------
+
+SECRET = "case-links-secret-for-tests-0001"
+
+
+@pytest.fixture
+async def linked(tmp_path):
+    base = make_settings(tmp_path)
+    settings = base.model_copy(update={
+        "lifecycle": base.lifecycle.model_copy(update={"case_links_secret": SecretStr(SECRET)}),
+        "gateway": base.gateway.model_copy(update={"public_url": "https://cx.example.test"})})
+    runtime = Runtime(settings)
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+def _links(text):
+    import re
+
+    return re.findall(r"https://cx\.example\.test/links/cases/\S+", text)
+
+
+async def _client(rt):
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(rt)), base_url="https://cx.example.test")
+
+
+async def test_accept_by_link_shows_a_page_on_get_and_acts_only_on_post(linked):
+    await ingest(linked, message_event(1))
+    (inter,) = await linked.interactions()
+    case = await linked.create_case(inter.id)
+    await linked.move_case(case["id"], "in_progress", agent="alice")
+    await linked.move_case(case["id"], "solution_proposed", agent="alice", note="Restart the router.")
+    text = [p["text"] for k, p in (await _outbox(linked)).items() if k == f"case:{case['id']}:2"][0]
+    accept, reject = _links(text)
+    async with await _client(linked) as client:
+        page = await client.get(accept)
+        assert page.status_code == 200 and "<form method=\"post\">" in page.text
+        assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+        assert (await linked.cases())[0].get("state") == "solution_proposed"  # a GET changes nothing
+        done = await client.post(accept)
+        assert done.status_code == 200 and "is now resolved" in done.text
+        assert (await client.post(reject)).status_code == 409  # nothing proposed any more
+        forged = accept[:-3] + ("AAA" if not accept.endswith("AAA") else "BBB")
+        assert (await client.get(forged)).status_code == 400
+        assert (await client.post(forged)).status_code == 400
+    (case,) = await linked.cases()
+    assert case["state"] == "resolved" and case["state_history"][-1]["by"] == "customer"
+
+
+async def test_an_expired_link_is_410(linked):
+    await ingest(linked, message_event(1))
+    (inter,) = await linked.interactions()
+    case = await linked.create_case(inter.id)
+    old = linked.case_links().url(case["id"], "accept", now=1_000_000.0)  # expired in 1970
+    async with await _client(linked) as client:
+        assert (await client.get(old)).status_code == 410
+        assert (await client.post(old)).status_code == 410
+
+
+async def test_closing_sends_the_notice_then_the_survey_whose_answer_is_kept_once(linked):
+    await ingest(linked, message_event(1))
+    (inter,) = await linked.interactions()
+    case = await linked.create_case(inter.id)
+    await linked.move_case(case["id"], "closed", agent="alice")
+    queued = await _outbox(linked)
+    assert queued[f"case:{case['id']}:1"]["text"] == f"Case {case['number']} is closed."
+    (survey,) = _links(queued[f"case:{case['id']}:1:survey"]["text"])
+    async with await _client(linked) as client:
+        assert "1 is poor, 5 is excellent" in (await client.get(survey)).text
+        assert (await client.post(survey, data={"score": "9"})).status_code == 400
+        assert (await client.post(survey, data={"score": "4"})).status_code == 200
+        assert (await client.post(survey, data={"score": "5"})).status_code == 409
+    (case,) = await linked.cases()
+    assert case["survey"]["score"] == 4
+
+
+def test_a_short_link_secret_is_refused_without_echoing_it():
+    from pydantic import ValidationError
+
+    from omnisdk.lifecycle.settings import LifecycleSettings
+
+    with pytest.raises(ValidationError) as info:
+        LifecycleSettings(case_links_secret="short-secret")
+    assert "at least 16 characters" in str(info.value) and "short-secret" not in str(info.value)

@@ -21,7 +21,8 @@ from omnisdk.config import Settings, check_accounts
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
-from omnisdk.lifecycle.case_states import move_case
+from omnisdk.lifecycle.case_links import CaseLinks, LinkError
+from omnisdk.lifecycle.case_states import CaseTexts, answer_link, move_case
 from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.transitions import agent_event
@@ -240,9 +241,37 @@ class Runtime:
         Raises:
             NotFoundError: unknown case.  StateError: not a state, or not a legal move.
         """
-        text = self.lifecycle.settings.case_update_text
+        texts = self.case_texts()
         return await self.processor.operate(
-            lambda ctx: move_case(ctx, case_id, state, by=agent or "core", note=note, update_text=text))
+            lambda ctx: move_case(ctx, case_id, state, by=agent or "core", note=note, texts=texts))
+
+    def case_links(self) -> CaseLinks | None:
+        """The signer of case links (``[lifecycle] case_links_secret``), or None when unset.
+        Links point at ``[gateway] public_url`` (else the listening host and port)."""
+        life, gw = self.lifecycle.settings, self.settings.gateway
+        if life.case_links_secret is None:
+            return None
+        base = str(gw.public_url) if gw.public_url else f"http://{gw.host}:{gw.port}"
+        return CaseLinks(base, life.case_links_secret.get_secret_value(), life.case_link_ttl)
+
+    def case_texts(self) -> CaseTexts:
+        """What the customer is told when an agent moves a case (``[lifecycle]`` texts)."""
+        life = self.lifecycle.settings
+        return CaseTexts(life.case_update_text, self.case_links(), life.case_links_text, life.case_closed_text,
+                         life.case_survey_text)
+
+    async def answer_case_link(self, token: str, score: int | None = None) -> dict[str, Any]:
+        """Apply a case link the customer used (accept, reject, survey answer); returns the case.
+
+        Raises:
+            LinkError: a forged, expired or malformed token, or links are not configured.
+            NotFoundError, StateError, ValueError: see :func:`omnisdk.lifecycle.case_states.answer_link`.
+        """
+        links = self.case_links()
+        if links is None:
+            raise LinkError("case links are not enabled here")
+        case_id, action = links.read(token)
+        return await self.processor.operate(lambda ctx: answer_link(ctx, case_id, action, score))
 
     async def reply(self, interaction_id: str, text: str, *, agent: str | None = None,
                     idempotency_key: str | None = None) -> str:

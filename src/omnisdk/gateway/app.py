@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from omnisdk.gateway.api import create_api, health, webhook_method_not_allowed
+from omnisdk.gateway.case_links import routes as case_link_routes
 from omnisdk.gateway.webhooks import WebhookEndpoint, fast_path
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True, freeze_heap: bo
         Route("/webhooks/{plugin}/{account}", webhooks.handle, methods=["GET", "POST"]),
         Route("/webhooks/{plugin}/{account}", webhook_method_not_allowed,  # not the API's 404
               methods=["PUT", "PATCH", "DELETE", "OPTIONS"]),
+        *case_link_routes(runtime),
         Route("/healthz", health, methods=["GET"]),
     ]
     if getattr(runtime, "role", "all") != "ingress":  # an ingress has no engine to serve the API

@@ -3,17 +3,21 @@
 ``new → in_progress → solution_proposed → resolved → closed`` (the legal moves are
 :data:`omnisdk.model.CASE_TRANSITIONS`).  Every move is kept in the case's ``state_history``
 (``at``, ``from_state``, ``to_state``, ``by``, ``note``), emitted as ``io.omnisdk.case.updated``,
-and told to the customer through the case's latest interaction (``case_update_text``, an
-automatic message: on email it threads with the case token).  A move by the customer (accept
+and told to the customer through the case's latest interaction (:class:`CaseTexts`, automatic
+messages: on email they thread with the case token), with signed accept/reject links after a
+proposed solution and, on closing, a closed notice then a survey link
+(:mod:`omnisdk.lifecycle.case_links`).  A move by the customer (accept
 or reject of a proposed solution, :mod:`omnisdk.lifecycle.case_mail`) is not told back.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from omnisdk import events as ev
 from omnisdk.errors import NotFoundError, StateError
+from omnisdk.lifecycle.case_links import CaseLinks
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import CASE_TRANSITIONS, CaseState
 from omnisdk.outbound.enqueue import enqueue_text
@@ -36,12 +40,26 @@ def case_state(case: dict[str, Any]) -> CaseState:
     return CaseState(case.get("state") or CaseState.NEW.value)
 
 
+@dataclass(frozen=True, slots=True)
+class CaseTexts:
+    """What the customer is told on a move (``[lifecycle]`` settings; format fields
+    ``{number}``, ``{state}``, ``{note}``, and the links ``{accept}``, ``{reject}``,
+    ``{survey}``): ``update`` on every move by an agent; with ``links``, ``links_text`` after a
+    proposed solution, and on closing ``closed`` then ``survey`` as two messages."""
+
+    update: str
+    links: CaseLinks | None = None
+    links_text: str = ""
+    closed: str = ""
+    survey: str = ""
+
+
 def move_case(ctx: Ctx, case_id: str, to: CaseState | str, *, by: str, note: str | None = None,
-              update_text: str | None = None) -> dict[str, Any]:
+              texts: CaseTexts | None = None) -> dict[str, Any]:
     """Move a case (by id or number) to ``to``; returns the case document after it.
 
-    ``update_text`` (a format string with ``{number}``, ``{state}`` and ``{note}``) is sent to
-    the customer unless ``by`` is :data:`CUSTOMER`.
+    ``texts`` say what the customer is told (:class:`CaseTexts`); nothing is told when ``by``
+    is :data:`CUSTOMER` (they made the move).
 
     Raises:
         NotFoundError: unknown case.  StateError: ``to`` is not a state, or not a legal move
@@ -65,9 +83,55 @@ def move_case(ctx: Ctx, case_id: str, to: CaseState | str, *, by: str, note: str
         id=f"{case['id']}:{len(case['state_history'])}", source="/omnisdk/core", type=ev.TYPE_CASE_UPDATED,
         data={"id": case["id"], "number": case["number"], "from_state": current.value, "to_state": target.value,
               "by": by, "note": note}, time=ctx.iso, subject=case["number"]))
-    if update_text and by != CUSTOMER and case.get("interaction_ids"):
-        inter = ctx.tx.get_interaction(case["interaction_ids"][-1])
-        if inter is not None:
-            text = update_text.format(number=case["number"], state=STATE_WORDS[target], note=note or "")
-            enqueue_text(ctx, inter, text.strip(), f"case:{case['id']}:{len(case['state_history'])}", automatic=True)
+    if texts is not None and by != CUSTOMER:
+        _tell(ctx, case, target, note, texts)
     return case
+
+
+def _tell(ctx: Ctx, case: dict[str, Any], target: CaseState, note: str | None, texts: CaseTexts) -> None:
+    inter = ctx.tx.get_interaction(case["interaction_ids"][-1]) if case.get("interaction_ids") else None
+    if inter is None:
+        return
+    step = len(case["state_history"])
+    fields: dict[str, str] = {"number": case["number"], "state": STATE_WORDS[target], "note": note or ""}
+    links = texts.links
+    if links is not None:
+        fields |= {action: links.url(case["id"], action, ctx.ts) for action in ("accept", "reject", "survey")}
+    if target is CaseState.CLOSED and links is not None:  # two mails: the closed notice, then the survey
+        enqueue_text(ctx, inter, texts.closed.format(**fields).strip(), f"case:{case['id']}:{step}", automatic=True)
+        enqueue_text(ctx, inter, texts.survey.format(**fields).strip(), f"case:{case['id']}:{step}:survey",
+                     automatic=True)
+        return
+    text = texts.update.format(**fields).strip()
+    if target is CaseState.SOLUTION_PROPOSED and links is not None:
+        text += "\n\n" + texts.links_text.format(**fields)
+    enqueue_text(ctx, inter, text, f"case:{case['id']}:{step}", automatic=True)
+
+
+def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None) -> dict[str, Any]:
+    """The customer used a case link: ``accept`` or ``reject`` a proposed solution, or answer
+    the ``survey`` with ``score`` 1–5 (kept once, in ``case["survey"]``).  Returns the case.
+
+    Raises:
+        NotFoundError: unknown case.  StateError: no solution is proposed (accept, reject), the
+            survey was answered already or the case is not closed.  ValueError: a score
+            outside 1–5.
+    """
+    case = ctx.tx.get_case(case_id)
+    if case is None:
+        raise NotFoundError(f"no case {case_id}")
+    if action == "survey":
+        if score is None or not 1 <= score <= 5:
+            raise ValueError("the survey's answer is a score from 1 to 5")
+        if case_state(case) is not CaseState.CLOSED:
+            raise StateError(f"case {case['number']} is not closed yet")
+        if case.get("survey"):
+            raise StateError(f"the survey of case {case['number']} was answered already")
+        case["survey"] = {"score": score, "at": ctx.iso}
+        ctx.tx.save_case(case)
+        return case
+    if case_state(case) is not CaseState.SOLUTION_PROPOSED:
+        raise StateError(f"case {case['number']} has no proposed solution to {action} (it is "
+                         f"{case_state(case).value})")
+    to = CaseState.RESOLVED if action == "accept" else CaseState.IN_PROGRESS
+    return move_case(ctx, case["id"], to, by=CUSTOMER, note=f"the customer chose {action.upper()} by link")

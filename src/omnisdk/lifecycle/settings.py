@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from omnisdk.model import InteractionState, WrapUpCode
 
@@ -59,7 +59,7 @@ class MessagingAction(BaseModel):
 class LifecycleSettings(BaseModel):
     """Timeouts are in seconds."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     wrap_up_codes: list[str] = Field(default_factory=lambda: [c.value for c in WrapUpCode])
     default_wrap_up_code: str = Field(WrapUpCode.ISSUE_RESOLVED.value, description="Applied when the wrap-up timer fires.")
@@ -69,12 +69,25 @@ class LifecycleSettings(BaseModel):
     reminder_text: str = "Just checking in: reply to this message whenever you are ready."
     case_created_text: str = "We opened case {number} for your request; we will keep you posted."
     case_update_text: str = "Case {number} is now {state}. {note}"
+    case_links_secret: SecretStr | None = Field(None, description="Signs the case links in our mail (accept, "
+                                                "reject, survey: HS256 tokens); None: no links.")
+    case_link_ttl: float = Field(14 * 86400.0, gt=0, description="Seconds a case link stays valid.")
+    case_links_text: str = "Accept the solution: {accept}\nReject it: {reject}"
+    case_closed_text: str = "Case {number} is closed."
+    case_survey_text: str = "How did we do on case {number}? Tell us, from 1 to 5: {survey}"
     case_addresses: list[str] = Field(default_factory=list, description="Email to case: mail to these business "
                                       "addresses that starts a new thread opens a case (lower-case addr-specs).")
     case_products: list[str] = Field(default_factory=list, description="Product names; the first one a new "
                                      "case's subject names (whole words, any case) becomes its product.")
     affinity_window: float = Field(86400.0, ge=0, description="Prefer the conversation's last agent within this window.")
     actions: list[MessagingAction] = Field(default_factory=list)
+
+    @field_validator("case_links_secret")
+    @classmethod
+    def _link_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("is a secret and must be at least 16 characters")
+        return value
 
     @model_validator(mode="after")
     def _default_known(self) -> LifecycleSettings:
