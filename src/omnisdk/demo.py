@@ -8,13 +8,17 @@ Every installed plugin that ships recordings takes part.  The demo
 2. POSTs every recording, signed as the provider would sign it; then redelivers some, and
    sends forged, malformed, oversize and misaddressed requests;
 3. lets agents work: interactions are offered, replied to and closed with wrap-up codes;
-4. prints what the gateway counted beside what it was sent, and exits 1 if they differ.
+4. plays one customer's mail thread when a mail plugin is installed (:mod:`omnisdk.demo_mail`:
+   new question, reply by headers, reply by subject token, auto-reply, bounce, case update,
+   ACCEPT) and checks each outcome;
+5. prints what the gateway counted beside what it was sent, and exits 1 if anything differs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import shutil
 import socket
 from collections import Counter
@@ -36,6 +40,9 @@ from starlette.routing import Route
 from omnisdk import recordings
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
 from omnisdk.config import Settings
+from omnisdk.demo_mail import ACCOUNT as STORY
+from omnisdk.demo_mail import NEEDED as STORY_RECORDINGS
+from omnisdk.demo_mail import Outcome, mail_story
 from omnisdk.errors import WebhookError
 from omnisdk.events import now_rfc3339
 from omnisdk.gateway import create_app
@@ -169,6 +176,8 @@ async def run_demo(workdir: Path, console: Console) -> int:
     workdir.mkdir(parents=True)
     (workdir / "omnisdk.toml").write_text(f'[store]\nurl = "sqlite:///{(workdir / "omnisdk.db").resolve()}"\n')
     provider_port, gateway_port, smtp_port = free_port(), free_port(), free_port()
+    story_plugins = [n for n, c in classes.items() if c.channel == "email"
+                     and all((Path(c.recordings) / f"{r}.eml").is_file() for r in STORY_RECORDINGS)]  # type: ignore[arg-type]
     provider_url = f"http://127.0.0.1:{provider_port}"
     settings = Settings(
         store={"url": f"sqlite:///{workdir / 'omnisdk.db'}"},
@@ -182,10 +191,13 @@ async def run_demo(workdir: Path, console: Console) -> int:
         },
         lifecycle={"wrap_up_timeout": 1.0, "inactivity_timeout": 2.0},
         accounts={
-            name: {ACCOUNT: with_stand_ins(name, cls.example_settings(), provider_url, smtp_port)}
+            name: {account: with_stand_ins(name, cls.example_settings(), provider_url, smtp_port)
+                   for account in ((ACCOUNT, STORY) if name in story_plugins else (ACCOUNT,))}
             for name, cls in classes.items()
         },
     )
+    # aiosmtpd logs a warning about its own deprecated attribute on every AUTH: not the demo's
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     sink = MailSink()
     smtp = Controller(sink, hostname="127.0.0.1", port=smtp_port, authenticator=_accept_any,
                       auth_require_tls=False, auth_required=False)
@@ -218,6 +230,14 @@ async def run_demo(workdir: Path, console: Console) -> int:
 
         await runtime.processor.drain()
         stories = await _agents_at_work(runtime)
+        mail: list[Outcome] = []
+        async with httpx.AsyncClient(timeout=10) as client:
+            for name in story_plugins:
+                adapter = runtime.adapter(name, STORY)
+                assert adapter is not None
+                recs = {r.name: r.body for r in recordings.load(Path(classes[name].recordings))}  # type: ignore[arg-type]
+                mail += await mail_story(runtime, client, f"{base}/webhooks/{name}/{STORY}", adapter, recs,
+                                         tally.expect)
         while await runtime.outbox.run_once():
             pass
         paths = {i.id: [h["to_state"] for h in (await runtime.interaction(i.id))[1]] for i in await runtime.interactions()}
@@ -232,7 +252,16 @@ async def run_demo(workdir: Path, console: Console) -> int:
         await provider_task
         smtp.stop()
     console.print(f"Mails received by the stand-in SMTP server: {sink.mails}")
-    return _report(console, sent_rows, tally, stats, items, db_path, stories, paths)
+    code = _report(console, sent_rows, tally, stats, items, db_path, stories, paths)
+    if mail:
+        t = Table("step", "expected", "got", title="Email story (one customer's thread)")
+        for o in mail:
+            t.add_row(o.step, o.expected, o.got if o.ok else f"{o.got} [red]✗[/red]")
+        console.print(t)
+        if not all(o.ok for o in mail):
+            console.print("[red]the email story differs from what was expected[/red]")
+            code = 1
+    return code
 
 
 SHORT = {"new": "new", "queued": "queued", "offered": "offered", "work_in_progress": "working",
