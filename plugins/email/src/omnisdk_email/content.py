@@ -29,6 +29,7 @@ from mailparser_reply import EmailReplyParser
 
 from omnisdk.errors import PayloadError
 from omnisdk.model.email import strip_msg_id
+from omnisdk_email.mime import decode, header
 
 MAX_STRIP_CHARS = 100_000
 """Longer texts are not quote-stripped (the reply parser's regexes grow with the text)."""
@@ -39,6 +40,7 @@ _TRAILING_RULE = re.compile(r"(?:\n[ \t]*[-_=*]{5,}[ \t]*)+\Z")
 _UNKNOWN_8BIT = frozenset({"unknown-8bit", "x-unknown", "unknown"})
 _REPLY_PARSER = EmailReplyParser(languages=list(REPLY_LANGUAGES))
 _URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
+
 _MEDIA_MAJOR = frozenset({"image", "video", "audio"})
 
 
@@ -88,16 +90,19 @@ def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
+_CLEANER = nh3.Cleaner(
+    url_schemes=_URL_SCHEMES,
+    attribute_filter=_keep_attribute,
+    strip_comments=True,
+    link_rel="noopener noreferrer nofollow",
+)
+"""Built once: ``nh3.clean`` builds the same ammonia cleaner on every call (~10 % of it)."""
+
+
 def sanitise_html(html: str) -> str:
     """HTML safe to show an agent: nh3's defaults (no script, style, event handlers), no
     remote image sources (only ``cid:``), comments dropped."""
-    return nh3.clean(
-        html,
-        url_schemes=_URL_SCHEMES,
-        attribute_filter=_keep_attribute,
-        strip_comments=True,
-        link_rel="noopener noreferrer nofollow",
-    )
+    return _CLEANER.clean(html)
 
 
 def new_text(full: str) -> tuple[str, bool]:
@@ -132,10 +137,10 @@ def attachments(msg: EmailMessage) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"media_type": media_type(mime), "mime_type": mime}
         filename = part.get_filename()
         if filename:
-            item["filename"] = str(filename)
-        cid = part.get("Content-ID")
-        if cid is not None and str(cid).strip():
-            item["content_id"] = strip_msg_id(str(cid))
+            item["filename"] = decode(str(filename))  # RFC 2047 words, 8-bit bytes as UTF-8
+        cid = header(part, "Content-ID")
+        if cid:
+            item["content_id"] = strip_msg_id(cid)
         disposition = part.get_content_disposition()
         if disposition is not None:
             item["inline"] = disposition == "inline"
