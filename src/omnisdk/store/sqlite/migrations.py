@@ -133,6 +133,17 @@ def _email_ids_per_account(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX email_thread_ids_by_interaction ON email_thread_ids (interaction_id)")
 
 
+def _interaction_customer_columns(conn: sqlite3.Connection) -> None:
+    # email threading reads one contact's open interactions for every new mail: an index on
+    # (customer, channel) over the open rows keeps that a lookup, not a scan of the open ones
+    conn.execute("ALTER TABLE interactions ADD COLUMN customer TEXT")
+    conn.execute("ALTER TABLE interactions ADD COLUMN source TEXT")
+    conn.execute("UPDATE interactions SET customer = json_extract(doc, '$.customer'),"
+                 " source = json_extract(doc, '$.source')")
+    conn.execute("CREATE INDEX interactions_open_by_customer ON interactions (customer, channel)"
+                 " WHERE state != 'closed'")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -140,6 +151,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "interaction list columns and indexes (queue, update time)", _interaction_list_columns),
     Migration(5, "email Message-ID index", _email_message_ids),
     Migration(6, "email Message-ID index per account (source, message_id)", _email_ids_per_account),
+    Migration(7, "interaction customer and source columns, open interactions by customer", _interaction_customer_columns),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 
