@@ -19,13 +19,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, field_validator
 
 from omnisdk.events import Event
 from omnisdk.model.email import OutboundEmail
 from omnisdk.urls import check_http_url
+
+if TYPE_CHECKING:
+    from omnisdk.inbox.transports import InboundTransport
 
 
 @dataclass(slots=True, frozen=True)
@@ -297,6 +300,13 @@ class ChannelAdapter(ABC):
             omnisdk.outbound.OutboundError: or a subclass, with the provider's request id.
         """
         raise NotImplementedError(f"{self.name} does not send messages")
+
+    def transports(self) -> Sequence[InboundTransport]:
+        """The pull-based inbound sources of this account (an IMAP mailbox …), run by the
+        runtime next to the webhook endpoint (in the process that receives webhooks) until
+        shutdown; see :mod:`omnisdk.inbox.transports` for the contract (acknowledge at the
+        source only after the inbox commit).  The default has none.  Called once, at start."""
+        return ()
 
     async def aclose(self) -> None:
         """Release the adapter's HTTP client and other resources."""

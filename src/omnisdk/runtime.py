@@ -21,9 +21,10 @@ from omnisdk.config import Settings, check_accounts
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
+from omnisdk.inbox.processor import Processor, utcnow
+from omnisdk.inbox.transports import TransportRunner
 from omnisdk.lifecycle.case_links import CaseLinks, LinkError
 from omnisdk.lifecycle.case_states import CaseTexts, answer_link, move_case
-from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.transitions import agent_event
 from omnisdk.model import Interaction
@@ -61,7 +62,12 @@ ROLES = ("all", "ingress", "core")
 """``all``: one process does everything (the embedded default).  ``ingress``: webhooks only —
 verify, parse, durable inbox, 2xx — no processing, so acknowledgements never wait behind
 routing work.  ``core``: processing, timers, outbox and the agent API, polling the inbox an
-ingress process fills (both on the same store)."""
+ingress process fills (both on the same store).
+
+Pull-based inbound transports (:meth:`ChannelAdapter.transports`, e.g. an IMAP mailbox) run
+where webhooks are received: in ``all`` and ``ingress``, never in ``core``, so one mailbox is
+read by one process and an ingress's commit is what acknowledges a mail, as it is what answers
+a webhook."""
 
 
 class Runtime:
@@ -128,10 +134,18 @@ class Runtime:
         self.processor.on_outbox = self.outbox.wake
         self.connectors = attach_connectors(host, self.adapters)
         """The CCaaS connector bridge (``omnisdk_external_*`` → connector calls), if any."""
+        self.transports = TransportRunner(self.store)
+        """The adapters' pull-based inbound transports (roles ``all`` and ``ingress``)."""
+
+    def _start_transports(self) -> None:
+        for adapter in self.adapters.values():
+            for transport in adapter.transports():
+                self.transports.start(adapter, transport)
 
     async def start(self) -> None:
         await self.store.open()
         if self.role == "ingress":
+            self._start_transports()  # the ingress receives: webhooks and pulled sources
             return  # no engine, no loops: the core process owns them
         if self.role == "core":
             self.processor.poll_interval = 0.01
@@ -141,8 +155,11 @@ class Runtime:
         self.store.on_inbox = self.processor.wake
         self.processor.start()
         self.outbox.start()
+        if self.role == "all":
+            self._start_transports()
 
     async def stop(self) -> None:
+        await self.transports.stop()  # first: nothing more arrives while the rest stops
         if self.role == "ingress":
             await self.store.close()
             return

@@ -45,7 +45,7 @@ from omnisdk.errors import (
 )
 from omnisdk.events import now_rfc3339, trace_context
 from omnisdk.gateway.deadlines import BodyDeadlines
-from omnisdk.gateway.ownership import check_ownership
+from omnisdk.inbox.transports import commit_inbox
 
 if TYPE_CHECKING:
     from omnisdk.runtime import Runtime
@@ -208,7 +208,6 @@ class WebhookEndpoint:
                                   f"{plugin} webhooks use {', '.join(sorted(adapter.webhook_methods))}")
             adapter.verify(wreq)
             events = adapter.parse(wreq)
-            check_ownership(adapter, events)  # 403: a body may not act for another account
             if events and "traceparent" in headers:
                 traceparent, tracestate = trace_context(headers)
                 if traceparent is not None:
@@ -228,9 +227,11 @@ class WebhookEndpoint:
             log.exception("plugin %s raised %s outside its contract", plugin, type(exc).__name__)
             store.count_later("rejected.plugin_error")
             return _error(400, "plugin_error", f"{plugin} could not process the body")
-        try:
-            if events:
-                await store.append_inbox(events, received_at)
+        try:  # the commit step the pull-based transports share (omnisdk.inbox.transports)
+            await commit_inbox(store, adapter, events, received_at)
+        except WebhookError as exc:  # 403: a body may not act for another account; nothing stored
+            store.count_later(f"rejected.{exc.reason}")
+            return _error(exc.status, exc.reason, str(exc))
         except TypeError:  # orjson could not serialize the plugin's event data
             log.exception("plugin %s produced event data that is not JSON", plugin)
             store.count_later("rejected.plugin_error")

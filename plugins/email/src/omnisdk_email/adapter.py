@@ -21,6 +21,7 @@ from omnisdk.model.addresses import Channel
 from omnisdk_email import forms, signature, translate
 from omnisdk_email.compose import compose, message_id_for
 from omnisdk_email.context import Context
+from omnisdk_email.imap import ImapTransport
 from omnisdk_email.settings import DEFAULT_MAX_MESSAGE_BYTES, EmailSettings
 from omnisdk_email.smtp import send_mail
 
@@ -80,6 +81,11 @@ class EmailAdapter(ChannelAdapter):
     def default_business(self) -> str | None:
         """The first of ``addresses``."""
         return self.settings.addresses[0]
+
+    def transports(self) -> list[ImapTransport]:
+        """The account's IMAP mailbox (:mod:`omnisdk_email.imap`) when ``imap`` is set."""
+        imap = self.settings.imap
+        return [ImapTransport(self, imap)] if imap is not None else []
 
     def _form(self, body: bytes, content_type: str) -> dict[str, bytes]:
         last = self._last_form

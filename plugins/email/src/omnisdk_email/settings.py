@@ -8,6 +8,7 @@ from email.utils import parseaddr
 from pydantic import Field, SecretStr, field_validator
 
 from omnisdk.adapters import AccountSettings
+from omnisdk_email.imap import ImapSettings
 from omnisdk_email.signature import secret_key
 from omnisdk_email.smtp import SmtpSettings
 
@@ -56,6 +57,9 @@ class EmailSettings(AccountSettings):
         smtp: the submission server our mail goes out through
             (:class:`omnisdk_email.smtp.SmtpSettings`); None refuses sends.
         sender_name: the display name of our ``From`` (RFC 5322 section 3.6.2).
+        imap: a mailbox the account's inbound mail is read from
+            (:class:`omnisdk_email.imap.ImapSettings`, run by :class:`omnisdk_email.imap.ImapTransport`);
+            None: mail arrives by webhook only.
     """
 
     addresses: tuple[str, ...] = Field(description="Business addresses the account receives for.")
@@ -74,6 +78,9 @@ class EmailSettings(AccountSettings):
     )
     sender_name: str | None = Field(
         None, description="Display name of the From field of our mail (e.g. 'Acme Support')."
+    )
+    imap: ImapSettings | None = Field(
+        None, description="The IMAP mailbox inbound mail is read from (omnisdk_email.imap); None: webhooks only."
     )
 
     @field_validator("addresses")

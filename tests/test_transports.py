@@ -1,0 +1,197 @@
+"""Pull-based inbound transports (:mod:`omnisdk.inbox.transports`) run by the runtime: what they
+deliver is in the inbox and processed, the source is acknowledged only after the commit, a
+failed commit leaves the item unacknowledged (and it is delivered later), stop ends the task."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sample_wire import message_event
+
+from omnisdk.inbox.transports import Backoff, InboundTransport, commit_inbox, sleep_or_stop
+from omnisdk.runtime import Runtime
+
+
+class FakeTransport:
+    """An in-memory source: ``items`` (id → events); acknowledged ids go to ``acked``."""
+
+    def __init__(self, items: dict[str, list], name: str = "fake:acme") -> None:
+        self.name = name
+        self.items = dict(items)
+        self.acked: list[str] = []
+        self.log: list[str] = []
+        self.stopped = False
+
+    async def run(self, deliver, stop, count) -> None:
+        while not stop.is_set():
+            for key in [k for k in self.items if k not in self.acked]:
+                try:
+                    await deliver(self.items[key], "2026-01-01T00:00:00Z")
+                except Exception:
+                    self.log.append(f"failed {key}")
+                    count("retries")
+                    break
+                self.log.append(f"ack {key}")  # only after deliver returned: after the commit
+                self.acked.append(key)
+            if await sleep_or_stop(stop, 0.01):
+                break
+        self.stopped = True
+
+
+async def _until(predicate, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not await predicate():
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def _runtime(settings, transport) -> Runtime:
+    rt = Runtime(settings)
+    rt.adapters[("sample", "acme")].transports = lambda: [transport]  # type: ignore[method-assign]
+    return rt
+
+
+def test_the_fake_satisfies_the_protocol():
+    assert isinstance(FakeTransport({}), InboundTransport)
+
+
+async def test_delivered_events_are_in_the_inbox_and_processed(settings):
+    fake = FakeTransport({"a": [message_event(1, customer="+15550100001")],
+                          "b": [message_event(2, customer="+15550100002")]})
+    rt = _runtime(settings, fake)
+    await rt.start()
+    try:
+        async def two():
+            return len(await rt.interactions()) == 2
+        await _until(two)
+        assert fake.acked == ["a", "b"]
+        stats = await rt.stats()
+        assert stats["transport.fake:acme.delivered"] == 2
+        assert stats["events.accepted"] == 2
+    finally:
+        await rt.stop()
+    assert fake.stopped
+
+
+async def test_the_ack_happens_only_after_the_commit(settings):
+    fake = FakeTransport({"a": [message_event(1)]})
+    rt = _runtime(settings, fake)
+    real = rt.store.append_inbox
+    calls = []
+
+    async def flaky(events, received_at):
+        calls.append(len(fake.acked))  # nothing acknowledged before the commit is asked for
+        if len(calls) == 1:
+            raise OSError("disk is gone")
+        return await real(events, received_at)
+
+    rt.store.append_inbox = flaky  # type: ignore[method-assign]
+    await rt.start()
+    try:
+        async def one():
+            return len(await rt.interactions()) == 1
+        await _until(one)
+        assert fake.log[0] == "failed a" and fake.log[1] == "ack a"
+        assert calls == [0, 0]
+        stats = await rt.stats()
+        assert stats["transport.fake:acme.failed"] == 1
+        assert stats["transport.fake:acme.retries"] == 1
+        assert stats["transport.fake:acme.delivered"] == 1
+    finally:
+        await rt.stop()
+
+
+async def test_redelivery_after_a_crash_before_the_ack_adds_nothing(settings):
+    fake = FakeTransport({"a": [message_event(1)]})
+    rt = _runtime(settings, fake)
+    await rt.start()
+    try:
+        async def one():
+            return len(await rt.interactions()) == 1
+        await _until(one)
+        fake.acked.clear()  # as if the process died between the commit and the ack
+        await _until(lambda: _acked(fake))
+        await asyncio.sleep(0.05)
+        assert len(await rt.interactions()) == 1
+        assert (await rt.stats())["events.deduplicated"] >= 1
+    finally:
+        await rt.stop()
+
+
+async def _acked(fake) -> bool:
+    return bool(fake.acked)
+
+
+async def test_stop_ends_the_task_and_a_crashing_transport_never_takes_the_runtime_down(settings):
+    class Crashing:
+        name = "crash:acme"
+        runs = 0
+
+        async def run(self, deliver, stop, count):
+            Crashing.runs += 1
+            raise RuntimeError("bug")
+
+    rt = _runtime(settings, Crashing())
+    await rt.start()
+    await asyncio.sleep(0.05)
+    task = rt.transports.tasks[0]
+    assert not task.done() and Crashing.runs == 1  # waits out a backoff before the next run
+    await rt.stop()
+    assert task.done() and not task.cancelled()
+
+
+async def test_a_transport_that_ignores_stop_is_cancelled(settings):
+    class Stubborn:
+        name = "stubborn:acme"
+
+        async def run(self, deliver, stop, count):
+            await asyncio.sleep(3600)
+
+    rt = _runtime(settings, Stubborn())
+    rt.transports.stop_timeout = 0.05
+    await rt.start()
+    task = rt.transports.tasks[0]
+    await asyncio.sleep(0.02)  # it runs
+    await rt.stop()
+    assert task.cancelled()
+
+
+async def test_an_ingress_runs_transports_and_a_core_does_not(settings):
+    fake_in, fake_core = FakeTransport({"a": [message_event(1)]}), FakeTransport({"a": [message_event(1)]})
+    ingress = Runtime(settings, role="ingress")
+    ingress.adapters[("sample", "acme")].transports = lambda: [fake_in]  # type: ignore[method-assign]
+    await ingress.start()
+    try:
+        await _until(lambda: _acked(fake_in))
+    finally:
+        await ingress.stop()
+    core = Runtime(settings, role="core")
+    core.adapters[("sample", "acme")].transports = lambda: [fake_core]  # type: ignore[method-assign]
+    await core.start()
+    try:
+        assert core.transports.tasks == []
+        async def one():
+            return len(await core.interactions()) == 1  # the core processes what the ingress stored
+        await _until(one)
+    finally:
+        await core.stop()
+
+
+async def test_commit_refuses_a_foreign_business_address(runtime):
+    import pytest
+
+    from omnisdk.gateway.ownership import ForeignAddressError
+
+    adapter = runtime.adapter("sample", "acme")
+    with pytest.raises(ForeignAddressError):
+        await commit_inbox(runtime.store, adapter, [message_event(1, business="not-ours")], "2026-01-01T00:00:00Z")
+    assert (await commit_inbox(runtime.store, adapter, [], "2026-01-01T00:00:00Z")).accepted == 0
+
+
+def test_backoff_doubles_up_to_its_cap_and_resets():
+    b = Backoff(1.0, 4.0)
+    steps = [b.next_delay() for _ in range(5)]
+    assert 0.5 <= steps[0] <= 1.0 and 1.0 <= steps[1] <= 2.0 and all(2.0 <= s <= 4.0 for s in steps[2:])
+    b.reset()
+    assert b.next_delay() <= 1.0
