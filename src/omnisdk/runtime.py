@@ -350,6 +350,53 @@ class Runtime:
         self.outbox.wake()
         return inter
 
+    def _sender(self, plugin: str, account: str, business: str | None) -> tuple[ChannelAdapter, str]:
+        adapter = self.adapter(plugin, account)
+        if adapter is None:
+            raise NotFoundError(f"no account {account!r} for plugin {plugin!r}")
+        if business is None:
+            biz = adapter.default_business()
+            if biz is None:
+                raise ValueError(f"account {plugin}/{account} has no default sender: name the business address")
+            return adapter, biz
+        if business not in adapter.business_addresses():
+            raise ValueError(f"account {plugin}/{account} does not own the business address {business!r}")
+        return adapter, business
+
+    async def save_draft(self, *, agent: str, plugin: str, account: str, customer: str, text: str,
+                         subject: str | None = None, business: str | None = None,
+                         draft_id: str | None = None) -> tuple[Interaction, str]:
+        """Keep an agent's draft to a contact (:mod:`omnisdk.lifecycle.drafts`: consolidated per
+        customer by default, ownership to the last drafter); returns the drafting interaction
+        and the draft id.
+
+        Raises:
+            NotFoundError: unknown account or agent.  ValueError: a business address the
+            account does not own.  StateError: ``draft_id`` is not this agent's draft there.
+        """
+        if agent not in self.engine.agents:
+            raise NotFoundError(f"no agent {agent!r}")
+        adapter, biz = self._sender(plugin, account, business)
+        key = conversation_key(adapter.source, adapter.channel, biz, customer)
+        return await self.processor.operate(lambda ctx: self.lifecycle.drafts.save_draft(
+            ctx, agent=agent, source=adapter.source, channel=adapter.channel, customer=customer, business=biz,
+            key=key, text=text, subject=subject, draft_id=draft_id))
+
+    async def send_draft(self, interaction_id: str, draft_id: str, *, agent: str) -> Interaction:
+        """Send a draft: the interaction goes to ``agent`` (work_in_progress), the text is
+        queued, the reminders armed.
+
+        Raises:
+            NotFoundError: unknown interaction or agent.  StateError: no such draft, or not a
+            drafting interaction.  CapacityError: the agent has no free capacity (HTTP 409).
+        """
+        if agent not in self.engine.agents:
+            raise NotFoundError(f"no agent {agent!r}")
+        inter = await self.processor.operate(
+            lambda ctx: self.lifecycle.drafts.send_draft(ctx, interaction_id, draft_id, agent))
+        self.outbox.wake()
+        return inter
+
     async def interactions(self, *, active_only: bool = False) -> list[Interaction]:
         """Interactions, oldest first, at most 1,000 (small deployments and tests; lists that
         must work on a busy day use :meth:`page_interactions`)."""

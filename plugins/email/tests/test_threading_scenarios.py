@@ -67,3 +67,23 @@ async def test_an_auto_reply_and_a_bounce_never_open_an_interaction(tmp_path, re
         status = await kit.runtime.store.transact(
             lambda tx: tx.message_status("/email/acme", "out-3@support.example.com"))
         assert status == "failed"
+
+
+async def test_a_sent_draft_starts_a_mail_thread_that_the_customers_reply_joins(tmp_path, recs):
+    import orjson
+
+    from omnisdk.model.subjects import interaction_token
+
+    async with rig(tmp_path) as kit:
+        inter, draft = await kit.runtime.save_draft(agent="erin", plugin="email", account="acme", customer=CUSTOMER,
+                                                    text="Your replacement ships today.", subject="Order 4711")
+        await kit.runtime.send_draft(inter.id, draft, agent="erin")
+        (payload,) = await kit.runtime.store.transact(lambda tx: tx.c.execute(
+            "SELECT payload FROM outbox WHERE idempotency_key LIKE ?", (f"%draft:{draft}",)).fetchone())
+        mail = orjson.loads(payload)["email"]
+        assert mail["subject"] == f"Order 4711 {interaction_token(inter.id)}" and mail["in_reply_to"] is None
+        reply = recs["thread_reply_by_headers"].body.replace(b"<out-1@support.example.com>",
+                                                            f"<{mail['message_id']}>".encode())
+        assert (await kit.deliver_body(reply, "message/rfc822")).status_code == 200
+        joined, decision = await _thread(kit, "q-4711-2@mail.customer.example")
+        assert joined.id == inter.id and decision["rule"] == "in_reply_to"

@@ -46,6 +46,9 @@ from omnisdk.gateway.schemas import (
     CaseRequest,
     CaseStateRequest,
     CloseRequest,
+    DraftRequest,
+    DraftSaved,
+    DraftSendRequest,
     ErrorBody,
     InteractionDetail,
     InteractionPage,
@@ -279,6 +282,27 @@ async def start_outbound(rt: RT, body: OutboundRequest) -> Any:
     _require_agent(rt, body.agent)
     return await rt.start_outbound(agent=body.agent, plugin=body.plugin, account=body.account,
                                    customer=body.customer, text=body.text, business=body.business)
+
+
+@interactions.post("/drafts", status_code=201, response_model=DraftSaved, responses={**NOT_FOUND, **CONFLICT, **BAD})
+async def save_draft(rt: RT, body: DraftRequest) -> Any:
+    """Keep an agent's draft to a contact; drafts of several agents to one customer share one
+    outbound interaction (owned by the last drafter) unless ``draft_consolidation`` is off."""
+    if rt.adapter(body.plugin, body.account) is None:
+        raise NotFoundError(f"no account {body.account!r} for plugin {body.plugin!r}")
+    _require_agent(rt, body.agent)
+    inter, draft_id = await rt.save_draft(agent=body.agent, plugin=body.plugin, account=body.account,
+                                          customer=body.customer, text=body.text, subject=body.subject,
+                                          business=body.business, draft_id=body.draft_id)
+    return {"interaction": inter, "draft_id": draft_id}
+
+
+@interactions.post("/{interaction_id}/drafts/{draft_id}/send", response_model=Interaction, responses=ACTION)
+async def send_draft(rt: RT, interaction_id: InteractionId,
+                     draft_id: Annotated[str, Path(description="The draft to send.")], body: DraftSendRequest) -> Any:
+    """Send a draft: the interaction goes to the sender (work_in_progress), the text is queued."""
+    _require_agent(rt, body.agent)
+    return await rt.send_draft(interaction_id, draft_id, agent=body.agent)
 
 
 @interactions.get("/{interaction_id}", response_model=InteractionDetail, responses=NOT_FOUND)

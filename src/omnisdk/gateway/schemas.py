@@ -123,6 +123,33 @@ class CaseStateRequest(_Request):
     note: str | None = Field(None, max_length=2000, description="Why, or the proposed solution (sent to the customer).")
 
 
+class DraftRequest(_Request):
+    """Keep an agent's draft to a contact on an outbound interaction (new, or the drafts of other
+    agents to the same customer, consolidated); nothing is sent."""
+
+    agent: str = Field(description="The drafting agent (the interaction's owner from now on).")
+    plugin: str = Field(description="Channel plugin name, e.g. email.", examples=["email"])
+    account: str = Field(description="Configured account of that plugin.")
+    customer: str = Field(min_length=1, description="The customer's address on the channel.")
+    text: str = Field(min_length=1, description="The draft's text.")
+    subject: str | None = Field(None, max_length=500, description="Email: the subject of the first mail.")
+    business: str | None = Field(None, description="The business address; omitted: the account's own.")
+    draft_id: str | None = Field(None, description="Rewrite this draft of the agent's instead of adding one.")
+
+
+class DraftSaved(BaseModel):
+    """Where a draft is kept."""
+
+    interaction: Interaction = Field(description="The drafting interaction (state new, outbound).")
+    draft_id: str = Field(description="The draft's id, to rewrite or send it.")
+
+
+class DraftSendRequest(_Request):
+    """Send a draft: the interaction goes to this agent."""
+
+    agent: str = Field(description="The sending agent (needs free capacity on the channel).")
+
+
 class OutboundRequest(_Request):
     """An agent starts a conversation: an outbound interaction in work_in_progress with the agent."""
 

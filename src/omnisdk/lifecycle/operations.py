@@ -21,6 +21,8 @@ attribute                what it does (module)
                          lifecycle is :func:`omnisdk.lifecycle.case_states.move_case`
 ``case_mail``            a mail's effects on cases: email to case, updates, accept or
                          reject by mail (:mod:`omnisdk.lifecycle.case_mail`)
+``drafts``               agents' drafts to a contact, consolidated per customer, and
+                         sending one (:mod:`omnisdk.lifecycle.drafts`)
 =======================  ==================================================================
 
 Messages to customers go through :func:`omnisdk.outbound.enqueue.enqueue_text`.  Every
@@ -34,6 +36,7 @@ from __future__ import annotations
 from omnisdk.lifecycle.agent_actions import AgentActions
 from omnisdk.lifecycle.case_mail import CaseMail
 from omnisdk.lifecycle.cases import Cases
+from omnisdk.lifecycle.drafts import Drafts
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.timers import Timers
 from omnisdk.lifecycle.virtual_agents import VirtualAgents
@@ -59,3 +62,4 @@ class Lifecycle:
         self.timers = Timers(settings, self.dispatch, self.actions)
         self.cases = Cases(settings, self.actions)
         self.case_mail = CaseMail(settings, self.cases)
+        self.drafts = Drafts(engine, settings)

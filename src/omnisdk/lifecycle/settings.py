@@ -68,6 +68,8 @@ class LifecycleSettings(BaseModel):
     reminders: list[float] = Field(default_factory=list, description="Seconds after an outbound interaction starts at which an unanswered customer is reminded.")
     reminder_text: str = "Just checking in: reply to this message whenever you are ready."
     case_created_text: str = "We opened case {number} for your request; we will keep you posted."
+    draft_consolidation: bool = Field(True, description="Drafts of several agents to one customer share one "
+                                      "outbound interaction (ownership to the last drafter); false: one per agent.")
     case_update_text: str = "Case {number} is now {state}. {note}"
     case_links_secret: SecretStr | None = Field(None, description="Signs the case links in our mail (accept, "
                                                 "reject, survey: HS256 tokens); None: no links.")

@@ -22,6 +22,7 @@ from omnisdk.model.cases import CASE_TRANSITIONS, Case, CaseState, CaseTransitio
 from omnisdk.model.email import EmailHeaders
 from omnisdk.model.interactions import (
     Direction,
+    Draft,
     Interaction,
     InteractionState,
     RoutingSource,
@@ -56,6 +57,7 @@ __all__ = [
     "DeliveryStatus",
     "EmailHeaders",
     "Direction",
+    "Draft",
     "Interaction",
     "InteractionState",
     "InteractiveReply",

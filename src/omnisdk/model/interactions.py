@@ -47,6 +47,16 @@ class WrapUpCode(StrEnum):
     CLOSED_INACTIVITY = "Closed due to customer inactivity"
 
 
+class Draft(BaseModel):
+    """An agent's unsent message on an outbound interaction.  Timestamps are UTC."""
+
+    id: str
+    agent: str
+    text: str
+    subject: str | None = Field(None, description="Email: the subject of the first mail.")
+    updated_at: datetime
+
+
 class Interaction(BaseModel):
     """One unit of agent work.  Timestamps are UTC.
 
@@ -85,3 +95,5 @@ class Interaction(BaseModel):
     accepted_at: datetime | None = None
     last_customer_message_at: datetime | None = None
     closed_at: datetime | None = None
+    drafts: list[Draft] = Field(default_factory=list, description="Unsent messages of agents (outbound "
+                                "interactions being written; see omnisdk.lifecycle.drafts).")

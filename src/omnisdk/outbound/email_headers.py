@@ -32,9 +32,11 @@ MAX_REFERENCES = 20
 _FIRST_LINE = 78
 
 
-def email_headers(ctx: Ctx, interaction: Interaction, text: str, key: str, *, automatic: bool) -> OutboundEmail | None:
+def email_headers(ctx: Ctx, interaction: Interaction, text: str, key: str, *, automatic: bool,
+                  subject: str | None = None) -> OutboundEmail | None:
     """The headers of a mail to the customer of ``interaction``, or None for another channel's
-    interaction (or a business address without a domain)."""
+    interaction (or a business address without a domain).  The subject is the thread's first
+    mail's, else ``subject``, else the text's first line."""
     _, at, domain = interaction.business.rpartition("@")
     if interaction.channel != "email" or not at or not domain:
         return None
@@ -45,7 +47,8 @@ def email_headers(ctx: Ctx, interaction: Interaction, text: str, key: str, *, au
         case = ctx.tx.get_case(interaction.case_id)
         if case is not None:
             token = case_token(case["number"])
-    first = next((m["subject"] for m in mails if m.get("subject")), "") or text.strip().split("\n")[0][:_FIRST_LINE]
+    first = next((m["subject"] for m in mails if m.get("subject")), "") or subject \
+        or text.strip().split("\n")[0][:_FIRST_LINE]
     latest = mails[-1] if mails else None
     references: list[str] = []
     if latest is not None:

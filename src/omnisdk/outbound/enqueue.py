@@ -15,14 +15,16 @@ from omnisdk.model import Interaction
 from omnisdk.outbound.email_headers import email_headers
 
 
-def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, automatic: bool = False) -> bool:
+def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, automatic: bool = False,
+                 subject: str | None = None) -> bool:
     """Queue ``text`` for the customer of ``interaction`` under the idempotency key ``key``.
 
     ``automatic``: the core sends it on its own (an acknowledgement, a bot's answer, a reminder,
     a notification), not a person.  On channel ``email`` the payload also carries the headers
     the core fixes (:mod:`omnisdk.outbound.email_headers`: Message-ID, subject with our token,
     In-Reply-To, References, and ``automatic``, which the mail states with ``Auto-Submitted``),
-    and the Message-ID is indexed for threading in the same transaction.
+    and the Message-ID is indexed for threading in the same transaction.  ``subject`` is the
+    first mail's subject of a thread that has none yet (a draft's).
 
     The row is sent through the account named by ``interaction.source`` (``/{plugin}/{account}``)
     from ``interaction.business`` to ``interaction.customer``; its payload is an
@@ -42,7 +44,7 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, aut
     plugin, _, account = interaction.source.strip("/").partition("/")
     payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
                                   "text": text, "interaction_id": interaction.id}
-    mail = email_headers(ctx, interaction, text, key, automatic=automatic)
+    mail = email_headers(ctx, interaction, text, key, automatic=automatic, subject=subject)
     if mail is not None:
         payload["email"] = mail.model_dump()
     added = ctx.tx.enqueue_outbox(
