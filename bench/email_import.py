@@ -20,25 +20,22 @@ processes' CPU, and PASS/FAIL.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import mailbox
 import os
+import re
 import sys
+import tempfile
+import time
+from pathlib import Path
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]  # bench/email.py shadows email
+from harness import revision
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import mailbox  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from omnisdk.config import Settings  # noqa: E402
-from omnisdk.inbox.mail_import import import_mail, read_mailbox  # noqa: E402
-from omnisdk.runtime import Runtime  # noqa: E402
-from omnisdk_email import EmailAdapter  # noqa: E402
+from omnisdk.config import Settings
+from omnisdk.inbox.mail_import import import_mail, read_mailbox
+from omnisdk.runtime import Runtime
+from omnisdk_email import EmailAdapter
 
 TARGET = 1000.0
 SOURCES = ("thread_new_question.eml", "thread_reply_by_headers.eml", "reply_gmail.eml", "8bitmime.eml")
@@ -79,8 +76,7 @@ async def run(n: int) -> int:
     finally:
         await runtime.store.close()
     rate = done / elapsed
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    print(f"commit {commit}; load average {os.getloadavg()[0]:.2f}")
+    print(f"{revision()}; load average {os.getloadavg()[0]:.2f}")
     print(f"{done} mails in {elapsed:.2f} s: {rate:,.0f} messages/s; rules: "
           + ", ".join(f"{k} {v}" for k, v in sorted(rules.items())))
     print(f"omnisdk import email ({done:,} messages): {rate:,.0f} messages/s (target >= {TARGET:,.0f}): "

@@ -55,6 +55,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import revision
+
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "wrk_webhooks.lua"
 ACCOUNT = "bench"
@@ -63,18 +65,6 @@ TARGET_RPS = 5000
 HEALTH_BODY = b'{"status":"ok"}'
 ACK_BODY = b'{"status":"accepted"}'
 
-
-def revision() -> str:
-    """The checked-out commit (read-only ``git rev-parse``), or ``unknown``."""
-    try:
-        out = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent.parent), "rev-parse",
-                              "--short", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "at an unknown commit"
-    return f"at commit {out.stdout.strip()}" if out.returncode == 0 else "at an unknown commit"
-
-
-# --- the framework ceiling (run as: gateway.py --serve-ceiling PORT) -------------------------
 
 
 def serve_ceiling(port: int) -> None:

@@ -35,23 +35,17 @@ Exit status: 0, or 1 with ``--strict`` when a target is missed.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime as _dt
-import gc
-import io
 import logging
 import os
 import platform
-import pstats
-import resource
-import subprocess
 import sys
 import time
-import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qsl
+
+from harness import machine_busy, measure, profile, revision, self_cpu
 
 from omnisdk import recordings
 from omnisdk.adapters import WebhookRequest
@@ -78,15 +72,6 @@ WHATSAPP_URL = "https://cx.example.com/webhooks/whatsapp/bench"
 RECEIVED_AT = "2024-01-01T00:00:00Z"
 TARGETS = {"whatsapp": 2.0, "sms": 3.0}
 
-
-def revision() -> str:
-    """The checked-out commit (read-only ``git rev-parse``), or ``unknown``."""
-    try:
-        out = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent.parent), "rev-parse",
-                              "--short", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "at an unknown commit"
-    return f"at commit {out.stdout.strip()}" if out.returncode == 0 else "at an unknown commit"
 
 
 # --- ours ------------------------------------------------------------------------------------
@@ -246,50 +231,9 @@ class Side:
         return self.best / self.events * 1e6 if self.events else float("nan")
 
 
-def calibrate(fn: Callable[[], int], min_time: float) -> int:
-    """Passes per repeat so that one repeat lasts at least ``min_time`` seconds."""
-    number = 1
-    while True:
-        t = timeit.Timer(fn, setup=gc.enable).timeit(number)
-        if t >= min_time / 4:
-            return max(1, int(number * min_time / t) + 1)
-        number *= 4
 
 
-def measure(sides: list[Side], repeat: int, min_time: float) -> None:
-    """Best time per pass of each side; the sides alternate within every repeat, so slow drift
-    of the machine (frequency, other load) hits them alike."""
-    for s in sides:
-        s.fn()  # warm caches (and pywa's lazily built tables)
-        s.number = calibrate(s.fn, min_time)
-    for _ in range(repeat):
-        for s in sides:
-            t = timeit.Timer(s.fn, setup=gc.enable).timeit(s.number)
-            s.best = min(s.best, t / s.number)
 
-
-def machine_busy() -> float:
-    """Busy seconds of all CPUs so far (/proc/stat)."""
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
-    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def self_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def profile(label: str, fn: Callable[[], int], seconds: float = 2.0, top: int = 18) -> None:
-    n = max(1, int(seconds / max(timeit.Timer(fn).timeit(1), 1e-6)))
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(n):
-        fn()
-    prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("tottime").print_stats(top)
-    print(f"\n--- cProfile: {label}, {n} passes, sorted by own time ---")
-    print("\n".join(line for line in buf.getvalue().splitlines() if line.strip())[:6000])
 
 
 def main() -> int:

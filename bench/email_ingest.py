@@ -3,10 +3,10 @@
 same bytes, in one run.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/email.py            # about 1 minute on 2 cores
-    .venv/bin/python bench/email.py --quick    # fewer repeats, for a smoke test
-    .venv/bin/python bench/email.py --profile  # also cProfile our path (top functions)
-    .venv/bin/python bench/email.py --strict   # exit 1 when a target is missed
+    .venv/bin/python bench/email_ingest.py            # about 1 minute on 2 cores
+    .venv/bin/python bench/email_ingest.py --quick    # fewer repeats, for a smoke test
+    .venv/bin/python bench/email_ingest.py --profile  # also cProfile our path (top functions)
+    .venv/bin/python bench/email_ingest.py --strict   # exit 1 when a target is missed
 
 Target (the email channel's issue): parse, strip and thread a 5 KB multipart mail (text +
 HTML alternative, from the recordings) in <= 300 µs per message, and >= 3x faster than the
@@ -49,45 +49,35 @@ Exit status: 0, or 1 with ``--strict`` when a target is missed.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import datetime as _dt
+import importlib.metadata as _md
 import os
+import platform
 import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
-# This file is bench/email.py: with bench/ first on sys.path, ``import email`` would import it.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+from harness import machine_busy, measure, profile, revision, self_cpu
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import cProfile  # noqa: E402
-import datetime as _dt  # noqa: E402
-import gc  # noqa: E402
-import importlib.metadata as _md  # noqa: E402
-import io  # noqa: E402
-import platform  # noqa: E402
-import pstats  # noqa: E402
-import resource  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import timeit  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from omnisdk.adapters import WebhookRequest  # noqa: E402
-from omnisdk.model import Interaction, Message  # noqa: E402
-from omnisdk.model.addresses import conversation_key  # noqa: E402
-from omnisdk.store import open_store  # noqa: E402
-from omnisdk.threading.email import thread_email  # noqa: E402
+from omnisdk.adapters import WebhookRequest
+from omnisdk.model import Interaction, Message
+from omnisdk.model.addresses import conversation_key
+from omnisdk.store import open_store
+from omnisdk.threading.email import thread_email
 
 try:
     from omnisdk_email.adapter import EmailAdapter
 except ImportError as exc:  # pragma: no cover - set-up problem
-    sys.exit(f"bench/email.py needs the in-tree email plugin installed: {exc}")
+    sys.exit(f"bench/email_ingest.py needs the in-tree email plugin installed: {exc}")
 try:
     import mailparser
 except ImportError as exc:  # pragma: no cover - set-up problem
-    sys.exit(f"bench/email.py needs mail-parser: .venv/bin/pip install -e '.[bench]' ({exc})")
+    sys.exit(f"bench/email_ingest.py needs mail-parser: .venv/bin/pip install -e '.[bench]' ({exc})")
 
 URL = "https://cx.example.com/webhooks/email/bench"
 RECEIVED_AT = "2024-01-01T00:00:00Z"
@@ -102,15 +92,6 @@ OTHER_CUSTOMERS = 100
 OPEN_PER_CUSTOMER = 3
 MAILS_PER_INTERACTION = 2
 
-
-def revision() -> str:
-    """The checked-out commit (read-only ``git rev-parse``), or ``unknown``."""
-    try:
-        out = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent.parent), "rev-parse",
-                              "--short", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "at an unknown commit"
-    return f"at commit {out.stdout.strip()}" if out.returncode == 0 else "at an unknown commit"
 
 
 def version(dist: str) -> str:
@@ -211,50 +192,9 @@ class Side:
         return self.best * 1e6
 
 
-def calibrate(fn: Callable[[], object], min_time: float) -> int:
-    """Passes per repeat so that one repeat lasts at least ``min_time`` seconds."""
-    number = 1
-    while True:
-        t = timeit.Timer(fn, setup=gc.enable).timeit(number)
-        if t >= min_time / 4:
-            return max(1, int(number * min_time / t) + 1)
-        number *= 4
 
 
-def measure(sides: list[Side], repeat: int, min_time: float) -> None:
-    """Best time per pass of each side; the sides alternate within every repeat, so slow drift
-    of the machine (frequency, other load) hits them alike."""
-    for s in sides:
-        s.fn()  # warm caches
-        s.number = calibrate(s.fn, min_time)
-    for _ in range(repeat):
-        for s in sides:
-            t = timeit.Timer(s.fn, setup=gc.enable).timeit(s.number)
-            s.best = min(s.best, t / s.number)
 
-
-def machine_busy() -> float:
-    """Busy seconds of all CPUs so far (/proc/stat)."""
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
-    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def self_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def profile(label: str, fn: Callable[[], object], seconds: float = 2.0, top: int = 25) -> None:
-    n = max(1, int(seconds / max(timeit.Timer(fn).timeit(1), 1e-6)))
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(n):
-        fn()
-    prof.disable()
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).strip_dirs().sort_stats("cumulative").print_stats(top)
-    print(f"\n--- cProfile: {label}, {n} passes, sorted by cumulative time ---")
-    print("\n".join(line for line in buf.getvalue().splitlines() if line.strip())[:8000])
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -299,7 +239,8 @@ async def run(args: argparse.Namespace) -> int:
                     measure(sides, args.repeat, args.min_time)
                 during = ((machine_busy() - b0) - (self_cpu() - c0)) / (time.monotonic() - t0)
                 if args.profile:
-                    profile(f"omnisdk parse+thread of {TARGET_MAIL}", comparisons[TARGET_MAIL][0].fn)
+                    profile(f"omnisdk parse+thread of {TARGET_MAIL}", comparisons[TARGET_MAIL][0].fn, top=25,
+                            sort="cumulative")
                 return comparisons, decisions, before, during
 
             comparisons, decisions, before, during = await store.transact(timed)
