@@ -217,3 +217,26 @@ def test_a_short_link_secret_is_refused_without_echoing_it():
     with pytest.raises(ValidationError) as info:
         LifecycleSettings(case_links_secret="short-secret")
     assert "at least 16 characters" in str(info.value) and "short-secret" not in str(info.value)
+
+
+async def test_the_case_confirmation_links_to_the_cases_status_page(linked):
+    await ingest(linked, message_event(1))
+    (inter,) = await linked.interactions()
+    case = await linked.create_case(inter.id, "Broken screen")
+    text = (await _outbox(linked))[f"case:{case['id']}"]["text"]
+    assert text.startswith(f"We opened case {case['number']} for your request")
+    (view,) = _links(text)
+    await linked.move_case(case["id"], "in_progress", agent="alice")
+    async with await _client(linked) as client:
+        page = await client.get(view)
+        assert page.status_code == 200 and "Status: <strong>in progress</strong>" in page.text
+        assert "<form" not in page.text and "Broken screen" in page.text
+        assert (await client.post(view)).status_code == 409  # a view link changes nothing
+
+
+async def test_without_links_the_confirmation_has_none(rt):
+    await ingest(rt, message_event(1))
+    (inter,) = await rt.interactions()
+    case = await rt.create_case(inter.id)
+    text = (await _outbox(rt))[f"case:{case['id']}"]["text"]
+    assert text == f"We opened case {case['number']} for your request; we will keep you posted."

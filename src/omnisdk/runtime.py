@@ -124,7 +124,8 @@ class Runtime:
             settings.routing.queues, settings.routing.agents, host,
             item_size=settings.routing.item_size, affinity_window=settings.lifecycle.affinity_window,
         )
-        self.lifecycle = Lifecycle(self.engine, host, settings.lifecycle)
+        self._case_links = self._make_case_links(settings)
+        self.lifecycle = Lifecycle(self.engine, host, settings.lifecycle, self._case_links)
         self.processor = Processor(
             self.store, host, self.engine, self.lifecycle, clock=clock,
             acknowledgement=settings.routing.acknowledgement,
@@ -262,14 +263,18 @@ class Runtime:
         return await self.processor.operate(
             lambda ctx: move_case(ctx, case_id, state, by=agent or "core", note=note, texts=texts))
 
-    def case_links(self) -> CaseLinks | None:
-        """The signer of case links (``[lifecycle] case_links_secret``), or None when unset.
-        Links point at ``[gateway] public_url`` (else the listening host and port)."""
-        life, gw = self.lifecycle.settings, self.settings.gateway
+    @staticmethod
+    def _make_case_links(settings: Settings) -> CaseLinks | None:
+        life, gw = settings.lifecycle, settings.gateway
         if life.case_links_secret is None:
             return None
         base = str(gw.public_url) if gw.public_url else f"http://{gw.host}:{gw.port}"
         return CaseLinks(base, life.case_links_secret.get_secret_value(), life.case_link_ttl)
+
+    def case_links(self) -> CaseLinks | None:
+        """The signer of case links (``[lifecycle] case_links_secret``), or None when unset.
+        Links point at ``[gateway] public_url`` (else the listening host and port)."""
+        return self._case_links
 
     def case_texts(self) -> CaseTexts:
         """What the customer is told when an agent moves a case (``[lifecycle]`` texts)."""

@@ -1,6 +1,6 @@
 """``/links/cases/{token}``: the pages behind the signed links of our case mail.
 
-``GET`` only shows what the link does, with one button (a form that POSTs the same URL): a mail
+``GET`` shows the case's status (a ``view`` link), or what the link does with one button (a form that POSTs the same URL): a mail
 scanner or a link preview that opens the link changes nothing.  ``POST`` applies it: accept or
 reject the proposed solution, or store the survey's score (a ``score`` form field, 1–5).
 Answers are small HTML pages, never a traceback: a forged or expired link is 400 (410 when
@@ -57,6 +57,12 @@ def routes(runtime: Runtime) -> list[Route]:
         if case is None:
             return _page("No such case", "<p>This case does not exist.</p>", 404)
         number = html.escape(case["number"])
+        if action == "view":
+            state = str(case.get("state") or "new").replace("_", " ")
+            steps = "".join(f"<li>{html.escape(str(h['at']))}: {html.escape(str(h['to_state']).replace('_', ' '))}</li>"
+                            for h in case.get("state_history", []))
+            return _page(f"Case {case['number']}", f"<p>{html.escape(case['subject'])}</p><p>Status: "
+                         f"<strong>{html.escape(state)}</strong></p>" + (f"<ol>{steps}</ol>" if steps else ""))
         if action == "survey":
             buttons = "".join(f'<button name="score" value="{n}">{n}</button> ' for n in range(1, 6))
             return _page(f"How did we do on case {case['number']}?",

@@ -3,7 +3,7 @@ satisfaction survey.
 
 A link is ``{public_url}/links/cases/{token}``; the token is an HS256 JWT (RFC 7519, with PyJWT)
 signed with ``[lifecycle] case_links_secret``, carrying the case id (``case``), the action
-(``act``: ``accept``, ``reject`` or ``survey``), and ``iat``/``exp`` (``case_link_ttl`` seconds).
+(``act``: ``view`` (the case's status, read-only), ``accept``, ``reject`` or ``survey``), and ``iat``/``exp`` (``case_link_ttl`` seconds).
 The link only names what to do: opening it (GET) shows a page whose button POSTs it
 (:mod:`omnisdk.gateway.case_links`), so a mail scanner that follows links changes nothing.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import jwt
 
-ACTIONS = ("accept", "reject", "survey")
+ACTIONS = ("view", "accept", "reject", "survey")
 ALGORITHM = "HS256"
 
 

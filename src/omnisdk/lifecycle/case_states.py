@@ -120,6 +120,8 @@ def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None) -
     case = ctx.tx.get_case(case_id)
     if case is None:
         raise NotFoundError(f"no case {case_id}")
+    if action == "view":
+        raise StateError("this link shows the case; it changes nothing")
     if action == "survey":
         if score is None or not 1 <= score <= 5:
             raise ValueError("the survey's answer is a score from 1 to 5")

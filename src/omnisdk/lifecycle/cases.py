@@ -14,6 +14,7 @@ from omnisdk import events as ev
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
 from omnisdk.lifecycle.agent_actions import AgentActions
+from omnisdk.lifecycle.case_links import CaseLinks
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.transitions import get_interaction
@@ -28,14 +29,16 @@ CASE_EVENT_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "
 class Cases:
     """Case operations (see the module docstring)."""
 
-    def __init__(self, settings: LifecycleSettings, actions: AgentActions) -> None:
+    def __init__(self, settings: LifecycleSettings, actions: AgentActions, links: CaseLinks | None = None) -> None:
         self.settings = settings
         self.actions = actions
+        self.links = links
 
     def create_case(self, ctx: Ctx, interaction_id: str, subject: str | None = None,
                     agent: str | None = None) -> dict[str, Any]:
         """Open a case from an interaction: context and history copied and linked, the customer
-        notified through the channel (``case_created_text``, key ``case:<case id>``), the
+        notified through the channel (``case_created_text``, with ``{number}`` and ``{link}``: a
+        signed link to the case's status when links are configured; key ``case:<case id>``), the
         interaction closed with "Task created".  Returns the case document.
 
         Raises:
@@ -58,7 +61,9 @@ class Cases:
         ctx.emitted.append(ev.Event(id=case["id"], source="/omnisdk/core", type=ev.TYPE_CASE_CREATED,
                                     data={k: case[k] for k in CASE_EVENT_FIELDS},
                                     time=ctx.iso, subject=number, correlationid=inter.id))
-        enqueue_text(ctx, inter, self.settings.case_created_text.format(number=number), f"case:{case['id']}",
+        link = self.links.url(case["id"], "view", ctx.ts) if self.links is not None else ""
+        text = self.settings.case_created_text.format(number=number, link=link).strip()
+        enqueue_text(ctx, inter, text, f"case:{case['id']}",
                      automatic=True)
         self.actions.close(ctx, inter.id, WrapUpCode.TASK_CREATED.value, agent=agent, note=f"case {number}")
         return case

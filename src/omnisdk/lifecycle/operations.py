@@ -34,6 +34,7 @@ the durable timers in step.
 from __future__ import annotations
 
 from omnisdk.lifecycle.agent_actions import AgentActions
+from omnisdk.lifecycle.case_links import CaseLinks
 from omnisdk.lifecycle.case_mail import CaseMail
 from omnisdk.lifecycle.cases import Cases
 from omnisdk.lifecycle.drafts import Drafts
@@ -51,7 +52,8 @@ class Lifecycle:
     operation of its own.  The runtime and the processor call through its attributes, for
     example ``lifecycle.actions.accept(ctx, interaction_id)``."""
 
-    def __init__(self, engine: RoutingEngine, host: PluginHost, settings: LifecycleSettings) -> None:
+    def __init__(self, engine: RoutingEngine, host: PluginHost, settings: LifecycleSettings,
+                 case_links: CaseLinks | None = None) -> None:
         self.engine = engine
         self.host = host
         self.settings = settings
@@ -60,6 +62,6 @@ class Lifecycle:
         self.ownership = Ownership(engine, host, settings, self.dispatch, self.bots)
         self.actions = AgentActions(engine, host, settings, self.dispatch)
         self.timers = Timers(settings, self.dispatch, self.actions)
-        self.cases = Cases(settings, self.actions)
+        self.cases = Cases(settings, self.actions, case_links)
         self.case_mail = CaseMail(settings, self.cases)
         self.drafts = Drafts(engine, settings)

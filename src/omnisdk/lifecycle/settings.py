@@ -67,7 +67,7 @@ class LifecycleSettings(BaseModel):
     inactivity_timeout: float = Field(30 * 86400.0, gt=0, description="Auto-close of on-hold interactions with no customer reply.")
     reminders: list[float] = Field(default_factory=list, description="Seconds after an outbound interaction starts at which an unanswered customer is reminded.")
     reminder_text: str = "Just checking in: reply to this message whenever you are ready."
-    case_created_text: str = "We opened case {number} for your request; we will keep you posted."
+    case_created_text: str = "We opened case {number} for your request; we will keep you posted. {link}"
     draft_consolidation: bool = Field(True, description="Drafts of several agents to one customer share one "
                                       "outbound interaction (ownership to the last drafter); false: one per agent.")
     case_update_text: str = "Case {number} is now {state}. {note}"
