@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from sample_wire import ingest
 
@@ -262,3 +263,17 @@ def test_omnisdk_interaction_shows_each_mails_rule_and_score(tmp_path, monkeypat
     assert result.exit_code == 0, result.output
     assert "threading" in result.stdout and "new 0.0: no thread matched" in result.stdout
     assert f"in_reply_to 1.0: In-Reply-To <q1@example.test> → {inter.id}" in result.stdout
+
+
+async def test_a_repeated_reply_after_the_thread_moved_on_is_still_the_same_request(runtime):
+    from omnisdk.store import IdempotencyConflict
+
+    inter = await _accepted_mail(runtime)
+    await runtime.reply(inter.id, "On its way.", agent="erin", idempotency_key="r-1")
+    first = (await _outbox(runtime))["r-1"]["email"]
+    await ingest(runtime, mail("q2@example.test", subject="Re: Order 42 arrived broken", in_reply_to=["q1@example.test"]))
+    await runtime.reply(inter.id, "On its way.", agent="erin", idempotency_key="r-1")  # the client retries
+    rows = await runtime.store.transact(lambda tx: tx.c.execute("SELECT payload FROM outbox").fetchall())
+    assert len(rows) == 1 and orjson.loads(rows[0][0])["email"] == first  # the first request's headers stay
+    with pytest.raises(IdempotencyConflict):
+        await runtime.reply(inter.id, "Something else.", agent="erin", idempotency_key="r-1")

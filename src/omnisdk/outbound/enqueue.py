@@ -45,11 +45,12 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, aut
     payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
                                   "text": text, "interaction_id": interaction.id}
     mail = email_headers(ctx, interaction, text, key, automatic=automatic, subject=subject)
+    request = dict(payload)  # what was asked: the mail's headers are the core's, derived from the thread
     if mail is not None:
         payload["email"] = mail.model_dump()
     added = ctx.tx.enqueue_outbox(
         idempotency_key=key, plugin=plugin, account=account, interaction_id=interaction.id,
-        payload=payload, now=ctx.ts,
+        payload=payload, now=ctx.ts, request=request,
     )
     if added:
         ctx.outbox += 1

@@ -166,13 +166,16 @@ class OutboxStore(Protocol):
     """Durable outbound sends with scoped idempotency keys."""
 
     def enqueue_outbox(self, *, idempotency_key: str, plugin: str, account: str, interaction_id: str | None,
-                       payload: dict[str, Any], now: float, caller: str | None = None) -> bool:
+                       payload: dict[str, Any], now: float, caller: str | None = None,
+                       request: dict[str, Any] | None = None) -> bool:
         """Add a send.  The key is scoped to ``interaction_id`` and ``caller``: the same key
         in another scope is another send.  Returns False (nothing written) if the key is in
-        the scope already with the same payload.
+        the scope already with the same request (``request``: what the caller asked; default
+        the whole ``payload``; fields the core derives, such as a mail's headers, are left out
+        of it, so a repeat after the thread moved on is still the same request).
 
         Raises:
-            IdempotencyConflict: the key is in the scope already with a different payload.
+            IdempotencyConflict: the key is in the scope already with a different request.
         """
 
     def claim_outbox(self, now: float, limit: int) -> list[OutboxRow]:

@@ -42,9 +42,10 @@ class SQLiteOutbox(SQLiteAtomic):
         payload: dict[str, Any],
         now: float,
         caller: str | None = None,
+        request: dict[str, Any] | None = None,
     ) -> bool:
         scope = outbox_scope(interaction_id, caller)
-        fingerprint = _fingerprint(payload)
+        fingerprint = _fingerprint(payload if request is None else request)
         # the provider gets the key itself, unless another scope gave it the same key first
         derived = f"{idempotency_key}~{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
         try:
