@@ -88,6 +88,8 @@ async def test_mail_to_a_case_address_opens_a_case_with_its_product_and_a_confir
                                                                     "ann@example.test")
     (inter,) = await rt.interactions()
     assert inter.case_id == case["id"] and inter.wrap_up_code == "Task created"
+    states = [h["to_state"] for h in (await rt.interaction(inter.id))[1]]
+    assert states == ["new", "closed"]  # a case, never offered to an agent
     queued = await _outbox(rt)
     assert list(queued) == [f"case:{case['id']}"]  # the confirmation, and no acknowledgement
     assert case["number"] in queued[f"case:{case['id']}"]["text"]

@@ -66,7 +66,8 @@ def _thread_mail(ctx: Ctx, host: PluginHost, ownership: Ownership, event: Event,
         current = ctx.tx.active_interaction(key)
     _know_contact(ctx, event, message, current)
     if current is None:
-        opened = ownership.open_inbound(ctx, message, key, event.source)
+        to_case = decision.rule == "new" and message.business.lower() in ownership.case_addresses
+        opened = ownership.open_inbound(ctx, message, key, event.source, route=not to_case)
         if decision.case_id:
             case = ctx.tx.get_case(decision.case_id)
             if case is not None:

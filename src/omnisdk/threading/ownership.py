@@ -44,10 +44,13 @@ class Ownership:
         self.settings = settings
         self.dispatch = dispatch
         self.bots = bots
+        self.case_addresses = frozenset(a.lower() for a in settings.case_addresses)
+        """Mail to these addresses that starts a thread becomes a case (not routed)."""
 
-    def open_inbound(self, ctx: Ctx, message: Message, key: str, source: str) -> Interaction:
+    def open_inbound(self, ctx: Ctx, message: Message, key: str, source: str, *, route: bool = True) -> Interaction:
         """A new inbound interaction for a customer message under conversation key ``key``, for
-        the account whose CloudEvents source is ``source``; routed at once."""
+        the account whose CloudEvents source is ``source``; routed at once, unless ``route`` is
+        False (mail to a case address: it becomes a case, nobody is offered it)."""
         inter = Interaction(
             id=new_id(), channel=message.channel, direction=Direction.INBOUND, state=S.NEW,
             conversation_key=key, source=source, customer=message.customer, business=message.business,
@@ -63,6 +66,8 @@ class Ownership:
         elif message.language:
             inter = inter.model_copy(update={"language": message.language})
         created(ctx, inter, None, "customer message")
+        if not route:
+            return inter
         inter = self.dispatch.route(ctx, inter, text=message.text)
         if inter.virtual_agent and inter.state is S.WORK_IN_PROGRESS:
             inter = self.bots.turn(ctx, inter, message)  # the bot answers the first message too
