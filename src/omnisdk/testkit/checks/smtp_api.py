@@ -14,6 +14,7 @@ the error it raises with :func:`omnisdk.outbound.is_retryable` (the outbox's dec
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ def run_smtp_send(
     would (stopping at a success or at an error it does not retry), against the kit's SMTP
     server; ``base`` is the account's own SMTP
     settings (credentials kept, host/port/security replaced).  Never raises."""
+    logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd warns of its own deprecated field on AUTH
     handler = _Handler(script)
     port = _closed_port()  # a free port (aiosmtpd's start-up check connects to the port it is given)
     controller = Controller(handler, hostname=HOST, port=port, authenticator=_accept_any,
