@@ -32,7 +32,9 @@ DEFECTS = {
                              ("outbound.no_retry_4xx", "550: the error is retryable (status_code 503)")),
     "TestTransientFinal": ("m.TransientFinal", {"outbound.retry", "outbound.idempotency"},
                            ("outbound.retry", "a 451 reply ended the send with BadRequestError")),
-    "TestPasswordInHeader": ("m.PasswordInHeader", {"outbound.credentials", "secrets.redacted"},
+    # caught by outbound.credentials alone (secrets.redacted saw it only while the kit's SMTP
+    # server logged the mail it received: by luck)
+    "TestPasswordInHeader": ("m.PasswordInHeader", {"outbound.credentials"},
                              ("outbound.credentials", "mail 1: the mail carries the value of the secret "
                               "setting smtp_password (as is)")),
 }
