@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 import respx
 from sample_wire import ingest, make_settings, message_event
 
@@ -109,3 +110,28 @@ async def test_acknowledgement_is_enqueued_once_per_new_interaction(tmp_path):
         assert len(rows) == 1 and rows[0][0].startswith("ack:") and "We got your message" in rows[0][1]
     finally:
         await rt.stop()
+
+
+async def test_a_row_queued_before_the_customer_opted_out_is_refused_without_any_request(runtime):
+    import httpx
+
+    from omnisdk.errors import OptedOutError
+    from omnisdk.gateway import create_app
+
+    inter = await open_interaction(runtime)
+    await runtime.outbox.stop()  # this test runs the worker's passes itself
+    await runtime.reply(inter.id, "hello")
+    await runtime.store.transact(lambda tx: tx.set_opt_out(inter.channel, inter.customer, True, "2026-01-01T00:00:00Z"))
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post("https://sample.test/messages").respond(200, json={"id": "x"})
+        assert await runtime.outbox.run_once() == 1
+    assert route.call_count == 0
+    row = await runtime.store.transact(lambda tx: tx.c.execute("SELECT state, error FROM outbox").fetchone())
+    assert row[0] == "failed" and "OptedOutError" in row[1]
+    with pytest.raises(OptedOutError):
+        await runtime.reply(inter.id, "hello again")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://t") as c:
+        detail = await c.get(f"/v1/interactions/{inter.id}")
+        assert detail.json()["customer_opted_out"] is True
+        refused = await c.post(f"/v1/interactions/{inter.id}/reply", json={"text": "still there?"})
+        assert refused.status_code == 409 and "opted out" in refused.text

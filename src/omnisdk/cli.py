@@ -593,7 +593,8 @@ def _interaction_from_db(tx: Any, ident: str) -> Any:
         inter = tx.get_interaction(ids[0])
     return {"interaction": inter.model_dump(mode="json"),
             "history": [h.to_dict() for h in tx.interaction_history(inter.id)],
-            "messages": [m.to_dict() for m in tx.messages_of(inter.id)]}
+            "messages": [m.to_dict() for m in tx.messages_of(inter.id)],
+            "customer_opted_out": tx.opted_out(inter.channel, inter.customer)}
 
 
 @app.command()
@@ -624,6 +625,8 @@ def interaction(
                 "routing_source", "wrap_up_code", "case_id", "message_count", "created_at", "closed_at"):
         if i.get(key) not in (None, ""):
             head.add_row(key, str(i[key]))
+    if doc.get("customer_opted_out"):
+        head.add_row("consent", "the customer opted out (STOP): nothing is sent to them")
     out.print(head)
     history = Table("at", "transition", "agent", "queue", "note", title="history")
     for h in doc["history"]:

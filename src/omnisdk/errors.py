@@ -70,6 +70,11 @@ class StateError(OmniError):
     """An illegal interaction state transition (HTTP 409 over the agent API)."""
 
 
+class OptedOutError(StateError):
+    """A send to an address whose customer opted out (SMS STOP): refused before any I/O (HTTP
+    409 over the agent API), until the customer opts in again (START)."""
+
+
 class NotFoundError(StateError):
     """An operation names an interaction (or agent, queue, case) that does not exist (HTTP 404
     over the agent API).  A :class:`StateError`, so callers that catch that still catch it."""

@@ -475,6 +475,11 @@ class Runtime:
         inter, _, messages = await self.interaction(interaction_id)
         return await asyncio.to_thread(self.host.omnisdk_summarize, inter, messages)
 
+    async def opted_out(self, channel: str, address: str) -> bool:
+        """Whether the customer at ``address`` opted out on ``channel`` (SMS STOP) and not in
+        again: nothing is sent to them."""
+        return await self.store.transact(lambda tx: tx.opted_out(channel, address))
+
     async def stats(self) -> dict[str, int]:
         return await self.store.transact(lambda tx: tx.counters())
 

@@ -189,3 +189,34 @@ async def test_full_capacity_queues_and_a_close_drains_the_backlog(rig, recs):
     assert drained.state is S.OFFERED and drained.agent == "alice" and rig.load("alice") == 1
     assert messages[0]["body"]["text"] == "Here is the damaged box and my contact card"
     assert [a["media_type"] for a in messages[0]["body"]["attachments"]] == ["image", "document"]
+
+
+# --- consent: STOP, START ---------------------------------------------------------------------
+
+async def test_stop_refuses_every_later_send_until_start_and_survives_a_restart(tmp_path, recs):
+    import re
+    import shutil
+
+    from omnisdk.errors import OptedOutError
+    from omnisdk_sms.translate import consent
+
+    async with Rig(tmp_path) as rig:
+        assert (await rig.deliver_body(recs["inbound_sms"].body, FORM)).status_code == 200
+        (inter,) = await rig.rt.interactions()
+        inter = await rig.rt.accept(inter.id, inter.agent)
+        assert (await rig.deliver_body(recs["inbound_opt_out_stop"].body, FORM)).status_code == 200
+        assert await rig.rt.opted_out("sms", CUSTOMER)
+        with pytest.raises(OptedOutError, match="opted out"):
+            await rig.rt.reply(inter.id, "Are you sure?")
+        assert (await rig.rt.stats())["consent.opt_out"] == 1
+        first_db = rig.db
+    again = Rig(tmp_path)
+    shutil.copyfile(first_db, again.db)  # the same store, after a restart
+    async with again as rig:
+        assert await rig.rt.opted_out("sms", CUSTOMER)
+        # the customer's next message is START: the recording with a new SID and that body
+        body = re.sub(rb"Body=[^&]*", b"Body=start", next_sms(recs, 7))
+        assert (await rig.deliver_body(body, FORM)).status_code == 200
+        assert not await rig.rt.opted_out("sms", CUSTOMER)
+    assert consent({"Body": " Unsubscribe "}) == "opt_out" and consent({"Body": "stop please"}) is None
+    assert consent({"Body": "STOP", "OptOutType": "HELP"}) == "help"

@@ -309,7 +309,8 @@ async def send_draft(rt: RT, interaction_id: InteractionId,
 async def get_interaction(rt: RT, interaction_id: InteractionId) -> Any:
     """One interaction with its history (every transition) and its messages."""
     inter, history, messages = await rt.interaction(interaction_id)
-    return {"interaction": inter, "history": history, "messages": messages}
+    return {"interaction": inter, "history": history, "messages": messages,
+            "customer_opted_out": await rt.opted_out(inter.channel, inter.customer)}
 
 
 @interactions.get("/{interaction_id}/summary", response_model=Summary, responses=NOT_FOUND)

@@ -201,6 +201,8 @@ class InteractionDetail(BaseModel):
     interaction: Interaction = Field(description="The interaction now.")
     history: list[Transition] = Field(description="Every state change, oldest first.")
     messages: list[MessageRecord] = Field(description="Every message, oldest first.")
+    customer_opted_out: bool = Field(False, description="The customer opted out on this channel (SMS STOP): "
+                                     "replies are refused (409) until they opt in again.")
 
 
 class Summary(BaseModel):

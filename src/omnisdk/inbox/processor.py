@@ -26,7 +26,7 @@ from omnisdk.errors import StateError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
 from omnisdk.lifecycle.operations import Lifecycle
-from omnisdk.model import Message, StatusUpdate
+from omnisdk.model import Consent, Message, StatusUpdate
 from omnisdk.outbound.enqueue import enqueue_text
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.dispatch import rebuild
@@ -274,6 +274,10 @@ class Processor:
         if event.type in _MESSAGE_TYPES:
             message = Message.model_validate(event.data)
             threaded = thread_message(ctx, self.host, self.lifecycle.ownership, event, message)
+            if message.consent in (Consent.OPT_OUT, Consent.OPT_IN):  # before any reply is queued
+                tx.set_opt_out(message.channel, message.customer, message.consent is Consent.OPT_OUT,
+                               event.time or ctx.iso)
+                tx.count(f"consent.{message.consent.value}")
             body = event.data or {}
             if threaded.email is not None:  # the decision is kept with the message, and counted
                 body = {**body, "threading": threaded.email.to_dict()}

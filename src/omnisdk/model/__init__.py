@@ -30,6 +30,7 @@ from omnisdk.model.interactions import (
 )
 from omnisdk.model.messages import (
     Attachment,
+    Consent,
     ContactCard,
     DeliveryStatus,
     InteractiveReply,
@@ -52,6 +53,7 @@ __all__ = [
     "ChannelName",
     "check_channel",
     "KNOWN_CHANNELS",
+    "Consent",
     "Contact",
     "ContactCard",
     "DeliveryStatus",

@@ -82,6 +82,16 @@ class Reaction(BaseModel):
     emoji: str | None = None
 
 
+class Consent(StrEnum):
+    """A customer's word on being messaged (SMS STOP/START/HELP and the like): ``opt_out``
+    refuses every later send to the address until ``opt_in``; ``help`` asks for information
+    and changes nothing.  The plugin says which (Twilio's ``OptOutType``, carrier keywords)."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
 class Message(BaseModel):
     """``data`` of ``io.omnisdk.message.received`` and ``io.omnisdk.message.unsupported``."""
 
@@ -101,6 +111,8 @@ class Message(BaseModel):
     forwarded: bool = False
     sent_at: datetime | None = Field(None, description="Provider timestamp, UTC.")
     language: str | None = Field(None, description="BCP 47 tag, when the provider tells it.")
+    consent: Consent | None = Field(None, description="The customer opted out, opted in again, or asked for "
+                                    "help (SMS STOP, START, HELP): the core keeps the address's opt-out.")
     email: EmailHeaders | None = Field(None, description="Channel email: the mail's threading, loop and "
                                        "authentication fields (omnisdk.model.email).")
     extra: dict[str, Any] = Field(

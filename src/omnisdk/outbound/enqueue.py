@@ -10,6 +10,7 @@ adapter of the interaction's account.
 
 from __future__ import annotations
 
+from omnisdk.errors import OptedOutError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction
 from omnisdk.outbound.email_headers import email_headers
@@ -36,11 +37,21 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, aut
         True if a row was added; False if ``key`` is already in the outbox (a repeated request:
         nothing more is sent).
 
+    A customer who opted out (SMS STOP, ``Message.consent``) gets nothing: an automatic text is
+    dropped (counted ``outbound.suppressed.opted_out``), any other refused.
+
     Raises:
+        OptedOutError: the customer opted out and ``automatic`` is False (HTTP 409).
         Whatever the store's ``enqueue_outbox`` raises, unchanged: for example
         :class:`omnisdk.store.errors.IdempotencyConflict` when ``key`` was used before with a
         different payload.
     """
+    if ctx.tx.opted_out(interaction.channel, interaction.customer):
+        if automatic:  # the core's own message: not sent, and no error for the operation that made it
+            ctx.tx.count("outbound.suppressed.opted_out")
+            return False
+        raise OptedOutError(f"the customer at {interaction.customer} opted out on {interaction.channel} "
+                            "(STOP): nothing may be sent until they opt in again (START)")
     plugin, _, account = interaction.source.strip("/").partition("/")
     payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
                                   "text": text, "interaction_id": interaction.id}

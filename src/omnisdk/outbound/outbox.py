@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from omnisdk.adapters import ChannelAdapter, OutboundMessage
+from omnisdk.errors import OptedOutError
 from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, rfc3339
 from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
@@ -97,14 +98,26 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Send one batch of due rows; returns how many were attempted."""
         now = self.clock()
-        rows = await self.store.transact(lambda tx: tx.claim_outbox(now, self.batch))
+
+        def claim(tx: Transaction) -> tuple[list[OutboxRow], set[int]]:
+            rows = tx.claim_outbox(now, self.batch)
+            return rows, {r.id for r in rows if self._opted_out(tx, r)}
+
+        rows, refused = await self.store.transact(claim)
         if not rows:
             return 0
-        results = await asyncio.gather(*(self._send(r) for r in rows))
+        results = await asyncio.gather(*(self._send(r) if r.id not in refused else _opted_out_error(r)
+                                         for r in rows))
         events = await self.store.transact(lambda tx: [self._record(tx, r, res) for r, res in zip(rows, results, strict=False)])
         if self.notify:
             self.notify([e for e in events if e is not None])
         return len(rows)
+
+    def _opted_out(self, tx: Transaction, row: OutboxRow) -> bool:
+        """A row queued before its customer opted out is refused without any I/O."""
+        adapter = self.adapters.get((row.plugin, row.account))
+        customer = row.payload.get("customer")
+        return adapter is not None and isinstance(customer, str) and tx.opted_out(adapter.channel, customer)
 
     async def _send(self, row: OutboxRow) -> object:
         adapter = self.adapters.get((row.plugin, row.account))
@@ -154,3 +167,7 @@ class OutboxWorker:
         return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_FAILED,
                      data={"interaction_id": row.interaction_id, "error": reason},
                      time=self._now(), correlationid=row.interaction_id)
+
+
+async def _opted_out_error(row: OutboxRow) -> OptedOutError:
+    return OptedOutError(f"the customer at {row.payload.get('customer')} opted out (STOP): not sent")

@@ -144,6 +144,12 @@ class ContactStore(Protocol):
         """The contact id behind an address, created on first sight (the display name is
         updated when it changed)."""
 
+    def set_opt_out(self, channel: str, address: str, opted_out: bool, at: str) -> None:
+        """Record that the customer at ``address`` opted out (True) or in again (False)."""
+
+    def opted_out(self, channel: str, address: str) -> bool:
+        """Whether the customer at ``address`` has opted out (and not in again)."""
+
 
 class TimerStore(Protocol):
     """Durable timers: each due timer is claimed exactly once."""

@@ -110,6 +110,29 @@ def to_events(params: Mapping[str, str], *, source: str, received_at: str) -> li
     return [_status(sid, word, status, params, source, received_at)]
 
 
+OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+"""Twilio's ``OptOutType`` (Advanced Opt-Out; twilio.com/docs/messaging/tutorials/advanced-opt-out)
+→ ``Message.consent``."""
+
+KEYWORDS = {
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), "opt_out"),
+    **dict.fromkeys(("START", "YES", "UNSTOP"), "opt_in"),
+    **dict.fromkeys(("HELP", "INFO"), "help"),
+}
+"""Twilio's default opt-out, opt-in and help keywords (support.twilio.com "Twilio support for
+opt-out keywords (SMS STOP filtering)"): a message whose whole body is one of them (any case,
+spaces trimmed) changes consent even without ``OptOutType``."""
+
+
+def consent(params: Mapping[str, str]) -> str | None:
+    """``opt_out``, ``opt_in``, ``help`` or None for an inbound message: ``OptOutType`` when
+    Twilio sends it, else the body's keyword."""
+    kind = params.get("OptOutType")
+    if kind:
+        return OPT_OUT_TYPES.get(kind.strip().upper())
+    return KEYWORDS.get((params.get("Body") or "").strip().upper())
+
+
 def media_type(content_type: str | None) -> str:
     """``image``/``video``/``audio`` from a MIME type's major type, else ``document``."""
     if content_type:
@@ -147,20 +170,24 @@ def _inbound(sid: str, params: Mapping[str, str], source: str, received_at: str)
     else:
         kind, text = "text", body
     extra = {name: params[name] for name in EXTRA_FIELDS if name in params}
+    data: dict[str, Any] = {
+        "message_id": sid,
+        "channel": CHANNEL,
+        "customer": customer,
+        "business": business,
+        "kind": kind,
+        "text": text,
+        "attachments": attachments,
+        "extra": extra,
+    }
+    word = consent(params)
+    if word:
+        data["consent"] = word
     return Event(
         id=sid,
         source=source,
         type=TYPE_MESSAGE_RECEIVED,
-        data={
-            "message_id": sid,
-            "channel": CHANNEL,
-            "customer": customer,
-            "business": business,
-            "kind": kind,
-            "text": text,
-            "attachments": attachments,
-            "extra": extra,
-        },
+        data=data,
         time=received_at,
         subject=sid,
         partitionkey=conversation_key(source, CHANNEL, business, customer),

@@ -38,3 +38,20 @@ class SQLiteContacts(SQLiteAtomic):
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
         return contact_id
+
+    def set_opt_out(self, channel: str, address: str, opted_out: bool, at: str) -> None:
+        try:
+            self.c.execute(
+                "INSERT INTO consent (channel, value, opted_out, changed_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (channel, value) DO UPDATE SET opted_out = excluded.opted_out,"
+                " changed_at = excluded.changed_at", (channel, address, int(opted_out), at))
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+
+    def opted_out(self, channel: str, address: str) -> bool:
+        try:
+            row = self.c.execute("SELECT opted_out FROM consent WHERE channel = ? AND value = ?",
+                                 (channel, address)).fetchone()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return bool(row and row[0])

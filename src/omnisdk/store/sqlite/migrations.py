@@ -144,6 +144,16 @@ def _interaction_customer_columns(conn: sqlite3.Connection) -> None:
                  " WHERE state != 'closed'")
 
 
+def _consent(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE consent ("
+        " channel TEXT NOT NULL,"
+        " value TEXT NOT NULL,"
+        " opted_out INTEGER NOT NULL,"
+        " changed_at TEXT NOT NULL,"
+        " PRIMARY KEY (channel, value)) WITHOUT ROWID")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -152,6 +162,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "email Message-ID index", _email_message_ids),
     Migration(6, "email Message-ID index per account (source, message_id)", _email_ids_per_account),
     Migration(7, "interaction customer and source columns, open interactions by customer", _interaction_customer_columns),
+    Migration(8, "consent: the addresses whose customer opted out", _consent),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 
