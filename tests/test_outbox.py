@@ -135,3 +135,23 @@ async def test_a_row_queued_before_the_customer_opted_out_is_refused_without_any
         assert detail.json()["customer_opted_out"] is True
         refused = await c.post(f"/v1/interactions/{inter.id}/reply", json={"text": "still there?"})
         assert refused.status_code == 409 and "opted out" in refused.text
+
+
+async def test_an_errors_retry_after_longer_than_the_backoff_sets_the_next_attempt(runtime):
+    from omnisdk.outbound import InternalServerError
+    from omnisdk.store.rows import OutboxRow
+
+    row = OutboxRow(id=1, idempotency_key="k", plugin="sample", account="acme", interaction_id=None,
+                    payload={"customer": "+15550100001", "text": "x"}, attempts=1)
+    seen = {}
+
+    class Tx:
+        def finish_outbox(self, row_id, **kw):
+            seen.update(kw)
+
+        def count(self, name, n=1):
+            pass
+
+    greylisted = InternalServerError("smtp: 451 greylisted", provider="email", status_code=503, retry_after=300.0)
+    runtime.outbox._record(Tx(), row, greylisted)
+    assert seen["state"] == "pending" and seen["next_attempt_at"] - runtime.outbox.clock() >= 299.0

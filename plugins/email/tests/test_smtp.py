@@ -335,6 +335,7 @@ async def test_451_is_retryable() -> None:
             await send_mail(_plain(port), _mail(), recipients=[CUSTOMER])
     exc = info.value
     assert exc.status_code == 503 and exc.error_code == "451 4.7.1"
+    assert exc.retry_after == 300.0  # the outbox waits 5 minutes: greylisting, RFC 5321 4.5.4.1
     assert "Greylisted" in str(exc) and "451" in str(exc)
     assert is_retryable(exc)
 

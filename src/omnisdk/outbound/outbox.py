@@ -39,7 +39,9 @@ class OutboxWorker:
         store: the store holding the outbox.
         adapters: adapter objects by (plugin, account).
         max_attempts: outbox-level attempts (each may itself retry inside the HTTP client).
-        retry_delay: seconds before the first outbox-level retry; doubles each time (cap 300).
+        retry_delay: seconds before the first outbox-level retry; doubles each time (cap 300),
+            or the error's ``retry_after`` when that is longer (a provider's Retry-After, a mail
+            server's greylisting delay).
         clock: epoch seconds (tests inject one).
     """
 
@@ -159,6 +161,9 @@ class OutboxWorker:
         reason = f"{type(result).__name__}: {result}"[:300]
         if retryable and row.attempts < self.max_attempts:
             delay = min(300.0, self.retry_delay * 2 ** (row.attempts - 1)) * random.uniform(0.8, 1.2)
+            wait = getattr(result, "retry_after", None)  # the provider's own word wins when longer
+            if isinstance(wait, (int, float)) and wait > delay:
+                delay = float(wait)
             tx.finish_outbox(row.id, state="pending", error=reason, next_attempt_at=self.clock() + delay)
             tx.count("outbound.retried")
             return None

@@ -199,6 +199,12 @@ def redact(text: str, settings: SmtpSettings) -> str:
     return " ".join(text.split())[:300]
 
 
+TRANSIENT_RETRY_SECONDS = 300.0
+"""The outbox's wait after a 4yz reply: greylisting servers refuse a first delivery for minutes,
+and RFC 5321 section 4.5.4.1 asks for retries at least 30 minutes apart for a transient failure;
+with the outbox's 6 attempts, 5 minutes each spreads them over about half an hour."""
+
+
 def _reply_error(code: int, text: str, stage: str, settings: SmtpSettings) -> APIStatusError:
     """The typed error of a negative SMTP reply ``code`` (see the module's table)."""
     if 400 <= code < 500:
@@ -218,6 +224,7 @@ def _reply_error(code: int, text: str, stage: str, settings: SmtpSettings) -> AP
         provider=PROVIDER,
         status_code=status,
         error_code=error_code,
+        retry_after=TRANSIENT_RETRY_SECONDS if status == 503 else None,
     )
 
 
