@@ -43,7 +43,7 @@ from omnisdk.config import Settings
 from omnisdk.demo_mail import ACCOUNT as STORY
 from omnisdk.demo_mail import NEEDED as STORY_RECORDINGS
 from omnisdk.demo_mail import Outcome, mail_story
-from omnisdk.errors import WebhookError
+from omnisdk.errors import OptedOutError, WebhookError
 from omnisdk.events import now_rfc3339
 from omnisdk.gateway import create_app
 from omnisdk.model import InteractionState as S
@@ -284,7 +284,12 @@ async def _agents_at_work(runtime: Runtime) -> dict[str, str]:
         for inter in offered:
             await runtime.accept(inter.id, inter.agent)
             name = f" {inter.customer_name}" if inter.customer_name else ""
-            await runtime.reply(inter.id, f"Hello{name}, this is {inter.agent}. How can I help?")
+            try:
+                await runtime.reply(inter.id, f"Hello{name}, this is {inter.agent}. How can I help?")
+            except OptedOutError:  # the customer sent STOP: the core refuses every send to them
+                stories[inter.id] = "opted out: no reply"
+                await runtime.close_interaction(inter.id, "Issue resolved")
+                continue
             plot = plots[turn % len(plots)]
             turn += 1
             stories[inter.id] = plot
