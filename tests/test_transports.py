@@ -8,7 +8,9 @@ import asyncio
 
 from sample_wire import message_event
 
-from omnisdk.inbox.transports import Backoff, InboundTransport, commit_inbox, sleep_or_stop
+from omnisdk.adapters import InboundTransport
+from omnisdk.inbox.commit import commit_inbox
+from omnisdk.inbox.transports import Backoff, sleep_or_stop
 from omnisdk.runtime import Runtime
 
 
@@ -181,7 +183,7 @@ async def test_an_ingress_runs_transports_and_a_core_does_not(settings):
 async def test_commit_refuses_a_foreign_business_address(runtime):
     import pytest
 
-    from omnisdk.gateway.ownership import ForeignAddressError
+    from omnisdk.inbox.commit import ForeignAddressError
 
     adapter = runtime.adapter("sample", "acme")
     with pytest.raises(ForeignAddressError):

@@ -15,11 +15,12 @@ Errors: ``verify`` raises :class:`omnisdk.errors.SignatureError`; ``parse`` rais
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr, field_validator
 
@@ -27,8 +28,51 @@ from omnisdk.events import Event
 from omnisdk.model.email import OutboundEmail
 from omnisdk.urls import check_http_url
 
-if TYPE_CHECKING:
-    from omnisdk.inbox.transports import InboundTransport
+# --- pull-based inbound transports (the contract; the runner is omnisdk.inbox.transports) ---
+
+Deliver = Callable[[list[Event], str], Awaitable[None]]
+"""``await deliver(events, received_at)``: make the events of one source item durable
+(deduplicated on ``source`` + ``id``) and wake the processor; returns only after the inbox
+commit.  ``received_at`` is the RFC 3339 UTC time the item was read.
+
+Raises:
+    omnisdk.errors.WebhookError: the events are refused for good (an event names a business
+        address the account does not own, ``foreign_business_address``): nothing was stored;
+        the transport sets the item aside (it would be refused again).
+    Exception: any other error means the commit did not happen (the store is unavailable):
+        leave the item unacknowledged and retry later.
+"""
+
+Count = Callable[[str], None]
+"""``count(what)``: add one to the counter ``transport.<name>.<what>`` (written with the next
+store commit, shown by ``omnisdk stats``).  ``what`` is a fixed word, never a value from the
+source or a secret."""
+
+
+@runtime_checkable
+class InboundTransport(Protocol):
+    """A pull-based inbound source of one account.
+
+    Attributes:
+        name: a short name for stats and logs, unique within the process and free of secrets
+            (``"imap:support"``): the counters are ``transport.<name>.<what>``.
+    """
+
+    name: str
+
+    async def run(self, deliver: Deliver, stop: asyncio.Event, count: Count) -> None:
+        """Pull from the source until ``stop`` is set, then return (promptly: the runtime
+        waits a few seconds on shutdown, then cancels).
+
+        For each item: read it, turn it into events (the adapter's pure ``parse()``), ``await
+        deliver(events, received_at)``, and only then acknowledge it at the source.  An item
+        that can never be parsed is set aside at the source (a quarantine) and counted, and the
+        rest go on.  Errors of the source (an outage, a refused login) are retried with
+        backoff and counted; ``run`` should not raise.  If it does anyway, the runtime logs it,
+        counts ``transport.<name>.crashed`` and runs it again after a backoff.
+        """
+        ...
+
 
 
 @dataclass(slots=True, frozen=True)
@@ -304,7 +348,7 @@ class ChannelAdapter(ABC):
     def transports(self) -> Sequence[InboundTransport]:
         """The pull-based inbound sources of this account (an IMAP mailbox …), run by the
         runtime next to the webhook endpoint (in the process that receives webhooks) until
-        shutdown; see :mod:`omnisdk.inbox.transports` for the contract (acknowledge at the
+        shutdown; see :class:`InboundTransport` and :mod:`omnisdk.inbox.transports` (acknowledge at the
         source only after the inbox commit).  The default has none.  Called once, at start."""
         return ()
 

@@ -45,7 +45,7 @@ from omnisdk.errors import (
 )
 from omnisdk.events import now_rfc3339, trace_context
 from omnisdk.gateway.deadlines import BodyDeadlines
-from omnisdk.inbox.transports import commit_inbox
+from omnisdk.inbox.commit import commit_inbox
 
 if TYPE_CHECKING:
     from omnisdk.runtime import Runtime

@@ -15,6 +15,10 @@ The promise is the webhook one, with "acknowledge at the source" in place of "an
 - a crash between the commit and the acknowledgement makes the source hand the item out again:
   the inbox deduplicates on CloudEvents ``source`` + ``id``, so no second message follows.
 
+The contract (:class:`~omnisdk.adapters.InboundTransport`, ``Deliver``, ``Count``) is in
+:mod:`omnisdk.adapters`, with the other protocols plugins implement; the commit step is
+:func:`omnisdk.inbox.commit.commit_inbox`, the one the webhooks use.
+
 Counters (``omnisdk stats``): the runtime counts ``transport.<name>.delivered`` (items
 committed) and ``transport.<name>.failed`` (commits that failed), and each transport counts its
 own with ``count(what)`` (``transport.<name>.<what>``: ``retries``, ``quarantined`` …).
@@ -25,61 +29,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
+from omnisdk.adapters import ChannelAdapter, Count, Deliver, InboundTransport
 from omnisdk.events import Event
-from omnisdk.store.base import InboxResult
+from omnisdk.inbox.commit import commit_inbox
 
 if TYPE_CHECKING:
-    from omnisdk.adapters import ChannelAdapter
     from omnisdk.store import Store
 
 log = logging.getLogger("omnisdk.transports")
-
-Deliver = Callable[[list[Event], str], Awaitable[None]]
-"""``await deliver(events, received_at)``: make the events of one source item durable
-(deduplicated on ``source`` + ``id``) and wake the processor; returns only after the inbox
-commit.  ``received_at`` is the RFC 3339 UTC time the item was read.
-
-Raises:
-    omnisdk.errors.WebhookError: the events are refused for good (an event names a business
-        address the account does not own, ``foreign_business_address``): nothing was stored;
-        the transport sets the item aside (it would be refused again).
-    Exception: any other error means the commit did not happen (the store is unavailable):
-        leave the item unacknowledged and retry later.
-"""
-
-Count = Callable[[str], None]
-"""``count(what)``: add one to the counter ``transport.<name>.<what>`` (written with the next
-store commit, shown by ``omnisdk stats``).  ``what`` is a fixed word, never a value from the
-source or a secret."""
-
-
-@runtime_checkable
-class InboundTransport(Protocol):
-    """A pull-based inbound source of one account.
-
-    Attributes:
-        name: a short name for stats and logs, unique within the process and free of secrets
-            (``"imap:support"``): the counters are ``transport.<name>.<what>``.
-    """
-
-    name: str
-
-    async def run(self, deliver: Deliver, stop: asyncio.Event, count: Count) -> None:
-        """Pull from the source until ``stop`` is set, then return (promptly: the runtime
-        waits a few seconds on shutdown, then cancels).
-
-        For each item: read it, turn it into events (the adapter's pure ``parse()``), ``await
-        deliver(events, received_at)``, and only then acknowledge it at the source.  An item
-        that can never be parsed is set aside at the source (a quarantine) and counted, and the
-        rest go on.  Errors of the source (an outage, a refused login) are retried with
-        backoff and counted; ``run`` should not raise.  If it does anyway, the runtime logs it,
-        counts ``transport.<name>.crashed`` and runs it again after a backoff.
-        """
-        ...
-
 
 class Backoff:
     """Exponential backoff with jitter: ``initial``, doubled after each failure up to ``cap``
@@ -120,28 +79,6 @@ async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
-
-
-async def commit_inbox(store: Store, adapter: ChannelAdapter, events: Sequence[Event],
-                       received_at: str) -> InboxResult:
-    """The commit step every inbound path shares (the gateway's webhooks and the transports):
-    refuse events naming a business address ``adapter``'s account does not own, then append
-    them to the inbox (deduplicated on ``source`` + ``id``); returns after the commit.  The
-    store's ``on_inbox`` callback (set by the runtime) wakes the processor.
-
-    Raises:
-        omnisdk.gateway.ownership.ForeignAddressError: an event names a foreign business
-            address (nothing stored).
-        TypeError: an event's data is not JSON-serializable (a plugin bug; nothing stored).
-        Exception: the store could not commit (nothing stored).
-    """
-    # imported here: importing omnisdk.gateway runs its __init__, which imports the runtime
-    from omnisdk.gateway.ownership import check_ownership
-
-    check_ownership(adapter, events)
-    if not events:
-        return InboxResult(0, 0)
-    return await store.append_inbox(events, received_at)
 
 
 class TransportRunner:
@@ -220,5 +157,4 @@ class TransportRunner:
         self.tasks.clear()
 
 
-__all__ = ["Backoff", "Count", "Deliver", "InboundTransport", "TransportRunner", "commit_inbox",
-           "sleep_or_stop"]
+__all__ = ["Backoff", "Count", "Deliver", "InboundTransport", "TransportRunner", "sleep_or_stop"]

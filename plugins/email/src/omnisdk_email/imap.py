@@ -63,10 +63,10 @@ import aioimaplib
 from aioimaplib.aioimaplib import AUTH, STOP_WAIT_SERVER_PUSH, Command
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from omnisdk.adapters import WebhookRequest
+from omnisdk.adapters import Count, Deliver, WebhookRequest
 from omnisdk.errors import WebhookError
 from omnisdk.events import now_rfc3339
-from omnisdk.inbox.transports import Backoff, Count, Deliver, sleep_or_stop
+from omnisdk.inbox.transports import Backoff, sleep_or_stop
 
 if TYPE_CHECKING:
     from omnisdk_email.adapter import EmailAdapter

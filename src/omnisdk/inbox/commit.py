@@ -1,18 +1,25 @@
-"""Account ownership of business addresses: a webhook acts only for its own account.
+"""The inbox commit every inbound path shares (webhooks, pull-based transports), and account
+ownership of business addresses: an inbound body acts only for its own account.
 
 An account (``[accounts.<provider>.<account>]``) owns its business addresses
 (:meth:`omnisdk.adapters.ChannelAdapter.business_addresses`).  A body signed with account B's
 secret proves only that B's secret holder wrote it, so it may not name account A's business
-address: the gateway checks every parsed event after ``parse()`` and before the inbox commit.
+address: every parsed event is checked after ``parse()`` and before the inbox commit
+(:func:`commit_inbox`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.errors import WebhookError
 from omnisdk.events import Event
+from omnisdk.store.base import InboxResult
+
+if TYPE_CHECKING:
+    from omnisdk.store import Store
 
 
 class ForeignAddressError(WebhookError):
@@ -49,3 +56,22 @@ def check_ownership(adapter: ChannelAdapter, events: Sequence[Event]) -> None:
                 f"event {event.id[:80]!r} names a business address account "
                 f"{adapter.account!r} does not own"
             )
+
+
+async def commit_inbox(store: Store, adapter: ChannelAdapter, events: Sequence[Event],
+                       received_at: str) -> InboxResult:
+    """The commit step every inbound path shares (the gateway's webhooks and the transports):
+    refuse events naming a business address ``adapter``'s account does not own, then append
+    them to the inbox (deduplicated on ``source`` + ``id``); returns after the commit.  The
+    store's ``on_inbox`` callback (set by the runtime) wakes the processor.
+
+    Raises:
+        ForeignAddressError: an event names a foreign business
+            address (nothing stored).
+        TypeError: an event's data is not JSON-serializable (a plugin bug; nothing stored).
+        Exception: the store could not commit (nothing stored).
+    """
+    check_ownership(adapter, events)
+    if not events:
+        return InboxResult(0, 0)
+    return await store.append_inbox(events, received_at)
