@@ -335,19 +335,9 @@ class Runtime:
             ValueError: ``business`` is not an address the account owns, or it is None and
                 the account has no default sender (HTTP 400).
         """
-        adapter = self.adapter(plugin, account)
-        if adapter is None:
-            raise NotFoundError(f"no account {account!r} for plugin {plugin!r}")
+        adapter, biz = self._sender(plugin, account, business)
         if agent not in self.engine.agents:
             raise NotFoundError(f"no agent {agent!r}")
-        if business is None:
-            biz = adapter.default_business()
-            if biz is None:
-                raise ValueError(f"account {plugin}/{account} has no default sender: name the business address")
-        elif business in adapter.business_addresses():
-            biz = business
-        else:
-            raise ValueError(f"account {plugin}/{account} does not own the business address {business!r}")
         key = conversation_key(adapter.source, adapter.channel, biz, customer)
         inter = await self.processor.operate(lambda ctx: self.lifecycle.actions.open_outbound(
             ctx, agent=agent, source=adapter.source, channel=adapter.channel, customer=customer,
@@ -356,6 +346,13 @@ class Runtime:
         return inter
 
     def _sender(self, plugin: str, account: str, business: str | None) -> tuple[ChannelAdapter, str]:
+        """The account's adapter and the business address a conversation it starts comes from:
+        ``business`` when the account owns it, else its default sender.
+
+        Raises:
+            NotFoundError: unknown account.  ValueError: a business address the account does
+                not own, or none and no default sender.
+        """
         adapter = self.adapter(plugin, account)
         if adapter is None:
             raise NotFoundError(f"no account {account!r} for plugin {plugin!r}")
