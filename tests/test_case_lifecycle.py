@@ -52,7 +52,7 @@ async def test_a_case_moves_through_its_lifecycle_with_a_history_and_the_custome
     await ingest(rt, message_event(1))
     (inter,) = await rt.interactions()
     case = await rt.create_case(inter.id, "Broken screen")
-    assert case.get("state", "new") == "new"
+    assert (case["state"], case["state_history"]) == ("new", [])
     for state in ("in_progress", "solution_proposed"):
         case = await rt.move_case(case["number"], state, agent="alice", note="Replace the screen.")
     assert case["state"] == "solution_proposed"

@@ -18,7 +18,7 @@ from omnisdk.lifecycle.case_links import CaseLinks
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.transitions import get_interaction
-from omnisdk.model import Interaction, WrapUpCode
+from omnisdk.model import CaseState, Interaction, WrapUpCode
 from omnisdk.model import InteractionState as S
 from omnisdk.outbound.enqueue import enqueue_text
 
@@ -52,6 +52,7 @@ class Cases:
         case = {
             "id": new_id(), "number": number, "subject": subject or f"{inter.channel} request from {inter.customer}",
             "customer": inter.customer, "interaction_ids": [inter.id], "created_at": ctx.iso,
+            "state": CaseState.NEW.value, "state_history": [],
             "context": inter.model_dump(mode="json"), "history": [m.to_dict() for m in ctx.tx.messages_of(inter.id)],
             "transitions": [h.to_dict() for h in ctx.tx.interaction_history(inter.id)],
         }
