@@ -33,9 +33,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from pydantic import SecretBytes, SecretStr
-
-from omnisdk.adapters import AccountSettings, ChannelAdapter, WebhookRequest
+from omnisdk.adapters import ChannelAdapter, WebhookRequest
 from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import ChannelChecks, listing, said, unrefused, verify_verdict
@@ -48,25 +46,12 @@ from omnisdk.testkit.checks.forgery_variants import (
     url_variants,
     with_query,
 )
-from omnisdk.testkit.checks.leaks import rotated, secret_values, with_other_secrets
+from omnisdk.testkit.checks.leaks import rotated, secret_fields, secret_values, with_other_secrets
 from omnisdk.testkit.checks.signatures import malformed_values, tampered
 from omnisdk.testkit.rules import rule
 
 MAX_RECORDINGS = 12
 """At most this many recordings (spread over the sorted list) are forged per rule."""
-
-
-def secret_settings(settings: AccountSettings) -> dict[str, str]:
-    """``{setting name: secret value}`` of the settings' top-level SecretStr/SecretBytes
-    fields with a non-empty value."""
-    out: dict[str, str] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretBytes):
-            out[name] = value.get_secret_value().decode("utf-8", "replace")
-        elif isinstance(value, SecretStr):
-            out[name] = value.get_secret_value()
-    return {k: v for k, v in out.items() if v}
 
 
 def _post(url: str, body: bytes, content_type: str, headers: dict[str, str]) -> WebhookRequest:
@@ -135,7 +120,7 @@ class ForgeryChecks(ChannelChecks):
     @rule("signature.one_secret")
     def test_one_secret_changed(self) -> None:
         rid, fx = "signature.one_secret", self._fx()
-        secrets = secret_settings(fx.settings())
+        secrets = secret_fields(fx.settings())
         if not secrets:
             fail(rid, "the account settings hold no secret (SecretStr/SecretBytes) to sign with")
         signing = self._signing_names(rid, secrets)

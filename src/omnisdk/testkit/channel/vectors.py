@@ -23,13 +23,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import SecretBytes, SecretStr, ValidationError
+from pydantic import ValidationError
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import ChannelChecks, listing, parse_outcome, unrefused
 from omnisdk.testkit.channel.fixture import RECEIVED_AT, ChannelFixture
 from omnisdk.testkit.checks.events import event_problems
+from omnisdk.testkit.checks.leaks import secret_fields
 from omnisdk.testkit.checks.schemes import (
     SCHEMES,
     Message,
@@ -63,18 +64,14 @@ def signing_secret(settings: Any, declared: Any) -> tuple[str | None, str]:
     """``(value, setting name)`` of the secret that keys the signature: the first of
     ``declared`` (``signing_secrets``), else the settings' only SecretStr/SecretBytes field;
     ``(None, why)`` when there is none or several."""
-    names = list(declared or ())
-    if not names:
-        names = [n for n in type(settings).model_fields
-                 if isinstance(getattr(settings, n), (SecretStr, SecretBytes))]
-        if len(names) != 1:
-            return None, (f"the settings have {len(names)} secrets {names}: declare "
-                          "signing_secrets = ('<the setting that keys the signature>',)")
+    fields = secret_fields(settings)
+    names = list(declared or ()) or list(fields)
+    if not declared and len(names) != 1:
+        return None, (f"the settings have {len(names)} secrets {names}: declare "
+                      "signing_secrets = ('<the setting that keys the signature>',)")
+    if names[0] in fields:
+        return fields[names[0]], names[0]
     value = getattr(settings, names[0], None)
-    if isinstance(value, SecretBytes):
-        return value.get_secret_value().decode("utf-8", "replace"), names[0]
-    if isinstance(value, SecretStr):
-        return value.get_secret_value(), names[0]
     if isinstance(value, str) and value:
         return value, names[0]
     return None, f"signing_secrets names {names[0]!r}, which is not a secret setting of the account"

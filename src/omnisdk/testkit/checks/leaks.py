@@ -33,6 +33,19 @@ def _walk(value: Any) -> Iterator[str]:
             yield from _walk(item)
 
 
+def secret_fields(settings: BaseModel) -> dict[str, str]:
+    """``{setting name: secret value}`` of the settings' top-level SecretStr/SecretBytes
+    fields with a non-empty value."""
+    out: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretBytes):
+            out[name] = value.get_secret_value().decode("utf-8", "replace")
+        elif isinstance(value, SecretStr):
+            out[name] = value.get_secret_value()
+    return {k: v for k, v in out.items() if v}
+
+
 def with_other_secrets(settings: BaseModel) -> BaseModel:
     """A copy of ``settings`` whose top-level SecretStr fields hold different values of the
     same shape (each character rotated), for forging well-formed but wrong signatures.
