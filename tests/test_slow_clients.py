@@ -117,7 +117,7 @@ def trickle(s: socket.socket, data: bytes, every: float, port: int, until: float
         except (BrokenPipeError, ConnectionResetError):
             return got, time.monotonic() - start, statuses
         if i % 3 == 0:
-            statuses.append(webhook(s.getpeername()[1]))
+            statuses.append(webhook(port))
         more, closed = read_answer(s, every)
         got += more
         if closed != float("inf"):
