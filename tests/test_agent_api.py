@@ -12,6 +12,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import api_access
 import httpx
 import pytest
 import respx
@@ -31,8 +32,9 @@ def app(runtime):
 
 
 @pytest.fixture
-async def client(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
+async def client(app, runtime):
+    """An admin's client (the role tests are in test_api_access.py)."""
+    async with api_access.client(app, await api_access.api_key(runtime, "admin")) as c:
         yield c
 
 
@@ -116,10 +118,13 @@ async def test_full_scenario_over_http(client, runtime, provider):
     # a reply, then a case: the interaction closes with "Task created"
     assert (await ok(await client.post(f"/v1/interactions/{iid}/reply", json={"text": "looking into it"},
                                        headers={"Idempotency-Key": "r-1"}), 202)) == {"idempotency_key": "r-1"}
+    while await runtime.outbox.run_once():  # the reply is sent (and recorded) before the case
+        pass
     case = await ok(await client.post(f"/v1/interactions/{iid}/case", json={"subject": "Broken router", "agent": "bob"}), 201)
     assert case["number"] == "CS0000001" and case["subject"] == "Broken router"
     assert case["interaction_ids"] == [iid] and case["customer"] == CUSTOMER
-    assert len(case["history"]) == 2 and case["context"]["id"] == iid
+    assert [m["body"]["text"] for m in case["history"]] == ["my router is broken", "still broken", "looking into it"]
+    assert case["context"]["id"] == iid
 
     detail = await ok(await client.get(f"/v1/interactions/{iid}"))
     inter = detail["interaction"]
@@ -265,7 +270,7 @@ async def test_unknown_ids_are_404(client, runtime):
 @pytest.mark.parametrize("method, path, kwargs, status, reason", [
     ("post", "/v1/interactions/X/reply", {"content": b"nope"}, 400, "malformed_payload"),
     ("post", "/v1/interactions/X/reply", {"content": b"{", "headers": {"content-type": "application/json"}}, 400, "malformed_payload"),
-    ("post", "/v1/interactions/X/reply", {"content": b'{"text": "hi"}', "headers": {"content-type": "text/plain"}}, 400, "malformed_payload"),
+    ("post", "/v1/interactions/X/reply", {"content": b'{"text": "hi"}', "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
     ("post", "/v1/interactions/X/reply", {"json": {"text": ""}}, 422, "validation_error"),
     ("post", "/v1/interactions/X/reply", {"json": {"text": 5}}, 422, "validation_error"),
     ("post", "/v1/interactions/X/reply", {"json": [1, 2]}, 422, "validation_error"),
@@ -645,6 +650,7 @@ async def test_cli_against_a_running_gateway(app, client, runtime, monkeypatch, 
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     closed_id, _ = await scenario_state(client, runtime)
+    monkeypatch.setenv("OMNISDK_API_KEY", client.headers["x-api-key"])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     try:
@@ -695,8 +701,7 @@ async def test_an_externally_routed_interaction_moves_between_ccaas_agents_the_c
     assert rt.host.register(connector, "genesys")
     await rt.start()
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(rt, manage_runtime=False)),
-                                     base_url="http://gw") as client:
+        async with api_access.client(create_app(rt, manage_runtime=False), await api_access.api_key(rt)) as client:
             await customer_writes(client, rt, 1)
             [item] = await listed(await client.get("/v1/interactions"))
             iid = item["id"]

@@ -4,6 +4,7 @@ from the case's contact and never when the trusted MTA says dmarc=fail."""
 
 from __future__ import annotations
 
+import api_access
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -70,8 +71,7 @@ async def test_the_api_moves_a_case_and_answers_409_and_404(rt):
     await ingest(rt, message_event(1))
     (inter,) = await rt.interactions()
     case = await rt.create_case(inter.id)
-    transport = httpx.ASGITransport(app=create_app(rt))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with api_access.client(create_app(rt), await api_access.api_key(rt)) as client:
         ok = await client.post(f"/v1/cases/{case['number']}/state", json={"state": "in_progress", "agent": "alice"})
         assert ok.status_code == 200 and ok.json()["state"] == "in_progress"
         assert ok.json()["state_history"][0]["by"] == "alice"

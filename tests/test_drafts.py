@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import httpx
+import api_access
 import orjson
 import pytest
 from sample_wire import ingest, make_settings, message_event
@@ -70,8 +70,7 @@ async def test_without_consolidation_each_agent_has_their_own_interaction(tmp_pa
 
 async def test_drafts_over_the_api(runtime):
     await ingest(runtime, message_event(1))  # an inbound conversation of another customer: untouched
-    transport = httpx.ASGITransport(app=create_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with api_access.client(create_app(runtime), await api_access.api_key(runtime)) as client:
         saved = await client.post("/v1/interactions/drafts", json={
             "agent": "alice", "plugin": "sample", "account": "acme", "customer": CUSTOMER, "text": "Hello",
             "business": "biz"})

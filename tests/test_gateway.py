@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import api_access
 import httpx
 import pytest
 import respx
@@ -15,7 +16,9 @@ URL = "/webhooks/sample/acme"
 @pytest.fixture
 async def client(runtime):
     app = create_app(runtime, manage_runtime=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
+    key = await api_access.api_key(runtime)  # an admin's, for the few API calls here
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=api_access.BASE_URL,
+                                 headers={"x-api-key": key}) as c:
         yield c
 
 
@@ -122,7 +125,7 @@ async def test_reply_and_close_through_the_api(client, runtime):
     iid = (await client.get("/v1/interactions")).json()["items"][0]["id"]
     offered = await client.post(f"/v1/interactions/{iid}/reply", json={"text": "hello"})
     assert offered.status_code == 409, "an offer not yet accepted takes no reply"
-    assert (await client.post(f"/v1/interactions/{iid}/accept")).status_code == 200
+    assert (await client.post(f"/v1/interactions/{iid}/accept", json={})).status_code == 200
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post("https://sample.test/messages").respond(200, json={"id": "out-1"})
         resp = await client.post(f"/v1/interactions/{iid}/reply", json={"text": "hello"},
@@ -135,7 +138,9 @@ async def test_reply_and_close_through_the_api(client, runtime):
     resp = await client.post(f"/v1/interactions/{iid}/reply", json={"text": "hello"}, headers={"idempotency-key": "k-1"})
     assert resp.status_code == 202
     assert await runtime.outbox.run_once() == 0
-    assert (await client.post(f"/v1/interactions/{iid}/reply", content=b"nope")).status_code == 400
+    assert (await client.post(f"/v1/interactions/{iid}/reply", content=b"nope")).status_code == 415  # not JSON
+    assert (await client.post(f"/v1/interactions/{iid}/reply", content=b"nope",
+                              headers={"content-type": "application/json"})).status_code == 400
     resp = await client.post(f"/v1/interactions/{iid}/close", json={"wrap_up_code": "Task created"})
     assert resp.status_code == 200
     assert (await client.post(f"/v1/interactions/{iid}/close", json={})).status_code == 409
@@ -233,7 +238,9 @@ async def two_accounts(settings):
     rt = Runtime(settings.model_copy(update={"accounts": accounts}))
     await rt.start()
     app = create_app(rt, manage_runtime=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
+    key = await api_access.api_key(rt)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=api_access.BASE_URL,
+                                 headers={"x-api-key": key}) as c:
         yield rt, c
     await rt.stop()
 
@@ -323,7 +330,9 @@ async def observed(settings):
     rt.host.attach(Observer(), "test-observer")  # not subject to the allow list
     await rt.start()
     app = create_app(rt, manage_runtime=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
+    key = await api_access.api_key(rt)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=api_access.BASE_URL,
+                                 headers={"x-api-key": key}) as c:
         yield rt, c, seen
     await rt.stop()
 

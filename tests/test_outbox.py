@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import api_access
 import httpx
 import pytest
 import respx
@@ -113,7 +114,6 @@ async def test_acknowledgement_is_enqueued_once_per_new_interaction(tmp_path):
 
 
 async def test_a_row_queued_before_the_customer_opted_out_is_refused_without_any_request(runtime):
-    import httpx
 
     from omnisdk.errors import OptedOutError
     from omnisdk.gateway import create_app
@@ -130,7 +130,7 @@ async def test_a_row_queued_before_the_customer_opted_out_is_refused_without_any
     assert row[0] == "failed" and "OptedOutError" in row[1]
     with pytest.raises(OptedOutError):
         await runtime.reply(inter.id, "hello again")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://t") as c:
+    async with api_access.client(create_app(runtime), await api_access.api_key(runtime)) as c:
         detail = await c.get(f"/v1/interactions/{inter.id}")
         assert detail.json()["customer_opted_out"] is True
         refused = await c.post(f"/v1/interactions/{inter.id}/reply", json={"text": "still there?"})

@@ -58,6 +58,10 @@ def test_split_serve_ingests_in_one_process_and_routes_in_the_other(tmp_path):
     )
     port = free_port_pair()
     env = {**os.environ, "PYTHONPATH": str(TESTS / "plugins_for_tests")}
+    made = subprocess.run([sys.executable, "-m", "omnisdk.cli", "keys", "create", "--name", "split-test",
+                           "--role", "supervisor", "-c", str(config)], env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    auth = {"x-api-key": made.stdout.strip()}
     proc = subprocess.Popen(
         [sys.executable, "-m", "omnisdk.cli", "serve", "--split", "-c", str(config), "--port", str(port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -74,12 +78,14 @@ def test_split_serve_ingests_in_one_process_and_routes_in_the_other(tmp_path):
         assert httpx.get(f"http://127.0.0.1:{port}/v1/interactions").status_code == 404
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            items = httpx.get(f"http://127.0.0.1:{port + 1}/v1/interactions", params={"limit": 100}).json()["items"]
+            items = httpx.get(f"http://127.0.0.1:{port + 1}/v1/interactions", params={"limit": 100},
+                              headers=auth).json()["items"]
             if len(items) == 20:
                 break
             time.sleep(0.1)
         assert len(items) == 20 and {i["agent"] for i in items} == {"alice"}
-        stats = httpx.get(f"http://127.0.0.1:{port + 1}/v1/stats").json()
+        assert httpx.get(f"http://127.0.0.1:{port + 1}/v1/stats").status_code == 401  # no key, no answer
+        stats = httpx.get(f"http://127.0.0.1:{port + 1}/v1/stats", headers=auth).json()
         assert stats["events.accepted"] == 20  # the ingress's counters, read through the core
         assert (tmp_path / "omni-inbox.db").exists()
     finally:

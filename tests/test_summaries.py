@@ -4,7 +4,7 @@ and the CLI."""
 
 from __future__ import annotations
 
-import httpx
+import api_access
 from sample_wire import ingest, message_event
 
 from omnisdk.gateway import create_app
@@ -58,8 +58,7 @@ async def test_a_plugins_summary_wins_and_the_builtin_answers_otherwise(runtime)
 async def test_the_api_serves_the_summary_and_404s_an_unknown_interaction(runtime):
     await ingest(runtime, message_event(1, text="My order 42 arrived broken."))
     (inter,) = await runtime.interactions()
-    transport = httpx.ASGITransport(app=create_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with api_access.client(create_app(runtime), await api_access.api_key(runtime)) as client:
         ok = await client.get(f"/v1/interactions/{inter.id}/summary")
         assert ok.status_code == 200
         assert ok.json() == {"interaction_id": inter.id, "summary": "Customer: My order 42 arrived broken."}

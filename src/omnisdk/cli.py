@@ -498,15 +498,19 @@ def stats(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
 
 # --- live state: agents, queues, one interaction, cases (the store, or a gateway with --url) ---
 
-UrlOpt = Annotated[Optional[str], typer.Option("--url", help="Read from a running gateway (http://HOST:PORT) instead of the store.")]
+UrlOpt = Annotated[Optional[str], typer.Option("--url", help=(
+    "Read from a running gateway (http://HOST:PORT) instead of the store, with the API key in $OMNISDK_API_KEY."))]
 
 
 def _from_gateway(url: str, path: str, missing_ok: bool = False) -> Any:
-    """GET ``path`` of the agent API of a running gateway; exit 1 when unreachable or refused."""
+    """GET ``path`` of the agent API of a running gateway with the API key in
+    ``$OMNISDK_API_KEY`` (never a command-line option: it would stay in the shell's history and
+    show in ``ps``); exit 1 when unreachable or refused."""
     import httpx
 
+    key = os.environ.get("OMNISDK_API_KEY")
     try:
-        resp = httpx.get(url.rstrip("/") + path, timeout=10)
+        resp = httpx.get(url.rstrip("/") + path, timeout=10, headers={"x-api-key": key} if key else None)
     except httpx.HTTPError as exc:
         err.print(f"cannot reach the gateway at {url}: {type(exc).__name__}")
         raise typer.Exit(1) from None
@@ -517,7 +521,8 @@ def _from_gateway(url: str, path: str, missing_ok: bool = False) -> Any:
             detail = resp.json().get("detail", resp.text)
         except ValueError:
             detail = resp.text
-        err.print(f"the gateway answered {resp.status_code}: {detail}")
+        hint = " (set OMNISDK_API_KEY to an API key: omnisdk keys create)" if resp.status_code == 401 and not key else ""
+        err.print(f"the gateway answered {resp.status_code}: {detail}{hint}", markup=False)
         raise typer.Exit(1)
     return resp.json()
 
@@ -789,6 +794,10 @@ def demo(
     code = asyncio.run(run_demo(workdir, out))
     raise typer.Exit(code)
 
+
+from omnisdk.cli_keys import keys_app  # noqa: E402  (omnisdk keys …)
+
+app.add_typer(keys_app, name="keys")
 
 from omnisdk.testkit.cli import certify as _certify  # noqa: E402  (the test kit's commands)
 from omnisdk.testkit.cli import new_plugin as _new_plugin  # noqa: E402

@@ -52,6 +52,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from omnisdk.access.settings import ApiSettings
 from omnisdk.errors import ConfigError
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.model.addresses import ChannelName
@@ -153,6 +154,7 @@ class Settings(BaseSettings):
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     accounts: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict, repr=False)
 
     @classmethod

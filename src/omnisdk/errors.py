@@ -94,3 +94,53 @@ class GatewayBusyError(WebhookError):
 
     status = 503
     reason = "too_many_bodies"
+
+
+class AccessError(OmniError):
+    """A request to the agent API was refused by its access controls.
+
+    Attributes:
+        status: the HTTP status the API answers with.
+        reason: the ``error`` field of the answer.
+    """
+
+    status: int = 401
+    reason: str = "unauthorized"
+
+
+class UnauthenticatedError(AccessError):
+    """No credentials, or credentials that are malformed, unknown, revoked, expired, for
+    another audience or badly signed (HTTP 401 with ``WWW-Authenticate``).  The message says
+    which, never the credential."""
+
+
+class ForbiddenError(AccessError):
+    """Valid credentials whose role or scopes do not allow the call, or that name work, an
+    agent or a queue outside the caller's reach (HTTP 403)."""
+
+    status = 403
+    reason = "forbidden"
+
+
+class RateLimitedError(AccessError):
+    """Too many requests for one API key, token subject or client address (HTTP 429 with
+    ``Retry-After``).
+
+    Attributes:
+        retry_after: whole seconds until the window lets the next request through (at least 1).
+    """
+
+    status = 429
+    reason = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class AuthUnavailableError(AccessError):
+    """The identity provider's keys (JWKS) cannot be fetched and none are cached (HTTP 503):
+    the token may be good, so this is not a 401."""
+
+    status = 503
+    reason = "auth_unavailable"

@@ -24,17 +24,39 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Send
+from starlette.types import Scope as ASGIScope
 
+from omnisdk.access.policy import (
+    acting_agent,
+    agent_queues,
+    check_act,
+    check_read,
+    may_read,
+    supervises,
+)
+from omnisdk.access.principals import Principal, Role, Scope
 from omnisdk.config import describe_validation_error
-from omnisdk.errors import NotFoundError, StateError
+from omnisdk.errors import (
+    AccessError,
+    NotFoundError,
+    RateLimitedError,
+    StateError,
+    UnauthenticatedError,
+)
+from omnisdk.gateway.access_api import router as access_router
+from omnisdk.gateway.audit import AuditLog
+from omnisdk.gateway.auth import Authenticator, need
+from omnisdk.gateway.browser_safety import BrowserSafety
 from omnisdk.gateway.schemas import (
     AgentAction,
     AgentPage,
@@ -106,6 +128,17 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RT = Annotated[Runtime, Depends(get_runtime)]
+Reader = Annotated[Principal, need(Scope.INTERACTIONS_READ)]
+Worker = Annotated[Principal, need(Scope.INTERACTIONS_WORK)]
+Assigner = Annotated[Principal, need(Scope.INTERACTIONS_ASSIGN)]
+CaseReader = Annotated[Principal, need(Scope.CASES_READ)]
+CaseWriter = Annotated[Principal, need(Scope.CASES_WRITE)]
+AgentReader = Annotated[Principal, need(Scope.AGENTS_READ)]
+PresenceSetter = Annotated[Principal, need(Scope.AGENTS_PRESENCE)]
+AgentAdmin = Annotated[Principal, need(Scope.AGENTS_ADMIN)]
+QueueReader = Annotated[Principal, need(Scope.QUEUES_READ)]
+QueueAdmin = Annotated[Principal, need(Scope.QUEUES_ADMIN)]
+StatsReader = Annotated[Principal, need(Scope.STATS_READ)]
 InteractionId = Annotated[str, Path(description="The interaction's id.")]
 
 
@@ -120,6 +153,12 @@ BAD = {
     422: {"model": ValidationErrorBody, "description": "The request does not match the schema."},
 }
 ACTION = {**NOT_FOUND, **CONFLICT, **BAD}
+ACCESS = {
+    401: _err("No credentials, or credentials that do not verify (see WWW-Authenticate)."),
+    403: _err("The caller's role or scopes do not allow this, or the work is outside their reach."),
+    429: _err("Too many requests for this key or address (see Retry-After)."),
+}
+"""Every /v1 route may answer these (the API's access controls, :mod:`omnisdk.gateway.auth`)."""
 
 
 async def _require_interaction(rt: Runtime, interaction_id: str) -> Interaction:
@@ -127,6 +166,13 @@ async def _require_interaction(rt: Runtime, interaction_id: str) -> Interaction:
     if inter is None:
         raise NotFoundError(f"no interaction {interaction_id}")
     return inter
+
+
+async def _work_on(rt: Runtime, principal: Principal, interaction_id: str, named: str | None) -> str | None:
+    """The agent a call on the interaction acts as, once the principal may act on it
+    (:func:`omnisdk.access.policy.check_act`); 404 for an unknown interaction, 403 out of reach."""
+    check_act(principal, await _require_interaction(rt, interaction_id), rt.engine.agents)
+    return acting_agent(principal, named, rt.engine.agents)
 
 
 def _require_agent(rt: Runtime, agent_id: str) -> None:
@@ -183,6 +229,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             resp.headers.update(exc.headers)
         return resp
 
+    async def access_refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AccessError)
+        resp = error_response(exc.status, exc.reason, str(exc))
+        if isinstance(exc, UnauthenticatedError):
+            resp.headers["www-authenticate"] = 'Bearer realm="omnisdk"'
+        elif isinstance(exc, RateLimitedError):
+            resp.headers["retry-after"] = str(exc.retry_after)
+        return resp
+
     async def server_error(request: Request, exc: Exception) -> Response:
         return error_response(500, "internal_error", "unexpected error (see the log)")
 
@@ -190,6 +245,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CapacityError, no_capacity)
     app.add_exception_handler(StateError, conflict)
     app.add_exception_handler(IdempotencyConflict, idempotency_conflict)
+    app.add_exception_handler(AccessError, access_refused)
     app.add_exception_handler(ValueError, bad_value)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -204,7 +260,7 @@ class BodyLimit:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -246,6 +302,7 @@ Cursor = Annotated[str | None, Query(min_length=1, max_length=400,
 @interactions.get("", response_model=InteractionPage, responses=BAD)
 async def list_interactions(
     rt: RT,
+    principal: Reader,
     active: Annotated[bool | None, Query(description="true: only active ones; false: only closed ones; omitted: all.")] = None,
     state: Annotated[list[InteractionState] | None, Query(description="Only these states (repeatable).")] = None,
     agent: Annotated[str | None, Query(description="Only those held by this agent.")] = None,
@@ -261,22 +318,32 @@ async def list_interactions(
 ) -> Any:
     """Interactions, newest first, one page at a time (``limit``, default 50); every filter
     applies in the store.  Follow ``next_cursor`` with the same filters for the next page."""
+    agents_now = rt.engine.agents
     if id_match is not None:
-        return {"items": await rt.match_interactions(id_match, limit=limit), "next_cursor": None}
+        found = await rt.match_interactions(id_match, limit=limit)
+        return {"items": [i for i in found if may_read(principal, i, agents_now)], "next_cursor": None}
     since = None
     if updated_since is not None:
         since = (updated_since if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)).timestamp()
+    within = agent_queues(principal, agents_now)
+    if principal.role is Role.AGENT:
+        or_agents: tuple[str, ...] = (principal.agent,) if principal.agent else ()
+    else:
+        or_agents = tuple(a.id for a in agents_now.values() if a.queues and supervises(principal, a))
     query = InteractionQuery(states=tuple(s.value for s in state or ()), active=active, agent=agent,
-                             queue=queue, channel=channel, updated_since=since)
+                             queue=queue, channel=channel, updated_since=since,
+                             within_queues=tuple(sorted(within)) if within is not None else None,
+                             or_agents=or_agents if within is not None else ())
     page = await rt.page_interactions(query, limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @interactions.post("", status_code=201, response_model=Interaction,
                    responses={**NOT_FOUND, **CONFLICT, **BAD})
-async def start_outbound(rt: RT, body: OutboundRequest) -> Any:
+async def start_outbound(rt: RT, principal: Worker, body: OutboundRequest) -> Any:
     """An agent starts an outbound conversation: the interaction is created in work_in_progress
     with that agent and the first message is queued for sending."""
+    acting_agent(principal, body.agent, rt.engine.agents)
     if rt.adapter(body.plugin, body.account) is None:
         raise NotFoundError(f"no account {body.account!r} for plugin {body.plugin!r}")
     _require_agent(rt, body.agent)
@@ -285,9 +352,10 @@ async def start_outbound(rt: RT, body: OutboundRequest) -> Any:
 
 
 @interactions.post("/drafts", status_code=201, response_model=DraftSaved, responses={**NOT_FOUND, **CONFLICT, **BAD})
-async def save_draft(rt: RT, body: DraftRequest) -> Any:
+async def save_draft(rt: RT, principal: Worker, body: DraftRequest) -> Any:
     """Keep an agent's draft to a contact; drafts of several agents to one customer share one
     outbound interaction (owned by the last drafter) unless ``draft_consolidation`` is off."""
+    acting_agent(principal, body.agent, rt.engine.agents)
     if rt.adapter(body.plugin, body.account) is None:
         raise NotFoundError(f"no account {body.account!r} for plugin {body.plugin!r}")
     _require_agent(rt, body.agent)
@@ -298,25 +366,29 @@ async def save_draft(rt: RT, body: DraftRequest) -> Any:
 
 
 @interactions.post("/{interaction_id}/drafts/{draft_id}/send", response_model=Interaction, responses=ACTION)
-async def send_draft(rt: RT, interaction_id: InteractionId,
+async def send_draft(rt: RT, principal: Worker, interaction_id: InteractionId,
                      draft_id: Annotated[str, Path(description="The draft to send.")], body: DraftSendRequest) -> Any:
     """Send a draft: the interaction goes to the sender (work_in_progress), the text is queued."""
+    check_read(principal, await _require_interaction(rt, interaction_id), rt.engine.agents)
+    acting_agent(principal, body.agent, rt.engine.agents)
     _require_agent(rt, body.agent)
     return await rt.send_draft(interaction_id, draft_id, agent=body.agent)
 
 
 @interactions.get("/{interaction_id}", response_model=InteractionDetail, responses=NOT_FOUND)
-async def get_interaction(rt: RT, interaction_id: InteractionId) -> Any:
+async def get_interaction(rt: RT, principal: Reader, interaction_id: InteractionId) -> Any:
     """One interaction with its history (every transition) and its messages."""
     inter, history, messages = await rt.interaction(interaction_id)
+    check_read(principal, inter, rt.engine.agents)
     return {"interaction": inter, "history": history, "messages": messages,
             "customer_opted_out": await rt.opted_out(inter.channel, inter.customer)}
 
 
 @interactions.get("/{interaction_id}/summary", response_model=Summary, responses=NOT_FOUND)
-async def summarize(rt: RT, interaction_id: InteractionId) -> Any:
+async def summarize(rt: RT, principal: Reader, interaction_id: InteractionId) -> Any:
     """A summary of the interaction's thread: a plugin's (``omnisdk_summarize``), else the
     core's local extractive one (deterministic; quotes of mail are already cut)."""
+    check_read(principal, await _require_interaction(rt, interaction_id), rt.engine.agents)
     return {"interaction_id": interaction_id, "summary": await rt.summarize(interaction_id)}
 
 
@@ -324,66 +396,69 @@ OptionalAction = Annotated[AgentAction | None, Body()]
 
 
 @interactions.post("/{interaction_id}/accept", response_model=Interaction, responses=ACTION)
-async def accept(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+async def accept(rt: RT, principal: Worker, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
     """The offered agent accepts: offered → work_in_progress."""
-    return await rt.accept(interaction_id, body.agent if body else None)
+    return await rt.accept(interaction_id, await _work_on(rt, principal, interaction_id, body.agent if body else None))
 
 
 @interactions.post("/{interaction_id}/assign", response_model=Interaction, responses=ACTION)
-async def assign(rt: RT, interaction_id: InteractionId, body: AssignRequest) -> Any:
+async def assign(rt: RT, principal: Assigner, interaction_id: InteractionId, body: AssignRequest) -> Any:
     """Offer a queued interaction to a named agent: queued → offered (the offer timer starts).
     How a CCaaS connector reports where it routed an externally routed interaction."""
-    return await rt.assign(interaction_id, body.agent)
+    return await rt.assign(interaction_id, await _work_on(rt, principal, interaction_id, body.agent))
 
 
 @interactions.post("/{interaction_id}/reject", response_model=Interaction, responses=ACTION)
-async def reject(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+async def reject(rt: RT, principal: Worker, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
     """The offered agent rejects: back to the queue and offered to someone else (the answer shows
     where it went)."""
-    return await rt.reject(interaction_id, body.agent if body else None)
+    return await rt.reject(interaction_id, await _work_on(rt, principal, interaction_id, body.agent if body else None))
 
 
 @interactions.post("/{interaction_id}/hold", response_model=Interaction, responses=ACTION)
-async def hold(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+async def hold(rt: RT, principal: Worker, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
     """Park: work_in_progress → on_hold.  Capacity is released; the agent keeps ownership and gets
     the interaction back when the customer writes."""
-    return await rt.hold(interaction_id, body.agent if body else None)
+    return await rt.hold(interaction_id, await _work_on(rt, principal, interaction_id, body.agent if body else None))
 
 
 @interactions.post("/{interaction_id}/resume", response_model=Interaction, responses=ACTION)
-async def resume(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+async def resume(rt: RT, principal: Worker, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
     """Unpark: on_hold → work_in_progress with the owner (409 no_capacity if they have none free)."""
-    return await rt.resume(interaction_id, body.agent if body else None)
+    return await rt.resume(interaction_id, await _work_on(rt, principal, interaction_id, body.agent if body else None))
 
 
 @interactions.post("/{interaction_id}/wrap-up", response_model=Interaction, responses=ACTION)
-async def wrap_up(rt: RT, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
+async def wrap_up(rt: RT, principal: Worker, interaction_id: InteractionId, body: OptionalAction = None) -> Any:
     """Into wrap_up; the default wrap-up code applies if the interaction is not closed in time."""
-    return await rt.wrap_up(interaction_id, body.agent if body else None)
+    return await rt.wrap_up(interaction_id, await _work_on(rt, principal, interaction_id, body.agent if body else None))
 
 
 @interactions.post("/{interaction_id}/transfer", response_model=Interaction, responses=ACTION)
-async def transfer(rt: RT, interaction_id: InteractionId, body: TransferRequest) -> Any:
+async def transfer(rt: RT, principal: Worker, interaction_id: InteractionId, body: TransferRequest) -> Any:
     """Transfer to an agent (offered to them) or to a queue (routed there).  The previous agent's
     capacity is released; the history keeps every step.  An unknown agent is a 404 for an
     internally routed interaction; an externally routed one may go to any agent of its CCaaS."""
-    await _require_interaction(rt, interaction_id)
+    acting = await _work_on(rt, principal, interaction_id, body.agent)
     if body.to_queue is not None:
         _require_queue(rt, body.to_queue)
-    return await rt.transfer(interaction_id, to_agent=body.to_agent, to_queue=body.to_queue, agent=body.agent)
+    if body.to_agent is not None and principal.role is Role.SUPERVISOR:
+        acting_agent(principal, body.to_agent, rt.engine.agents)  # only to an agent of their queues
+    return await rt.transfer(interaction_id, to_agent=body.to_agent, to_queue=body.to_queue, agent=acting)
 
 
 @interactions.post("/{interaction_id}/close", response_model=Interaction, responses=ACTION)
-async def close(rt: RT, interaction_id: InteractionId,
+async def close(rt: RT, principal: Worker, interaction_id: InteractionId,
                 body: Annotated[CloseRequest | None, Body()] = None) -> Any:
     """Close with a wrap-up code (the configured default when omitted)."""
     body = body or CloseRequest()
-    return await rt.close_interaction(interaction_id, body.wrap_up_code, agent=body.agent)
+    acting = await _work_on(rt, principal, interaction_id, body.agent)
+    return await rt.close_interaction(interaction_id, body.wrap_up_code, agent=acting)
 
 
 @interactions.post("/{interaction_id}/reply", status_code=202, response_model=ReplyAccepted, responses=ACTION)
 async def reply(
-    rt: RT, interaction_id: InteractionId, body: ReplyRequest,
+    rt: RT, principal: Worker, interaction_id: InteractionId, body: ReplyRequest,
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", min_length=1, max_length=200,
         description="Makes the send idempotent, per interaction: the same key with the same body "
@@ -392,24 +467,26 @@ async def reply(
 ) -> Any:
     """Queue a text reply to the customer (sent by the outbox with retries).  Only accepted work
     takes a reply: work_in_progress, on_hold or wrap_up (409 conflict otherwise)."""
-    await _require_interaction(rt, interaction_id)
-    key = await rt.reply(interaction_id, body.text, agent=body.agent, idempotency_key=idempotency_key)
+    acting = await _work_on(rt, principal, interaction_id, body.agent)
+    key = await rt.reply(interaction_id, body.text, agent=acting, idempotency_key=idempotency_key)
     return {"idempotency_key": key}
 
 
 @interactions.post("/{interaction_id}/case", status_code=201, response_model=CaseDetail,
                    tags=["cases"], responses=ACTION)
-async def create_case(rt: RT, interaction_id: InteractionId,
+async def create_case(rt: RT, principal: Worker, interaction_id: InteractionId,
                       body: Annotated[CaseRequest | None, Body()] = None) -> Any:
     """Open a case (``CS0000001`` …) from the interaction: context and history are copied, the
     customer is told the case number, and the interaction closes with "Task created"."""
     body = body or CaseRequest()
-    return await rt.create_case(interaction_id, body.subject, agent=body.agent)
+    acting = await _work_on(rt, principal, interaction_id, body.agent)
+    return await rt.create_case(interaction_id, body.subject, agent=acting)
 
 
 @interactions.post("/{interaction_id}/case-link", response_model=CaseDetail, tags=["cases"], responses=ACTION)
-async def link_case(rt: RT, interaction_id: InteractionId, body: CaseLinkRequest) -> Any:
+async def link_case(rt: RT, principal: Worker, interaction_id: InteractionId, body: CaseLinkRequest) -> Any:
     """Link the interaction to an existing case (by id or number)."""
+    await _work_on(rt, principal, interaction_id, None)
     case = await rt.store.transact(lambda tx: tx.get_case(body.case))
     if case is None:
         raise NotFoundError(f"no case {body.case}")
@@ -422,19 +499,20 @@ cases = APIRouter(prefix="/cases", tags=["cases"])
 
 
 @cases.get("", response_model=CasePage, responses=BAD)
-async def list_cases(rt: RT, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
+async def list_cases(rt: RT, principal: CaseReader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
     """Cases, newest (highest number) first, one page at a time; follow ``next_cursor``."""
     page = await rt.page_cases(limit=limit, cursor=cursor)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @cases.post("/{case_id}/state", response_model=CaseDetail, responses=ACTION)
-async def move_case(rt: RT, case_id: Annotated[str, Path(description="The case's id or number.")],
+async def move_case(rt: RT, principal: CaseWriter, case_id: Annotated[str, Path(description="The case's id or number.")],
                     body: CaseStateRequest) -> Any:
     """Move the case through its lifecycle; 409 for a move its state does not allow."""
-    if body.agent is not None:
-        _require_agent(rt, body.agent)
-    return await rt.move_case(case_id, body.state.value, agent=body.agent, note=body.note)
+    acting = acting_agent(principal, body.agent, rt.engine.agents)
+    if acting is not None:
+        _require_agent(rt, acting)
+    return await rt.move_case(case_id, body.state.value, agent=acting, note=body.note)
 
 
 agents = APIRouter(prefix="/agents", tags=["agents"])
@@ -451,6 +529,7 @@ async def _agent_statuses(rt: Runtime) -> list[dict[str, Any]]:
 @agents.get("", response_model=AgentPage, responses=BAD)
 async def list_agents(
     rt: RT,
+    principal: AgentReader,
     presence: Annotated[Presence | None, Query(description="Only agents with this presence.")] = None,
     queue: Annotated[str | None, Query(description="Only agents who serve this queue (an agent with no "
                                                    "queue list serves every queue).")] = None,
@@ -470,7 +549,7 @@ async def list_agents(
 
 
 @agents.put("/{agent_id}", response_model=AgentStatus, responses=BAD)
-async def put_agent(rt: RT, agent_id: Annotated[str, Path(description="The agent's id.")], body: Agent) -> Any:
+async def put_agent(rt: RT, principal: AgentAdmin, agent_id: Annotated[str, Path(description="The agent's id.")], body: Agent) -> Any:
     """Add or replace an agent (kept in the store: survives restarts).  Waiting interactions are
     offered to them at once if they are available with free capacity."""
     if body.id != agent_id:
@@ -480,10 +559,12 @@ async def put_agent(rt: RT, agent_id: Annotated[str, Path(description="The agent
 
 
 @agents.put("/{agent_id}/presence", response_model=AgentStatus, responses={**NOT_FOUND, **BAD})
-async def set_presence(rt: RT, agent_id: Annotated[str, Path(description="The agent's id.")],
+async def set_presence(rt: RT, principal: PresenceSetter, agent_id: Annotated[str, Path(description="The agent's id.")],
                        body: PresenceRequest) -> Any:
-    """available / away / offline.  Becoming available drains the backlog to the agent."""
+    """available / away / offline.  Becoming available drains the backlog to the agent.  An
+    agent sets their own presence; a supervisor that of the agents of their queues."""
     _require_agent(rt, agent_id)
+    acting_agent(principal, agent_id, rt.engine.agents)
     await rt.set_presence(agent_id, body.presence)
     return next(a for a in await _agent_statuses(rt) if a["id"] == agent_id)
 
@@ -492,13 +573,15 @@ queues = APIRouter(prefix="/queues", tags=["queues"])
 
 
 @queues.get("", response_model=list[QueueStatus])
-async def list_queues(rt: RT) -> Any:
-    """Queues with their routing conditions and the number of interactions waiting."""
-    return await rt.queues()
+async def list_queues(rt: RT, principal: QueueReader) -> Any:
+    """Queues with their routing conditions and the number of interactions waiting (for an
+    agent or supervisor, only the queues they serve or supervise)."""
+    seen = agent_queues(principal, rt.engine.agents)
+    return [q for q in await rt.queues() if seen is None or q["name"] in seen]
 
 
 @queues.put("/{queue_name}", response_model=QueueStatus, responses=BAD)
-async def put_queue(rt: RT, queue_name: Annotated[str, Path(description="The queue's name.")], body: Queue) -> Any:
+async def put_queue(rt: RT, principal: QueueAdmin, queue_name: Annotated[str, Path(description="The queue's name.")], body: Queue) -> Any:
     """Add or replace a queue (kept in the store).  Waiting interactions are re-examined."""
     if body.name != queue_name:
         raise ValueError(f"the body's name {body.name!r} does not match the path's {queue_name!r}")
@@ -510,7 +593,7 @@ stats = APIRouter(tags=["stats"])
 
 
 @stats.get("/stats", response_model=dict[str, int])
-async def get_stats(rt: RT) -> Any:
+async def get_stats(rt: RT, principal: StatsReader) -> Any:
     """Counters: events accepted, deduplicated, rejected by reason, timers fired …"""
     return await rt.stats()
 
@@ -528,8 +611,10 @@ def create_api(runtime: Runtime) -> FastAPI:
         description=(
             "Manage agents, presence, queues and skills, and work interactions: accept, reject, "
             "hold, resume, transfer, wrap up, close, reply, open and link cases.\n\n"
-            "Every error answers `{\"error\": reason, \"detail\": text}`; 404 unknown id, "
-            "409 illegal move or no capacity, 400 bad argument, 422 schema mismatch.\n\n"
+            "Every error answers `{\"error\": reason, \"detail\": text}`; 401 no or bad credentials, "
+            "403 role or reach, 429 rate limited, 404 unknown id, 409 illegal move or no capacity, "
+            "400 bad argument, 415 not JSON, 422 schema mismatch.\n\n"
+            "Every `/v1` call needs an API key (`X-API-Key`) or an OIDC bearer token.\n\n"
             "Provider webhooks (`/webhooks/{plugin}/{account}`) are served by the gateway beside "
             "this API and are not part of it."
         ),
@@ -539,13 +624,23 @@ def create_api(runtime: Runtime) -> FastAPI:
             {"name": "agents", "description": "Agents, presence, skills and capacity."},
             {"name": "queues", "description": "Routing targets and their backlog."},
             {"name": "stats", "description": "Runtime counters."},
+            {"name": "access", "description": "API keys and the audit log (admins)."},
         ],
     )
-    app.add_middleware(BodyLimit, limit=runtime.settings.gateway.max_body_bytes)
+    settings = runtime.settings
+    app.add_middleware(BodyLimit, limit=settings.gateway.max_body_bytes)
+    if settings.api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.api.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PUT", "DELETE"],
+                           allow_headers=["authorization", "x-api-key", "content-type", "idempotency-key"])
+    app.add_middleware(AuditLog, runtime=runtime)
+    public = settings.gateway.public_url
+    app.add_middleware(BrowserSafety, hosts=settings.api.hosts(urlsplit(str(public)).hostname if public else None))
     app.state.runtime = runtime
+    app.state.auth = Authenticator(runtime)
     _install_error_handlers(app)
-    v1 = APIRouter(prefix=f"/v{API_VERSION}")
-    for router in (interactions, cases, agents, queues, stats):
+    v1 = APIRouter(prefix=f"/v{API_VERSION}", responses=ACCESS)
+    for router in (interactions, cases, agents, queues, stats, access_router):
         v1.include_router(router)
     app.include_router(v1)
     return app

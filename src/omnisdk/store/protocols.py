@@ -18,6 +18,8 @@ from omnisdk.model import Interaction
 from omnisdk.routing.model import Agent, Queue
 from omnisdk.store.queries import InteractionQuery
 from omnisdk.store.rows import (
+    ApiKeyRow,
+    AuditRow,
     EmailLink,
     HistoryRow,
     InboxItem,
@@ -261,10 +263,37 @@ class EmailIndex(Protocol):
         header lists the oldest first: the caller usually wants the last match)."""
 
 
+class AccessStore(Protocol):
+    """API keys of the agent API and its audit log."""
+
+    def save_api_key(self, row: ApiKeyRow) -> None:
+        """Add a key (its id is new: a clash raises :class:`~omnisdk.store.StoreError`)."""
+
+    def get_api_key(self, key_id: str) -> ApiKeyRow | None:
+        """The key with this id, revoked or not."""
+
+    def list_api_keys(self) -> list[ApiKeyRow]:
+        """Every key, oldest first."""
+
+    def revoke_api_key(self, key_id: str, at: str) -> bool:
+        """Mark the key revoked at ``at`` (RFC 3339 UTC); False if there is no such key or it
+        was revoked already."""
+
+    def append_audit(self, row: AuditRow) -> None:
+        """Append one entry to the audit log (its ``seq`` is assigned)."""
+
+    def page_audit(self, *, limit: int, cursor: str | None = None) -> Page[AuditRow]:
+        """Audit entries, newest first, one page at a time.
+
+        Raises:
+            ValueError: ``limit`` out of range or a cursor of another list.
+        """
+
+
 class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, TimerStore, OutboxStore, CaseStore,
-                  CounterStore, DirectoryStore, EmailIndex, Protocol):
+                  CounterStore, DirectoryStore, EmailIndex, AccessStore, Protocol):
     """Every domain operation, inside one atomic transaction (synchronous)."""
 
 
-__all__ = ["Atomic", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
+__all__ = ["AccessStore", "Atomic", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
            "InteractionStore", "OutboxStore", "TimerStore", "Transaction"]

@@ -54,6 +54,9 @@ class InteractionQuery:
         queue: in this queue.
         channel: on this channel.
         updated_since: updated at or after this instant (epoch seconds, UTC).
+        within_queues: when not None, only those in one of these queues or held by one of
+            ``or_agents`` (what a caller may see: :mod:`omnisdk.access.policy`).
+        or_agents: see ``within_queues``.
     """
 
     states: Sequence[str] = ()
@@ -62,6 +65,8 @@ class InteractionQuery:
     queue: str | None = None
     channel: str | None = None
     updated_since: float | None = None
+    within_queues: Sequence[str] | None = None
+    or_agents: Sequence[str] = ()
 
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "InteractionQuery", "check_limit", "decode_cursor", "encode_cursor"]

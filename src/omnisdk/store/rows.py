@@ -8,7 +8,7 @@ strings where they come from documents, epoch seconds (float) for timers and the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from omnisdk.events import Event
@@ -113,6 +113,45 @@ class EmailLink:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiKeyRow:
+    """An agent-API key as stored: never the key itself, only its argon2 hash.
+
+    ``queues`` is None for every queue (a supervisor's reach); ``scopes`` the scopes it holds
+    (its role's, or fewer).  ``created_at`` and ``revoked_at`` are RFC 3339 UTC; a revoked key
+    has ``revoked_at`` set and authenticates no more.
+    """
+
+    id: str
+    name: str
+    role: str
+    scopes: tuple[str, ...]
+    secret_hash: str = field(repr=False)
+    created_at: str
+    agent: str | None = None
+    queues: tuple[str, ...] | None = None
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    """One state-changing call to the agent API, as the audit log keeps it (append-only).
+
+    ``seq`` grows with every entry (0 before it is written); ``at`` is RFC 3339 UTC; ``subject``
+    is the caller (``key:<id>``, ``oidc:<sub>``, or ``anonymous`` for a refused call without
+    credentials); ``remote`` the client address; ``status`` the HTTP status answered.
+    """
+
+    at: str
+    subject: str
+    role: str | None
+    method: str
+    path: str
+    status: int
+    remote: str | None
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a list, newest first.  ``next_cursor`` is opaque: pass it back for the next
     page; None when this is the last one."""
@@ -121,5 +160,5 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-__all__ = ["EmailLink", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
+__all__ = ["ApiKeyRow", "AuditRow", "EmailLink", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
            "Page", "TimerRow"]

@@ -124,6 +124,13 @@ class SQLiteInteractions(SQLiteAtomic):
         if query.updated_since is not None:
             where.append("updated_ts >= ?")
             args.append(query.updated_since)
+        if query.within_queues is not None:
+            reach = [f"queue IN ({','.join('?' * len(query.within_queues))})"] if query.within_queues else []
+            if query.or_agents:
+                reach.append(f"agent IN ({','.join('?' * len(query.or_agents))})")
+            where.append("(" + " OR ".join(reach) + ")" if reach else "0")
+            args.extend(query.within_queues)
+            args.extend(query.or_agents)
         if cursor is not None:
             where.append("id < ?")
             args.append(decode_cursor("interaction", cursor))

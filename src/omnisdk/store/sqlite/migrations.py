@@ -154,6 +154,30 @@ def _consent(conn: sqlite3.Connection) -> None:
         " PRIMARY KEY (channel, value)) WITHOUT ROWID")
 
 
+def _access(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE api_keys ("
+        " id TEXT PRIMARY KEY,"
+        " name TEXT NOT NULL,"
+        " role TEXT NOT NULL,"
+        " scopes TEXT NOT NULL,"  # JSON list
+        " secret_hash TEXT NOT NULL,"  # argon2id; the key itself is never stored
+        " agent TEXT,"
+        " queues TEXT,"  # JSON list, NULL for every queue
+        " created_at TEXT NOT NULL,"
+        " revoked_at TEXT)")
+    conn.execute(
+        "CREATE TABLE audit_log ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " at TEXT NOT NULL,"
+        " subject TEXT NOT NULL,"
+        " role TEXT,"
+        " method TEXT NOT NULL,"
+        " path TEXT NOT NULL,"
+        " status INTEGER NOT NULL,"
+        " remote TEXT)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -163,6 +187,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "email Message-ID index per account (source, message_id)", _email_ids_per_account),
     Migration(7, "interaction customer and source columns, open interactions by customer", _interaction_customer_columns),
     Migration(8, "consent: the addresses whose customer opted out", _consent),
+    Migration(9, "agent API keys (hashed) and the audit log", _access),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 

@@ -4,6 +4,7 @@ connection, composed of one class per store concern (the protocols of
 
 from __future__ import annotations
 
+from omnisdk.store.sqlite.access import SQLiteAccess
 from omnisdk.store.sqlite.cases import SQLiteCases
 from omnisdk.store.sqlite.contacts import SQLiteContacts
 from omnisdk.store.sqlite.counters import SQLiteCounters
@@ -17,7 +18,8 @@ from omnisdk.store.sqlite.timers import SQLiteTimers
 
 
 class SQLiteTransaction(SQLiteInbox, SQLiteInteractions, SQLiteMessages, SQLiteContacts, SQLiteTimers,
-                        SQLiteOutbox, SQLiteCases, SQLiteCounters, SQLiteDirectory, SQLiteEmailIndex):
+                        SQLiteOutbox, SQLiteCases, SQLiteCounters, SQLiteDirectory, SQLiteEmailIndex,
+                        SQLiteAccess):
     """:class:`omnisdk.store.Transaction` over one sqlite3 connection (writer thread only).
 
     Args:

@@ -1,0 +1,88 @@
+"""What keeps a browser from being turned against the agent API (pure ASGI middleware).
+
+- **Host check** (DNS rebinding): a request whose ``Host`` is not one of the served names
+  (:meth:`omnisdk.access.settings.ApiSettings.hosts`) gets 421 ``misdirected_request``
+  before anything else runs.  A web page that rebinds its own name to 127.0.0.1 still sends
+  its own name as ``Host``.
+- **JSON only on state-changing calls**: POST, PUT, PATCH and DELETE need
+  ``Content-Type: application/json``, with or without a body (415
+  ``unsupported_media_type``).  A cross-site form or ``fetch`` without a preflight can only
+  send ``text/plain``, form or multipart types, so it never reaches a handler.
+- **Security headers** on every answer: ``X-Content-Type-Options: nosniff``,
+  ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``, ``Cache-Control: no-store``
+  (answers hold customers' messages) and ``Content-Security-Policy`` (``default-src 'none';
+  frame-ancestors 'none'`` for the JSON API; the ``/docs`` page keeps the scripts it needs
+  and only gets ``frame-ancestors 'none'``).
+
+CORS is off unless ``[api] cors_origins`` lists origins (Starlette's ``CORSMiddleware``, with
+that exact allow-list).
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from omnisdk.gateway.webhooks import error_response
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_COMMON = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+           (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+_DOCS_CSP = b"frame-ancestors 'none'"
+
+
+def _host_of(value: bytes) -> str:
+    text = value.decode("latin-1").strip().lower()
+    if text.startswith("["):  # [::1]:8080
+        return text[1:text.find("]")] if "]" in text else text
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+class BrowserSafety:
+    """The host check, the JSON rule and the security headers around the API application.
+
+    Args:
+        app: the API application.
+        hosts: the Host names served (lower case, no port).
+    """
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = content_type = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"content-type":
+                content_type = value
+        docs = scope["path"].startswith("/docs")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for k, v in _COMMON:
+                    headers.setdefault(k.decode(), v.decode())
+                headers.setdefault("content-security-policy", (_DOCS_CSP if docs else _API_CSP).decode())
+            await send(message)
+
+        if host is None or _host_of(host) not in self.hosts:
+            resp = error_response(421, "misdirected_request",
+                                  "this server does not answer to that Host (see [api] allowed_hosts)")
+            await resp(scope, receive, with_headers)
+            return
+        if scope["method"] in STATE_CHANGING and (
+                content_type is None or content_type.split(b";", 1)[0].strip().lower() != b"application/json"):
+            resp = error_response(415, "unsupported_media_type",
+                                  "state-changing calls need Content-Type: application/json")
+            await resp(scope, receive, with_headers)
+            return
+        await self.app(scope, receive, with_headers)
+
+
+__all__ = ["STATE_CHANGING", "BrowserSafety"]
