@@ -159,9 +159,12 @@ ROUTES: dict[tuple[str, str], tuple[str, str, Any, Any, int]] = {
     ("POST", "/v1/keys"): ("keys:admin", "admin", nothing, {"name": "crm", "role": "supervisor"}, 201),
     ("DELETE", "/v1/keys/{key_id}"): ("keys:admin", "admin", nothing, None, 204),
     ("GET", "/v1/audit"): ("audit:read", "admin", nothing, None, 200),
+    ("GET", "/v1/events"): ("interactions:read", "alice", nothing, "stale-id", 400),
 }
 """Every /v1 route.  ``resume`` of accepted work is the least role's 409 (it is not on hold):
-the call got past authentication and reach to the lifecycle's own refusal."""
+the call got past authentication and reach to the lifecycle's own refusal.  The live stream
+never ends, so here its least role sends a Last-Event-ID it was never given (400, after
+authentication); tests/test_api_live.py reads the stream itself."""
 
 
 def url_of(w: World, path: str, found: dict[str, str]) -> str:
@@ -177,7 +180,7 @@ async def call(c: httpx.AsyncClient, method: str, url: str, body: Any, found: di
     if body == "case":
         body = {"case": found["case"]}
     if method == "GET":
-        return await c.get(url)
+        return await c.get(url, headers={"last-event-id": "not-an-id"} if body == "stale-id" else None)
     if method == "DELETE":
         return await c.delete(url)
     return await c.request(method, url, json=body if body is not None else {})

@@ -77,21 +77,27 @@ def acting_agent(principal: Principal, named: str | None, agents: Mapping[str, A
     return chosen
 
 
-def _in_reach(principal: Principal, interaction: Interaction, agents: Mapping[str, Agent]) -> bool:
+def _in_reach(principal: Principal, agent: str | None, queue: str | None, agents: Mapping[str, Agent]) -> bool:
     queues = agent_queues(principal, agents)
-    if queues is None or (interaction.queue is not None and interaction.queue in queues):
+    if queues is None or (queue is not None and queue in queues):
         return True
-    if principal.role is Role.SUPERVISOR and interaction.agent is not None:
-        held_by = agents.get(interaction.agent)
+    if principal.role is Role.SUPERVISOR and agent is not None:
+        held_by = agents.get(agent)
         return held_by is not None and bool(held_by.queues) and supervises(principal, held_by)
     return False
 
 
+def may_see(principal: Principal, agent: str | None, queue: str | None, agents: Mapping[str, Agent]) -> bool:
+    """The principal may see work held by ``agent`` (or offered to them) in ``queue`` (either
+    may be None): the rule of :func:`may_read`, for a history row or a live event."""
+    if principal.role is Role.AGENT and agent is not None and agent == principal.agent:
+        return True
+    return _in_reach(principal, agent, queue, agents)
+
+
 def may_read(principal: Principal, interaction: Interaction, agents: Mapping[str, Agent]) -> bool:
     """The principal may see the interaction, its messages and history."""
-    if principal.role is Role.AGENT and interaction.agent is not None and interaction.agent == principal.agent:
-        return True
-    return _in_reach(principal, interaction, agents)
+    return may_see(principal, interaction.agent, interaction.queue, agents)
 
 
 def check_read(principal: Principal, interaction: Interaction, agents: Mapping[str, Agent]) -> None:
@@ -111,7 +117,7 @@ def check_act(principal: Principal, interaction: Interaction, agents: Mapping[st
         if interaction.agent is None or interaction.agent != principal.agent:
             raise ForbiddenError(f"interaction {interaction.id} is not offered to or held by this agent")
         return
-    if not _in_reach(principal, interaction, agents):
+    if not _in_reach(principal, interaction.agent, interaction.queue, agents):
         raise ForbiddenError(f"interaction {interaction.id} is outside this supervisor's queues")
 
 
@@ -122,5 +128,5 @@ def check_queue(principal: Principal, queue: str, agents: Mapping[str, Agent]) -
         raise ForbiddenError(f"queue {queue!r} is outside this caller's queues")
 
 
-__all__ = ["acting_agent", "agent_queues", "check_act", "check_queue", "check_read", "may_read", "require",
+__all__ = ["acting_agent", "agent_queues", "check_act", "check_queue", "check_read", "may_read", "may_see", "require",
            "supervises"]

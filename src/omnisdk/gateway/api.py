@@ -57,6 +57,8 @@ from omnisdk.gateway.access_api import router as access_router
 from omnisdk.gateway.audit import AuditLog
 from omnisdk.gateway.auth import Authenticator, need
 from omnisdk.gateway.browser_safety import BrowserSafety
+from omnisdk.gateway.live_api import router as live_router
+from omnisdk.gateway.live_feed import LiveFeed
 from omnisdk.gateway.schemas import (
     AgentAction,
     AgentPage,
@@ -625,6 +627,7 @@ def create_api(runtime: Runtime) -> FastAPI:
             {"name": "queues", "description": "Routing targets and their backlog."},
             {"name": "stats", "description": "Runtime counters."},
             {"name": "access", "description": "API keys and the audit log (admins)."},
+            {"name": "live", "description": "Server-sent events: offers, state changes, messages."},
         ],
     )
     settings = runtime.settings
@@ -638,9 +641,10 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.add_middleware(BrowserSafety, hosts=settings.api.hosts(urlsplit(str(public)).hostname if public else None))
     app.state.runtime = runtime
     app.state.auth = Authenticator(runtime)
+    app.state.live = LiveFeed(runtime.store)
     _install_error_handlers(app)
     v1 = APIRouter(prefix=f"/v{API_VERSION}", responses=ACCESS)
-    for router in (interactions, cases, agents, queues, stats, access_router):
+    for router in (interactions, cases, agents, queues, stats, access_router, live_router):
         v1.include_router(router)
     app.include_router(v1)
     return app

@@ -21,6 +21,7 @@ from omnisdk.store.rows import (
     ApiKeyRow,
     AuditRow,
     EmailLink,
+    FeedRow,
     HistoryRow,
     InboxItem,
     LastServed,
@@ -290,10 +291,23 @@ class AccessStore(Protocol):
         """
 
 
+class FeedStore(Protocol):
+    """What the live feed of the agent API reads: state changes and messages in commit order."""
+
+    def feed_head(self) -> tuple[int, int]:
+        """The positions of the last state change and the last message (0, 0 when empty)."""
+
+    def feed_after(self, state_after: int, message_after: int, *, state_upto: int | None = None,
+                   message_upto: int | None = None, limit: int = 1000) -> list[FeedRow]:
+        """State changes after ``state_after`` (up to ``state_upto``), then messages after
+        ``message_after`` (up to ``message_upto``), each oldest first, at most ``limit`` of
+        each kind."""
+
+
 class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, TimerStore, OutboxStore, CaseStore,
-                  CounterStore, DirectoryStore, EmailIndex, AccessStore, Protocol):
+                  CounterStore, DirectoryStore, EmailIndex, AccessStore, FeedStore, Protocol):
     """Every domain operation, inside one atomic transaction (synchronous)."""
 
 
-__all__ = ["AccessStore", "Atomic", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
+__all__ = ["AccessStore", "Atomic", "FeedStore", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
            "InteractionStore", "OutboxStore", "TimerStore", "Transaction"]

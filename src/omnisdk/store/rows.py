@@ -152,6 +152,22 @@ class AuditRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedRow:
+    """One change agents may watch live: a state change (``kind`` ``"state"``, from the
+    interaction history; ``seq`` its position there) or a message (``"message"``; ``seq`` its
+    position among messages).  ``agent`` and ``queue`` decide who sees it: for a state change,
+    the interaction's after that change; for a message, the interaction's now.  ``data`` is the
+    event's JSON body."""
+
+    kind: str
+    seq: int
+    interaction_id: str
+    agent: str | None
+    queue: str | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a list, newest first.  ``next_cursor`` is opaque: pass it back for the next
     page; None when this is the last one."""
@@ -160,5 +176,5 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-__all__ = ["ApiKeyRow", "AuditRow", "EmailLink", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
+__all__ = ["ApiKeyRow", "AuditRow", "EmailLink", "FeedRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
            "Page", "TimerRow"]

@@ -10,6 +10,7 @@ from omnisdk.store.sqlite.contacts import SQLiteContacts
 from omnisdk.store.sqlite.counters import SQLiteCounters
 from omnisdk.store.sqlite.directory import SQLiteDirectory
 from omnisdk.store.sqlite.email_index import SQLiteEmailIndex
+from omnisdk.store.sqlite.feed import SQLiteFeed
 from omnisdk.store.sqlite.inbox import SQLiteInbox
 from omnisdk.store.sqlite.interactions import SQLiteInteractions
 from omnisdk.store.sqlite.messages import SQLiteMessages
@@ -19,7 +20,7 @@ from omnisdk.store.sqlite.timers import SQLiteTimers
 
 class SQLiteTransaction(SQLiteInbox, SQLiteInteractions, SQLiteMessages, SQLiteContacts, SQLiteTimers,
                         SQLiteOutbox, SQLiteCases, SQLiteCounters, SQLiteDirectory, SQLiteEmailIndex,
-                        SQLiteAccess):
+                        SQLiteAccess, SQLiteFeed):
     """:class:`omnisdk.store.Transaction` over one sqlite3 connection (writer thread only).
 
     Args:
