@@ -115,6 +115,11 @@ async def health(request: StarletteRequest) -> Response:
     return _json({"status": "ok"})
 
 
+async def route_not_found(request: StarletteRequest, exc: Exception) -> Response:
+    """A path no route of the gateway takes: the API's JSON 404, never Starlette's text one."""
+    return error_response(404, "not_found", "no such route")
+
+
 async def webhook_method_not_allowed(request: StarletteRequest) -> Response:
     """Any other method on the webhook path (raw, like the webhook route itself)."""
     resp = error_response(405, "method_not_allowed", "webhooks accept POST (and GET for handshakes)")
@@ -156,11 +161,16 @@ BAD = {
 }
 ACTION = {**NOT_FOUND, **CONFLICT, **BAD}
 ACCESS = {
+    **BAD,
     401: _err("No credentials, or credentials that do not verify (see WWW-Authenticate)."),
     403: _err("The caller's role or scopes do not allow this, or the work is outside their reach."),
+    404: _err("No such interaction, agent, queue, case or key, or a path no route takes."),
+    415: _err("A state-changing call (POST, PUT, DELETE) without Content-Type: application/json, body or not."),
+    421: _err("A Host header the API does not answer to ([api] allowed_hosts)."),
     429: _err("Too many requests for this key or address (see Retry-After)."),
 }
-"""Every /v1 route may answer these (the API's access controls, :mod:`omnisdk.gateway.auth`)."""
+"""Every /v1 route may answer these: its access controls (:mod:`omnisdk.gateway.auth`), a bad
+argument or body, a path no route takes."""
 
 
 async def _require_interaction(rt: Runtime, interaction_id: str) -> Interaction:
@@ -650,4 +660,4 @@ def create_api(runtime: Runtime) -> FastAPI:
     return app
 
 
-__all__ = ["create_api", "health", "webhook_method_not_allowed", "API_VERSION"]
+__all__ = ["create_api", "health", "route_not_found", "webhook_method_not_allowed", "API_VERSION"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from omnisdk.gateway.api import create_api, health, webhook_method_not_allowed
+from omnisdk.gateway.api import create_api, health, route_not_found, webhook_method_not_allowed
 from omnisdk.gateway.case_links import routes as case_link_routes
 from omnisdk.gateway.webhooks import WebhookEndpoint, fast_path
 
@@ -63,7 +63,8 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True, freeze_heap: bo
     ]
     if getattr(runtime, "role", "all") != "ingress":  # an ingress has no engine to serve the API
         routes.append(Mount("", app=api))  # the agent API, /openapi.json and /docs
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={404: route_not_found})  # a path no route takes (a newline in it …)
     app.state.runtime = runtime
     app.state.api = api
     return Gateway(app, webhooks)
