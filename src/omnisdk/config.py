@@ -73,7 +73,8 @@ class StoreSettings(_Section):
 class GatewaySettings(_Section):
     """``[gateway]``: where the server listens and what providers call.
 
-    Refused at load: a ``port`` outside 1–65535, a ``max_body_bytes`` of 0 or less, a
+    Refused at load: a ``port`` outside 1–65535, a ``max_body_bytes`` or a
+    ``ready_max_inbox_lag`` of 0 or less, a
     ``public_url`` that is not an absolute http(s) URL (:func:`omnisdk.urls.check_http_url`).
     """
 
@@ -93,6 +94,9 @@ class GatewaySettings(_Section):
     max_concurrent_bodies: int = Field(
         64, gt=0, description="Webhook bodies read at once that are still arriving (per process); "
         "beyond it 503 with Retry-After.")
+    ready_max_inbox_lag: int = Field(
+        10_000, gt=0, description="GET /readyz answers 503 while this many inbox events or more wait "
+        "for the processor (a count, more than 0).")
 
 
 class PluginSettings(_Section):
