@@ -114,13 +114,15 @@ database (:class:`~omnisdk.store.StoreError`; ``OSError`` from a store that lets
 
 
 def _store_label(url: str) -> str:
-    """The store URL without credentials (``postgresql://user:pw@host/db`` → ``…://host/db``)."""
+    """The store URL with its password masked (``postgresql://user:pw@host:5432/db`` →
+    ``postgresql://user:********@host:5432/db``); a URL without one is returned as it is."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
+    if parts.password is None:
         return url
-    return parts._replace(netloc=parts.hostname or "").geturl()
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username or ''}:********@{host}").geturl()
 
 
 def _store_failed(store: Store, url: str, exc: BaseException) -> NoReturn:
@@ -174,15 +176,19 @@ def serve(
     ``--split`` runs webhook ingress and the core in separate processes (each with its own
     interpreter lock), so acknowledgements never wait behind routing work.
 
+    Once listening it prints one line on stderr: the version, the address, the store (without
+    credentials), the loaded plugins and the number of accounts.
+
     Exits 4, with one line, before serving anything when the configuration is invalid, a
-    ``[plugins] modules`` entry does not import, or the store cannot be opened.
+    ``[plugins] modules`` entry does not import, or the store cannot be opened; 3 when uvicorn
+    could not start (a port in use).
     """
     import subprocess
 
     import uvicorn
 
     from omnisdk.gateway import create_app
-    from omnisdk.gateway.server import uvicorn_options
+    from omnisdk.gateway.server import ListeningServer, startup_line, uvicorn_options
     from omnisdk.runtime import ROLES, Runtime
 
     settings, plugin_host = _load(config)
@@ -206,8 +212,7 @@ def serve(
         if config:
             args += ["--config", str(config)]
         core = subprocess.Popen(args)  # inherits OMNISDK_STORE__INBOX_URL
-        role = "ingress"
-        err.print(f"core (agent API) on http://{bind_host}:{bind_port + 1}, webhooks on http://{bind_host}:{bind_port}")
+        role = "ingress"  # each process prints its own start-up line: this one, then the core's
     if parent_pid is not None:
         _exit_with_parent(parent_pid)
     try:
@@ -221,9 +226,20 @@ def serve(
             asyncio.run(_probe_store(runtime.store))
         except _STORE_OPEN_ERRORS as exc:
             _store_failed(runtime.store, settings.store.url, exc)
-        uvicorn.run(create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto",
-                    access_log=False, log_level="warning",
-                    **uvicorn_options(settings.gateway))  # head deadline, keep-alive, head size
+        line = startup_line(version=_dist_version("omnisdk"), host=bind_host, port=bind_port,
+                            store=_store_label(settings.store.url), role=role,
+                            plugins=[i.name for i in runtime.host.describe()], accounts=len(runtime.adapters))
+        server = ListeningServer(uvicorn.Config(
+            create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto",
+            access_log=False, log_level="warning",
+            **uvicorn_options(settings.gateway)),  # head deadline, keep-alive, head size
+            on_listening=lambda: err.print(line, markup=False))
+        try:
+            server.run()
+        except KeyboardInterrupt:  # as uvicorn.run: a second Ctrl-C during the graceful shutdown
+            pass
+        if not server.started:
+            raise typer.Exit(3)  # uvicorn.run's start-up failure (it logged why)
     finally:
         if core is not None:
             core.terminate()
