@@ -116,13 +116,9 @@ database (:class:`~omnisdk.store.StoreError`; ``OSError`` from a store that lets
 def _store_label(url: str) -> str:
     """The store URL with its password masked (``postgresql://user:pw@host:5432/db`` →
     ``postgresql://user:********@host:5432/db``); a URL without one is returned as it is."""
-    from urllib.parse import urlsplit
+    from omnisdk.config_view import mask_url_password
 
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username or ''}:********@{host}").geturl()
+    return mask_url_password(url)
 
 
 def _store_failed(store: Store, url: str, exc: BaseException) -> NoReturn:
@@ -713,6 +709,52 @@ def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False
         table.add_row(c["number"], c["state"], c["subject"], c["customer"],
                       ", ".join(x[-12:] for x in c["interaction_ids"]), c["created_at"])
     out.print(table)
+
+
+config_app = typer.Typer(no_args_is_help=True, help="Check the configuration, or show it with secrets masked.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate the configuration as ``serve`` would, without serving: the file and the
+    environment, every account against its plugin's settings model, accounts of plugins that
+    are not loaded, ``[plugins] modules`` that do not import, channels no plugin declares.
+
+    Prints one line, ``configuration OK: …`` (exit 0), or the error (exit 4).  Plugins that
+    failed to load are reported on stderr, as ``serve`` does.
+    """
+    from omnisdk.runtime import Runtime
+
+    settings, host = _load(config)
+    for name in settings.plugins.modules:
+        if name in host.failures:
+            _config_error(f"plugins.modules: {name} not loaded: {host.failures[name]}")
+    try:
+        runtime = Runtime(settings, host=host)  # builds every adapter; opens nothing
+    except ConfigError as exc:
+        _config_error(exc)
+    for name, why in host.failures.items():
+        err.print(f"[yellow]plugin {escape(name)} not loaded:[/yellow] {escape(why)}")
+    accounts = sorted(f"{plugin}/{account}" for plugin, account in runtime.adapters)
+    plugins = sorted(i.name for i in host.describe())
+    out.print(f"configuration OK: {len(accounts)} account{'' if len(accounts) == 1 else 's'}"
+              f" ({', '.join(accounts) or 'none'}) · plugins {', '.join(plugins) or 'none'}"
+              f" · store {_store_label(settings.store.url)}", markup=False, highlight=False, soft_wrap=True)
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the effective configuration (file, secret files, environment and defaults merged;
+    accounts as their plugin's model reads them) as TOML, or JSON with ``--json``.  Every
+    secret is shown as ``********``: SecretStr fields, a store URL's password, and every value
+    of an account whose plugin is not loaded.  Exit 4 on an invalid configuration."""
+    from omnisdk.config_view import masked_settings, to_json, to_toml
+
+    settings, host = _load(config)
+    doc = masked_settings(settings, {name: cls.Settings for name, cls in host.omnisdk_adapters().items()})
+    sys.stdout.write(to_json(doc) + "\n" if as_json else to_toml(doc))
+    sys.stdout.flush()
 
 
 import_app = typer.Typer(no_args_is_help=True, help="Bring existing conversations into the store.")
