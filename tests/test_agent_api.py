@@ -535,7 +535,7 @@ def test_webhooks_stay_a_raw_starlette_route(app, runtime):
     from fastapi.routing import APIRoute
     from starlette.routing import Mount, Route
 
-    first, other_methods, link_page, link_answer, health, api = app.routes
+    first, other_methods, link_page, link_answer, health, ready, metrics, api = app.routes
     assert type(first) is Route and first.path == "/webhooks/{plugin}/{account}"
     assert (link_page.path, link_page.methods, link_answer.methods) == (
         "/links/cases/{token}", {"GET", "HEAD"}, {"POST"})  # the case links' pages, outside the API
@@ -543,6 +543,7 @@ def test_webhooks_stay_a_raw_starlette_route(app, runtime):
     assert not isinstance(first, APIRoute) and first.endpoint.__self__.runtime is runtime
     assert type(other_methods) is Route and other_methods.path == first.path
     assert type(health) is Route and health.path == "/healthz"
+    assert (type(ready), ready.path, type(metrics), metrics.path) == (Route, "/readyz", Route, "/metrics")
     assert isinstance(api, Mount)  # everything else: the FastAPI app
     assert app.user_middleware == []
 
