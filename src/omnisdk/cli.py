@@ -114,13 +114,11 @@ database (:class:`~omnisdk.store.StoreError`; ``OSError`` from a store that lets
 
 
 def _store_label(url: str) -> str:
-    """The store URL without credentials (``postgresql://user:pw@host/db`` → ``…://host/db``)."""
-    from urllib.parse import urlsplit
+    """The store URL with its password masked (``postgresql://user:pw@host:5432/db`` →
+    ``postgresql://user:********@host:5432/db``); a URL without one is returned as it is."""
+    from omnisdk.config_view import mask_url_password
 
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    return parts._replace(netloc=parts.hostname or "").geturl()
+    return mask_url_password(url)
 
 
 def _store_failed(store: Store, url: str, exc: BaseException) -> NoReturn:
@@ -174,15 +172,19 @@ def serve(
     ``--split`` runs webhook ingress and the core in separate processes (each with its own
     interpreter lock), so acknowledgements never wait behind routing work.
 
+    Once listening it prints one line on stderr: the version, the address, the store (without
+    credentials), the loaded plugins and the number of accounts.
+
     Exits 4, with one line, before serving anything when the configuration is invalid, a
-    ``[plugins] modules`` entry does not import, or the store cannot be opened.
+    ``[plugins] modules`` entry does not import, or the store cannot be opened; 3 when uvicorn
+    could not start (a port in use).
     """
     import subprocess
 
     import uvicorn
 
     from omnisdk.gateway import create_app
-    from omnisdk.gateway.server import uvicorn_options
+    from omnisdk.gateway.server import ListeningServer, startup_line, uvicorn_options
     from omnisdk.runtime import ROLES, Runtime
 
     settings, plugin_host = _load(config)
@@ -206,8 +208,7 @@ def serve(
         if config:
             args += ["--config", str(config)]
         core = subprocess.Popen(args)  # inherits OMNISDK_STORE__INBOX_URL
-        role = "ingress"
-        err.print(f"core (agent API) on http://{bind_host}:{bind_port + 1}, webhooks on http://{bind_host}:{bind_port}")
+        role = "ingress"  # each process prints its own start-up line: this one, then the core's
     if parent_pid is not None:
         _exit_with_parent(parent_pid)
     try:
@@ -221,9 +222,20 @@ def serve(
             asyncio.run(_probe_store(runtime.store))
         except _STORE_OPEN_ERRORS as exc:
             _store_failed(runtime.store, settings.store.url, exc)
-        uvicorn.run(create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto",
-                    access_log=False, log_level="warning",
-                    **uvicorn_options(settings.gateway))  # head deadline, keep-alive, head size
+        line = startup_line(version=_dist_version("omnisdk"), host=bind_host, port=bind_port,
+                            store=_store_label(settings.store.url), role=role,
+                            plugins=[i.name for i in runtime.host.describe()], accounts=len(runtime.adapters))
+        server = ListeningServer(uvicorn.Config(
+            create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto",
+            access_log=False, log_level="warning",
+            **uvicorn_options(settings.gateway)),  # head deadline, keep-alive, head size
+            on_listening=lambda: err.print(line, markup=False))
+        try:
+            server.run()
+        except KeyboardInterrupt:  # as uvicorn.run: a second Ctrl-C during the graceful shutdown
+            pass
+        if not server.started:
+            raise typer.Exit(3)  # uvicorn.run's start-up failure (it logged why)
     finally:
         if core is not None:
             core.terminate()
@@ -702,6 +714,52 @@ def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False
         table.add_row(c["number"], c["state"], c["subject"], c["customer"],
                       ", ".join(x[-12:] for x in c["interaction_ids"]), c["created_at"])
     out.print(table)
+
+
+config_app = typer.Typer(no_args_is_help=True, help="Check the configuration, or show it with secrets masked.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate the configuration as ``serve`` would, without serving: the file and the
+    environment, every account against its plugin's settings model, accounts of plugins that
+    are not loaded, ``[plugins] modules`` that do not import, channels no plugin declares.
+
+    Prints one line, ``configuration OK: …`` (exit 0), or the error (exit 4).  Plugins that
+    failed to load are reported on stderr, as ``serve`` does.
+    """
+    from omnisdk.runtime import Runtime
+
+    settings, host = _load(config)
+    for name in settings.plugins.modules:
+        if name in host.failures:
+            _config_error(f"plugins.modules: {name} not loaded: {host.failures[name]}")
+    try:
+        runtime = Runtime(settings, host=host)  # builds every adapter; opens nothing
+    except ConfigError as exc:
+        _config_error(exc)
+    for name, why in host.failures.items():
+        err.print(f"[yellow]plugin {escape(name)} not loaded:[/yellow] {escape(why)}")
+    accounts = sorted(f"{plugin}/{account}" for plugin, account in runtime.adapters)
+    plugins = sorted(i.name for i in host.describe())
+    out.print(f"configuration OK: {len(accounts)} account{'' if len(accounts) == 1 else 's'}"
+              f" ({', '.join(accounts) or 'none'}) · plugins {', '.join(plugins) or 'none'}"
+              f" · store {_store_label(settings.store.url)}", markup=False, highlight=False, soft_wrap=True)
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Print the effective configuration (file, secret files, environment and defaults merged;
+    accounts as their plugin's model reads them) as TOML, or JSON with ``--json``.  Every
+    secret is shown as ``********``: SecretStr fields, a store URL's password, and every value
+    of an account whose plugin is not loaded.  Exit 4 on an invalid configuration."""
+    from omnisdk.config_view import masked_settings, to_json, to_toml
+
+    settings, host = _load(config)
+    doc = masked_settings(settings, {name: cls.Settings for name, cls in host.omnisdk_adapters().items()})
+    sys.stdout.write(to_json(doc) + "\n" if as_json else to_toml(doc))
+    sys.stdout.flush()
 
 
 import_app = typer.Typer(no_args_is_help=True, help="Bring existing conversations into the store.")

@@ -1,7 +1,9 @@
 """Configuration: one TOML file plus ``OMNISDK_*`` environment variables (pydantic-settings).
 
-Precedence: init arguments > environment > TOML file > defaults.  Nested keys use ``__`` in
-environment variables (``OMNISDK_GATEWAY__PORT=9000``).  Plugin accounts live under
+Precedence: init arguments > environment > secret files > TOML file > defaults.  Nested keys
+use ``__`` in environment variables (``OMNISDK_GATEWAY__PORT=9000``).  Secret files are read from
+``$OMNISDK_SECRETS_DIR`` (or ``load_settings(secrets_dir=…)``), one file per value:
+``<dir>/accounts/whatsapp/acme/app_secret`` (:mod:`omnisdk.secret_files`).  Plugin accounts live under
 ``[accounts.<plugin>.<account>]`` and are validated against the plugin's settings model when
 the runtime starts; their secrets are masked in every repr and error.
 
@@ -57,6 +59,7 @@ from omnisdk.errors import ConfigError
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.model.addresses import ChannelName
 from omnisdk.routing.model import Agent, Queue
+from omnisdk.secret_files import SECRETS_DIR_ENV, SecretFilesSource
 from omnisdk.urls import HttpURL
 
 
@@ -74,7 +77,8 @@ class StoreSettings(_Section):
 class GatewaySettings(_Section):
     """``[gateway]``: where the server listens and what providers call.
 
-    Refused at load: a ``port`` outside 1–65535, a ``max_body_bytes`` of 0 or less, a
+    Refused at load: a ``port`` outside 1–65535, a ``max_body_bytes`` or a
+    ``ready_max_inbox_lag`` of 0 or less, a
     ``public_url`` that is not an absolute http(s) URL (:func:`omnisdk.urls.check_http_url`).
     """
 
@@ -94,6 +98,9 @@ class GatewaySettings(_Section):
     max_concurrent_bodies: int = Field(
         64, gt=0, description="Webhook bodies read at once that are still arriving (per process); "
         "beyond it 503 with Retry-After.")
+    ready_max_inbox_lag: int = Field(
+        10_000, gt=0, description="GET /readyz answers 503 while this many inbox events or more wait "
+        "for the processor (a count, more than 0).")
 
 
 class PluginSettings(_Section):
@@ -167,7 +174,10 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = _CONFIG_PATH.get("path") or os.environ.get("OMNISDK_CONFIG_FILE")
+        secrets_dir = _CONFIG_PATH.get("secrets_dir") or os.environ.get(SECRETS_DIR_ENV)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if secrets_dir:
+            sources.append(SecretFilesSource(settings_cls, secrets_dir))
         if path:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
@@ -175,17 +185,23 @@ class Settings(BaseSettings):
 
 
 _CONFIG_PATH: dict[str, str] = {}
+"""What :func:`load_settings` hands the sources while it builds one Settings: ``path`` (the TOML
+file) and ``secrets_dir``."""
 
 
-def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+def load_settings(path: str | Path | None = None, *, secrets_dir: str | Path | None = None,
+                  **overrides: Any) -> Settings:
     """Read the TOML file (``path``, else ``$OMNISDK_CONFIG_FILE``, else ``./omnisdk.toml`` if it
-    exists) and the environment.
+    exists), the secret files (``secrets_dir``, else ``$OMNISDK_SECRETS_DIR``, else none:
+    :mod:`omnisdk.secret_files`) and the environment.
 
     Raises:
         ConfigError: the file is missing, not a file or unreadable; it is not valid TOML (the
             message gives the line and column); an ``OMNISDK_*`` variable holding JSON is not
             valid JSON (the message names the variable); or a value is invalid (the message
-            names the field, never its value).
+            names the field, never its value); the secrets directory is missing, or one of
+            its files is empty, unreadable or not UTF-8 (the message names the file, never its
+            content).
     """
     env_file = os.environ.get("OMNISDK_CONFIG_FILE")
     chosen = Path(path) if path else Path(env_file) if env_file else None
@@ -198,8 +214,12 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     _CONFIG_PATH.clear()
     if chosen is not None:
         _CONFIG_PATH["path"] = str(chosen)
+    if secrets_dir is not None:
+        _CONFIG_PATH["secrets_dir"] = str(secrets_dir)
     try:
         return Settings(**overrides)
+    except ConfigError:  # a secret file's own refusal: it names the file already
+        raise
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration: {describe_validation_error(exc)}") from None
     except tomllib.TOMLDecodeError as exc:

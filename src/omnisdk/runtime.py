@@ -27,6 +27,7 @@ from omnisdk.lifecycle.case_links import CaseLinks, LinkError
 from omnisdk.lifecycle.case_states import CaseTexts, answer_link, move_case
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.transitions import agent_event
+from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
 from omnisdk.outbound.outbox import OutboxWorker
@@ -120,6 +121,8 @@ class Runtime:
                 store = open_store(settings.store.url, synchronous=settings.store.synchronous,
                                    inbox_url=settings.store.inbox_url)
         self.store = store
+        self.metrics = RuntimeMetrics()
+        """This runtime's Prometheus registry and instruments (``GET /metrics``)."""
         self.engine = RoutingEngine(
             settings.routing.queues, settings.routing.agents, host,
             item_size=settings.routing.item_size, affinity_window=settings.lifecycle.affinity_window,
@@ -128,7 +131,7 @@ class Runtime:
         self.lifecycle = Lifecycle(self.engine, host, settings.lifecycle, self._case_links)
         self.processor = Processor(
             self.store, host, self.engine, self.lifecycle, clock=clock,
-            acknowledgement=settings.routing.acknowledgement,
+            acknowledgement=settings.routing.acknowledgement, metrics=self.metrics,
         )
         self.outbox = OutboxWorker(self.store, self.adapters, notify=host.omnisdk_event,
                                    clock=lambda: self.processor.clock().timestamp())

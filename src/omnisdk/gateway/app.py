@@ -1,10 +1,12 @@
-"""The ASGI application: raw webhook and health routes, then the agent API.
+"""The ASGI application: raw webhook, health, readiness and metrics routes, then the agent API.
 
 A POST to ``/webhooks/{plugin}/{account}`` is served before any routing, straight on the ASGI
 interface (:func:`omnisdk.gateway.webhooks.fast_path`).  Everything else reaches a plain
 Starlette router (GET handshakes and GET webhooks among it).  ``omnisdk serve`` runs the app
-under uvicorn with the options of :mod:`omnisdk.gateway.server` (a request-head deadline).  ``/webhooks/{plugin}/{account}`` and
-``/healthz`` are raw Starlette routes matched first, so a provider's webhook never passes through
+under uvicorn with the options of :mod:`omnisdk.gateway.server` (a request-head deadline).
+``/webhooks/{plugin}/{account}``, ``/healthz`` (alive), ``/readyz``
+(:mod:`omnisdk.gateway.readiness`) and ``/metrics`` (:mod:`omnisdk.gateway.metrics`) are raw
+Starlette routes matched first, in every role, so a provider's webhook never passes through
 FastAPI (no dependency injection, no FastAPI middleware, not in the API schema).  Every other path
 goes to the FastAPI application of :mod:`omnisdk.gateway.api`: ``/v1/…``, ``/openapi.json`` and
 ``/docs``.
@@ -22,6 +24,8 @@ from starlette.routing import Mount, Route
 
 from omnisdk.gateway.api import create_api, health, route_not_found, webhook_method_not_allowed
 from omnisdk.gateway.case_links import routes as case_link_routes
+from omnisdk.gateway.metrics import MetricsEndpoint
+from omnisdk.gateway.readiness import Readiness
 from omnisdk.gateway.webhooks import WebhookEndpoint, fast_path
 
 if TYPE_CHECKING:
@@ -60,6 +64,8 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True, freeze_heap: bo
               methods=["PUT", "PATCH", "DELETE", "OPTIONS"]),
         *case_link_routes(runtime),
         Route("/healthz", health, methods=["GET"]),
+        Route("/readyz", Readiness(runtime).handle, methods=["GET"]),
+        Route("/metrics", MetricsEndpoint(runtime).handle, methods=["GET"]),
     ]
     if getattr(runtime, "role", "all") != "ingress":  # an ingress has no engine to serve the API
         routes.append(Mount("", app=api))  # the agent API, /openapi.json and /docs

@@ -13,15 +13,21 @@ httptools (``max_head_bytes``, 431 beyond), as h11 bounds it with
 
 Webhook *bodies* have their own deadline and a bound on how many are read at once, enforced by
 the webhook endpoint (:class:`omnisdk.gateway.webhooks.WebhookEndpoint`).
+
+:class:`ListeningServer` is uvicorn's server that calls back once its sockets listen: ``omnisdk
+serve`` prints its one start-up line (:func:`startup_line`) then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import h11
 import orjson
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # httptools: a core dependency
 
@@ -145,3 +151,29 @@ def uvicorn_options(gateway: GatewaySettings, *, http: str = "auto") -> dict[str
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
     }
+
+
+def startup_line(*, version: str, host: str, port: int, store: str, plugins: Sequence[str], accounts: int,
+                 role: str = "all") -> str:
+    """The line ``omnisdk serve`` prints on stderr once it listens, e.g. ``omnisdk 0.1.0
+    listening on 127.0.0.1:8080 · store sqlite:///omnisdk.db · plugins email, sms · 2
+    accounts``.  ``store`` must already be without credentials; a role other than ``all``
+    is named after the version (``omnisdk 0.1.0 core listening on …``)."""
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    who = "omnisdk " + version + ("" if role == "all" else f" {role}")
+    return (f"{who} listening on {address} · store {store} · plugins {', '.join(sorted(plugins)) or 'none'}"
+            f" · {accounts} account{'' if accounts == 1 else 's'}")
+
+
+class ListeningServer(uvicorn.Server):
+    """uvicorn's server, calling ``on_listening()`` once (after start-up, when its sockets are
+    bound and listening; never when start-up failed or a shutdown was asked for meanwhile)."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self.on_listening()

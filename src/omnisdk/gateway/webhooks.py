@@ -15,6 +15,10 @@ Methods: ``POST``; ``GET`` for a provider handshake (:meth:`ChannelAdapter.hands
 when the adapter lists it in ``webhook_methods``, a GET webhook verified and parsed like a POST
 (empty body, parameters in the query: Twilio's GET webhooks).
 
+Every answer to a POST (or GET webhook) is counted in the runtime's metrics
+(:class:`omnisdk.metrics.WebhookCounts`: plugin, outcome, reason); refusals are also counted
+in the store (``rejected.<reason>``), as before.
+
 Trace context: a valid W3C ``traceparent`` (and ``tracestate``) header of the request is set on
 every event parsed from it that has none (:func:`omnisdk.events.trace_context`); an invalid one
 is dropped.
@@ -46,6 +50,7 @@ from omnisdk.errors import (
 from omnisdk.events import now_rfc3339, trace_context
 from omnisdk.gateway.deadlines import BodyDeadlines
 from omnisdk.inbox.commit import commit_inbox
+from omnisdk.metrics import ACCEPTED, DUPLICATE, OTHER_PLUGIN, REJECTED, UNAVAILABLE
 
 if TYPE_CHECKING:
     from omnisdk.runtime import Runtime
@@ -106,6 +111,16 @@ class WebhookEndpoint:
         self.max_concurrent_bodies = gateway.max_concurrent_bodies
         self.reading = 0
         """Bodies being read now that did not arrive whole with the first chunk."""
+        self.counts = runtime.metrics.webhooks
+        self.plugins = frozenset(plugin for plugin, _ in runtime.adapters)
+        """The configured plugins: the only path segments that become a metrics label."""
+
+    def _refused(self, plugin: str, status: int, reason: str, *, store_too: bool = True) -> None:
+        """Count a refusal: in the metrics, and (``store_too``) as ``rejected.<reason>``."""
+        if store_too:
+            self.runtime.store.count_later(f"rejected.{reason}")
+        self.counts.add(plugin if plugin in self.plugins else OTHER_PLUGIN,
+                        UNAVAILABLE if status >= 500 else REJECTED, reason)
 
     async def read_body(self, receive: Receive, limit: int) -> bytes:
         """The whole request body from the ASGI ``receive``, at most ``limit`` bytes, within
@@ -204,6 +219,7 @@ class WebhookEndpoint:
                 if reply is not None:
                     return reply
                 if method not in adapter.webhook_methods:
+                    self._refused(plugin, 405, "method_not_allowed", store_too=False)
                     return _error(405, "method_not_allowed",
                                   f"{plugin} webhooks use {', '.join(sorted(adapter.webhook_methods))}")
             adapter.verify(wreq)
@@ -214,31 +230,33 @@ class WebhookEndpoint:
                     events = [e if e.traceparent else e.with_(traceparent=traceparent, tracestate=tracestate)
                               for e in events]
         except SignatureError as exc:  # the why goes to the operator's log, never to the sender
-            store.count_later(f"rejected.{exc.reason}")
+            self._refused(plugin, exc.status, exc.reason)
             log.info("webhook %s/%s refused (%s): %s", plugin, account, exc.reason, exc)
             return _error(exc.status, exc.reason, SIGNATURE_DETAIL)
         except WebhookError as exc:
-            store.count_later(f"rejected.{exc.reason}")
+            self._refused(plugin, exc.status, exc.reason)
             return _error(exc.status, exc.reason, str(exc))
         except ClientDisconnect:  # the provider hung up mid-body: nobody to answer, nothing stored
-            store.count_later("rejected.client_disconnected")
+            self._refused(plugin, 400, "client_disconnected")
             return _error(400, "client_disconnected", "the body was not received in full")
         except Exception as exc:  # a plugin bug on odd input: refuse, never 500
             log.exception("plugin %s raised %s outside its contract", plugin, type(exc).__name__)
-            store.count_later("rejected.plugin_error")
+            self._refused(plugin, 400, "plugin_error")
             return _error(400, "plugin_error", f"{plugin} could not process the body")
         try:  # the commit step the pull-based transports share (omnisdk.inbox.transports)
-            await commit_inbox(store, adapter, events, received_at)
+            stored = await commit_inbox(store, adapter, events, received_at)
         except WebhookError as exc:  # 403: a body may not act for another account; nothing stored
-            store.count_later(f"rejected.{exc.reason}")
+            self._refused(plugin, exc.status, exc.reason)
             return _error(exc.status, exc.reason, str(exc))
         except TypeError:  # orjson could not serialize the plugin's event data
             log.exception("plugin %s produced event data that is not JSON", plugin)
-            store.count_later("rejected.plugin_error")
+            self._refused(plugin, 400, "plugin_error")
             return _error(400, "plugin_error", f"{plugin} produced invalid events")
         except Exception:
             log.exception("inbox commit failed")
+            self._refused(plugin, 503, "store_unavailable", store_too=False)
             return _error(503, "store_unavailable", "try again later")
+        self.counts.add(plugin, DUPLICATE if stored.duplicates and not stored.accepted else ACCEPTED)
         try:
             return adapter.acknowledge(events)
         except Exception:  # the events are durable: acknowledge them anyway

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from omnisdk.errors import StateError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
 from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Consent, Message, StatusUpdate
 from omnisdk.outbound.enqueue import enqueue_text
 from omnisdk.plugins import PluginHost
@@ -53,7 +55,13 @@ def utcnow() -> datetime:
 
 
 class Processor:
-    """Drains the inbox, fires timers and runs operations against the lifecycle."""
+    """Drains the inbox, fires timers and runs operations against the lifecycle.
+
+    ``metrics`` (the runtime's, else one of its own) gets one observation per inbox batch
+    that processed at least one event (``batch_seconds``: from handing the batch to the store
+    until its commit returned) and one per fired timer (``timer_lag_seconds``: the processor's
+    clock at the claim minus the timer's ``due_at``, never below 0), both after the commit.
+    """
 
     def __init__(
         self,
@@ -65,6 +73,7 @@ class Processor:
         clock: Clock = utcnow,
         acknowledgement: str | None = None,
         timer_interval: float = 1.0,
+        metrics: RuntimeMetrics | None = None,
     ) -> None:
         self.store = store
         self.host = host
@@ -73,6 +82,7 @@ class Processor:
         self.clock = clock
         self.acknowledgement = acknowledgement
         self.timer_interval = timer_interval
+        self.metrics = metrics if metrics is not None else RuntimeMetrics()
         self.batch = BATCH
         """Inbox rows per transaction (smaller when another process shares the write lock)."""
         self.poll_interval: float | None = None
@@ -204,7 +214,10 @@ class Processor:
 
     async def run_once(self) -> int:
         """Process one inbox batch; returns how many rows it processed."""
+        started = time.perf_counter()
         processed, contexts = await self._transact(self._batch)
+        if processed:
+            self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self._after(contexts)
         return processed
 
@@ -312,9 +325,10 @@ class Processor:
     async def run_timers(self, limit: int = 256) -> int:
         """Fire the timers due by the clock; returns how many fired."""
 
-        def batch(tx: Transaction) -> tuple[int, list[Ctx]]:
+        def batch(tx: Transaction) -> tuple[list[float], list[Ctx]]:
             now = self.clock()
             timers = tx.claim_due_timers(now.timestamp(), limit)
+            lags = [max(0.0, now.timestamp() - timer.due_at) for timer in timers]
             contexts = []
             for timer in timers:
                 ctx = self._ctx(tx, now)
@@ -328,11 +342,13 @@ class Processor:
                     continue
                 tx.count("timers.fired")
                 contexts.append(ctx)
-            return len(timers), contexts
+            return lags, contexts
 
-        fired, contexts = await self._transact(batch)
+        lags, contexts = await self._transact(batch)
+        for lag in lags:  # every claimed timer fired (or failed) with this commit
+            self.metrics.timer_lag_seconds.observe(lag)
         self._after(contexts)
-        return fired
+        return len(lags)
 
 
 class _Redo(Exception):

@@ -67,6 +67,10 @@ class InboxStore(Protocol):
     def inbox_backlog(self) -> int:
         """Inbox rows the processor has not taken yet."""
 
+    def oldest_unprocessed_at(self) -> str | None:
+        """``received_at`` (RFC 3339 UTC) of the oldest inbox row the processor has not taken
+        yet, or None when there is none."""
+
 
 class InteractionStore(Protocol):
     """Interactions, their history and their messages."""
@@ -104,6 +108,10 @@ class InteractionStore(Protocol):
 
     def list_interactions_in(self, states: Sequence[str]) -> list[Interaction]:
         """Interactions in any of ``states``, oldest first (start-up rebuild)."""
+
+    def count_interactions_in(self, states: Sequence[str]) -> dict[str, int]:
+        """``{state: count}`` of the interactions in each of ``states`` (a state without any is
+        absent); read from an index, so the cost follows those states' rows, not the table's."""
 
     def agent_loads(self) -> dict[str, dict[str, int]]:
         """Active interactions held per agent per channel: ``{agent: {channel: count}}``."""
@@ -196,6 +204,9 @@ class OutboxStore(Protocol):
 
     def requeue_stale_sending(self) -> int:
         """Rows left ``sending`` by a crash go back to ``pending``; returns how many."""
+
+    def outbox_pending(self) -> int:
+        """Sends waiting for their (first or next) attempt: rows in state ``pending``."""
 
 
 class CaseStore(Protocol):

@@ -69,3 +69,13 @@ class SQLiteInbox(SQLiteAtomic):
                 f"SELECT COUNT(*) FROM {self.inbox} WHERE seq > ?", (self.inbox_cursor(),)).fetchone()[0]
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
+
+    def oldest_unprocessed_at(self) -> str | None:
+        """``received_at`` (RFC 3339 UTC) of the oldest inbox row after the cursor, or None."""
+        try:
+            row = self.c.execute(
+                f"SELECT received_at FROM {self.inbox} WHERE seq > ? ORDER BY seq LIMIT 1",
+                (self.inbox_cursor(),)).fetchone()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return row[0] if row else None

@@ -151,6 +151,16 @@ class SQLiteInteractions(SQLiteAtomic):
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
 
+    def count_interactions_in(self, states: Sequence[str]) -> dict[str, int]:
+        # interactions_by_state (state, id): one index range per state, never the closed rows
+        marks = ",".join("?" * len(states))
+        try:
+            return dict(self.c.execute(
+                f"SELECT state, COUNT(*) FROM interactions WHERE state IN ({marks}) GROUP BY state",
+                tuple(states)).fetchall())
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+
     def agent_loads(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         try:

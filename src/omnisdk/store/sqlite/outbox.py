@@ -104,6 +104,13 @@ class SQLiteOutbox(SQLiteAtomic):
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
 
+    def outbox_pending(self) -> int:
+        # outbox_due is partial (WHERE state = 'pending'): counted from that index alone
+        try:
+            return self.c.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+
     def requeue_stale_sending(self) -> int:
         """Rows left ``sending`` by a crash go back to ``pending`` (same idempotency key)."""
         try:

@@ -1,0 +1,99 @@
+"""``GET /metrics``: the runtime's registry in the Prometheus text format (version 0.0.4).
+
+Each scrape first reads what the store and the routing engine hold now, in one store
+transaction (:func:`read_state`, run through ``runtime.store.transact`` like the agent API's
+reads, so the engine is read where it is written), then renders the runtime's own registry
+(:class:`omnisdk.metrics.RuntimeMetrics`) in a worker thread: the event loop only waits.
+
+An ingress process (``--role ingress``) has no cursor, interactions or engine: its scrape reads
+nothing from the store and shows the webhook counts and the process's histograms only.  A
+store that does not answer leaves the state families out of that scrape and sets
+``omnisdk_store_up`` to 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from omnisdk.metrics import AgentOccupancy, StateSnapshot
+from omnisdk.model import InteractionState
+from omnisdk.routing.model import size_of
+from omnisdk.store.protocols import Transaction
+
+if TYPE_CHECKING:
+    from omnisdk.routing.engine import RoutingEngine
+    from omnisdk.runtime import Runtime
+
+log = logging.getLogger("omnisdk.gateway")
+
+OPEN_STATES = tuple(s.value for s in InteractionState if s is not InteractionState.CLOSED)
+"""The states ``omnisdk_interactions`` reports (closed interactions grow without bound, and
+counting them would read them all)."""
+SCRAPE_TIMEOUT_SECONDS = 5.0
+"""How long a scrape waits for the store before answering without the state families."""
+
+
+def read_state(runtime: Runtime, tx: Transaction) -> StateSnapshot:
+    """What the store and the engine hold now (on the store's writer thread, inside ``tx``):
+    the inbox backlog and its oldest event's age (seconds, by the processor's clock), pending
+    sends, the ``outbound.*`` counters, open interactions per state, and each agent's
+    occupancy."""
+    oldest = tx.oldest_unprocessed_at()
+    counters = tx.counters()
+    return StateSnapshot(
+        store_up=True,
+        inbox_backlog=tx.inbox_backlog(),
+        inbox_oldest_age_seconds=_age(oldest, runtime.processor.clock().timestamp()),
+        outbox_pending=tx.outbox_pending(),
+        outbound={k: counters.get(f"outbound.{k}", 0) for k in ("sent", "failed", "retried")},
+        interactions={s: 0 for s in OPEN_STATES} | tx.count_interactions_in(OPEN_STATES),
+        agents=occupancy(runtime.engine),
+    )
+
+
+def _age(received_at: str | None, now: float) -> float | None:
+    if received_at is None:
+        return 0.0
+    try:
+        return max(0.0, now - datetime.fromisoformat(received_at).timestamp())
+    except ValueError:  # not a time this release wrote: no age rather than a wrong one
+        return None
+
+
+def occupancy(engine: RoutingEngine) -> list[AgentOccupancy]:
+    """Every agent the engine knows, by id, with its capacity and the items it holds."""
+    out = []
+    for agent_id in sorted(engine.agents):
+        agent = engine.agents[agent_id]
+        held = {ch: n for ch, n in engine.load.get(agent_id, {}).items() if n}
+        used = sum(n * size_of(ch, engine.item_size) for ch, n in held.items())
+        out.append(AgentOccupancy(agent_id, dict(agent.capacity), held, agent.max_units, used))
+    return out
+
+
+class MetricsEndpoint:
+    """The ``/metrics`` handler bound to a runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def handle(self, request: Request) -> Response:
+        runtime = self.runtime
+        snapshot = StateSnapshot()
+        if runtime.role != "ingress":
+            try:
+                async with asyncio.timeout(SCRAPE_TIMEOUT_SECONDS):
+                    snapshot = await runtime.store.transact(lambda tx: read_state(runtime, tx))
+            except Exception as exc:  # a scrape never fails because the store did
+                log.warning("metrics: the store did not answer (%s)", type(exc).__name__)
+                snapshot = StateSnapshot(store_up=False)
+        runtime.metrics.state.snapshot = snapshot
+        body = await asyncio.to_thread(generate_latest, runtime.metrics.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)

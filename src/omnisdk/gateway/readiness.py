@@ -1,0 +1,74 @@
+"""``GET /readyz``: whether this process should get traffic now (``/healthz`` only says it runs).
+
+Ready (``200 {"status": "ready", "inbox_backlog": n, "ready_max_inbox_lag": bound}``) when the
+store answers a trivial read through the runtime's store (the inbox backlog: one indexed count)
+within :data:`READY_TIMEOUT_SECONDS`, and fewer than ``[gateway] ready_max_inbox_lag`` inbox
+events wait for the processor.  Otherwise ``503 {"error": "not_ready", "detail": …}``; the detail
+says which check failed, never a store message (a DSN could be in one).
+
+An ingress process (``--role ingress``) has no processor cursor: it is ready when its inbox
+store answers (``200 {"status": "ready", "role": "ingress"}``); the backlog is its core's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from omnisdk.gateway.webhooks import error_response
+
+if TYPE_CHECKING:
+    from omnisdk.runtime import Runtime
+
+log = logging.getLogger("omnisdk.gateway")
+
+READY_TIMEOUT_SECONDS = 5.0
+"""How long ``/readyz`` waits for the store before answering 503."""
+
+
+class NotReady(Exception):
+    """Why the process is not ready (the ``detail`` of the 503)."""
+
+
+class Readiness:
+    """The ``/readyz`` handler bound to a runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.max_lag = runtime.settings.gateway.ready_max_inbox_lag
+
+    async def check(self) -> dict[str, object]:
+        """The body of a 200.
+
+        Raises:
+            NotReady: the store did not answer, or the backlog is at or above the bound.
+        """
+        runtime = self.runtime
+        ingress = runtime.role == "ingress"
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                if ingress:
+                    await runtime.store.transact(lambda tx: tx.counters())
+                    return {"status": "ready", "role": "ingress"}
+                backlog = await runtime.store.transact(lambda tx: tx.inbox_backlog())
+        except TimeoutError:
+            raise NotReady(f"the store did not answer within {READY_TIMEOUT_SECONDS:g} s") from None
+        except Exception as exc:
+            log.warning("readyz: the store did not answer (%s)", type(exc).__name__)
+            raise NotReady(f"the store did not answer ({type(exc).__name__})") from None
+        if backlog >= self.max_lag:
+            raise NotReady(f"{backlog} inbox events wait for the processor; ready below "
+                           f"{self.max_lag} ([gateway] ready_max_inbox_lag)")
+        return {"status": "ready", "inbox_backlog": backlog, "ready_max_inbox_lag": self.max_lag}
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            body = await self.check()
+        except NotReady as exc:
+            return error_response(503, "not_ready", str(exc))
+        return Response(orjson.dumps(body), media_type="application/json")
