@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from omnisdk_messenger import MessengerAdapter
 
 from omnisdk import recordings
 from omnisdk.adapters import WebhookRequest
+from omnisdk_messenger import MessengerAdapter
 
 URL = "https://hooks.example.com/webhooks/messenger/acme"
 JSON = "application/json"

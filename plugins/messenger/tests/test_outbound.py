@@ -9,15 +9,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import respx
-from omnisdk_messenger import MessengerAdapter
-from omnisdk_messenger.errors import (
-    GraphAuthenticationError,
-    GraphRateLimitError,
-    GraphUnavailableError,
-    GraphWindowError,
-    UserUnavailableError,
-    WindowClosedError,
-)
 
 from omnisdk.adapters import OutboundMedia, OutboundMessage
 from omnisdk.outbound import (
@@ -27,6 +18,15 @@ from omnisdk.outbound import (
     RateLimitError,
     RetryPolicy,
     is_retryable,
+)
+from omnisdk_messenger import MessengerAdapter
+from omnisdk_messenger.errors import (
+    GraphAuthenticationError,
+    GraphRateLimitError,
+    GraphUnavailableError,
+    GraphWindowError,
+    UserUnavailableError,
+    WindowClosedError,
 )
 
 API = "https://graph.facebook.com"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from omnisdk_messenger import MessengerAdapter, MessengerSettings
 from pydantic import ValidationError
+
+from omnisdk_messenger import MessengerAdapter, MessengerSettings
 
 
 def _settings(**changes):

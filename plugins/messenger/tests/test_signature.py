@@ -7,9 +7,9 @@ import hmac
 import json
 
 import pytest
-from omnisdk_messenger import MessengerAdapter, signature
 
 from omnisdk.errors import SignatureError
+from omnisdk_messenger import MessengerAdapter, signature
 
 
 def _vector() -> dict:

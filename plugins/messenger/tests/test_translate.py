@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from omnisdk_messenger import translate
 
 from omnisdk import events as ev
 from omnisdk.errors import PayloadError
 from omnisdk.model import Message, StatusUpdate
 from omnisdk.testkit.checks.events import attribute_problems, event_problems
+from omnisdk_messenger import translate
 
 PAGE = "105000000000001"
 PSID = "6000000000000001"

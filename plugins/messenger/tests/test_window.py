@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from omnisdk_messenger.errors import WindowClosedError
-from omnisdk_messenger.window import HUMAN_AGENT, MESSAGE_TAG, RESPONSE, messaging_type
 
 from omnisdk.errors import StateError
+from omnisdk_messenger.errors import WindowClosedError
+from omnisdk_messenger.window import HUMAN_AGENT, MESSAGE_TAG, RESPONSE, messaging_type
 
 NOW = datetime(2030, 1, 8, 12, 0, tzinfo=UTC)
 
