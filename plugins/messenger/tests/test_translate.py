@@ -268,3 +268,17 @@ def test_malformed_bodies_raise_payload_error(body: bytes) -> None:
 
 def test_an_empty_entry_list_is_no_event() -> None:
     assert translate.parse(b'{"object": "page", "entry": []}', source=SOURCE) == []
+
+
+@pytest.mark.parametrize("ms", [0, 999, 1458692752478, 1718000080050, 253402300799999])
+def test_times_agree_with_the_core(ms: int) -> None:
+    assert translate.ms_to_rfc3339(ms) == f"{ev.epoch_to_rfc3339(ms // 1000)[:-1]}.{ms % 1000:03d}Z"
+
+
+def test_partition_keys_are_the_cores_conversation_keys(recs) -> None:
+    from omnisdk.model.addresses import conversation_key
+
+    for rec in recs.values():
+        for e in parse(rec):
+            if e.partitionkey is not None:
+                assert e.partitionkey == conversation_key(SOURCE, "messenger", PAGE, e.data["customer"])

@@ -167,12 +167,15 @@ def gather(msg: dict[str, Any]) -> _Parts:
 
 
 def fill(msg: dict[str, Any], data: dict[str, Any]) -> None:
-    """Fill ``data`` (a Message dict of kind "text" with empty content) from ``msg``.
+    """Fill ``data`` (a Message dict of kind "text", no content) from ``msg``.
 
     Raises:
         Unsupported: see the module docstring.
     """
     text = opt_str(msg, "text")
+    if len(msg) == 2 and text:  # {"mid", "text"}: the common case, nothing else to read
+        data["text"] = text
+        return
     parts = gather(msg)
     extra = data["extra"]
     quick = msg.get("quick_reply")
@@ -189,8 +192,10 @@ def fill(msg: dict[str, Any], data: dict[str, Any]) -> None:
     elif not (text or parts.links or parts.templates):
         raise Unsupported("message with no text or attachments")
     data["text"] = text
-    data["attachments"] = parts.media
-    data["location"] = parts.location
+    if parts.media:
+        data["attachments"] = parts.media
+    if parts.location is not None:
+        data["location"] = parts.location
     if parts.stickers:
         extra["sticker_ids"] = parts.stickers
     if parts.links:

@@ -80,6 +80,7 @@ A body that is not JSON, whose ``object`` is not ``page`` (Instagram, WhatsApp �
 from __future__ import annotations
 
 import hashlib
+from time import gmtime as _gmtime
 from typing import Any
 
 import orjson
@@ -94,7 +95,6 @@ from omnisdk.events import (
     TYPE_MESSAGE_UNSUPPORTED,
     TYPE_PROVIDER_NOTICE,
     Event,
-    epoch_to_rfc3339,
 )
 from omnisdk.model.addresses import conversation_key
 from omnisdk_messenger.content import Unsupported, fill, opt_str
@@ -140,9 +140,10 @@ def parse(body: bytes, *, source: str) -> list[Event]:
 
 
 def ms_to_rfc3339(ms: int) -> str:
-    """Milliseconds since the epoch → ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC)."""
-    secs, rest = divmod(ms, 1000)
-    return f"{epoch_to_rfc3339(secs)[:-1]}.{rest:03d}Z"
+    """Milliseconds since the epoch → ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC); ``ms`` in
+    ``[0, year 10000)`` (checked by the callers)."""
+    t = _gmtime(ms // 1000)
+    return f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}T{t[3]:02d}:{t[4]:02d}:{t[5]:02d}.{ms % 1000:03d}Z"
 
 
 def _ms(value: Any, what: str) -> int:
@@ -167,13 +168,14 @@ def _entry(entry: Any, source: str) -> list[Event]:
         return [Event(id=f"entry:{page}:{etime}:{digest}", source=source, type=TYPE_PROVIDER_NOTICE,
                       data=data, time=ms_to_rfc3339(etime))]
     out: list[Event] = []
+    prefix = conversation_key(source, CHANNEL, page, "")  # + PSID: the conversation key
     for name, items in (("messaging", messaging), ("standby", standby)):
         if items is None:
             continue
         if type(items) is not list:
             raise _Bad(f"entry.{name} is not a list")
         for item in items:
-            events = _item(item, page, etime, source)
+            events = _item(item, page, etime, source, prefix)
             out += events if name == "messaging" else [_standby(e, item, page) for e in events]
     return out
 
@@ -190,36 +192,47 @@ class _Ctx:
 
     __slots__ = ("item", "page", "psid", "user_ref", "ts", "time", "source", "key", "kind")
 
-    def __init__(self, item: dict[str, Any], page: str, etime: int, source: str) -> None:
-        sender, recipient = item.get("sender", {}), item.get("recipient", {})
+    def __init__(self, item: dict[str, Any], page: str, etime: int, source: str, prefix: str) -> None:
+        sender = item.get("sender")
+        recipient = item.get("recipient")
+        if sender is None:
+            sender = {}
+        if recipient is None:
+            recipient = {}
         if type(sender) is not dict or type(recipient) is not dict or not (sender or recipient):
             raise _Bad("messaging item without sender and recipient objects")
         ts = item.get("timestamp")
-        self.ts = etime if ts is None else _ms(ts, "messaging item timestamp")
-        self.time = ms_to_rfc3339(self.ts)
+        if ts is None:
+            ts = etime
+        elif type(ts) is not int or not 0 <= ts < _YEAR_10000_MS:
+            raise _Bad("messaging item timestamp is not an integer (milliseconds) in range")
+        self.ts = ts
+        self.time = ms_to_rfc3339(ts)
         msg = item.get("message")
-        echo = type(msg) is dict and msg.get("is_echo") is True
-        page_side, person = (sender, recipient) if echo else (recipient, sender)
+        if type(msg) is dict and msg.get("is_echo") is True:
+            page_side, person, self.kind = sender, recipient, "message_echo"
+        else:
+            page_side, person, self.kind = recipient, sender, "message" if msg is not None else _kind(item)
         pid = page_side.get("id")
         if pid is not None and pid != page:
             raise _Bad("a messaging item names another Page than its entry")
-        psid, ref = person.get("id"), person.get("user_ref")
-        self.psid = psid if type(psid) is str and psid else None
-        self.user_ref = ref if type(ref) is str and ref else None
+        psid = person.get("id")
+        if type(psid) is str and psid:
+            self.psid, self.user_ref, self.key = psid, None, prefix + psid
+        else:
+            ref = person.get("user_ref")
+            self.psid, self.key = None, None
+            self.user_ref = ref if type(ref) is str and ref else None
         self.item, self.page, self.source = item, page, source
-        self.kind = "message_echo" if echo else _kind(item)
-        self.key = conversation_key(source, CHANNEL, page, self.psid) if self.psid else None
 
     def fact_id(self, *parts: Any) -> str:
         return ":".join([str(self.kind), *(str(p) for p in parts), str(self.ts)])
 
     def base(self, mid: str) -> dict[str, Any]:
-        return {
-            "message_id": mid, "channel": CHANNEL, "customer": self.psid, "business": self.page,
-            "customer_name": None, "kind": "text", "text": None, "attachments": [], "location": None,
-            "contacts": [], "interactive": None, "reaction": None, "reply_to": None, "forwarded": False,
-            "sent_at": self.time, "extra": {},
-        }
+        """A Message dict with only what every message has; the model's defaults fill the rest
+        (no attachments, location, interactive …) when the core validates it."""
+        return {"message_id": mid, "channel": CHANNEL, "customer": self.psid, "business": self.page,
+                "kind": "text", "text": None, "sent_at": self.time, "extra": {}}
 
     def event(self, eid: str, etype: str, data: dict[str, Any], subject: str | None = None) -> Event:
         return Event(id=eid, source=self.source, type=etype, data=data, time=self.time, subject=subject,
@@ -230,10 +243,10 @@ class _Ctx:
         return self.event(eid, TYPE_PROVIDER_NOTICE, data)
 
 
-def _item(item: Any, page: str, etime: int, source: str) -> list[Event]:
+def _item(item: Any, page: str, etime: int, source: str, prefix: str) -> list[Event]:
     if type(item) is not dict:
         raise _Bad("messaging item is not an object")
-    c = _Ctx(item, page, etime, source)
+    c = _Ctx(item, page, etime, source, prefix)
     kind = c.kind
     if c.psid is None:
         fields: dict[str, Any] = {"user_ref": c.user_ref}
