@@ -19,7 +19,9 @@ import respx
 from sample_wire import make_settings, msg, sample_body, sample_signature
 
 from omnisdk.access.principals import ROLE_RANK, ROLE_SCOPES, Role
+from omnisdk.events import now_rfc3339
 from omnisdk.gateway import create_app
+from omnisdk.outbound.subscriptions import new_subscription
 from omnisdk.runtime import Runtime
 
 ROUTING = {
@@ -117,6 +119,12 @@ async def nothing(w: World) -> dict[str, str]:
     return {}
 
 
+async def subscribed(w: World) -> dict[str, str]:
+    row = new_subscription(url="https://93.184.215.14/hook", event_types=["*"], created_at=now_rfc3339())
+    await w.runtime.store.transact(lambda tx: tx.save_subscription(row))
+    return {"sub": row.id}
+
+
 START = {"agent": "alice", "plugin": "sample", "account": "acme", "customer": "+15550188888", "text": "hi",
          "business": "biz"}
 AGENT_DOC = {"id": "erin", "capacity": {"chat": 1}}
@@ -160,6 +168,15 @@ ROUTES: dict[tuple[str, str], tuple[str, str, Any, Any, int]] = {
     ("DELETE", "/v1/keys/{key_id}"): ("keys:admin", "admin", nothing, None, 204),
     ("GET", "/v1/audit"): ("audit:read", "admin", nothing, None, 200),
     ("GET", "/v1/events"): ("interactions:read", "alice", nothing, "stale-id", 400),
+    ("GET", "/v1/subscriptions"): ("webhooks:admin", "admin", subscribed, None, 200),
+    ("POST", "/v1/subscriptions"): ("webhooks:admin", "admin", nothing,
+                                    {"url": "https://93.184.215.14/hook", "event_types": ["*"]}, 201),
+    ("GET", "/v1/subscriptions/{subscription_id}"): ("webhooks:admin", "admin", subscribed, None, 200),
+    ("PUT", "/v1/subscriptions/{subscription_id}/state"): ("webhooks:admin", "admin", subscribed,
+                                                           {"state": "disabled"}, 200),
+    ("DELETE", "/v1/subscriptions/{subscription_id}"): ("webhooks:admin", "admin", subscribed, None, 204),
+    ("GET", "/v1/subscriptions/{subscription_id}/deliveries"): ("webhooks:admin", "admin", subscribed, None, 200),
+    ("POST", "/v1/subscriptions/{subscription_id}/redeliver"): ("webhooks:admin", "admin", subscribed, {}, 202),
 }
 """Every /v1 route.  ``resume`` of accepted work is the least role's 409 (it is not on hold):
 the call got past authentication and reach to the lifecycle's own refusal.  The live stream
@@ -173,7 +190,8 @@ def url_of(w: World, path: str, found: dict[str, str]) -> str:
             .replace("{case_id}", found.get("case", "CS0000001"))
             .replace("{agent_id}", "erin" if path.endswith("{agent_id}") else "alice")
             .replace("{queue_name}", "vip")
-            .replace("{key_id}", found.get("key_id", "nope")))
+            .replace("{key_id}", found.get("key_id", "nope"))
+            .replace("{subscription_id}", found.get("sub", "nope")))
 
 
 async def call(c: httpx.AsyncClient, method: str, url: str, body: Any, found: dict[str, str]) -> httpx.Response:

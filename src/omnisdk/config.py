@@ -58,6 +58,7 @@ from omnisdk.access.settings import ApiSettings
 from omnisdk.errors import ConfigError
 from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.model.addresses import ChannelName
+from omnisdk.outbound.webhook_settings import WebhookSettings
 from omnisdk.routing.model import Agent, Queue
 from omnisdk.secret_files import SECRETS_DIR_ENV, SecretFilesSource
 from omnisdk.urls import HttpURL
@@ -162,6 +163,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     accounts: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict, repr=False)
 
     @classmethod

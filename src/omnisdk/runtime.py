@@ -31,6 +31,8 @@ from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
 from omnisdk.outbound.outbox import OutboxWorker
+from omnisdk.outbound.subscriptions import Subscriptions
+from omnisdk.outbound.webhook_delivery import WebhookDeliveryWorker
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Agent, Presence, Queue
@@ -136,6 +138,12 @@ class Runtime:
         self.outbox = OutboxWorker(self.store, self.adapters, notify=host.omnisdk_event,
                                    clock=lambda: self.processor.clock().timestamp())
         self.processor.on_outbox = self.outbox.wake
+        self.subscriptions = Subscriptions(self.store)
+        """Outgoing-webhook subscriptions: their deliveries are queued before each commit."""
+        self.processor.before_commit = self.subscriptions
+        self.webhooks = WebhookDeliveryWorker(self.store, settings.webhooks,
+                                              clock=lambda: self.processor.clock().timestamp())
+        self.processor.on_deliveries = self.webhooks.wake
         self.connectors = attach_connectors(host, self.adapters)
         """The CCaaS connector bridge (``omnisdk_external_*`` → connector calls), if any."""
         self.transports = TransportRunner(self.store)
@@ -155,10 +163,12 @@ class Runtime:
             self.processor.poll_interval = 0.01
             self.processor.batch = 32  # hold the store's write lock briefly: the ingress waits on it
         await self.processor.restore()
+        await self.subscriptions.reload()
         await self.processor.operate(self.lifecycle.dispatch.drain)  # capacity may have freed while down
         self.store.on_inbox = self.processor.wake
         self.processor.start()
         self.outbox.start()
+        self.webhooks.start()
         if self.role == "all":
             self._start_transports()
 
@@ -169,6 +179,7 @@ class Runtime:
             return
         await self.processor.stop()
         await self.outbox.stop()
+        await self.webhooks.stop()
         if self.connectors is not None:
             await self.connectors.wait(timeout=5.0)  # connector calls already scheduled
         for adapter in self.adapters.values():

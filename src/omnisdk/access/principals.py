@@ -23,6 +23,7 @@ scope                         agent  supervisor  admin  what it allows
 ``stats:read``                no     yes         yes    runtime counters
 ``audit:read``                no     no          yes    the audit log
 ``keys:admin``                no     no          yes    create, list and revoke API keys
+``webhooks:admin``            no     no          yes    outgoing-webhook subscriptions
 ============================  =====  ==========  =====  =======================================
 """
 
@@ -57,6 +58,7 @@ class Scope(StrEnum):
     STATS_READ = "stats:read"
     AUDIT_READ = "audit:read"
     KEYS_ADMIN = "keys:admin"
+    WEBHOOKS_ADMIN = "webhooks:admin"
 
 
 _AGENT = frozenset({Scope.INTERACTIONS_READ, Scope.INTERACTIONS_WORK, Scope.CASES_READ, Scope.CASES_WRITE,

@@ -86,6 +86,7 @@ from omnisdk.gateway.schemas import (
     ValidationErrorBody,
 )
 from omnisdk.gateway.state import agent_status
+from omnisdk.gateway.subscriptions_api import router as subscriptions_router
 from omnisdk.gateway.webhooks import error_response
 from omnisdk.model import Interaction, InteractionState
 from omnisdk.routing.engine import CapacityError
@@ -638,6 +639,7 @@ def create_api(runtime: Runtime) -> FastAPI:
             {"name": "stats", "description": "Runtime counters."},
             {"name": "access", "description": "API keys and the audit log (admins)."},
             {"name": "live", "description": "Server-sent events: offers, state changes, messages."},
+            {"name": "outgoing webhooks", "description": "Signed deliveries of core events to CRMs and bots."},
         ],
     )
     settings = runtime.settings
@@ -654,7 +656,8 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.state.live = LiveFeed(runtime.store)
     _install_error_handlers(app)
     v1 = APIRouter(prefix=f"/v{API_VERSION}", responses=ACCESS)
-    for router in (interactions, cases, agents, queues, stats, access_router, live_router):
+    for router in (interactions, cases, agents, queues, stats, access_router, live_router,
+                   subscriptions_router):
         v1.include_router(router)
     app.include_router(v1)
     return app

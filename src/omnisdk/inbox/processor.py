@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -36,6 +36,15 @@ from omnisdk.routing.engine import RoutingEngine
 from omnisdk.store.base import Store, Transaction
 from omnisdk.store.errors import StoreError
 from omnisdk.threading.conversations import thread_message
+
+
+class BeforeCommit(Protocol):
+    """What the processor calls before each commit: falsy when it has nothing to do (then core
+    events are not even built unless a plugin observes them)."""
+
+    def __bool__(self) -> bool: ...
+
+    def before_commit(self, tx: Transaction, contexts: Sequence[Ctx]) -> None: ...
 
 log = logging.getLogger("omnisdk.inbox.processor")
 
@@ -84,6 +93,11 @@ class Processor:
         self.timer_interval = timer_interval
         self.metrics = metrics if metrics is not None else RuntimeMetrics()
         self.batch = BATCH
+        self.on_deliveries: Callable[[], None] | None = None
+        """Called after a commit that may have queued outgoing webhooks."""
+        self.before_commit: BeforeCommit | None = None
+        """Called with each transaction's contexts before it commits, when set and truthy
+        (the outgoing webhooks queue their deliveries there: :mod:`omnisdk.outbound.subscriptions`)."""
         """Inbox rows per transaction (smaller when another process shares the write lock)."""
         self.poll_interval: float | None = None
         """Seconds between inbox polls when another process (an ingress) writes the inbox."""
@@ -183,7 +197,13 @@ class Processor:
             raise
 
     def _ctx(self, tx: Transaction, now: datetime, cause: ev.Event | None = None) -> Ctx:
-        return Ctx(tx, now, cause=cause, observe=self.host.implements("omnisdk_event"))
+        return Ctx(tx, now, cause=cause,
+                   observe=bool(self.before_commit) or self.host.implements("omnisdk_event"))
+
+    def _before_commit(self, tx: Transaction, contexts: list[Ctx]) -> None:
+        hook = self.before_commit
+        if hook and contexts:
+            hook.before_commit(tx, contexts)
 
     def _after(self, ctx_list: list[Ctx]) -> None:
         for c in ctx_list:
@@ -194,6 +214,8 @@ class Processor:
             self.host.omnisdk_event(events)
         if self.on_outbox is not None and any(c.outbox for c in ctx_list):
             self.on_outbox()
+        if self.on_deliveries is not None and self.before_commit and events:
+            self.on_deliveries()
 
     async def operate(self, fn: Callable[[Ctx], T]) -> T:
         """Run one operation (``fn(ctx)``) atomically; emit its events after the commit.
@@ -204,7 +226,9 @@ class Processor:
 
         def op(tx: Transaction) -> tuple[T, Ctx]:
             ctx = self._ctx(tx, self.clock())
-            return self._guarded(ctx, lambda: fn(ctx)), ctx
+            result = self._guarded(ctx, lambda: fn(ctx))
+            self._before_commit(tx, [ctx])
+            return result, ctx
 
         result, ctx = await self._transact(op)
         self._after([ctx])
@@ -239,6 +263,7 @@ class Processor:
             self.engine.rollback_to(mark)
             contexts = self._apply_rows(tx, rows, now, guarded=True)
         tx.mark_processed_through(rows[-1][0])  # the claimed rows are the oldest unprocessed
+        self._before_commit(tx, contexts)
         return len(rows), contexts
 
     def _apply_rows(self, tx: Transaction, rows: list[tuple[int, ev.Event]], now: datetime,
@@ -342,6 +367,7 @@ class Processor:
                     continue
                 tx.count("timers.fired")
                 contexts.append(ctx)
+            self._before_commit(tx, contexts)
             return lags, contexts
 
         lags, contexts = await self._transact(batch)

@@ -20,6 +20,7 @@ from omnisdk.store.queries import InteractionQuery
 from omnisdk.store.rows import (
     ApiKeyRow,
     AuditRow,
+    DeliveryRow,
     EmailLink,
     FeedRow,
     HistoryRow,
@@ -28,6 +29,7 @@ from omnisdk.store.rows import (
     MessageRow,
     OutboxRow,
     Page,
+    SubscriptionRow,
     TimerRow,
 )
 
@@ -315,10 +317,45 @@ class FeedStore(Protocol):
         each kind."""
 
 
+class WebhookStore(Protocol):
+    """Outgoing-webhook subscriptions and their deliveries."""
+
+    def save_subscription(self, row: SubscriptionRow) -> None:
+        """Add or replace a subscription (by id)."""
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionRow | None:
+        """The subscription, or None."""
+
+    def list_subscriptions(self) -> list[SubscriptionRow]:
+        """Every subscription, oldest first."""
+
+    def delete_subscription(self, subscription_id: str) -> bool:
+        """Remove it and its deliveries; False if there was none."""
+
+    def enqueue_deliveries(self, rows: Sequence[DeliveryRow]) -> None:
+        """Queue deliveries (an event already queued for a subscription is not queued again)."""
+
+    def claim_deliveries(self, now: float, limit: int) -> list[DeliveryRow]:
+        """Pending deliveries due at ``now`` (epoch seconds) of active subscriptions, oldest
+        first; each claimed one is pushed back by a lease so that no other pass takes it."""
+
+    def finish_delivery(self, row: DeliveryRow) -> None:
+        """Write a delivery's outcome (state, attempts, next attempt, last status and error)."""
+
+    def list_deliveries(self, subscription_id: str, *, state: str | None = None,
+                        limit: int = 50) -> list[DeliveryRow]:
+        """A subscription's deliveries, newest first."""
+
+    def requeue_deliveries(self, subscription_id: str, delivery_id: str | None = None) -> int:
+        """Make failed deliveries (one, or all of the subscription's) pending again, due now,
+        with their attempts reset; how many."""
+
+
 class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, TimerStore, OutboxStore, CaseStore,
-                  CounterStore, DirectoryStore, EmailIndex, AccessStore, FeedStore, Protocol):
+                  CounterStore, DirectoryStore, EmailIndex, AccessStore, FeedStore,
+                  WebhookStore, Protocol):
     """Every domain operation, inside one atomic transaction (synchronous)."""
 
 
-__all__ = ["AccessStore", "Atomic", "FeedStore", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
+__all__ = ["AccessStore", "Atomic", "FeedStore", "WebhookStore", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
            "InteractionStore", "OutboxStore", "TimerStore", "Transaction"]

@@ -152,6 +152,49 @@ class AuditRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    """An outgoing-webhook subscription.  ``secret`` (``whsec_…``, Standard Webhooks) signs
+    its deliveries: shown once when made, never listed.  ``event_types`` holds CloudEvents
+    types, ``io.omnisdk.interaction.*`` prefixes or ``*``.  ``state`` is ``active`` or
+    ``disabled`` (``disabled_reason`` says why); ``failures`` counts deliveries in a row that
+    failed for good.  Times are RFC 3339 UTC."""
+
+    id: str
+    url: str
+    event_types: tuple[str, ...]
+    secret: str = field(repr=False)
+    created_at: str
+    description: str | None = None
+    state: str = "active"
+    disabled_reason: str | None = None
+    failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """One event to deliver to one subscription (the outgoing webhooks' outbox).
+
+    ``state``: ``pending`` (due at ``next_attempt_at``, epoch seconds), ``delivered`` or
+    ``failed`` (attempts exhausted, or the receiver answered 410).  ``payload`` is the
+    CloudEvent in JSON (structured mode), sent as the body of every attempt; ``id`` is the
+    ``webhook-id`` of every attempt (the receiver's dedupe key).
+    """
+
+    id: str
+    subscription_id: str
+    event_id: str
+    event_type: str
+    payload: bytes = field(repr=False)
+    created_at: str
+    state: str = "pending"
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    last_status: int | None = None
+    last_error: str | None = None
+    delivered_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedRow:
     """One change agents may watch live: a state change (``kind`` ``"state"``, from the
     interaction history; ``seq`` its position there) or a message (``"message"``; ``seq`` its
@@ -176,5 +219,5 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-__all__ = ["ApiKeyRow", "AuditRow", "EmailLink", "FeedRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
+__all__ = ["ApiKeyRow", "AuditRow", "DeliveryRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
            "Page", "TimerRow"]

@@ -178,6 +178,38 @@ def _access(conn: sqlite3.Connection) -> None:
         " remote TEXT)")
 
 
+def _outgoing_webhooks(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE webhook_subscriptions ("
+        " id TEXT PRIMARY KEY,"
+        " url TEXT NOT NULL,"
+        " event_types TEXT NOT NULL,"  # JSON list
+        " secret TEXT NOT NULL,"  # whsec_…: it signs, so it is kept (the store is the trust boundary)
+        " created_at TEXT NOT NULL,"
+        " description TEXT,"
+        " state TEXT NOT NULL,"
+        " disabled_reason TEXT,"
+        " failures INTEGER NOT NULL DEFAULT 0)")
+    conn.execute(
+        "CREATE TABLE webhook_deliveries ("
+        " id TEXT PRIMARY KEY,"
+        " subscription_id TEXT NOT NULL,"
+        " event_id TEXT NOT NULL,"
+        " event_type TEXT NOT NULL,"
+        " payload BLOB NOT NULL,"
+        " created_at TEXT NOT NULL,"
+        " state TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_attempt_at REAL NOT NULL,"
+        " last_status INTEGER,"
+        " last_error TEXT,"
+        " delivered_at TEXT,"
+        " UNIQUE (subscription_id, event_id))")
+    conn.execute("CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)"
+                 " WHERE state = 'pending'")
+    conn.execute("CREATE INDEX webhook_deliveries_of ON webhook_deliveries (subscription_id, created_at)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -188,6 +220,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "interaction customer and source columns, open interactions by customer", _interaction_customer_columns),
     Migration(8, "consent: the addresses whose customer opted out", _consent),
     Migration(9, "agent API keys (hashed) and the audit log", _access),
+    Migration(10, "outgoing webhooks: subscriptions and their deliveries", _outgoing_webhooks),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 
