@@ -132,7 +132,7 @@ async def test_a_tampered_delivery_does_not_verify(world):
     await until(lambda: receiver.got)
     headers, body = receiver.got[0]
     with pytest.raises(Exception, match="(?i)signature"):
-        Webhook(secret).verify(body.replace(b"hi", b"ho"), headers)
+        Webhook(secret).verify(body[:-1] + b" }", headers)  # one byte more, same meaning
     with pytest.raises(Exception, match="(?i)signature"):
         Webhook("whsec_" + "A" * 43 + "=").verify(body, headers)
 

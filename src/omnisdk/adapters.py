@@ -175,6 +175,10 @@ class OutboundMessage(BaseModel):
     template: Template | None = None
     reply_to: str | None = Field(None, description="Provider id of the message being answered.")
     interaction_id: str | None = None
+    customer_last_wrote_at: float | None = Field(None, description=(
+        "When the customer last wrote on this account (epoch seconds, UTC), set by the outbox for "
+        "adapters with a service window: the provider's messaging type may depend on it "
+        "(Messenger's HUMAN_AGENT tag)."))
     email: OutboundEmail | None = Field(None, description="Channel email: the headers the core fixed "
                                         "(Message-ID, subject, In-Reply-To, References).")
 
@@ -254,6 +258,11 @@ class ChannelAdapter(ABC):
     max_body_bytes: ClassVar[int] = 1 << 20
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     recordings: ClassVar[Path | None] = None
+    service_window: float | None = None
+    """Seconds after the customer's last message during which the business may send free-form
+    messages (a WhatsApp or Messenger customer-service window); None: no window.  Outside it
+    the core refuses a text before any I/O (:class:`~omnisdk.errors.WindowClosedError`) and
+    only a template may go.  An instance may set its own from its settings."""
 
     @classmethod
     def example_settings(cls) -> dict[str, Any]:

@@ -601,7 +601,14 @@ def queues(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = Fals
     out.print(table)
 
 
-def _interaction_from_db(tx: Any, ident: str) -> Any:
+def _interaction_from_db(tx: Any, ident: str, windows: dict[str, float] | None = None) -> Any:
+    """The interaction document ``GET /v1/interactions/{id}`` answers, from the store
+    (``windows``: the service-window seconds by account source; none: no window shown)."""
+    import time
+
+    from omnisdk.gateway.state import window_view
+    from omnisdk.outbound.enqueue import window_closes_at
+
     inter = tx.get_interaction(ident)
     if inter is None:  # the tables show the last 12 characters (ids start with their time): indexed
         ids = tx.find_interactions(ident, limit=2)
@@ -611,7 +618,8 @@ def _interaction_from_db(tx: Any, ident: str) -> Any:
     return {"interaction": inter.model_dump(mode="json"),
             "history": [h.to_dict() for h in tx.interaction_history(inter.id)],
             "messages": [m.to_dict() for m in tx.messages_of(inter.id)],
-            "customer_opted_out": tx.opted_out(inter.channel, inter.customer)}
+            "customer_opted_out": tx.opted_out(inter.channel, inter.customer),
+            **window_view(window_closes_at(windows or {}, tx, inter.source, inter.customer), time.time())}
 
 
 @app.command()
@@ -629,7 +637,12 @@ def interaction(
             ids = [i["id"] for i in page["items"]]
             doc = _from_gateway(url, f"/v1/interactions/{quote(ids[0], safe='')}") if len(ids) == 1 else None
     else:
-        doc = _read_db(_settings(config), lambda tx: _interaction_from_db(tx, ident))
+        settings, host = _load(config)
+        from omnisdk.runtime import build_adapters
+
+        windows = {a.source: a.service_window for a in build_adapters(settings, host).values()
+                   if a.service_window is not None}
+        doc = _read_db(settings, lambda tx: _interaction_from_db(tx, ident, windows))
     if doc is None:
         err.print(f"no interaction {ident}")
         raise typer.Exit(1)

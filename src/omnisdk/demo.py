@@ -43,6 +43,7 @@ from omnisdk.config import Settings
 from omnisdk.demo_mail import ACCOUNT as STORY
 from omnisdk.demo_mail import NEEDED as STORY_RECORDINGS
 from omnisdk.demo_mail import Outcome, mail_story
+from omnisdk.demo_windows import window_story
 from omnisdk.errors import OptedOutError, WebhookError
 from omnisdk.events import now_rfc3339
 from omnisdk.gateway import create_app
@@ -238,6 +239,7 @@ async def run_demo(workdir: Path, console: Console) -> int:
                 recs = {r.name: r.body for r in recordings.load(Path(classes[name].recordings))}  # type: ignore[arg-type]
                 mail += await mail_story(runtime, client, f"{base}/webhooks/{name}/{STORY}", adapter, recs,
                                          tally.expect)
+        windows = await window_story(runtime, ACCOUNT)
         while await runtime.outbox.run_once():
             pass
         paths = {i.id: [h["to_state"] for h in (await runtime.interaction(i.id))[1]] for i in await runtime.interactions()}
@@ -253,6 +255,14 @@ async def run_demo(workdir: Path, console: Console) -> int:
         smtp.stop()
     console.print(f"Mails received by the stand-in SMTP server: {sink.mails}")
     code = _report(console, sent_rows, tally, stats, items, db_path, stories, paths)
+    if windows:
+        t = Table("step", "expected", "got", title="Customer-service windows (WhatsApp, Messenger)")
+        for o in windows:
+            t.add_row(o.step, o.expected, o.got if o.ok else f"{o.got} [red]✗[/red]")
+        console.print(t)
+        if not all(o.ok for o in windows):
+            console.print("[red]a customer-service window behaved otherwise than expected[/red]")
+            code = 1
     if mail:
         t = Table("step", "expected", "got", title="Email story (one customer's thread)")
         for o in mail:

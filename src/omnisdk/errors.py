@@ -75,6 +75,22 @@ class OptedOutError(StateError):
     409 over the agent API), until the customer opts in again (START)."""
 
 
+class WindowClosedError(StateError):
+    """A free-form send to a customer whose customer-service window is closed: the channel lets
+    a business answer only within a time after the customer's last message (WhatsApp: 24 hours,
+    a template may open a conversation at any time; Messenger: 24 hours, 7 with the HUMAN_AGENT
+    tag).  Refused before any I/O (HTTP 409 ``window_closed`` over the agent API).
+
+    Attributes:
+        closes_at: when the window closed (epoch seconds, UTC), or None if the customer never
+            wrote on this account.
+    """
+
+    def __init__(self, message: str, *, closes_at: float | None = None) -> None:
+        super().__init__(message)
+        self.closes_at = closes_at
+
+
 class NotFoundError(StateError):
     """An operation names an interaction (or agent, queue, case) that does not exist (HTTP 404
     over the agent API).  A :class:`StateError`, so callers that catch that still catch it."""

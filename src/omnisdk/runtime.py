@@ -30,6 +30,7 @@ from omnisdk.lifecycle.transitions import agent_event
 from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
+from omnisdk.outbound.enqueue import window_closes_at
 from omnisdk.outbound.outbox import OutboxWorker
 from omnisdk.outbound.subscriptions import Subscriptions
 from omnisdk.outbound.webhook_delivery import WebhookDeliveryWorker
@@ -138,6 +139,8 @@ class Runtime:
         self.outbox = OutboxWorker(self.store, self.adapters, notify=host.omnisdk_event,
                                    clock=lambda: self.processor.clock().timestamp())
         self.processor.on_outbox = self.outbox.wake
+        self.processor.windows = {a.source: a.service_window for a in self.adapters.values()
+                                  if a.service_window is not None}
         self.subscriptions = Subscriptions(self.store)
         """Outgoing-webhook subscriptions: their deliveries are queued before each commit."""
         self.processor.before_commit = self.subscriptions
@@ -334,8 +337,8 @@ class Runtime:
         self.outbox.wake()
         return key
 
-    async def start_outbound(self, *, agent: str, plugin: str, account: str, customer: str, text: str,
-                             business: str | None = None) -> Interaction:
+    async def start_outbound(self, *, agent: str, plugin: str, account: str, customer: str, text: str | None = None,
+                             business: str | None = None, template: dict[str, Any] | None = None) -> Interaction:
         """An agent starts a conversation: an outbound interaction, its first message queued,
         reminders armed (``[lifecycle] reminders``).
 
@@ -344,18 +347,29 @@ class Runtime:
         (:meth:`ChannelAdapter.business_addresses`), or the account's default sender
         (:meth:`ChannelAdapter.default_business`) when None.
 
+        The first message is ``text`` or a pre-approved ``template`` (``{"name", "language",
+        "components"}``): on a channel with a customer-service window
+        (:attr:`~omnisdk.adapters.ChannelAdapter.service_window`) only a template may open a
+        conversation with a customer whose window is closed.
+
         Raises:
             NotFoundError: unknown account or agent.
             ValueError: ``business`` is not an address the account owns, or it is None and
-                the account has no default sender (HTTP 400).
+                the account has no default sender; neither or both of ``text`` and
+                ``template`` (HTTP 400).
+            WindowClosedError: a text to a customer whose window is closed (HTTP 409); nothing
+                is created.
+            OptedOutError: the customer opted out (HTTP 409).
         """
+        if (text is None) == (template is None):
+            raise ValueError("give the first message as text or as a template, not both")
         adapter, biz = self._sender(plugin, account, business)
         if agent not in self.engine.agents:
             raise NotFoundError(f"no agent {agent!r}")
         key = conversation_key(adapter.source, adapter.channel, biz, customer)
         inter = await self.processor.operate(lambda ctx: self.lifecycle.actions.open_outbound(
             ctx, agent=agent, source=adapter.source, channel=adapter.channel, customer=customer,
-            business=biz, key=key, text=text))
+            business=biz, key=key, text=text, template=template))
         self.outbox.wake()
         return inter
 
@@ -429,6 +443,12 @@ class Runtime:
         check_limit(limit)
         q = query or InteractionQuery()
         return await self.store.transact(lambda tx: tx.page_interactions(q, limit=limit, cursor=cursor))
+
+    async def window_closes_at(self, interaction: Interaction) -> float | None:
+        """When the interaction's customer-service window closes (epoch seconds, UTC; 0.0: the
+        customer never wrote to the account), or None when its channel has none."""
+        return await self.store.transact(lambda tx: window_closes_at(
+            self.processor.windows, tx, interaction.source, interaction.customer))
 
     async def interaction(self, interaction_id: str) -> tuple[Interaction, list[dict[str, Any]], list[dict[str, Any]]]:
         """The interaction, its history (transitions: ``at``, ``from_state``, ``to_state``,

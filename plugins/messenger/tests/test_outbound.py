@@ -105,6 +105,23 @@ async def test_the_window_rule_chooses_the_tag_when_the_time_is_known() -> None:
     assert (body["messaging_type"], body["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
 
 
+@pytest.mark.parametrize("tag, age, expected", [
+    (False, timedelta(hours=3), ("RESPONSE", None)),
+    (True, timedelta(hours=3), ("RESPONSE", None)),
+    (True, timedelta(days=3), ("MESSAGE_TAG", "HUMAN_AGENT")),
+])
+async def test_the_outbox_s_last_inbound_time_chooses_the_messaging_type(tag, age, expected) -> None:
+    a = _adapter(human_agent_tag=tag)
+    assert a.service_window == (7 * 86400 if tag else 86400)  # what the core checks before queueing
+    last = (datetime.now(UTC) - age).timestamp()
+    with respx.mock(base_url=API) as api:
+        route = api.post(PATH).mock(return_value=httpx.Response(200, json=OK))
+        await a.send(OutboundMessage(customer=PSID, text="hi", customer_last_wrote_at=last), idempotency_key="k")
+        await a.aclose()
+    body = json.loads(route.calls.last.request.content)
+    assert (body["messaging_type"], body.get("tag")) == expected
+
+
 @pytest.mark.parametrize("tag, age", [(False, timedelta(hours=25)), (True, timedelta(days=8))])
 async def test_outside_the_window_nothing_is_sent(tag: bool, age: timedelta) -> None:
     a = _adapter(human_agent_tag=tag)

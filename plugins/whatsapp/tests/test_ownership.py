@@ -100,10 +100,12 @@ async def test_start_outbound_uses_the_default_number_and_refuses_a_foreign_one(
             await rt.start_outbound(agent="bob", plugin="whatsapp", account="beta", customer=CUSTOMER,
                                     text="hi", business=A_NUMBER)
         assert await rt.interactions() == []
-        inter = await rt.start_outbound(agent="bob", plugin="whatsapp", account="beta", customer=CUSTOMER, text="hi")
+        hello = {"name": "hello_world", "language": "en_US"}  # the customer never wrote: a template opens it
+        inter = await rt.start_outbound(agent="bob", plugin="whatsapp", account="beta", customer=CUSTOMER,
+                                        template=hello)
         assert (inter.business, inter.conversation_key) == ("5550001111", f"whatsapp/beta:whatsapp:5550001111:{CUSTOMER}")
         other = await rt.start_outbound(agent="bob", plugin="whatsapp", account="acme", customer=CUSTOMER,
-                                        text="hi", business="106540352242922")  # one of acme's phone_number_ids
+                                        template=hello, business="106540352242922")  # one of acme's phone_number_ids
         assert other.business == "106540352242922"
     finally:
         await _close(rt, client)

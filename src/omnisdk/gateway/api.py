@@ -13,6 +13,7 @@ cause                                     status  error
 unknown interaction, agent, queue, case   404     ``not_found``
 illegal move (:class:`StateError`)        409     ``conflict``
 Idempotency-Key reused for another body   409     ``idempotency_conflict``
+customer-service window closed            409     ``window_closed``
 no free capacity (:class:`CapacityError`) 409     ``no_capacity``
 bad argument (``ValueError``)             400     ``bad_request``
 body that is not JSON                     400     ``malformed_payload``
@@ -52,6 +53,7 @@ from omnisdk.errors import (
     RateLimitedError,
     StateError,
     UnauthenticatedError,
+    WindowClosedError,
 )
 from omnisdk.gateway.access_api import router as access_router
 from omnisdk.gateway.audit import AuditLog
@@ -85,7 +87,7 @@ from omnisdk.gateway.schemas import (
     TransferRequest,
     ValidationErrorBody,
 )
-from omnisdk.gateway.state import agent_status
+from omnisdk.gateway.state import agent_status, window_view
 from omnisdk.gateway.subscriptions_api import router as subscriptions_router
 from omnisdk.gateway.webhooks import error_response
 from omnisdk.model import Interaction, InteractionState
@@ -210,6 +212,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def no_capacity(request: Request, exc: Exception) -> Response:
         return error_response(409, "no_capacity", str(exc))
 
+    async def window_closed(request: Request, exc: Exception) -> Response:
+        return error_response(409, "window_closed", str(exc))
+
     async def conflict(request: Request, exc: Exception) -> Response:
         return error_response(409, "conflict", str(exc))
 
@@ -256,6 +261,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(NotFoundError, not_found)
     app.add_exception_handler(CapacityError, no_capacity)
+    app.add_exception_handler(WindowClosedError, window_closed)
     app.add_exception_handler(StateError, conflict)
     app.add_exception_handler(IdempotencyConflict, idempotency_conflict)
     app.add_exception_handler(AccessError, access_refused)
@@ -361,7 +367,8 @@ async def start_outbound(rt: RT, principal: Worker, body: OutboundRequest) -> An
         raise NotFoundError(f"no account {body.account!r} for plugin {body.plugin!r}")
     _require_agent(rt, body.agent)
     return await rt.start_outbound(agent=body.agent, plugin=body.plugin, account=body.account,
-                                   customer=body.customer, text=body.text, business=body.business)
+                                   customer=body.customer, text=body.text, business=body.business,
+                                   template=body.template.model_dump() if body.template else None)
 
 
 @interactions.post("/drafts", status_code=201, response_model=DraftSaved, responses={**NOT_FOUND, **CONFLICT, **BAD})
@@ -394,7 +401,8 @@ async def get_interaction(rt: RT, principal: Reader, interaction_id: Interaction
     inter, history, messages = await rt.interaction(interaction_id)
     check_read(principal, inter, rt.engine.agents)
     return {"interaction": inter, "history": history, "messages": messages,
-            "customer_opted_out": await rt.opted_out(inter.channel, inter.customer)}
+            "customer_opted_out": await rt.opted_out(inter.channel, inter.customer),
+            **window_view(await rt.window_closes_at(inter), rt.processor.clock().timestamp())}
 
 
 @interactions.get("/{interaction_id}/summary", response_model=Summary, responses=NOT_FOUND)

@@ -150,6 +150,15 @@ class DraftSendRequest(_Request):
     agent: str = Field(description="The sending agent (needs free capacity on the channel).")
 
 
+class TemplateRequest(_Request):
+    """A pre-approved message template (WhatsApp: developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates)."""
+
+    name: str = Field(min_length=1, max_length=512, description="The template's name.")
+    language: str = Field(min_length=2, max_length=15, description="Its locale code, e.g. en_US.")
+    components: list[dict[str, Any]] = Field(default_factory=list, max_length=20, description=(
+        "Header, body and button parameters, as the provider documents them."))
+
+
 class OutboundRequest(_Request):
     """An agent starts a conversation: an outbound interaction in work_in_progress with the agent."""
 
@@ -157,10 +166,19 @@ class OutboundRequest(_Request):
     plugin: str = Field(description="Channel plugin name, e.g. whatsapp.", examples=["whatsapp"])
     account: str = Field(description="Configured account of that plugin.")
     customer: str = Field(min_length=1, description="The customer's address on the channel (E.164 phone …).")
-    text: str = Field(min_length=1, description="The first message.")
+    text: str | None = Field(None, min_length=1, description="The first message (or give a template).")
+    template: TemplateRequest | None = Field(None, description=(
+        "A pre-approved template as the first message (WhatsApp message templates): the only kind "
+        "a channel with a customer-service window lets open a conversation once it is closed."))
     business: str | None = Field(
         None, description="The business address; omitted: the account's own (phone number id …)."
     )
+
+    @model_validator(mode="after")
+    def _one_first_message(self) -> OutboundRequest:
+        if (self.text is None) == (self.template is None):
+            raise ValueError("give the first message as text or as a template, not both")
+        return self
 
 
 class PresenceRequest(_Request):
@@ -203,6 +221,11 @@ class InteractionDetail(BaseModel):
     messages: list[MessageRecord] = Field(description="Every message, oldest first.")
     customer_opted_out: bool = Field(False, description="The customer opted out on this channel (SMS STOP): "
                                      "replies are refused (409) until they opt in again.")
+    window_closes_at: str | None = Field(None, description=(
+        "When the customer-service window closes (RFC 3339 UTC; WhatsApp, Messenger): after it, a text "
+        "reply is refused (409 window_closed) and only a template may go.  Null: the channel has no "
+        "window, or the customer never wrote to this account (then it is closed already)."))
+    window_open: bool | None = Field(None, description="The window is open now; null: the channel has none.")
 
 
 class Summary(BaseModel):

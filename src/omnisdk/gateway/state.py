@@ -8,8 +8,10 @@ running elsewhere) answer with the same JSON.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
+from omnisdk.events import rfc3339
 from omnisdk.lifecycle.states import HOLDS_CAPACITY, held_capacity
 from omnisdk.model import Interaction, InteractionState, RoutingSource
 from omnisdk.routing.model import DEFAULT_ITEM_SIZE, Agent, Presence, Queue
@@ -45,6 +47,14 @@ def waiting_from(interactions: Iterable[Interaction]) -> dict[str, int]:
         if inter.state is InteractionState.QUEUED and inter.routing_source is RoutingSource.INTERNAL and inter.queue:
             out[inter.queue] = out.get(inter.queue, 0) + 1
     return out
+
+
+def window_view(closes_at: float | None, now: float) -> dict[str, Any]:
+    """``window_closes_at`` (RFC 3339 UTC, or None: no window, or the customer never wrote)
+    and ``window_open`` (None: the channel has no window) of an interaction, from
+    :func:`omnisdk.outbound.enqueue.window_closes_at` (epoch seconds)."""
+    return {"window_closes_at": rfc3339(datetime.fromtimestamp(closes_at, UTC)) if closes_at else None,
+            "window_open": None if closes_at is None else closes_at > now}
 
 
 LIVE_STATES = [s.value for s in (InteractionState.QUEUED, *HOLDS_CAPACITY)]

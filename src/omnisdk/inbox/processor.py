@@ -93,6 +93,9 @@ class Processor:
         self.timer_interval = timer_interval
         self.metrics = metrics if metrics is not None else RuntimeMetrics()
         self.batch = BATCH
+        self.windows: dict[str, float] = {}
+        """Service-window seconds by account source, for the accounts whose channel has one
+        (the runtime fills it from its adapters)."""
         self.on_deliveries: Callable[[], None] | None = None
         """Called after a commit that may have queued outgoing webhooks."""
         self.before_commit: BeforeCommit | None = None
@@ -197,7 +200,7 @@ class Processor:
             raise
 
     def _ctx(self, tx: Transaction, now: datetime, cause: ev.Event | None = None) -> Ctx:
-        return Ctx(tx, now, cause=cause,
+        return Ctx(tx, now, cause=cause, windows=self.windows,
                    observe=bool(self.before_commit) or self.host.implements("omnisdk_event"))
 
     def _before_commit(self, tx: Transaction, contexts: list[Ctx]) -> None:
@@ -312,6 +315,8 @@ class Processor:
         if event.type in _MESSAGE_TYPES:
             message = Message.model_validate(event.data)
             threaded = thread_message(ctx, self.host, self.lifecycle.ownership, event, message)
+            if event.source in self.windows:  # the customer-service window opens (again) now
+                tx.note_inbound(event.source, message.customer, ctx.ts)
             if message.consent in (Consent.OPT_OUT, Consent.OPT_IN):  # before any reply is queued
                 tx.set_opt_out(message.channel, message.customer, message.consent is Consent.OPT_OUT,
                                event.time or ctx.iso)

@@ -30,7 +30,7 @@ from omnisdk.lifecycle.transitions import (
 )
 from omnisdk.model import Direction, Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
-from omnisdk.outbound.enqueue import enqueue_text
+from omnisdk.outbound.enqueue import enqueue_template, enqueue_text
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.routing.engine import RoutingEngine
@@ -254,13 +254,14 @@ class AgentActions:
         arm_actions(ctx, self.settings.actions, inter, ActionEvent.AGENT_MESSAGE)
 
     def open_outbound(self, ctx: Ctx, *, agent: str, source: str, channel: Any, customer: str,
-                      business: str, key: str, text: str) -> Interaction:
+                      business: str, key: str, text: str | None, template: dict[str, Any] | None = None) -> Interaction:
         """An agent-initiated interaction: straight to ``work_in_progress`` with ``agent``; the
         first message is queued for sending (key ``outbound:<id>``) and the reminders of
         ``[lifecycle] reminders`` are armed.
 
         Raises:
             CapacityError: the agent has no free capacity on ``channel``.
+            WindowClosedError, OptedOutError: from queueing the first message (nothing is kept).
         """
         inter = Interaction(
             id=new_id(), channel=channel, direction=Direction.OUTBOUND, state=S.NEW,
@@ -271,7 +272,10 @@ class AgentActions:
         self.engine.reserve(inter.id, agent, inter.channel, ctx.ts)
         inter = move(ctx, inter, S.OFFERED, agent=agent, offered_at=ctx.now, offer_seq=1)
         inter = move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=agent)
-        enqueue_text(ctx, inter, text, f"outbound:{inter.id}")
+        if template is not None:
+            enqueue_template(ctx, inter, template, f"outbound:{inter.id}")
+        else:
+            enqueue_text(ctx, inter, text or "", f"outbound:{inter.id}")
         for i, delay in enumerate(self.settings.reminders):
             arm_timer(ctx, "reminder", inter, delay, key=f"reminder{i}:{inter.id}", n=i)
         return inter

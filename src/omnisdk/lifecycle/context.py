@@ -8,7 +8,7 @@ transition.  Core events are built only when someone observes them (``observe``)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from omnisdk.events import Event
@@ -20,10 +20,15 @@ class Ctx:
     """One operation: its store transaction, its UTC ``now``, the events it causes, and the
     event that caused it (for ``causationid``)."""
 
-    __slots__ = ("after", "cause", "dirty", "emitted", "iso", "logs", "now", "observe", "outbox", "ts", "tx")
+    __slots__ = ("after", "cause", "dirty", "emitted", "iso", "logs", "now", "observe", "outbox", "ts", "tx",
+                 "windows")
 
-    def __init__(self, tx: Transaction, now: datetime, *, cause: Event | None = None, observe: bool = True) -> None:
+    def __init__(self, tx: Transaction, now: datetime, *, cause: Event | None = None, observe: bool = True,
+                 windows: Mapping[str, float] | None = None) -> None:
         self.tx = tx
+        self.windows: Mapping[str, float] = windows or {}
+        """Service-window seconds by account source (``/whatsapp/acme``), for the accounts whose
+        channel has one (:attr:`omnisdk.adapters.ChannelAdapter.service_window`)."""
         self.now = now
         self.ts = now.timestamp()
         """``now`` as epoch seconds."""

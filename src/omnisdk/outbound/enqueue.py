@@ -10,10 +10,64 @@ adapter of the interaction's account.
 
 from __future__ import annotations
 
-from omnisdk.errors import OptedOutError
+from collections.abc import Mapping
+from typing import Any
+
+from omnisdk.errors import OptedOutError, WindowClosedError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction
 from omnisdk.outbound.email_headers import email_headers
+from omnisdk.store.protocols import ContactStore
+
+
+def window_closes_at(windows: Mapping[str, float], tx: ContactStore, source: str, customer: str) -> float | None:
+    """When the customer-service window of ``customer`` on the account ``source`` closes (epoch
+    seconds, UTC): ``None`` when the account's channel has no window (``windows``: seconds by
+    source); ``0.0`` when the customer never wrote to the account (closed)."""
+    seconds = windows.get(source)
+    if seconds is None:
+        return None
+    last = tx.last_inbound(source, customer)
+    return 0.0 if last is None else last + seconds
+
+
+def _opted_out(interaction: Interaction) -> OptedOutError:
+    return OptedOutError(f"the customer at {interaction.customer} opted out on {interaction.channel} "
+                         "(STOP): nothing may be sent until they opt in again (START)")
+
+
+def _window_allows(ctx: Ctx, interaction: Interaction, automatic: bool) -> bool:
+    """A free-form message may go now; an automatic one is dropped (False) otherwise.
+
+    Raises:
+        WindowClosedError: it may not, and a person asked for it.
+    """
+    closes_at = window_closes_at(ctx.windows, ctx.tx, interaction.source, interaction.customer)
+    if closes_at is None or ctx.ts < closes_at:
+        return True
+    if automatic:
+        ctx.tx.count("outbound.suppressed.window_closed")
+        return False
+    when = "never wrote to this account" if not closes_at else "last wrote too long ago"
+    raise WindowClosedError(f"the customer-service window of {interaction.customer} on {interaction.source} is "
+                            f"closed (the customer {when}): only a template may be sent",
+                            closes_at=closes_at or None)
+
+
+def enqueue_template(ctx: Ctx, interaction: Interaction, template: dict[str, Any], key: str) -> bool:
+    """Queue a pre-approved template (``{"name", "language", "components"}``, WhatsApp's message
+    templates) for the customer of ``interaction``: allowed whether or not the service window
+    is open.  Returns and raises as :func:`enqueue_text` (OptedOutError)."""
+    if ctx.tx.opted_out(interaction.channel, interaction.customer):
+        raise _opted_out(interaction)
+    plugin, _, account = interaction.source.strip("/").partition("/")
+    payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
+                                  "template": template, "interaction_id": interaction.id}
+    added = ctx.tx.enqueue_outbox(idempotency_key=key, plugin=plugin, account=account,
+                                  interaction_id=interaction.id, payload=payload, now=ctx.ts, request=dict(payload))
+    if added:
+        ctx.outbox += 1
+    return bool(added)
 
 
 def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, automatic: bool = False,
@@ -38,10 +92,13 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, aut
         nothing more is sent).
 
     A customer who opted out (SMS STOP, ``Message.consent``) gets nothing: an automatic text is
-    dropped (counted ``outbound.suppressed.opted_out``), any other refused.
+    dropped (counted ``outbound.suppressed.opted_out``), any other refused.  So is a text
+    outside the customer-service window of a channel that has one (:func:`window_closes_at`;
+    counted ``outbound.suppressed.window_closed``).
 
     Raises:
         OptedOutError: the customer opted out and ``automatic`` is False (HTTP 409).
+        WindowClosedError: the window is closed and ``automatic`` is False (HTTP 409).
         Whatever the store's ``enqueue_outbox`` raises, unchanged: for example
         :class:`omnisdk.store.errors.IdempotencyConflict` when ``key`` was used before with a
         different payload.
@@ -50,8 +107,9 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, aut
         if automatic:  # the core's own message: not sent, and no error for the operation that made it
             ctx.tx.count("outbound.suppressed.opted_out")
             return False
-        raise OptedOutError(f"the customer at {interaction.customer} opted out on {interaction.channel} "
-                            "(STOP): nothing may be sent until they opt in again (START)")
+        raise _opted_out(interaction)
+    if not _window_allows(ctx, interaction, automatic):
+        return False
     plugin, _, account = interaction.source.strip("/").partition("/")
     payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
                                   "text": text, "interaction_id": interaction.id}

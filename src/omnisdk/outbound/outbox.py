@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from omnisdk.adapters import ChannelAdapter, OutboundMessage
-from omnisdk.errors import OptedOutError
+from omnisdk.errors import OptedOutError, WindowClosedError
 from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, rfc3339
 from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
@@ -101,15 +101,29 @@ class OutboxWorker:
         """Send one batch of due rows; returns how many were attempted."""
         now = self.clock()
 
-        def claim(tx: Transaction) -> tuple[list[OutboxRow], set[int]]:
+        def claim(tx: Transaction) -> tuple[list[OutboxRow], dict[int, Exception], dict[int, float | None]]:
             rows = tx.claim_outbox(now, self.batch)
-            return rows, {r.id for r in rows if self._opted_out(tx, r)}
+            refused: dict[int, Exception] = {}
+            last_wrote: dict[int, float | None] = {}
+            for r in rows:
+                if self._opted_out(tx, r):
+                    refused[r.id] = OptedOutError(f"the customer at {r.payload.get('customer')} opted out (STOP): "
+                                                  "not sent")
+                    continue
+                window = self._window(r)
+                if window is not None:
+                    last = last_wrote[r.id] = tx.last_inbound(f"/{r.plugin}/{r.account}", str(r.payload.get("customer")))
+                    if not r.payload.get("template") and (last is None or now >= last + window):
+                        refused[r.id] = WindowClosedError(
+                            "the customer-service window closed before this message could go: not sent "
+                            "(only a template may be sent now)", closes_at=None if last is None else last + window)
+            return rows, refused, last_wrote
 
-        rows, refused = await self.store.transact(claim)
+        rows, refused, last_wrote = await self.store.transact(claim)
         if not rows:
             return 0
-        results = await asyncio.gather(*(self._send(r) if r.id not in refused else _opted_out_error(r)
-                                         for r in rows))
+        results = await asyncio.gather(*(self._send(r, last_wrote.get(r.id)) if r.id not in refused
+                                         else _refused(refused[r.id]) for r in rows))
         events = await self.store.transact(lambda tx: [self._record(tx, r, res) for r, res in zip(rows, results, strict=False)])
         if self.notify:
             self.notify([e for e in events if e is not None])
@@ -121,12 +135,18 @@ class OutboxWorker:
         customer = row.payload.get("customer")
         return adapter is not None and isinstance(customer, str) and tx.opted_out(adapter.channel, customer)
 
-    async def _send(self, row: OutboxRow) -> object:
+    def _window(self, row: OutboxRow) -> float | None:
+        """The service window of the row's account, seconds (None: its channel has none)."""
+        adapter = self.adapters.get((row.plugin, row.account))
+        return adapter.service_window if adapter is not None else None
+
+    async def _send(self, row: OutboxRow, last_wrote: float | None = None) -> object:
         adapter = self.adapters.get((row.plugin, row.account))
         if adapter is None:
             return LookupError(f"no adapter for {row.plugin}/{row.account}")
         try:
-            message = OutboundMessage.model_validate(row.payload)
+            payload = row.payload if last_wrote is None else {**row.payload, "customer_last_wrote_at": last_wrote}
+            message = OutboundMessage.model_validate(payload)
             return await adapter.send(message, idempotency_key=row.idempotency_key)
         except (OutboundError, ValueError) as exc:
             return exc
@@ -147,7 +167,7 @@ class OutboxWorker:
                 message_id=mid,
                 interaction_id=row.interaction_id,
                 direction="outbound",
-                kind="text" if row.payload.get("text") else "media",
+                kind="text" if row.payload.get("text") else "template" if row.payload.get("template") else "media",
                 body=row.payload,
                 at=self._now(),
             )
@@ -174,5 +194,6 @@ class OutboxWorker:
                      time=self._now(), correlationid=row.interaction_id)
 
 
-async def _opted_out_error(row: OutboxRow) -> OptedOutError:
-    return OptedOutError(f"the customer at {row.payload.get('customer')} opted out (STOP): not sent")
+async def _refused(error: Exception) -> Exception:
+    """A row refused before any I/O (opted out, window closed): its outcome, as a send's."""
+    return error

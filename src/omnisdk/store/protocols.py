@@ -160,6 +160,13 @@ class ContactStore(Protocol):
     def set_opt_out(self, channel: str, address: str, opted_out: bool, at: str) -> None:
         """Record that the customer at ``address`` opted out (True) or in again (False)."""
 
+    def note_inbound(self, source: str, customer: str, at: float) -> None:
+        """The customer wrote to the account ``source`` at ``at`` (epoch seconds, UTC): its
+        service window opens again from then."""
+
+    def last_inbound(self, source: str, customer: str) -> float | None:
+        """When the customer last wrote to the account ``source`` (epoch seconds), or None."""
+
     def opted_out(self, channel: str, address: str) -> bool:
         """Whether the customer at ``address`` has opted out (and not in again)."""
 

@@ -77,6 +77,9 @@ class MessengerAdapter(ChannelAdapter):
         if not isinstance(settings, MessengerSettings):
             settings = MessengerSettings.model_validate(settings)
         super().__init__(account, settings)
+        self.service_window = (window.HUMAN_AGENT_WINDOW if settings.human_agent_tag
+                               else window.STANDARD_WINDOW).total_seconds()
+        """24 hours, or 7 days with the HUMAN_AGENT tag: the core refuses a text outside it."""
         self._owned = frozenset({settings.page_id})
         self._retry = retry
         self._sleep = sleep
@@ -199,9 +202,9 @@ class MessengerAdapter(ChannelAdapter):
         """Send one message: ``POST /{graph_version}/{page_id}/messages`` (see
         :mod:`omnisdk_messenger.outbound`).
 
-        ``messaging_type`` is ``RESPONSE`` unless ``last_inbound_at`` (the person's last
-        message, which the core's outbox does not pass today) is given: then the window rule
-        chooses it, and refuses before any I/O.
+        ``messaging_type`` comes from the window rule when the person's last message time is
+        known — ``last_inbound_at``, else the outbox's ``message.customer_last_wrote_at`` —
+        which refuses before any I/O outside every window; ``RESPONSE`` when it is unknown.
 
         Raises:
             ValueError: content Messenger cannot carry, a recipient that is not a PSID, or a
@@ -213,6 +216,8 @@ class MessengerAdapter(ChannelAdapter):
         """
         if message.business is not None and message.business not in self._owned:
             raise ValueError(f"messenger: account {self.account!r} does not own Page {message.business!r}")
+        if last_inbound_at is None and message.customer_last_wrote_at is not None:
+            last_inbound_at = datetime.fromtimestamp(message.customer_last_wrote_at, UTC)
         kind = window.STANDARD if last_inbound_at is None else self.messaging_type(last_inbound_at)
         body = outbound.build_body(message, kind)
         path = outbound.messages_path(self.settings.graph_version, self.settings.page_id)

@@ -50,6 +50,10 @@ class WhatsAppAdapter(ChannelAdapter):
 
     name: ClassVar[str] = "whatsapp"
     channel: ClassVar[str] = Channel.WHATSAPP
+    service_window: float | None = 24 * 3600.0
+    """The customer-service window: free-form messages only within 24 hours of the customer's
+    last message; outside it, only a template (developers.facebook.com/docs/whatsapp/cloud-api/
+    guides/send-messages#customer-service-windows).  The core refuses a text before any I/O."""
     Settings: ClassVar[type[WhatsAppSettings]] = WhatsAppSettings
     recordings: ClassVar[Path | None] = Path(__file__).parent / "recordings"
 

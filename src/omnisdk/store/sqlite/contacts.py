@@ -48,6 +48,23 @@ class SQLiteContacts(SQLiteAtomic):
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
 
+    def note_inbound(self, source: str, customer: str, at: float) -> None:
+        try:
+            self.c.execute(
+                "INSERT INTO customer_windows (source, customer, last_inbound_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (source, customer) DO UPDATE SET last_inbound_at ="
+                " MAX(last_inbound_at, excluded.last_inbound_at)", (source, customer, at))
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+
+    def last_inbound(self, source: str, customer: str) -> float | None:
+        try:
+            row = self.c.execute("SELECT last_inbound_at FROM customer_windows WHERE source = ? AND customer = ?",
+                                 (source, customer)).fetchone()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return float(row[0]) if row else None
+
     def opted_out(self, channel: str, address: str) -> bool:
         try:
             row = self.c.execute("SELECT opted_out FROM consent WHERE channel = ? AND value = ?",

@@ -210,6 +210,22 @@ def _outgoing_webhooks(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX webhook_deliveries_of ON webhook_deliveries (subscription_id, created_at)")
 
 
+def _customer_windows(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE customer_windows ("
+        " source TEXT NOT NULL,"  # the account: /{plugin}/{account}
+        " customer TEXT NOT NULL,"
+        " last_inbound_at REAL NOT NULL,"  # epoch seconds: when we received their last message
+        " PRIMARY KEY (source, customer)) WITHOUT ROWID")
+    # what the interactions already know: each customer's last message to each account
+    conn.execute(
+        "INSERT INTO customer_windows (source, customer, last_inbound_at)"
+        " SELECT source, customer, MAX((julianday(json_extract(doc, '$.last_customer_message_at'))"
+        " - 2440587.5) * 86400.0) FROM interactions"
+        " WHERE source IS NOT NULL AND customer IS NOT NULL"
+        " AND json_extract(doc, '$.last_customer_message_at') IS NOT NULL GROUP BY source, customer")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -221,6 +237,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "consent: the addresses whose customer opted out", _consent),
     Migration(9, "agent API keys (hashed) and the audit log", _access),
     Migration(10, "outgoing webhooks: subscriptions and their deliveries", _outgoing_webhooks),
+    Migration(11, "customer-service windows: when each customer last wrote to each account", _customer_windows),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 
