@@ -9,6 +9,7 @@ import respx
 from sample_wire import msg, sample_body, sample_signature
 
 from omnisdk.gateway import create_app
+from omnisdk.outbound.enqueue import enqueue_text
 
 URL = "/webhooks/sample/acme"
 
@@ -118,7 +119,29 @@ async def test_plugin_crash_outside_its_contract_is_400_not_500(client, runtime,
     assert resp.status_code == 400 and resp.json()["error"] == "plugin_error"
 
 
+async def test_content_a_channel_cannot_send_is_refused_never_dropped(client, runtime):
+    await runtime.outbox.stop()
+    body = sample_body([msg(1)])
+    await client.post(URL, content=body, headers=signed(body))
+    await runtime.processor.drain()
+    iid = (await client.get("/v1/interactions")).json()["items"][0]["id"]
+    assert (await client.post(f"/v1/interactions/{iid}/accept", json={})).status_code == 200
+    refused = await client.post(f"/v1/interactions/{iid}/reply", json={
+        "text": "pick one", "content": {"buttons": [{"id": "a", "title": "A"}]}})
+    assert refused.status_code == 400 and refused.json()["detail"] == "sample cannot send buttons"
+    inter = (await runtime.interaction(iid))[0]
+    await runtime.processor.operate(lambda ctx: enqueue_text(  # queued past the API's check
+        ctx, inter, "where?", "direct-1", content={"location": {"latitude": 1.0, "longitude": 2.0}}))
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.post("https://sample.test/messages").respond(200, json={"id": "out-1"})
+        assert await runtime.outbox.run_once() == 1
+    assert route.call_count == 0
+    row = await runtime.store.transact(lambda tx: tx.c.execute("SELECT state, error FROM outbox").fetchone())
+    assert row == ("failed", "ValueError: sample cannot send location")
+
+
 async def test_reply_and_close_through_the_api(client, runtime):
+    await runtime.outbox.stop()  # this test sends with run_once: the background worker would race it
     body = sample_body([msg(1)])
     await client.post(URL, content=body, headers=signed(body))
     await runtime.processor.drain()

@@ -181,6 +181,13 @@ class OutboundMessage(BaseModel):
         "(Messenger's HUMAN_AGENT tag)."))
     email: OutboundEmail | None = Field(None, description="Channel email: the headers the core fixed "
                                         "(Message-ID, subject, In-Reply-To, References).")
+    buttons: list[ReplyButton] = Field(default_factory=list, description=(
+        "Quick-reply buttons under ``text`` (WhatsApp interactive reply buttons: 1 to 3)."))
+    list_menu: ListMenu | None = Field(None, description="A menu of choices under ``text`` (WhatsApp list message).")
+    location: Location | None = Field(None, description="A place to show on a map.")
+    reaction: Reaction | None = Field(None, description="An emoji on one of the customer's messages.")
+    contacts: list[ContactCard] = Field(default_factory=list, description="Contact cards to share.")
+    preview_url: bool = Field(False, description="Render a preview of the first URL in ``text``.")
 
 
 class OutboundMedia(BaseModel):
@@ -211,6 +218,92 @@ class Template(BaseModel):
     name: str
     language: str = Field(description="Locale code, e.g. en_US.")
     components: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ReplyButton(BaseModel):
+    """One quick-reply button: the customer's tap comes back as a message carrying ``id``.
+
+    Raises:
+        pydantic.ValidationError: a field of the wrong type or an unknown field.
+    """
+
+    model_config = _STRICT
+
+    id: str = Field(min_length=1, max_length=256, description="What comes back when it is tapped.")
+    title: str = Field(min_length=1, max_length=20, description="The button's label.")
+
+
+class ListRow(BaseModel):
+    """One choice of a list menu (raises pydantic.ValidationError on bad or unknown fields)."""
+
+    model_config = _STRICT
+
+    id: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=24)
+    description: str | None = Field(None, max_length=72)
+
+
+class ListSection(BaseModel):
+    """A titled group of rows (raises pydantic.ValidationError on bad or unknown fields)."""
+
+    model_config = _STRICT
+
+    title: str | None = Field(None, max_length=24)
+    rows: list[ListRow] = Field(min_length=1, max_length=10)
+
+
+class ListMenu(BaseModel):
+    """A menu opened by one button (raises pydantic.ValidationError on bad or unknown fields)."""
+
+    model_config = _STRICT
+
+    button: str = Field(min_length=1, max_length=20, description="The label of the button that opens it.")
+    sections: list[ListSection] = Field(min_length=1, max_length=10)
+
+
+class Location(BaseModel):
+    """A place (WGS 84 degrees; raises pydantic.ValidationError on bad or unknown fields)."""
+
+    model_config = _STRICT
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    name: str | None = Field(None, max_length=1000)
+    address: str | None = Field(None, max_length=1000)
+
+
+class Reaction(BaseModel):
+    """An emoji on a message (an empty emoji removes ours; raises pydantic.ValidationError)."""
+
+    model_config = _STRICT
+
+    message_id: str = Field(min_length=1, description="The provider id of the message reacted to.")
+    emoji: str = Field(max_length=16, description="One emoji; empty: remove the reaction.")
+
+
+class ContactCard(BaseModel):
+    """A contact to share (raises pydantic.ValidationError on bad or unknown fields)."""
+
+    model_config = _STRICT
+
+    name: str = Field(min_length=1, max_length=200, description="The name as it should show.")
+    phones: list[str] = Field(default_factory=list, max_length=20, description="E.164 numbers.")
+    emails: list[str] = Field(default_factory=list, max_length=20)
+
+
+RICH_CONTENT = ("buttons", "list_menu", "location", "reaction", "contacts", "preview_url")
+"""The :class:`OutboundMessage` fields beyond text, media and template: an adapter that does not
+list one in :attr:`ChannelAdapter.outbound_content` never receives a message using it."""
+
+
+def unsupported_content(message: OutboundMessage, supported: frozenset[str]) -> list[str]:
+    """The content fields ``message`` uses that ``supported`` does not list."""
+    used = [f for f in RICH_CONTENT if getattr(message, f)]
+    if message.template is not None:
+        used.append("template")
+    if message.media:
+        used.append("media")
+    return [f for f in used if f not in supported]
 
 
 OutboundMessage.model_rebuild()
@@ -258,6 +351,10 @@ class ChannelAdapter(ABC):
     max_body_bytes: ClassVar[int] = 1 << 20
     webhook_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     recordings: ClassVar[Path | None] = None
+    outbound_content: ClassVar[frozenset[str]] = frozenset({"text", "media", "template"})
+    """The :class:`OutboundMessage` content fields :meth:`send` can carry (beside ``text``:
+    ``media``, ``template`` and :data:`RICH_CONTENT`'s).  The core refuses, before any I/O, a
+    message using another one, so no content is ever dropped silently."""
     service_window: float | None = None
     """Seconds after the customer's last message during which the business may send free-form
     messages (a WhatsApp or Messenger customer-service window); None: no window.  Outside it

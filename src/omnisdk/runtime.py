@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from omnisdk.adapters import ChannelAdapter
+from omnisdk.adapters import ChannelAdapter, OutboundMessage, unsupported_content
 from omnisdk.config import Settings, check_accounts
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
@@ -312,8 +312,8 @@ class Runtime:
         case_id, action = links.read(token)
         return await self.processor.operate(lambda ctx: answer_link(ctx, case_id, action, score))
 
-    async def reply(self, interaction_id: str, text: str, *, agent: str | None = None,
-                    idempotency_key: str | None = None) -> str:
+    async def reply(self, interaction_id: str, text: str | None, *, agent: str | None = None,
+                    idempotency_key: str | None = None, content: dict[str, Any] | None = None) -> str:
         """Queue an agent's text reply to the customer; returns the idempotency key (made once,
         before any retry; a repeated key sends nothing more).
 
@@ -330,10 +330,26 @@ class Runtime:
             accepted, a queued or closed interaction) or another holder.
             IdempotencyConflict (a StateError): ``idempotency_key`` was used on this
             interaction for a different text.
+            ValueError: ``content`` (:data:`omnisdk.adapters.RICH_CONTENT` fields: buttons, a
+                list, a location …) the interaction's channel cannot send, or neither text nor
+                content (HTTP 400; nothing queued).
         """
         key = idempotency_key or new_id()
+        if content:
+            inter = await self.store.transact(lambda tx: tx.get_interaction(interaction_id))
+            if inter is None:
+                raise NotFoundError(f"no interaction {interaction_id}")
+            plugin, _, account = inter.source.strip("/").partition("/")
+            adapter = self.adapters.get((plugin, account))
+            message = OutboundMessage.model_validate({"customer": inter.customer, "text": text, **content})
+            refused = unsupported_content(message, adapter.outbound_content) if adapter else []
+            if refused:
+                raise ValueError(f"{plugin} cannot send {', '.join(refused)}")
+        elif not text:
+            raise ValueError("a reply needs text or content")
 
-        await self.processor.operate(lambda ctx: self.lifecycle.actions.reply(ctx, interaction_id, text, key, agent))
+        await self.processor.operate(lambda ctx: self.lifecycle.actions.reply(ctx, interaction_id, text, key, agent,
+                                                                              content))
         self.outbox.wake()
         return key
 

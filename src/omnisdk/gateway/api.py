@@ -489,7 +489,9 @@ async def reply(
     """Queue a text reply to the customer (sent by the outbox with retries).  Only accepted work
     takes a reply: work_in_progress, on_hold or wrap_up (409 conflict otherwise)."""
     acting = await _work_on(rt, principal, interaction_id, body.agent)
-    key = await rt.reply(interaction_id, body.text, agent=acting, idempotency_key=idempotency_key)
+    content = body.content.model_dump(exclude_defaults=True) if body.content is not None else None
+    key = await rt.reply(interaction_id, body.text, agent=acting, idempotency_key=idempotency_key,
+                         content=content or None)
     return {"idempotency_key": key}
 
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from omnisdk.adapters import ContactCard, ListMenu, Location, Reaction, ReplyButton
 from omnisdk.model import CaseState, Interaction, InteractionState
 from omnisdk.model.cases import Case
 from omnisdk.routing.model import Agent, Presence, Queue
@@ -85,11 +86,33 @@ class CloseRequest(_Request):
     agent: str | None = Field(None, description="The agent closing; refused unless they hold it.")
 
 
-class ReplyRequest(_Request):
-    """An agent's text reply to the customer, sent through the interaction's channel."""
+class RichContent(_Request):
+    """What a reply carries beside text, where the channel can (WhatsApp: all of it); a channel
+    that cannot is refused (400), never sent without it."""
 
-    text: str = Field(min_length=1, description="The message text.", examples=["Hello! How can I help?"])
+    buttons: list[ReplyButton] = Field(default_factory=list, max_length=10, description=(
+        "Quick-reply buttons under the text (WhatsApp: 1 to 3)."))
+    list_menu: ListMenu | None = Field(None, description="A menu of choices under the text.")
+    location: Location | None = Field(None, description="A place to show on a map (no text).")
+    reaction: Reaction | None = Field(None, description="An emoji on one of the customer's messages (no text).")
+    contacts: list[ContactCard] = Field(default_factory=list, max_length=20, description="Contact cards to share (no text).")
+    preview_url: bool = Field(False, description="Show a preview of the text's first link.")
+
+
+class ReplyRequest(_Request):
+    """An agent's reply to the customer, sent through the interaction's channel: text, rich
+    content (``content``), or both where the channel takes them together."""
+
+    text: str | None = Field(None, min_length=1, description="The message text.", examples=["Hello! How can I help?"])
+    content: RichContent | None = Field(None, description=(
+        "Buttons, a list, a location, a reaction, contact cards, a link preview: where the channel takes them."))
     agent: str | None = Field(None, description="The agent replying; refused unless they hold it.")
+
+    @model_validator(mode="after")
+    def _something(self) -> ReplyRequest:
+        if self.text is None and self.content is None:
+            raise ValueError("a reply needs text or content")
+        return self
 
 
 class ReplyAccepted(BaseModel):

@@ -240,7 +240,8 @@ class AgentActions:
         if presence is Presence.AVAILABLE:
             self.dispatch.drain(ctx, agent_id)
 
-    def reply(self, ctx: Ctx, interaction_id: str, text: str, key: str, agent: str | None = None) -> None:
+    def reply(self, ctx: Ctx, interaction_id: str, text: str | None, key: str, agent: str | None = None,
+              content: dict[str, Any] | None = None) -> None:
         """An agent's text to the customer, queued in the outbox under ``key``; messaging actions
         on agent messages re-arm.
 
@@ -250,7 +251,7 @@ class AgentActions:
         """
         inter = get_interaction(ctx, interaction_id)
         _held_by(inter, agent, REPLYABLE)
-        enqueue_text(ctx, inter, text, key)
+        enqueue_text(ctx, inter, text, key, content=content)
         arm_actions(ctx, self.settings.actions, inter, ActionEvent.AGENT_MESSAGE)
 
     def open_outbound(self, ctx: Ctx, *, agent: str, source: str, channel: Any, customer: str,

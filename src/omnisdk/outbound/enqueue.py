@@ -70,8 +70,8 @@ def enqueue_template(ctx: Ctx, interaction: Interaction, template: dict[str, Any
     return bool(added)
 
 
-def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, automatic: bool = False,
-                 subject: str | None = None) -> bool:
+def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str, *, automatic: bool = False,
+                 subject: str | None = None, content: dict[str, Any] | None = None) -> bool:
     """Queue ``text`` for the customer of ``interaction`` under the idempotency key ``key``.
 
     ``automatic``: the core sends it on its own (an acknowledgement, a bot's answer, a reminder,
@@ -79,7 +79,9 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, aut
     the core fixes (:mod:`omnisdk.outbound.email_headers`: Message-ID, subject with our token,
     In-Reply-To, References, and ``automatic``, which the mail states with ``Auto-Submitted``),
     and the Message-ID is indexed for threading in the same transaction.  ``subject`` is the
-    first mail's subject of a thread that has none yet (a draft's).
+    first mail's subject of a thread that has none yet (a draft's).  ``content`` adds
+    :data:`omnisdk.adapters.RICH_CONTENT` fields (buttons, a list, a location …) to the payload;
+    the caller has checked the channel takes them, and the outbox checks again.
 
     The row is sent through the account named by ``interaction.source`` (``/{plugin}/{account}``)
     from ``interaction.business`` to ``interaction.customer``; its payload is an
@@ -112,8 +114,8 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, aut
         return False
     plugin, _, account = interaction.source.strip("/").partition("/")
     payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
-                                  "text": text, "interaction_id": interaction.id}
-    mail = email_headers(ctx, interaction, text, key, automatic=automatic, subject=subject)
+                                  "text": text, "interaction_id": interaction.id, **(content or {})}
+    mail = email_headers(ctx, interaction, text or "", key, automatic=automatic, subject=subject)
     request = dict(payload)  # what was asked: the mail's headers are the core's, derived from the thread
     if mail is not None:
         payload["email"] = mail.model_dump()

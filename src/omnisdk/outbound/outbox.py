@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from omnisdk.adapters import ChannelAdapter, OutboundMessage
+from omnisdk.adapters import ChannelAdapter, OutboundMessage, unsupported_content
 from omnisdk.errors import OptedOutError, WindowClosedError
 from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, rfc3339
 from omnisdk.outbound.errors import OutboundError
@@ -147,6 +147,9 @@ class OutboxWorker:
         try:
             payload = row.payload if last_wrote is None else {**row.payload, "customer_last_wrote_at": last_wrote}
             message = OutboundMessage.model_validate(payload)
+            refused = unsupported_content(message, adapter.outbound_content)
+            if refused:  # never dropped silently: the row fails, nothing is sent
+                return ValueError(f"{row.plugin} cannot send {', '.join(refused)}")
             return await adapter.send(message, idempotency_key=row.idempotency_key)
         except (OutboundError, ValueError) as exc:
             return exc

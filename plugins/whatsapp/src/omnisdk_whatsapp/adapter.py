@@ -27,7 +27,7 @@ from omnisdk.events import Event
 from omnisdk.model.addresses import Channel
 from omnisdk.outbound import OutboundError, ProviderClient, RetryPolicy
 from omnisdk_whatsapp import signature, translate
-from omnisdk_whatsapp.outbound import build_body, error_code, read_response
+from omnisdk_whatsapp.outbound import build_body, error_code, read_receipt, read_response
 from omnisdk_whatsapp.settings import DEFAULT_API_BASE_URL, WhatsAppSettings
 
 # Graph API responses carry x-fb-trace-id (the fbtrace_id Meta support asks for) and
@@ -50,6 +50,8 @@ class WhatsAppAdapter(ChannelAdapter):
 
     name: ClassVar[str] = "whatsapp"
     channel: ClassVar[str] = Channel.WHATSAPP
+    outbound_content: ClassVar[frozenset[str]] = frozenset({
+        "text", "media", "template", "buttons", "list_menu", "location", "reaction", "contacts", "preview_url"})
     service_window: float | None = 24 * 3600.0
     """The customer-service window: free-form messages only within 24 hours of the customer's
     last message; outside it, only a template (developers.facebook.com/docs/whatsapp/cloud-api/
@@ -217,6 +219,22 @@ class WhatsAppAdapter(ChannelAdapter):
                 request_id=rid,
             ) from None
         return SendResult(message_id=mid, status=status, request_id=rid)
+
+    async def mark_read(self, message_id: str, *, business: str | None = None) -> None:
+        """Mark a customer's message (and the ones before it) as read: the blue ticks
+        (``POST /{api_version}/{phone_number_id}/messages`` with ``status: "read"``,
+        /docs/whatsapp/cloud-api/guides/mark-message-as-read).
+
+        Raises:
+            ValueError: no message id, or a ``business`` this account does not own (no I/O).
+            omnisdk.outbound.OutboundError: or a subclass, as :meth:`send`.
+        """
+        body = read_receipt(message_id)
+        sender = business or self.settings.phone_number_id
+        if sender not in self._owned:
+            raise ValueError(f"whatsapp: account {self.account!r} does not own phone number id {sender}")
+        await self._http().request("POST", f"/{self.settings.api_version}/{sender}/messages", json=body,
+                                   idempotency_key=f"read:{message_id}")
 
     async def aclose(self) -> None:
         """Close the HTTP client, if one was made."""

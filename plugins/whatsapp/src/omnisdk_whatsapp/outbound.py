@@ -6,7 +6,17 @@ Request: ``POST /{api_version}/{phone_number_id}/messages`` with a JSON body
 
 - always ``messaging_product: "whatsapp"``, ``recipient_type: "individual"``, ``to`` (the
   customer's number as digits, without ``+``), ``type``;
-- text: ``text: {"body", "preview_url": false}``;
+- text: ``text: {"body", "preview_url"}`` (a link preview when true);
+- interactive: ``interactive: {"type": "button"|"list", "body": {"text"}, "action"}`` —
+  /messages/interactive-reply-buttons-messages (``action.buttons[].reply {"id", "title"}``,
+  1–3, titles ≤ 20 characters) and /messages/interactive-list-messages (``action.button``,
+  ``action.sections[] {"title", "rows": [{"id", "title", "description"}]}``, ≤ 10 rows);
+- location: ``location: {"latitude", "longitude", "name", "address"}`` — /messages/location-messages;
+- reaction: ``reaction: {"message_id", "emoji"}`` (empty emoji removes it) — /messages/reaction-messages;
+- contacts: ``contacts: [{"name": {"formatted_name", "first_name", "last_name"}, "phones":
+  [{"phone", "type"}], "emails": [{"email", "type"}]}]`` — /messages/contacts-messages;
+- mark as read: ``{"messaging_product", "status": "read", "message_id"}`` —
+  /guides/mark-message-as-read (:func:`read_receipt`);
 - media: ``type`` image|video|audio|document|sticker and an object with ``link`` (public URL)
   or ``id`` (uploaded media id), ``caption`` (image, video, document) and ``filename``
   (document) — /reference/messages "Media object";
@@ -63,21 +73,95 @@ def _media(item: OutboundMedia, text: str | None) -> tuple[str, dict[str, Any]]:
     return mtype, obj
 
 
+def _kinds(message: OutboundMessage) -> list[str]:
+    kinds = [k for k in ("template", "buttons", "list_menu", "location", "reaction", "contacts")
+             if getattr(message, k)]
+    if message.media:
+        kinds.append("media")
+    return kinds
+
+
+def _interactive(message: OutboundMessage) -> dict[str, Any]:
+    """Reply buttons (/docs/whatsapp/cloud-api/messages/interactive-reply-buttons-messages) or a
+    list (/docs/whatsapp/cloud-api/messages/interactive-list-messages), ``text`` as the body."""
+    if not message.text:
+        raise ValueError("whatsapp: buttons and lists need text as their body")
+    if len(message.text) > 1024:
+        raise ValueError("whatsapp: an interactive message's body is at most 1,024 characters")
+    if message.buttons:
+        if len(message.buttons) > 3:
+            raise ValueError("whatsapp: at most 3 reply buttons")
+        return {"type": "button", "body": {"text": message.text}, "action": {"buttons": [
+            {"type": "reply", "reply": {"id": b.id, "title": b.title}} for b in message.buttons]}}
+    menu = message.list_menu
+    assert menu is not None
+    if sum(len(s.rows) for s in menu.sections) > 10:
+        raise ValueError("whatsapp: a list has at most 10 rows in all")
+    if len(menu.sections) > 1 and any(not s.title for s in menu.sections):
+        raise ValueError("whatsapp: each section of a list with several needs a title")
+    sections = []
+    for s in menu.sections:
+        rows = [{"id": r.id, "title": r.title, **({"description": r.description} if r.description else {})}
+                for r in s.rows]
+        sections.append({**({"title": s.title} if s.title else {}), "rows": rows})
+    return {"type": "list", "body": {"text": message.text}, "action": {"button": menu.button, "sections": sections}}
+
+
+def _contacts(message: OutboundMessage) -> list[dict[str, Any]]:
+    """Contact cards (/docs/whatsapp/cloud-api/messages/contacts-messages)."""
+    out = []
+    for c in message.contacts:
+        first, _, last = c.name.partition(" ")
+        name = {"formatted_name": c.name, "first_name": first, **({"last_name": last} if last else {})}
+        out.append({"name": name, "phones": [{"phone": p, "type": "CELL"} for p in c.phones],
+                    "emails": [{"email": e, "type": "WORK"} for e in c.emails]})
+    return out
+
+
 def build_body(message: OutboundMessage) -> dict[str, Any]:
     """The JSON body of the send-message request for ``message``.
 
-    Content rules: a template goes alone; one media item per message (WhatsApp has no
-    albums), with ``text`` as its caption when the media has none; otherwise text.
+    Content rules: one kind per message — a template, media (one item: WhatsApp has no albums;
+    ``text`` is its caption when the media has none), reply buttons or a list (``text`` is the
+    body), a location, a reaction, contact cards, or text alone (``preview_url`` renders a link
+    preview).  ``reply_to`` quotes a message (``context``); a reaction names its own message
+    and takes none.
 
     Raises:
-        ValueError: no content, template mixed with other content, more than one media item,
-            an unknown media type, media without url/id, a caption on audio/sticker, or a
-            customer that is not an E.164 number.  Raised before any I/O.
+        ValueError: no content, two kinds at once, text where the kind has none (a template,
+            a location, a reaction, contacts), more than one media item, an unknown media
+            type, media without url/id, a caption on audio/sticker, more than 3 buttons or 10
+            list rows, or a customer that is not an E.164 number.  Raised before any I/O.
     """
     to = recipient(message.customer)
     body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
                             "to": to}
-    if message.template is not None:
+    kinds = _kinds(message)
+    if len(kinds) > 1:
+        raise ValueError(f"whatsapp: one kind of content per message, not {' and '.join(kinds)}")
+    if message.text and kinds and kinds[0] in ("location", "reaction", "contacts"):
+        raise ValueError(f"whatsapp: a {kinds[0]} message carries no text")
+    if message.preview_url and (kinds or not message.text):
+        raise ValueError("whatsapp: preview_url applies to a text message")
+    if message.buttons or message.list_menu is not None:
+        body["type"] = "interactive"
+        body["interactive"] = _interactive(message)
+    elif message.location is not None:  # /docs/whatsapp/cloud-api/messages/location-messages
+        loc = message.location
+        body["type"] = "location"
+        body["location"] = {"latitude": loc.latitude, "longitude": loc.longitude,
+                            **({"name": loc.name} if loc.name else {}),
+                            **({"address": loc.address} if loc.address else {})}
+    elif message.reaction is not None:  # /docs/whatsapp/cloud-api/messages/reaction-messages
+        if message.reply_to:
+            raise ValueError("whatsapp: a reaction names its message itself (no reply_to)")
+        body["type"] = "reaction"
+        body["reaction"] = {"message_id": message.reaction.message_id, "emoji": message.reaction.emoji}
+        return body
+    elif message.contacts:
+        body["type"] = "contacts"
+        body["contacts"] = _contacts(message)
+    elif message.template is not None:
         if message.text or message.media:
             raise ValueError("whatsapp: a template message carries no other text or media")
         t = message.template
@@ -92,12 +176,19 @@ def build_body(message: OutboundMessage) -> dict[str, Any]:
         body[mtype] = obj
     elif message.text:
         body["type"] = "text"
-        body["text"] = {"body": message.text, "preview_url": False}
+        body["text"] = {"body": message.text, "preview_url": message.preview_url}
     else:
-        raise ValueError("whatsapp: the message has no text, media or template")
+        raise ValueError("whatsapp: the message has no content")
     if message.reply_to:
         body["context"] = {"message_id": message.reply_to}
     return body
+
+
+def read_receipt(message_id: str) -> dict[str, Any]:
+    """The body that marks a customer's message (and every earlier one) as read."""
+    if not message_id:
+        raise ValueError("whatsapp: mark_read needs the message's id")
+    return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
 
 
 def error_code(doc: Any) -> str | None:
