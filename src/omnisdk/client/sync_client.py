@@ -25,8 +25,8 @@ from typing import Any, TypeVar
 
 import httpx
 
+import omnisdk.client.calls as calls
 from omnisdk.access.principals import Role
-from omnisdk.client import calls
 from omnisdk.client.base import STREAM_READ_TIMEOUT, BaseAgentClient
 from omnisdk.client.calls import Call
 from omnisdk.client.errors import status_error
