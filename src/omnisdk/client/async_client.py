@@ -83,8 +83,10 @@ class AsyncAgentClient(BaseAgentClient):
             try:
                 response = await self._http.send(request)
             except httpx.TransportError as exc:
-                raise self._transport_error(call, exc) from None
-            return self._decode(call, response)
+                failure = self._transport_error(call, exc)
+            else:
+                return self._decode(call, response)
+            raise failure  # out of the except block: the httpx error (its request's headers) stays behind
 
         loop = async_retrying(self.retry, resendable=call.resendable, sleep=self._sleep,
                               before_sleep=self._log_retry(call))
@@ -250,6 +252,7 @@ class AsyncAgentClient(BaseAgentClient):
             BadRequestError: a ``last_event_id`` this stream did not give out.
         """
         request = self._stream_request(self._http, last_event_id, queue, read_timeout)
+        failure = None
         try:
             response = await self._http.send(request, stream=True)
             try:
@@ -261,7 +264,9 @@ class AsyncAgentClient(BaseAgentClient):
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
-            raise self._transport_error(None, exc) from None
+            failure = self._transport_error(None, exc)
+        if failure is not None:
+            raise failure  # out of the except block: the httpx error stays behind
 
 
 def _copy_docstrings() -> None:

@@ -33,6 +33,15 @@ STREAM_READ_TIMEOUT = 45.0
 """Seconds without a byte before a live stream counts as dead (the server pings every 15 s)."""
 
 
+def _problem(exc: Exception) -> str:
+    """What is wrong with a body, without echoing it (no ``input``)."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the body"
+        return f"{exc.error_count()} problem(s); {where}: {first['msg']}"
+    return "not JSON"
+
+
 class BaseAgentClient:
     """The shared half of :class:`~omnisdk.client.AgentClient` and
     :class:`~omnisdk.client.AsyncAgentClient` (see there for the arguments)."""
@@ -90,7 +99,7 @@ class BaseAgentClient:
         except (orjson.JSONDecodeError, ValidationError) as exc:
             raise APIResponseValidationError(
                 f"{call.method} {call.path} answered {response.status_code} with a body that does not match "
-                f"the API's schema ({type(exc).__name__})", status=response.status_code) from None
+                f"the API's schema ({_problem(exc)})", status=response.status_code) from None
 
     @staticmethod
     def _transport_error(call: Call[Any] | None, exc: httpx.TransportError) -> APIConnectionError:
@@ -104,7 +113,7 @@ class BaseAgentClient:
         except (orjson.JSONDecodeError, ValidationError) as exc:
             raise APIResponseValidationError(
                 f"GET /v1/events sent a {sse.event!r} event that does not match the API's schema "
-                f"({type(exc).__name__})", status=200) from None
+                f"({_problem(exc)})", status=200) from None
 
     @staticmethod
     def _log_retry(call: Call[Any]) -> Callable[[RetryCallState], None]:

@@ -96,8 +96,10 @@ class AgentClient(BaseAgentClient):
             try:
                 response = self._http.send(request)
             except httpx.TransportError as exc:
-                raise self._transport_error(call, exc) from None
-            return self._decode(call, response)
+                failure = self._transport_error(call, exc)
+            else:
+                return self._decode(call, response)
+            raise failure  # out of the except block: the httpx error (its request's headers) stays behind
 
         loop = retrying(self.retry, resendable=call.resendable, sleep=self._sleep,
                         before_sleep=self._log_retry(call))
@@ -424,6 +426,7 @@ class AgentClient(BaseAgentClient):
             BadRequestError: a ``last_event_id`` this stream did not give out.
         """
         request = self._stream_request(self._http, last_event_id, queue, read_timeout)
+        failure = None
         try:
             response = self._http.send(request, stream=True)
             try:
@@ -435,6 +438,8 @@ class AgentClient(BaseAgentClient):
             finally:
                 response.close()
         except httpx.TransportError as exc:
-            raise self._transport_error(None, exc) from None
+            failure = self._transport_error(None, exc)
+        if failure is not None:
+            raise failure  # out of the except block: the httpx error stays behind
 
 __all__ = ["AgentClient"]
