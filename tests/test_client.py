@@ -13,6 +13,7 @@ import logging
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import api_access
@@ -204,7 +205,6 @@ async def test_the_filters_reach_the_api(app, runtime, admin):
     assert len((await admin.list_interactions(channel="chat", queue="support", active=True)).items) == 1
     assert (await admin.list_interactions(active=False)).items == []
     assert (await admin.list_interactions(updated_since="2999-01-01T00:00:00Z")).items == []
-    from datetime import datetime
     assert len((await admin.list_interactions(updated_since=datetime(2000, 1, 1))).items) == 1
     iid = (await admin.list_interactions()).items[0].id
     assert [i.id for i in (await admin.list_interactions(id_match=iid[-12:])).items] == [iid]
@@ -587,11 +587,9 @@ def test_the_parser_keeps_the_last_id_and_ignores_what_the_standard_ignores():
 
 
 @pytest.fixture
-async def served(tmp_path):
+async def served(tmp_path, monkeypatch):
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        with contextlib.suppress(KeyError):
-            import os
-            del os.environ[var]
+        monkeypatch.delenv(var, raising=False)
     rt = Runtime(make_settings(tmp_path))
     await rt.start()
     app = create_app(rt, manage_runtime=False)
@@ -648,7 +646,7 @@ async def test_the_async_client_reads_the_live_stream_of_a_real_server_and_resum
             await anext(anonymous.events())
 
 
-async def test_the_sync_client_against_a_real_server(served):
+async def test_the_sync_client_against_a_real_server(served, provider):
     rt, app, url = served
     key = await api_access.api_key(rt, "admin")
     await customer_writes(app, rt, 1)
