@@ -514,43 +514,39 @@ UrlOpt = Annotated[Optional[str], typer.Option("--url", help=(
     "Read from a running gateway (http://HOST:PORT) instead of the store, with the API key in $OMNISDK_API_KEY."))]
 
 
-def _from_gateway(url: str, path: str, missing_ok: bool = False) -> Any:
-    """GET ``path`` of the agent API of a running gateway with the API key in
-    ``$OMNISDK_API_KEY`` (never a command-line option: it would stay in the shell's history and
-    show in ``ps``); exit 1 when unreachable or refused."""
-    import httpx
+def _from_gateway(url: str, fetch: Any) -> Any:
+    """``fetch(client)`` with an :class:`omnisdk.client.AgentClient` of the agent API of a
+    running gateway, with the API key in ``$OMNISDK_API_KEY`` (never a command-line option: it
+    would stay in the shell's history and show in ``ps``); exit 1 when unreachable or refused.
+    Sent once: a person at the prompt retries, the client does not."""
+    from omnisdk.client import AgentClient, APIConnectionError, APIStatusError, RetryPolicy
 
     key = os.environ.get("OMNISDK_API_KEY")
     try:
-        resp = httpx.get(url.rstrip("/") + path, timeout=10, headers={"x-api-key": key} if key else None)
-    except httpx.HTTPError as exc:
-        err.print(f"cannot reach the gateway at {url}: {type(exc).__name__}")
+        with AgentClient(url, api_key=key or None, timeout=10, retry=RetryPolicy(max_attempts=1)) as client:
+            return fetch(client)
+    except APIConnectionError as exc:
+        err.print(f"cannot reach the gateway at {url}: {exc.cause}")
         raise typer.Exit(1) from None
-    if resp.status_code == 404 and missing_ok:
+    except APIStatusError as exc:
+        hint = " (set OMNISDK_API_KEY to an API key: omnisdk keys create)" if exc.status == 401 and not key else ""
+        err.print(f"the gateway answered {exc.status}: {exc.detail}{hint}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def _json_of(items: Any) -> list[Any]:
+    """The API's models as the JSON the API answered."""
+    return [item.model_dump(mode="json") for item in items]
+
+
+def _or_none(fetch: Any) -> Any:
+    """``fetch()``, or None when the gateway answers 404."""
+    from omnisdk.client import NotFoundError
+
+    try:
+        return fetch()
+    except NotFoundError:
         return None
-    if resp.status_code >= 400:
-        try:
-            detail = resp.json().get("detail", resp.text)
-        except ValueError:
-            detail = resp.text
-        hint = " (set OMNISDK_API_KEY to an API key: omnisdk keys create)" if resp.status_code == 401 and not key else ""
-        err.print(f"the gateway answered {resp.status_code}: {detail}{hint}", markup=False)
-        raise typer.Exit(1)
-    return resp.json()
-
-
-def _all_from_gateway(url: str, path: str) -> list[Any]:
-    """Every item of a paged list of the agent API (``{"items", "next_cursor"}``), page by page."""
-    from urllib.parse import quote
-
-    items: list[Any] = []
-    cursor = None
-    while True:
-        page = _from_gateway(url, f"{path}?limit=500" + (f"&cursor={quote(cursor)}" if cursor else ""))
-        items.extend(page["items"])
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return items
 
 
 def _per_channel(d: dict[str, Any]) -> str:
@@ -561,7 +557,7 @@ def _per_channel(d: dict[str, Any]) -> str:
 def agents(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
     """Agents: presence, capacity, and the load they hold now per channel."""
     if url:
-        items = _all_from_gateway(url, "/v1/agents")
+        items = _from_gateway(url, lambda api: _json_of(api.iter_agents(limit=500)))
     else:
         from omnisdk.gateway.state import snapshot
 
@@ -583,7 +579,7 @@ def agents(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = Fals
 def queues(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
     """Queues with the number of interactions waiting in each."""
     if url:
-        items = _from_gateway(url, "/v1/queues")
+        items = _from_gateway(url, lambda api: _json_of(api.list_queues()))
     else:
         from omnisdk.gateway.state import snapshot
 
@@ -629,13 +625,14 @@ def interaction(
 ) -> None:
     """One interaction with its history (every transition) and its messages."""
     if url:
-        from urllib.parse import quote
+        def fetch(api: Any) -> Any:
+            found = _or_none(lambda: api.get_interaction(ident))
+            if found is None:  # the tables show the last 12 characters
+                ids = [i.id for i in api.list_interactions(id_match=ident, limit=2).items]
+                found = api.get_interaction(ids[0]) if len(ids) == 1 else None
+            return found.model_dump(mode="json") if found is not None else None
 
-        doc = _from_gateway(url, f"/v1/interactions/{quote(ident, safe='')}", missing_ok=True)
-        if doc is None:
-            page = _from_gateway(url, f"/v1/interactions?id_match={quote(ident, safe='')}&limit=2")
-            ids = [i["id"] for i in page["items"]]
-            doc = _from_gateway(url, f"/v1/interactions/{quote(ids[0], safe='')}") if len(ids) == 1 else None
+        doc = _from_gateway(url, fetch)
     else:
         settings, host = _load(config)
         from omnisdk.runtime import build_adapters
@@ -686,9 +683,8 @@ def summary(
     from omnisdk.model import Interaction
 
     if url:
-        from urllib.parse import quote
-
-        doc = _from_gateway(url, f"/v1/interactions/{quote(ident, safe='')}/summary", missing_ok=True)
+        found = _from_gateway(url, lambda api: _or_none(lambda: api.summary(ident)))
+        doc = found.model_dump(mode="json") if found is not None else None
     else:
         settings = _settings(config)
         found = _read_db(settings, lambda tx: _interaction_from_db(tx, ident))
@@ -714,7 +710,7 @@ _CASE_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "creat
 def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
     """Cases opened from interactions, newest (highest number) first."""
     if url:
-        items = _all_from_gateway(url, "/v1/cases")
+        items = _from_gateway(url, lambda api: _json_of(api.iter_cases(limit=500)))
     else:
         items = _read_db(_settings(config), lambda tx: list(reversed(tx.list_cases())))
     items = [{k: c.get(k) for k in _CASE_FIELDS} | {"state": c.get("state") or "new",

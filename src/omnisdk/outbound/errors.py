@@ -7,6 +7,8 @@ credentials.
 
 from __future__ import annotations
 
+from typing import Any
+
 from omnisdk.errors import OmniError
 
 
@@ -20,7 +22,16 @@ class OutboundError(OmniError):
 
 
 class APIConnectionError(OutboundError):
-    """The provider could not be reached (DNS, refused, reset).  Retried."""
+    """The provider could not be reached (DNS, refused, reset).  Retried.
+
+    Attributes:
+        cause: the name of the transport failure (``ConnectError``, ``ReadTimeout`` …), if known.
+    """
+
+    def __init__(self, message: str, *, provider: str, request_id: str | None = None,
+                 cause: str | None = None) -> None:
+        super().__init__(message, provider=provider, request_id=request_id)
+        self.cause = cause
 
 
 class APITimeoutError(APIConnectionError):
@@ -31,9 +42,12 @@ class APIStatusError(OutboundError):
     """The provider answered with a non-2xx status.
 
     Attributes:
-        status_code: the HTTP status.
+        status_code: the HTTP status (also as ``status``).
         error_code: the provider's own error code, when the body carries one.
         retry_after: seconds from a ``Retry-After`` header, if any.
+        reason: the ``error`` field of an ``{"error": reason, "detail": text}`` answer (the agent
+            API's, :mod:`omnisdk.client`), if the body is one.
+        detail: its ``detail`` (text; a list of problems for a 422), or the body's text.
     """
 
     status_code: int = 0
@@ -47,11 +61,20 @@ class APIStatusError(OutboundError):
         request_id: str | None = None,
         error_code: str | None = None,
         retry_after: float | None = None,
+        reason: str | None = None,
+        detail: Any = None,
     ) -> None:
         super().__init__(message, provider=provider, request_id=request_id)
         self.status_code = status_code
         self.error_code = error_code
         self.retry_after = retry_after
+        self.reason = reason
+        self.detail = detail
+
+    @property
+    def status(self) -> int:
+        """The HTTP status (the same as ``status_code``)."""
+        return self.status_code
 
 
 class BadRequestError(APIStatusError):
