@@ -13,6 +13,7 @@ from __future__ import annotations
 from omnisdk.errors import OptedOutError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction
+from omnisdk.observability.tracing import remember_send
 from omnisdk.outbound.email_headers import email_headers
 
 
@@ -65,6 +66,7 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str, key: str, *, aut
     )
     if added:
         ctx.outbox += 1
+        remember_send(interaction.id, key)  # the send span's parent: the span queuing it, if recorded
         if mail is not None:
             ctx.tx.index_message_ids(interaction.source, interaction.id, interaction.conversation_key,
                                      [mail.message_id], "outbound")
