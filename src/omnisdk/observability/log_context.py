@@ -44,11 +44,13 @@ def unbind(token: Token[dict[str, Any]]) -> None:
 
 
 def add(**fields: Any) -> None:
-    """Add ``fields`` to the innermost :func:`bind` in force (its own dict, so they go when it
-    is unbound); nothing outside any bind."""
+    """Add those of ``fields`` not bound yet to the innermost :func:`bind` in force (its own
+    dict, so they go when it is unbound); nothing outside any bind."""
     bound = _current.get()
     if bound is not _EMPTY:
-        bound.update((k, v) for k, v in fields.items() if v is not None)
+        for key, value in fields.items():
+            if value is not None and key not in bound:
+                bound[key] = value
 
 
 def current() -> dict[str, Any]:
