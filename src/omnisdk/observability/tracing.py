@@ -114,11 +114,12 @@ def headers_context(headers: Mapping[str, str]) -> Context:
     return PROPAGATOR.extract(headers)
 
 
-def traceparent_of(span: Span) -> tuple[str, str | None]:
-    """``(traceparent, tracestate)`` naming ``span`` as the parent (tracestate None when empty)."""
+def traceparent_of(span: Span) -> tuple[str | None, str | None]:
+    """``(traceparent, tracestate)`` naming ``span`` as the parent (tracestate None when empty);
+    ``(None, None)`` for a span without a valid context (a no-op tracer's)."""
     carrier: dict[str, str] = {}
     PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
-    return carrier["traceparent"], carrier.get("tracestate") or None
+    return carrier.get("traceparent"), carrier.get("tracestate") or None
 
 
 def trace_id_of(traceparent: str | None) -> str | None:
