@@ -59,11 +59,11 @@ from omnisdk.errors import (
 )
 from omnisdk.events import now_rfc3339, trace_context
 from omnisdk.gateway.deadlines import BodyDeadlines
-from omnisdk.gateway.request_ids import request_id_of
 from omnisdk.inbox.commit import commit_inbox
 from omnisdk.metrics import ACCEPTED, DUPLICATE, OTHER_PLUGIN, REJECTED, UNAVAILABLE
 from omnisdk.observability import log_context
 from omnisdk.observability import tracing as tr
+from omnisdk.observability.log_context import REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
     from omnisdk.runtime import Runtime
@@ -198,29 +198,36 @@ class WebhookEndpoint:
         qs = scope.get("query_string", b"")
         return base + scope["path"] + ("?" + qs.decode("latin-1") if qs else "")
 
-    async def ingest(self, scope: Scope, plugin: str, account: str, read_body: BodyReader,
-                     request_id: str | None = None) -> WebhookReply:
-        """Verify, parse and durably store one webhook; the reply to send (never raises).
+    async def ingest(self, scope: Scope, plugin: str, account: str, read_body: BodyReader) -> WebhookReply:
+        """Verify, parse and durably store one webhook; the reply to send (never raises)."""
+        return (await self.answer(scope, plugin, account, read_body))[0]
 
-        ``request_id`` (the caller's, for its ``X-Request-ID`` answer header; else taken from
-        the request or made) and the webhook's plugin, account and trace id are bound to the
-        log context meanwhile; with a recording tracer the work is one ingest span."""
+    async def answer(self, scope: Scope, plugin: str, account: str,
+                     read_body: BodyReader) -> tuple[WebhookReply, str]:
+        """:meth:`ingest`, and the request id to answer with (``X-Request-ID``).
+
+        The request id (the request's own when valid, else a new one), the plugin and account
+        (when configured) and the trace id are bound to the log context meanwhile; with a
+        recording tracer the work is one ingest span."""
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         adapter = self.runtime.adapter(plugin, account)
-        if request_id is None:
-            request_id = log_context.request_id_from(headers.get(log_context.REQUEST_ID_HEADER))
-        traced = None, None
-        if "traceparent" in headers:
-            traced = trace_context(headers)
+        given = headers.get(REQUEST_ID_HEADER)
+        request_id = log_context.request_id_from(given) if given is not None else log_context.new_request_id()
+        traced = trace_context(headers) if "traceparent" in headers else _UNTRACED
         tracer = self.runtime.tracing.tracer
-        if tracer is None:  # the hot path without an SDK: no span call at all
-            token = log_context.bind(request_id=request_id, plugin=plugin if adapter else None,
-                                     account=account if adapter else None, trace_id=tr.trace_id_of(traced[0]))
-            try:
-                return await self._ingest(scope, plugin, account, adapter, headers, read_body, traced)
-            finally:
-                log_context.unbind(token)
-        return await self._traced(tracer, scope, plugin, account, adapter, headers, read_body, traced, request_id)
+        if tracer is not None:
+            return await self._traced(tracer, scope, plugin, account, adapter, headers, read_body, traced,
+                                      request_id), request_id
+        fields = {"request_id": request_id}  # the hot path without an SDK: no span call at all
+        if adapter is not None:
+            fields["plugin"], fields["account"] = plugin, account
+        if traced[0] is not None:
+            fields["trace_id"] = traced[0][3:35]
+        token = log_context.bind_fields(fields)
+        try:
+            return await self._ingest(scope, plugin, account, adapter, headers, read_body, traced), request_id
+        finally:
+            log_context.unbind(token)
 
     async def _traced(self, tracer: trace.Tracer, scope: Scope, plugin: str, account: str,
                       adapter: ChannelAdapter | None, headers: dict[str, str], read_body: BodyReader,
@@ -336,8 +343,7 @@ class WebhookEndpoint:
             return await self.read_body(request.receive, limit)
 
         p = request.path_params
-        request_id = request_id_of(request.scope["headers"])
-        reply = await self.ingest(request.scope, p["plugin"], p["account"], read, request_id)
+        reply, request_id = await self.answer(request.scope, p["plugin"], p["account"], read)
         extra = {k.decode("latin-1"): v.decode("latin-1") for k, v in _EXTRA_HEADERS.get(reply.status, ())}
         extra["x-request-id"] = request_id
         return Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=extra)
@@ -348,8 +354,7 @@ class WebhookEndpoint:
         async def read(limit: int) -> bytes:
             return await self.read_body(receive, limit)
 
-        request_id = request_id_of(scope["headers"])
-        reply = await self.ingest(scope, plugin, account, read, request_id)
+        reply, request_id = await self.answer(scope, plugin, account, read)
         headers = [(b"content-type", reply.content_type.encode("latin-1")),
                    (b"content-length", str(len(reply.body)).encode("latin-1")),
                    (b"x-request-id", request_id.encode("ascii"))]
@@ -360,6 +365,7 @@ class WebhookEndpoint:
         await send({"type": "http.response.body", "body": reply.body})
 
 
+_UNTRACED: tuple[None, None] = (None, None)
 _ROUTE = "/webhooks/{plugin}/{account}"
 """``http.route`` of the ingest span (and its name after the method)."""
 

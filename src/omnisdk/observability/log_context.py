@@ -3,7 +3,7 @@
 One :class:`~contextvars.ContextVar` holds a small dict (``request_id``, ``plugin``, ``account``,
 ``interaction_id``, ``event_id``, ``trace_id``: whichever are known).  :func:`bind` sets a new
 dict, the old one's fields plus the given ones, and returns a token for :func:`unbind`; one set
-and one reset per request (about 0.25 µs), no allocation beyond the dict.  The log handler's
+and one reset per request (:func:`bind_fields`: about 0.3 µs), no allocation beyond the dict.  The log handler's
 :class:`~omnisdk.observability.logs.ContextFilter` copies the fields onto each record.
 
 Asyncio tasks copy the context they are created in, so a field bound in a request's task is
@@ -13,6 +13,7 @@ where the processor binds the event it applies.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from contextvars import ContextVar, Token
@@ -38,6 +39,13 @@ def bind(**fields: Any) -> Token[dict[str, Any]]:
     return _current.set(merged)
 
 
+def bind_fields(fields: dict[str, Any]) -> Token[dict[str, Any]]:
+    """:func:`bind` for a hot path: ``fields`` is a fresh dict without None values, taken over
+    (not copied) when nothing is bound yet (about 0.3 µs with the reset, :func:`bind` 2 µs)."""
+    outer = _current.get()
+    return _current.set({**outer, **fields} if outer else fields)
+
+
 def unbind(token: Token[dict[str, Any]]) -> None:
     """Restore the context :func:`bind` replaced."""
     _current.reset(token)
@@ -58,10 +66,15 @@ def current() -> dict[str, Any]:
     return _current.get()
 
 
+_PREFIX = f"{random.SystemRandom().getrandbits(64):016x}"
+_serial = itertools.count(1)
+
+
 def new_request_id() -> str:
-    """A fresh request id: 32 hex digits (128 random bits; not a secret, so not from the
-    system's cryptographic source: ``random`` costs about 0.5 µs, :func:`uuid.uuid4` 2.7 µs)."""
-    return f"{random.getrandbits(128):032x}"
+    """A fresh request id: 32 hex digits, 64 random bits chosen once per process then a 64-bit
+    counter, so ids never repeat within a process and do not collide across processes.  Not a
+    secret (it is echoed and logged); about 0.2 µs (:func:`uuid.uuid4`: 2.7 µs)."""
+    return f"{_PREFIX}{next(_serial):016x}"
 
 
 def request_id_from(value: str | None) -> str:
@@ -71,4 +84,4 @@ def request_id_from(value: str | None) -> str:
     return new_request_id()
 
 
-__all__ = ["FIELDS", "REQUEST_ID_HEADER", "add", "bind", "current", "new_request_id", "request_id_from", "unbind"]
+__all__ = ["FIELDS", "REQUEST_ID_HEADER", "add", "bind", "bind_fields", "current", "new_request_id", "request_id_from", "unbind"]
