@@ -166,6 +166,10 @@ def serve(
     split: Annotated[bool, typer.Option(
         "--split", help="Two processes on one store: an ingress on PORT and a core on PORT+1.")] = False,
     parent_pid: Annotated[Optional[int], typer.Option(hidden=True)] = None,
+    log_format: Annotated[Optional[str], typer.Option(
+        help="text | json: the log lines on stderr (overrides [gateway] log_format; default text).")] = None,
+    log_level: Annotated[Optional[str], typer.Option(
+        help="debug | info | warning | error for omnisdk's records (overrides [gateway] log_level).")] = None,
 ) -> None:
     """Run the gateway (uvicorn, uvloop + httptools when available).
 
@@ -185,9 +189,15 @@ def serve(
 
     from omnisdk.gateway import create_app
     from omnisdk.gateway.server import ListeningServer, startup_line, uvicorn_options
+    from omnisdk.observability.logs import configure_logging
     from omnisdk.runtime import ROLES, Runtime
 
     settings, plugin_host = _load(config)
+    try:  # one handler for omnisdk's, the plugins' and uvicorn's records (log_config=None below)
+        configure_logging(log_format or settings.gateway.log_format, log_level or settings.gateway.log_level)
+    except ValueError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2) from None
     if role not in ROLES:
         err.print(f"--role must be one of {', '.join(ROLES)}")
         raise typer.Exit(2)
@@ -205,6 +215,8 @@ def serve(
             settings, plugin_host = _load(config)
         args = [sys.executable, "-m", "omnisdk.cli", "serve", "--role", "core", "--host", bind_host,
                 "--port", str(bind_port + 1), "--parent-pid", str(os.getpid())]
+        args += [f"--log-format={log_format}"] if log_format else []
+        args += [f"--log-level={log_level}"] if log_level else []
         if config:
             args += ["--config", str(config)]
         core = subprocess.Popen(args)  # inherits OMNISDK_STORE__INBOX_URL
@@ -227,7 +239,7 @@ def serve(
                             plugins=[i.name for i in runtime.host.describe()], accounts=len(runtime.adapters))
         server = ListeningServer(uvicorn.Config(
             create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto",
-            access_log=False, log_level="warning",
+            access_log=False, log_level="warning", log_config=None,
             **uvicorn_options(settings.gateway)),  # head deadline, keep-alive, head size
             on_listening=lambda: err.print(line, markup=False))
         try:

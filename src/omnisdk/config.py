@@ -102,6 +102,12 @@ class GatewaySettings(_Section):
     ready_max_inbox_lag: int = Field(
         10_000, gt=0, description="GET /readyz answers 503 while this many inbox events or more wait "
         "for the processor (a count, more than 0).")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="omnisdk serve's log lines on stderr: text, or json (one object a line); "
+        "--log-format overrides it.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "warning", description="The least severe omnisdk records omnisdk serve writes (other loggers: "
+        "warning and above); --log-level overrides it.")
 
 
 class PluginSettings(_Section):

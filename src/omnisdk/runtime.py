@@ -30,6 +30,8 @@ from omnisdk.lifecycle.transitions import agent_event
 from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Interaction
 from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
+from omnisdk.observability.redaction import REDACTOR, secrets_of
+from omnisdk.observability.tracing import Tracing
 from omnisdk.outbound.enqueue import window_closes_at
 from omnisdk.outbound.outbox import OutboxWorker
 from omnisdk.outbound.subscriptions import Subscriptions
@@ -124,8 +126,12 @@ class Runtime:
                 store = open_store(settings.store.url, synchronous=settings.store.synchronous,
                                    inbox_url=settings.store.inbox_url)
         self.store = store
+        REDACTOR.remember(secrets_of(settings) | secrets_of([a.settings for a in self.adapters.values()]))
         self.metrics = RuntimeMetrics()
         """This runtime's Prometheus registry and instruments (``GET /metrics``)."""
+        self.tracing = Tracing()
+        """The tracer of this runtime's spans, None when nothing records them (looked up
+        again at :meth:`start`: :mod:`omnisdk.observability.tracing`)."""
         self.engine = RoutingEngine(
             settings.routing.queues, settings.routing.agents, host,
             item_size=settings.routing.item_size, affinity_window=settings.lifecycle.affinity_window,
@@ -134,10 +140,10 @@ class Runtime:
         self.lifecycle = Lifecycle(self.engine, host, settings.lifecycle, self._case_links)
         self.processor = Processor(
             self.store, host, self.engine, self.lifecycle, clock=clock,
-            acknowledgement=settings.routing.acknowledgement, metrics=self.metrics,
+            acknowledgement=settings.routing.acknowledgement, metrics=self.metrics, tracing=self.tracing,
         )
         self.outbox = OutboxWorker(self.store, self.adapters, notify=host.omnisdk_event,
-                                   clock=lambda: self.processor.clock().timestamp())
+                                   clock=lambda: self.processor.clock().timestamp(), tracing=self.tracing)
         self.processor.on_outbox = self.outbox.wake
         self.processor.windows = {a.source: a.service_window for a in self.adapters.values()
                                   if a.service_window is not None}
@@ -158,6 +164,7 @@ class Runtime:
                 self.transports.start(adapter, transport)
 
     async def start(self) -> None:
+        self.tracing.resolve()  # a tracer provider set after the runtime was made
         await self.store.open()
         if self.role == "ingress":
             self._start_transports()  # the ingress receives: webhooks and pulled sources

@@ -61,6 +61,7 @@ from omnisdk.gateway.auth import Authenticator, need
 from omnisdk.gateway.browser_safety import BrowserSafety
 from omnisdk.gateway.live_api import router as live_router
 from omnisdk.gateway.live_feed import LiveFeed
+from omnisdk.gateway.request_ids import RequestIdMiddleware
 from omnisdk.gateway.schemas import (
     AgentAction,
     AgentPage,
@@ -661,6 +662,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.add_middleware(AuditLog, runtime=runtime)
     public = settings.gateway.public_url
     app.add_middleware(BrowserSafety, hosts=settings.api.hosts(urlsplit(str(public)).hostname if public else None))
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries X-Request-ID
     app.state.runtime = runtime
     app.state.auth = Authenticator(runtime)
     app.state.live = LiveFeed(runtime.store)

@@ -21,7 +21,14 @@ in the store (``rejected.<reason>``), as before.
 
 Trace context: a valid W3C ``traceparent`` (and ``tracestate``) header of the request is set on
 every event parsed from it that has none (:func:`omnisdk.events.trace_context`); an invalid one
-is dropped.
+is dropped.  When spans are recorded (:mod:`omnisdk.observability.tracing`) each webhook has an
+ingest span (verify, parse, commit), a child of that header's context; without a valid header
+the span's own context becomes the events' ``traceparent``.
+
+Request ids: every answer carries ``X-Request-ID``, the request's own when it is valid
+(:func:`omnisdk.observability.log_context.request_id_from`), else a new one; it, the plugin, the
+account and the trace id are bound to the log context while the webhook is handled.  Nothing
+is logged on the happy path.
 """
 
 from __future__ import annotations
@@ -33,11 +40,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from omnisdk.adapters import WebhookReply, WebhookRequest
+from omnisdk.adapters import ChannelAdapter, WebhookReply, WebhookRequest
 from omnisdk.errors import (
     GatewayBusyError,
     PayloadError,
@@ -51,6 +61,9 @@ from omnisdk.events import now_rfc3339, trace_context
 from omnisdk.gateway.deadlines import BodyDeadlines
 from omnisdk.inbox.commit import commit_inbox
 from omnisdk.metrics import ACCEPTED, DUPLICATE, OTHER_PLUGIN, REJECTED, UNAVAILABLE
+from omnisdk.observability import log_context
+from omnisdk.observability import tracing as tr
+from omnisdk.observability.log_context import REQUEST_ID_HEADER
 
 if TYPE_CHECKING:
     from omnisdk.runtime import Runtime
@@ -187,13 +200,72 @@ class WebhookEndpoint:
 
     async def ingest(self, scope: Scope, plugin: str, account: str, read_body: BodyReader) -> WebhookReply:
         """Verify, parse and durably store one webhook; the reply to send (never raises)."""
+        return (await self.answer(scope, plugin, account, read_body))[0]
+
+    async def answer(self, scope: Scope, plugin: str, account: str,
+                     read_body: BodyReader) -> tuple[WebhookReply, str]:
+        """:meth:`ingest`, and the request id to answer with (``X-Request-ID``).
+
+        The request id (the request's own when valid, else a new one), the plugin and account
+        (when configured) and the trace id are bound to the log context meanwhile; with a
+        recording tracer the work is one ingest span."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        adapter = self.runtime.adapter(plugin, account)
+        given = headers.get(REQUEST_ID_HEADER)
+        request_id = log_context.request_id_from(given) if given is not None else log_context.new_request_id()
+        traced = trace_context(headers) if "traceparent" in headers else _UNTRACED
+        tracer = self.runtime.tracing.tracer
+        if tracer is not None:
+            return await self._traced(tracer, scope, plugin, account, adapter, headers, read_body, traced,
+                                      request_id), request_id
+        fields = {"request_id": request_id}  # the hot path without an SDK: no span call at all
+        if adapter is not None:
+            fields["plugin"], fields["account"] = plugin, account
+        if traced[0] is not None:
+            fields["trace_id"] = traced[0][3:35]
+        token = log_context.bind_fields(fields)
+        try:
+            return await self._ingest(scope, plugin, account, adapter, headers, read_body, traced), request_id
+        finally:
+            log_context.unbind(token)
+
+    async def _traced(self, tracer: trace.Tracer, scope: Scope, plugin: str, account: str,
+                      adapter: ChannelAdapter | None, headers: dict[str, str], read_body: BodyReader,
+                      traced: tuple[str | None, str | None], request_id: str) -> WebhookReply:
+        attributes: dict[str, str | int] = {tr.HTTP_METHOD: scope["method"], tr.HTTP_ROUTE: _ROUTE,
+                                            tr.URL_SCHEME: scope.get("scheme", "http")}
+        if adapter is not None:
+            attributes[tr.PLUGIN], attributes[tr.ACCOUNT] = plugin, account
+        parent = tr.headers_context(headers) if traced[0] is not None else None
+        span = tracer.start_span(f"{scope['method']} {_ROUTE}", context=parent, kind=SpanKind.SERVER,
+                                 attributes=attributes)
+        if traced[0] is None:  # no caller's context: the events carry this span's
+            traced = tr.traceparent_of(span)
+        token = log_context.bind(request_id=request_id, plugin=plugin if adapter else None,
+                                 account=account if adapter else None, trace_id=tr.trace_id_of(traced[0]))
+        attached = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            reply = await self._ingest(scope, plugin, account, adapter, headers, read_body, traced, span)
+            span.set_attribute(tr.HTTP_STATUS, reply.status)
+            if reply.status >= 400:
+                reason = _reason(reply)
+                span.set_attribute(tr.ERROR_TYPE, reason or str(reply.status))
+                if reply.status >= 500:
+                    span.set_status(Status(StatusCode.ERROR, reason))
+            return reply
+        finally:
+            otel_context.detach(attached)
+            log_context.unbind(token)
+            span.end()
+
+    async def _ingest(self, scope: Scope, plugin: str, account: str, adapter: ChannelAdapter | None,
+                      headers: dict[str, str], read_body: BodyReader, traced: tuple[str | None, str | None],
+                      span: trace.Span | None = None) -> WebhookReply:
         store = self.runtime.store
         method = scope["method"]
-        adapter = self.runtime.adapter(plugin, account)
         try:
             if adapter is None:
                 raise UnknownTargetError(f"no account {account!r} for plugin {plugin!r}")
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             limit = min(self.max_body, adapter.max_body_bytes)
             declared = headers.get("content-length")
             if declared is not None:
@@ -224,11 +296,12 @@ class WebhookEndpoint:
                                   f"{plugin} webhooks use {', '.join(sorted(adapter.webhook_methods))}")
             adapter.verify(wreq)
             events = adapter.parse(wreq)
-            if events and "traceparent" in headers:
-                traceparent, tracestate = trace_context(headers)
-                if traceparent is not None:
-                    events = [e if e.traceparent else e.with_(traceparent=traceparent, tracestate=tracestate)
-                              for e in events]
+            if events and traced[0] is not None:
+                traceparent, tracestate = traced
+                events = [e if e.traceparent else e.with_(traceparent=traceparent, tracestate=tracestate)
+                          for e in events]
+            if span is not None:
+                span.set_attribute(tr.MESSAGING_BATCH_COUNT, len(events))
         except SignatureError as exc:  # the why goes to the operator's log, never to the sender
             self._refused(plugin, exc.status, exc.reason)
             log.info("webhook %s/%s refused (%s): %s", plugin, account, exc.reason, exc)
@@ -270,8 +343,9 @@ class WebhookEndpoint:
             return await self.read_body(request.receive, limit)
 
         p = request.path_params
-        reply = await self.ingest(request.scope, p["plugin"], p["account"], read)
+        reply, request_id = await self.answer(request.scope, p["plugin"], p["account"], read)
         extra = {k.decode("latin-1"): v.decode("latin-1") for k, v in _EXTRA_HEADERS.get(reply.status, ())}
+        extra["x-request-id"] = request_id
         return Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=extra)
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send, plugin: str, account: str) -> None:
@@ -280,14 +354,29 @@ class WebhookEndpoint:
         async def read(limit: int) -> bytes:
             return await self.read_body(receive, limit)
 
-        reply = await self.ingest(scope, plugin, account, read)
+        reply, request_id = await self.answer(scope, plugin, account, read)
         headers = [(b"content-type", reply.content_type.encode("latin-1")),
-                   (b"content-length", str(len(reply.body)).encode("latin-1"))]
+                   (b"content-length", str(len(reply.body)).encode("latin-1")),
+                   (b"x-request-id", request_id.encode("ascii"))]
         extra = _EXTRA_HEADERS.get(reply.status)
         if extra:
             headers += extra
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
+
+
+_UNTRACED: tuple[None, None] = (None, None)
+_ROUTE = "/webhooks/{plugin}/{account}"
+"""``http.route`` of the ingest span (and its name after the method)."""
+
+
+def _reason(reply: WebhookReply) -> str | None:
+    """The ``error`` code of a JSON refusal, for the span (None when it has none)."""
+    try:
+        reason = orjson.loads(reply.body).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return reason if isinstance(reason, str) else None
 
 
 def fast_path(endpoint: WebhookEndpoint, app: ASGIApp) -> ASGIApp:

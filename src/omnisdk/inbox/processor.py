@@ -20,6 +20,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from pydantic import ValidationError
 
 from omnisdk import events as ev
@@ -29,6 +32,8 @@ from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Consent, Message, StatusUpdate
+from omnisdk.observability import log_context
+from omnisdk.observability import tracing as tr
 from omnisdk.outbound.enqueue import enqueue_text
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.dispatch import rebuild
@@ -70,6 +75,12 @@ class Processor:
     that processed at least one event (``batch_seconds``: from handing the batch to the store
     until its commit returned) and one per fired timer (``timer_lag_seconds``: the processor's
     clock at the claim minus the timer's ``due_at``, never below 0), both after the commit.
+
+    With a recording tracer (``tracing``: :mod:`omnisdk.observability.tracing`) each inbox batch
+    is an ``omnisdk.inbox.batch`` span (from the claim until the commit returned) and each event
+    a ``process inbox`` span, a child of the event's ``traceparent`` linked to its batch's span;
+    the event's id, plugin, account, trace id and (once threaded) interaction id are bound to
+    the log context while it is applied.
     """
 
     def __init__(
@@ -83,6 +94,7 @@ class Processor:
         acknowledgement: str | None = None,
         timer_interval: float = 1.0,
         metrics: RuntimeMetrics | None = None,
+        tracing: tr.Tracing | None = None,
     ) -> None:
         self.store = store
         self.host = host
@@ -92,6 +104,9 @@ class Processor:
         self.acknowledgement = acknowledgement
         self.timer_interval = timer_interval
         self.metrics = metrics if metrics is not None else RuntimeMetrics()
+        self.tracing = tracing if tracing is not None else tr.Tracing()
+        self._batch_span: Span | None = None
+        """The span of the batch being applied (set on the writer thread, ended after the commit)."""
         self.batch = BATCH
         self.windows: dict[str, float] = {}
         """Service-window seconds by account source, for the accounts whose channel has one
@@ -242,11 +257,25 @@ class Processor:
     async def run_once(self) -> int:
         """Process one inbox batch; returns how many rows it processed."""
         started = time.perf_counter()
-        processed, contexts = await self._transact(self._batch)
+        try:
+            processed, contexts = await self._transact(self._batch)
+        except BaseException as exc:
+            self._end_batch_span(exc)
+            raise
+        self._end_batch_span(None)
         if processed:
             self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self._after(contexts)
         return processed
+
+    def _end_batch_span(self, exc: BaseException | None) -> None:
+        span, self._batch_span = self._batch_span, None
+        if span is None:
+            return
+        if exc is not None:
+            span.set_attribute(tr.ERROR_TYPE, type(exc).__name__)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        span.end()
 
     async def drain(self) -> None:
         """Process until the inbox is empty (tests, the demo)."""
@@ -258,6 +287,11 @@ class Processor:
         if not rows:
             return 0, []
         now = self.clock()
+        tracer = self.tracing.tracer
+        if tracer is not None:
+            self._batch_span = tracer.start_span("omnisdk.inbox.batch", attributes={
+                tr.MESSAGING_SYSTEM: tr.SYSTEM, tr.MESSAGING_OPERATION_TYPE: "process",
+                tr.MESSAGING_DESTINATION: tr.INBOX, tr.MESSAGING_BATCH_COUNT: len(rows)})
         mark = self.engine.mark()
         try:
             with tx.savepoint("batch"):
@@ -278,10 +312,19 @@ class Processor:
         contexts: list[Ctx] = []
         history: list = []  # the batch's history rows, written in one statement
         failed: list[tuple[ev.Event, str]] = []
+        tracer = self.tracing.tracer
+        batch = self._batch_span
+        links = [Link(batch.get_span_context())] if batch is not None else None
         for seq, event in rows:
             ctx = self._ctx(tx, now, cause=event)
             mark = self.engine.mark()
             writes = tx.writes()
+            token = _bind_event(event)
+            span = attached = None
+            if tracer is not None:
+                span = tracer.start_span("process inbox", context=tr.event_context(event), kind=SpanKind.CONSUMER,
+                                         attributes=tr.event_attributes(event), links=links)
+                attached = otel_context.attach(trace.set_span_in_context(span))
             try:
                 if guarded:
                     self._guarded(ctx, lambda: self.apply(ctx, event), history)  # noqa: B023 - called at once
@@ -296,18 +339,36 @@ class Processor:
                         raise _Redo from exc
                     self.engine.rollback_to(mark)
                 reason = _short(exc)
+                if span is not None:
+                    span.set_attribute(tr.ERROR_TYPE, type(exc).__name__)
+                    span.set_status(Status(StatusCode.ERROR, reason))
                 failed.append((event, reason))
                 tx.mark_processed(seq, reason)
                 tx.count("events.failed")
                 continue
+            finally:
+                if span is not None:
+                    otel_context.detach(attached)
+                    span.end()
+                log_context.unbind(token)
             if ctx.observe:
                 ctx.emitted.insert(0, event)
             contexts.append(ctx)
         for start in range(0, len(history), 1000):  # 7 parameters a row, well under the limit
             tx.log_transitions(history[start:start + 1000])
         for event, reason in failed:  # logged once the pass stands (a redone pass logs its own)
-            log.warning("event %s %s not applied: %s", event.source, event.id, reason)
+            token = _bind_event(event)
+            try:
+                log.warning("event %s %s not applied: %s", event.source, event.id, reason)
+            finally:
+                log_context.unbind(token)
         return contexts
+
+    def _threaded_into(self, interaction_id: str) -> None:
+        """The event being applied joined this interaction: say so in its log context and span."""
+        log_context.add(interaction_id=interaction_id)
+        if self.tracing.tracer is not None:
+            trace.get_current_span().set_attribute(tr.INTERACTION_ID, interaction_id)
 
     def apply(self, ctx: Ctx, event: ev.Event) -> None:
         """Apply one inbound event."""
@@ -317,6 +378,8 @@ class Processor:
             threaded = thread_message(ctx, self.host, self.lifecycle.ownership, event, message)
             if event.source in self.windows:  # the customer-service window opens (again) now
                 tx.note_inbound(event.source, message.customer, ctx.ts)
+            if threaded.interaction is not None:
+                self._threaded_into(threaded.interaction.id)
             if message.consent in (Consent.OPT_OUT, Consent.OPT_IN):  # before any reply is queued
                 tx.set_opt_out(message.channel, message.customer, message.consent is Consent.OPT_OUT,
                                event.time or ctx.iso)
@@ -380,6 +443,13 @@ class Processor:
             self.metrics.timer_lag_seconds.observe(lag)
         self._after(contexts)
         return len(lags)
+
+
+def _bind_event(event: ev.Event) -> Any:
+    """Bind an inbox event's id, plugin, account and trace id to the log context."""
+    plugin, _, account = event.source.strip("/").partition("/")
+    return log_context.bind(event_id=event.id, plugin=plugin or None, account=account or None,
+                            trace_id=tr.trace_id_of(event.traceparent))
 
 
 class _Redo(Exception):

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from omnisdk.events import Event
 from omnisdk.model import Interaction
+from omnisdk.observability import log_context
 from omnisdk.store.base import Transaction
 
 
@@ -48,7 +49,10 @@ class Ctx:
         return self.dirty.get(interaction_id) or self.tx.get_interaction(interaction_id)
 
     def put(self, interaction: Interaction) -> None:
-        """Remember the interaction's new version (written by :meth:`flush`)."""
+        """Remember the interaction's new version (written by :meth:`flush`).  The first one an
+        event's operation touches is the event's ``interaction_id`` in the log context."""
+        if self.cause is not None and not self.dirty:
+            log_context.add(interaction_id=interaction.id)
         self.dirty[interaction.id] = interaction
 
     def flush(self, history: list[tuple[str, str, str | None, str, str | None, str | None, str | None]] | None = None) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from omnisdk.errors import OptedOutError, WindowClosedError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction
+from omnisdk.observability.tracing import remember_send
 from omnisdk.outbound.email_headers import email_headers
 from omnisdk.store.protocols import ContactStore
 
@@ -125,6 +126,7 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str,
     )
     if added:
         ctx.outbox += 1
+        remember_send(interaction.id, key)  # the send span's parent: the span queuing it, if recorded
         if mail is not None:
             ctx.tx.index_message_ids(interaction.source, interaction.id, interaction.conversation_key,
                                      [mail.message_id], "outbound")

@@ -6,7 +6,12 @@
 - no retry on other 4xx;
 - an idempotency key made once by the caller *before* the retry loop and sent unchanged on
   every attempt;
-- errors mapped to :mod:`omnisdk.outbound.errors`, each with the provider's request id.
+- errors mapped to :mod:`omnisdk.outbound.errors`, each with the provider's request id;
+- while the current span is recording (the outbox's send span: :mod:`omnisdk.outbound.outbox`),
+  one HTTP client span per attempt (semantic conventions: name = the method,
+  ``http.request.method``, ``server.address``, ``server.port``, ``url.scheme``,
+  ``http.response.status_code``, ``error.type``, ``http.request.resend_count``; never the URL's
+  path or query, which may carry account ids or an access token).
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from omnisdk.observability import tracing as tr
 from omnisdk.outbound.errors import (
     APIConnectionError,
     APIStatusError,
@@ -32,6 +40,7 @@ from omnisdk.outbound.errors import (
 )
 
 log = logging.getLogger("omnisdk.outbound")
+_tracer = trace.get_tracer(tr.TRACER_NAME)  # the global provider's (a proxy until one is set)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -156,8 +165,14 @@ class ProviderClient:
         if idempotency_key is not None:
             hdrs[self.idempotency_header] = idempotency_key  # same key on every attempt
 
+        attempts = 0
+
         async def attempt() -> httpx.Response:
-            return await self._once(method, path, json=json, data=data, params=params, headers=hdrs)
+            nonlocal attempts
+            attempts += 1
+            if not trace.get_current_span().is_recording():
+                return await self._once(method, path, json=json, data=data, params=params, headers=hdrs)
+            return await self._traced(attempts - 1, method, path, json=json, data=data, params=params, headers=hdrs)
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.max_attempts),
@@ -168,6 +183,30 @@ class ProviderClient:
             reraise=True,
         )
         return await retrying(attempt)
+
+    async def _traced(self, resends: int, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        url = self._http.base_url
+        attributes: dict[str, str | int] = {tr.HTTP_METHOD: method, tr.SERVER_ADDRESS: url.host,
+                                            tr.URL_SCHEME: url.scheme, tr.PLUGIN: self.provider}
+        if url.port is not None:
+            attributes[tr.SERVER_PORT] = url.port
+        if resends:
+            attributes[tr.HTTP_RESEND_COUNT] = resends
+        with _tracer.start_as_current_span(method, kind=SpanKind.CLIENT, attributes=attributes,
+                                           record_exception=False, set_status_on_exception=False) as span:
+            try:
+                resp = await self._once(method, path, **kwargs)
+            except APIStatusError as exc:
+                span.set_attribute(tr.HTTP_STATUS, exc.status_code)
+                span.set_attribute(tr.ERROR_TYPE, str(exc.status_code))
+                span.set_status(Status(StatusCode.ERROR))
+                raise
+            except OutboundError as exc:
+                span.set_attribute(tr.ERROR_TYPE, type(exc).__name__)
+                span.set_status(Status(StatusCode.ERROR))
+                raise
+            span.set_attribute(tr.HTTP_STATUS, resp.status_code)
+            return resp
 
     async def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -233,7 +272,7 @@ class ProviderClient:
             self.provider,
             state.attempt_number,
             type(exc).__name__ if exc else "?",
-            extra={"request_id": getattr(exc, "request_id", None)},
+            extra={"provider_request_id": getattr(exc, "request_id", None)},
         )
 
 

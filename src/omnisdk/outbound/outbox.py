@@ -11,6 +11,12 @@ due rows (``sending``), calls the adapter, and records the provider's message id
 between the provider's answer and that record leaves the row ``sending``; on restart it goes
 back to ``pending`` and is sent again with the same key (at-least-once towards providers that
 ignore idempotency keys: see docs/architecture.md).
+
+Each send runs with its plugin, account and interaction id bound to the log context and, with a
+recording tracer, in a ``send {plugin}`` span (kind producer), a child of the processing span
+that queued the row when this process still remembers it
+(:class:`omnisdk.observability.tracing.SendTraces`: the outbox table stores no trace context).
+The provider client's HTTP spans are its children.
 """
 
 from __future__ import annotations
@@ -22,9 +28,15 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanKind, Status, StatusCode
+
 from omnisdk.adapters import ChannelAdapter, OutboundMessage, unsupported_content
 from omnisdk.errors import OptedOutError, WindowClosedError
 from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, rfc3339
+from omnisdk.observability import log_context
+from omnisdk.observability import tracing as tr
 from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
 from omnisdk.store.base import OutboxRow, Store, Transaction
@@ -55,6 +67,8 @@ class OutboxWorker:
         batch: int = 32,
         clock: Callable[[], float] = time.time,
         notify: Callable[[list[Event]], None] | None = None,
+        tracing: tr.Tracing | None = None,
+        traces: tr.SendTraces = tr.SEND_TRACES,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -63,6 +77,8 @@ class OutboxWorker:
         self.batch = batch
         self.clock = clock
         self.notify = notify
+        self.tracing = tracing if tracing is not None else tr.Tracing()
+        self.traces = traces
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -141,6 +157,40 @@ class OutboxWorker:
         return adapter.service_window if adapter is not None else None
 
     async def _send(self, row: OutboxRow, last_wrote: float | None = None) -> object:
+        """One attempt at one row: the provider's result, or the exception (never raises).
+        ``last_wrote``: when the customer last wrote (channels with a service window)."""
+        token = log_context.bind(plugin=row.plugin, account=row.account, interaction_id=row.interaction_id)
+        try:
+            tracer = self.tracing.tracer
+            if tracer is None:
+                return await self._attempt(row, last_wrote)
+            return await self._traced(tracer, row, last_wrote)
+        finally:
+            log_context.unbind(token)
+
+    async def _traced(self, tracer: trace.Tracer, row: OutboxRow, last_wrote: float | None) -> object:
+        parent = self.traces.get(row.interaction_id, row.idempotency_key)
+        attributes: dict[str, str | int] = {
+            tr.MESSAGING_SYSTEM: tr.SYSTEM, tr.MESSAGING_OPERATION_TYPE: "send", tr.MESSAGING_OPERATION_NAME: "send",
+            tr.MESSAGING_DESTINATION: row.plugin, tr.PLUGIN: row.plugin, tr.ACCOUNT: row.account,
+            "omnisdk.outbox.attempt": row.attempts}
+        if row.interaction_id:
+            attributes[tr.INTERACTION_ID] = row.interaction_id
+        span = tracer.start_span(
+            f"send {row.plugin}", kind=SpanKind.PRODUCER, attributes=attributes,
+            context=trace.set_span_in_context(NonRecordingSpan(parent)) if parent is not None else None)
+        attached = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            result = await self._attempt(row, last_wrote)
+            if isinstance(result, BaseException):
+                span.set_attribute(tr.ERROR_TYPE, type(result).__name__)
+                span.set_status(Status(StatusCode.ERROR, type(result).__name__))
+            return result
+        finally:
+            otel_context.detach(attached)
+            span.end()
+
+    async def _attempt(self, row: OutboxRow, last_wrote: float | None = None) -> object:
         adapter = self.adapters.get((row.plugin, row.account))
         if adapter is None:
             return LookupError(f"no adapter for {row.plugin}/{row.account}")
@@ -177,11 +227,14 @@ class OutboxWorker:
             tx.apply_status(source=source, message_id=mid, status="queued",
                             provider_status=result.status, at=self._now(), error=None)  # type: ignore[attr-defined]
             tx.count("outbound.sent")
+            self.traces.forget(row.interaction_id, row.idempotency_key)
             return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_SENT,
                          data={"message_id": mid, "interaction_id": row.interaction_id},
                          time=self._now(), correlationid=row.interaction_id)
         retryable = isinstance(result, Exception) and is_retryable(result)
         reason = f"{type(result).__name__}: {result}"[:300]
+        if not (retryable and row.attempts < self.max_attempts):
+            self.traces.forget(row.interaction_id, row.idempotency_key)  # no attempt after this one
         if retryable and row.attempts < self.max_attempts:
             delay = min(300.0, self.retry_delay * 2 ** (row.attempts - 1)) * random.uniform(0.8, 1.2)
             wait = getattr(result, "retry_after", None)  # the provider's own word wins when longer
