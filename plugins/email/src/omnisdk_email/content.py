@@ -125,11 +125,17 @@ class _Reply(ReplyMessage):
     DISCLAIMERS_REGEX = _PATTERNS.DISCLAIMERS_REGEX
 
 
+def read_reply(full: str) -> ReplyMessage:
+    """mail-parser-reply's reading of a text (its replies, each with its signature and
+    disclaimers) in :data:`REPLY_LANGUAGES`, as ``EmailReplyParser.read`` gives it."""
+    return _Reply(text=full, languages=list(_LANGUAGES)).read()
+
+
 def new_text(full: str) -> tuple[str, bool]:
     """``(the new text of a reply, whether anything was cut)``."""
     if not full.strip() or len(full) > MAX_STRIP_CHARS:
         return full.strip(), False
-    message = _Reply(text=full, languages=list(_LANGUAGES)).read()
+    message = read_reply(full)
     if not message.replies:
         return full.strip(), False
     first = message.replies[0]
