@@ -7,7 +7,7 @@
 - New text: quoted history and the signature are cut with mail-parser-reply (the reply
   header lines "On ... wrote:", "-----Original Message-----", Outlook "From:/Sent:" blocks,
   "-- " signatures, "Sent from my ..."); texts over :data:`MAX_STRIP_CHARS` are kept whole.
-  Its three patterns are built once (:class:`_Reply`), not on every mail.
+  Its three patterns are built once (:func:`read_reply`), not on every mail.
 - HTML is sanitised with nh3 (ammonia): no script, style, event handler or form; images
   keep ``src`` only for ``cid:`` references to parts of the mail, so showing the mail loads
   nothing remote (no tracking pixels).
