@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from mailparser_reply import EmailReplyParser
 
 from omnisdk.errors import PayloadError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS, TYPE_PROVIDER_NOTICE
@@ -13,7 +14,9 @@ from omnisdk.model import Message, StatusUpdate
 from omnisdk_email import EmailAdapter, content, mime
 
 DATA = Path(__file__).parent / "data"
-REPLIES = DATA  # email_gmail.txt and email_2_1.txt, copied unchanged from zapier/email-reply-parser
+REPLIES = DATA  # email_gmail.txt and email_2_1.txt, copied unchanged from zapier/email-reply-parser;
+# email_de_wrap.txt and email_fr_wrap.txt (commit 3167489) and multiline_on_de.txt (commit e41fa56),
+# copied unchanged from alfonsrv/mail-parser-reply test/emails
 
 
 @pytest.mark.parametrize(
@@ -122,6 +125,27 @@ def test_quoted_history_stripped_like_email_reply_parser(recs, parse):
     assert msg.email.quoted is True
     assert "Steven Scott" in msg.email.full_text
     assert msg.email.in_reply_to == ["out-41@support.example.com"]
+
+
+def test_replies_are_read_as_mail_parser_reply_reads_them(recs):
+    """The patterns built once (content.read_reply) split every recording's text and the reply
+    fixtures into the same replies, signatures and disclaimers as the library's own parser."""
+    parser = EmailReplyParser(languages=list(content.REPLY_LANGUAGES))
+    names = ("email_gmail.txt", "email_2_1.txt", "email_de_wrap.txt", "email_fr_wrap.txt", "multiline_on_de.txt")
+    texts = [(REPLIES / name).read_text(encoding="utf-8") for name in names]
+    for rec in recs.values():
+        plain, html = content.bodies(mime.parse(rec.body))
+        texts += [t for t in (plain, html and content.html_to_text(html)) if t]
+    assert len(texts) > 20
+    for text in texts:
+        assert content.read_reply(text).replies == parser.read(text).replies
+    # German reply headers ("Am So., 1. Jan. 2023 um 17:22 Uhr schrieb ...:") split the text, and
+    # German and French closings ("Viele Grüße", "Cordialement") start the signature
+    assert len(content.read_reply((REPLIES / "multiline_on_de.txt").read_text(encoding="utf-8")).replies) == 5
+    for name, last in (("multiline_on_de.txt", "Am heutigen Tage"), ("email_de_wrap.txt", "kurz telefonieren."),
+                       ("email_fr_wrap.txt", "la semaine prochaine.")):
+        text, cut = content.new_text((REPLIES / name).read_text(encoding="utf-8"))
+        assert cut and text.endswith(last), name
 
 
 def test_html_only_mail_is_sanitised_and_converted(recs, parse):

@@ -150,10 +150,11 @@ def _open_of(tx: Transaction, source: str, message: Message) -> list[Interaction
 def _scored(tx: Transaction, source: str, message: Message, now: datetime, refused: str) -> EmailThreading:
     email = message.email
     assert email is not None
+    mail = _Terms.of(email.subject, message.text or "")  # the mail's side, once for all candidates
     best: tuple[float, Interaction | None] = (0.0, None)
     for candidate in _open_of(tx, source, message):
         subject, texts = _candidate_texts(tx, candidate)
-        value = score(email.subject, message.text or "", subject, texts, candidate, now)
+        value = _score(mail, _Terms.of(subject, " ".join(texts)), candidate, now)
         if value > best[0]:
             best = (value, candidate)
     value, candidate = best
@@ -188,9 +189,28 @@ def score(subject: str, text: str, candidate_subject: str, candidate_texts: list
       latest messages;
     - recency (0.20): 0.5 ** (days since the candidate's last customer message / 7).
     """
-    mine, theirs = normalized(subject), normalized(candidate_subject)
-    subject_part = 1.0 if mine and mine == theirs else jaccard(words(mine), words(theirs))
-    content_part = jaccard(words(text), words(" ".join(candidate_texts)))
+    return _score(_Terms.of(subject, text), _Terms.of(candidate_subject, " ".join(candidate_texts)), candidate, now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """What :func:`score` compares of one side: the normalized subject, its words, the text's
+    words (worked out once per mail, not once per candidate)."""
+
+    subject: str
+    subject_words: frozenset[str]
+    text_words: frozenset[str]
+
+    @classmethod
+    def of(cls, subject: str, text: str) -> _Terms:
+        norm = normalized(subject)
+        return cls(norm, words(norm), words(text))
+
+
+def _score(mail: _Terms, candidate_terms: _Terms, candidate: Interaction, now: datetime) -> float:
+    mine, theirs = mail.subject, candidate_terms.subject
+    subject_part = 1.0 if mine and mine == theirs else jaccard(mail.subject_words, candidate_terms.subject_words)
+    content_part = jaccard(mail.text_words, candidate_terms.text_words)
     last = candidate.last_customer_message_at or candidate.updated_at
     days = max(0.0, (now - last).total_seconds() / 86400.0)
     recency_part = math.pow(0.5, days / RECENCY_HALF_LIFE_DAYS)

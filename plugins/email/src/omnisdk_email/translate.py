@@ -61,14 +61,15 @@ def to_events(body: bytes, ctx: Context, *, max_bytes: int, envelope_to: str | N
         own_id = mime.message_id(msg)
         derived = own_id is None
         mail_id = own_id or derived_id(body)
-        time = mime.date(msg) or ctx.received_at
+        date = mime.date(msg)
+        time = date or ctx.received_at
         kind = noise.report_kind(msg)
         if kind is not None:
             reader = reports.READERS.get(kind)
             if reader is None:
                 return reports.unknown_report(msg, kind, mail_id, time, ctx)
             return reader(msg, mail_id, time, ctx)
-        return [_received(msg, mail_id, derived, time, ctx, envelope_to)]
+        return [_received(msg, mail_id, derived, date, time, ctx, envelope_to)]
     except PayloadError:
         raise
     except mime.PARSE_ERRORS as exc:
@@ -100,7 +101,7 @@ def authentication(msg: Message, trusted: str | None) -> dict[str, str]:
     return {}
 
 
-def _received(msg: EmailMessage, mail_id: str, derived: bool, time: str, ctx: Context,
+def _received(msg: EmailMessage, mail_id: str, derived: bool, date: str | None, time: str, ctx: Context,
               envelope_to: str | None) -> Event:
     senders = mime.addresses(msg, "From")
     if not senders:
@@ -117,7 +118,6 @@ def _received(msg: EmailMessage, mail_id: str, derived: bool, time: str, ctx: Co
     files = content.attachments(msg)
     kind = "media" if not text and files else "text"
     auto, auto_header = noise.auto(msg)
-    date = mime.date(msg)
     headers: dict[str, Any] = {
         "message_id": mail_id,
         "message_id_derived": derived,
