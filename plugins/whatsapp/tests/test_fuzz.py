@@ -107,6 +107,16 @@ def test_odd_contacts_are_tolerated():
     assert event.data["customer_name"] is None and event.data["text"] == "x"
 
 
+def test_a_system_message_whose_type_is_a_list_is_no_crash():
+    """The real system-change recording with its ``system.type`` made a list (what CI's fuzz
+    run found: an unhashable value looked up in a set raised TypeError)."""
+    rec = next(r for r in RECORDINGS if b'"system"' in r.body and b"changed from" in r.body)
+    doc = orjson.loads(rec.body)
+    doc["entry"][0]["changes"][0]["value"]["messages"][0]["system"]["type"] = []
+    events = check(orjson.dumps(doc))
+    assert events is None or all(e.type != "io.omnisdk.contact.changed" for e in events)
+
+
 @FUZZ
 @given(st.integers(0, 253402300799))
 def test_fast_rfc3339_matches_core(secs):

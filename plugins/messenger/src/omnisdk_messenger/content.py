@@ -157,7 +157,7 @@ def gather(msg: dict[str, Any]) -> _Parts:
             raise Unsupported("attachment is not an object")
         atype = att.get("type")
         payload = _obj(att.get("payload"), "attachment payload")
-        if atype in MEDIA_TYPES:
+        if type(atype) is str and atype in MEDIA_TYPES:  # a list or an object is unhashable
             _media(att, payload, parts)
         elif type(atype) is str and atype in _ATTACHMENTS:
             _ATTACHMENTS[atype](att, payload, parts)

@@ -286,7 +286,8 @@ def _message(m: Any, business: str, names: dict[str, str], value_errors: Any, so
     if errors:
         _unsupported(data, m, "provider reported errors", errors)
         etype = TYPE_MESSAGE_UNSUPPORTED
-    elif mtype == "system" and type(m.get("system")) is dict and m["system"].get("type") in SYSTEM_TYPES:
+    elif (mtype == "system" and type(m.get("system")) is dict and type(m["system"].get("type")) is str
+          and m["system"]["type"] in SYSTEM_TYPES):  # a list there is unhashable: not a system change
         return _system(m, data, source, time, key)
     elif mtype == "revoke":
         return _revoke(m, data, source, time, key)
