@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import api_access
 import httpx
@@ -119,6 +120,22 @@ async def nothing(w: World) -> dict[str, str]:
     return {}
 
 
+async def two_contacts(w: World) -> dict[str, str]:
+    first, second = await w.customer_writes(), await w.customer_writes()
+    ids = []
+    for iid in (first, second):
+        inter = (await w.runtime.interaction(iid))[0]
+        ids.append(await w.runtime.store.transact(lambda tx, c=inter.customer: tx.contact_of("chat", c)))
+    return {"contact": ids[0], "other": ids[1], "address": (await w.runtime.interaction(first))[0].customer}
+
+
+async def merged(w: World) -> dict[str, str]:
+    found = await two_contacts(w)
+    row = await w.runtime.store.transact(lambda tx: tx.merge_contacts(found["contact"], found["other"],
+                                                                      now_rfc3339(), "test"))
+    return {**found, "merge": row.id}
+
+
 async def subscribed(w: World) -> dict[str, str]:
     row = new_subscription(url="https://93.184.215.14/hook", event_types=["*"], created_at=now_rfc3339())
     await w.runtime.store.transact(lambda tx: tx.save_subscription(row))
@@ -177,6 +194,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str, Any, Any, int]] = {
     ("DELETE", "/v1/subscriptions/{subscription_id}"): ("webhooks:admin", "admin", subscribed, None, 204),
     ("GET", "/v1/subscriptions/{subscription_id}/deliveries"): ("webhooks:admin", "admin", subscribed, None, 200),
     ("POST", "/v1/subscriptions/{subscription_id}/redeliver"): ("webhooks:admin", "admin", subscribed, {}, 202),
+    ("GET", "/v1/contacts"): ("interactions:read", "alice", two_contacts, "by-address", 200),
+    ("GET", "/v1/contacts/{contact_id}"): ("interactions:read", "alice", two_contacts, None, 200),
+    ("POST", "/v1/contacts/{contact_id}/merge"): ("contacts:merge", "alice", two_contacts, "other", 200),
+    ("POST", "/v1/contacts/merges/{merge_id}/undo"): ("contacts:merge", "alice", merged, {}, 200),
 }
 """Every /v1 route.  ``resume`` of accepted work is the least role's 409 (it is not on hold):
 the call got past authentication and reach to the lifecycle's own refusal.  The live stream
@@ -191,12 +212,19 @@ def url_of(w: World, path: str, found: dict[str, str]) -> str:
             .replace("{agent_id}", "erin" if path.endswith("{agent_id}") else "alice")
             .replace("{queue_name}", "vip")
             .replace("{key_id}", found.get("key_id", "nope"))
-            .replace("{subscription_id}", found.get("sub", "nope")))
+            .replace("{subscription_id}", found.get("sub", "nope"))
+            .replace("{contact_id}", found.get("contact", "nope"))
+            .replace("{merge_id}", found.get("merge", "nope"))
+            + (f"?channel=chat&address={quote(found.get('address', ''))}" if path == "/v1/contacts" else ""))
 
 
 async def call(c: httpx.AsyncClient, method: str, url: str, body: Any, found: dict[str, str]) -> httpx.Response:
     if body == "case":
         body = {"case": found["case"]}
+    elif body == "other":
+        body = {"contact": found["other"]}
+    elif body == "by-address":
+        body = None
     if method == "GET":
         return await c.get(url, headers={"last-event-id": "not-an-id"} if body == "stale-id" else None)
     if method == "DELETE":

@@ -24,6 +24,7 @@ scope                         agent  supervisor  admin  what it allows
 ``audit:read``                no     no          yes    the audit log
 ``keys:admin``                no     no          yes    create, list and revoke API keys
 ``webhooks:admin``            no     no          yes    outgoing-webhook subscriptions
+``contacts:merge``            yes    yes         yes    merge two contacts, undo a merge
 ============================  =====  ==========  =====  =======================================
 """
 
@@ -59,10 +60,11 @@ class Scope(StrEnum):
     AUDIT_READ = "audit:read"
     KEYS_ADMIN = "keys:admin"
     WEBHOOKS_ADMIN = "webhooks:admin"
+    CONTACTS_MERGE = "contacts:merge"
 
 
 _AGENT = frozenset({Scope.INTERACTIONS_READ, Scope.INTERACTIONS_WORK, Scope.CASES_READ, Scope.CASES_WRITE,
-                    Scope.AGENTS_READ, Scope.AGENTS_PRESENCE, Scope.QUEUES_READ})
+                    Scope.AGENTS_READ, Scope.AGENTS_PRESENCE, Scope.QUEUES_READ, Scope.CONTACTS_MERGE})
 _SUPERVISOR = _AGENT | {Scope.INTERACTIONS_ASSIGN, Scope.STATS_READ}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {

@@ -59,6 +59,7 @@ from omnisdk.gateway.access_api import router as access_router
 from omnisdk.gateway.audit import AuditLog
 from omnisdk.gateway.auth import Authenticator, need
 from omnisdk.gateway.browser_safety import BrowserSafety
+from omnisdk.gateway.contacts_api import router as contacts_router
 from omnisdk.gateway.live_api import router as live_router
 from omnisdk.gateway.live_feed import LiveFeed
 from omnisdk.gateway.request_ids import RequestIdMiddleware
@@ -651,6 +652,7 @@ def create_api(runtime: Runtime) -> FastAPI:
             {"name": "access", "description": "API keys and the audit log (admins)."},
             {"name": "live", "description": "Server-sent events: offers, state changes, messages."},
             {"name": "outgoing webhooks", "description": "Signed deliveries of core events to CRMs and bots."},
+            {"name": "contacts", "description": "One contact across channels; merges and their undoing."},
         ],
     )
     settings = runtime.settings
@@ -669,7 +671,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     _install_error_handlers(app)
     v1 = APIRouter(prefix=f"/v{API_VERSION}", responses=ACCESS)
     for router in (interactions, cases, agents, queues, stats, access_router, live_router,
-                   subscriptions_router):
+                   subscriptions_router, contacts_router):
         v1.include_router(router)
     app.include_router(v1)
     return app

@@ -20,12 +20,14 @@ from omnisdk.store.queries import InteractionQuery
 from omnisdk.store.rows import (
     ApiKeyRow,
     AuditRow,
+    ContactRow,
     DeliveryRow,
     EmailLink,
     FeedRow,
     HistoryRow,
     InboxItem,
     LastServed,
+    MergeRow,
     MessageRow,
     OutboxRow,
     Page,
@@ -159,6 +161,29 @@ class ContactStore(Protocol):
 
     def set_opt_out(self, channel: str, address: str, opted_out: bool, at: str) -> None:
         """Record that the customer at ``address`` opted out (True) or in again (False)."""
+
+    def get_contact(self, contact_id: str) -> ContactRow | None:
+        """The contact with its addresses, or None."""
+
+    def contact_of(self, channel: str, value: str) -> str | None:
+        """The id of the contact writing from this address, or None."""
+
+    def interactions_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[Interaction]:
+        """The interactions with any of these ``(channel, customer)`` addresses, newest first."""
+
+    def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
+        """Move every address of ``absorbed`` to ``kept`` and record it.
+
+        Raises:
+            NotFoundError: either contact is unknown.  ValueError: the same contact twice.
+        """
+
+    def undo_merge(self, merge_id: str, at: str) -> MergeRow:
+        """Move the merge's addresses back to the absorbed contact (those still on the kept one).
+
+        Raises:
+            NotFoundError: no such merge.  StateError: it was undone already.
+        """
 
     def note_inbound(self, source: str, customer: str, at: float) -> None:
         """The customer wrote to the account ``source`` at ``at`` (epoch seconds, UTC): its

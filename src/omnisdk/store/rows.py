@@ -152,6 +152,31 @@ class AuditRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactRow:
+    """A contact and the addresses it writes from, on any channel: ``addresses`` holds
+    ``(channel, value)`` pairs (an E.164 number on sms, a PSID on messenger, a mail address …)."""
+
+    id: str
+    display_name: str | None
+    created_at: str
+    addresses: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRow:
+    """One merge of contact ``absorbed`` into ``kept``: the addresses it moved, who did it and
+    when (RFC 3339 UTC); ``undone_at`` once undone (the addresses went back)."""
+
+    id: str
+    kept: str
+    absorbed: str
+    addresses: tuple[tuple[str, str], ...]
+    at: str
+    by: str
+    undone_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionRow:
     """An outgoing-webhook subscription.  ``secret`` (``whsec_…``, Standard Webhooks) signs
     its deliveries: shown once when made, never listed.  ``event_types`` holds CloudEvents
@@ -219,5 +244,5 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-__all__ = ["ApiKeyRow", "AuditRow", "DeliveryRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
+__all__ = ["ApiKeyRow", "AuditRow", "ContactRow", "DeliveryRow", "MergeRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
            "Page", "TimerRow"]

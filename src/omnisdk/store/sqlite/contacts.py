@@ -4,8 +4,14 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
+import orjson
+
+from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
+from omnisdk.model import Interaction
+from omnisdk.store.rows import ContactRow, MergeRow
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
 
@@ -47,6 +53,70 @@ class SQLiteContacts(SQLiteAtomic):
                 " changed_at = excluded.changed_at", (channel, address, int(opted_out), at))
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
+
+    def get_contact(self, contact_id: str) -> ContactRow | None:
+        try:
+            row = self.c.execute("SELECT id, display_name, created_at FROM contacts WHERE id = ?",
+                                 (contact_id,)).fetchone()
+            if row is None:
+                return None
+            addresses = self.c.execute("SELECT channel, value FROM addresses WHERE contact_id = ?"
+                                       " ORDER BY channel, value", (contact_id,)).fetchall()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return ContactRow(row[0], row[1], row[2], tuple((c, v) for c, v in addresses))
+
+    def contact_of(self, channel: str, value: str) -> str | None:
+        try:
+            row = self.c.execute("SELECT contact_id FROM addresses WHERE channel = ? AND value = ?",
+                                 (channel, value)).fetchone()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return row[0] if row else None
+
+    def interactions_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[Interaction]:
+        docs: list[tuple[str, str]] = []
+        try:
+            for channel, value in addresses:  # each one an index lookup (customer, channel)
+                docs += self.c.execute("SELECT id, doc FROM interactions WHERE customer = ? AND channel = ?"
+                                       " ORDER BY id DESC LIMIT ?", (value, channel, limit)).fetchall()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        docs.sort(reverse=True)
+        return [Interaction.model_validate_json(doc) for _, doc in docs[:limit]]
+
+    def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
+        if kept == absorbed:
+            raise ValueError("a contact is not merged into itself")
+        for cid in (kept, absorbed):
+            if self.get_contact(cid) is None:
+                raise NotFoundError(f"no contact {cid}")
+        try:
+            moved = tuple((c, v) for c, v in self.c.execute(
+                "SELECT channel, value FROM addresses WHERE contact_id = ? ORDER BY channel, value", (absorbed,)))
+            self.c.execute("UPDATE addresses SET contact_id = ? WHERE contact_id = ?", (kept, absorbed))
+            merge = MergeRow(id=new_id(), kept=kept, absorbed=absorbed, addresses=moved, at=at, by=by)
+            self.c.execute("INSERT INTO contact_merges (id, kept, absorbed, addresses, at, by) VALUES (?, ?, ?, ?, ?, ?)",
+                           (merge.id, kept, absorbed, orjson.dumps([list(a) for a in moved]).decode(), at, by))
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return merge
+
+    def undo_merge(self, merge_id: str, at: str) -> MergeRow:
+        try:
+            row = self.c.execute("SELECT id, kept, absorbed, addresses, at, by, undone_at FROM contact_merges"
+                                 " WHERE id = ?", (merge_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no contact merge {merge_id}")
+            if row[6] is not None:
+                raise StateError(f"contact merge {merge_id} was undone at {row[6]}")
+            moved = tuple((c, v) for c, v in orjson.loads(row[3]))
+            self.c.executemany("UPDATE addresses SET contact_id = ? WHERE channel = ? AND value = ? AND contact_id = ?",
+                               [(row[2], c, v, row[1]) for c, v in moved])
+            self.c.execute("UPDATE contact_merges SET undone_at = ? WHERE id = ?", (at, merge_id))
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return MergeRow(row[0], row[1], row[2], moved, row[4], row[5], at)
 
     def note_inbound(self, source: str, customer: str, at: float) -> None:
         try:

@@ -226,6 +226,21 @@ def _customer_windows(conn: sqlite3.Connection) -> None:
         " AND json_extract(doc, '$.last_customer_message_at') IS NOT NULL GROUP BY source, customer")
 
 
+def _contact_merges(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE contact_merges ("
+        " id TEXT PRIMARY KEY,"
+        " kept TEXT NOT NULL,"
+        " absorbed TEXT NOT NULL,"
+        " addresses TEXT NOT NULL,"  # JSON list of [channel, value]: what moved
+        " at TEXT NOT NULL,"
+        " by TEXT NOT NULL,"
+        " undone_at TEXT)")
+    conn.execute("CREATE INDEX addresses_of_contact ON addresses (contact_id)")
+    # a contact's interactions on every channel, also the closed ones
+    conn.execute("CREATE INDEX interactions_by_customer ON interactions (customer, channel)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -238,6 +253,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "agent API keys (hashed) and the audit log", _access),
     Migration(10, "outgoing webhooks: subscriptions and their deliveries", _outgoing_webhooks),
     Migration(11, "customer-service windows: when each customer last wrote to each account", _customer_windows),
+    Migration(12, "contacts across channels: merges (undoable) and a contact's interactions", _contact_merges),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 
