@@ -37,6 +37,7 @@ SubscriptionId = Annotated[str, Path(max_length=64, description="The subscriptio
 
 
 def info(row: SubscriptionRow) -> dict[str, Any]:
+    """A subscription as the API lists it (:class:`SubscriptionInfo`'s fields): never its secret."""
     doc = asdict(row)
     doc.pop("secret")
     doc["event_types"] = list(row.event_types)

@@ -61,13 +61,21 @@ def enqueue_template(ctx: Ctx, interaction: Interaction, template: dict[str, Any
     is open.  Returns and raises as :func:`enqueue_text` (OptedOutError)."""
     if ctx.tx.opted_out(interaction.channel, interaction.customer):
         raise _opted_out(interaction)
-    plugin, _, account = interaction.source.strip("/").partition("/")
     payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
                                   "template": template, "interaction_id": interaction.id}
+    return _add_row(ctx, interaction, key, payload, dict(payload))
+
+
+def _add_row(ctx: Ctx, interaction: Interaction, key: str, payload: dict[str, object],
+             request: dict[str, object]) -> bool:
+    """The outbox row itself, through the interaction's account; True when it is new (the
+    worker is woken after the commit, and the send span will have this operation's as parent)."""
+    plugin, _, account = interaction.source.strip("/").partition("/")
     added = ctx.tx.enqueue_outbox(idempotency_key=key, plugin=plugin, account=account,
-                                  interaction_id=interaction.id, payload=payload, now=ctx.ts, request=dict(payload))
+                                  interaction_id=interaction.id, payload=payload, now=ctx.ts, request=request)
     if added:
         ctx.outbox += 1
+        remember_send(interaction.id, key)  # the send span's parent: the span queuing it, if recorded
     return bool(added)
 
 
@@ -113,21 +121,14 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str,
         raise _opted_out(interaction)
     if not _window_allows(ctx, interaction, automatic):
         return False
-    plugin, _, account = interaction.source.strip("/").partition("/")
     payload: dict[str, object] = {"customer": interaction.customer, "business": interaction.business,
                                   "text": text, "interaction_id": interaction.id, **(content or {})}
     mail = email_headers(ctx, interaction, text or "", key, automatic=automatic, subject=subject)
     request = dict(payload)  # what was asked: the mail's headers are the core's, derived from the thread
     if mail is not None:
         payload["email"] = mail.model_dump()
-    added = ctx.tx.enqueue_outbox(
-        idempotency_key=key, plugin=plugin, account=account, interaction_id=interaction.id,
-        payload=payload, now=ctx.ts, request=request,
-    )
-    if added:
-        ctx.outbox += 1
-        remember_send(interaction.id, key)  # the send span's parent: the span queuing it, if recorded
-        if mail is not None:
-            ctx.tx.index_message_ids(interaction.source, interaction.id, interaction.conversation_key,
-                                     [mail.message_id], "outbound")
-    return bool(added)
+    added = _add_row(ctx, interaction, key, payload, request)
+    if added and mail is not None:
+        ctx.tx.index_message_ids(interaction.source, interaction.id, interaction.conversation_key,
+                                 [mail.message_id], "outbound")
+    return added

@@ -37,6 +37,7 @@ from omnisdk.errors import OptedOutError, WindowClosedError
 from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, rfc3339
 from omnisdk.observability import log_context
 from omnisdk.observability import tracing as tr
+from omnisdk.outbound.enqueue import window_closes_at
 from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
 from omnisdk.store.base import OutboxRow, Store, Transaction
@@ -128,11 +129,13 @@ class OutboxWorker:
                     continue
                 window = self._window(r)
                 if window is not None:
-                    last = last_wrote[r.id] = tx.last_inbound(f"/{r.plugin}/{r.account}", str(r.payload.get("customer")))
-                    if not r.payload.get("template") and (last is None or now >= last + window):
+                    source, customer = f"/{r.plugin}/{r.account}", str(r.payload.get("customer"))
+                    last_wrote[r.id] = tx.last_inbound(source, customer)
+                    closes = window_closes_at({source: window}, tx, source, customer)
+                    if not r.payload.get("template") and closes is not None and now >= closes:
                         refused[r.id] = WindowClosedError(
                             "the customer-service window closed before this message could go: not sent "
-                            "(only a template may be sent now)", closes_at=None if last is None else last + window)
+                            "(only a template may be sent now)", closes_at=closes or None)
             return rows, refused, last_wrote
 
         rows, refused, last_wrote = await self.store.transact(claim)

@@ -170,7 +170,7 @@ class WebhookDeliveryWorker:
         for row, status, error, retry_after in results:
             sub = changed.get(row.subscription_id) or subs[row.subscription_id]
             attempts = row.attempts + 1
-            verdict = outcome(status) if error is None or status is not None else Outcome.RETRY
+            verdict = outcome(status)  # no answer (status None) is a retry
             if verdict is Outcome.DELIVERED:
                 tx.finish_delivery(replace(row, state="delivered", attempts=attempts, last_status=status,
                                            last_error=None, delivered_at=rfc3339(datetime.fromtimestamp(now, UTC))))
