@@ -421,6 +421,24 @@ async def test_a_reused_key_with_the_same_body_is_a_no_op_and_with_another_body_
     assert [m["body"]["text"] for m in detail["messages"] if m["direction"] == "outbound"] == ["Hello!"]
 
 
+async def test_a_key_is_scoped_to_its_caller_two_api_clients_never_collide(client, app, runtime, provider):
+    """Two API clients (two keys) that happen to pick the same Idempotency-Key on one
+    interaction send two replies; each client's own retry is still a no-op (issue 8, B5)."""
+    first, _ = await two_accepted(client, runtime)
+    async with api_access.client(app, await api_access.api_key(runtime, "admin", name="other")) as other:
+        for c, text in ((client, "From the first tool"), (other, "From the second tool"), (other, "From the second tool")):
+            answer = await ok(await c.post(f"/v1/interactions/{first}/reply", json={"text": text},
+                                           headers={"Idempotency-Key": "r-1"}), 202)
+            assert answer == {"idempotency_key": "r-1"}
+        # within one caller the key still guards the body
+        error_of(await other.post(f"/v1/interactions/{first}/reply", json={"text": "changed"},
+                                  headers={"Idempotency-Key": "r-1"}), 409, "idempotency_conflict")
+    while await runtime.outbox.run_once():
+        pass
+    assert sorted(json.loads(c.request.content)["text"] for c in provider.calls) == [
+        "From the first tool", "From the second tool"]
+
+
 # --- lists that work on a busy day (issue 8, B7) --------------------------------------------------
 
 

@@ -320,7 +320,8 @@ class Runtime:
         return await self.processor.operate(lambda ctx: answer_link(ctx, case_id, action, score))
 
     async def reply(self, interaction_id: str, text: str | None, *, agent: str | None = None,
-                    idempotency_key: str | None = None, content: dict[str, Any] | None = None) -> str:
+                    idempotency_key: str | None = None, content: dict[str, Any] | None = None,
+                    caller: str | None = None) -> str:
         """Queue an agent's text reply to the customer; returns the idempotency key (made once,
         before any retry; a repeated key sends nothing more).
 
@@ -328,8 +329,9 @@ class Runtime:
         ``on_hold`` (a parked conversation may still be written to) or ``wrap_up``; with
         ``agent``, that agent must hold it.
 
-        ``idempotency_key`` is scoped to the interaction: the same key on another interaction
-        is another reply.  On the same interaction, the same key with the same text queues
+        ``idempotency_key`` is scoped to the interaction and ``caller`` (who asks: the agent
+        API passes its principal's ``subject``, so two API clients never share keys): the same
+        key on another interaction, or from another caller, is another reply.  On the same interaction, the same key with the same text queues
         nothing more; with another text it is refused.
 
         Raises:
@@ -356,7 +358,7 @@ class Runtime:
             raise ValueError("a reply needs text or content")
 
         await self.processor.operate(lambda ctx: self.lifecycle.actions.reply(ctx, interaction_id, text, key, agent,
-                                                                              content))
+                                                                              content, caller))
         self.outbox.wake()
         return key
 

@@ -484,16 +484,17 @@ async def reply(
     rt: RT, principal: Worker, interaction_id: InteractionId, body: ReplyRequest,
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", min_length=1, max_length=200,
-        description="Makes the send idempotent, per interaction: the same key with the same body "
-                    "again queues nothing more (202); with another body it is refused (409 "
-                    "idempotency_conflict). The same key on another interaction is another reply.")] = None,
+        description="Makes the send idempotent, per interaction and caller (API key or token "
+                    "subject): the same key with the same body again queues nothing more (202); "
+                    "with another body it is refused (409 idempotency_conflict). The same key on "
+                    "another interaction, or from another caller, is another reply.")] = None,
 ) -> Any:
     """Queue a text reply to the customer (sent by the outbox with retries).  Only accepted work
     takes a reply: work_in_progress, on_hold or wrap_up (409 conflict otherwise)."""
     acting = await _work_on(rt, principal, interaction_id, body.agent)
     content = body.content.model_dump(exclude_defaults=True) if body.content is not None else None
     key = await rt.reply(interaction_id, body.text, agent=acting, idempotency_key=idempotency_key,
-                         content=content or None)
+                         content=content or None, caller=principal.subject)
     return {"idempotency_key": key}
 
 

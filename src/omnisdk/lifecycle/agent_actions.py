@@ -241,9 +241,9 @@ class AgentActions:
             self.dispatch.drain(ctx, agent_id)
 
     def reply(self, ctx: Ctx, interaction_id: str, text: str | None, key: str, agent: str | None = None,
-              content: dict[str, Any] | None = None) -> None:
-        """An agent's text to the customer, queued in the outbox under ``key``; messaging actions
-        on agent messages re-arm.
+              content: dict[str, Any] | None = None, caller: str | None = None) -> None:
+        """An agent's text to the customer, queued in the outbox under ``key`` (unique per
+        interaction and ``caller``); messaging actions on agent messages re-arm.
 
         Raises:
             NotFoundError: unknown interaction.  StateError: not accepted work (see
@@ -251,7 +251,7 @@ class AgentActions:
         """
         inter = get_interaction(ctx, interaction_id)
         _held_by(inter, agent, REPLYABLE)
-        enqueue_text(ctx, inter, text, key, content=content)
+        enqueue_text(ctx, inter, text, key, content=content, caller=caller)
         arm_actions(ctx, self.settings.actions, inter, ActionEvent.AGENT_MESSAGE)
 
     def open_outbound(self, ctx: Ctx, *, agent: str, source: str, channel: Any, customer: str,

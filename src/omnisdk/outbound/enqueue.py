@@ -67,12 +67,14 @@ def enqueue_template(ctx: Ctx, interaction: Interaction, template: dict[str, Any
 
 
 def _add_row(ctx: Ctx, interaction: Interaction, key: str, payload: dict[str, object],
-             request: dict[str, object]) -> bool:
+             request: dict[str, object], caller: str | None = None) -> bool:
     """The outbox row itself, through the interaction's account; True when it is new (the
-    worker is woken after the commit, and the send span will have this operation's as parent)."""
+    worker is woken after the commit, and the send span will have this operation's as parent).
+    ``key`` is unique per interaction and ``caller``."""
     plugin, _, account = interaction.source.strip("/").partition("/")
     added = ctx.tx.enqueue_outbox(idempotency_key=key, plugin=plugin, account=account,
-                                  interaction_id=interaction.id, payload=payload, now=ctx.ts, request=request)
+                                  interaction_id=interaction.id, payload=payload, now=ctx.ts, request=request,
+                                  caller=caller)
     if added:
         ctx.outbox += 1
         remember_send(interaction.id, key)  # the send span's parent: the span queuing it, if recorded
@@ -80,8 +82,11 @@ def _add_row(ctx: Ctx, interaction: Interaction, key: str, payload: dict[str, ob
 
 
 def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str, *, automatic: bool = False,
-                 subject: str | None = None, content: dict[str, Any] | None = None) -> bool:
-    """Queue ``text`` for the customer of ``interaction`` under the idempotency key ``key``.
+                 subject: str | None = None, content: dict[str, Any] | None = None,
+                 caller: str | None = None) -> bool:
+    """Queue ``text`` for the customer of ``interaction`` under the idempotency key ``key``,
+    which is unique per interaction and ``caller`` (who asked, e.g. the agent API principal's
+    ``subject``; None for the core's own texts and the Python API).
 
     ``automatic``: the core sends it on its own (an acknowledgement, a bot's answer, a reminder,
     a notification), not a person.  On channel ``email`` the payload also carries the headers
@@ -127,7 +132,7 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str,
     request = dict(payload)  # what was asked: the mail's headers are the core's, derived from the thread
     if mail is not None:
         payload["email"] = mail.model_dump()
-    added = _add_row(ctx, interaction, key, payload, request)
+    added = _add_row(ctx, interaction, key, payload, request, caller)
     if added and mail is not None:
         ctx.tx.index_message_ids(interaction.source, interaction.id, interaction.conversation_key,
                                  [mail.message_id], "outbound")
