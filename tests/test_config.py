@@ -509,3 +509,67 @@ def test_a_configuration_path_that_is_a_folder_is_refused(tmp_path: Path) -> Non
     (tmp_path / "conf.d").mkdir()
     with pytest.raises(ConfigError, match="is not a file"):
         load_settings(tmp_path / "conf.d")
+
+
+# --- A1: capacity tables and queues accept any channel a loaded adapter declares ------------
+
+
+from omnisdk.hookspecs import hookimpl  # noqa: E402
+
+
+class _TelegramPlugin:
+    """A plugin of a channel the core has never heard of (its adapter is the sample one,
+    renamed and declaring ``telegram``)."""
+
+    @staticmethod
+    def adapter_class():
+        from sample_plugin import SampleAdapter
+
+        class TelegramAdapter(SampleAdapter):
+            name = "telegram_bot"
+            channel = "telegram"
+
+        return TelegramAdapter
+
+    def __init__(self) -> None:
+        self.cls = self.adapter_class()
+
+    @hookimpl
+    def omnisdk_adapters(self):
+        return [self.cls]
+
+
+def _runtime_with(tmp_path, host, capacity, queue_channels):
+    from sample_wire import make_settings
+
+    from omnisdk.runtime import Runtime
+
+    settings = make_settings(tmp_path, queues=[{"name": "tg", "channels": queue_channels}],
+                             agents=[{"id": "ann", "capacity": capacity}])
+    return Runtime(settings, host=host)
+
+
+def test_a_channel_no_loaded_plugin_declares_is_refused_naming_agent_and_channel(tmp_path):
+    from omnisdk.config import ConfigError
+    from omnisdk.plugins.host import PluginHost
+
+    host = PluginHost(allow=["sample_plugin"])
+    host.load_modules(["sample_plugin"])
+    with pytest.raises(ConfigError, match=r"agent 'ann' capacity: no loaded plugin declares the channel 'telegram'"):
+        _runtime_with(tmp_path, host, {"telegram": 2}, ["chat"])
+    with pytest.raises(ConfigError, match=r"queue 'tg' channels: no loaded plugin declares the channel 'telegram'"):
+        _runtime_with(tmp_path, host, {"chat": 2}, ["telegram"])
+
+
+def test_a_channel_a_loaded_plugin_declares_is_accepted_without_a_core_release(tmp_path):
+    from omnisdk.plugins.host import PluginHost
+
+    host = PluginHost(allow=["sample_plugin", "telegram"])
+    host.load_modules(["sample_plugin"])
+    assert host.register(_TelegramPlugin(), "telegram")
+    rt = _runtime_with(tmp_path, host, {"telegram": 2, "chat": 1}, ["telegram"])
+    assert "telegram" in rt.channels
+    from omnisdk.routing.model import Agent
+
+    with pytest.raises(ValueError, match="viber"):  # the API's PUT /v1/agents goes through the same check
+        rt.check_channels(Agent(id="bo", capacity={"viber": 1}))
