@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from omnisdk.errors import StateError
+from omnisdk.errors import NotFoundError, StateError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.model import Interaction, InteractionState
 from omnisdk.routing.model import Agent, Queue
@@ -27,7 +27,17 @@ from omnisdk.store import (
     LastServed,
     MessageRow,
     Page,
+    StoreError,
     TimerRow,
+)
+from omnisdk.store.rows import (
+    ApiKeyRow,
+    AuditRow,
+    ContactRow,
+    DeliveryRow,
+    FeedRow,
+    MergeRow,
+    SubscriptionRow,
 )
 
 T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -48,6 +58,11 @@ def interaction(n: int, *, state: str = "queued", key: str | None = None, agent:
         customer=customer or f"+1555{n:07d}", business="biz", queue=queue, agent=agent,
         created_at=T0 + timedelta(seconds=n), updated_at=updated or T0 + timedelta(seconds=n),
     )
+
+
+def _fields(row) -> dict:
+    """A frozen row's fields, to build a changed copy (``Row(**{**_fields(r), "state": …})``)."""
+    return {name: getattr(row, name) for name in row.__slots__}
 
 
 class StoreContract:
@@ -230,6 +245,64 @@ class StoreContract:
         other = await store.transact(lambda tx: tx.upsert_contact("sms", "+15550100001", None, "2030-01-02T03:04:06Z"))
         assert first == again and other != first
 
+    async def test_a_contact_holds_addresses_on_several_channels_and_merges_undoably(self, store):
+        at = "2030-01-02T03:04:05Z"
+        ann = await store.transact(lambda tx: tx.upsert_contact("sms", "+15550100001", "Ann", at))
+        ann_mail = await store.transact(lambda tx: tx.upsert_contact("email", "ann@example.com", "Ann B", at))
+        contact = await store.transact(lambda tx: tx.get_contact(ann))
+        assert isinstance(contact, ContactRow) and contact.addresses == (("sms", "+15550100001"),)
+        merge = await store.transact(lambda tx: tx.merge_contacts(ann, ann_mail, "2030-01-02T03:05:00Z", "alice"))
+        assert isinstance(merge, MergeRow)
+        assert (merge.kept, merge.absorbed, merge.addresses, merge.by, merge.undone_at) == (
+            ann, ann_mail, (("email", "ann@example.com"),), "alice", None)
+        assert set((await store.transact(lambda tx: tx.get_contact(ann))).addresses) == {
+            ("sms", "+15550100001"), ("email", "ann@example.com")}
+        assert await store.transact(lambda tx: tx.contact_of("email", "ann@example.com")) == ann
+        # an address seen again after the merge stays with the kept contact
+        assert await store.transact(lambda tx: tx.upsert_contact("email", "ann@example.com", None, at)) == ann
+        undone = await store.transact(lambda tx: tx.undo_merge(merge.id, "2030-01-02T03:06:00Z"))
+        assert undone.undone_at == "2030-01-02T03:06:00Z" and undone.addresses == merge.addresses
+        assert await store.transact(lambda tx: tx.contact_of("email", "ann@example.com")) == ann_mail
+        assert (await store.transact(lambda tx: tx.get_contact(ann))).addresses == (("sms", "+15550100001"),)
+        with pytest.raises(StateError):
+            await store.transact(lambda tx: tx.undo_merge(merge.id, "2030-01-02T03:07:00Z"))
+        with pytest.raises(NotFoundError):
+            await store.transact(lambda tx: tx.undo_merge("no-such-merge", at))
+        with pytest.raises(NotFoundError):
+            await store.transact(lambda tx: tx.merge_contacts(ann, "no-such-contact", at, "alice"))
+        with pytest.raises(ValueError):
+            await store.transact(lambda tx: tx.merge_contacts(ann, ann, at, "alice"))
+        assert await store.transact(lambda tx: tx.get_contact("no-such-contact")) is None
+        assert await store.transact(lambda tx: tx.contact_of("sms", "+15559999999")) is None
+
+    async def test_interactions_of_addresses_on_any_channel_newest_first(self, store):
+        rows = [interaction(1, channel="sms", customer="+15550100001"),
+                interaction(2, channel="email", customer="ann@example.com", state="closed", key="k2"),
+                interaction(3, channel="sms", customer="+15550100002"),
+                interaction(4, channel="email", customer="+15550100001", key="k4")]  # same value, other channel
+        await store.transact(lambda tx: [tx.save_interaction(i) for i in rows])
+        found = await store.transact(lambda tx: tx.interactions_of_addresses(
+            [("sms", "+15550100001"), ("email", "ann@example.com")], 10))
+        assert [i.id for i in found] == [rows[1].id, rows[0].id]  # closed ones too
+        assert len(await store.transact(lambda tx: tx.interactions_of_addresses(
+            [("sms", "+15550100001"), ("email", "ann@example.com")], 1))) == 1
+        assert await store.transact(lambda tx: tx.interactions_of_addresses([], 10)) == []
+
+    async def test_consent_and_service_windows_per_address(self, store):
+        assert await store.transact(lambda tx: tx.opted_out("sms", "+15550100001")) is False
+        await store.transact(lambda tx: tx.set_opt_out("sms", "+15550100001", True, "2030-01-02T03:04:05Z"))
+        assert await store.transact(lambda tx: tx.opted_out("sms", "+15550100001")) is True
+        assert await store.transact(lambda tx: tx.opted_out("whatsapp", "+15550100001")) is False
+        await store.transact(lambda tx: tx.set_opt_out("sms", "+15550100001", False, "2030-01-02T03:05:05Z"))
+        assert await store.transact(lambda tx: tx.opted_out("sms", "+15550100001")) is False
+        assert await store.transact(lambda tx: tx.last_inbound(SOURCE, "+15550100001")) is None
+        await store.transact(lambda tx: tx.note_inbound(SOURCE, "+15550100001", 1000.5))
+        await store.transact(lambda tx: tx.note_inbound(SOURCE, "+15550100001", 900.0))  # a late redelivery
+        assert await store.transact(lambda tx: tx.last_inbound(SOURCE, "+15550100001")) == 1000.5
+        await store.transact(lambda tx: tx.note_inbound(SOURCE, "+15550100001", 2000.0))
+        assert await store.transact(lambda tx: tx.last_inbound(SOURCE, "+15550100001")) == 2000.0
+        assert await store.transact(lambda tx: tx.last_inbound("/sample/other", "+15550100001")) is None
+
     # --- timers -----------------------------------------------------------------------------
 
     async def test_a_due_timer_is_claimed_exactly_once(self, store):
@@ -392,6 +465,109 @@ class StoreContract:
         assert [i.id for i in found] == [interaction(4).id, interaction(1).id]
 
     # --- atomicity -------------------------------------------------------------------------------
+
+    # --- the agent API: keys and audit, the live feed, outgoing webhooks -----------------------
+
+    async def test_api_keys_round_trip_and_revoke_once(self, store):
+        rows = [ApiKeyRow(id=f"k{n}", name=f"tool {n}", role="agent", scopes=("interactions:read",),
+                          secret_hash=f"$argon2id$fake{n}", created_at=f"2030-01-02T03:04:0{n}Z", agent="alice",
+                          queues=("support",) if n == 2 else None)
+                for n in (1, 2)]
+        await store.transact(lambda tx: [tx.save_api_key(r) for r in rows])
+        assert await store.transact(lambda tx: tx.get_api_key("k2")) == rows[1]
+        assert await store.transact(lambda tx: tx.list_api_keys()) == rows
+        assert await store.transact(lambda tx: tx.get_api_key("nope")) is None
+        assert await store.transact(lambda tx: tx.revoke_api_key("k1", "2030-01-03T00:00:00Z")) is True
+        assert await store.transact(lambda tx: tx.revoke_api_key("k1", "2030-01-04T00:00:00Z")) is False
+        assert await store.transact(lambda tx: tx.revoke_api_key("nope", "2030-01-04T00:00:00Z")) is False
+        assert (await store.transact(lambda tx: tx.get_api_key("k1"))).revoked_at == "2030-01-03T00:00:00Z"
+        with pytest.raises(StoreError):  # an id is never reused
+            await store.transact(lambda tx: tx.save_api_key(rows[0]))
+
+    async def test_the_audit_log_appends_and_pages_newest_first(self, store):
+        def write(tx):
+            for n in range(5):
+                tx.append_audit(AuditRow(at=f"2030-01-02T03:04:0{n}Z", subject="key:k1", role="agent",
+                                         method="POST", path=f"/v1/x/{n}", status=200 + n, remote="127.0.0.1"))
+
+        await store.transact(write)
+        first = await store.transact(lambda tx: tx.page_audit(limit=3))
+        rest = await store.transact(lambda tx: tx.page_audit(limit=3, cursor=first.next_cursor))
+        paths = [r.path for r in first.items + rest.items]
+        assert paths == [f"/v1/x/{n}" for n in range(4, -1, -1)] and rest.next_cursor is None
+        seqs = [r.seq for r in first.items + rest.items]
+        assert all(s > 0 for s in seqs) and seqs == sorted(seqs, reverse=True)
+        with pytest.raises(ValueError):
+            await store.transact(lambda tx: tx.page_audit(limit=3, cursor="garbage"))
+
+    async def test_the_live_feed_reads_state_changes_and_messages_in_commit_order(self, store):
+        assert await store.transact(lambda tx: tx.feed_head()) == (0, 0)
+        held = interaction(1, state="offered", agent="alice")
+
+        def write(tx):
+            tx.save_interaction(held)
+            tx.log_transition(held.id, "2030-01-02T03:04:05Z", None, "new", None, None)
+            tx.log_transition(held.id, "2030-01-02T03:04:06Z", "new", "offered", "alice", "support")
+            tx.insert_message(source=SOURCE, message_id="m-1", interaction_id=held.id, direction="inbound",
+                              kind="text", body={"text": "hi"}, at="2030-01-02T03:04:05Z")
+
+        await store.transact(write)
+        state_head, message_head = await store.transact(lambda tx: tx.feed_head())
+        assert state_head > 0 and message_head > 0
+        rows = await store.transact(lambda tx: tx.feed_after(0, 0))
+        assert all(isinstance(r, FeedRow) for r in rows)
+        states = [r for r in rows if r.kind == "state"]
+        messages = [r for r in rows if r.kind == "message"]
+        assert [r.data["to_state"] for r in states] == ["new", "offered"]
+        assert states[0].seq < states[1].seq == state_head
+        assert (states[1].agent, states[1].queue) == ("alice", "support")
+        assert [(m.interaction_id, m.data["message_id"], m.data["text"], m.agent) for m in messages] == [
+            (held.id, "m-1", "hi", "alice")]
+        assert await store.transact(lambda tx: tx.feed_after(state_head, message_head)) == []
+        upto = await store.transact(lambda tx: tx.feed_after(0, 0, state_upto=states[0].seq, message_upto=0))
+        assert [(r.kind, r.seq) for r in upto] == [("state", states[0].seq)]
+        assert len(await store.transact(lambda tx: tx.feed_after(0, 0, limit=1))) == 2  # one of each kind
+
+    async def test_webhook_subscriptions_and_deliveries(self, store):
+        sub = SubscriptionRow(id="s1", url="https://crm.example/hook", event_types=("io.omnisdk.interaction.*",),
+                              secret="whsec_dGVzdA==", created_at="2030-01-02T03:04:05Z", description="crm")
+        await store.transact(lambda tx: tx.save_subscription(sub))
+        assert await store.transact(lambda tx: tx.get_subscription("s1")) == sub
+        assert await store.transact(lambda tx: tx.list_subscriptions()) == [sub]
+
+        def delivery(n: int, event: str) -> DeliveryRow:
+            return DeliveryRow(id=f"d{n}", subscription_id="s1", event_id=event, event_type="io.omnisdk.interaction.created",
+                               payload=b'{"id": "%s"}' % event.encode(), created_at="2030-01-02T03:04:05Z",
+                               next_attempt_at=10.0)
+
+        await store.transact(lambda tx: tx.enqueue_deliveries([delivery(1, "e1"), delivery(2, "e2")]))
+        await store.transact(lambda tx: tx.enqueue_deliveries([delivery(3, "e1")]))  # e1 already queued for s1
+        assert await store.transact(lambda tx: tx.claim_deliveries(5.0, 10)) == []  # not due yet
+        claimed = await store.transact(lambda tx: tx.claim_deliveries(10.0, 10))
+        assert sorted(d.event_id for d in claimed) == ["e1", "e2"]
+        assert claimed[0].payload.startswith(b'{"id"')
+        assert await store.transact(lambda tx: tx.claim_deliveries(10.0, 10)) == []  # leased: no second taker
+        done = {d.event_id: d for d in claimed}
+        await store.transact(lambda tx: tx.finish_delivery(DeliveryRow(
+            **{**_fields(done["e1"]), "state": "delivered", "attempts": 1, "last_status": 200,
+               "delivered_at": "2030-01-02T03:04:06Z"})))
+        await store.transact(lambda tx: tx.finish_delivery(DeliveryRow(
+            **{**_fields(done["e2"]), "state": "failed", "attempts": 6, "last_status": 500, "last_error": "HTTP 500"})))
+        failed = await store.transact(lambda tx: tx.list_deliveries("s1", state="failed"))
+        assert [(d.event_id, d.attempts, d.last_error) for d in failed] == [("e2", 6, "HTTP 500")]
+        assert len(await store.transact(lambda tx: tx.list_deliveries("s1"))) == 2
+        assert await store.transact(lambda tx: tx.requeue_deliveries("s1")) == 1
+        (again,) = await store.transact(lambda tx: tx.claim_deliveries(10.0, 10))
+        assert (again.event_id, again.attempts, again.state) == ("e2", 0, "pending")
+        # a disabled subscription's deliveries are not claimed
+        await store.transact(lambda tx: tx.requeue_deliveries("s1", again.id))
+        await store.transact(lambda tx: tx.save_subscription(SubscriptionRow(
+            **{**_fields(sub), "state": "disabled", "disabled_reason": "410 Gone"})))
+        await store.transact(lambda tx: tx.finish_delivery(DeliveryRow(**{**_fields(again), "next_attempt_at": 0.0})))
+        assert await store.transact(lambda tx: tx.claim_deliveries(1e12, 10)) == []
+        assert await store.transact(lambda tx: tx.delete_subscription("s1")) is True
+        assert await store.transact(lambda tx: tx.delete_subscription("s1")) is False
+        assert await store.transact(lambda tx: tx.list_deliveries("s1")) == []
 
     async def test_a_savepoint_rolls_back_only_its_own_writes(self, store):
         def work(tx):
