@@ -360,6 +360,10 @@ class ChannelAdapter(ABC):
     messages (a WhatsApp or Messenger customer-service window); None: no window.  Outside it
     the core refuses a text before any I/O (:class:`~omnisdk.errors.WindowClosedError`) and
     only a template may go.  An instance may set its own from its settings."""
+    read_receipts: ClassVar[bool] = False
+    """Whether :meth:`mark_read` tells the provider that the business read the customer's
+    messages (WhatsApp's blue ticks).  When True, and ``[lifecycle] read_receipts`` is on, the
+    core queues one in the outbox when an agent accepts a conversation and when they reply."""
 
     @classmethod
     def example_settings(cls) -> dict[str, Any]:
@@ -450,6 +454,18 @@ class ChannelAdapter(ABC):
             omnisdk.outbound.OutboundError: or a subclass, with the provider's request id.
         """
         raise NotImplementedError(f"{self.name} does not send messages")
+
+    async def mark_read(self, message_id: str, *, business: str | None = None) -> None:
+        """Tell the provider that the business read the customer's message ``message_id`` (the
+        provider's id, as the inbound event carried it) and the ones before it, from the
+        business address ``business`` (the account's default when None).  Only called when
+        :attr:`read_receipts` is True; sent through the outbox, so it is retried like a send.
+
+        Raises:
+            ValueError: no message id, or a ``business`` this account does not own (no I/O).
+            omnisdk.outbound.OutboundError: or a subclass, as :meth:`send`.
+        """
+        raise NotImplementedError(f"{self.name} sends no read receipts")
 
     def transports(self) -> Sequence[InboundTransport]:
         """The pull-based inbound sources of this account (an IMAP mailbox …), run by the

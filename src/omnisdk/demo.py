@@ -367,7 +367,8 @@ def _report(console: Console, sent_rows: list[tuple[str, int]], tally: Tally, st
     cases = stats.get("seq.case", 0)
     console.print(f"Cases opened: {cases}; timers fired: {stats.get('timers.fired', 0)}")
     console.print(
-        f"Outbound: {stats.get('outbound.sent', 0)} sent, {stats.get('outbound.failed', 0)} failed; "
+        f"Outbound: {stats.get('outbound.sent', 0)} sent, {stats.get('outbound.failed', 0)} failed, "
+        f"{stats.get('outbound.read_receipts', 0)} read receipts; "
         f"statuses applied {stats.get('statuses.applied', 0)}, ignored as backwards {stats.get('statuses.ignored_backwards', 0)}, "
         f"ignored as about a customer's message {stats.get('statuses.ignored_inbound', 0)}"
     )

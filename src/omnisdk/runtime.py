@@ -147,6 +147,8 @@ class Runtime:
         self.processor.on_outbox = self.outbox.wake
         self.processor.windows = {a.source: a.service_window for a in self.adapters.values()
                                   if a.service_window is not None}
+        if settings.lifecycle.read_receipts:
+            self.processor.read_receipts = frozenset(a.source for a in self.adapters.values() if a.read_receipts)
         self.subscriptions = Subscriptions(self.store)
         """Outgoing-webhook subscriptions: their deliveries are queued before each commit."""
         self.processor.before_commit = self.subscriptions

@@ -81,6 +81,8 @@ class Rig(KitRuntime):
         await super().__aexit__(*exc)
 
     def _graph_answer(self, request: httpx.Request) -> httpx.Response:
+        if orjson.loads(request.content).get("status") == "read":  # mark-as-read: Meta answers success only
+            return httpx.Response(200, json={"success": True})
         body = WhatsAppAdapter.sandbox_reply(len(self.graph.calls))
         if self.answer_ids:
             body["messages"][0]["id"] = self.answer_ids.pop(0)
@@ -97,8 +99,17 @@ class Rig(KitRuntime):
         return inter
 
     async def sent(self) -> list[dict]:
-        """Send what the outbox holds; every body the Graph API received so far."""
+        """Send what the outbox holds; every message body the Graph API received so far (read
+        receipts apart: :meth:`receipts`)."""
         await self.flush_outbox()
+        return [b for b in self._bodies() if b.get("status") != "read"]
+
+    async def receipts(self) -> list[str]:
+        """Send what the outbox holds; the message ids marked read so far, in order."""
+        await self.flush_outbox()
+        return [b["message_id"] for b in self._bodies() if b.get("status") == "read"]
+
+    def _bodies(self) -> list[dict]:
         return [orjson.loads(c.request.content) for c in self.graph.calls]
 
     async def states(self, iid: str) -> list[str]:
@@ -138,6 +149,35 @@ async def test_text_opens_offer_accept_reply_then_an_image_joins_it(rig, recordi
     assert [m["message_id"] for m in inbound] == ["wamid.scenario-text-1", "wamid.scenario-image-2"]
     assert inbound[0]["body"]["text"] == "Body Text" and inbound[1]["body"]["attachments"][0]["media_id"] == "65463453"
     assert "io.omnisdk.interaction.message_added" in observer.types
+
+
+async def test_the_customer_sees_blue_ticks_when_the_agent_accepts_and_replies(rig, recordings):
+    """Mark-as-read (POST /{phone_number_id}/messages with status "read", Meta's
+    guides/mark-message-as-read) goes through the outbox on accept, and again on a reply only
+    when the customer wrote since; it is no outbound message of the interaction."""
+    inter = await rig.customer(recorded(recordings, "message/text", wamid="wamid.ticks-1"))
+    assert await rig.receipts() == []  # an offer nobody accepted: not read yet
+    await rig.rt.accept(inter.id, "bob")
+    assert await rig.receipts() == ["wamid.ticks-1"]
+    receipt = next(orjson.loads(c.request.content) for c in rig.graph.calls)
+    assert receipt == {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.ticks-1"}
+    await rig.rt.reply(inter.id, "On it.")
+    assert await rig.receipts() == ["wamid.ticks-1"]  # nothing new to mark
+    await rig.customer(recorded(recordings, "message/image", wamid="wamid.ticks-2"))
+    await rig.rt.reply(inter.id, "Thanks for the photo.")
+    assert await rig.receipts() == ["wamid.ticks-1", "wamid.ticks-2"]
+    assert [m["text"]["body"] for m in await rig.sent()] == ["On it.", "Thanks for the photo."]
+    _, _, messages = await rig.rt.interaction(inter.id)
+    assert [m["body"].get("text") for m in messages if m["direction"] == "outbound"] == ["On it.", "Thanks for the photo."]
+    assert (await rig.rt.stats())["outbound.read_receipts"] == 2
+
+
+async def test_no_read_receipts_when_the_lifecycle_says_so(tmp_path, recordings):
+    async with Rig(tmp_path, lifecycle={"read_receipts": False}) as rig:
+        inter = await rig.customer(recorded(recordings, "message/text", wamid="wamid.noticks-1"))
+        await rig.rt.accept(inter.id, "bob")
+        await rig.rt.reply(inter.id, "Hello")
+        assert await rig.receipts() == [] and len(await rig.sent()) == 1
 
 
 async def test_the_same_recorded_message_twice_is_one_message(rig, recordings):

@@ -125,7 +125,8 @@ async def test_a_reply_with_buttons_goes_from_the_api_to_the_graph_api(tmp_path)
                 "content": {"buttons": [{"id": "yes", "title": "Yes"}], "colour": "red"}})
             assert bad.status_code == 422
         with respx.mock(base_url="https://graph.facebook.com") as mock:
+            receipt = mock.post("/v21.0/1122334455667/messages", json__status="read").respond(200, json={"success": True})
             route = mock.post("/v21.0/1122334455667/messages").respond(200, json=WhatsAppAdapter.sandbox_reply(1))
-            assert await kit.flush_outbox() == 1
+            assert await kit.flush_outbox() == 2 and receipt.call_count == 1  # accept marked the message read
         sent = orjson.loads(route.calls[0].request.content)
         assert sent["type"] == "interactive" and sent["interactive"]["action"]["buttons"][1]["reply"]["id"] == "no"

@@ -35,6 +35,9 @@ async def kit(tmp_path):
                    agents=[{"id": "alice", "capacity": {"whatsapp": 3}}], clock=clock, loops=False)
     async with k:
         with respx.mock(base_url="https://graph.facebook.com", assert_all_called=False) as mock:
+            # read receipts (an accept marks the customer's message read) apart from messages:
+            # Meta answers a mark-as-read with {"success": true}
+            k.receipts = mock.post(SEND, json__status="read").respond(200, json={"success": True})
             k.graph = mock.post(SEND).mock(side_effect=lambda req: httpx.Response(
                 200, json=WhatsAppAdapter.sandbox_reply(len(k.graph.calls))))
             yield k
@@ -51,6 +54,7 @@ async def customer_writes(kit) -> str:
     [inter] = await kit.runtime.interactions(active_only=True)
     if inter.state.value == "offered":
         await kit.runtime.accept(inter.id, "alice")
+        assert await kit.flush_outbox() == 1 and kit.receipts.call_count == 1  # the read receipt
     return inter.id
 
 
@@ -89,7 +93,7 @@ async def test_a_reply_queued_in_the_window_but_due_after_it_is_refused_before_a
     kit.clock.advance(HOUR)  # the outbox gets to it only after the window closed
     assert await kit.flush_outbox() == 1
     assert kit.graph.calls.call_count == 0
-    row = await kit.runtime.store.transact(lambda tx: tx.c.execute("SELECT state, error FROM outbox").fetchone())
+    row = await kit.runtime.store.transact(lambda tx: tx.c.execute("SELECT state, error FROM outbox ORDER BY id DESC").fetchone())  # the reply, after the receipt
     assert row[0] == "failed" and row[1].startswith("WindowClosedError")
 
 

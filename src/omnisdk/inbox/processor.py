@@ -111,6 +111,9 @@ class Processor:
         self.windows: dict[str, float] = {}
         """Service-window seconds by account source, for the accounts whose channel has one
         (the runtime fills it from its adapters)."""
+        self.read_receipts: frozenset[str] = frozenset()
+        """The account sources whose agents' reads are told to the customer (their plugin sends
+        read receipts and ``[lifecycle] read_receipts`` is on; the runtime fills it)."""
         self.on_deliveries: Callable[[], None] | None = None
         """Called after a commit that may have queued outgoing webhooks."""
         self.before_commit: BeforeCommit | None = None
@@ -215,7 +218,7 @@ class Processor:
             raise
 
     def _ctx(self, tx: Transaction, now: datetime, cause: ev.Event | None = None) -> Ctx:
-        return Ctx(tx, now, cause=cause, windows=self.windows,
+        return Ctx(tx, now, cause=cause, windows=self.windows, receipts=self.read_receipts,
                    observe=bool(self.before_commit) or self.host.implements("omnisdk_event"))
 
     def _before_commit(self, tx: Transaction, contexts: list[Ctx]) -> None:

@@ -30,7 +30,7 @@ from omnisdk.lifecycle.transitions import (
 )
 from omnisdk.model import Direction, Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
-from omnisdk.outbound.enqueue import enqueue_template, enqueue_text
+from omnisdk.outbound.enqueue import enqueue_read_receipt, enqueue_template, enqueue_text
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.routing.engine import RoutingEngine
@@ -68,11 +68,14 @@ class AgentActions:
         self.dispatch = dispatch
 
     def accept(self, ctx: Ctx, interaction_id: str, agent: str | None = None) -> Interaction:
-        """The offered agent accepts: ``work_in_progress``; the offer timers are cancelled."""
+        """The offered agent accepts: ``work_in_progress``; the offer timers are cancelled, and
+        the customer's messages are marked read where the channel tells (a read receipt)."""
         inter = get_interaction(ctx, interaction_id)
         _held_by(inter, agent, {S.OFFERED})
         ctx.tx.cancel_timers(inter.id, ["offer", "reoffer"])
-        return move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=inter.agent, declined_by=[])
+        inter = move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=inter.agent, declined_by=[])
+        enqueue_read_receipt(ctx, inter)
+        return inter
 
     def reject(self, ctx: Ctx, interaction_id: str, agent: str | None = None, note: str = "rejected") -> Interaction:
         """The offer goes back to the queue and is offered to someone else; the decliner is
@@ -251,6 +254,7 @@ class AgentActions:
         """
         inter = get_interaction(ctx, interaction_id)
         _held_by(inter, agent, REPLYABLE)
+        enqueue_read_receipt(ctx, inter)  # a reply says the agent read what came before it
         enqueue_text(ctx, inter, text, key, content=content, caller=caller)
         arm_actions(ctx, self.settings.actions, inter, ActionEvent.AGENT_MESSAGE)
 

@@ -21,15 +21,18 @@ class Ctx:
     """One operation: its store transaction, its UTC ``now``, the events it causes, and the
     event that caused it (for ``causationid``)."""
 
-    __slots__ = ("after", "cause", "dirty", "emitted", "iso", "logs", "now", "observe", "outbox", "ts", "tx",
-                 "windows")
+    __slots__ = ("after", "cause", "dirty", "emitted", "iso", "logs", "now", "observe", "outbox", "receipts", "ts",
+                 "tx", "windows")
 
     def __init__(self, tx: Transaction, now: datetime, *, cause: Event | None = None, observe: bool = True,
-                 windows: Mapping[str, float] | None = None) -> None:
+                 windows: Mapping[str, float] | None = None, receipts: frozenset[str] = frozenset()) -> None:
         self.tx = tx
         self.windows: Mapping[str, float] = windows or {}
         """Service-window seconds by account source (``/whatsapp/acme``), for the accounts whose
         channel has one (:attr:`omnisdk.adapters.ChannelAdapter.service_window`)."""
+        self.receipts = receipts
+        """The account sources whose customers are told when an agent read their messages
+        (:attr:`omnisdk.adapters.ChannelAdapter.read_receipts`)."""
         self.now = now
         self.ts = now.timestamp()
         """``now`` as epoch seconds."""

@@ -82,6 +82,9 @@ class LifecycleSettings(BaseModel):
     case_products: list[str] = Field(default_factory=list, description="Product names; the first one a new "
                                      "case's subject names (whole words, any case) becomes its product.")
     affinity_window: float = Field(86400.0, ge=0, description="Prefer the conversation's last agent within this window.")
+    read_receipts: bool = Field(True, description="Tell the customer their messages were read (WhatsApp's blue "
+                                "ticks) when an agent accepts the conversation and when they reply, on channels "
+                                "whose plugin sends read receipts; false: never.")
     actions: list[MessagingAction] = Field(default_factory=list)
 
     @field_validator("case_links_secret")

@@ -81,6 +81,31 @@ def _add_row(ctx: Ctx, interaction: Interaction, key: str, payload: dict[str, ob
     return bool(added)
 
 
+def enqueue_read_receipt(ctx: Ctx, interaction: Interaction) -> bool:
+    """Queue a read receipt for the customer's latest message on ``interaction`` (an agent
+    accepted it or replied), on accounts whose plugin sends them (``ctx.receipts``).
+
+    The row's payload is ``{"read_receipt": <provider message id>, "customer", "business",
+    "interaction_id"}``; the outbox calls :meth:`omnisdk.adapters.ChannelAdapter.mark_read`
+    instead of ``send``, records no message, and neither consent nor the service window stops
+    it (it is no message to the customer).  The key ``read:<message id>`` is unique per
+    interaction: a second accept or reply after the same customer message queues nothing.
+
+    Returns:
+        True if a row was added; False when the account sends no receipts, the interaction has
+        no customer message yet, or this one was queued already.
+    """
+    if interaction.source not in ctx.receipts:
+        return False
+    latest = next((m.message_id for m in reversed(ctx.tx.messages_of(interaction.id)) if m.direction == "inbound"),
+                  None)
+    if latest is None:
+        return False
+    payload: dict[str, object] = {"read_receipt": latest, "customer": interaction.customer,
+                                  "business": interaction.business, "interaction_id": interaction.id}
+    return _add_row(ctx, interaction, f"read:{latest}", payload, dict(payload))
+
+
 def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str, *, automatic: bool = False,
                  subject: str | None = None, content: dict[str, Any] | None = None,
                  caller: str | None = None) -> bool:

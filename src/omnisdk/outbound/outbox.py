@@ -45,6 +45,10 @@ from omnisdk.store.base import OutboxRow, Store, Transaction
 log = logging.getLogger("omnisdk.outbox")
 
 
+READ = object()
+"""What a read receipt's attempt returns when the provider took it (it has no message id)."""
+
+
 class OutboxWorker:
     """Sends due outbox rows through their adapters.
 
@@ -123,6 +127,8 @@ class OutboxWorker:
             refused: dict[int, Exception] = {}
             last_wrote: dict[int, float | None] = {}
             for r in rows:
+                if "read_receipt" in r.payload:  # no message to the customer: no consent or window rule
+                    continue
                 if self._opted_out(tx, r):
                     refused[r.id] = OptedOutError(f"the customer at {r.payload.get('customer')} opted out (STOP): "
                                                   "not sent")
@@ -198,6 +204,9 @@ class OutboxWorker:
         if adapter is None:
             return LookupError(f"no adapter for {row.plugin}/{row.account}")
         try:
+            if "read_receipt" in row.payload:
+                await adapter.mark_read(str(row.payload["read_receipt"]), business=row.payload.get("business"))
+                return READ
             payload = row.payload if last_wrote is None else {**row.payload, "customer_last_wrote_at": last_wrote}
             message = OutboundMessage.model_validate(payload)
             refused = unsupported_content(message, adapter.outbound_content)
@@ -215,6 +224,11 @@ class OutboxWorker:
     def _record(self, tx: Transaction, row: OutboxRow, result: object) -> Event | None:
         adapter = self.adapters.get((row.plugin, row.account))
         source = adapter.source if adapter else f"/{row.plugin}/{row.account}"
+        if result is READ:  # the provider has it; no message and no event of ours
+            tx.finish_outbox(row.id, state="sent")
+            tx.count("outbound.read_receipts")
+            self.traces.forget(row.interaction_id, row.idempotency_key)
+            return None
         if not isinstance(result, Exception):
             mid = result.message_id  # type: ignore[attr-defined]
             tx.finish_outbox(row.id, state="sent", provider_message_id=mid)

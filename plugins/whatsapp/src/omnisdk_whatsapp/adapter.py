@@ -56,6 +56,8 @@ class WhatsAppAdapter(ChannelAdapter):
     """The customer-service window: free-form messages only within 24 hours of the customer's
     last message; outside it, only a template (developers.facebook.com/docs/whatsapp/cloud-api/
     guides/send-messages#customer-service-windows).  The core refuses a text before any I/O."""
+    read_receipts: ClassVar[bool] = True
+    """:meth:`mark_read` marks a customer's message read (the blue ticks)."""
     Settings: ClassVar[type[WhatsAppSettings]] = WhatsAppSettings
     recordings: ClassVar[Path | None] = Path(__file__).parent / "recordings"
 
