@@ -402,6 +402,36 @@ async def test_messaging_action_nudges_a_silent_customer(tmp_path):
         assert (await rig.outbox_texts()).count("Are you still there?") == 1
 
 
+async def test_messaging_actions_park_wrap_up_and_reassign_by_their_table(tmp_path):
+    """Each action kind does its own thing when its timer fires (the timer's action table):
+    set_state parks a silent conversation, then wraps it up; reassign takes work an agent left
+    unanswered back to its queue."""
+    lifecycle = {"actions": [
+        {"name": "park", "event": "agent_message", "after": 600, "when": {"state": "work_in_progress"},
+         "action": "set_state", "state": "on_hold"},
+        {"name": "finish", "event": "agent_message", "after": 1200, "when": {"state": "on_hold"},
+         "action": "set_state", "state": "wrap_up"},
+    ]}
+    async with Rig(settings_for(tmp_path, lifecycle=lifecycle)) as rig:
+        inter = await rig.say(1)
+        await rig.rt.accept(inter.id)
+        await rig.rt.reply(inter.id, "How can I help?")
+        await rig.tick(601)
+        assert (await rig.rt.interaction(inter.id))[0].state is S.ON_HOLD
+        await rig.tick(600)
+        assert (await rig.rt.interaction(inter.id))[0].state is S.WRAP_UP
+    lifecycle = {"actions": [{"name": "hand_back", "event": "agent_message", "after": 300,
+                              "when": {"state": "work_in_progress"}, "action": "reassign"}]}
+    async with Rig(settings_for(tmp_path / "reassign", lifecycle=lifecycle)) as rig:
+        inter = await rig.say(1)
+        await rig.rt.accept(inter.id)
+        await rig.rt.reply(inter.id, "Let me check.")
+        await rig.tick(301)
+        steps = [h["to_state"] for h in (await rig.rt.interaction(inter.id))[1]]
+        assert steps[:4] == ["new", "queued", "offered", "work_in_progress"]
+        assert "queued" in steps[4:]  # back to its queue, to be offered again
+
+
 class LanguageTagger:
     @hookimpl
     def omnisdk_routing_attributes(self, interaction, message):

@@ -42,6 +42,8 @@ log = logging.getLogger("omnisdk.lifecycle.timers")
 
 TimerHandler = Callable[[Ctx, Interaction, TimerRow], None]
 """``handler(ctx, interaction, timer)``: the effect of one fired timer on its (active) interaction."""
+ActionHandler = Callable[[Ctx, Interaction, MessagingAction], None]
+"""``handler(ctx, interaction, action)``: what a fired messaging action does to its interaction."""
 
 
 class Timers:
@@ -63,6 +65,13 @@ class Timers:
         """Timer kind → handler."""
         self.prefixed: dict[str, TimerHandler] = {ACTION_PREFIX: self._messaging_action}
         """Kind prefix → handler, for kinds that carry a name (``action:<name>``)."""
+        self.action_handlers: dict[ActionKind, ActionHandler] = {
+            ActionKind.NOTIFY_CUSTOMER: self._notify_customer,
+            ActionKind.REASSIGN: self._reassign,
+            ActionKind.SET_STATE: self._set_state,
+        }
+        """Messaging-action kind → what it does beyond its ``io.omnisdk.interaction.action``
+        event (``notify_agent`` is the event alone)."""
 
     def handler_for(self, kind: str) -> TimerHandler | None:
         """The handler of timer ``kind`` (exact kind first, then prefix), or None."""
@@ -134,14 +143,21 @@ class Timers:
 
     def _run_action(self, ctx: Ctx, inter: Interaction, action: MessagingAction) -> None:
         detail = f"{action.name}: {action.action}" + (f": {action.text}" if action.text else "")
-        emit(ctx, ev.TYPE_INTERACTION_ACTION, inter, detail)
-        if action.action is ActionKind.NOTIFY_CUSTOMER:
-            enqueue_text(ctx, inter, action.text or "", f"{ACTION_PREFIX}{action.name}:{inter.id}:{ctx.ts:.0f}",
-                         automatic=True)
-        elif action.action is ActionKind.REASSIGN and inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD, S.OFFERED):
+        emit(ctx, ev.TYPE_INTERACTION_ACTION, inter, detail)  # notify_agent is this event alone
+        run = self.action_handlers.get(action.action)
+        if run is not None:
+            run(ctx, inter, action)
+
+    def _notify_customer(self, ctx: Ctx, inter: Interaction, action: MessagingAction) -> None:
+        enqueue_text(ctx, inter, action.text or "", f"{ACTION_PREFIX}{action.name}:{inter.id}:{ctx.ts:.0f}",
+                     automatic=True)
+
+    def _reassign(self, ctx: Ctx, inter: Interaction, action: MessagingAction) -> None:
+        if inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD, S.OFFERED):
             self.actions.transfer(ctx, inter.id, to_queue=inter.queue or next(iter(self.dispatch.engine.queues)))
-        elif action.action is ActionKind.SET_STATE and action.state is S.ON_HOLD and inter.state is S.WORK_IN_PROGRESS:
+
+    def _set_state(self, ctx: Ctx, inter: Interaction, action: MessagingAction) -> None:
+        if action.state is S.ON_HOLD and inter.state is S.WORK_IN_PROGRESS:
             self.actions.hold(ctx, inter.id)
-        elif action.action is ActionKind.SET_STATE and action.state is S.WRAP_UP and \
-                inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD):
+        elif action.state is S.WRAP_UP and inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD):
             self.actions.wrap_up(ctx, inter.id)
