@@ -123,7 +123,7 @@ def _event(doc: dict[str, Any], headers: Mapping[str, str], source: str, time: s
     if doc.get("v", 1) != 1 or type(doc.get("v", 1)) is not int:
         raise _Bad("unsupported payload version 'v'")
     mid, customer, business = (_ident(doc, headers, h, k) for h, k in _IDS)
-    mtype = doc.get("type")
+    mtype = doc.get("type") if type(doc.get("type")) is str else None  # a list is unhashable
     key = conversation_key(source, CHANNEL, business, customer)
     caps = headers.get("capability-list")
     extra: dict[str, Any] = {
@@ -153,7 +153,7 @@ def _event(doc: dict[str, Any], headers: Mapping[str, str], source: str, time: s
     except interactive.Unsupported as exc:
         data = _base(mid, customer, business, time, extra, locale)
         data["kind"] = "unsupported"
-        data["extra"].update({"type": mtype if type(mtype) is str else None, "reason": str(exc), "raw": doc})
+        data["extra"].update({"type": mtype, "reason": str(exc), "raw": doc})
         etype = TYPE_MESSAGE_UNSUPPORTED
     return Event(type=etype, data=data, subject=mid, **common)
 
