@@ -10,12 +10,12 @@ import httpx
 import jwt
 import pytest
 import respx
-
-from omnisdk.adapters import ListMenu, ListRow, ListSection, OutboundMedia, OutboundMessage
-from omnisdk.outbound.errors import BadRequestError
 from omnisdk_apple_business import AppleBusinessAdapter, attachments
 from omnisdk_apple_business.outbound import attachment_of, message_id
 from omnisdk_apple_business.settings import decode_secret
+
+from omnisdk.adapters import ListMenu, ListRow, ListSection, OutboundMedia, OutboundMessage
+from omnisdk.outbound.errors import BadRequestError
 
 API = "https://mspgw.test"
 CDN = "https://p54-content.icloud.test"
@@ -49,13 +49,14 @@ def test_a_customer_attachment_is_downloaded_and_decrypted():
     async def go():
         with respx.mock(assert_all_called=True) as mock:
             pre = mock.get(f"{API}/v1/preDownload").respond(200, json={"download-url": f"{CDN}/blob/1"})
-            mock.get(f"{CDN}/blob/1").respond(200, content=cipher)
+            blob = mock.get(f"{CDN}/blob/1").respond(200, content=cipher)
             got = await adapter.fetch_attachment(ref)
             await adapter.aclose()
             sent = pre.calls[0].request
             assert sent.headers["url"] == ref["url"] and sent.headers["owner"] == "own-1"
             assert base64.b64decode(sent.headers["signature"]) == bytes.fromhex("81d3a6f2c4")
             assert sent.headers["source-id"] == adapter.settings.business_id
+            assert "authorization" not in blob.calls[0].request.headers  # no JWT to the content store
             assert _claims(sent, adapter)["iss"] == adapter.settings.msp_id
             return got
 
@@ -153,3 +154,23 @@ def test_a_refused_send_and_a_foreign_business():
         mock.post(f"{API}/v1/message").respond(400)
         with pytest.raises(BadRequestError):
             asyncio.run(adapter.send(OutboundMessage(customer=CUSTOMER, text="x"), idempotency_key="k"))
+
+
+def test_a_storage_error_never_shows_the_pre_signed_url():
+    from omnisdk.outbound.errors import NotFoundError
+
+    adapter = _adapter()
+    ref = {"size": 10, "signature": "0a", "url": "u", "key": "00" + "11" * 32, "owner": "o"}
+
+    async def go():
+        with respx.mock() as mock:
+            mock.get(f"{API}/v1/preDownload").respond(200, json={"download-url": f"{CDN}/blob/2?sig=SECRET123"})
+            mock.get(f"{CDN}/blob/2").respond(404)
+            try:
+                await adapter.fetch_attachment(ref)
+            finally:
+                await adapter.aclose()
+
+    with pytest.raises(NotFoundError) as info:
+        asyncio.run(go())
+    assert "SECRET123" not in str(info.value) and "blob" not in str(info.value)

@@ -25,8 +25,13 @@ from omnisdk.adapters import (
 from omnisdk.events import Event
 from omnisdk.model.addresses import Channel
 from omnisdk.outbound import OutboundError, ProviderClient, RetryPolicy
+from omnisdk.outbound.errors import APIConnectionError, APIStatusError
 from omnisdk_apple_business import attachments, gzip_body, outbound, tokens, translate
-from omnisdk_apple_business.settings import DEFAULT_API_BASE_URL, AppleBusinessSettings, decode_secret
+from omnisdk_apple_business.settings import (
+    DEFAULT_API_BASE_URL,
+    AppleBusinessSettings,
+    decode_secret,
+)
 
 REQUEST_ID_HEADERS = ("x-request-id", "id")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -83,6 +88,7 @@ class AppleBusinessAdapter(ChannelAdapter):
         self._sleep = sleep
         self._transport = transport
         self._api: ProviderClient | None = None
+        self._cdn: ProviderClient | None = None
 
     @classmethod
     def example_settings(cls) -> dict[str, Any]:
@@ -141,24 +147,42 @@ class AppleBusinessAdapter(ChannelAdapter):
 
     # --- HTTP client --------------------------------------------------------------------------
 
+    def _client(self, auth: httpx.Auth | None) -> ProviderClient:
+        extra: dict[str, Any] = {}
+        if self._retry is not None:
+            extra["retry"] = self._retry
+        if self._sleep is not None:
+            extra["sleep"] = self._sleep
+        return ProviderClient(
+            provider=self.name,
+            base_url=self.settings.api_base_url or DEFAULT_API_BASE_URL,
+            auth=auth,
+            idempotency_header=IDEMPOTENCY_HEADER,
+            request_id_headers=REQUEST_ID_HEADERS,
+            error_code=outbound.error_code,
+            transport=self._transport,
+            **extra,
+        )
+
     def _http(self) -> ProviderClient:
+        """Apple's service: every request carries a fresh JWT."""
         if self._api is None:
-            extra: dict[str, Any] = {}
-            if self._retry is not None:
-                extra["retry"] = self._retry
-            if self._sleep is not None:
-                extra["sleep"] = self._sleep
-            self._api = ProviderClient(
-                provider=self.name,
-                base_url=self.settings.api_base_url or DEFAULT_API_BASE_URL,
-                auth=tokens.FreshToken(self._key, self.settings.msp_id),
-                idempotency_header=IDEMPOTENCY_HEADER,
-                request_id_headers=REQUEST_ID_HEADERS,
-                error_code=outbound.error_code,
-                transport=self._transport,
-                **extra,
-            )
+            self._api = self._client(tokens.FreshToken(self._key, self.settings.msp_id))
         return self._api
+
+    async def _storage(self, method: str, url: str, *, content: bytes | None = None) -> httpx.Response:
+        """A request to the pre-signed download or upload URL Apple answered (its content
+        store): no JWT goes there, and errors never show the URL (it is a credential)."""
+        if self._cdn is None:
+            self._cdn = self._client(None)
+        try:
+            return await self._cdn.request(method, url, content=content)
+        except APIStatusError as exc:
+            raise type(exc)(f"{self.name}: {method} <pre-signed storage URL> answered {exc.status_code}",
+                            provider=self.name, status_code=exc.status_code, request_id=exc.request_id,
+                            error_code=exc.error_code, retry_after=exc.retry_after) from None
+        except APIConnectionError as exc:
+            raise type(exc)(f"{self.name}: {method} <pre-signed storage URL> failed", provider=self.name) from None
 
     def _business(self, business: str | None) -> str:
         if business is None:
@@ -223,7 +247,7 @@ class AppleBusinessAdapter(ChannelAdapter):
             url = None
         if type(url) is not str or not url.startswith("https://"):
             raise ValueError("apple_business: preDownload answered without an https download-url")
-        got = await client.request("GET", url)
+        got = await self._storage("GET", url)
         if len(got.content) > limit:
             raise ValueError(f"apple_business: attachment exceeds {limit} bytes")
         name, mime = ref.get("name"), ref.get("mimeType")
@@ -258,7 +282,7 @@ class AppleBusinessAdapter(ChannelAdapter):
             raise ValueError("apple_business: preUpload answered without upload-url, mmcs-url, mmcs-owner") from None
         if not all(type(v) is str and v for v in (up, mmcs_url, owner)) or not up.startswith("https://"):
             raise ValueError("apple_business: preUpload answered without an https upload-url")
-        done = await client.request("POST", up, content=encrypted)
+        done = await self._storage("POST", up, content=encrypted)
         try:
             checksum = done.json()["singleFile"]["fileChecksum"]
         except (ValueError, KeyError, TypeError):
@@ -270,7 +294,9 @@ class AppleBusinessAdapter(ChannelAdapter):
                                                                 mmcs_url, owner))
 
     async def aclose(self) -> None:
-        """Close the HTTP client, if one was made."""
-        if self._api is not None:
-            client, self._api = self._api, None
-            await client.aclose()
+        """Close the HTTP clients, if any were made."""
+        for name in ("_api", "_cdn"):
+            client = getattr(self, name)
+            if client is not None:
+                setattr(self, name, None)
+                await client.aclose()

@@ -38,7 +38,6 @@ from typing import Any
 import httpx
 import orjson
 
-
 from omnisdk.errors import PayloadError, SignatureError
 from omnisdk.testkit import ChannelAdapterSuite, override
 from omnisdk.testkit.base_suite import fail
