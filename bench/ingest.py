@@ -75,6 +75,7 @@ from omnisdk.events import dumps
 
 try:
     import jwt as pyjwt
+
     from omnisdk_apple_business.adapter import AppleBusinessAdapter
     from omnisdk_apple_business.settings import decode_secret as apple_key
     from omnisdk_apple_business.tokens import make_token as apple_token

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import orjson
 import pytest
-from omnisdk_apple_business import AppleBusinessAdapter
-from omnisdk_apple_business.settings import decode_secret
-from omnisdk_apple_business.tokens import make_token
 
 from omnisdk import recordings
 from omnisdk.adapters import WebhookRequest
+from omnisdk_apple_business import AppleBusinessAdapter
+from omnisdk_apple_business.settings import decode_secret
+from omnisdk_apple_business.tokens import make_token
 
 URL = "https://hooks.example.com/webhooks/apple_business/acme"
 RECEIVED_AT = "2030-01-01T00:00:00Z"

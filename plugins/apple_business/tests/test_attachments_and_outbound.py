@@ -10,12 +10,12 @@ import httpx
 import jwt
 import pytest
 import respx
-from omnisdk_apple_business import AppleBusinessAdapter, attachments
-from omnisdk_apple_business.outbound import attachment_of, message_id
-from omnisdk_apple_business.settings import decode_secret
 
 from omnisdk.adapters import ListMenu, ListRow, ListSection, OutboundMedia, OutboundMessage
 from omnisdk.outbound.errors import BadRequestError
+from omnisdk_apple_business import AppleBusinessAdapter, attachments
+from omnisdk_apple_business.outbound import attachment_of, message_id
+from omnisdk_apple_business.settings import decode_secret
 
 API = "https://mspgw.test"
 CDN = "https://p54-content.icloud.test"

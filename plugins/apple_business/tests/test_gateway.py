@@ -7,12 +7,12 @@ import gzip
 import time
 
 import orjson
-from omnisdk_apple_business import AppleBusinessAdapter
-from omnisdk_apple_business.settings import decode_secret
-from omnisdk_apple_business.tokens import make_token
 
 from omnisdk import recordings
 from omnisdk.testkit.runtime import KitRuntime
+from omnisdk_apple_business import AppleBusinessAdapter
+from omnisdk_apple_business.settings import decode_secret
+from omnisdk_apple_business.tokens import make_token
 
 URL = "https://hooks.example.com/webhooks/apple_business/acme"
 RECS = {r.name: r for r in recordings.load(AppleBusinessAdapter.recordings)}

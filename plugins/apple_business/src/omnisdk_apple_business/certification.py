@@ -88,7 +88,7 @@ class AppleBusinessSuite(ChannelAdapterSuite):
         fx = self._fx()
         key = decode_secret(adapter.settings.msp_secret.get_secret_value())
         msp = adapter.settings.msp_id
-        iat = tokens._epoch(RECEIVED_AT)
+        iat = tokens.epoch_seconds(RECEIVED_AT)
         good = fx.sign(adapter, rec.body, rec.content_type)["authorization"]
         out = [
             ("signed for another audience", "Bearer " + tokens.make_token(key, msp, iat=int(iat), audience=msp + "x")),

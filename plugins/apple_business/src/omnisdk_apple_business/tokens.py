@@ -84,7 +84,12 @@ def bearer(headers: Mapping[str, str]) -> str:
     return token
 
 
-def _epoch(received_at: str) -> float:
+def epoch_seconds(received_at: str) -> float:
+    """Seconds since the epoch of an RFC 3339 time (the request's ``received_at``).
+
+    Raises:
+        SignatureError: not an RFC 3339 time (``bad_signature``: nothing to check expiry against).
+    """
     try:
         return datetime.fromisoformat(received_at.replace("Z", "+00:00")).timestamp()
     except ValueError:
@@ -119,7 +124,7 @@ def verify_bearer(headers: Mapping[str, str], *, key: bytes, msp_id: str, receiv
         raise SignatureError(f"{HEADER} JWT signature does not match", reason="bad_signature") from None
     except jwt.InvalidTokenError:
         raise SignatureError(f"{HEADER} JWT is not a valid HS256 token", reason="bad_signature") from None
-    now = _epoch(received_at)
+    now = epoch_seconds(received_at)
     iat = claims.get("iat")
     if type(iat) is not int:
         raise SignatureError("the JWT's iat is not an integer", reason="bad_signature")
