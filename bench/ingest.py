@@ -28,6 +28,16 @@ messenger
     digits, and ``orjson.loads(body)``; see :func:`meta_floor`.  The ratio is ours over the
     floor (per body: the floor builds no events), target at most 2.5×.
 
+apple_business
+    bodies: ``omnisdk.recordings.load(AppleBusinessAdapter.recordings)`` (built from Apple's
+    documentation), each gzip-compressed as Apple posts them, with ``Authorization: Bearer
+    <JWT>`` (HS256, ``aud`` the MSP id, ``iat`` the arrival time) and the ``id``,
+    ``source-id``, ``destination-id`` headers.
+    ours: verify + parse (gunzip included) + dumps, as above.
+    floor: ``jwt.decode(token, key, algorithms=["HS256"], audience=msp_id)`` (pyjwt, the same
+    check), ``zlib.decompress`` and ``orjson.loads`` on the same bytes; see :func:`apple_floor`.
+    Ours over the floor per body, target at most 2.5×.
+
 sms
     bodies: ``omnisdk.recordings.load(TwilioSmsAdapter.recordings)`` (Twilio form webhooks),
     signed with ``adapter.sign(URL, body, content_type)`` for a fixed public URL.
@@ -64,6 +74,11 @@ from omnisdk.adapters import WebhookRequest
 from omnisdk.events import dumps
 
 try:
+    import jwt as pyjwt
+
+    from omnisdk_apple_business.adapter import AppleBusinessAdapter
+    from omnisdk_apple_business.settings import decode_secret as apple_key
+    from omnisdk_apple_business.tokens import make_token as apple_token
     from omnisdk_messenger.adapter import MessengerAdapter
     from omnisdk_sms.adapter import TwilioSmsAdapter
     from omnisdk_whatsapp.adapter import WhatsAppAdapter
@@ -83,9 +98,10 @@ SMS_URL = "https://cx.example.com/webhooks/sms/bench"
 """The public URL the SMS bodies are signed for (Twilio signs URL + sorted form fields)."""
 WHATSAPP_URL = "https://cx.example.com/webhooks/whatsapp/bench"
 MESSENGER_URL = "https://cx.example.com/webhooks/messenger/bench"
+APPLE_URL = "https://cx.example.com/webhooks/apple_business/bench"
 RECEIVED_AT = "2024-01-01T00:00:00Z"
 TARGETS = {"whatsapp": 2.0, "sms": 3.0}
-FLOOR_TARGETS = {"messenger": 2.5}
+FLOOR_TARGETS = {"messenger": 2.5, "apple_business": 2.5}
 """Ours over the floor, at most (lower is better)."""
 
 
@@ -248,6 +264,46 @@ def meta_floor(app_secret: str, recs, sigs: list[str]) -> tuple[Callable[[], int
     return run, accepted
 
 
+def apple_requests(adapter, recs) -> list[WebhookRequest]:
+    """Apple's requests for the recordings: gzipped bodies, a JWT issued at RECEIVED_AT (so it
+    verifies at that arrival time), the id headers read from each body."""
+    import gzip
+
+    key, msp = apple_key(adapter.settings.msp_secret.get_secret_value()), adapter.settings.msp_id
+    iat = int(_dt.datetime.fromisoformat(RECEIVED_AT.replace("Z", "+00:00")).timestamp())
+    out = []
+    for r in recs:
+        doc = orjson.loads(r.body)
+        headers = {"content-type": "application/json", "content-encoding": "gzip",
+                   "authorization": "Bearer " + apple_token(key, msp, iat=iat, audience=msp),
+                   "id": doc["id"], "source-id": doc["sourceId"], "destination-id": doc["destinationId"],
+                   "capability-list": "LIST,TIME,QUICK,AUTH", "device-agent": "iPhone OS"}
+        out.append(WebhookRequest(method="POST", url=APPLE_URL, headers=headers,
+                                  body=gzip.compress(r.body, mtime=0), received_at=RECEIVED_AT))
+    return out
+
+
+def apple_floor(adapter, reqs: list[WebhookRequest]) -> tuple[Callable[[], int], int]:
+    """The floor of an Apple webhook on the same bytes: pyjwt's HS256 and audience check of the
+    bearer token, ``zlib.decompress`` of the gzip body, ``orjson.loads``; no events."""
+    import zlib
+
+    key, msp = apple_key(adapter.settings.msp_secret.get_secret_value()), adapter.settings.msp_id
+    pairs = [(r.headers["authorization"][7:], r.body) for r in reqs]
+    decode, unzip, loads, wbits = pyjwt.decode, zlib.decompress, orjson.loads, 16 + zlib.MAX_WBITS
+    opts = {"verify_iat": False}
+
+    def run() -> int:
+        n = 0
+        for token, body in pairs:
+            decode(token, key, algorithms=["HS256"], audience=msp, options=opts)
+            loads(unzip(body, wbits))
+            n += 1
+        return n
+
+    return run, run()
+
+
 # --- timing ----------------------------------------------------------------------------------
 
 
@@ -301,6 +357,13 @@ def main() -> int:
     ms_floor, ms_floor_n = meta_floor(ms_settings["app_secret"], ms_recs,
                                       [r.headers["x-hub-signature-256"] for r in ms_reqs])
 
+    ab = AppleBusinessAdapter("bench", AppleBusinessAdapter.example_settings())
+    ab_recs = recordings.load(AppleBusinessAdapter.recordings)
+    ab_reqs = apple_requests(ab, ab_recs)
+    ab_ours = ours_pass(ab, ab_reqs)
+    ab_events = ab_ours()
+    ab_floor, ab_floor_n = apple_floor(ab, ab_reqs)
+
     wa_recs = recordings.load(wa_cls.recordings)
     sms_recs = recordings.load(sms_cls.recordings)
     wa_reqs = signed_requests(wa, wa_recs, WHATSAPP_URL)
@@ -321,6 +384,8 @@ def main() -> int:
                 Side(f"twilio {twilio.__version__}", sms_peer, len(sms_recs), sms_peer_n)],
         "messenger": [Side("omnisdk-messenger", ms_ours, len(ms_recs), ms_events),
                       Side("floor hmac+orjson", ms_floor, len(ms_recs), ms_floor_n)],
+        "apple_business": [Side("omnisdk-apple", ab_ours, len(ab_recs), ab_events),
+                           Side("floor jwt+gunzip+orj", ab_floor, len(ab_recs), ab_floor_n)],
     }
 
     print(f"omnisdk ingest benchmark — {_dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
@@ -338,13 +403,13 @@ def main() -> int:
           "measurement" + ("  WARNING: figures may be noisy" if max(before, during) > 0.2 else ""))
 
     print()
-    head = f"{'comparison':<10} {'side':<18} {'bodies':>6} {'events':>6} {'µs/pass':>9} " \
+    head = f"{'comparison':<14} {'side':<20} {'bodies':>6} {'events':>6} {'µs/pass':>9} " \
            f"{'µs/body':>8} {'µs/event':>9}"
     print(head)
     print("-" * len(head))
     for name, sides in comparisons.items():
         for s in sides:
-            print(f"{name:<10} {s.label:<18} {s.bodies:>6} {s.events:>6} {s.best * 1e6:>9.1f} "
+            print(f"{name:<14} {s.label:<20} {s.bodies:>6} {s.events:>6} {s.best * 1e6:>9.1f} "
                   f"{s.us_per_body:>8.2f} {s.us_per_event:>9.2f}")
     print()
     print("events: ours = CloudEvents from parse(); pywa = typed updates built by from_update(); "
@@ -376,6 +441,7 @@ def main() -> int:
         profile("omnisdk-whatsapp verify+parse+dumps", wa_ours)
         profile("omnisdk-sms verify+parse+dumps", sms_ours)
         profile("omnisdk-messenger verify+parse+dumps", ms_ours)
+        profile("omnisdk-apple-business verify+parse+dumps", ab_ours)
     return 1 if (missed and args.strict) else 0
 
 

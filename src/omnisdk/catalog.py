@@ -43,6 +43,16 @@ class ContactChangedData(BaseModel):
     extra: dict = Field(default_factory=dict)
 
 
+class ConversationClosedData(BaseModel):
+    """``data`` of ``io.omnisdk.conversation.closed``: the customer ended the conversation."""
+
+    channel: str
+    customer: str = Field(description="The customer's address on the channel.")
+    business: str = Field(description="The business address the conversation was with.")
+    at: str = Field(description="RFC 3339 UTC time of the close.")
+    extra: dict = Field(default_factory=dict)
+
+
 class ProviderNoticeData(BaseModel):
     """``data`` of ``io.omnisdk.provider.notice``."""
 
@@ -149,6 +159,10 @@ CATALOG: tuple[EventType, ...] = (
               StatusUpdate, "`{message id}:{provider status}`"),
     EventType(ev.TYPE_CONTACT_CHANGED, "A provider notice about a customer's identity or number.",
               ContactChangedData, "plugin-specific, stable across redeliveries"),
+    EventType(ev.TYPE_CONVERSATION_CLOSED, "The customer closed the conversation on the provider's "
+              "side; the processor closes its open interaction with the wrap-up code `Closed by "
+              "customer` (nothing happens when none is open).", ConversationClosedData,
+              "the provider's id of the close message"),
     EventType(ev.TYPE_PROVIDER_NOTICE, "A provider webhook that is no customer fact (account, template, "
               "quality updates): kept, never silently dropped.", ProviderNoticeData,
               "plugin-specific, stable across redeliveries"),

@@ -46,6 +46,10 @@ TYPE_MESSAGE_EDITED = "io.omnisdk.message.edited"
 """The customer edited a message (``data``: Message with the new content, ``extra.edits``)."""
 TYPE_CONTACT_CHANGED = "io.omnisdk.contact.changed"
 """A provider system notice about a customer (number or identity change)."""
+TYPE_CONVERSATION_CLOSED = "io.omnisdk.conversation.closed"
+"""The customer closed the conversation on the provider's side (Apple Messages for Business
+``close``): the processor closes the conversation's open interaction with the wrap-up code
+``Closed by customer`` (``data``: :class:`omnisdk.catalog.ConversationClosedData`)."""
 TYPE_PROVIDER_NOTICE = "io.omnisdk.provider.notice"
 """A provider webhook that is no customer fact (account, template or quality updates): kept,
 never silently dropped (``data``: ``{"kind": str, "raw": object}``)."""

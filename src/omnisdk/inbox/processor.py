@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from omnisdk import events as ev
 from omnisdk.errors import StateError
 from omnisdk.lifecycle.context import Ctx
+from omnisdk.lifecycle.customer_close import apply_conversation_closed
 from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.metrics import RuntimeMetrics
@@ -413,6 +414,8 @@ class Processor:
             tx.count(_STATUS_COUNTERS[outcome])
         elif event.type in ROUTING_TYPES:  # a CCaaS connector reports on externally routed work
             apply_routing_event(ctx, self.lifecycle.actions, event)
+        elif event.type == ev.TYPE_CONVERSATION_CLOSED:  # the customer left (Apple's close)
+            apply_conversation_closed(ctx, self.lifecycle.actions, event)
         # other types (deleted, contact changes, provider notices, call events) are kept in the
         # inbox and passed to observers
 

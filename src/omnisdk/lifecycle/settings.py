@@ -96,7 +96,8 @@ class LifecycleSettings(BaseModel):
 
     @model_validator(mode="after")
     def _default_known(self) -> LifecycleSettings:
-        for code in (self.default_wrap_up_code, WrapUpCode.TASK_CREATED.value, WrapUpCode.CLOSED_INACTIVITY.value):
+        for code in (self.default_wrap_up_code, WrapUpCode.TASK_CREATED.value, WrapUpCode.CLOSED_INACTIVITY.value,
+                     WrapUpCode.CLOSED_BY_CUSTOMER.value):
             if code not in self.wrap_up_codes:
                 self.wrap_up_codes.append(code)
         return self

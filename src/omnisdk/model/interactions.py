@@ -45,6 +45,7 @@ class WrapUpCode(StrEnum):
     ISSUE_RESOLVED = "Issue resolved"
     TASK_CREATED = "Task created"
     CLOSED_INACTIVITY = "Closed due to customer inactivity"
+    CLOSED_BY_CUSTOMER = "Closed by customer"
 
 
 class Draft(BaseModel):

@@ -154,8 +154,12 @@ class ProviderClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         """Send one request, retrying as the policy says; return the 2xx response.
+
+        ``content`` is a raw body (bytes, sent unchanged on every attempt: an upload), instead
+        of ``json`` or ``data``.
 
         Raises:
             APIStatusError: (a subclass by status) on a non-2xx final answer.
@@ -171,8 +175,10 @@ class ProviderClient:
             nonlocal attempts
             attempts += 1
             if not trace.get_current_span().is_recording():
-                return await self._once(method, path, json=json, data=data, params=params, headers=hdrs)
-            return await self._traced(attempts - 1, method, path, json=json, data=data, params=params, headers=hdrs)
+                return await self._once(method, path, json=json, data=data, params=params, headers=hdrs,
+                                        **({"content": content} if content is not None else {}))
+            return await self._traced(attempts - 1, method, path, json=json, data=data, params=params, headers=hdrs,
+                                      **({"content": content} if content is not None else {}))
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.max_attempts),
