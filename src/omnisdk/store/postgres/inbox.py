@@ -2,9 +2,11 @@
 whose ``seq`` comes from an identity column; the processor's position in it is the cursor.
 
 A cursor over a sequence is only safe when rows commit in ``seq`` order: appends therefore
-take the transaction-scoped advisory lock :data:`INBOX_APPEND_LOCK` (:meth:`append`), so two
-processes appending at once commit one after the other, and a reader that sees seq *n* has
-seen every committed seq below it.
+take the transaction-scoped advisory lock (:data:`INBOX_APPEND_LOCK`, the schema's name hashed)
+(:meth:`PostgresInbox.append`), so two processes appending to one schema at once commit one
+after the other, and a reader that sees seq *n* has seen every committed seq below it.  Stores
+on other schemas of the database take other locks (two names whose hashes collide only wait for
+each other).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
 from omnisdk.store.rows import InboxItem
 
-INBOX_APPEND_LOCK = 0x6F6D6E69_0001
-"""``pg_advisory_xact_lock`` key held by every inbox append until its commit."""
+INBOX_APPEND_LOCK = 0x6F6D0001
+"""The first key of ``pg_advisory_xact_lock(key, hashtext(current_schema()))``, held by every
+inbox append until its commit."""
+LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
+"""Take a transaction-scoped advisory lock of this schema (parameter: the first key)."""
 
 CURSOR = "processor"
 
@@ -34,7 +39,7 @@ class PostgresInbox(PostgresAtomic):
         """Take :data:`INBOX_APPEND_LOCK` until the transaction ends (the store does it at the
         start of a batch with appends, outside any savepoint)."""
         try:
-            self.run("SELECT pg_advisory_xact_lock(%s)", (INBOX_APPEND_LOCK,))
+            self.run(LOCK_SQL, (INBOX_APPEND_LOCK,))
         except psycopg.Error as exc:
             raise _failed(exc) from exc
         self.inbox_locked = True
@@ -117,4 +122,4 @@ class PostgresInbox(PostgresAtomic):
         return row[0] if row else None
 
 
-__all__ = ["INBOX_APPEND_LOCK", "PostgresInbox"]
+__all__ = ["INBOX_APPEND_LOCK", "LOCK_SQL", "PostgresInbox"]

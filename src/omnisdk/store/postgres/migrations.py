@@ -31,6 +31,7 @@ import psycopg
 
 from omnisdk.store.errors import StoreError
 from omnisdk.store.postgres.errors import describe
+from omnisdk.store.postgres.inbox import LOCK_SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,8 +300,9 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 LATEST = MIGRATIONS[-1].version
 
-MIGRATION_LOCK = 0x6F6D6E69_0000
-"""``pg_advisory_xact_lock`` key held while a schema is migrated."""
+MIGRATION_LOCK = 0x6F6D0000
+"""The first key of the advisory lock held while a schema is migrated (the second: the schema's
+name hashed, :data:`~omnisdk.store.postgres.inbox.LOCK_SQL`)."""
 
 _VERSION_TABLE = ("CREATE TABLE IF NOT EXISTS omnisdk_schema (version integer PRIMARY KEY, name text NOT NULL,"
                   " applied_at timestamptz NOT NULL DEFAULT now())")
@@ -333,7 +335,7 @@ def migrate(conn: psycopg.Connection) -> list[int]:
             return []
         applied: list[int] = []
         with conn.transaction():  # every pending version, or none of them
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute(LOCK_SQL, (MIGRATION_LOCK,))
             conn.execute(_VERSION_TABLE)
             current = schema_version(conn)  # again, under the lock: another process may have migrated
             if current > LATEST:

@@ -37,7 +37,7 @@ from omnisdk.store.base import Store
 from omnisdk.store.errors import StoreError, StoreNotFound
 from omnisdk.store.postgres.errors import describe
 from omnisdk.store.postgres.errors import translated as _translated
-from omnisdk.store.postgres.migrations import migrate, schema_version
+from omnisdk.store.postgres.migrations import MIGRATION_LOCK, migrate, schema_version
 from omnisdk.store.postgres.transaction import PostgresTransaction
 from omnisdk.store.rows import InboxResult
 
@@ -124,8 +124,10 @@ class PostgresStore(Store):
         try:
             pool.open(wait=True, timeout=self.connect_timeout)
             with pool.connection() as conn:
-                if self.schema is not None:
-                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                if self.schema is not None:  # under the migration lock: two first starts race otherwise
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (MIGRATION_LOCK, self.schema))
+                        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
                 applied = migrate(conn)
                 if applied:
                     log.info("store schema migrated to version %d (applied %s)", applied[-1], applied)
