@@ -180,3 +180,25 @@ def test_bad_urls_and_options_are_config_errors(url, options, says):
     with pytest.raises(ConfigError, match=says) as info:
         open_store(url, **options)
     assert "pw" not in str(info.value)
+
+
+async def test_a_known_address_keeps_its_contact_and_takes_a_new_name_only():
+    with fresh_schema() as schema:
+        store = open_store(schema_url(schema))
+        await store.open()
+        try:
+            def upsert(name):
+                def work(tx):
+                    before = tx.writes()
+                    cid = tx.upsert_contact("chat", "+15550100001", name, "2030-01-02T03:04:05Z")
+                    return cid, tx.writes() - before, tx.get_contact(cid).display_name
+
+                return store.transact(work)
+
+            cid, wrote, name = await upsert("Ann")
+            assert (wrote, name) == (2, "Ann")  # the address and the contact
+            assert await upsert("Ann") == (cid, 0, "Ann")  # nothing changed, nothing written
+            assert await upsert(None) == (cid, 0, "Ann")  # no name given: the old one stays
+            assert await upsert("Ann B") == (cid, 1, "Ann B")
+        finally:
+            await store.close()

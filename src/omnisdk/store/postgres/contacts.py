@@ -19,20 +19,25 @@ class PostgresContacts(PostgresAtomic):
     """The contacts part of :class:`~omnisdk.store.postgres.PostgresTransaction`."""
 
     def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
-        contact_id = new_id()
+        # one round trip either way: a new address inserts both rows; a known one is read (and
+        # its contact renamed when the profile name changed).  The outer SELECT does not see the
+        # CTE's rows (one snapshot), so the known contact comes from the table, the new from ins.
         try:
-            if self.write("INSERT INTO addresses (channel, value, contact_id) VALUES (%s, %s, %s)"
-                          " ON CONFLICT DO NOTHING", (channel, address, contact_id)).rowcount:
-                self.write("INSERT INTO contacts (id, display_name, created_at) VALUES (%s, %s, %s)",
-                           (contact_id, display_name, now))
-                return contact_id
-            (contact_id,) = self.run("SELECT contact_id FROM addresses WHERE channel = %s AND value = %s",
-                                     (channel, address)).fetchone()
-            if display_name:
-                self.write("UPDATE contacts SET display_name = %s WHERE id = %s AND display_name IS DISTINCT FROM %s",
-                           (display_name, contact_id, display_name))
+            contact_id, written = self.run(
+                "WITH ins AS (INSERT INTO addresses (channel, value, contact_id) VALUES (%(ch)s, %(v)s, %(new)s)"
+                "  ON CONFLICT DO NOTHING RETURNING contact_id),"
+                " made AS (INSERT INTO contacts (id, display_name, created_at)"
+                "  SELECT contact_id, %(name)s, %(now)s FROM ins RETURNING id),"
+                " known AS (SELECT contact_id FROM addresses WHERE channel = %(ch)s AND value = %(v)s),"
+                " renamed AS (UPDATE contacts SET display_name = %(name)s WHERE %(name)s::text IS NOT NULL"
+                "  AND %(name)s::text <> '' AND id = (SELECT contact_id FROM known)"
+                "  AND display_name IS DISTINCT FROM %(name)s AND NOT EXISTS (SELECT 1 FROM ins) RETURNING id)"
+                " SELECT id, 2 FROM made UNION ALL SELECT contact_id, (SELECT count(*) FROM renamed) FROM known"
+                " WHERE NOT EXISTS (SELECT 1 FROM made)",
+                {"ch": channel, "v": address, "new": new_id(), "name": display_name, "now": now}).fetchone()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
+        self._written += written  # rows really written: a known, unchanged contact writes none
         return contact_id
 
     def set_opt_out(self, channel: str, address: str, opted_out: bool, at: str) -> None:

@@ -6,9 +6,10 @@ The core's domain code is synchronous and uses the routing engine's memory, so, 
 :meth:`~PostgresStore.append_inbox` job goes through one queue to one writer thread, which
 takes everything queued, runs each job inside its own SAVEPOINT (a failing job rolls back
 alone) and commits once for the whole batch (group commit), then resolves the callers'
-futures on the event loop.  The writer borrows a pooled connection per batch: a connection
-that broke (a PostgreSQL restart) is replaced by the pool, and that batch fails with
-:class:`~omnisdk.store.errors.StoreError` (its callers retry: nothing of it was committed).
+futures on the event loop.  The writer borrows a pooled connection per batch, checked first: a
+connection that broke (a PostgreSQL restart) is replaced by the pool; a batch whose connection
+breaks while it runs fails with :class:`~omnisdk.store.errors.StoreError` (its callers retry:
+nothing of it was committed).
 :meth:`~PostgresStore.read` (the CLI's inspections) runs on another pooled connection, in a
 read-only snapshot, without the writer.
 
@@ -118,9 +119,11 @@ class PostgresStore(Store):
         return StoreError(f"cannot open the PostgreSQL store at {self.location}: {text}")
 
     def _open_sync(self) -> None:
+        # check: a connection is tried before it is handed out (one round trip per batch), so one
+        # the server closed meanwhile (a restart, an idle timeout) is replaced, not failed on
         pool = ConnectionPool(self.conninfo, min_size=1, max_size=self.pool_size, open=False,
                               kwargs={"autocommit": True}, configure=self._configure,
-                              name=f"omnisdk-{self.schema or 'store'}")
+                              check=ConnectionPool.check_connection, name=f"omnisdk-{self.schema or 'store'}")
         try:
             pool.open(wait=True, timeout=self.connect_timeout)
             with pool.connection() as conn:
