@@ -73,7 +73,8 @@ class PostgresStore(Store):
             survives a PostgreSQL crash) or ``"NORMAL"`` (``synchronous_commit = off``: a
             PostgreSQL crash may lose the last commits, up to three times ``wal_writer_delay``,
             never half of one; an omnisdk crash loses nothing).
-        pool_size: connections at most (the writer uses one, reads and the start-up others).
+        pool_size: pooled connections at most (the writer holds one per batch; the pool keeps
+            one open between batches and replaces broken ones; :meth:`read` connects on its own).
         connect_timeout: seconds :meth:`open` waits for the first connection.
     """
 
