@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from postgres_schemas import POSTGRES_URL, fresh_schema, schema_url
-from store_contract import event
+from store_contract import SOURCE, event
 
 from omnisdk.errors import ConfigError
 from omnisdk.store import InboxResult, StoreError, StoreNotFound, open_store
@@ -200,5 +200,32 @@ async def test_a_known_address_keeps_its_contact_and_takes_a_new_name_only():
             assert await upsert("Ann") == (cid, 0, "Ann")  # nothing changed, nothing written
             assert await upsert(None) == (cid, 0, "Ann")  # no name given: the old one stays
             assert await upsert("Ann B") == (cid, 1, "Ann B")
+        finally:
+            await store.close()
+
+
+async def test_a_value_postgresql_cannot_hold_is_bad_data_not_a_failed_store():
+    from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
+
+    odd = Event(id="m-\x00-1", source="/sample/acme", type=TYPE_MESSAGE_RECEIVED, data={"text": "x"},
+                partitionkey="k\x00")
+    with fresh_schema() as schema:
+        store = open_store(schema_url(schema))
+        await store.open()
+        try:  # the inbox takes what SQLite takes, deduplicated the same way, the event intact
+            assert await store.append_inbox([odd], "2030-01-02T03:04:05Z") == InboxResult(1, 0)
+            assert await store.append_inbox([odd], "2030-01-02T03:04:05Z") == InboxResult(0, 1)
+            [item] = await store.transact(lambda tx: tx.claim_inbox(10))
+            assert item.event.id == "m-\x00-1" and item.event.partitionkey == "k\x00"
+
+            def work(tx):
+                with pytest.raises(ValueError, match="NUL") as info, tx.savepoint():
+                    tx.insert_message(source=SOURCE, message_id="m-\x00", interaction_id=None, direction="inbound",
+                                      kind="text", body={}, at="2030-01-02T03:04:05Z")
+                assert not isinstance(info.value, StoreError)  # the processor fails that event, not the batch
+                tx.schedule_timer("t", "offer", 1.0, None, {})  # the transaction goes on
+
+            await store.transact(work)
+            assert [t.key for t in await store.transact(lambda tx: tx.pending_timers())] == ["t"]
         finally:
             await store.close()

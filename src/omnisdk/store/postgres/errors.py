@@ -3,6 +3,12 @@
 
 The message names the error class, its SQLSTATE and PostgreSQL's primary message only: never
 the ``DETAIL`` line, which may quote row values (``Key (source, id)=(…) already exists``).
+
+A value PostgreSQL cannot hold (a NUL character in a text column, a number out of its range:
+``psycopg.DataError``) is bad data, not a failing store: it becomes :class:`UnstorableValue`, a
+``ValueError``, so that the inbox processor marks that one event failed instead of retrying its
+batch for ever (SQLite stores such values; the inbox's own columns are made storable instead:
+:mod:`omnisdk.store.postgres.inbox`).
 """
 
 from __future__ import annotations
@@ -20,8 +26,16 @@ def describe(exc: psycopg.Error) -> str:
     return f"{type(exc).__name__}{state}: {text}"
 
 
-def failed(exc: psycopg.Error) -> StoreError:
-    """The store's error for a driver error (chain it: ``raise failed(exc) from exc``)."""
+class UnstorableValue(ValueError):
+    """A value PostgreSQL cannot store (NUL in text, a number out of range): the item is bad,
+    the store is fine.  The message says which kind of value, never the value."""
+
+
+def failed(exc: psycopg.Error) -> StoreError | UnstorableValue:
+    """The store's error for a driver error (chain it: ``raise failed(exc) from exc``):
+    :class:`UnstorableValue` for bad data, else StoreError."""
+    if isinstance(exc, psycopg.DataError):
+        return UnstorableValue(f"PostgreSQL cannot store a value: {describe(exc)}")
     return StoreError(f"PostgreSQL store failed: {describe(exc)}")
 
 
@@ -35,4 +49,4 @@ def translated(exc: BaseException) -> BaseException:
     return exc
 
 
-__all__ = ["describe", "failed", "translated"]
+__all__ = ["UnstorableValue", "describe", "failed", "translated"]

@@ -4,7 +4,11 @@ whose ``seq`` comes from an identity column; the processor's position in it is t
 A cursor over a sequence is only safe when rows commit in ``seq`` order: appends therefore
 take the transaction-scoped advisory lock (:data:`INBOX_APPEND_LOCK`, the schema's name hashed)
 (:meth:`PostgresInbox.append`), so two processes appending to one schema at once commit one
-after the other, and a reader that sees seq *n* has seen every committed seq below it.  Stores
+after the other, and a reader that sees seq *n* has seen every committed seq below it.
+
+The body keeps the event as it came (``bytea``); its text columns (id, type, partitionkey) hold
+any NUL character as U+FFFD, which PostgreSQL text cannot hold and SQLite can: an event SQLite
+accepts is accepted here too, and deduplicated the same way.  Stores
 on other schemas of the database take other locks (two names whose hashes collide only wait for
 each other).
 """
@@ -50,6 +54,9 @@ class PostgresInbox(PostgresAtomic):
         :data:`INBOX_APPEND_LOCK` until the transaction ends."""
         if not self.inbox_locked:
             self.lock_inbox()
+        if any("\x00" in value for row in rows for value in row[:5] if value):
+            rows = [tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row)  # type: ignore[misc]
+                    for row in rows]
         try:
             cur = self.write(
                 "INSERT INTO inbox (source, id, type, partitionkey, received_at, body)"
