@@ -5,7 +5,8 @@ The core's domain code is synchronous and uses the routing engine's memory, so, 
 :class:`~omnisdk.store.sqlite.SQLiteStore`, every :meth:`~PostgresStore.transact` and
 :meth:`~PostgresStore.append_inbox` job goes through one queue to one writer thread, which
 takes everything queued, runs each job inside its own SAVEPOINT (a failing job rolls back
-alone) and commits once for the whole batch (group commit), then resolves the callers'
+alone; inbox appends, one statement each, need none) and commits once for the whole batch
+(group commit), then resolves the callers'
 futures on the event loop.  The writer borrows a pooled connection per batch, checked first: a
 connection that broke (a PostgreSQL restart) is replaced by the pool; a batch whose connection
 breaks while it runs fails with :class:`~omnisdk.store.errors.StoreError` (its callers retry:
@@ -273,8 +274,9 @@ class PostgresStore(Store):
             pass
 
     def _in_transaction(self, conn: psycopg.Connection, jobs: list[_Job]) -> list[tuple[_Job, bool, Any]]:
-        """Run the batch in one transaction, each job (but counter increments) in a savepoint;
-        commit.  Raises what the commit (or BEGIN) raised, after rolling back."""
+        """Run the batch in one transaction, each job in a savepoint (but counter increments and
+        inbox appends: one statement each, which only a failing server fails, and then the whole
+        batch); commit.  Raises what the commit (or BEGIN) raised, after rolling back."""
         tx = PostgresTransaction(conn)
         results: list[tuple[_Job, bool, Any]] = []
         conn.execute("BEGIN")
@@ -284,6 +286,12 @@ class PostgresStore(Store):
             for job in jobs:
                 if job.future is None:  # counter increments: nothing to fail, no savepoint
                     job.fn(tx)
+                    continue
+                if job.is_inbox:  # one INSERT whose values always fit (inbox.py): no savepoint, as on
+                    try:          # SQLite; if the server fails it, the batch fails at COMMIT below
+                        results.append((job, True, job.fn(tx)))
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller's future
+                        results.append((job, False, _translated(exc)))
                     continue
                 counts = dict(tx.pending_counts)
                 conn.execute("SAVEPOINT job")
