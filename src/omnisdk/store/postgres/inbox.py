@@ -2,15 +2,15 @@
 whose ``seq`` comes from an identity column; the processor's position in it is the cursor.
 
 A cursor over a sequence is only safe when rows commit in ``seq`` order: appends therefore
-take the transaction-scoped advisory lock (:data:`INBOX_APPEND_LOCK`, the schema's name hashed)
-(:meth:`PostgresInbox.append`), so two processes appending to one schema at once commit one
-after the other, and a reader that sees seq *n* has seen every committed seq below it.
+take a transaction-scoped advisory lock (:data:`INBOX_APPEND_LOCK` and the schema's name
+hashed: :meth:`PostgresInbox.lock_inbox`), so two processes appending to one schema at once
+commit one after the other, and a reader that sees seq *n* has seen every committed seq below
+it.  Stores on other schemas of the database take other locks (two names whose hashes collide
+only wait for each other).
 
 The body keeps the event as it came (``bytea``); its text columns (id, type, partitionkey) hold
 any NUL character as U+FFFD, which PostgreSQL text cannot hold and SQLite can: an event SQLite
-accepts is accepted here too, and deduplicated the same way.  Stores
-on other schemas of the database take other locks (two names whose hashes collide only wait for
-each other).
+accepts is accepted here too, and deduplicated the same way.
 """
 
 from __future__ import annotations
