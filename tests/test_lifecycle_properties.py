@@ -29,6 +29,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -441,9 +442,6 @@ class SequentialIds:
         return f"{next(self.n):032x}"
 
 
-_EXAMPLES = itertools.count(1)
-
-
 class LifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -453,7 +451,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             patch.start()
         self.loop = asyncio.new_event_loop()
         self.tmp = Path(tempfile.mkdtemp(prefix="omnisdk-props-"))
-        self.schema = f"{PREFIX}{os.getpid()}_{next(_EXAMPLES)}" if self.postgres else None
+        self.schema = f"{PREFIX}{uuid.uuid4().hex[:16]}" if self.postgres else None
         self.h: Harness | None = None
         self.clean = True  # False while a step runs: teardown skips the final checks after a failure
         self.reached: set[str] = set()  # states seen, for --hypothesis-show-statistics
@@ -756,7 +754,7 @@ def store_url(request):
         yield None
         return
     require_postgres()
-    schema = f"{PREFIX}{os.getpid()}_x{next(_EXAMPLES)}"
+    schema = f"{PREFIX}{uuid.uuid4().hex[:16]}"
     try:
         yield schema_url(schema)
     finally:
