@@ -132,7 +132,11 @@ class PostgresStore(Store):
                 if self.schema is not None:  # under the migration lock: two first starts race otherwise
                     with conn.transaction():
                         conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (MIGRATION_LOCK, self.schema))
-                        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                        # only when missing: CREATE SCHEMA needs CREATE on the database even with IF NOT
+                        # EXISTS, which a user given an existing schema may not have
+                        if not conn.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)",
+                                            (self.schema,)).fetchone()[0]:
+                            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
                 applied = migrate(conn)
                 if applied:
                     log.info("store schema migrated to version %d (applied %s)", applied[-1], applied)
