@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11+) and install the core with its dev extras and every in-tree plugin,
+# Create .venv (Python 3.11+) and install the core with its dev and postgres extras and every in-tree plugin,
 # each as its own distribution (editable). Idempotent: re-running only refreshes the installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ stamp=.venv/.omnisdk-installed
 inputs=$(cat pyproject.toml plugins/*/pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null
-  args=(-e ".[dev,testkit]")
+  args=(-e ".[dev,testkit,postgres]")  # postgres: the PostgreSQL store's tests need psycopg
   for p in plugins/*/; do args+=(-e "$p"); done
   .venv/bin/python -m pip install -q --disable-pip-version-check "${args[@]}"
   echo "$inputs" > "$stamp"

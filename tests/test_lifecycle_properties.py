@@ -1,7 +1,8 @@
 """Property tests of the routing engine and the interaction lifecycle (issue 3, item 13).
 
 A hypothesis state machine drives a real :class:`~omnisdk.runtime.Runtime` on a temporary SQLite
-store with an injected clock, through random sequences of customer messages, agent actions,
+store (and, as :class:`TestLifecyclePropertiesPostgres`, on a PostgreSQL schema of its own per
+example) with an injected clock, through random sequences of customer messages, agent actions,
 presence changes, clock jumps (timers) and restarts, and checks after every step — reading both
 the store and the routing engine's memory — that:
 
@@ -28,6 +29,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from postgres_schemas import PREFIX, drop_schema, require_postgres, schema_url
 from sample_wire import make_settings
 
 from omnisdk.errors import StateError
@@ -73,9 +76,13 @@ LONGEST = 3600.0  # beyond every timeout above and every offer timeout below
 # --- harness -------------------------------------------------------------------------------
 
 
-def build_settings(tmp: Path, queues: list[dict], agents: list[dict], *, affinity_window: float = 300.0):
-    """Sample-plugin settings with the given routing and short lifecycle timeouts."""
+def build_settings(tmp: Path, queues: list[dict], agents: list[dict], *, affinity_window: float = 300.0,
+                   store_url: str | None = None):
+    """Sample-plugin settings with the given routing and short lifecycle timeouts; the store is
+    ``store_url`` (a PostgreSQL schema's), or a SQLite file in ``tmp``."""
     base = make_settings(tmp, queues=queues, agents=agents)
+    if store_url is not None:
+        base = base.model_copy(update={"store": base.store.model_copy(update={"url": store_url})})
     lifecycle = LifecycleSettings(
         wrap_up_codes=["Issue resolved", EXTRA_CODE],  # the other defaults are appended
         wrap_up_timeout=WRAP_UP_TIMEOUT,
@@ -444,10 +451,14 @@ class LifecycleMachine(RuleBasedStateMachine):
             patch.start()
         self.loop = asyncio.new_event_loop()
         self.tmp = Path(tempfile.mkdtemp(prefix="omnisdk-props-"))
+        self.schema = f"{PREFIX}{uuid.uuid4().hex[:16]}" if self.postgres else None
         self.h: Harness | None = None
         self.clean = True  # False while a step runs: teardown skips the final checks after a failure
         self.reached: set[str] = set()  # states seen, for --hypothesis-show-statistics
         self.steps = 0
+
+    postgres = False
+    """True: each example's store is a PostgreSQL schema of its own (dropped in teardown)."""
 
     def run(self, coro):
         return self.loop.run_until_complete(coro)
@@ -472,7 +483,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.agent_ids = [a["id"] for a in agents]
         self.queue_names = [q["name"] for q in queues]
         self.affinity = affinity
-        self.h = Harness(build_settings(self.tmp, queues, agents, affinity_window=affinity), FakeClock())
+        self.h = Harness(build_settings(self.tmp, queues, agents, affinity_window=affinity,
+                                        store_url=schema_url(self.schema) if self.schema else None), FakeClock())
         self.run(self.h.open())
         self.codes = self.h.rt.settings.lifecycle.wrap_up_codes
         for customer, channel, text in first:
@@ -493,6 +505,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             for patch in self.ids:
                 patch.stop()
             shutil.rmtree(self.tmp, ignore_errors=True)
+            if self.schema is not None:
+                drop_schema(self.schema)
 
     async def finish(self) -> None:
         async def check():
@@ -525,9 +539,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         count = lambda snap: sum(i.message_count for i in snap["interactions"])  # noqa: E731
         assert count(after) - count(before) == good, (customers, count(before), count(after))
         assert not [i for i in after["interactions"] if i.customer == POISON]
-        poisoned = self.run(self.h.rt.store.transact(lambda tx: tx.c.execute(
-            "SELECT COUNT(*) FROM addresses WHERE value = ?", (POISON,)).fetchone()[0]))
-        assert poisoned == 0, "the failed event's contact write was rolled back"
+        poisoned = self.run(self.h.rt.store.transact(lambda tx: [ch for ch in CHANNELS if tx.contact_of(ch, POISON)]))
+        assert poisoned == [], "the failed event's contact write was rolled back"
         for customer in set(customers) - {POISON, INVALID}:
             key = conversation_key("/sample/acme", channel, "biz", customer)
             assert any(i.conversation_key == key and i.state is not S.CLOSED for i in after["interactions"])
@@ -714,12 +727,43 @@ LifecycleMachine.TestCase.settings = settings(
 TestLifecycleProperties = LifecycleMachine.TestCase
 
 
+class PostgresLifecycleMachine(LifecycleMachine):
+    postgres = True
+
+
+PostgresLifecycleMachine.TestCase.settings = settings(
+    max_examples=int(os.environ.get("OMNISDK_PG_PROPERTY_EXAMPLES", "25")), stateful_step_count=40,
+    deadline=None, suppress_health_check=[HealthCheck.too_slow],
+)
+
+
+class TestLifecyclePropertiesPostgres(PostgresLifecycleMachine.TestCase):
+    """The same machine on the PostgreSQL store (fewer examples: each costs round trips)."""
+
+    def setUp(self) -> None:
+        require_postgres()
+
+
 # --- example-based scenarios -----------------------------------------------------------------
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request):
+    """None (a SQLite file in tmp_path), or the URL of a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    require_postgres()
+    schema = f"{PREFIX}{uuid.uuid4().hex[:16]}"
+    try:
+        yield schema_url(schema)
+    finally:
+        drop_schema(schema)
+
+
 @contextlib.asynccontextmanager
-async def harness(tmp_path: Path, queues: list[dict], agents: list[dict]):
-    h = Harness(build_settings(tmp_path, queues, agents), FakeClock())
+async def harness(tmp_path: Path, queues: list[dict], agents: list[dict], store_url: str | None = None):
+    h = Harness(build_settings(tmp_path, queues, agents, store_url=store_url), FakeClock())
     await h.open()
     try:
         yield h
@@ -733,9 +777,10 @@ async def check(h: Harness) -> dict[str, Any]:
     return snap
 
 
-async def test_offer_timeout_reoffers_to_another_agent_once(tmp_path):
+async def test_offer_timeout_reoffers_to_another_agent_once(tmp_path, store_url):
     async with harness(tmp_path, [{"name": "support", "offer_timeout": 30}],
-                       [{"id": "alice", "capacity": {"chat": 1}}, {"id": "bob", "capacity": {"chat": 1}}]) as h:
+                       [{"id": "alice", "capacity": {"chat": 1}}, {"id": "bob", "capacity": {"chat": 1}}],
+                       store_url) as h:
         inter = await h.message(CUSTOMERS[0])
         assert inter.state is S.OFFERED
         first = inter.agent
@@ -753,12 +798,12 @@ async def test_offer_timeout_reoffers_to_another_agent_once(tmp_path):
         await check(h)
 
 
-async def test_overflow_timer_moves_a_waiting_interaction(tmp_path):
+async def test_overflow_timer_moves_a_waiting_interaction(tmp_path, store_url):
     queues = [{"name": "sales", "keywords": ["buy"], "overflow_to": "support", "overflow_after": 90},
               {"name": "support"}]
     agents = [{"id": "seller", "capacity": {"chat": 1}, "queues": ["sales"], "presence": "away"},
               {"id": "helper", "capacity": {"chat": 1}, "queues": ["support"]}]
-    async with harness(tmp_path, queues, agents) as h:
+    async with harness(tmp_path, queues, agents, store_url) as h:
         inter = await h.message(CUSTOMERS[0], text="I want to buy")
         assert inter.state is S.QUEUED and inter.queue == "sales"
         await check(h)
@@ -771,8 +816,8 @@ async def test_overflow_timer_moves_a_waiting_interaction(tmp_path):
         await check(h)
 
 
-async def test_parking_frees_capacity_and_the_backlog_drains_at_once(tmp_path):
-    async with harness(tmp_path, [{"name": "support"}], [{"id": "alice", "capacity": {"chat": 1}}]) as h:
+async def test_parking_frees_capacity_and_the_backlog_drains_at_once(tmp_path, store_url):
+    async with harness(tmp_path, [{"name": "support"}], [{"id": "alice", "capacity": {"chat": 1}}], store_url) as h:
         first = await h.message(CUSTOMERS[0])
         await h.rt.accept(first.id)
         second = await h.message(CUSTOMERS[1])
@@ -792,10 +837,10 @@ async def test_parking_frees_capacity_and_the_backlog_drains_at_once(tmp_path):
         await check(h)
 
 
-async def test_restart_keeps_held_capacity_and_the_backlog(tmp_path):
+async def test_restart_keeps_held_capacity_and_the_backlog(tmp_path, store_url):
     agents = [{"id": "alice", "capacity": {"chat": 2}, "max_units": 0.5},
               {"id": "bob", "capacity": {"chat": 1}}]
-    async with harness(tmp_path, [{"name": "support"}], agents) as h:
+    async with harness(tmp_path, [{"name": "support"}], agents, store_url) as h:
         items = [await h.message(c) for c in CUSTOMERS] + [await h.message(CUSTOMERS[0], channel="email")]
         await h.rt.accept(items[0].id)
         await h.rt.hold(items[0].id)  # parked: its capacity is free, the backlog moves
@@ -811,11 +856,11 @@ async def test_restart_keeps_held_capacity_and_the_backlog(tmp_path):
         check_all_closed(h, await h.snapshot())
 
 
-async def test_wrapping_up_a_parked_interaction_takes_capacity_again(tmp_path):
+async def test_wrapping_up_a_parked_interaction_takes_capacity_again(tmp_path, store_url):
     # Found by the machine: wrap-up holds capacity (HOLDS_CAPACITY), but wrap_up() from on_hold
     # did not reserve it, so the store counted an item the engine did not (and a restart then
     # forced it in, beyond the agent's capacity).
-    async with harness(tmp_path, [{"name": "support"}], [{"id": "alice", "capacity": {"chat": 1}}]) as h:
+    async with harness(tmp_path, [{"name": "support"}], [{"id": "alice", "capacity": {"chat": 1}}], store_url) as h:
         first = await h.message(CUSTOMERS[0])
         await h.rt.accept(first.id)
         await h.rt.hold(first.id)
@@ -839,11 +884,11 @@ async def test_wrapping_up_a_parked_interaction_takes_capacity_again(tmp_path):
         await check(h)
 
 
-async def test_an_offer_can_be_transferred_to_another_agent(tmp_path):
+async def test_an_offer_can_be_transferred_to_another_agent(tmp_path, store_url):
     # Found by the machine: transfer() accepts an offered interaction, but offering it to the
     # new agent was the illegal move offered → offered, so every such transfer was refused.
     agents = [{"id": "alice", "capacity": {"chat": 1}}, {"id": "bob", "capacity": {"chat": 1}}]
-    async with harness(tmp_path, [{"name": "support", "offer_timeout": 30}], agents) as h:
+    async with harness(tmp_path, [{"name": "support", "offer_timeout": 30}], agents, store_url) as h:
         inter = await h.message(CUSTOMERS[0])
         first = inter.agent
         other = "bob" if first == "alice" else "alice"
@@ -858,10 +903,10 @@ async def test_an_offer_can_be_transferred_to_another_agent(tmp_path):
         await check(h)
 
 
-async def test_a_head_everyone_free_declined_does_not_block_the_backlog(tmp_path):
+async def test_a_head_everyone_free_declined_does_not_block_the_backlog(tmp_path, store_url):
     # Found by the machine: drain() stopped at the first waiting interaction it could not place,
     # so one that the only free agent had declined blocked everything behind it, for good.
-    async with harness(tmp_path, [{"name": "support"}], [{"id": "alice", "capacity": {"chat": 1}}]) as h:
+    async with harness(tmp_path, [{"name": "support"}], [{"id": "alice", "capacity": {"chat": 1}}], store_url) as h:
         m1 = await h.message(CUSTOMERS[0])
         m2 = await h.message(CUSTOMERS[1])
         assert (m1.state, m2.state) == (S.OFFERED, S.QUEUED)

@@ -863,6 +863,52 @@ def import_email(
                 out.print(f"refused {d.file}: {d.error}", markup=False)
 
 
+@app.command("migrate-store")
+def migrate_store(
+    to: Annotated[str, typer.Option("--to", help=(
+        "The empty PostgreSQL store to fill: postgresql://USER@HOST:PORT/DATABASE[?schema=NAME]."))],
+    config: ConfigOpt = None,
+) -> None:
+    """Copy the configured SQLite store (store.url, and store.inbox_url if set) into an empty
+    PostgreSQL store, in one transaction, printing progress; then point store.url at it.  Stop
+    the server first: the SQLite file is only read."""
+    import time
+
+    from omnisdk.store.sqlite import SQLiteStore
+
+    settings = _settings(config)
+    try:
+        lite = open_store(settings.store.url, inbox_url=settings.store.inbox_url)
+        target = open_store(to)
+    except ConfigError as exc:
+        _config_error(exc)
+    if not isinstance(lite, SQLiteStore):
+        _config_error("migrate-store copies from a SQLite store: store.url must be a sqlite:/// URL")
+    try:
+        from omnisdk.store.postgres.from_sqlite import copy_sqlite_to_postgres
+        from omnisdk.store.postgres.store import PostgresStore
+    except ImportError:
+        _config_error("migrate-store needs psycopg: pip install 'omnisdk[postgres]'")
+    if not isinstance(target, PostgresStore):
+        _config_error("--to must be a postgresql:// URL")
+
+    def progress(step: Any) -> None:
+        if step.done:
+            err.print(f"{step.table}: {step.rows:,} rows")
+        else:
+            err.print(f"{step.table}: {step.rows:,} rows …")
+
+    started = time.perf_counter()
+    try:
+        copied = copy_sqlite_to_postgres(lite, target, progress)
+    except StoreError as exc:
+        err.print(f"migrate-store failed, nothing was copied: {exc}")
+        raise typer.Exit(1) from None
+    out.print(f"copied {sum(copied.values()):,} rows in {len(copied)} tables from {lite.location} to "
+              f"{target.location} in {time.perf_counter() - started:.1f} s; now set [store] url = "
+              f"\"{_store_label(to)}\" (and remove inbox_url)", soft_wrap=True)
+
+
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Where the demo's database and config go.")] = Path(".omnisdk-demo"),

@@ -69,7 +69,7 @@ class _Section(BaseModel):
 
 
 class StoreSettings(_Section):
-    url: str = Field("sqlite:///omnisdk.db", description="sqlite:///relative.db or sqlite:////abs.db")
+    url: str = Field("sqlite:///omnisdk.db", description="sqlite:///relative.db, sqlite:////abs.db, or postgresql://user@host:5432/db[?schema=name]")
     inbox_url: str | None = Field(
         None, description="Keep the inbox in this separate SQLite file (serve --split derives one).")
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite: FULL (power-loss safe) or NORMAL.")

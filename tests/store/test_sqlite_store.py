@@ -136,7 +136,7 @@ def test_stores_are_found_by_url_scheme(tmp_path, monkeypatch):
 
 def test_third_party_stores_come_from_the_entry_point_group(monkeypatch):
     class EP:
-        name, value = "postgresql", "omnisdk_postgres:open_store"
+        name, value = "cockroachdb", "omnisdk_cockroach:open_store"  # postgresql:// is built in
 
         def load(self):
             return lambda url, **options: ("a store for", url)
@@ -149,7 +149,7 @@ def test_third_party_stores_come_from_the_entry_point_group(monkeypatch):
 
     monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
     monkeypatch.setattr(registry, "entry_points", entry_points)
-    assert open_store("postgresql://db/omni") == ("a store for", "postgresql://db/omni")
+    assert open_store("cockroachdb://db/omni") == ("a store for", "cockroachdb://db/omni")
     assert seen == ["omnisdk.stores"]
 
     class Broken(EP):

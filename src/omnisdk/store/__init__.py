@@ -11,8 +11,12 @@
 
 The embedded default is :class:`~omnisdk.store.sqlite.SQLiteStore` (WAL, group commit; its
 schema is versioned, :mod:`~omnisdk.store.sqlite.migrations`), registered for ``sqlite://``.
+:class:`~omnisdk.store.postgres.store.PostgresStore` (psycopg 3, a pool; the ``postgres`` extra)
+is registered for ``postgresql://`` and ``postgres://``, with the same promises and schema
+versions (:mod:`omnisdk.store.postgres`).
 """
 
+from omnisdk.store import postgres as _postgres  # noqa: F401  (registers postgresql://; psycopg loads on use)
 from omnisdk.store import sqlite as _sqlite  # noqa: F401  (registers the sqlite:// scheme)
 from omnisdk.store.base import Store
 from omnisdk.store.errors import IdempotencyConflict, StoreError, StoreNotFound

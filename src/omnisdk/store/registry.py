@@ -1,12 +1,13 @@
 """Stores by URL scheme: ``open_store("sqlite:///omnisdk.db")``.
 
 A store module registers a factory for its scheme with :func:`register_store` when it is
-imported (the SQLite store registers ``sqlite``).  Third-party stores are found through the
+imported (the SQLite store registers ``sqlite``; the PostgreSQL store ``postgresql`` and
+``postgres``, importing psycopg only when one is opened).  Third-party stores are found through the
 entry-point group ``omnisdk.stores``: the entry point's name is the scheme and its object the
 factory, e.g. in a ``pyproject.toml``::
 
     [project.entry-points."omnisdk.stores"]
-    postgresql = "omnisdk_postgres:open_store"
+    cockroachdb = "omnisdk_cockroach:open_store"
 
 A factory is called as ``factory(url, **options)`` and returns an unopened
 :class:`~omnisdk.store.base.Store`; it raises :class:`~omnisdk.errors.ConfigError` for a URL
@@ -57,8 +58,9 @@ def _from_entry_points(scheme: str) -> StoreFactory | None:
 
 
 def open_store(url: str, **options: Any) -> Store:
-    """A store for a URL (``sqlite:///relative.db``, ``sqlite:////abs/path.db``, or any
-    scheme a store plugin registers).  The store is not opened yet.
+    """A store for a URL (``sqlite:///relative.db``, ``sqlite:////abs/path.db``,
+    ``postgresql://user@host:5432/db?schema=name``, or any scheme a store plugin registers).
+    The store is not opened yet.
 
     Raises:
         ConfigError: no store for the scheme, or the factory refuses the URL or options.

@@ -1,0 +1,199 @@
+"""Interactions and their history on PostgreSQL (:class:`~omnisdk.store.protocols.InteractionStore`,
+without messages).  One active interaction per conversation key is the partial unique index
+``interactions_one_active`` (migration 1); a save that would break it raises StateError."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from omnisdk.errors import StateError
+from omnisdk.model import Interaction
+from omnisdk.store.postgres.atomic import PostgresAtomic
+from omnisdk.store.postgres.errors import failed as _failed
+from omnisdk.store.queries import InteractionQuery, check_limit, decode_cursor, encode_cursor
+from omnisdk.store.rows import HistoryRow, LastServed, Page
+
+_TOP = chr(0x10FFFF)  # sorts after every character (ids are COLLATE "C"): prefix <= id < prefix + _TOP
+_LOG_COLUMNS = "interaction_id, at, from_state, to_state, agent, queue, note"
+
+
+class PostgresInteractions(PostgresAtomic):
+    """The interactions part of :class:`~omnisdk.store.postgres.PostgresTransaction`."""
+
+    def active_interaction(self, conversation_key: str) -> Interaction | None:
+        try:
+            row = self.run("SELECT doc FROM interactions WHERE conversation_key = %s AND state <> 'closed'",
+                           (conversation_key,)).fetchone()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return Interaction.model_validate_json(row[0]) if row else None
+
+    def active_interactions_of(self, source: str, channel: str, customer: str) -> list[Interaction]:
+        try:
+            rows = self.run(
+                "SELECT doc FROM interactions WHERE customer = %s AND channel = %s AND state <> 'closed'"
+                " AND source = %s ORDER BY id DESC LIMIT 50", (customer, channel, source)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return [Interaction.model_validate_json(doc) for (doc,) in rows]
+
+    def get_interaction(self, interaction_id: str) -> Interaction | None:
+        try:
+            row = self.run("SELECT doc FROM interactions WHERE id = %s", (interaction_id,)).fetchone()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return Interaction.model_validate_json(row[0]) if row else None
+
+    def find_interactions(self, fragment: str, limit: int = 2) -> list[str]:
+        # a prefix is a range of the primary key; a suffix a scan of that index
+        if not fragment:
+            return []
+        try:
+            rows = self.run(
+                "(SELECT id FROM interactions WHERE id >= %(f)s AND id < %(top)s)"
+                " UNION (SELECT id FROM interactions WHERE right(id, length(%(f)s)) = %(f)s) LIMIT %(n)s",
+                {"f": fragment, "top": fragment + _TOP, "n": limit}).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return [r[0] for r in rows]
+
+    def save_interaction(self, interaction: Interaction) -> None:
+        try:
+            self.write(
+                "INSERT INTO interactions (id, conversation_key, state, agent, channel, created_at, doc,"
+                " queue, updated_ts, customer, source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET"
+                " state = excluded.state, agent = excluded.agent, doc = excluded.doc, queue = excluded.queue,"
+                " updated_ts = excluded.updated_ts",
+                (interaction.id, interaction.conversation_key, interaction.state.value, interaction.agent,
+                 interaction.channel, interaction.created_at.isoformat(), interaction.model_dump_json(),
+                 interaction.queue, interaction.updated_at.timestamp(), interaction.customer, interaction.source))
+        except pg_errors.UniqueViolation as exc:
+            raise StateError(
+                f"conversation {interaction.conversation_key!r} already has an active interaction") from exc
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+
+    def list_interactions(self, *, active_only: bool = False, limit: int = 1000) -> list[Interaction]:
+        sql = "SELECT doc FROM interactions"
+        if active_only:
+            sql += " WHERE state <> 'closed'"
+        try:
+            rows = self.run(sql + " ORDER BY created_at, id LIMIT %s", (limit,)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return [Interaction.model_validate_json(doc) for (doc,) in rows]
+
+    def page_interactions(self, query: InteractionQuery, *, limit: int, cursor: str | None = None) -> Page[Interaction]:
+        check_limit(limit)
+        where: list[str] = []
+        args: list[Any] = []
+        if query.states:
+            where.append("state = ANY(%s)")
+            args.append([str(s) for s in query.states])
+        if query.active is True:
+            where.append("state <> 'closed'")
+        elif query.active is False:
+            where.append("state = 'closed'")
+        for column in ("agent", "queue", "channel"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = %s")
+                args.append(value)
+        if query.updated_since is not None:
+            where.append("updated_ts >= %s")
+            args.append(query.updated_since)
+        if query.within_queues is not None:
+            reach = []
+            if query.within_queues:
+                reach.append("queue = ANY(%s)")
+                args.append(list(query.within_queues))
+            if query.or_agents:
+                reach.append("agent = ANY(%s)")
+                args.append(list(query.or_agents))
+            where.append("(" + " OR ".join(reach) + ")" if reach else "false")
+        if cursor is not None:
+            where.append("id < %s")
+            args.append(decode_cursor("interaction", cursor))
+        sql = "SELECT id, doc FROM interactions" + (" WHERE " + " AND ".join(where) if where else "")
+        try:
+            rows = self.run(sql + " ORDER BY id DESC LIMIT %s", (*args, limit + 1)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        items = [Interaction.model_validate_json(doc) for _, doc in rows[:limit]]
+        return Page(items, encode_cursor("interaction", rows[limit - 1][0]) if len(rows) > limit else None)
+
+    def list_interactions_in(self, states: Sequence[str]) -> list[Interaction]:
+        try:
+            rows = self.run("SELECT doc FROM interactions WHERE state = ANY(%s) ORDER BY created_at, id",
+                            (list(states),)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return [Interaction.model_validate_json(doc) for (doc,) in rows]
+
+    def count_interactions_in(self, states: Sequence[str]) -> dict[str, int]:
+        try:
+            return dict(self.run("SELECT state, COUNT(*) FROM interactions WHERE state = ANY(%s) GROUP BY state",
+                                 (list(states),)).fetchall())
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+
+    def agent_loads(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        try:
+            rows = self.run(
+                "SELECT agent, channel, COUNT(*) FROM interactions"
+                " WHERE agent IS NOT NULL AND state NOT IN ('closed', 'queued', 'new')"
+                " GROUP BY agent, channel").fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        for agent, channel, n in rows:
+            out.setdefault(agent, {})[channel] = n
+        return out
+
+    def last_served(self, since: str) -> list[LastServed]:
+        """Interactions closed since ``since`` (RFC 3339, the format pydantic writes) that had an
+        agent, oldest first (the document's ``closed_at`` compared as text, as SQLite does)."""
+        try:
+            rows = self.run(
+                "SELECT conversation_key, doc::json->>'last_agent', doc::json->>'closed_at' FROM interactions"
+                " WHERE state = 'closed' AND doc::json->>'closed_at' >= %s AND doc::json->>'last_agent' IS NOT NULL"
+                " ORDER BY 3", (since,)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return [LastServed(*r) for r in rows]
+
+    def log_transition(self, interaction_id: str, at: str, from_state: str | None, to_state: str,
+                       agent: str | None, queue: str | None, note: str | None = None) -> None:
+        try:
+            self.write(f"INSERT INTO interaction_log ({_LOG_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                       (interaction_id, at, from_state, to_state, agent, queue, note))
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+
+    def log_transitions(self, rows: Sequence[HistoryRow | tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        # one statement whatever the count: seven arrays, unnested in order (seq follows it)
+        columns = [list(column) for column in zip(*[tuple(r) + (None,) * (7 - len(r)) for r in rows], strict=True)]
+        try:
+            self.write(f"INSERT INTO interaction_log ({_LOG_COLUMNS})"
+                       " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                       " %s::text[], %s::text[])", columns)
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+
+    def interaction_history(self, interaction_id: str) -> list[HistoryRow]:
+        try:
+            rows = self.run(f"SELECT {_LOG_COLUMNS} FROM interaction_log WHERE interaction_id = %s ORDER BY seq",
+                            (interaction_id,)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return [HistoryRow(*r) for r in rows]
+
+
+__all__ = ["PostgresInteractions"]
