@@ -26,7 +26,8 @@ messenger
     floor: no peer SDK, so the least any verifier and parser must do on the same bytes:
     ``hmac.compare_digest`` of the HMAC-SHA256 hex digest of the body with the header's
     digits, and ``orjson.loads(body)``; see :func:`meta_floor`.  The ratio is ours over the
-    floor (per body: the floor builds no events), target at most 2.5×.
+    floor (per body: the floor builds no events), target at most 2.5×;
+    ``bench/messenger_breakdown.py`` splits this row by part (and a lower bound of event-making).
 
 apple_business
     bodies: ``omnisdk.recordings.load(AppleBusinessAdapter.recordings)`` (built from Apple's

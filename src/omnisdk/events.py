@@ -118,21 +118,40 @@ class Event:
 
     def attributes(self) -> dict[str, Any]:
         """The CloudEvents attributes that are set (no ``data``), by their spec names."""
+        out = self.to_dict()
+        out.pop("data", None)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CloudEvents JSON-format document as a dict: the attributes that are set, by their
+        spec names, then ``data`` when set."""
         out: dict[str, Any] = {
             "specversion": self.specversion,
             "id": self.id,
             "source": self.source,
             "type": self.type,
         }
-        for name in ("time", "subject", "datacontenttype", "dataschema", *_EXTENSIONS):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """The CloudEvents JSON-format document as a dict."""
-        out = self.attributes()
+        # one test per attribute, in the order of the document's members: time, subject,
+        # datacontenttype, dataschema, the extensions (_EXTENSIONS), data (the ingest path
+        # serialises every event: a loop over the names with getattr cost ~0.3 µs more)
+        if self.time is not None:
+            out["time"] = self.time
+        if self.subject is not None:
+            out["subject"] = self.subject
+        if self.datacontenttype is not None:
+            out["datacontenttype"] = self.datacontenttype
+        if self.dataschema is not None:
+            out["dataschema"] = self.dataschema
+        if self.partitionkey is not None:
+            out["partitionkey"] = self.partitionkey
+        if self.correlationid is not None:
+            out["correlationid"] = self.correlationid
+        if self.causationid is not None:
+            out["causationid"] = self.causationid
+        if self.traceparent is not None:
+            out["traceparent"] = self.traceparent
+        if self.tracestate is not None:
+            out["tracestate"] = self.tracestate
         if self.data is not None:
             out["data"] = self.data
         return out

@@ -282,3 +282,31 @@ def test_partition_keys_are_the_cores_conversation_keys(recs) -> None:
         for e in parse(rec):
             if e.partitionkey is not None:
                 assert e.partitionkey == conversation_key(SOURCE, "messenger", PAGE, e.data["customer"])
+
+
+def test_times_over_many_days_stay_right_and_the_date_table_bounded() -> None:
+    # ms_to_rfc3339 keeps the dates it has written in a table (one entry per day, cleared when
+    # full): every day of 1970-2026 and the edges of the range must still agree with gmtime
+    day = 86_400_000
+    for ms in [*range(0, 57 * 366 * day, day + 3_723_456), 253402300799999, 999 * 366 * day + 1]:
+        assert translate.ms_to_rfc3339(ms) == f"{ev.epoch_to_rfc3339(ms // 1000)[:-1]}.{ms % 1000:03d}Z"
+        assert len(translate._DATES) <= translate._MAX_DATES
+
+
+def test_an_item_with_two_kinds_is_read_as_the_first_of_kinds() -> None:
+    pb = {"title": "Go", "payload": "GO"}
+    for item in (_item(postback=pb, referral={"ref": "r"}), _item(referral={"ref": "r"}, postback=pb)):
+        [e] = translate.parse(_body([item]), source=SOURCE)
+        assert (e.data["kind"], e.data["interactive"]["reply_type"]) == ("interactive_reply", "postback")
+    for item in (_item(read={"watermark": 5}, delivery={"watermark": 5}), _item(delivery={"watermark": 5}, read={"watermark": 5})):
+        [e] = translate.parse(_body([item]), source=SOURCE)
+        assert e.data["kind"] == "delivery_watermark"
+
+
+def test_two_accounts_and_two_pages_keep_their_own_conversation_keys() -> None:
+    item = _item(message={"mid": "m_a", "text": "a"})
+    for source in (SOURCE, "/messenger/other", SOURCE):
+        for page in (PAGE, "105000000000002"):
+            item["recipient"]["id"] = page
+            [e] = translate.parse(_body([item], page=page), source=source)
+            assert e.partitionkey == f"{source[1:]}:messenger:{page}:{PSID}"

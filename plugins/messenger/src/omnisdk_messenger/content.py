@@ -127,6 +127,8 @@ def _template(att: dict[str, Any], payload: dict[str, Any], parts: _Parts) -> No
     parts.templates.append(payload)
 
 
+_NO_PARTS = _Parts()
+"""What a message without attachments holds (shared: read, never written)."""
 _ATTACHMENTS = {"location": _location, "fallback": _fallback, "template": _template}
 
 
@@ -141,15 +143,15 @@ def _template_title(payload: dict[str, Any]) -> str | None:
 
 
 def gather(msg: dict[str, Any]) -> _Parts:
-    """Read ``msg["attachments"]``.
+    """Read ``msg["attachments"]`` (the result is shared when there are none: read it only).
 
     Raises:
         Unsupported: see the module docstring.
     """
-    parts = _Parts()
     atts = msg.get("attachments")
     if atts is None:
-        return parts
+        return _NO_PARTS
+    parts = _Parts()
     if type(atts) is not list:
         raise Unsupported("attachments is not a list")
     for att in atts:
@@ -204,7 +206,9 @@ def fill(msg: dict[str, Any], data: dict[str, Any]) -> None:
     if parts.templates:
         extra["templates"] = parts.templates
         data["text"] = data["text"] or _template_title(parts.templates[0])
-    reply = _obj(msg.get("reply_to"), "reply_to")
+    reply = msg.get("reply_to")
+    if reply is not None:
+        reply = _obj(reply, "reply_to")
     if reply:
         data["reply_to"] = opt_str(reply, "mid")
         if type(reply.get("is_self_reply")) is bool:
