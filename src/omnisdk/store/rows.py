@@ -195,6 +195,11 @@ class SubscriptionRow:
     failures: int = 0
 
 
+DELIVERY_LEASE_SECONDS = 60.0
+"""How far a claimed delivery is pushed back (``WebhookStore.claim_deliveries``): a pass that
+dies mid-send leaves it due again after this (at-least-once), in every store."""
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryRow:
     """One event to deliver to one subscription (the outgoing webhooks' outbox).

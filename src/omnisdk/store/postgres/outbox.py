@@ -4,21 +4,16 @@ claimed once (``FOR UPDATE SKIP LOCKED``, as :mod:`~omnisdk.store.postgres.timer
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import orjson
 import psycopg
 
 from omnisdk.store.errors import IdempotencyConflict
+from omnisdk.store.idempotency import outbox_scope, request_fingerprint, scoped_send_key
 from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
 from omnisdk.store.rows import OutboxRow
-from omnisdk.store.sqlite.outbox import outbox_scope
-
-
-def _fingerprint(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 
 
 class PostgresOutbox(PostgresAtomic):
@@ -28,9 +23,9 @@ class PostgresOutbox(PostgresAtomic):
                        payload: dict[str, Any], now: float, caller: str | None = None,
                        request: dict[str, Any] | None = None) -> bool:
         scope = outbox_scope(interaction_id, caller)
-        fingerprint = _fingerprint(payload if request is None else request)
+        fingerprint = request_fingerprint(payload if request is None else request)
         # the provider gets the key itself, unless another scope gave it the same key first
-        derived = f"{idempotency_key}~{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
+        derived = scoped_send_key(idempotency_key, scope)
         try:
             cur = self.write(
                 "INSERT INTO outbox (idempotency_key, scope, send_key, fingerprint, plugin, account,"

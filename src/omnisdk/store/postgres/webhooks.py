@@ -11,8 +11,7 @@ import psycopg
 
 from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
-from omnisdk.store.rows import DeliveryRow, SubscriptionRow
-from omnisdk.store.sqlite.webhooks import LEASE_SECONDS
+from omnisdk.store.rows import DELIVERY_LEASE_SECONDS, DeliveryRow, SubscriptionRow
 
 _SUB = "id, url, event_types, secret, created_at, description, state, disabled_reason, failures"
 _DEL = ("id, subscription_id, event_id, event_type, payload, created_at, state, attempts, next_attempt_at,"
@@ -86,7 +85,7 @@ class PostgresWebhooks(PostgresAtomic):
                 (now, limit)).fetchall()
             if rows:
                 self.write("UPDATE webhook_deliveries SET next_attempt_at = %s WHERE id = ANY(%s)",
-                           (now + LEASE_SECONDS, [r[0] for r in rows]))
+                           (now + DELIVERY_LEASE_SECONDS, [r[0] for r in rows]))
         except psycopg.Error as exc:
             raise _failed(exc) from exc
         return [_del(r) for r in rows]

@@ -15,8 +15,8 @@ Modules (importing the package registers the ``sqlite`` URL scheme):
 
 from __future__ import annotations
 
+from omnisdk.store.idempotency import outbox_scope  # re-exported: older imports keep working
 from omnisdk.store.sqlite.factory import open_sqlite
-from omnisdk.store.sqlite.outbox import outbox_scope
 from omnisdk.store.sqlite.store import SQLiteStore
 from omnisdk.store.sqlite.transaction import SQLiteTransaction
 

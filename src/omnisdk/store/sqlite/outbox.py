@@ -4,29 +4,18 @@ the caller, the same key with another body refused.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from typing import Any
 
 import orjson
 
 from omnisdk.store.errors import IdempotencyConflict
+from omnisdk.store.idempotency import outbox_scope, request_fingerprint, scoped_send_key
 from omnisdk.store.rows import (
     OutboxRow,
 )
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
-
-
-def _fingerprint(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
-
-
-def outbox_scope(interaction_id: str | None, caller: str | None) -> str:
-    """The scope an idempotency key is unique in: the interaction, and the caller if any."""
-    scope = interaction_id or ""
-    return f"{scope}|{caller}" if caller else scope
-
 
 
 class SQLiteOutbox(SQLiteAtomic):
@@ -45,9 +34,9 @@ class SQLiteOutbox(SQLiteAtomic):
         request: dict[str, Any] | None = None,
     ) -> bool:
         scope = outbox_scope(interaction_id, caller)
-        fingerprint = _fingerprint(payload if request is None else request)
+        fingerprint = request_fingerprint(payload if request is None else request)
         # the provider gets the key itself, unless another scope gave it the same key first
-        derived = f"{idempotency_key}~{hashlib.sha256(scope.encode()).hexdigest()[:16]}"
+        derived = scoped_send_key(idempotency_key, scope)
         try:
             cur = self.c.execute(
                 "INSERT OR IGNORE INTO outbox (idempotency_key, scope, send_key, fingerprint, plugin, account,"

@@ -7,13 +7,9 @@ from collections.abc import Sequence
 
 import orjson
 
-from omnisdk.store.rows import DeliveryRow, SubscriptionRow
+from omnisdk.store.rows import DELIVERY_LEASE_SECONDS, DeliveryRow, SubscriptionRow
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
-
-LEASE_SECONDS = 60.0
-"""How far a claimed delivery is pushed back: a pass that dies mid-send leaves it due again
-after this (at-least-once)."""
 
 _SUB = "id, url, event_types, secret, created_at, description, state, disabled_reason, failures"
 _DEL = ("id, subscription_id, event_id, event_type, payload, created_at, state, attempts, next_attempt_at,"
@@ -84,7 +80,7 @@ class SQLiteWebhooks(SQLiteAtomic):
                 " WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND s.state = 'active'"
                 " ORDER BY d.next_attempt_at, d.created_at LIMIT ?", (now, limit)).fetchall()
             self.c.executemany("UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
-                               [(now + LEASE_SECONDS, r[0]) for r in rows])
+                               [(now + DELIVERY_LEASE_SECONDS, r[0]) for r in rows])
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
         return [_del(r) for r in rows]
