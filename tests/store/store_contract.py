@@ -10,6 +10,7 @@ knows which database runs underneath.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from omnisdk.errors import StateError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.model import Interaction, InteractionState
 from omnisdk.routing.model import Agent, Queue
+from omnisdk.store.rows import DirectoryUser, MessagingProfile
 from omnisdk.store import (
     HistoryRow,
     IdempotencyConflict,
@@ -229,6 +231,44 @@ class StoreContract:
         again = await store.transact(lambda tx: tx.upsert_contact("chat", "+15550100001", "Ann B", "2030-01-02T03:04:06Z"))
         other = await store.transact(lambda tx: tx.upsert_contact("sms", "+15550100001", None, "2030-01-02T03:04:06Z"))
         assert first == again and other != first
+
+    # --- user directory and messaging profiles ---------------------------------------------
+
+    async def test_the_directory_is_found_by_phone_and_replaced_by_id(self, store):
+        ann = DirectoryUser("u-ann", "Ann", ("+15550100001", "+15550100002"), ("ann@example.com",))
+        bob = DirectoryUser("u-bob", "Bob", ("+15550100002",), ())
+        assert await store.transact(lambda tx: tx.save_directory_users([ann, bob])) == 2
+        found = await store.transact(lambda tx: tx.directory_users_with_phone("+15550100002"))
+        assert found == [ann, bob]
+        moved = DirectoryUser("u-ann", "Ann B", ("+15550100003",), ())
+        await store.transact(lambda tx: tx.save_directory_users([moved]))
+        assert await store.transact(lambda tx: tx.directory_users_with_phone("+15550100001")) == []
+        assert await store.transact(lambda tx: tx.directory_users_with_phone("+15550100002")) == [bob]
+        assert await store.transact(lambda tx: tx.get_directory_user("u-ann")) == moved
+        assert await store.transact(lambda tx: tx.get_directory_user("u-nobody")) is None
+
+    async def test_one_active_messaging_profile_per_address(self, store):
+        first = MessagingProfile("p-1", "sms", "+15550100001", "2030-01-02T03:04:05Z", user_id="u-ann")
+        await store.transact(lambda tx: tx.save_profile(first))
+        with pytest.raises(StateError):
+            await store.transact(lambda tx: tx.save_profile(
+                MessagingProfile("p-2", "sms", "+15550100001", "2030-01-02T03:04:06Z")))
+        assert await store.transact(lambda tx: tx.active_profile("sms", "+15550100001")) == first
+        assert await store.transact(lambda tx: tx.active_profile("whatsapp", "+15550100001")) is None
+        old = replace(first, active=False, deactivated_at="2030-01-02T03:04:07Z")
+        new = MessagingProfile("p-2", "sms", "+15550100001", "2030-01-02T03:04:07Z", conflict="check me")
+
+        def swap(tx):
+            tx.save_profile(old)
+            tx.save_profile(new)
+
+        await store.transact(swap)
+        assert await store.transact(lambda tx: tx.active_profile("sms", "+15550100001")) == new
+        assert await store.transact(lambda tx: tx.get_profile("p-1")) == old
+        assert await store.transact(lambda tx: tx.list_profiles(flagged=True)) == [new]
+        listed = await store.transact(lambda tx: tx.list_profiles(channel="sms", address="+15550100001"))
+        assert listed == [new, old]
+        assert await store.transact(lambda tx: tx.list_profiles(limit=1)) == [new]
 
     # --- timers -----------------------------------------------------------------------------
 

@@ -177,6 +177,37 @@ class MergeRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectoryUser:
+    """One person of the user directory (imported from a CSV or JSON file, or answered by a
+    CRM through ``omnisdk_lookup_requester``): ``phones`` in E.164, ``emails`` lower-cased."""
+
+    id: str
+    name: str | None = None
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MessagingProfile:
+    """A messaging profile: which requester writes from an address on a channel (ServiceNow's
+    Conversational SMS "messaging profile").  ``user_id`` is the directory user it is linked
+    to, None for an anonymous (guest) requester.  One active profile per ``(channel,
+    address)``; a deactivated one (``active`` False, ``deactivated_at`` set) is kept.
+    ``conflict`` says why an agent must check it (two directory users share the number, the
+    linked user's directory phones no longer include it …), None when there is nothing to
+    check.  Times are RFC 3339 UTC."""
+
+    id: str
+    channel: str
+    address: str
+    created_at: str
+    user_id: str | None = None
+    active: bool = True
+    conflict: str | None = None
+    deactivated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionRow:
     """An outgoing-webhook subscription.  ``secret`` (``whsec_…``, Standard Webhooks) signs
     its deliveries: shown once when made, never listed.  ``event_types`` holds CloudEvents
@@ -244,5 +275,5 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-__all__ = ["ApiKeyRow", "AuditRow", "ContactRow", "DeliveryRow", "MergeRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
+__all__ = ["ApiKeyRow", "AuditRow", "ContactRow", "DirectoryUser", "MessagingProfile", "DeliveryRow", "MergeRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
            "Page", "TimerRow"]
