@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from omnisdk.lifecycle.bots import VirtualAgentTurn
     from omnisdk.model import Interaction, Message
     from omnisdk.routing.model import Agent, Queue
+    from omnisdk.model.directory import DirectoryUser
 
 PROJECT = "omnisdk"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -156,6 +157,24 @@ def omnisdk_summarize(interaction: Interaction, messages: Sequence[dict]) -> str
     ``body`` with ``text``, ``created_at``).  Return the summary as plain text, or None to let
     the next plugin, and finally the core's local extractive summary
     (:func:`omnisdk.summaries.extractive_summary`), answer.
+
+    Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def omnisdk_lookup_requester(channel: str, address: str) -> Sequence[DirectoryUser] | None:
+    """Look up who writes from ``address`` on ``channel`` in a CRM or user directory (an E.164
+    number on sms): the requester of a messaging profile (docs/sms.md).
+
+    Called: when a customer message opens an interaction on a channel with messaging profiles
+    (sms), and when an agent starts one there, inside the store transaction that threads it:
+    answer from memory or a cache, never block on a slow call.
+
+    Return the :class:`omnisdk.model.directory.DirectoryUser` records whose phones include the
+    address (an empty list: nobody), or None to let the next plugin, and finally the
+    directory imported with ``omnisdk import directory``, answer.  Two or more users are a
+    conflict an agent resolves, never a merge.
 
     Stops at first non-None result.
     """

@@ -19,7 +19,6 @@ from omnisdk.errors import StateError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.model import Interaction, InteractionState
 from omnisdk.routing.model import Agent, Queue
-from omnisdk.store.rows import DirectoryUser, MessagingProfile
 from omnisdk.store import (
     HistoryRow,
     IdempotencyConflict,
@@ -31,6 +30,7 @@ from omnisdk.store import (
     Page,
     TimerRow,
 )
+from omnisdk.store.rows import DirectoryUser, MessagingProfile
 
 T0 = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 SOURCE = "/sample/acme"
@@ -256,7 +256,8 @@ class StoreContract:
         assert await store.transact(lambda tx: tx.active_profile("sms", "+15550100001")) == first
         assert await store.transact(lambda tx: tx.active_profile("whatsapp", "+15550100001")) is None
         old = replace(first, active=False, deactivated_at="2030-01-02T03:04:07Z")
-        new = MessagingProfile("p-2", "sms", "+15550100001", "2030-01-02T03:04:07Z", conflict="check me")
+        new = MessagingProfile("p-2", "sms", "+15550100001", "2030-01-02T03:04:07Z", conflict="check me",
+                               verified_by="key:k1")
 
         def swap(tx):
             tx.save_profile(old)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from omnisdk.events import Event
+from omnisdk.model.directory import DirectoryUser
 
 T = TypeVar("T")
 
@@ -177,17 +178,6 @@ class MergeRow:
 
 
 @dataclass(frozen=True, slots=True)
-class DirectoryUser:
-    """One person of the user directory (imported from a CSV or JSON file, or answered by a
-    CRM through ``omnisdk_lookup_requester``): ``phones`` in E.164, ``emails`` lower-cased."""
-
-    id: str
-    name: str | None = None
-    phones: tuple[str, ...] = ()
-    emails: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class MessagingProfile:
     """A messaging profile: which requester writes from an address on a channel (ServiceNow's
     Conversational SMS "messaging profile").  ``user_id`` is the directory user it is linked
@@ -195,7 +185,8 @@ class MessagingProfile:
     address)``; a deactivated one (``active`` False, ``deactivated_at`` set) is kept.
     ``conflict`` says why an agent must check it (two directory users share the number, the
     linked user's directory phones no longer include it …), None when there is nothing to
-    check.  Times are RFC 3339 UTC."""
+    check.  ``verified_by`` names the agent-API caller who linked it by hand (``key:<id>``,
+    ``oidc:<sub>``): their choice stands against the directory.  Times are RFC 3339 UTC."""
 
     id: str
     channel: str
@@ -205,6 +196,7 @@ class MessagingProfile:
     active: bool = True
     conflict: str | None = None
     deactivated_at: str | None = None
+    verified_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -264,7 +264,8 @@ def _messaging_profiles(conn: sqlite3.Connection) -> None:
         " active INTEGER NOT NULL,"
         " conflict TEXT,"  # why an agent must check it; NULL when nothing to check
         " created_at TEXT NOT NULL,"
-        " deactivated_at TEXT)")
+        " deactivated_at TEXT,"
+        " verified_by TEXT)")  # who linked it by hand (their choice stands against the directory)
     conn.execute("CREATE UNIQUE INDEX messaging_profiles_active ON messaging_profiles (channel, address)"
                  " WHERE active = 1")
     conn.execute("CREATE INDEX messaging_profiles_of_address ON messaging_profiles (channel, address)")

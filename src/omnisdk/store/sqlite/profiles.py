@@ -12,7 +12,8 @@ from omnisdk.store.rows import DirectoryUser, MessagingProfile
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
 
-_PROFILE = "SELECT id, channel, address, created_at, user_id, active, conflict, deactivated_at FROM messaging_profiles"
+_PROFILE = ("SELECT id, channel, address, created_at, user_id, active, conflict, deactivated_at,"
+            " verified_by FROM messaging_profiles")
 
 
 def _user(row: tuple) -> DirectoryUser:
@@ -20,7 +21,7 @@ def _user(row: tuple) -> DirectoryUser:
 
 
 def _profile(row: tuple) -> MessagingProfile:
-    return MessagingProfile(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7])
+    return MessagingProfile(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8])
 
 
 class SQLiteProfiles(SQLiteAtomic):
@@ -78,11 +79,11 @@ class SQLiteProfiles(SQLiteAtomic):
         try:
             self.c.execute(
                 "INSERT INTO messaging_profiles (id, channel, address, user_id, active, conflict, created_at,"
-                " deactivated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                " deactivated_at, verified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                 " user_id = excluded.user_id, active = excluded.active, conflict = excluded.conflict,"
-                " deactivated_at = excluded.deactivated_at",
+                " deactivated_at = excluded.deactivated_at, verified_by = excluded.verified_by",
                 (profile.id, profile.channel, profile.address, profile.user_id, int(profile.active),
-                 profile.conflict, profile.created_at, profile.deactivated_at))
+                 profile.conflict, profile.created_at, profile.deactivated_at, profile.verified_by))
         except sqlite3.IntegrityError as exc:
             if "messaging_profiles" in str(exc) or "UNIQUE" in str(exc):
                 raise StateError(f"{profile.channel} {profile.address} has an active messaging profile "
