@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from omnisdk.events import Event
     from omnisdk.lifecycle.bots import VirtualAgentTurn
     from omnisdk.model import Interaction, Message
-    from omnisdk.routing.model import Agent, Queue
     from omnisdk.model.directory import DirectoryUser
+    from omnisdk.routing.model import Agent, Queue
 
 PROJECT = "omnisdk"
 hookspec = pluggy.HookspecMarker(PROJECT)

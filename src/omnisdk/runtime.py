@@ -23,8 +23,8 @@ from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
 from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.inbox.transports import TransportRunner
-from omnisdk.lifecycle.case_links import CaseLinks, LinkError
 from omnisdk.lifecycle.agent_initiated import OutboundStart
+from omnisdk.lifecycle.case_links import CaseLinks, LinkError
 from omnisdk.lifecycle.case_states import CaseTexts, answer_link, move_case
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.transitions import agent_event

@@ -33,10 +33,10 @@ from omnisdk.model import Direction, Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
 from omnisdk.outbound.enqueue import enqueue_template, enqueue_text
 from omnisdk.plugins import PluginHost
+from omnisdk.profiles.matching import PROFILE_CHANNELS
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Presence
-from omnisdk.profiles.matching import PROFILE_CHANNELS
 
 DEFAULT_REOFFER_AFTER = 60.0
 """Seconds before decliners may be offered an interaction again when it has no queue."""

@@ -28,9 +28,9 @@ from omnisdk import hookspecs
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.errors import PluginError
 from omnisdk.events import Event
+from omnisdk.model.directory import DirectoryUser
 from omnisdk.plugins.compat import api_problem, core_range_problem
 from omnisdk.plugins.discovery import PluginSource, discover
-from omnisdk.model.directory import DirectoryUser
 from omnisdk.summaries import extractive_summary
 
 if TYPE_CHECKING:

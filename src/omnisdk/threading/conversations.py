@@ -28,8 +28,8 @@ from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction, Message
 from omnisdk.model.addresses import conversation_key
 from omnisdk.plugins import PluginHost
-from omnisdk.threading.email import EmailThreading, thread_email
 from omnisdk.profiles.matching import PROFILE_CHANNELS, match_requester
+from omnisdk.threading.email import EmailThreading, thread_email
 from omnisdk.threading.ownership import Ownership
 
 

@@ -29,10 +29,10 @@ from omnisdk.lifecycle.virtual_agents import VirtualAgents
 from omnisdk.model import Direction, Interaction, Message
 from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
+from omnisdk.profiles.matching import RequesterMatch
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Presence
-from omnisdk.profiles.matching import RequesterMatch
 
 
 class Ownership:
