@@ -783,7 +783,7 @@ def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     sys.stdout.flush()
 
 
-import_app = typer.Typer(no_args_is_help=True, help="Bring existing conversations into the store.")
+import_app = typer.Typer(no_args_is_help=True, help="Bring existing conversations, or the user directory, into the store.")
 app.add_typer(import_app, name="import")
 
 
@@ -874,7 +874,10 @@ def demo(
     raise typer.Exit(code)
 
 
+from omnisdk.cli_directory import import_directory  # noqa: E402  (omnisdk import directory)
 from omnisdk.cli_keys import keys_app  # noqa: E402  (omnisdk keys …)
+
+import_app.command("directory")(import_directory)
 
 app.add_typer(keys_app, name="keys")
 

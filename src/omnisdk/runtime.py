@@ -27,6 +27,7 @@ from omnisdk.lifecycle.agent_initiated import OutboundStart
 from omnisdk.lifecycle.case_links import CaseLinks, LinkError
 from omnisdk.lifecycle.case_states import CaseTexts, answer_link, move_case
 from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.lifecycle.profile_links import link_profile
 from omnisdk.lifecycle.transitions import agent_event
 from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Interaction
@@ -43,7 +44,7 @@ from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Agent, Presence, Queue
 from omnisdk.store import Store, open_store
 from omnisdk.store.queries import DEFAULT_LIMIT, InteractionQuery, check_limit
-from omnisdk.store.rows import Page
+from omnisdk.store.rows import MessagingProfile, Page
 
 log = logging.getLogger("omnisdk")
 
@@ -424,6 +425,17 @@ class Runtime:
             business=biz, key=key, text=text, template=template, requester=requester, by=by))
         self.outbox.wake()
         return started
+
+    async def link_profile(self, profile_id: str, user: str | None, *, by: str) -> MessagingProfile:
+        """An agent links a messaging profile to directory user ``user`` (None: anonymous),
+        resolving its conflict; ``by`` is the caller (``key:<id>``, ``oidc:<sub>``).  The
+        customer's active interactions with that profile get the requester and lose their flag.
+
+        Raises:
+            NotFoundError: no such profile or directory user.  StateError: a deactivated profile.
+        """
+        sources = [a.source for a in self.adapters.values()]
+        return await self.processor.operate(lambda ctx: link_profile(ctx, self.host, profile_id, user, by, sources))
 
     def _sender(self, plugin: str, account: str, business: str | None) -> tuple[ChannelAdapter, str]:
         """The account's adapter and the business address a conversation it starts comes from:
