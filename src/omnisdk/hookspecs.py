@@ -174,7 +174,8 @@ def omnisdk_lookup_requester(channel: str, address: str) -> Sequence[DirectoryUs
     Return the :class:`omnisdk.model.directory.DirectoryUser` records whose phones include the
     address (an empty list: nobody), or None to let the next plugin, and finally the
     directory imported with ``omnisdk import directory``, answer.  Two or more users are a
-    conflict an agent resolves, never a merge.
+    conflict an agent resolves, never a merge.  An implementation that raises, or answers
+    anything else, is logged and the imported directory answers (the message is threaded).
 
     Stops at first non-None result.
     """

@@ -153,7 +153,7 @@ async def test_a_crm_plugin_answers_before_the_imported_directory(rig, recs):
     assert crm.asked[-1] == ("sms", CUSTOMER)
 
 
-async def test_a_crm_plugin_answering_garbage_is_a_plugin_error(rig):
+async def test_a_crm_plugin_answering_garbage_is_a_plugin_error_and_loses_no_message(rig, recs):
     class Broken:
         @hookimpl
         def omnisdk_lookup_requester(self, channel, address):
@@ -162,6 +162,9 @@ async def test_a_crm_plugin_answering_garbage_is_a_plugin_error(rig):
     rig.rt.host.register(Broken(), "broken-crm")
     with pytest.raises(PluginError, match="list of DirectoryUser"):
         rig.rt.host.omnisdk_lookup_requester("sms", CUSTOMER)
+    await rig.directory(ANN)
+    inter = await rig.customer(recs["inbound_sms"].body)  # still threaded: the imported directory answers
+    assert inter.requester == "u-ann"
 
 
 # --- agent-initiated SMS ----------------------------------------------------------------------

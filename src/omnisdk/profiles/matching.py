@@ -25,6 +25,7 @@ anonymous profile names nobody it could conflict with).  A profile an agent link
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from omnisdk.ids import new_id
@@ -32,6 +33,8 @@ from omnisdk.model.directory import DirectoryUser
 from omnisdk.plugins import PluginHost
 from omnisdk.store.protocols import ProfileStore
 from omnisdk.store.rows import MessagingProfile
+
+log = logging.getLogger("omnisdk.profiles")
 
 PROFILE_CHANNELS: frozenset[str] = frozenset({"sms"})
 """The channels whose customers get messaging profiles (their addresses are E.164 numbers)."""
@@ -58,11 +61,13 @@ class RequesterMatch:
 
 def directory_users(tx: ProfileStore, host: PluginHost, channel: str, address: str) -> list[DirectoryUser]:
     """The directory users with this address: a plugin's answer, else the imported directory's.
-
-    Raises:
-        PluginError: a plugin answered something else than a list of DirectoryUser.
-    """
-    answered = host.omnisdk_lookup_requester(channel, address)
+    A plugin that raises, or answers something else than a list of DirectoryUser, is logged
+    and the imported directory answers: a broken CRM never loses a customer's message."""
+    try:
+        answered = host.omnisdk_lookup_requester(channel, address)
+    except Exception as exc:  # noqa: BLE001 - a plugin's failure; the message must still thread
+        log.warning("omnisdk_lookup_requester failed (%s): the imported directory answers", type(exc).__name__)
+        answered = None
     return answered if answered is not None else tx.directory_users_with_phone(address)
 
 
@@ -72,11 +77,7 @@ def _names(users: list[DirectoryUser]) -> str:
 
 def match_requester(tx: ProfileStore, host: PluginHost, channel: str, address: str, now: str) -> RequesterMatch:
     """Apply the rules of the module docstring to ``address`` on ``channel`` and save the
-    profile they leave (made, linked, flagged or cleared); ``now`` is RFC 3339 UTC.
-
-    Raises:
-        PluginError: from the directory lookup.
-    """
+    profile they leave (made, linked, flagged or cleared); ``now`` is RFC 3339 UTC."""
     users = directory_users(tx, host, channel, address)
     by_id = {u.id: u for u in users}
     profile = tx.active_profile(channel, address)
