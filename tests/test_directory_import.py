@@ -121,3 +121,32 @@ def test_the_cli_refuses_a_bad_file_in_one_line_and_keeps_nothing(tmp_path):
     assert not (tmp_path / "omni.db").exists() or _stored(tmp_path, "+12065550142") == []
     missing = CliRunner().invoke(cli.app, ["import", "directory", "absent.csv", "-c", str(config)])
     assert missing.exit_code == 2 and "cannot import absent.csv" in missing.output
+
+
+def test_omnisdk_interaction_shows_the_requester_and_what_to_check(tmp_path):
+    from datetime import UTC, datetime
+
+    from omnisdk.model import Interaction
+
+    config = _config(tmp_path)
+    now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    inter = Interaction(id="0" * 31 + "1", channel="sms", direction="inbound", state="queued",
+                        conversation_key="sms/acme:sms:+14155550100:+12065550142", source="/sms/acme",
+                        customer="+12065550142", business="+14155550100", created_at=now, updated_at=now,
+                        requester="u-ann", messaging_profile="p-1",
+                        profile_conflict="directory user u-ann's phones no longer include the number: check it")
+    store = open_store(f"sqlite:///{tmp_path / 'omni.db'}")
+
+    async def save():
+        await store.open()
+        try:
+            await store.transact(lambda tx: tx.save_interaction(inter))
+        finally:
+            await store.close()
+
+    asyncio.run(save())
+    result = CliRunner().invoke(cli.app, ["interaction", inter.id, "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "u-ann" in result.output and "p-1" in result.output
+    words = " ".join(result.output.replace("│", " ").split())  # the table wraps long cells
+    assert "requester check" in words and all(w in words for w in ("phones", "longer", "include", "check"))

@@ -661,11 +661,14 @@ def interaction(
     i = doc["interaction"]
     head = Table("field", "value", show_header=False)
     for key in ("id", "state", "channel", "direction", "customer", "business", "queue", "agent", "last_agent",
-                "routing_source", "wrap_up_code", "case_id", "message_count", "created_at", "closed_at"):
+                "routing_source", "wrap_up_code", "case_id", "message_count", "created_at", "closed_at",
+                "requester", "messaging_profile"):
         if i.get(key) not in (None, ""):
             head.add_row(key, str(i[key]))
     if doc.get("customer_opted_out"):
         head.add_row("consent", "the customer opted out (STOP): nothing is sent to them")
+    if i.get("profile_conflict"):  # docs/sms.md: an agent links the profile to the right requester
+        head.add_row("requester check", str(i["profile_conflict"]))
     out.print(head)
     history = Table("at", "transition", "agent", "queue", "note", title="history")
     for h in doc["history"]:
