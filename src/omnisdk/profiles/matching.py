@@ -84,43 +84,45 @@ def match_requester(tx: ProfileStore, host: PluginHost, channel: str, address: s
     if profile is None:
         if len(users) > 1:
             conflict = f"the number is on {len(users)} directory users ({_names(users)}): link the right one"
-            return _saved(tx, MessagingProfile(new_id(), channel, address, now, conflict=conflict), None, "conflict")
+            return _saved(tx, None, MessagingProfile(new_id(), channel, address, now, conflict=conflict), None,
+                          "conflict")
         user = users[0] if users else None
         made = MessagingProfile(new_id(), channel, address, now, user_id=user.id if user else None)
-        return _saved(tx, made, user, "directory" if user else "new")
+        return _saved(tx, None, made, user, "directory" if user else "new")
     if profile.verified_by is not None:
         user = by_id.get(profile.user_id or "") or (tx.get_directory_user(profile.user_id) if profile.user_id else None)
-        return _saved(tx, replace(profile, conflict=None), user, "verified")
+        return _saved(tx, profile, replace(profile, conflict=None), user, "verified")
     if profile.user_id is None:
         if len(users) == 1:
-            return _saved(tx, replace(profile, user_id=users[0].id, conflict=None), users[0], "directory")
+            return _saved(tx, profile, replace(profile, user_id=users[0].id, conflict=None), users[0], "directory")
         if len(users) > 1:
             conflict = f"the number is on {len(users)} directory users ({_names(users)}): link the right one"
-            return _saved(tx, replace(profile, conflict=conflict), None, "conflict")
-        return _saved(tx, replace(profile, conflict=None), None, "profile")
+            return _saved(tx, profile, replace(profile, conflict=conflict), None, "conflict")
+        return _saved(tx, profile, replace(profile, conflict=None), None, "profile")
     linked = by_id.get(profile.user_id)
     if linked is not None and len(users) == 1:
-        return _saved(tx, replace(profile, conflict=None), linked, "directory")
+        return _saved(tx, profile, replace(profile, conflict=None), linked, "directory")
     if linked is not None:
         conflict = (f"the number is on {len(users)} directory users ({_names(users)}); the profile says "
                     f"{profile.user_id}: check it")
-        return _saved(tx, replace(profile, conflict=conflict), linked, "conflict")
+        return _saved(tx, profile, replace(profile, conflict=conflict), linked, "conflict")
     if users:
         conflict = (f"the profile says {profile.user_id}, the directory says {_names(users)}: "
                     "link the right one")
-        return _saved(tx, replace(profile, conflict=conflict), None, "conflict")
+        return _saved(tx, profile, replace(profile, conflict=conflict), None, "conflict")
     known = tx.get_directory_user(profile.user_id)
     if known is not None and address not in known.phones:
         conflict = f"directory user {profile.user_id}'s phones no longer include the number: check it"
-        return _saved(tx, replace(profile, conflict=conflict), known, "conflict")
-    return _saved(tx, replace(profile, conflict=None), known, "profile")
+        return _saved(tx, profile, replace(profile, conflict=conflict), known, "conflict")
+    return _saved(tx, profile, replace(profile, conflict=None), known, "profile")
 
 
-def _saved(tx: ProfileStore, profile: MessagingProfile, user: DirectoryUser | None, rule: str) -> RequesterMatch:
-    """Save the profile when it changed.  The requester is always the profile's user (on a
-    conflict too: ServiceNow keeps the user the number is associated with); ``user`` is the
-    directory's record of them, for their name."""
-    if tx.get_profile(profile.id) != profile:
+def _saved(tx: ProfileStore, before: MessagingProfile | None, profile: MessagingProfile,
+           user: DirectoryUser | None, rule: str) -> RequesterMatch:
+    """Save the profile when it differs from ``before`` (None: it is new).  The requester is
+    always the profile's user (on a conflict too: ServiceNow keeps the user the number is
+    associated with); ``user`` is the directory's record of them, for their name."""
+    if profile != before:
         tx.save_profile(profile)
     return RequesterMatch(profile, profile.user_id, user.name if user else None, profile.conflict, rule)
 

@@ -226,7 +226,8 @@ class ProfileStore(Protocol):
 
     def list_profiles(self, *, flagged: bool = False, channel: str | None = None, address: str | None = None,
                       limit: int = 100) -> list[MessagingProfile]:
-        """Profiles, newest first, at most ``limit``: only those with a ``conflict`` when
+        """Profiles, newest (highest id: ids sort by creation time) first, at most ``limit``:
+        only those with a ``conflict`` when
         ``flagged``; only those of one ``channel`` / ``address`` (active or not) when given."""
 
 

@@ -256,8 +256,7 @@ def _messaging_profiles(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX directory_phones_of_user ON directory_phones (user_id)")
     conn.execute(
         "CREATE TABLE messaging_profiles ("
-        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"  # newest first in lists
-        " id TEXT NOT NULL UNIQUE,"
+        " id TEXT PRIMARY KEY,"  # new_id(): sorts by creation time, so lists go newest first by id
         " channel TEXT NOT NULL,"
         " address TEXT NOT NULL,"
         " user_id TEXT,"  # NULL: an anonymous (guest) requester
@@ -265,11 +264,11 @@ def _messaging_profiles(conn: sqlite3.Connection) -> None:
         " conflict TEXT,"  # why an agent must check it; NULL when nothing to check
         " created_at TEXT NOT NULL,"
         " deactivated_at TEXT,"
-        " verified_by TEXT)")  # who linked it by hand (their choice stands against the directory)
+        " verified_by TEXT) WITHOUT ROWID")  # who linked it by hand (their choice stands against the directory)
     conn.execute("CREATE UNIQUE INDEX messaging_profiles_active ON messaging_profiles (channel, address)"
                  " WHERE active = 1")
     conn.execute("CREATE INDEX messaging_profiles_of_address ON messaging_profiles (channel, address)")
-    conn.execute("CREATE INDEX messaging_profiles_flagged ON messaging_profiles (seq) WHERE conflict IS NOT NULL")
+    conn.execute("CREATE INDEX messaging_profiles_flagged ON messaging_profiles (id) WHERE conflict IS NOT NULL")
 
 
 MIGRATIONS: tuple[Migration, ...] = (

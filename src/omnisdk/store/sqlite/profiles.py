@@ -103,7 +103,7 @@ class SQLiteProfiles(SQLiteAtomic):
         if address is not None:
             where.append("address = ?")
             args.append(address)
-        sql = _PROFILE + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq DESC LIMIT ?"
+        sql = _PROFILE + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC LIMIT ?"
         try:
             rows = self.c.execute(sql, (*args, limit)).fetchall()
         except sqlite3.Error as exc:
