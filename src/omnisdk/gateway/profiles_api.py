@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from omnisdk.access.principals import Principal, Scope
 from omnisdk.errors import NotFoundError
 from omnisdk.gateway.auth import need
+from omnisdk.gateway.schemas import ErrorBody
 from omnisdk.store.rows import MessagingProfile
 
 router = APIRouter(prefix="/messaging-profiles", tags=["contacts"])
@@ -79,7 +80,11 @@ async def list_profiles(
     return [profile_doc(p) for p in rows]
 
 
-@router.get("/{profile_id}", response_model=ProfileInfo)
+def _err(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+@router.get("/{profile_id}", response_model=ProfileInfo, responses={404: _err("No such profile.")})
 async def get_profile(request: Request, principal: Reader, profile_id: ProfileId) -> Any:
     """One profile with its directory user."""
 
@@ -93,7 +98,9 @@ async def get_profile(request: Request, principal: Reader, profile_id: ProfileId
     return profile_doc(profile, user)
 
 
-@router.post("/{profile_id}/link", response_model=ProfileInfo)
+@router.post("/{profile_id}/link", response_model=ProfileInfo, responses={
+    404: _err("No such profile, or a user neither the directory nor a CRM plugin knows."),
+    409: _err("The profile was deactivated (a newer one holds the number).")})
 async def link_profile(request: Request, principal: Linker, profile_id: ProfileId, body: LinkRequest) -> Any:
     """Link the profile to the directory user the number belongs to (or to nobody): its
     conflict is cleared, the customer's active interactions with it get that requester, and
