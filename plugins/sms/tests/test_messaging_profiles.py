@@ -280,3 +280,22 @@ async def test_a_parked_sms_conversation_stays_on_the_agents_list_for_weeks(rig,
     back = await rig.customer(next_sms(recs, 9))
     assert (back.id, back.state, back.agent) == (inter.id, S.WORK_IN_PROGRESS, inter.agent)
 
+
+
+async def test_a_queued_conversation_is_refused_and_a_crm_requester_is_accepted(rig, recs):
+    from omnisdk.errors import StateError
+
+    for agent in ("alice", "bob"):
+        await rig.rt.set_presence(agent, "away")
+    queued = await rig.customer(recs["inbound_sms"].body)
+    assert queued.state is S.QUEUED
+    with pytest.raises(StateError, match="waiting in queue support"):
+        await rig.rt.start_outbound(agent="alice", plugin="sms", account="acme", customer=CUSTOMER, text="hi",
+                                    business=BUSINESS)
+    # a requester only the CRM knows (not imported) is accepted for a number the CRM answers for
+    rig.rt.host.register(Crm({"+13125550167": [BOB]}), "crm")
+    started = await rig.rt.open_conversation(agent="alice", plugin="sms", account="acme",
+                                             customer="+13125550167", text="Hello Bob", business=BUSINESS,
+                                             requester="u-bob", by="key:k-alice")
+    assert started.outcome == "created" and started.interaction.requester == "u-bob"
+    assert (await rig.profile("+13125550167")).verified_by is None  # the directory's answer: nothing to verify
