@@ -136,6 +136,22 @@ async def merged(w: World) -> dict[str, str]:
     return {**found, "merge": row.id}
 
 
+async def flagged_profile(w: World) -> dict[str, str]:
+    """A profile two directory users' number conflicts on, as the matching leaves it."""
+    from omnisdk.model import DirectoryUser
+    from omnisdk.store.rows import MessagingProfile
+
+    users = [DirectoryUser("u-ann", "Ann", ("+15550107777",)), DirectoryUser("u-bob", "Bob", ("+15550107777",))]
+    profile = MessagingProfile("p-access", "sms", "+15550107777", now_rfc3339(), conflict="two users")
+
+    def save(tx):
+        tx.save_directory_users(users)
+        tx.save_profile(profile)
+
+    await w.runtime.store.transact(save)
+    return {"profile": profile.id}
+
+
 async def subscribed(w: World) -> dict[str, str]:
     row = new_subscription(url="https://93.184.215.14/hook", event_types=["*"], created_at=now_rfc3339())
     await w.runtime.store.transact(lambda tx: tx.save_subscription(row))
@@ -198,6 +214,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str, Any, Any, int]] = {
     ("GET", "/v1/contacts/{contact_id}"): ("interactions:read", "alice", two_contacts, None, 200),
     ("POST", "/v1/contacts/{contact_id}/merge"): ("contacts:merge", "alice", two_contacts, "other", 200),
     ("POST", "/v1/contacts/merges/{merge_id}/undo"): ("contacts:merge", "alice", merged, {}, 200),
+    ("GET", "/v1/messaging-profiles"): ("interactions:read", "alice", flagged_profile, None, 200),
+    ("GET", "/v1/messaging-profiles/{profile_id}"): ("interactions:read", "alice", flagged_profile, None, 200),
+    ("POST", "/v1/messaging-profiles/{profile_id}/link"): (
+        "contacts:merge", "alice", flagged_profile, {"user": "u-ann"}, 200),
 }
 """Every /v1 route.  ``resume`` of accepted work is the least role's 409 (it is not on hold):
 the call got past authentication and reach to the lifecycle's own refusal.  The live stream
@@ -215,6 +235,7 @@ def url_of(w: World, path: str, found: dict[str, str]) -> str:
             .replace("{subscription_id}", found.get("sub", "nope"))
             .replace("{contact_id}", found.get("contact", "nope"))
             .replace("{merge_id}", found.get("merge", "nope"))
+            .replace("{profile_id}", found.get("profile", "nope"))
             + (f"?channel=chat&address={quote(found.get('address', ''))}" if path == "/v1/contacts" else ""))
 
 

@@ -21,7 +21,7 @@ FACADE_SIGNATURES = {
 
 
 def test_the_specs_are_found_and_each_has_a_kind():
-    assert len(HOOKS) == 11 and all(h.startswith("omnisdk_") for h in HOOKS)
+    assert len(HOOKS) == 12 and all(h.startswith("omnisdk_") for h in HOOKS)
     assert hookspecs.OBSERVER_HOOKS <= set(HOOKS)
     for name in hookspecs.OBSERVER_HOOKS:
         assert not getattr(hookspecs, name).omnisdk_spec.get("firstresult"), name

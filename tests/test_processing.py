@@ -223,9 +223,10 @@ async def test_the_acknowledgement_goes_through_the_public_outbound_operation(tm
     )
     queued: list[tuple[str, str, str, bool]] = []
 
-    def spy(ctx, interaction, text, key, *, automatic=False):
+    def spy(ctx, interaction, text, key, *, automatic=False, notice=None):
         assert automatic  # an acknowledgement is the core's own mail, never a person's
-        added = real(ctx, interaction, text, key, automatic=automatic)
+        assert notice == "acknowledgement"  # on whatsapp, customers see it (on sms it stays internal)
+        added = real(ctx, interaction, text, key, automatic=automatic, notice=notice)
         queued.append((interaction.id, text, key, added))
         return added
 

@@ -661,11 +661,14 @@ def interaction(
     i = doc["interaction"]
     head = Table("field", "value", show_header=False)
     for key in ("id", "state", "channel", "direction", "customer", "business", "queue", "agent", "last_agent",
-                "routing_source", "wrap_up_code", "case_id", "message_count", "created_at", "closed_at"):
+                "routing_source", "wrap_up_code", "case_id", "message_count", "created_at", "closed_at",
+                "requester", "messaging_profile"):
         if i.get(key) not in (None, ""):
             head.add_row(key, str(i[key]))
     if doc.get("customer_opted_out"):
         head.add_row("consent", "the customer opted out (STOP): nothing is sent to them")
+    if i.get("profile_conflict"):  # docs/sms.md: an agent links the profile to the right requester
+        head.add_row("requester check", str(i["profile_conflict"]))
     out.print(head)
     history = Table("at", "transition", "agent", "queue", "note", title="history")
     for h in doc["history"]:
@@ -783,7 +786,7 @@ def config_show(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     sys.stdout.flush()
 
 
-import_app = typer.Typer(no_args_is_help=True, help="Bring existing conversations into the store.")
+import_app = typer.Typer(no_args_is_help=True, help="Bring existing conversations, or the user directory, into the store.")
 app.add_typer(import_app, name="import")
 
 
@@ -920,7 +923,10 @@ def demo(
     raise typer.Exit(code)
 
 
+from omnisdk.cli_directory import import_directory  # noqa: E402  (omnisdk import directory)
 from omnisdk.cli_keys import keys_app  # noqa: E402  (omnisdk keys …)
+
+import_app.command("directory")(import_directory)
 
 app.add_typer(keys_app, name="keys")
 

@@ -75,6 +75,21 @@ class OptedOutError(StateError):
     409 over the agent API), until the customer opts in again (START)."""
 
 
+class InteractionHeldError(StateError):
+    """An agent starts a conversation (SMS) with a customer whose conversation on that number
+    is active with another agent: refused (HTTP 409 ``held_by_another_agent``), naming the
+    holder, so that the agent asks them (or a supervisor) for a transfer.
+
+    Attributes:
+        interaction_id: the active interaction.  holder: the agent who holds it.
+    """
+
+    def __init__(self, message: str, *, interaction_id: str, holder: str) -> None:
+        super().__init__(message)
+        self.interaction_id = interaction_id
+        self.holder = holder
+
+
 class WindowClosedError(StateError):
     """A free-form send to a customer whose customer-service window is closed: the channel lets
     a business answer only within a time after the customer's last message (WhatsApp: 24 hours,

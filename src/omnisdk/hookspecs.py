@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from omnisdk.events import Event
     from omnisdk.lifecycle.bots import VirtualAgentTurn
     from omnisdk.model import Interaction, Message
+    from omnisdk.model.directory import DirectoryUser
     from omnisdk.routing.model import Agent, Queue
 
 PROJECT = "omnisdk"
@@ -156,6 +157,25 @@ def omnisdk_summarize(interaction: Interaction, messages: Sequence[dict]) -> str
     ``body`` with ``text``, ``created_at``).  Return the summary as plain text, or None to let
     the next plugin, and finally the core's local extractive summary
     (:func:`omnisdk.summaries.extractive_summary`), answer.
+
+    Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def omnisdk_lookup_requester(channel: str, address: str) -> Sequence[DirectoryUser] | None:
+    """Look up who writes from ``address`` on ``channel`` in a CRM or user directory (an E.164
+    number on sms): the requester of a messaging profile (docs/sms.md).
+
+    Called: when a customer message opens an interaction on a channel with messaging profiles
+    (sms), and when an agent starts one there, inside the store transaction that threads it:
+    answer from memory or a cache, never block on a slow call.
+
+    Return the :class:`omnisdk.model.directory.DirectoryUser` records whose phones include the
+    address (an empty list: nobody), or None to let the next plugin, and finally the
+    directory imported with ``omnisdk import directory``, answer.  Two or more users are a
+    conflict an agent resolves, never a merge.  An implementation that raises, or answers
+    anything else, is logged and the imported directory answers (the message is threaded).
 
     Stops at first non-None result.
     """

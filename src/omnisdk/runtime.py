@@ -23,13 +23,15 @@ from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
 from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.inbox.transports import TransportRunner
+from omnisdk.lifecycle.agent_initiated import OutboundStart
 from omnisdk.lifecycle.case_links import CaseLinks, LinkError
 from omnisdk.lifecycle.case_states import CaseTexts, answer_link, move_case
 from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.lifecycle.profile_links import link_profile
 from omnisdk.lifecycle.transitions import agent_event
 from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Interaction
-from omnisdk.model.addresses import KNOWN_CHANNELS, conversation_key
+from omnisdk.model.addresses import KNOWN_CHANNELS, check_e164, conversation_key
 from omnisdk.observability.redaction import REDACTOR, secrets_of
 from omnisdk.observability.tracing import Tracing
 from omnisdk.outbound.enqueue import window_closes_at
@@ -37,11 +39,12 @@ from omnisdk.outbound.outbox import OutboxWorker
 from omnisdk.outbound.subscriptions import Subscriptions
 from omnisdk.outbound.webhook_delivery import WebhookDeliveryWorker
 from omnisdk.plugins import PluginHost
+from omnisdk.profiles.matching import PROFILE_CHANNELS
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Agent, Presence, Queue
 from omnisdk.store import Store, open_store
 from omnisdk.store.queries import DEFAULT_LIMIT, InteractionQuery, check_limit
-from omnisdk.store.rows import Page
+from omnisdk.store.rows import MessagingProfile, Page
 
 log = logging.getLogger("omnisdk")
 
@@ -365,40 +368,78 @@ class Runtime:
         return key
 
     async def start_outbound(self, *, agent: str, plugin: str, account: str, customer: str, text: str | None = None,
-                             business: str | None = None, template: dict[str, Any] | None = None) -> Interaction:
+                             business: str | None = None, template: dict[str, Any] | None = None,
+                             requester: str | None = None) -> Interaction:
         """An agent starts a conversation: an outbound interaction, its first message queued,
-        reminders armed (``[lifecycle] reminders``).
+        reminders armed (``[lifecycle] reminders``); the interaction the message went into.
+        :meth:`open_conversation` with its outcome.
+
+        Raises:
+            As :meth:`open_conversation`.
+        """
+        started = await self.open_conversation(agent=agent, plugin=plugin, account=account, customer=customer,
+                                               text=text, business=business, template=template,
+                                               requester=requester)
+        return started.interaction
+
+    async def open_conversation(self, *, agent: str, plugin: str, account: str, customer: str,
+                                text: str | None = None, business: str | None = None,
+                                template: dict[str, Any] | None = None, requester: str | None = None,
+                                by: str | None = None) -> OutboundStart:
+        """An agent starts a conversation; returns the interaction written into and the
+        outcome (:data:`omnisdk.lifecycle.agent_initiated.OUTCOMES`).
 
         ``plugin`` is the provider (``[accounts.<plugin>.<account>]``).  The sender is
         ``business``, which must be one of the account's own addresses
-        (:meth:`ChannelAdapter.business_addresses`), or the account's default sender
-        (:meth:`ChannelAdapter.default_business`) when None.
+        (:meth:`ChannelAdapter.business_addresses`: on sms, the provider number the agent
+        chooses), or the account's default sender (:meth:`ChannelAdapter.default_business`)
+        when None.
 
         The first message is ``text`` or a pre-approved ``template`` (``{"name", "language",
         "components"}``): on a channel with a customer-service window
         (:attr:`~omnisdk.adapters.ChannelAdapter.service_window`) only a template may open a
         conversation with a customer whose window is closed.
 
+        On a channel with messaging profiles (sms), the customer's active interaction on that
+        number and ``requester`` (a directory user id: who the agent writes to) decide as
+        :mod:`omnisdk.lifecycle.agent_initiated` says; ``by`` (``key:<id>``, ``oidc:<sub>``)
+        is recorded on a profile the start links.  ``customer`` must be E.164 there.
+
         Raises:
-            NotFoundError: unknown account or agent.
+            NotFoundError: unknown account, agent, or ``requester``.
             ValueError: ``business`` is not an address the account owns, or it is None and
                 the account has no default sender; neither or both of ``text`` and
-                ``template`` (HTTP 400).
+                ``template``; a customer number that is not E.164 on sms (HTTP 400).
             WindowClosedError: a text to a customer whose window is closed (HTTP 409); nothing
                 is created.
             OptedOutError: the customer opted out (HTTP 409).
+            InteractionHeldError: another agent holds the customer's active interaction on
+                that number (HTTP 409 ``held_by_another_agent``).
         """
         if (text is None) == (template is None):
             raise ValueError("give the first message as text or as a template, not both")
         adapter, biz = self._sender(plugin, account, business)
         if agent not in self.engine.agents:
             raise NotFoundError(f"no agent {agent!r}")
+        if adapter.channel in PROFILE_CHANNELS:
+            check_e164(customer)
         key = conversation_key(adapter.source, adapter.channel, biz, customer)
-        inter = await self.processor.operate(lambda ctx: self.lifecycle.actions.open_outbound(
+        started = await self.processor.operate(lambda ctx: self.lifecycle.actions.open_outbound(
             ctx, agent=agent, source=adapter.source, channel=adapter.channel, customer=customer,
-            business=biz, key=key, text=text, template=template))
+            business=biz, key=key, text=text, template=template, requester=requester, by=by))
         self.outbox.wake()
-        return inter
+        return started
+
+    async def link_profile(self, profile_id: str, user: str | None, *, by: str) -> MessagingProfile:
+        """An agent links a messaging profile to directory user ``user`` (None: anonymous),
+        resolving its conflict; ``by`` is the caller (``key:<id>``, ``oidc:<sub>``).  The
+        customer's active interactions with that profile get the requester and lose their flag.
+
+        Raises:
+            NotFoundError: no such profile or directory user.  StateError: a deactivated profile.
+        """
+        sources = [a.source for a in self.adapters.values()]
+        return await self.processor.operate(lambda ctx: link_profile(ctx, self.host, profile_id, user, by, sources))
 
     def _sender(self, plugin: str, account: str, business: str | None) -> tuple[ChannelAdapter, str]:
         """The account's adapter and the business address a conversation it starts comes from:

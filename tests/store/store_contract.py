@@ -10,6 +10,7 @@ knows which database runs underneath.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,8 +36,10 @@ from omnisdk.store.rows import (
     AuditRow,
     ContactRow,
     DeliveryRow,
+    DirectoryUser,
     FeedRow,
     MergeRow,
+    MessagingProfile,
     SubscriptionRow,
 )
 
@@ -302,6 +305,44 @@ class StoreContract:
         await store.transact(lambda tx: tx.note_inbound(SOURCE, "+15550100001", 2000.0))
         assert await store.transact(lambda tx: tx.last_inbound(SOURCE, "+15550100001")) == 2000.0
         assert await store.transact(lambda tx: tx.last_inbound("/sample/other", "+15550100001")) is None
+    # --- user directory and messaging profiles ---------------------------------------------
+
+    async def test_the_directory_is_found_by_phone_and_replaced_by_id(self, store):
+        ann = DirectoryUser("u-ann", "Ann", ("+15550100001", "+15550100002"), ("ann@example.com",))
+        bob = DirectoryUser("u-bob", "Bob", ("+15550100002",), ())
+        assert await store.transact(lambda tx: tx.save_directory_users([ann, bob])) == 2
+        found = await store.transact(lambda tx: tx.directory_users_with_phone("+15550100002"))
+        assert found == [ann, bob]
+        moved = DirectoryUser("u-ann", "Ann B", ("+15550100003",), ())
+        await store.transact(lambda tx: tx.save_directory_users([moved]))
+        assert await store.transact(lambda tx: tx.directory_users_with_phone("+15550100001")) == []
+        assert await store.transact(lambda tx: tx.directory_users_with_phone("+15550100002")) == [bob]
+        assert await store.transact(lambda tx: tx.get_directory_user("u-ann")) == moved
+        assert await store.transact(lambda tx: tx.get_directory_user("u-nobody")) is None
+
+    async def test_one_active_messaging_profile_per_address(self, store):
+        first = MessagingProfile("p-1", "sms", "+15550100001", "2030-01-02T03:04:05Z", user_id="u-ann")
+        await store.transact(lambda tx: tx.save_profile(first))
+        with pytest.raises(StateError):
+            await store.transact(lambda tx: tx.save_profile(
+                MessagingProfile("p-2", "sms", "+15550100001", "2030-01-02T03:04:06Z")))
+        assert await store.transact(lambda tx: tx.active_profile("sms", "+15550100001")) == first
+        assert await store.transact(lambda tx: tx.active_profile("whatsapp", "+15550100001")) is None
+        old = replace(first, active=False, deactivated_at="2030-01-02T03:04:07Z")
+        new = MessagingProfile("p-2", "sms", "+15550100001", "2030-01-02T03:04:07Z", conflict="check me",
+                               verified_by="key:k1")
+
+        def swap(tx):
+            tx.save_profile(old)
+            tx.save_profile(new)
+
+        await store.transact(swap)
+        assert await store.transact(lambda tx: tx.active_profile("sms", "+15550100001")) == new
+        assert await store.transact(lambda tx: tx.get_profile("p-1")) == old
+        assert await store.transact(lambda tx: tx.list_profiles(flagged=True)) == [new]
+        listed = await store.transact(lambda tx: tx.list_profiles(channel="sms", address="+15550100001"))
+        assert listed == [new, old]
+        assert await store.transact(lambda tx: tx.list_profiles(limit=1)) == [new]
 
     # --- timers -----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ URL = "https://hooks.example.com/webhooks/sms/acme"
 RECEIVED_AT = "2025-11-21T15:42:00Z"
 FORM = "application/x-www-form-urlencoded"
 VECTORS = Path(__file__).parent / "data" / "twilio_signature_vectors.json"
+sys.path.insert(0, str(Path(__file__).parent))  # test_messaging_profiles.py reuses the scenarios' Rig
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ scope                         agent  supervisor  admin  what it allows
 ``audit:read``                no     no          yes    the audit log
 ``keys:admin``                no     no          yes    create, list and revoke API keys
 ``webhooks:admin``            no     no          yes    outgoing-webhook subscriptions
-``contacts:merge``            yes    yes         yes    merge two contacts, undo a merge
+``contacts:merge``            yes    yes         yes    merge two contacts, undo a merge, link
+                                                        a messaging profile to its requester
 ============================  =====  ==========  =====  =======================================
 """
 

@@ -127,9 +127,9 @@ class AsyncAgentClient(BaseAgentClient):
         return await self._run(calls.summary(interaction_id))
 
     async def start_outbound(self, *, agent: str, plugin: str, account: str, customer: str, text: str,
-                             business: str | None = None) -> Interaction:
+                             business: str | None = None, requester: str | None = None) -> Interaction:
         return await self._run(calls.start_outbound(agent=agent, plugin=plugin, account=account, customer=customer,
-                                                    text=text, business=business))
+                                                    text=text, business=business, requester=requester))
 
     async def save_draft(self, *, agent: str, plugin: str, account: str, customer: str, text: str,
                          subject: str | None = None, business: str | None = None,

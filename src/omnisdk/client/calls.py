@@ -158,9 +158,9 @@ def summary(interaction_id: str) -> Call[Summary]:
 
 
 def start_outbound(*, agent: str, plugin: str, account: str, customer: str, text: str,
-                   business: str | None = None) -> Call[Interaction]:
+                   business: str | None = None, requester: str | None = None) -> Call[Interaction]:
     body = OutboundRequest(agent=agent, plugin=plugin, account=account, customer=customer, text=text,
-                           business=business)
+                           business=business, requester=requester)
     return _send("POST", "/interactions", _INTERACTION, body)
 
 

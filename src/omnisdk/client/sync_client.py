@@ -169,17 +169,21 @@ class AgentClient(BaseAgentClient):
         return self._run(calls.summary(interaction_id))
 
     def start_outbound(self, *, agent: str, plugin: str, account: str, customer: str, text: str,
-                       business: str | None = None) -> Interaction:
+                       business: str | None = None, requester: str | None = None) -> Interaction:
         """``POST /v1/interactions``: an outbound interaction in work_in_progress with ``agent``;
-        ``text`` is queued for sending to ``customer`` (their address on the channel).
+        ``text`` is queued for sending to ``customer`` (their address on the channel).  On sms
+        (docs/sms.md), ``business`` is the provider number sent from and ``requester`` the
+        directory user written to; the agent's own active interaction with the customer on that
+        number takes the text instead (it is returned).
 
         Raises:
             NotFoundError: no such agent, or no such account of the plugin.
-            ConflictError: the agent has no free capacity (``no_capacity``).
+            ConflictError: the agent has no free capacity (``no_capacity``); another agent holds
+                the customer's sms conversation (``held_by_another_agent``).
             BadRequestError: e.g. no business address for an account without one.
         """
         return self._run(calls.start_outbound(agent=agent, plugin=plugin, account=account, customer=customer,
-                                              text=text, business=business))
+                                              text=text, business=business, requester=requester))
 
     def save_draft(self, *, agent: str, plugin: str, account: str, customer: str, text: str,
                    subject: str | None = None, business: str | None = None,

@@ -14,6 +14,8 @@ unknown interaction, agent, queue, case   404     ``not_found``
 illegal move (:class:`StateError`)        409     ``conflict``
 Idempotency-Key reused for another body   409     ``idempotency_conflict``
 customer-service window closed            409     ``window_closed``
+another agent holds the customer's SMS    409     ``held_by_another_agent`` (+ ``holder``,
+conversation (agent-initiated)                    ``interaction_id``)
 no free capacity (:class:`CapacityError`) 409     ``no_capacity``
 bad argument (``ValueError``)             400     ``bad_request``
 body that is not JSON                     400     ``malformed_payload``
@@ -49,6 +51,7 @@ from omnisdk.access.principals import Principal, Role, Scope
 from omnisdk.config import describe_validation_error
 from omnisdk.errors import (
     AccessError,
+    InteractionHeldError,
     NotFoundError,
     RateLimitedError,
     StateError,
@@ -62,6 +65,7 @@ from omnisdk.gateway.browser_safety import BrowserSafety
 from omnisdk.gateway.contacts_api import router as contacts_router
 from omnisdk.gateway.live_api import router as live_router
 from omnisdk.gateway.live_feed import LiveFeed
+from omnisdk.gateway.profiles_api import router as profiles_router
 from omnisdk.gateway.request_ids import RequestIdMiddleware
 from omnisdk.gateway.schemas import (
     AgentAction,
@@ -217,6 +221,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def window_closed(request: Request, exc: Exception) -> Response:
         return error_response(409, "window_closed", str(exc))
 
+    async def held(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, InteractionHeldError)
+        return _json({"error": "held_by_another_agent", "detail": str(exc), "holder": exc.holder,
+                      "interaction_id": exc.interaction_id}, 409)
+
     async def conflict(request: Request, exc: Exception) -> Response:
         return error_response(409, "conflict", str(exc))
 
@@ -264,6 +273,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, not_found)
     app.add_exception_handler(CapacityError, no_capacity)
     app.add_exception_handler(WindowClosedError, window_closed)
+    app.add_exception_handler(InteractionHeldError, held)
     app.add_exception_handler(StateError, conflict)
     app.add_exception_handler(IdempotencyConflict, idempotency_conflict)
     app.add_exception_handler(AccessError, access_refused)
@@ -360,17 +370,32 @@ async def list_interactions(
 
 
 @interactions.post("", status_code=201, response_model=Interaction,
-                   responses={**NOT_FOUND, **CONFLICT, **BAD})
-async def start_outbound(rt: RT, principal: Worker, body: OutboundRequest) -> Any:
+                   responses={**NOT_FOUND, **CONFLICT, **BAD,
+                              200: {"model": Interaction, "description": (
+                                  "SMS: the message joined the agent's active interaction with the "
+                                  "customer on that number (Omnisdk-Outcome: reused).")}})
+async def start_outbound(rt: RT, principal: Worker, body: OutboundRequest, response: Response) -> Any:
     """An agent starts an outbound conversation: the interaction is created in work_in_progress
-    with that agent and the first message is queued for sending."""
+    with that agent and the first message is queued for sending.
+
+    On sms (docs/sms.md), from the provider number ``business`` the agent chooses (one of the
+    account's): the customer's active interaction on that number joins (200, held by this
+    agent), is taken over (owned by a virtual agent) or refuses the start (409
+    ``held_by_another_agent`` naming the holder); ``requester`` names the directory user the
+    agent writes to.  The ``Omnisdk-Outcome`` header says which: ``created``, ``reused``,
+    ``took_over_virtual_agent``, ``replaced_requester``."""
     acting_agent(principal, body.agent, rt.engine.agents)
     if rt.adapter(body.plugin, body.account) is None:
         raise NotFoundError(f"no account {body.account!r} for plugin {body.plugin!r}")
     _require_agent(rt, body.agent)
-    return await rt.start_outbound(agent=body.agent, plugin=body.plugin, account=body.account,
-                                   customer=body.customer, text=body.text, business=body.business,
-                                   template=body.template.model_dump() if body.template else None)
+    started = await rt.open_conversation(
+        agent=body.agent, plugin=body.plugin, account=body.account, customer=body.customer, text=body.text,
+        business=body.business, template=body.template.model_dump() if body.template else None,
+        requester=body.requester, by=principal.subject)
+    response.headers["omnisdk-outcome"] = started.outcome
+    if started.outcome == "reused":
+        response.status_code = 200
+    return started.interaction
 
 
 @interactions.post("/drafts", status_code=201, response_model=DraftSaved, responses={**NOT_FOUND, **CONFLICT, **BAD})
@@ -653,7 +678,8 @@ def create_api(runtime: Runtime) -> FastAPI:
             {"name": "access", "description": "API keys and the audit log (admins)."},
             {"name": "live", "description": "Server-sent events: offers, state changes, messages."},
             {"name": "outgoing webhooks", "description": "Signed deliveries of core events to CRMs and bots."},
-            {"name": "contacts", "description": "One contact across channels; merges and their undoing."},
+            {"name": "contacts", "description": "One contact across channels; merges and their undoing; "
+                                               "messaging profiles (number → requester)."},
         ],
     )
     settings = runtime.settings
@@ -672,7 +698,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     _install_error_handlers(app)
     v1 = APIRouter(prefix=f"/v{API_VERSION}", responses=ACCESS)
     for router in (interactions, cases, agents, queues, stats, access_router, live_router,
-                   subscriptions_router, contacts_router):
+                   subscriptions_router, contacts_router, profiles_router):
         v1.include_router(router)
     app.include_router(v1)
     return app

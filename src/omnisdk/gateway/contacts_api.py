@@ -21,7 +21,9 @@ from omnisdk.access.principals import Principal, Scope
 from omnisdk.errors import NotFoundError
 from omnisdk.events import now_rfc3339
 from omnisdk.gateway.auth import need
+from omnisdk.gateway.profiles_api import ProfileInfo, profile_doc
 from omnisdk.model import Interaction
+from omnisdk.profiles.matching import PROFILE_CHANNELS
 from omnisdk.store.rows import ContactRow, MergeRow
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -45,6 +47,9 @@ class ContactDetail(BaseModel):
     addresses: list[Address]
     interactions: list[Interaction] = Field(description=(
         f"The newest {INTERACTIONS_SHOWN} on any of its addresses that the caller may see."))
+    messaging_profiles: list[ProfileInfo] = Field(default_factory=list, description=(
+        "The active messaging profile of each of its sms numbers: the requester it links to, and "
+        "a conflict an agent must check (docs/sms.md)."))
 
 
 class MergeRequest(BaseModel):
@@ -78,8 +83,14 @@ async def _detail(request: Request, principal: Principal, contact: ContactRow) -
     found = await runtime.store.transact(
         lambda tx: tx.interactions_of_addresses(contact.addresses, INTERACTIONS_SHOWN * 4))
     seen = [i for i in found if may_read(principal, i, runtime.engine.agents)][:INTERACTIONS_SHOWN]
+
+    def profiles(tx: Any) -> list[dict[str, Any]]:
+        active = [tx.active_profile(c, v) for c, v in contact.addresses if c in PROFILE_CHANNELS]
+        return [profile_doc(p, tx.get_directory_user(p.user_id) if p.user_id else None) for p in active if p]
+
     return {"id": contact.id, "display_name": contact.display_name, "created_at": contact.created_at,
-            "addresses": _addresses(contact.addresses), "interactions": seen}
+            "addresses": _addresses(contact.addresses), "interactions": seen,
+            "messaging_profiles": await runtime.store.transact(profiles)}
 
 
 @router.get("", response_model=ContactDetail)

@@ -194,8 +194,12 @@ class OutboundRequest(_Request):
         "A pre-approved template as the first message (WhatsApp message templates): the only kind "
         "a channel with a customer-service window lets open a conversation once it is closed."))
     business: str | None = Field(
-        None, description="The business address; omitted: the account's own (phone number id …)."
+        None, description="The business address; omitted: the account's own (phone number id …). On sms, "
+                          "the provider number the agent sends from: one of the account's numbers."
     )
+    requester: str | None = Field(None, min_length=1, max_length=128, description=(
+        "SMS: the directory user the agent writes to. A number whose messaging profile names "
+        "someone else gets a new profile (the old one is deactivated, its active interaction closed)."))
 
     @model_validator(mode="after")
     def _one_first_message(self) -> OutboundRequest:

@@ -36,6 +36,7 @@ from omnisdk.model import Consent, Message, StatusUpdate
 from omnisdk.observability import log_context
 from omnisdk.observability import tracing as tr
 from omnisdk.outbound.enqueue import enqueue_text
+from omnisdk.outbound.notices import Notice
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.dispatch import rebuild
 from omnisdk.routing.engine import RoutingEngine
@@ -403,7 +404,7 @@ class Processor:
                                                                threaded.email.rule, threaded.created)
             if threaded.created and self.acknowledgement and threaded.interaction is not None and not opened_case:
                 enqueue_text(ctx, threaded.interaction, self.acknowledgement, f"ack:{threaded.interaction.id}",
-                             automatic=True)
+                             automatic=True, notice=Notice.ACKNOWLEDGEMENT)
         elif event.type == ev.TYPE_MESSAGE_STATUS:
             update = StatusUpdate.model_validate(event.data)
             outcome = tx.apply_status(

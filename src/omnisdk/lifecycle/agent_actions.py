@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from omnisdk import events as ev
-from omnisdk.errors import NotFoundError, StateError
+from omnisdk.errors import NotFoundError, OptedOutError, StateError
 from omnisdk.ids import new_id
+from omnisdk.lifecycle.agent_initiated import OutboundStart, decide_start
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.messaging_actions import arm_actions
 from omnisdk.lifecycle.settings import ActionEvent, LifecycleSettings
@@ -32,6 +33,7 @@ from omnisdk.model import Direction, Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
 from omnisdk.outbound.enqueue import enqueue_read_receipt, enqueue_template, enqueue_text
 from omnisdk.plugins import PluginHost
+from omnisdk.profiles.matching import PROFILE_CHANNELS
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Presence
@@ -259,28 +261,71 @@ class AgentActions:
         arm_actions(ctx, self.settings.actions, inter, ActionEvent.AGENT_MESSAGE)
 
     def open_outbound(self, ctx: Ctx, *, agent: str, source: str, channel: Any, customer: str,
-                      business: str, key: str, text: str | None, template: dict[str, Any] | None = None) -> Interaction:
-        """An agent-initiated interaction: straight to ``work_in_progress`` with ``agent``; the
-        first message is queued for sending (key ``outbound:<id>``) and the reminders of
-        ``[lifecycle] reminders`` are armed.
+                      business: str, key: str, text: str | None, template: dict[str, Any] | None = None,
+                      requester: str | None = None, by: str | None = None) -> OutboundStart:
+        """An agent-initiated conversation: a new interaction straight in ``work_in_progress``
+        with ``agent``, its first message queued (key ``outbound:<id>``) and the reminders of
+        ``[lifecycle] reminders`` armed.
+
+        On a channel with messaging profiles (sms: :data:`PROFILE_CHANNELS`), the customer's
+        active interaction on that business number decides first (ServiceNow's agent-initiated
+        SMS table; :mod:`omnisdk.lifecycle.agent_initiated`): held by ``agent`` → the message
+        joins it (``reused``); owned by a virtual agent → closed, a new one for ``agent``
+        (``took_over_virtual_agent``); held by another agent → refused; waiting in a queue →
+        refused.  ``requester`` (a directory user id) is who the agent writes to: a number
+        whose profile names someone else gets its active interaction closed, its profile
+        deactivated and a new profile for ``requester`` (``replaced_requester``); ``by`` (the
+        caller) is recorded as who linked it.
 
         Raises:
             CapacityError: the agent has no free capacity on ``channel``.
             WindowClosedError, OptedOutError: from queueing the first message (nothing is kept).
+            InteractionHeldError: another agent holds the active interaction (HTTP 409).
+            StateError: the active interaction waits in a queue.
+            NotFoundError: ``requester`` is not in the directory.
         """
+        current = ctx.tx.active_interaction(key)
+        fields: dict[str, Any] = {}
+        outcome = "created"
+        if channel in PROFILE_CHANNELS:
+            if ctx.tx.opted_out(channel, customer):  # before anything is closed or linked
+                raise OptedOutError(f"the customer at {customer} opted out on {channel} (STOP): nothing may be "
+                                    "sent until they opt in again (START)")
+            decision = decide_start(ctx, self.host, channel=channel, customer=customer, agent=agent,
+                                    current=current, requester=requester, by=by)
+            fields = decision.fields
+            if decision.close is not None:
+                assert current is not None
+                self.close(ctx, current.id, note=decision.close)
+                current = None
+            outcome = decision.outcome
+            if decision.join is not None:
+                inter = decision.join
+                if inter.state is S.OFFERED:
+                    inter = self.accept(ctx, inter.id, agent)
+                inter = inter.model_copy(update={**fields, "updated_at": ctx.now})
+                ctx.put(inter)
+                self._first_message(ctx, inter, text, template, f"outbound:{inter.id}:{ctx.ts:.6f}")
+                arm_actions(ctx, self.settings.actions, inter, ActionEvent.AGENT_MESSAGE)
+                return OutboundStart(inter, outcome)
         inter = Interaction(
             id=new_id(), channel=channel, direction=Direction.OUTBOUND, state=S.NEW,
             conversation_key=key, source=source, customer=customer, business=business,
-            created_at=ctx.now, updated_at=ctx.now,
+            created_at=ctx.now, updated_at=ctx.now, **fields,
         )
         created(ctx, inter, agent, "outbound")
         self.engine.reserve(inter.id, agent, inter.channel, ctx.ts)
         inter = move(ctx, inter, S.OFFERED, agent=agent, offered_at=ctx.now, offer_seq=1)
         inter = move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=agent)
-        if template is not None:
-            enqueue_template(ctx, inter, template, f"outbound:{inter.id}")
-        else:
-            enqueue_text(ctx, inter, text or "", f"outbound:{inter.id}")
+        self._first_message(ctx, inter, text, template, f"outbound:{inter.id}")
         for i, delay in enumerate(self.settings.reminders):
             arm_timer(ctx, "reminder", inter, delay, key=f"reminder{i}:{inter.id}", n=i)
-        return inter
+        return OutboundStart(inter, outcome)
+
+    @staticmethod
+    def _first_message(ctx: Ctx, inter: Interaction, text: str | None, template: dict[str, Any] | None,
+                       key: str) -> None:
+        if template is not None:
+            enqueue_template(ctx, inter, template, key)
+        else:
+            enqueue_text(ctx, inter, text or "", key)

@@ -21,6 +21,7 @@ from omnisdk.lifecycle.case_links import CaseLinks
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import CASE_TRANSITIONS, CaseState
 from omnisdk.outbound.enqueue import enqueue_text
+from omnisdk.outbound.notices import Notice
 
 CUSTOMER = "customer"
 """``by`` of a move the customer made."""
@@ -98,14 +99,17 @@ def _tell(ctx: Ctx, case: dict[str, Any], target: CaseState, note: str | None, t
     if links is not None:
         fields |= {action: links.url(case["id"], action, ctx.ts) for action in ("accept", "reject", "survey")}
     if target is CaseState.CLOSED and links is not None:  # two mails: the closed notice, then the survey
-        enqueue_text(ctx, inter, texts.closed.format(**fields).strip(), f"case:{case['id']}:{step}", automatic=True)
+        enqueue_text(ctx, inter, texts.closed.format(**fields).strip(), f"case:{case['id']}:{step}", automatic=True,
+                     notice=Notice.CASE_CLOSED)
         enqueue_text(ctx, inter, texts.survey.format(**fields).strip(), f"case:{case['id']}:{step}:survey",
-                     automatic=True)
+                     automatic=True, notice=Notice.CASE_SURVEY)
         return
     text = texts.update.format(**fields).strip()
     if target is CaseState.SOLUTION_PROPOSED and links is not None:
         text += "\n\n" + texts.links_text.format(**fields)
-    enqueue_text(ctx, inter, text, f"case:{case['id']}:{step}", automatic=True)
+    notice = {CaseState.SOLUTION_PROPOSED: Notice.CASE_SOLUTION, CaseState.CLOSED: Notice.CASE_CLOSED}.get(
+        target, Notice.CASE_UPDATE)
+    enqueue_text(ctx, inter, text, f"case:{case['id']}:{step}", automatic=True, notice=notice)
 
 
 def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from omnisdk.lifecycle.transitions import get_interaction
 from omnisdk.model import CaseState, Interaction, WrapUpCode
 from omnisdk.model import InteractionState as S
 from omnisdk.outbound.enqueue import enqueue_text
+from omnisdk.outbound.notices import Notice
 
 CASE_EVENT_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "created_at")
 """The case fields ``io.omnisdk.case.created`` carries in ``data``."""
@@ -64,8 +65,7 @@ class Cases:
                                     time=ctx.iso, subject=number, correlationid=inter.id))
         link = self.links.url(case["id"], "view", ctx.ts) if self.links is not None else ""
         text = self.settings.case_created_text.format(number=number, link=link).strip()
-        enqueue_text(ctx, inter, text, f"case:{case['id']}",
-                     automatic=True)
+        enqueue_text(ctx, inter, text, f"case:{case['id']}", automatic=True, notice=Notice.CASE_CREATED)
         self.actions.close(ctx, inter.id, WrapUpCode.TASK_CREATED.value, agent=agent, note=f"case {number}")
         return case
 

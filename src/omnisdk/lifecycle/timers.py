@@ -35,6 +35,7 @@ from omnisdk.lifecycle.transitions import emit
 from omnisdk.model import Interaction, RoutingSource, WrapUpCode
 from omnisdk.model import InteractionState as S
 from omnisdk.outbound.enqueue import enqueue_text
+from omnisdk.outbound.notices import Notice
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.store.base import TimerRow
 
@@ -129,7 +130,7 @@ class Timers:
 
     def _reminder(self, ctx: Ctx, inter: Interaction, timer: TimerRow) -> None:
         if inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD) and inter.last_customer_message_at is None:
-            enqueue_text(ctx, inter, self.settings.reminder_text, timer.key, automatic=True)
+            enqueue_text(ctx, inter, self.settings.reminder_text, timer.key, automatic=True, notice=Notice.REMINDER)
 
     def _messaging_action(self, ctx: Ctx, inter: Interaction, timer: TimerRow) -> None:
         name = timer.kind.removeprefix(ACTION_PREFIX)
@@ -150,7 +151,7 @@ class Timers:
 
     def _notify_customer(self, ctx: Ctx, inter: Interaction, action: MessagingAction) -> None:
         enqueue_text(ctx, inter, action.text or "", f"{ACTION_PREFIX}{action.name}:{inter.id}:{ctx.ts:.0f}",
-                     automatic=True)
+                     automatic=True, notice=Notice.ACTION_PROMPT)
 
     def _reassign(self, ctx: Ctx, inter: Interaction, action: MessagingAction) -> None:
         if inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD, S.OFFERED):

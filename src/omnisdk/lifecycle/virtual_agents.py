@@ -14,6 +14,7 @@ from omnisdk.lifecycle.transitions import move
 from omnisdk.model import Interaction, Message
 from omnisdk.model import InteractionState as S
 from omnisdk.outbound.enqueue import enqueue_text
+from omnisdk.outbound.notices import Notice
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.dispatch import Dispatch
 
@@ -33,7 +34,8 @@ class VirtualAgents:
         if turn is None:
             return inter
         if turn.reply:
-            enqueue_text(ctx, inter, turn.reply, f"bot:{inter.id}:{inter.message_count}", automatic=True)
+            enqueue_text(ctx, inter, turn.reply, f"bot:{inter.id}:{inter.message_count}", automatic=True,
+                         notice=Notice.BOT_REPLY)
         if not turn.escalate:
             return inter
         context = {**inter.context, **turn.context, "escalated": True, "bot": inter.virtual_agent}

@@ -4,7 +4,8 @@
 - :mod:`omnisdk.model.messages`: message content and delivery status;
 - :mod:`omnisdk.model.email`: the email fields of a message (threading, loops, authentication);
 - :mod:`omnisdk.model.interactions`: interactions, their states and wrap-up codes;
-- :mod:`omnisdk.model.cases`: cases.
+- :mod:`omnisdk.model.cases`: cases;
+- :mod:`omnisdk.model.directory`: the user directory messaging profiles link to.
 """
 
 from omnisdk.model.addresses import (
@@ -17,8 +18,10 @@ from omnisdk.model.addresses import (
     check_channel,
     check_e164,
     conversation_key,
+    to_e164,
 )
 from omnisdk.model.cases import CASE_TRANSITIONS, Case, CaseState, CaseTransition
+from omnisdk.model.directory import DirectoryUser
 from omnisdk.model.email import EmailHeaders
 from omnisdk.model.interactions import (
     Direction,
@@ -57,6 +60,7 @@ __all__ = [
     "Contact",
     "ContactCard",
     "DeliveryStatus",
+    "DirectoryUser",
     "EmailHeaders",
     "Direction",
     "Draft",
@@ -73,5 +77,6 @@ __all__ = [
     "StatusUpdate",
     "WrapUpCode",
     "check_e164",
+    "to_e164",
     "conversation_key",
 ]

@@ -116,5 +116,27 @@ def check_e164(value: str) -> str:
     return value
 
 
+def to_e164(value: str, region: str | None = None) -> str:
+    """``value`` written in E.164: a number as people write it (``(415) 555-0100``,
+    ``+44 20 7946 0018``, ``00 33 1 …``) parsed by :mod:`phonenumbers` with ``region`` (ISO
+    3166-1 alpha-2, such as ``US``) for numbers without a country code, then checked as
+    :func:`check_e164` checks.
+
+    Raises:
+        ValueError: it does not parse, has no country code and no ``region``, or is not a
+            possible number for its country.
+    """
+    import phonenumbers
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{value!r} is not a phone number")
+    try:
+        number = phonenumbers.parse(value, region.upper() if region else None)
+    except phonenumbers.NumberParseException:
+        raise ValueError(f"{value!r} is not a phone number"
+                         + ("" if region else " in E.164 (no region given for a national number)")) from None
+    return check_e164(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
 PhoneNumber = Annotated[str, AfterValidator(check_e164)]
 """A pydantic field type: a string checked by :func:`check_e164`."""

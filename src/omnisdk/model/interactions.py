@@ -96,5 +96,13 @@ class Interaction(BaseModel):
     accepted_at: datetime | None = None
     last_customer_message_at: datetime | None = None
     closed_at: datetime | None = None
+    requester: str | None = Field(None, description=(
+        "The directory user the customer's messaging profile links to (None: an anonymous "
+        "requester, or a channel without profiles); see docs/sms.md."))
+    messaging_profile: str | None = Field(None, description="The id of the customer's messaging profile, if any.")
+    profile_conflict: str | None = Field(None, description=(
+        "Why an agent must check who the requester is (two directory users share the number …); "
+        "None when there is nothing to check.  Never resolved by merging: an agent links the "
+        "profile (POST /v1/messaging-profiles/{id}/link)."))
     drafts: list[Draft] = Field(default_factory=list, description="Unsent messages of agents (outbound "
                                 "interactions being written; see omnisdk.lifecycle.drafts).")

@@ -18,6 +18,7 @@ from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction
 from omnisdk.observability.tracing import remember_send
 from omnisdk.outbound.email_headers import email_headers
+from omnisdk.outbound.notices import Notice, reaches_customer
 from omnisdk.store.protocols import ContactStore
 
 
@@ -108,7 +109,7 @@ def enqueue_read_receipt(ctx: Ctx, interaction: Interaction) -> bool:
 
 def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str, *, automatic: bool = False,
                  subject: str | None = None, content: dict[str, Any] | None = None,
-                 caller: str | None = None) -> bool:
+                 caller: str | None = None, notice: Notice | None = None) -> bool:
     """Queue ``text`` for the customer of ``interaction`` under the idempotency key ``key``,
     which is unique per interaction and ``caller`` (who asked, e.g. the agent API principal's
     ``subject``; None for the core's own texts and the Python API).
@@ -120,7 +121,10 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str,
     and the Message-ID is indexed for threading in the same transaction.  ``subject`` is the
     first mail's subject of a thread that has none yet (a draft's).  ``content`` adds
     :data:`omnisdk.adapters.RICH_CONTENT` fields (buttons, a list, a location …) to the payload;
-    the caller has checked the channel takes them, and the outbox checks again.
+    the caller has checked the channel takes them, and the outbox checks again.  ``notice``
+    says which of the core's own texts it is (:class:`~omnisdk.outbound.notices.Notice`): one
+    the channel's customers do not see (:func:`~omnisdk.outbound.notices.reaches_customer`:
+    on sms, only a subset) is not queued and is counted ``outbound.suppressed.system_message``.
 
     The row is sent through the account named by ``interaction.source`` (``/{plugin}/{account}``)
     from ``interaction.business`` to ``interaction.customer``; its payload is an
@@ -144,6 +148,9 @@ def enqueue_text(ctx: Ctx, interaction: Interaction, text: str | None, key: str,
         :class:`omnisdk.store.errors.IdempotencyConflict` when ``key`` was used before with a
         different payload.
     """
+    if automatic and not reaches_customer(interaction.channel, notice):  # an internal notice there
+        ctx.tx.count("outbound.suppressed.system_message")
+        return False
     if ctx.tx.opted_out(interaction.channel, interaction.customer):
         if automatic:  # the core's own message: not sent, and no error for the operation that made it
             ctx.tx.count("outbound.suppressed.opted_out")

@@ -28,6 +28,7 @@ from omnisdk import hookspecs
 from omnisdk.adapters import ChannelAdapter
 from omnisdk.errors import PluginError
 from omnisdk.events import Event
+from omnisdk.model.directory import DirectoryUser
 from omnisdk.plugins.compat import api_problem, core_range_problem
 from omnisdk.plugins.discovery import PluginSource, discover
 from omnisdk.summaries import extractive_summary
@@ -241,6 +242,22 @@ class PluginHost:
         return self.pm.hook.omnisdk_virtual_agent_turn(  # type: ignore[no-any-return]
             interaction=interaction, message=message, history=history
         )
+
+    def omnisdk_lookup_requester(self, channel: str, address: str) -> list[DirectoryUser] | None:
+        """The first plugin's directory users for an address (``omnisdk_lookup_requester``),
+        or None when no plugin answers (the core then reads the imported directory).
+
+        Raises:
+            PluginError: a plugin answered something other than a sequence of
+                :class:`~omnisdk.model.directory.DirectoryUser`.
+        """
+        got = self.pm.hook.omnisdk_lookup_requester(channel=channel, address=address)
+        if got is None:
+            return None
+        users = list(got) if isinstance(got, (list, tuple)) else None
+        if users is None or not all(isinstance(u, DirectoryUser) for u in users):
+            raise PluginError("omnisdk_lookup_requester must return a list of DirectoryUser or None")
+        return users
 
     def omnisdk_summarize(self, interaction: Interaction, messages: Sequence[dict[str, Any]]) -> str:
         """The first plugin's summary of the thread (``omnisdk_summarize``), else the core's

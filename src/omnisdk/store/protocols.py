@@ -22,6 +22,7 @@ from omnisdk.store.rows import (
     AuditRow,
     ContactRow,
     DeliveryRow,
+    DirectoryUser,
     EmailLink,
     FeedRow,
     HistoryRow,
@@ -29,6 +30,7 @@ from omnisdk.store.rows import (
     LastServed,
     MergeRow,
     MessageRow,
+    MessagingProfile,
     OutboxRow,
     Page,
     SubscriptionRow,
@@ -194,6 +196,39 @@ class ContactStore(Protocol):
 
     def opted_out(self, channel: str, address: str) -> bool:
         """Whether the customer at ``address`` has opted out (and not in again)."""
+
+
+class ProfileStore(Protocol):
+    """The user directory and the messaging profiles that link an address to a requester."""
+
+    def save_directory_users(self, users: Sequence[DirectoryUser]) -> int:
+        """Insert or replace users by id (a replaced user's phones and emails are the new
+        ones); returns how many were written."""
+
+    def get_directory_user(self, user_id: str) -> DirectoryUser | None:
+        """The user with this id, or None."""
+
+    def directory_users_with_phone(self, phone: str) -> list[DirectoryUser]:
+        """The users whose phones include ``phone`` (E.164), by id."""
+
+    def active_profile(self, channel: str, address: str) -> MessagingProfile | None:
+        """The active messaging profile of an address, or None."""
+
+    def get_profile(self, profile_id: str) -> MessagingProfile | None:
+        """The profile with this id (active or not), or None."""
+
+    def save_profile(self, profile: MessagingProfile) -> None:
+        """Insert or update a profile by id.
+
+        Raises:
+            StateError: it would make a second active profile for its ``(channel, address)``.
+        """
+
+    def list_profiles(self, *, flagged: bool = False, channel: str | None = None, address: str | None = None,
+                      limit: int = 100) -> list[MessagingProfile]:
+        """Profiles, newest (highest id: ids sort by creation time) first, at most ``limit``:
+        only those with a ``conflict`` when
+        ``flagged``; only those of one ``channel`` / ``address`` (active or not) when given."""
 
 
 class TimerStore(Protocol):
@@ -383,11 +418,11 @@ class WebhookStore(Protocol):
         with their attempts reset; how many."""
 
 
-class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, TimerStore, OutboxStore, CaseStore,
+class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, ProfileStore, TimerStore, OutboxStore, CaseStore,
                   CounterStore, DirectoryStore, EmailIndex, AccessStore, FeedStore,
                   WebhookStore, Protocol):
     """Every domain operation, inside one atomic transaction (synchronous)."""
 
 
 __all__ = ["AccessStore", "Atomic", "FeedStore", "WebhookStore", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
-           "InteractionStore", "OutboxStore", "TimerStore", "Transaction"]
+           "InteractionStore", "OutboxStore", "ProfileStore", "TimerStore", "Transaction"]

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from omnisdk.events import Event
+from omnisdk.model.directory import DirectoryUser
 
 T = TypeVar("T")
 
@@ -177,6 +178,28 @@ class MergeRow:
 
 
 @dataclass(frozen=True, slots=True)
+class MessagingProfile:
+    """A messaging profile: which requester writes from an address on a channel (ServiceNow's
+    Conversational SMS "messaging profile").  ``user_id`` is the directory user it is linked
+    to, None for an anonymous (guest) requester.  One active profile per ``(channel,
+    address)``; a deactivated one (``active`` False, ``deactivated_at`` set) is kept.
+    ``conflict`` says why an agent must check it (two directory users share the number, the
+    linked user's directory phones no longer include it …), None when there is nothing to
+    check.  ``verified_by`` names the agent-API caller who linked it by hand (``key:<id>``,
+    ``oidc:<sub>``): their choice stands against the directory.  Times are RFC 3339 UTC."""
+
+    id: str
+    channel: str
+    address: str
+    created_at: str
+    user_id: str | None = None
+    active: bool = True
+    conflict: str | None = None
+    deactivated_at: str | None = None
+    verified_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SubscriptionRow:
     """An outgoing-webhook subscription.  ``secret`` (``whsec_…``, Standard Webhooks) signs
     its deliveries: shown once when made, never listed.  ``event_types`` holds CloudEvents
@@ -249,5 +272,5 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-__all__ = ["ApiKeyRow", "AuditRow", "ContactRow", "DeliveryRow", "MergeRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
+__all__ = ["ApiKeyRow", "AuditRow", "ContactRow", "DirectoryUser", "MessagingProfile", "DeliveryRow", "MergeRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
            "Page", "TimerRow"]

@@ -10,6 +10,9 @@ or the key a plugin chooses through ``omnisdk_thread``).  Ownership rules:
 - an active one parked (on hold) → back to its owner if available, else rerouted;
 - an active one owned by a virtual agent → the bot takes the turn, and may escalate.
 
+On a channel with messaging profiles (sms), the message that opens an interaction is matched
+to a requester first (:mod:`omnisdk.profiles.matching`).
+
 Mail (a message with ``email`` fields) is threaded by :func:`omnisdk.threading.email.thread_email`
 instead of by its address pair: each mail thread is its own conversation (the address key plus
 ``#`` and the first mail's Message-ID), and the decision is kept on the message.
@@ -25,6 +28,7 @@ from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction, Message
 from omnisdk.model.addresses import conversation_key
 from omnisdk.plugins import PluginHost
+from omnisdk.profiles.matching import PROFILE_CHANNELS, match_requester
 from omnisdk.threading.email import EmailThreading, thread_email
 from omnisdk.threading.ownership import Ownership
 
@@ -50,7 +54,11 @@ def thread_message(ctx: Ctx, host: PluginHost, ownership: Ownership, event: Even
     current = ctx.tx.active_interaction(key)
     _know_contact(ctx, event, message, current)
     if current is None:
-        return Threaded(ownership.open_inbound(ctx, message, key, event.source), True)
+        profile = None
+        if message.channel in PROFILE_CHANNELS:  # who the requester is (docs/sms.md)
+            profile = match_requester(ctx.tx, host, message.channel, message.customer, ctx.iso)
+            ctx.tx.count(f"profiles.{profile.rule}")
+        return Threaded(ownership.open_inbound(ctx, message, key, event.source, profile=profile), True)
     return Threaded(ownership.customer_message(ctx, current, message), False)
 
 

@@ -29,6 +29,7 @@ from omnisdk.lifecycle.virtual_agents import VirtualAgents
 from omnisdk.model import Direction, Interaction, Message
 from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
+from omnisdk.profiles.matching import RequesterMatch
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Presence
@@ -47,15 +48,18 @@ class Ownership:
         self.case_addresses = frozenset(a.lower() for a in settings.case_addresses)
         """Mail to these addresses that starts a thread becomes a case (not routed)."""
 
-    def open_inbound(self, ctx: Ctx, message: Message, key: str, source: str, *, route: bool = True) -> Interaction:
+    def open_inbound(self, ctx: Ctx, message: Message, key: str, source: str, *, route: bool = True,
+                     profile: RequesterMatch | None = None) -> Interaction:
         """A new inbound interaction for a customer message under conversation key ``key``, for
         the account whose CloudEvents source is ``source``; routed at once, unless ``route`` is
-        False (mail to a case address: it becomes a case, nobody is offered it)."""
+        False (mail to a case address: it becomes a case, nobody is offered it).  ``profile``:
+        the requester the customer's messaging profile names (sms), set before routing."""
         inter = Interaction(
             id=new_id(), channel=message.channel, direction=Direction.INBOUND, state=S.NEW,
             conversation_key=key, source=source, customer=message.customer, business=message.business,
-            customer_name=message.customer_name, created_at=ctx.now, updated_at=ctx.now,
-            last_customer_message_at=ctx.now, message_count=1,
+            customer_name=message.customer_name or (profile.name if profile else None),
+            created_at=ctx.now, updated_at=ctx.now, last_customer_message_at=ctx.now, message_count=1,
+            **(profile.fields() if profile else {}),
         )
         attrs = self.host.omnisdk_routing_attributes(inter, message)
         if attrs:

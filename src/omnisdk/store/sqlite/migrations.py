@@ -241,6 +241,36 @@ def _contact_merges(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX interactions_by_customer ON interactions (customer, channel)")
 
 
+def _messaging_profiles(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE directory_users ("
+        " id TEXT PRIMARY KEY,"
+        " name TEXT,"
+        " phones TEXT NOT NULL,"  # JSON list of E.164 numbers
+        " emails TEXT NOT NULL)")  # JSON list, lower-cased
+    conn.execute(
+        "CREATE TABLE directory_phones ("  # the directory by phone: a lookup per inbound number
+        " phone TEXT NOT NULL,"
+        " user_id TEXT NOT NULL,"
+        " PRIMARY KEY (phone, user_id)) WITHOUT ROWID")
+    conn.execute("CREATE INDEX directory_phones_of_user ON directory_phones (user_id)")
+    conn.execute(
+        "CREATE TABLE messaging_profiles ("
+        " id TEXT PRIMARY KEY,"  # new_id(): sorts by creation time, so lists go newest first by id
+        " channel TEXT NOT NULL,"
+        " address TEXT NOT NULL,"
+        " user_id TEXT,"  # NULL: an anonymous (guest) requester
+        " active INTEGER NOT NULL,"
+        " conflict TEXT,"  # why an agent must check it; NULL when nothing to check
+        " created_at TEXT NOT NULL,"
+        " deactivated_at TEXT,"
+        " verified_by TEXT) WITHOUT ROWID")  # who linked it by hand (their choice stands against the directory)
+    conn.execute("CREATE UNIQUE INDEX messaging_profiles_active ON messaging_profiles (channel, address)"
+                 " WHERE active = 1")
+    conn.execute("CREATE INDEX messaging_profiles_of_address ON messaging_profiles (channel, address)")
+    conn.execute("CREATE INDEX messaging_profiles_flagged ON messaging_profiles (id) WHERE conflict IS NOT NULL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -254,6 +284,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "outgoing webhooks: subscriptions and their deliveries", _outgoing_webhooks),
     Migration(11, "customer-service windows: when each customer last wrote to each account", _customer_windows),
     Migration(12, "contacts across channels: merges (undoable) and a contact's interactions", _contact_merges),
+    Migration(13, "the user directory and messaging profiles (address -> requester)", _messaging_profiles),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 

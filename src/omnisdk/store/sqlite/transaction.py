@@ -15,11 +15,12 @@ from omnisdk.store.sqlite.inbox import SQLiteInbox
 from omnisdk.store.sqlite.interactions import SQLiteInteractions
 from omnisdk.store.sqlite.messages import SQLiteMessages
 from omnisdk.store.sqlite.outbox import SQLiteOutbox
+from omnisdk.store.sqlite.profiles import SQLiteProfiles
 from omnisdk.store.sqlite.timers import SQLiteTimers
 from omnisdk.store.sqlite.webhooks import SQLiteWebhooks
 
 
-class SQLiteTransaction(SQLiteInbox, SQLiteInteractions, SQLiteMessages, SQLiteContacts, SQLiteTimers,
+class SQLiteTransaction(SQLiteInbox, SQLiteInteractions, SQLiteMessages, SQLiteContacts, SQLiteProfiles, SQLiteTimers,
                         SQLiteOutbox, SQLiteCases, SQLiteCounters, SQLiteDirectory, SQLiteEmailIndex,
                         SQLiteAccess, SQLiteFeed, SQLiteWebhooks):
     """:class:`omnisdk.store.Transaction` over one sqlite3 connection (writer thread only).
