@@ -7,7 +7,7 @@ every column both have, in one PostgreSQL transaction (``COPY … FROM STDIN``):
 with all of the data or none of it.  What differs is mapped here and nowhere else:
 
 - positions SQLite keeps in its ``rowid`` (``messages.seq``, ``queues.seq``) are copied from it;
-- ``consent.opted_out`` (0/1 in SQLite) becomes a boolean;
+- ``consent.opted_out`` and ``messaging_profiles.active`` (0/1 in SQLite) become booleans;
 - with a separate inbox file (``serve --split``), the inbox and its counters come from that
   file, and the processor's cursor of that file becomes the one cursor;
 - the identity sequences are moved past the copied positions.
@@ -33,7 +33,7 @@ from omnisdk.store.sqlite.store import SQLiteStore
 
 PROGRESS_EVERY = 10_000
 _ROWID = {("messages", "seq"), ("queues", "seq")}
-_BOOLEAN = {("consent", "opted_out")}
+_BOOLEAN = {("consent", "opted_out"), ("messaging_profiles", "active")}
 _INBOX_FILE_TABLES = {"inbox"}  # with a separate inbox file, read from it (counters: summed)
 
 

@@ -284,6 +284,35 @@ CREATE INDEX addresses_of_contact ON addresses (contact_id);
 CREATE INDEX interactions_by_customer ON interactions (customer, channel)
 """
 
+_MESSAGING_PROFILES = """
+CREATE TABLE directory_users (
+    id     text PRIMARY KEY,
+    name   text,
+    phones text NOT NULL,
+    emails text NOT NULL
+);
+CREATE TABLE directory_phones (
+    phone   text NOT NULL,
+    user_id text NOT NULL,
+    PRIMARY KEY (phone, user_id)
+);
+CREATE INDEX directory_phones_of_user ON directory_phones (user_id);
+CREATE TABLE messaging_profiles (
+    id             text PRIMARY KEY,
+    channel        text NOT NULL,
+    address        text NOT NULL,
+    user_id        text,
+    active         boolean NOT NULL,
+    conflict       text,
+    created_at     text NOT NULL,
+    deactivated_at text,
+    verified_by    text
+);
+CREATE UNIQUE INDEX messaging_profiles_active ON messaging_profiles (channel, address) WHERE active;
+CREATE INDEX messaging_profiles_of_address ON messaging_profiles (channel, address);
+CREATE INDEX messaging_profiles_flagged ON messaging_profiles (id) WHERE conflict IS NOT NULL
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _BASELINE),
     Migration(2, "conversation keys include the provider and account", ""),  # rewrote SQLite rows only
@@ -297,6 +326,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "outgoing webhooks: subscriptions and their deliveries", _OUTGOING_WEBHOOKS),
     Migration(11, "customer-service windows: when each customer last wrote to each account", _CUSTOMER_WINDOWS),
     Migration(12, "contacts across channels: merges (undoable) and a contact's interactions", _CONTACT_MERGES),
+    Migration(13, "the user directory and messaging profiles (address -> requester)", _MESSAGING_PROFILES),
 )
 """Every migration, by version (1, 2, … with no gap), the same numbers and names as SQLite's."""
 

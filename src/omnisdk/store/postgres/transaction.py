@@ -15,13 +15,14 @@ from omnisdk.store.postgres.inbox import PostgresInbox
 from omnisdk.store.postgres.interactions import PostgresInteractions
 from omnisdk.store.postgres.messages import PostgresMessages
 from omnisdk.store.postgres.outbox import PostgresOutbox
+from omnisdk.store.postgres.profiles import PostgresProfiles
 from omnisdk.store.postgres.timers import PostgresTimers
 from omnisdk.store.postgres.webhooks import PostgresWebhooks
 
 
 class PostgresTransaction(PostgresInbox, PostgresInteractions, PostgresMessages, PostgresContacts, PostgresTimers,
                           PostgresOutbox, PostgresCases, PostgresCounters, PostgresDirectory, PostgresEmailIndex,
-                          PostgresAccess, PostgresFeed, PostgresWebhooks):
+                          PostgresAccess, PostgresFeed, PostgresWebhooks, PostgresProfiles):
     """:class:`omnisdk.store.Transaction` over one psycopg connection (writer thread only).
 
     Args:
