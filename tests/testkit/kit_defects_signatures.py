@@ -12,7 +12,7 @@ import hmac
 import json
 
 from kit_defects_inbound import MetaStyle, SignsUrlAndBody
-from kit_sample import HEADER, GoodAdapter
+from kit_sample import HEADER, GoodAdapter, log
 
 from omnisdk.adapters import WebhookRequest, secret_value
 from omnisdk.errors import SignatureError
@@ -96,3 +96,44 @@ class ExpectedInError(GoodAdapter):
         want = self.sign(request.url, request.body, "")[HEADER]
         if not hmac.compare_digest(got.encode(), want.encode()):
             raise SignatureError(f"signature {got[:12]!r} does not match, expected {want}")
+
+
+class ExpectedPrefixInError(GoodAdapter):
+    """Defect: the refusal quotes the first 12 characters of the expected digest ("to help
+    debugging"): enough to brute-force the rest a few characters at a time."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        got = request.headers.get(HEADER.lower()) or ""
+        want = self.sign(request.url, request.body, "")[HEADER]
+        if not hmac.compare_digest(got.encode(), want.encode()):
+            raise SignatureError(f"signature does not match (want {want[:12]}…)")
+
+
+class SecretFragmentInError(GoodAdapter):
+    """Defect: says which key it used by quoting the start of the secret."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        try:
+            super().verify(request)
+        except SignatureError:
+            key = secret_value(self.settings.secret)
+            raise SignatureError(f"signature does not match the key {key[:9]}…") from None
+
+
+class SecretHexInLog(GoodAdapter):
+    """Defect: logs the key's bytes in hex while verifying (not the secret as typed)."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        log.debug("verifying with key %s", secret_value(self.settings.secret).encode().hex())
+        super().verify(request)
+
+
+class DigestInReason(GoodAdapter):
+    """Defect: a reason code built from the expected digest; the gateway used to echo the
+    reason to the caller."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        got = request.headers.get(HEADER.lower()) or ""
+        want = self.sign(request.url, request.body, "")[HEADER]
+        if not hmac.compare_digest(got.encode(), want.encode()):
+            raise SignatureError("signature does not match", reason=f"mismatch_{want[:6]}")

@@ -35,8 +35,19 @@ DEFECTS = {
                                ("signature.one_change", "received at a URL with a query string: verify() "
                                 "refused it")),
     "TestExpectedInError": ("d.ExpectedInError", {"signature.no_oracle"},
-                            ("signature.no_oracle", "the SignatureError's message holds the expected "
-                             "signature")),
+                            ("signature.no_oracle", "the SignatureError's message holds 8+ characters of "
+                             "the expected signature")),
+    "TestExpectedPrefixInError": ("d.ExpectedPrefixInError", {"signature.no_oracle"},
+                                  ("signature.no_oracle", "the SignatureError's message holds 8+ characters "
+                                   "of the expected signature")),
+    "TestSecretFragmentInError": ("d.SecretFragmentInError", {"signature.no_oracle"},
+                                  ("signature.no_oracle", "the SignatureError's message holds a secret value "
+                                   "or 8+ characters derived from one (the secret)")),
+    "TestSecretHexInLog": ("d.SecretHexInLog", {"signature.no_oracle"},
+                           ("signature.no_oracle", "the log holds a secret value or 8+ characters derived "
+                            "from one (the secret in hex)")),
+    "TestDigestInReason": ("d.DigestInReason", {"signature.no_oracle"},
+                           ("signature.no_oracle", "the SignatureError's reason 'mismatch_")),
 }
 
 

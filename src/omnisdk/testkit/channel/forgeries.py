@@ -23,8 +23,12 @@ uses.  These rules isolate one thing:
   URL is signed, a request signed and received at a URL with a query string must be accepted.
 - ``signature.no_oracle``: for wrong, tampered and malformed requests, the SignatureError's
   text, repr, args, attributes and cause chain, and the log records written during
-  ``verify()``, must hold no secret value and no spelling (hex, base64, with or without
-  prefix) of the signature the request should have carried.
+  ``verify()``, must hold no run of 8 characters (:data:`~omnisdk.testkit.checks.leaks.WINDOW`)
+  of a secret value, of its encodings (hex, base64, a ``whsec_`` key's bytes, the HMAC of an
+  empty message keyed with it, its SHA-256: :func:`~omnisdk.testkit.checks.leaks.secret_derivations`)
+  or of any spelling (hex, base64, with or without prefix) of the signature the request should
+  have carried, except runs the request itself carried; and its ``reason`` must be one of the
+  core's codes (:data:`omnisdk.errors.WEBHOOK_REASONS`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
+from omnisdk.errors import WEBHOOK_REASONS
 from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import ChannelChecks, listing, said, unrefused, verify_verdict
@@ -46,7 +51,15 @@ from omnisdk.testkit.checks.forgery_variants import (
     url_variants,
     with_query,
 )
-from omnisdk.testkit.checks.leaks import rotated, secret_fields, secret_values, with_other_secrets
+from omnisdk.testkit.checks.leaks import (
+    WINDOW,
+    Needles,
+    rotated,
+    secret_derivations,
+    secret_fields,
+    secret_values,
+    with_other_secrets,
+)
 from omnisdk.testkit.checks.signatures import malformed_values, tampered
 from omnisdk.testkit.rules import rule
 
@@ -256,10 +269,14 @@ class ForgeryChecks(ChannelChecks):
             right = {}
         for value in right.values():
             expected |= digest_spellings(value)
-        sent = set()
+        sent: set[str] = set()
         for value in request.headers.values():
-            sent |= digest_spellings(value)
+            sent |= digest_spellings(value) | {value}
         expected -= sent  # echoing what was received is no oracle
+        values = {f"{how} of a secret setting": text for s in secrets
+                  for how, text in secret_derivations(s).items()}
+        values.update({f"the expected signature ({e[:4]}…)": e for e in sorted(expected)})
+        needles = Needles(values, allowed=sent)
         handler = _Records()
         root = logging.getLogger()
         old_level = root.level
@@ -271,14 +288,22 @@ class ForgeryChecks(ChannelChecks):
             root.removeHandler(handler)
             root.setLevel(old_level)
         texts = [("the log", t) for t in handler.texts]
+        problems = []
         if exc is not None:
             texts += list(_texts_of(exc))
-        problems = []
+            reason = getattr(exc, "reason", None)
+            if reason not in WEBHOOK_REASONS:
+                problems.append(f"{what}: the SignatureError's reason {str(reason)[:24]!r} is not one of the "
+                                "core's reason codes (omnisdk.errors.WEBHOOK_REASONS); the gateway answers "
+                                "'bad_signature' instead")
         for where, text in texts:
-            if any(s in text for s in secrets):
-                problems.append(f"{what}: {where} holds a secret value")
-            elif any(s in text for s in expected):
-                problems.append(f"{what}: {where} holds the expected signature")
+            found = needles.find(text)
+            if found is not None:
+                kind = "the expected signature" if found.startswith("the expected") else "a secret"
+                problems.append(f"{what}: {where} holds {WINDOW}+ characters of {kind} ({found})"
+                                if kind == "the expected signature" else
+                                f"{what}: {where} holds a secret value or {WINDOW}+ characters derived from "
+                                f"one ({found.replace(' of a secret setting', '')})")
         return problems
 
 
