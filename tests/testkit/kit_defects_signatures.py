@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from typing import Any
 
 from kit_defects_inbound import MetaStyle, SignsUrlAndBody
-from kit_sample import HEADER, GoodAdapter, log
+from kit_sample import HEADER, GoodAdapter, KitSettings, log
 
 from omnisdk.adapters import WebhookRequest, secret_value
 from omnisdk.errors import SignatureError
@@ -137,3 +138,27 @@ class DigestInReason(GoodAdapter):
         want = self.sign(request.url, request.body, "")[HEADER]
         if not hmac.compare_digest(got.encode(), want.encode()):
             raise SignatureError("signature does not match", reason=f"mismatch_{want[:6]}")
+
+
+class KitAccountSettings(KitSettings):
+    account_id: str = "kit-account-0001"
+
+
+class WithAccountId(GoodAdapter):
+    """Correct: an account id in the settings (for sends), which the provider's signature does
+    not use."""
+
+    Settings = KitAccountSettings
+
+    @classmethod
+    def example_settings(cls) -> dict[str, Any]:
+        return {**GoodAdapter.example_settings(), "account_id": "kit-account-0001"}
+
+
+class SignsWithAccountId(WithAccountId):
+    """Defect: binds the signature to the account id ("so one account's webhook cannot be
+    replayed to another"): sign() and verify() agree, the provider signs with the secret
+    alone, so its real traffic is refused."""
+
+    def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
+        return {HEADER: _hex(secret_value(self.settings.secret) + self.settings.account_id, body)}

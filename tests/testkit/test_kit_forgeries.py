@@ -22,6 +22,9 @@ DEFECTS = {
     "TestAcceptsEitherSecret": ("d.AcceptsEitherSecret", {"signature.one_secret"},
                                 ("signature.one_secret", "signed with the token value as secret: verify() "
                                  "accepted it")),
+    "TestSignsWithAccountId": ("d.SignsWithAccountId", {"signature.one_secret"},
+                               ("signature.one_secret", "signed by an account whose account_id alone differs (a "
+                                "setting, not a secret): verify() refused it")),
     "TestLowerCasesReceived": ("d.LowerCasesReceived", {"signature.one_change"},
                                ("signature.one_change", "x-kit-signature with its hex digest in upper case: "
                                 "verify() accepted it")),
@@ -61,12 +64,19 @@ class TestGoodMeta(Base):
 
 class TestGoodUrlSigned(Base):  # signs URL and body, consistently: no one-change rule fails
     adapter = i.SignsUrlAndBody
+
+class TestGoodAccountId(Base):  # a non-secret setting the signature does not use
+    adapter = d.WithAccountId
+
+class TestDeclaredAccountId(Base):  # the same defect, declared: the scheme uses the account id
+    adapter = d.SignsWithAccountId
+    verification_settings = ("account_id",)
 """
     for cls, (adapter, _, _) in DEFECTS.items():
         body += f"\nclass {cls}(Base):\n    adapter = {adapter}\n"
     result, suites = run(pytester, body, "-k", SELECT, header=ALONE)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    for good in ("TestGood", "TestGoodMeta", "TestGoodUrlSigned"):
+    for good in ("TestGood", "TestGoodMeta", "TestGoodUrlSigned", "TestGoodAccountId", "TestDeclaredAccountId"):
         assert failed_rules(suites[good]) == set(), good
         passed = {r["id"] for r in suites[good]["rules"] if r["status"] == "passed"}
         assert {"signature.one_secret", "signature.one_change", "signature.no_oracle"} <= passed, good
@@ -87,3 +97,21 @@ class TestTypo(Base):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     found = rule(suites["TestTypo"], "signature.one_secret")
     assert "signing_secrets names ['webhook_secret'], which are not non-empty secret settings" in found["reason"]
+
+
+def test_a_declared_verification_setting_must_change_the_verdict(pytester):
+    result, suites = run(pytester, """
+class TestDeclaredButUnused(Base):
+    adapter = d.WithAccountId
+    verification_settings = ("account_id",)
+
+class TestUnknownSetting(Base):
+    adapter = d.WithAccountId
+    verification_settings = ("acount_id",)
+""", "-k", "one_secret", header=ALONE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    unused = rule(suites["TestDeclaredButUnused"], "signature.one_secret")["reason"]
+    assert ("whose account_id alone differs: verify() accepted it; verification_settings says account_id "
+            "takes part") in unused
+    unknown = rule(suites["TestUnknownSetting"], "signature.one_secret")["reason"]
+    assert "verification_settings names ['acount_id'], which are not settings of the account" in unknown

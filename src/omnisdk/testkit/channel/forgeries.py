@@ -12,6 +12,10 @@ uses.  These rules isolate one thing:
   token), ``verify()`` must accept: the signature does not depend on it.  A request signed
   with another secret's value as the signing key (the API token used as the webhook secret)
   must be refused.
+  Then each non-secret setting (:func:`changed_settings`) is changed alone, once on the
+  signing side and once on the verifying side: ``verify()`` must accept unless the suite's
+  ``verification_settings`` names it (a setting the provider's scheme does use), and refuse
+  when it does.
 - ``signature.one_change``: each recording, signed by the adapter, then changed in one thing
   (:mod:`omnisdk.testkit.checks.forgery_variants`): one body byte; the same JSON in other bytes
   (whitespace, escapes, key order); for form bodies one decoded value, one parameter added or
@@ -107,6 +111,7 @@ class ForgeryChecks(ChannelChecks):
 
     _omnisdk_kit_class: ClassVar[bool] = True
     signing_secrets: ClassVar[Any]
+    verification_settings: ClassVar[Any]
 
     def _sample(self, rule_id: str) -> list[Recording]:
         recs = self._recordings(rule_id)
@@ -162,8 +167,39 @@ class ForgeryChecks(ChannelChecks):
                     if verdict != "refused":
                         problems.append(f"{rec.name} signed with the {other} value as {key_name}: "
                                         f"verify() {said(verdict, exc)}")
+        problems += self._setting_problems(rid, adapter)
         if problems:
             fail(rid, "verify() must check the signing secret, and only it:" + listing(problems))
+
+    def _setting_problems(self, rid: str, adapter: ChannelAdapter) -> list[str]:
+        """Each non-secret setting changed alone (:func:`changed_settings`), on the signer's side
+        and on the verifier's: a setting of ``verification_settings`` must make ``verify()``
+        refuse, any other must change nothing."""
+        fx = self._fx()
+        declared = set(self.verification_settings or ())
+        changes = changed_settings(fx.settings())
+        unknown = declared - set(type(fx.settings()).model_fields)
+        if unknown:
+            fail(rid, f"verification_settings names {sorted(unknown)}, which are not settings of the account")
+        problems: list[str] = []
+        for rec in self._sample(rid)[:4]:
+            for name, value in changes:
+                signer, verifier = _forger(fx, {name: value}), _forger(fx, {name: value})
+                if signer is None or verifier is None:
+                    continue
+                for side, request, checker in (
+                        ("signed by an account", fx.request(rec, signed_by=signer), adapter),
+                        ("verified by an account", fx.request(rec, signed_by=adapter), verifier)):
+                    verdict, exc = verify_verdict(checker, request)
+                    if name in declared and verdict != "refused":
+                        problems.append(f"{rec.name} {side} whose {name} alone differs: verify() "
+                                        f"{said(verdict, exc)}; verification_settings says {name} takes part")
+                    elif name not in declared and verdict != "accepted":
+                        problems.append(f"{rec.name} {side} whose {name} alone differs (a setting, not a "
+                                        f"secret): verify() {said(verdict, exc)}; the provider signs with "
+                                        f"the secret, so {name} must change nothing (declare "
+                                        "verification_settings if the provider's scheme does use it)")
+        return problems
 
     # --- signature.one_change ------------------------------------------------------------
 
@@ -307,7 +343,29 @@ class ForgeryChecks(ChannelChecks):
         return problems
 
 
-def _forger(fx: Any, changes: dict[str, str]) -> ChannelAdapter | None:
+def changed_settings(settings: Any) -> list[tuple[str, Any]]:
+    """``[(setting, other value)]``: each top-level non-secret setting of ``settings`` with a
+    plain value (a string, a number, a boolean, a tuple or list of strings) and a different
+    value of the same shape (strings :func:`~omnisdk.testkit.checks.leaks.rotated`, numbers
+    plus one, booleans flipped, the first string of a list rotated).  ``api_base_url`` and
+    values that are None, empty or nested models are left alone."""
+    out: list[tuple[str, Any]] = []
+    for name in type(settings).model_fields:
+        if name == "api_base_url":
+            continue
+        value = getattr(settings, name)
+        if isinstance(value, bool):
+            out.append((name, not value))
+        elif isinstance(value, int | float):
+            out.append((name, value + 1))
+        elif isinstance(value, str) and value:
+            out.append((name, rotated(value)))
+        elif isinstance(value, tuple | list) and value and all(isinstance(v, str) and v for v in value):
+            out.append((name, [rotated(value[0]), *value[1:]]))
+    return out
+
+
+def _forger(fx: Any, changes: dict[str, Any]) -> ChannelAdapter | None:
     """An adapter with ``changes`` to the settings; None when the settings refuse them."""
     try:
         return fx.adapter(**changes)

@@ -73,6 +73,9 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
             ``"twilio"``, ``"line"`` or ``"standard_webhooks"`` (``signature.published_scheme``).
         signing_secrets: names of the account settings that key the signature; default: the
             only secret of the settings (``signature.one_secret``).
+        verification_settings: names of non-secret settings that take part in verifying a
+            webhook (default none: changing any other setting alone must change nothing;
+            ``signature.one_secret``).
         times_from_payload: the events' times come from the payload, so parse() must not read
             the clock (default True; ``parse.pure``).
         redeliveries: ``{recording: recording it redelivers}`` for recordings that are the same
@@ -117,6 +120,7 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
     provider_vectors: ClassVar[Path | str | None] = None
     signature_scheme: ClassVar[str | None] = None
     signing_secrets: ClassVar[Collection[str] | None] = None
+    verification_settings: ClassVar[Collection[str]] = ()
     times_from_payload: ClassVar[bool] = True
     redeliveries: ClassVar[Mapping[str, str]] = {}
     dispatch_fields: ClassVar[Mapping[str, Any] | Sequence[Any]] = ()
