@@ -19,9 +19,11 @@ uses.  These rules isolate one thing:
 - ``signature.one_change``: each recording, signed by the adapter, then changed in one thing
   (:mod:`omnisdk.testkit.checks.forgery_variants`): one body byte; the same JSON in other bytes
   (whitespace, escapes, key order); for form bodies one decoded value, one parameter added or
-  removed, and parameter order or percent-encoding (refused when ``sign()`` says the scheme
-  signs the raw body, accepted when it signs the decoded parameters); for
-  schemes that sign the URL, a query added or dropped, the path or scheme changed; the
+  removed, and parameter order or percent-encoding (judged by the declared published scheme's
+  own signer: accepted when it signs the decoded parameters, as Twilio does, refused when it
+  signs the bytes; without a declared scheme always refused, never judged by ``sign()``); for
+  schemes that sign the URL, a query added or dropped, the path or scheme changed, and for a
+  URL signed with a query, its parameters reordered, one removed, changed or added; the
   signature header's algorithm prefix removed or changed, its digest in another encoding; one
   character of every other header ``sign()`` sets.  Each must raise SignatureError.  Where the
   URL is signed, a request signed and received at a URL with a query string must be accepted.
@@ -47,11 +49,13 @@ from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import ChannelChecks, listing, said, unrefused, verify_verdict
 from omnisdk.testkit.channel.fixture import RECEIVED_AT
+from omnisdk.testkit.channel.vectors import signing_secret
 from omnisdk.testkit.checks.forgery_variants import (
     body_variants,
     digest_spellings,
     form_respellings,
     header_variants,
+    query_variants,
     url_variants,
     with_query,
 )
@@ -64,6 +68,7 @@ from omnisdk.testkit.checks.leaks import (
     secret_values,
     with_other_secrets,
 )
+from omnisdk.testkit.checks.schemes import SCHEMES, Message
 from omnisdk.testkit.checks.signatures import malformed_values, tampered
 from omnisdk.testkit.rules import rule
 
@@ -111,6 +116,7 @@ class ForgeryChecks(ChannelChecks):
 
     _omnisdk_kit_class: ClassVar[bool] = True
     signing_secrets: ClassVar[Any]
+    signature_scheme: ClassVar[Any]
     verification_settings: ClassVar[Any]
 
     def _sample(self, rule_id: str) -> list[Recording]:
@@ -221,6 +227,9 @@ class ForgeryChecks(ChannelChecks):
                 if verdict != "accepted":
                     problems.append(f"{rec.name} signed for and received at a URL with a query string: "
                                     f"verify() {said(verdict, exc)} (the provider signs the URL with its query)")
+                for what, url in query_variants(queried):
+                    self._refused(problems, adapter, _post(url, rec.body, rec.content_type, signed), rec,
+                                  f"the URL it was signed for with {what}")
             for name, value in headers.items():
                 changes = header_variants(value)
                 changes.append((f"one character of {name} changed", tampered(value.encode()).decode("latin-1")))
@@ -233,24 +242,33 @@ class ForgeryChecks(ChannelChecks):
                  "exact bytes, URL and header the provider signed, in its one encoding):" + listing(problems))
 
     def _respelling_problems(self, adapter: ChannelAdapter, rec: Recording, headers: dict[str, str]) -> list[str]:
-        """Form parameters reordered or re-encoded: refused when the scheme signs the raw
-        body (``sign()`` of the respelled body differs), accepted when it signs the decoded
-        parameters (``sign()`` gives the same headers)."""
+        """Form parameters reordered or re-encoded (:func:`form_respellings`), judged by the
+        published scheme, never by the plugin's ``sign()``: with a declared
+        ``signature_scheme`` the kit's own signer says whether the respelled body has the same
+        signature (Twilio signs the decoded, sorted parameters: accepted) or not (refused);
+        without one, the raw bytes are what the provider signed, so a respelling is refused."""
         fx, problems = self._fx(), []
         if "x-www-form-urlencoded" not in rec.content_type.lower():
             return []
+        scheme = SCHEMES.get(self.signature_scheme or "")
+        secret, _ = signing_secret(fx.settings(), self.signing_secrets) if scheme else (None, "")
         for what, body in form_respellings(rec.body):
-            try:
-                same = fx.sign(adapter, body, rec.content_type) == headers
-            except ValueError:
-                continue
+            if scheme is not None and secret is not None:
+                try:
+                    same = scheme.sign(secret, Message(fx.url, body, rec.content_type)).headers == \
+                        scheme.sign(secret, Message(fx.url, rec.body, rec.content_type)).headers
+                except ValueError:
+                    continue
+                judge = f"the {scheme.name} scheme"
+            else:
+                same, judge = False, "the raw body (no published signature_scheme declared)"
             verdict, exc = verify_verdict(adapter, _post(fx.url, body, rec.content_type, headers))
             if same and verdict != "accepted":
-                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but sign() "
-                                "gives the same signature (the scheme signs the decoded parameters)")
+                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but {judge} "
+                                "gives the same signature (it signs the decoded parameters)")
             elif not same and verdict != "refused":
-                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but sign() "
-                                "gives another signature (the scheme signs the raw body)")
+                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but {judge} "
+                                "gives another signature (it signs these bytes)")
         return problems
 
     def _url_signed(self, adapter: ChannelAdapter, rec: Recording) -> bool:

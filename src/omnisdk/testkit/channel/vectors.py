@@ -14,7 +14,9 @@ passes every rule that signs with ``sign()``, and refuses the provider's real tr
   signer (:mod:`omnisdk.testkit.checks.schemes`, checked against the provider's published test
   values) signs every recording with the signing secret (``signing_secrets[0]``, default the
   settings' only secret) and ``verify()`` must accept it; the plugin's ``sign()`` must give the
-  same signature headers.  Not applicable without ``signature_scheme``.
+  same signature headers.  Each recording is also signed by the kit for the suite's URL with a
+  query string added (Twilio signs the URL with its query): accepted, and ``sign()`` agrees.
+  Not applicable without ``signature_scheme``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import ChannelChecks, listing, parse_outcome, unrefused
 from omnisdk.testkit.channel.fixture import RECEIVED_AT, ChannelFixture
 from omnisdk.testkit.checks.events import event_problems
+from omnisdk.testkit.checks.forgery_variants import with_query
 from omnisdk.testkit.checks.leaks import secret_fields
 from omnisdk.testkit.checks.schemes import (
     SCHEMES,
@@ -195,6 +198,13 @@ class VectorChecks(ChannelChecks):
             refused = _accepts(adapter, _request(signed, rec.body, rec.content_type))
             if refused:
                 problems.append(f"{rec.name} signed by the kit: {refused}")
+            queried = Message(with_query(fx.url), rec.body, rec.content_type, msg.msg_id, msg.timestamp)
+            refused = _accepts(adapter, _request(scheme.sign(secret, queried), rec.body, rec.content_type))
+            if refused:
+                problems.append(f"{rec.name} signed by the kit for a URL with a query ({queried.url}): {refused}")
+            else:
+                problems += self._sign_problems(scheme, adapter, secret, queried, scheme.sign(secret, queried),
+                                                f"{rec.name} at a URL with a query")
             problems += self._port_variant_problems(scheme, adapter, secret, msg, rec.name)
             problems += self._sign_problems(scheme, adapter, secret, msg, signed, rec.name)
         if problems:
