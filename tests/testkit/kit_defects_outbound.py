@@ -159,3 +159,24 @@ class DropsFilename(RichSender):
         body = super().body(message)
         body.pop("filenames", None)
         return body
+
+
+class TokenInBody(_Sends):
+    """Defect: sends the API token in the JSON body too (``"auth": {"token": ...}``, as an
+    older API version wanted), where request logs and error reports keep it."""
+
+    def body(self, message: OutboundMessage) -> dict[str, Any]:
+        return {**super().body(message), "auth": {"token": secret_value(self.settings.token)}}
+
+
+class TokenInOtherHeader(_Sends):
+    """Defect: sends the token in ``X-Api-Key`` beside the Authorization header (copied from
+    another provider's example), so two headers carry it."""
+
+    def _http(self) -> ProviderClient:
+        if self._client is None:
+            token = secret_value(self.settings.token)
+            self._client = ProviderClient(
+                provider="kit", base_url=self.settings.api_base_url or "https://api.kit.invalid",
+                headers={"Authorization": f"Bearer {token}", "X-Api-Key": token})
+        return self._client

@@ -13,10 +13,9 @@ import hashlib
 import hmac
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from omnisdk_sms.adapter import TwilioSmsAdapter
-
 from omnisdk.adapters import WebhookRequest, secret_value
 from omnisdk.errors import SignatureError
+from omnisdk_sms.adapter import TwilioSmsAdapter
 
 HEADER = "X-Twilio-Signature"
 

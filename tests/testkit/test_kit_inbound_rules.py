@@ -25,6 +25,10 @@ DEFECTS = {
                              "self-tests")),
     "TestReadsStatusTable": ("d.ReadsStatusTable", {"parse.pure"},
                              ("parse.pure", "parse() called open(")),
+    "TestResolvesHost": ("d.ResolvesHost", {"parse.pure"},
+                         ("parse.pure", "verify() called socket.getaddrinfo(")),
+    "TestShellsOut": ("d.ShellsOut", {"parse.pure"},
+                      ("parse.pure", "parse() called subprocess.Popen(")),
     "TestClockTimes": ("d.ClockTimes", {"parse.pure"},
                        ("parse.pure", "message: with the clock at 2031-03-04 then 2042-09-10, event 0 "
                         "(io.omnisdk.message.received): time")),

@@ -32,6 +32,12 @@ DEFECTS = {
     "TestDropsFilename": ("d.DropsFilename", RICH, {"outbound.round_trip"},
                           ("outbound.round_trip", "document with a file name send: media.filename "
                            "'testkit.pdf' is not at filenames[*] (nothing there)")),
+    "TestTokenInBody": ("d.TokenInBody", "", {"outbound.credentials"},
+                        ("outbound.credentials", "(POST /messages): the body carries the value of the secret "
+                         "setting token (as is)")),
+    "TestTokenInOtherHeader": ("d.TokenInOtherHeader", "", {"outbound.credentials"},
+                               ("outbound.credentials", "(POST /messages): header x-api-key carries the value of "
+                                "the secret setting token (as is)")),
     "TestTokenInQuery": ("d.TokenInQuery", "", {"outbound.credentials"},
                          ("outbound.credentials", "(POST /messages): the URL carries the value of the secret "
                           "setting token (as is)")),
