@@ -140,3 +140,48 @@ def test_the_kit_signers_reproduce_every_published_value_and_would_notice_a_wron
                                        lambda secret, msg: Signed(msg.url, {"x-line-signature": "AAAA"})))
     problems = self_check(broken)
     assert problems and all(p.startswith("line (") for p in problems)
+
+
+BATCH = {"messages": [{"id": f"m-batch-{i}", "from": "+15550100002", "to": "+15550100001",
+                       "text": f"part {i}", "ts": 1700000000 + i} for i in (1, 2)]}
+
+
+def test_a_recorded_batch_requires_the_batches_capability(pytester):
+    """A plugin whose own recordings hold several items in one body, or that declares a
+    batch_path, must declare ``batches`` (else parse.batches never runs); the real LINE
+    plugin's suite with the capability removed fails too."""
+    recs = pytester.path / "batch"
+    recs.mkdir()
+    (recs / "two_messages.json").write_text(json.dumps(BATCH))
+    result, suites = run(pytester, f"""
+from omnisdk_line.certification import LineSuite
+
+
+class TestDeclared(Base):
+    adapter = kit_sample.GoodAdapter
+    capabilities = Base.capabilities - {{"statuses"}}  # the folder holds no status
+    recordings_dir = {str(recs)!r}
+
+class TestUndeclared(Base):
+    adapter = kit_sample.GoodAdapter
+    capabilities = Base.capabilities - {{"batches", "statuses"}}
+    batch_path = None
+    recordings_dir = {str(recs)!r}
+
+class TestPathWithoutCapability(Base):
+    adapter = kit_sample.GoodAdapter
+    capabilities = Base.capabilities - {{"batches"}}
+
+class TestLineWithoutBatches(LineSuite):
+    capabilities = LineSuite.capabilities - {{"batches"}}
+    batch_path = None
+""", "-k", "capabilities", header=ALONE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert rule(suites["TestDeclared"], "adapter.capabilities")["status"] == "passed"
+    undeclared = rule(suites["TestUndeclared"], "adapter.capabilities")["reason"]
+    assert ("recordings ['two_messages (2 x io.omnisdk.message.received)'] hold several provider items in "
+            "one body: declare `batches` and batch_path") in undeclared
+    path = rule(suites["TestPathWithoutCapability"], "adapter.capabilities")["reason"]
+    assert "batch_path is declared but the batches capability is not" in path
+    line = rule(suites["TestLineWithoutBatches"], "adapter.capabilities")["reason"]
+    assert "webhook_batch (" in line and "hold several provider items in one body" in line

@@ -182,7 +182,7 @@ class ForgeryChecks(ChannelChecks):
         and on the verifier's: a setting of ``verification_settings`` must make ``verify()``
         refuse, any other must change nothing."""
         fx = self._fx()
-        declared = set(self.verification_settings or ())
+        declared = set(getattr(self, "verification_settings", None) or ())  # connector suites have none
         changes = changed_settings(fx.settings())
         unknown = declared - set(type(fx.settings()).model_fields)
         if unknown:
@@ -250,7 +250,7 @@ class ForgeryChecks(ChannelChecks):
         fx, problems = self._fx(), []
         if "x-www-form-urlencoded" not in rec.content_type.lower():
             return []
-        scheme = SCHEMES.get(self.signature_scheme or "")
+        scheme = SCHEMES.get(getattr(self, "signature_scheme", None) or "")
         secret, _ = signing_secret(fx.settings(), self.signing_secrets) if scheme else (None, "")
         for what, body in form_respellings(rec.body):
             if scheme is not None and secret is not None:
