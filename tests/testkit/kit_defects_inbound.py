@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import socket
 import subprocess
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,3 +152,14 @@ class ShellsOut(GoodAdapter):
     def parse(self, request: WebhookRequest) -> list[Event]:
         subprocess.run(["true"], check=False)  # noqa: S603,S607 - the seeded defect itself
         return super().parse(request)
+
+
+class ChecksMessageAge(GoodAdapter):
+    """Defect: measures each message's age on the wall clock while parsing (to drop messages
+    older than a retention window of 30 years, longer than the kit's recordings are old): the
+    value never reaches an event, but a replay of stored bodies would depend on when it runs."""
+
+    def parse(self, request: WebhookRequest) -> list[Event]:
+        events = super().parse(request)
+        now = time.time()
+        return [e for e in events if now - datetime.fromisoformat(e.time).timestamp() < 30 * 365 * 86400]

@@ -29,9 +29,12 @@ DEFECTS = {
                          ("parse.pure", "verify() called socket.getaddrinfo(")),
     "TestShellsOut": ("d.ShellsOut", {"parse.pure"},
                       ("parse.pure", "parse() called subprocess.Popen(")),
+    "TestChecksMessageAge": ("d.ChecksMessageAge", {"parse.pure"},
+                             ("parse.pure", "parse() read the wall clock (time.time, datetime.now …) at "
+                              "testkit/kit_defects_inbound.py:")),
     "TestClockTimes": ("d.ClockTimes", {"parse.pure"},
-                       ("parse.pure", "message: with the clock at 2031-03-04 then 2042-09-10, event 0 "
-                        "(io.omnisdk.message.received): time")),
+                       ("parse.pure", "message: parse() read the wall clock (time.time, datetime.now …) at "
+                        "testkit/kit_defects_inbound.py:")),
     "TestNonceInData": ("d.NonceInData", {"dedupe.whole_event", "parse.batches"},
                         ("dedupe.whole_event", "parsed again by the same adapter: event 0")),
     "TestStatusIdWithoutWord": ("d.StatusIdWithoutWord", {"events.unique_ids"},
@@ -64,6 +67,9 @@ def test_each_inbound_defect_fails_its_rule_without_expected_files(pytester):
         assert failed_rules(suite) == expected, cls
         message = rule(suite, rule_id)["reason"]
         assert message.startswith(f"[{rule_id}]") and phrase in message, (cls, message)
+    # the clock's second test, by comparison at two instants, catches ClockTimes on its own too
+    result.stdout.fnmatch_lines(["*message: with the clock at 2031-03-04 then 2042-09-10, event 0 "
+                                 "(io.omnisdk.message.received): time*"])
 
 
 def test_a_scheme_mistake_made_in_both_sign_and_verify_fails_the_published_scheme(pytester):
@@ -104,8 +110,19 @@ class TestTypo(Base):
     (None, "no provider vectors: ship at least one request signed by the provider itself"),
     ([{"name": "v", "licence": "MIT", "headers": {}, "body": "{}"}], "bad provider vectors"),
     ([{"name": "v", "source": "the kit's sample, signed by its sign()", "licence": "MIT",
+       "provenance": {"url": "https://docs.kit.invalid/webhooks"},
        "headers": {"X-Kit-Signature": "00" * 32}, "body": "{}"}],
      "verify() raised SignatureError"),
+    ([{"name": "v", "source": "free text only", "licence": "MIT", "provenance": "the provider's docs",
+       "headers": {"X-Kit-Signature": "00" * 32}, "body": "{}"}],
+     "'provenance' must be {\"url\": \"https://…\"} or {\"repository\": \"owner/name\""),
+    ([{"name": "v", "source": "an SDK test", "licence": "MIT",
+       "provenance": {"repository": "kit/sdk", "path": "tests/test_sig.py", "commit": "main"},
+       "headers": {"X-Kit-Signature": "00" * 32}, "body": "{}"}],
+     "provenance.commit must be the commit's 40 lower-case hex digits"),
+    ([{"name": "v", "source": "an SDK test", "licence": "MIT",
+       "headers": {"X-Kit-Signature": "00" * 32}, "body": "{}"}],
+     "'provenance' missing"),
 ])
 def test_provider_vectors_must_exist_be_described_and_verify(pytester, vectors, phrase):
     folder = pytester.mkdir("vectors")
@@ -185,3 +202,26 @@ class TestLineWithoutBatches(LineSuite):
     assert "batch_path is declared but the batches capability is not" in path
     line = rule(suites["TestLineWithoutBatches"], "adapter.capabilities")["reason"]
     assert "webhook_batch (" in line and "hold several provider items in one body" in line
+
+
+def test_a_vector_whose_body_parse_refuses_is_reported_as_testing_the_signature_only(pytester):
+    import hashlib
+    import hmac
+
+    body = '{"messages": "not a list"}'  # another product's webhook: verify() accepts, parse() refuses
+    vector = {"name": "other_product", "source": "made up for this test", "licence": "MIT",
+              "provenance": {"url": "https://docs.kit.invalid/webhooks"},
+              "settings": {"secret": "kit-vector-secret"},
+              "headers": {"X-Kit-Signature": hmac.new(b"kit-vector-secret", body.encode(), hashlib.sha256).hexdigest()},
+              "body": body}
+    folder = pytester.mkdir("vectors")
+    (folder / "vectors.json").write_text(json.dumps([vector]))
+    result, suites = run(pytester, f"""
+class TestVectors(Base):
+    adapter = kit_sample.GoodAdapter
+    provider_vectors = {str(folder)!r}
+""", "-k", "provider_vectors", header=ALONE)
+    found = rule(suites["TestVectors"], "signature.provider_vectors")
+    assert found["status"] == "passed", found["reason"]
+    assert found["notes"] == ["other_product: parse() refuses its body (PayloadError), so this vector tests "
+                              "the signature only, not parsing"]
