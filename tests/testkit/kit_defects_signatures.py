@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -249,3 +250,11 @@ class SignsUrlWithoutPath(SignsUrlAndBody):
     def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
         parts = urlsplit(url)
         return super().sign(f"{parts.scheme}://{parts.netloc}?{parts.query}", body, content_type)
+
+
+class ClockStamped(TimestampSigned):
+    """Correct: a timestamp header set from the clock when signing, signed with the body."""
+
+    def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
+        ts = str(int(time.time()))
+        return {HEADER: _hex(secret_value(self.settings.secret), ts.encode() + b"." + body), STAMP: ts}

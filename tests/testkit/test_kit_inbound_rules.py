@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import kit_defects_signatures as d2
+import kit_sample
 import pytest
 from kit_runner import HEADER, failed_rules, rule, run
 
@@ -225,3 +227,38 @@ class TestVectors(Base):
     assert found["status"] == "passed", found["reason"]
     assert found["notes"] == ["other_product: parse() refuses its body (PayloadError), so this vector tests "
                               "the signature only, not parsing"]
+
+
+def test_a_vector_made_by_the_plugins_own_sign_is_refused(pytester):
+    """A "vector" produced by running sign() under the kit (its timestamp is the kit's frozen
+    clock) proves nothing; a vector the provider stamped at its own time is accepted."""
+    import time_machine
+
+    from omnisdk.testkit.channel.fixture import RECEIVED_AT
+
+    body = '{"messages": [{"id": "in-v-1", "from": "+15550100003", "to": "+15550100001", "text": "hi", "ts": 1}]}'
+    signer = d2.ClockStamped("acme", kit_sample.KitSettings(secret="kit-vector-secret", token="t0k3n-value"))
+    with time_machine.travel(RECEIVED_AT, tick=False):
+        by_sign = signer.sign("https://hooks.example.test/webhooks/kit/acme", body.encode(), "application/json")
+    with time_machine.travel("2025-06-01T00:00:00Z", tick=False):
+        by_provider = signer.sign("https://hooks.example.test/webhooks/kit/acme", body.encode(), "application/json")
+    base = {"source": "made up for this test", "licence": "MIT", "body": body,
+            "provenance": {"url": "https://docs.kit.invalid/webhooks"}, "settings": {"secret": "kit-vector-secret"},
+            "received_at": "2025-06-01T00:00:10Z"}
+    for name, headers in (("by_sign", by_sign), ("by_provider", by_provider)):
+        folder = pytester.mkdir(name)
+        (folder / "vectors.json").write_text(json.dumps([{"name": name, "headers": headers, **base}]))
+    by_sign_dir, by_provider_dir = str(pytester.path / "by_sign"), str(pytester.path / "by_provider")
+    result, suites = run(pytester, f"""
+class TestBySign(Base):
+    adapter = d2.ClockStamped
+    provider_vectors = {by_sign_dir!r}
+
+class TestByProvider(Base):
+    adapter = d2.ClockStamped
+    provider_vectors = {by_provider_dir!r}
+""", "-k", "provider_vectors", header=ALONE + "import kit_defects_signatures as d2\n")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert rule(suites["TestByProvider"], "signature.provider_vectors")["status"] == "passed"
+    refused = rule(suites["TestBySign"], "signature.provider_vectors")["reason"]
+    assert "by_sign: its headers are exactly what this plugin's sign() gives at the kit's frozen clock" in refused

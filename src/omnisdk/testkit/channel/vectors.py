@@ -9,7 +9,9 @@ passes every rule that signs with ``sign()``, and refuses the provider's real tr
   tests) signed, with provenance (format: :mod:`omnisdk.testkit.checks.vector_files`).  Each
   is verified unchanged by an adapter built with the vector's settings and must be accepted;
   ``parse()`` then gives events or PayloadError; the same request with one body byte (or one
-  form parameter) changed must be refused.
+  form parameter) changed must be refused.  A vector whose headers are exactly what the
+  plugin's ``sign()`` gives at the kit's frozen clock, for a ``sign()`` that stamps the time,
+  was made by ``sign()`` and is refused.
 - ``signature.published_scheme``: for a suite declaring ``signature_scheme``, the kit's own
   signer (:mod:`omnisdk.testkit.checks.schemes`, checked against the provider's published test
   values) signs every recording with the signing secret (``signing_secrets[0]``, default the
@@ -25,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import time_machine
 from pydantic import ValidationError
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
@@ -79,6 +82,26 @@ def signing_secret(settings: Any, declared: Any) -> tuple[str | None, str]:
     if isinstance(value, str) and value:
         return value, names[0]
     return None, f"signing_secrets names {names[0]!r}, which is not a secret setting of the account"
+
+
+OTHER_INSTANT = "2044-05-06T07:08:09Z"
+"""A second frozen clock, to tell a signature that depends on the time of signing."""
+
+
+def _made_by_sign(fx: ChannelFixture, adapter: ChannelAdapter, vector: Vector) -> bool:
+    """Whether ``vector``'s headers are what ``adapter.sign()`` gives with the kit's frozen
+    clock, for a ``sign()`` whose headers depend on the clock (a timestamp): only a vector
+    produced by running ``sign()`` under the kit carries the kit's own instant.  (For a scheme
+    without a timestamp a genuine vector also equals ``sign()``: nothing can be told.)"""
+    url = vector.url or fx.url
+    try:
+        here = fx.sign(adapter, vector.body, vector.content_type, url=url)
+        with time_machine.travel(OTHER_INSTANT, tick=False):
+            there = {k.lower(): v for k, v in adapter.sign(url, vector.body, vector.content_type).items()}
+    except Exception:  # a body sign() cannot sign was not made by it
+        return False
+    sent = {k.lower(): v for k, v in vector.headers.items()}
+    return bool(here) and here != there and all(sent.get(k) == v for k, v in here.items())
 
 
 def _request(signed: Signed, body: bytes, content_type: str, url: str | None = None) -> WebhookRequest:
@@ -155,6 +178,10 @@ class VectorChecks(ChannelChecks):
         except (ValidationError, ValueError, TypeError) as exc:
             return [f"{vector.name}: its settings do not validate over the account's ({type(exc).__name__})"]
         request = vector.request(fx.url, RECEIVED_AT)
+        if _made_by_sign(fx, adapter, vector):
+            return [f"{vector.name}: its headers are exactly what this plugin's sign() gives at the kit's "
+                    "frozen clock (and other headers at another instant): it was made by sign(), not by "
+                    "the provider, and proves nothing"]
         refused = _accepts(adapter, request)
         if refused:
             return [f"{vector.name} ({vector.source}): {refused}; the provider signed it"]
