@@ -86,9 +86,11 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
         batch_path: the paths of the lists holding a body's items (``batches``;
             ``parse.batches``; format and merge rule in :mod:`omnisdk.testkit.channel.batches`).
         outbound_mapping: where each field the plugin sends appears in the provider request
-            body: ``{field: path or [paths]}`` with fields ``to``, ``text``, ``media.url``,
-            ``media.caption``, ``template.name``, ``template.language``, a tuple path for JSON
-            or a form parameter name (``outbound.round_trip``; format in
+            body: ``{field: path or [paths]}`` with fields ``to``, ``text``, ``reply_to``,
+            ``media.url``/``.caption``/``.id``/``.filename``, ``template.name``/``.language``/
+            ``.components`` and the rich content of ``outbound_content`` (buttons, list menus,
+            locations, reactions, contact cards, ``preview_url``), a tuple path for JSON or a
+            form parameter name (``outbound.round_trip``; the field list and format in
             :mod:`omnisdk.testkit.channel.round_trip`).
         credential_header: the one request header that carries the account's credentials,
             e.g. ``"authorization"`` (``outbound.credentials``).
