@@ -6,8 +6,17 @@ import api_access
 import httpx
 import pytest
 import respx
+import sample_plugin
 from sample_wire import msg, sample_body, sample_signature
 
+from omnisdk.errors import (
+    WEBHOOK_REASONS,
+    PayloadError,
+    PayloadTooLargeError,
+    SignatureError,
+    UnknownTargetError,
+    WebhookError,
+)
 from omnisdk.gateway import create_app
 from omnisdk.outbound.enqueue import enqueue_text
 
@@ -72,6 +81,41 @@ async def test_a_refusal_tells_the_sender_nothing_and_the_operator_why(client, r
     logged = [r.getMessage() for r in caplog.records if r.name == "omnisdk.gateway"]
     assert len(logged) == 3 and all(m.startswith("webhook sample/acme refused (") for m in logged)
     assert len(set(logged)) > 1  # the log keeps the plugin's own reason
+
+
+@pytest.mark.parametrize("error", [
+    SignatureError("signature does not match", reason="expected_" + "ab12" * 16),
+    PayloadError("bad body", reason="Traceback: KeyError('secret')"),
+    SignatureError("signature does not match", reason=""),
+])
+async def test_a_plugin_reason_outside_the_vocabulary_is_never_echoed(client, runtime, caplog, monkeypatch,
+                                                                      error):
+    # a plugin may put anything in ``reason`` (here: what would have matched); the answer
+    # carries only a code of the core's fixed vocabulary, the log keeps the plugin's text
+    def refuse(self, request):
+        raise error
+
+    monkeypatch.setattr(sample_plugin.SampleAdapter, "verify", refuse)
+    caplog.set_level("INFO", logger="omnisdk.gateway")
+    body = sample_body([msg(1)])
+    resp = await client.post(URL, content=body, headers=signed(body))
+    generic = "bad_signature" if isinstance(error, SignatureError) else "malformed_payload"
+    assert (resp.status_code, resp.json()["error"]) == (error.status, generic)
+    assert generic in WEBHOOK_REASONS and (not error.reason or error.reason not in resp.text)
+    counted = [k for k in await runtime.stats() if k.startswith("rejected.")]
+    assert counted == [f"rejected.{generic}"]
+    if isinstance(error, SignatureError) and error.reason:
+        assert any(error.reason[:40] in r.getMessage() for r in caplog.records if r.name == "omnisdk.gateway")
+
+
+def test_every_core_refusal_reason_is_in_the_vocabulary():
+    from omnisdk.inbox.commit import ForeignAddressError
+
+    for cls in (WebhookError, SignatureError, PayloadError, UnknownTargetError, PayloadTooLargeError,
+                ForeignAddressError):
+        assert cls.reason in WEBHOOK_REASONS, cls
+        assert cls("x").public_reason == cls.reason
+    assert SignatureError("x", reason="missing_signature").public_reason == "missing_signature"
 
 
 @pytest.mark.parametrize("body", [b'{"messages": [{"id": "x"}]}', b'{"messages": [', b"\xff\xfe", b"[1, 2]"])

@@ -8,6 +8,23 @@ credentials.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
+WebhookReason = Literal[
+    "bad_request", "not_found", "method_not_allowed", "payload_too_large", "client_disconnected",
+    "plugin_error", "store_unavailable", "foreign_business_address", "request_timeout", "too_many_bodies",
+    # the signature or token (401)
+    "bad_signature", "missing_signature", "malformed_signature", "stale_signature", "bad_verify_token",
+    # the body (400)
+    "bad_handshake", "malformed_payload", "missing_field", "unknown_status", "unknown_type",
+    "unknown_charset", "unsupported_object", "unsupported_content_type",
+]
+"""The reason codes a webhook refusal may carry to the caller (the ``error`` of the gateway's
+JSON answer, the ``rejected.<reason>`` counters and the metrics' ``reason`` label)."""
+
+WEBHOOK_REASONS: frozenset[str] = frozenset(get_args(WebhookReason))
+""":data:`WebhookReason` as a set."""
+
 
 class OmniError(Exception):
     """Base class of every omnisdk error."""
@@ -36,6 +53,22 @@ class WebhookError(OmniError):
         super().__init__(message)
         if reason is not None:
             self.reason = reason
+
+    @property
+    def public_reason(self) -> str:
+        """The reason code safe to tell the caller: :attr:`reason` when it is one of
+        :data:`WEBHOOK_REASONS`, else the default of the nearest core error class it derives
+        from (``bad_signature`` for a :class:`SignatureError`, ``malformed_payload`` for a
+        :class:`PayloadError`, ``bad_request`` otherwise).  A plugin's own text in ``reason``
+        (which might hold a digest or a secret) never leaves the process: the gateway logs
+        it for the operator."""
+        if isinstance(self.reason, str) and self.reason in WEBHOOK_REASONS:
+            return self.reason
+        for klass in type(self).__mro__:
+            default = vars(klass).get("reason")
+            if klass.__module__.startswith("omnisdk.") and default in WEBHOOK_REASONS:
+                return default
+        return "bad_request"
 
 
 class SignatureError(WebhookError):

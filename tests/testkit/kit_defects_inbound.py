@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
+import subprocess
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,3 +132,34 @@ class OnlyFirstItem(GoodAdapter):
                 if isinstance(doc.get(key), list):
                     doc[key] = doc[key][:1]
         return doc
+
+
+class ResolvesHost(GoodAdapter):
+    """Defect: looks up the provider's host while verifying ("is the sender really Kit?"): a
+    DNS query per webhook, and a verify() that hangs when DNS does."""
+
+    def verify(self, request: WebhookRequest) -> None:
+        try:
+            socket.getaddrinfo("api.kit.invalid", 443)
+        except OSError:
+            pass
+        super().verify(request)
+
+
+class ShellsOut(GoodAdapter):
+    """Defect: runs a helper program to normalise the text while parsing."""
+
+    def parse(self, request: WebhookRequest) -> list[Event]:
+        subprocess.run(["true"], check=False)  # noqa: S603,S607 - the seeded defect itself
+        return super().parse(request)
+
+
+class ChecksMessageAge(GoodAdapter):
+    """Defect: measures each message's age on the wall clock while parsing (to drop messages
+    older than a retention window of 30 years, longer than the kit's recordings are old): the
+    value never reaches an event, but a replay of stored bodies would depend on when it runs."""
+
+    def parse(self, request: WebhookRequest) -> list[Event]:
+        events = super().parse(request)
+        now = time.time()
+        return [e for e in events if now - datetime.fromisoformat(e.time).timestamp() < 30 * 365 * 86400]

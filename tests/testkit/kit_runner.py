@@ -28,9 +28,10 @@ class Base(ChannelAdapterSuite):
     signing_secrets = ("secret",)
     dispatch_fields = {"status word": ("statuses", "*", "status")}
     batch_path = [("statuses",)]  # the kit records one message, four statuses
-    # POST /messages {"to", "text", "media": [url, ...]}; the made-up API has no caption.
+    # POST /messages {"to", "text", "media": [url, ...]}; the made-up API has no caption, no
+    # reply reference, no media ids and no file names.
     outbound_mapping = {"to": ("to",), "text": ("text",), "media.url": ("media", "*"),
-                        "media.caption": None}
+                        "media.caption": None, "reply_to": None, "media.id": None, "media.filename": None}
     credential_header = "authorization"
 """
 

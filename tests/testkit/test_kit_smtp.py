@@ -21,7 +21,9 @@ class Base(ChannelAdapterSuite):
     signing_secrets = ("secret",)
     outbound_protocol = "smtp"
     outbound_mapping = {"to": ("header", "To"), "text": ("body", "text/plain"),
-                        "media.url": ("body", "text/plain", "*"), "media.caption": ("body", "text/plain", "*")}
+                        "media.url": ("body", "text/plain", "*"), "media.caption": ("body", "text/plain", "*"),
+                        # mail threads by In-Reply-To (OutboundMessage.email) and links its media
+                        "reply_to": None, "media.id": None, "media.filename": None}
 """
 SELECT = ("test_send_text or test_send_media or test_429 or test_5xx or test_no_retry or test_idempotency "
           "or test_typed_errors or test_round_trip or test_credentials or test_secrets")

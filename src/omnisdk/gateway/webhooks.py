@@ -1,6 +1,9 @@
 """``POST|GET /webhooks/{plugin}/{account}``: raw body → verify → parse → durable inbox → 2xx.
 
-Answers (JSON errors ``{"error": reason, "detail": text}``):
+Answers (JSON errors ``{"error": reason, "detail": text}``; ``reason`` is always one of
+:data:`omnisdk.errors.WEBHOOK_REASONS`: a plugin's error with another ``reason`` answers its
+class's generic code, :attr:`omnisdk.errors.WebhookError.public_reason`, and the plugin's own
+text goes to the log only):
 
 - 2xx — only after the events are committed (the adapter's acknowledgement body);
 - 400 malformed body, 401 bad signature, 403 an event names a business address the account
@@ -303,12 +306,14 @@ class WebhookEndpoint:
             if span is not None:
                 span.set_attribute(tr.MESSAGING_BATCH_COUNT, len(events))
         except SignatureError as exc:  # the why goes to the operator's log, never to the sender
-            self._refused(plugin, exc.status, exc.reason)
-            log.info("webhook %s/%s refused (%s): %s", plugin, account, exc.reason, exc)
-            return _error(exc.status, exc.reason, SIGNATURE_DETAIL)
+            reason = exc.public_reason  # a fixed vocabulary: the plugin's own text stays here
+            self._refused(plugin, exc.status, reason)
+            log.info("webhook %s/%s refused (%s, plugin reason %.60r): %s", plugin, account, reason,
+                     exc.reason, exc)
+            return _error(exc.status, reason, SIGNATURE_DETAIL)
         except WebhookError as exc:
-            self._refused(plugin, exc.status, exc.reason)
-            return _error(exc.status, exc.reason, str(exc))
+            self._refused(plugin, exc.status, exc.public_reason)
+            return _error(exc.status, exc.public_reason, str(exc))
         except ClientDisconnect:  # the provider hung up mid-body: nobody to answer, nothing stored
             self._refused(plugin, 400, "client_disconnected")
             return _error(400, "client_disconnected", "the body was not received in full")
@@ -319,8 +324,8 @@ class WebhookEndpoint:
         try:  # the commit step the pull-based transports share (omnisdk.inbox.transports)
             stored = await commit_inbox(store, adapter, events, received_at)
         except WebhookError as exc:  # 403: a body may not act for another account; nothing stored
-            self._refused(plugin, exc.status, exc.reason)
-            return _error(exc.status, exc.reason, str(exc))
+            self._refused(plugin, exc.status, exc.public_reason)
+            return _error(exc.status, exc.public_reason, str(exc))
         except TypeError:  # orjson could not serialize the plugin's event data
             log.exception("plugin %s produced event data that is not JSON", plugin)
             self._refused(plugin, 400, "plugin_error")

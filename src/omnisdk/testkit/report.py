@@ -68,6 +68,7 @@ class SuiteRecord:
                 "reason": reason,
                 "tests": len(tests),
                 "overridden": overridden or None,
+                "notes": list(_NOTES.get((self.suite, rule.id), ())) or None,
             })
         return out
 
@@ -83,6 +84,18 @@ class SuiteRecord:
             "declared_reached": reached is not None and reached >= declared,
             "rules": rules,
         }
+
+
+_NOTES: dict[tuple[type, str], list[str]] = {}
+
+
+def note(suite: type, rule_id: str, text: str) -> None:
+    """Attach ``text`` to ``rule_id``'s result for ``suite``: something a passed rule wants the
+    reader to know (what it could not prove).  Shown as the rule's ``notes`` in the report and
+    in ``omnisdk certify``'s table."""
+    found = _NOTES.setdefault((suite, rule_id), [])
+    if text not in found:
+        found.append(text)
 
 
 def _status(kind: str, reason: str | None, tests: dict[str, tuple[str, str | None]]) -> tuple[str, str | None]:

@@ -27,6 +27,12 @@ class EmailSuite(ChannelAdapterSuite):
         "text": ("body", "text/plain"),
         "media.url": ("body", "text/plain", "*"),
         "media.caption": ("body", "text/plain", "*"),
+        # a reply threads by In-Reply-To/References from OutboundMessage.email (RFC 5322
+        # section 3.6.4), not by reply_to; media goes as links in the text, so there is no
+        # provider media id and no attachment file name
+        "reply_to": None,
+        "media.id": None,
+        "media.filename": None,
     }
     # webhook-signature keys on webhook_secret; mailgun_signing_key only keys Mailgun form
     # posts, so changing it must change nothing for the raw-MIME recordings.

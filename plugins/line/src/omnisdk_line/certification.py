@@ -52,6 +52,12 @@ class LineSuite(ChannelAdapterSuite):
         "text": ("messages", 0, "text"),
         "media.url": ("messages", 0, "originalContentUrl"),
         "media.caption": ("messages", 1, "text"),
+        # an image message takes URLs only (#image-message; media_id names stickers), LINE
+        # cannot push files (#message-objects), and a quote takes a quoteToken, not a message
+        # id (#text-message): omnisdk_line.outbound
+        "media.id": None,
+        "media.filename": None,
+        "reply_to": None,
     }
     # "Authorization: Bearer {channel access token}" (#send-push-message request headers);
     # the channel secret is never sent.

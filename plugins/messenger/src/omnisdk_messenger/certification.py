@@ -46,6 +46,12 @@ class MessengerSuite(ChannelAdapterSuite):
         "media.url": [("message", "attachment", "payload", "url"),
                       ("message", "attachment", "payload", "elements", 0, "image_url")],
         "media.caption": ("message", "attachment", "payload", "elements", 0, "title"),
+        # a saved attachment: "payload": {"attachment_id"} (send-messages#sending_attachments)
+        "media.id": ("message", "attachment", "payload", "attachment_id"),
+        # the Send API's attachment payload has no file name field (reference/send-api#payload)
+        "media.filename": None,
+        # the Send API has no field naming the message answered (reference/send-api#message)
+        "reply_to": None,
     }
     # "Authorization: Bearer {page access token}": the token never goes in the URL.
     credential_header = "authorization"

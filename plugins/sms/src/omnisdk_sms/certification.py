@@ -26,7 +26,10 @@ class SmsSuite(ChannelAdapterSuite):
     # The form parameters of "Create a Message resource"
     # (https://www.twilio.com/docs/messaging/api/message-resource): To, Body, MediaUrl; an MMS
     # has no caption parameter, so a media item's caption is sent as the Body.
-    outbound_mapping = {"to": "To", "text": "Body", "media.url": "MediaUrl", "media.caption": "Body"}
+    outbound_mapping = {"to": "To", "text": "Body", "media.url": "MediaUrl", "media.caption": "Body",
+                        # the Message resource's create parameters have no reply reference, no
+                        # media id and no file name: media is MediaUrl only (api/messaging/message-resource)
+                        "reply_to": None, "media.id": None, "media.filename": None}
     # HTTP Basic auth with the account SID and auth token (the same page's request examples:
     # curl -u $TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN).
     credential_header = "authorization"

@@ -50,14 +50,39 @@ class WhatsAppSuite(ChannelAdapterSuite):
     }
     # Where each sent field goes in the JSON body of POST /{version}/{phone_number_id}/messages
     # (developers.facebook.com/docs/whatsapp/cloud-api/reference/messages: "to" as digits,
-    # text.body, the media object's link and caption, template.name, template.language.code).
+    # text.body and text.preview_url, context.message_id for a reply, the media object's link
+    # or id, caption and (documents) filename, template.name, template.language.code and
+    # template.components; /messages/interactive-reply-buttons-messages,
+    # /messages/interactive-list-messages, /messages/location-messages,
+    # /messages/reaction-messages, /messages/contacts-messages for the rest).
     outbound_mapping = {
         "to": ("to",),
         "text": ("text", "body"),
-        "media.url": ("image", "link"),
+        "reply_to": ("context", "message_id"),
+        "preview_url": ("text", "preview_url"),
+        "media.url": [("image", "link"), ("document", "link")],
         "media.caption": ("image", "caption"),
+        "media.id": ("image", "id"),
+        "media.filename": ("document", "filename"),
         "template.name": ("template", "name"),
         "template.language": ("template", "language", "code"),
+        "template.components": ("template", "components"),
+        "buttons.id": ("interactive", "action", "buttons", "*", "reply", "id"),
+        "buttons.title": ("interactive", "action", "buttons", "*", "reply", "title"),
+        "list_menu.button": ("interactive", "action", "button"),
+        "list_menu.section.title": ("interactive", "action", "sections", "*", "title"),
+        "list_menu.row.id": ("interactive", "action", "sections", "*", "rows", "*", "id"),
+        "list_menu.row.title": ("interactive", "action", "sections", "*", "rows", "*", "title"),
+        "list_menu.row.description": ("interactive", "action", "sections", "*", "rows", "*", "description"),
+        "location.latitude": ("location", "latitude"),
+        "location.longitude": ("location", "longitude"),
+        "location.name": ("location", "name"),
+        "location.address": ("location", "address"),
+        "reaction.message_id": ("reaction", "message_id"),
+        "reaction.emoji": ("reaction", "emoji"),
+        "contacts.name": ("contacts", "*", "name", "formatted_name"),
+        "contacts.phone": ("contacts", "*", "phones", "*", "phone"),
+        "contacts.email": ("contacts", "*", "emails", "*", "email"),
     }
     # The access token goes as "Authorization: Bearer <access token>" (the same page's request
     # examples); app_secret and verify_token are never sent.

@@ -101,6 +101,8 @@ def render_text(outcome: dict[str, Any], console: Any) -> None:
             colour = {"passed": "green", "failed": "red", "skipped": "yellow"}.get(r["status"], "dim")
             status = r["status"] + ("" if r["mandatory"] or r["status"] == "not_applicable" else " (info)")
             text = headline(r["reason"], 110)
+            if r.get("notes") and not text:
+                text = "note: " + headline("; ".join(r["notes"]), 104)
             if r["overridden"]:
                 text = (text + " " if text else "") + "overridden: " + "; ".join(
                     str(v) for v in r["overridden"].values())

@@ -12,19 +12,29 @@ uses.  These rules isolate one thing:
   token), ``verify()`` must accept: the signature does not depend on it.  A request signed
   with another secret's value as the signing key (the API token used as the webhook secret)
   must be refused.
+  Then each non-secret setting (:func:`changed_settings`) is changed alone, once on the
+  signing side and once on the verifying side: ``verify()`` must accept unless the suite's
+  ``verification_settings`` names it (a setting the provider's scheme does use), and refuse
+  when it does.
 - ``signature.one_change``: each recording, signed by the adapter, then changed in one thing
   (:mod:`omnisdk.testkit.checks.forgery_variants`): one body byte; the same JSON in other bytes
   (whitespace, escapes, key order); for form bodies one decoded value, one parameter added or
-  removed, and parameter order or percent-encoding (refused when ``sign()`` says the scheme
-  signs the raw body, accepted when it signs the decoded parameters); for
-  schemes that sign the URL, a query added or dropped, the path or scheme changed; the
+  removed, and parameter order or percent-encoding (judged by the declared published scheme's
+  own signer: accepted when it signs the decoded parameters, as Twilio does, refused when it
+  signs the bytes; without a declared scheme always refused, never judged by ``sign()``); for
+  schemes that sign the URL, a query added or dropped, the path or scheme changed, and for a
+  URL signed with a query, its parameters reordered, one removed, changed or added; the
   signature header's algorithm prefix removed or changed, its digest in another encoding; one
   character of every other header ``sign()`` sets.  Each must raise SignatureError.  Where the
   URL is signed, a request signed and received at a URL with a query string must be accepted.
 - ``signature.no_oracle``: for wrong, tampered and malformed requests, the SignatureError's
   text, repr, args, attributes and cause chain, and the log records written during
-  ``verify()``, must hold no secret value and no spelling (hex, base64, with or without
-  prefix) of the signature the request should have carried.
+  ``verify()``, must hold no run of 8 characters (:data:`~omnisdk.testkit.checks.leaks.WINDOW`)
+  of a secret value, of its encodings (hex, base64, a ``whsec_`` key's bytes, the HMAC of an
+  empty message keyed with it, its SHA-256: :func:`~omnisdk.testkit.checks.leaks.secret_derivations`)
+  or of any spelling (hex, base64, with or without prefix) of the signature the request should
+  have carried, except runs the request itself carried; and its ``reason`` must be one of the
+  core's codes (:data:`omnisdk.errors.WEBHOOK_REASONS`).
 """
 
 from __future__ import annotations
@@ -34,19 +44,31 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
+from omnisdk.errors import WEBHOOK_REASONS
 from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import ChannelChecks, listing, said, unrefused, verify_verdict
 from omnisdk.testkit.channel.fixture import RECEIVED_AT
+from omnisdk.testkit.channel.vectors import signing_secret
 from omnisdk.testkit.checks.forgery_variants import (
     body_variants,
     digest_spellings,
     form_respellings,
     header_variants,
+    query_variants,
     url_variants,
     with_query,
 )
-from omnisdk.testkit.checks.leaks import rotated, secret_fields, secret_values, with_other_secrets
+from omnisdk.testkit.checks.leaks import (
+    WINDOW,
+    Needles,
+    rotated,
+    secret_derivations,
+    secret_fields,
+    secret_values,
+    with_other_secrets,
+)
+from omnisdk.testkit.checks.schemes import SCHEMES, Message
 from omnisdk.testkit.checks.signatures import malformed_values, tampered
 from omnisdk.testkit.rules import rule
 
@@ -94,6 +116,8 @@ class ForgeryChecks(ChannelChecks):
 
     _omnisdk_kit_class: ClassVar[bool] = True
     signing_secrets: ClassVar[Any]
+    signature_scheme: ClassVar[Any]
+    verification_settings: ClassVar[Any]
 
     def _sample(self, rule_id: str) -> list[Recording]:
         recs = self._recordings(rule_id)
@@ -149,8 +173,39 @@ class ForgeryChecks(ChannelChecks):
                     if verdict != "refused":
                         problems.append(f"{rec.name} signed with the {other} value as {key_name}: "
                                         f"verify() {said(verdict, exc)}")
+        problems += self._setting_problems(rid, adapter)
         if problems:
             fail(rid, "verify() must check the signing secret, and only it:" + listing(problems))
+
+    def _setting_problems(self, rid: str, adapter: ChannelAdapter) -> list[str]:
+        """Each non-secret setting changed alone (:func:`changed_settings`), on the signer's side
+        and on the verifier's: a setting of ``verification_settings`` must make ``verify()``
+        refuse, any other must change nothing."""
+        fx = self._fx()
+        declared = set(getattr(self, "verification_settings", None) or ())  # connector suites have none
+        changes = changed_settings(fx.settings())
+        unknown = declared - set(type(fx.settings()).model_fields)
+        if unknown:
+            fail(rid, f"verification_settings names {sorted(unknown)}, which are not settings of the account")
+        problems: list[str] = []
+        for rec in self._sample(rid)[:4]:
+            for name, value in changes:
+                signer, verifier = _forger(fx, {name: value}), _forger(fx, {name: value})
+                if signer is None or verifier is None:
+                    continue
+                for side, request, checker in (
+                        ("signed by an account", fx.request(rec, signed_by=signer), adapter),
+                        ("verified by an account", fx.request(rec, signed_by=adapter), verifier)):
+                    verdict, exc = verify_verdict(checker, request)
+                    if name in declared and verdict != "refused":
+                        problems.append(f"{rec.name} {side} whose {name} alone differs: verify() "
+                                        f"{said(verdict, exc)}; verification_settings says {name} takes part")
+                    elif name not in declared and verdict != "accepted":
+                        problems.append(f"{rec.name} {side} whose {name} alone differs (a setting, not a "
+                                        f"secret): verify() {said(verdict, exc)}; the provider signs with "
+                                        f"the secret, so {name} must change nothing (declare "
+                                        "verification_settings if the provider's scheme does use it)")
+        return problems
 
     # --- signature.one_change ------------------------------------------------------------
 
@@ -172,6 +227,9 @@ class ForgeryChecks(ChannelChecks):
                 if verdict != "accepted":
                     problems.append(f"{rec.name} signed for and received at a URL with a query string: "
                                     f"verify() {said(verdict, exc)} (the provider signs the URL with its query)")
+                for what, url in query_variants(queried):
+                    self._refused(problems, adapter, _post(url, rec.body, rec.content_type, signed), rec,
+                                  f"the URL it was signed for with {what}")
             for name, value in headers.items():
                 changes = header_variants(value)
                 changes.append((f"one character of {name} changed", tampered(value.encode()).decode("latin-1")))
@@ -184,24 +242,33 @@ class ForgeryChecks(ChannelChecks):
                  "exact bytes, URL and header the provider signed, in its one encoding):" + listing(problems))
 
     def _respelling_problems(self, adapter: ChannelAdapter, rec: Recording, headers: dict[str, str]) -> list[str]:
-        """Form parameters reordered or re-encoded: refused when the scheme signs the raw
-        body (``sign()`` of the respelled body differs), accepted when it signs the decoded
-        parameters (``sign()`` gives the same headers)."""
+        """Form parameters reordered or re-encoded (:func:`form_respellings`), judged by the
+        published scheme, never by the plugin's ``sign()``: with a declared
+        ``signature_scheme`` the kit's own signer says whether the respelled body has the same
+        signature (Twilio signs the decoded, sorted parameters: accepted) or not (refused);
+        without one, the raw bytes are what the provider signed, so a respelling is refused."""
         fx, problems = self._fx(), []
         if "x-www-form-urlencoded" not in rec.content_type.lower():
             return []
+        scheme = SCHEMES.get(getattr(self, "signature_scheme", None) or "")
+        secret, _ = signing_secret(fx.settings(), self.signing_secrets) if scheme else (None, "")
         for what, body in form_respellings(rec.body):
-            try:
-                same = fx.sign(adapter, body, rec.content_type) == headers
-            except ValueError:
-                continue
+            if scheme is not None and secret is not None:
+                try:
+                    same = scheme.sign(secret, Message(fx.url, body, rec.content_type)).headers == \
+                        scheme.sign(secret, Message(fx.url, rec.body, rec.content_type)).headers
+                except ValueError:
+                    continue
+                judge = f"the {scheme.name} scheme"
+            else:
+                same, judge = False, "the raw body (no published signature_scheme declared)"
             verdict, exc = verify_verdict(adapter, _post(fx.url, body, rec.content_type, headers))
             if same and verdict != "accepted":
-                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but sign() "
-                                "gives the same signature (the scheme signs the decoded parameters)")
+                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but {judge} "
+                                "gives the same signature (it signs the decoded parameters)")
             elif not same and verdict != "refused":
-                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but sign() "
-                                "gives another signature (the scheme signs the raw body)")
+                problems.append(f"{rec.name} with {what}: verify() {said(verdict, exc)}, but {judge} "
+                                "gives another signature (it signs these bytes)")
         return problems
 
     def _url_signed(self, adapter: ChannelAdapter, rec: Recording) -> bool:
@@ -256,10 +323,14 @@ class ForgeryChecks(ChannelChecks):
             right = {}
         for value in right.values():
             expected |= digest_spellings(value)
-        sent = set()
+        sent: set[str] = set()
         for value in request.headers.values():
-            sent |= digest_spellings(value)
+            sent |= digest_spellings(value) | {value}
         expected -= sent  # echoing what was received is no oracle
+        values = {f"{how} of a secret setting": text for s in secrets
+                  for how, text in secret_derivations(s).items()}
+        values.update({f"the expected signature ({e[:4]}…)": e for e in sorted(expected)})
+        needles = Needles(values, allowed=sent)
         handler = _Records()
         root = logging.getLogger()
         old_level = root.level
@@ -271,18 +342,48 @@ class ForgeryChecks(ChannelChecks):
             root.removeHandler(handler)
             root.setLevel(old_level)
         texts = [("the log", t) for t in handler.texts]
+        problems = []
         if exc is not None:
             texts += list(_texts_of(exc))
-        problems = []
+            reason = getattr(exc, "reason", None)
+            if reason not in WEBHOOK_REASONS:
+                problems.append(f"{what}: the SignatureError's reason {str(reason)[:24]!r} is not one of the "
+                                "core's reason codes (omnisdk.errors.WEBHOOK_REASONS); the gateway answers "
+                                "'bad_signature' instead")
         for where, text in texts:
-            if any(s in text for s in secrets):
-                problems.append(f"{what}: {where} holds a secret value")
-            elif any(s in text for s in expected):
-                problems.append(f"{what}: {where} holds the expected signature")
+            found = needles.find(text)
+            if found is not None:
+                kind = "the expected signature" if found.startswith("the expected") else "a secret"
+                problems.append(f"{what}: {where} holds {WINDOW}+ characters of {kind} ({found})"
+                                if kind == "the expected signature" else
+                                f"{what}: {where} holds a secret value or {WINDOW}+ characters derived from "
+                                f"one ({found.replace(' of a secret setting', '')})")
         return problems
 
 
-def _forger(fx: Any, changes: dict[str, str]) -> ChannelAdapter | None:
+def changed_settings(settings: Any) -> list[tuple[str, Any]]:
+    """``[(setting, other value)]``: each top-level non-secret setting of ``settings`` with a
+    plain value (a string, a number, a boolean, a tuple or list of strings) and a different
+    value of the same shape (strings :func:`~omnisdk.testkit.checks.leaks.rotated`, numbers
+    plus one, booleans flipped, the first string of a list rotated).  ``api_base_url`` and
+    values that are None, empty or nested models are left alone."""
+    out: list[tuple[str, Any]] = []
+    for name in type(settings).model_fields:
+        if name == "api_base_url":
+            continue
+        value = getattr(settings, name)
+        if isinstance(value, bool):
+            out.append((name, not value))
+        elif isinstance(value, int | float):
+            out.append((name, value + 1))
+        elif isinstance(value, str) and value:
+            out.append((name, rotated(value)))
+        elif isinstance(value, tuple | list) and value and all(isinstance(v, str) and v for v in value):
+            out.append((name, [rotated(value[0]), *value[1:]]))
+    return out
+
+
+def _forger(fx: Any, changes: dict[str, Any]) -> ChannelAdapter | None:
     """An adapter with ``changes`` to the settings; None when the settings refuse them."""
     try:
         return fx.adapter(**changes)

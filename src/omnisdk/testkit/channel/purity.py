@@ -6,7 +6,12 @@ worker, again on a redelivery, and on replay of stored bodies.  What each rule c
 
 - ``parse.pure``: (1) each recording is verified and parsed, by a fresh adapter, inside
   :func:`omnisdk.testkit.checks.audit.audited`: any file, socket or subprocess operation fails
-  the rule, named (the import system's own file reads are ignored: see that module).  (2) When
+  the rule, named (the import system's own file reads are ignored: see that module).  When the
+  suite declares ``times_from_payload = True`` (the default), ``parse()`` also runs inside
+  :func:`omnisdk.testkit.checks.clock_reads.clock_reads`, which sees every read of the wall
+  clock (``time.time``, ``datetime.now`` … raise no audit event: the kit wraps the frozen
+  clock time_machine installs) and names the code that made it; ``verify()`` may read the clock
+  (a scheme's timestamp tolerance).  (2) When
   the suite declares ``times_from_payload = True`` (the default), each recording is parsed
   twice with the wall clock frozen at one instant and once at an instant eleven years later
   (``time_machine.travel(..., tick=False)``, which replaces ``time.time``, ``datetime.now``,
@@ -15,7 +20,7 @@ worker, again on a redelivery, and on replay of stored bodies.  What each rule c
   the events at two instants is the sound test.  Events equal at one instant but different at
   the other were made from the clock; events that differ at the same instant are nondeterminism
   (``dedupe.whole_event``'s business, not counted here).  A clock read whose value never reaches
-  an event is not seen, and is harmless to the events.
+  an event is not seen by this comparison; (1) names it.
 - ``dedupe.whole_event``: the same request parsed twice by one adapter and once by a fresh one
   gives the same events, compared whole (every attribute and all ``data``, as CloudEvents JSON
   documents), with the clock frozen so that clock reads are left to ``parse.pure``.
@@ -48,6 +53,7 @@ from omnisdk.testkit.channel.checks import ChannelChecks, listing
 from omnisdk.testkit.channel.fixture import ChannelFixture
 from omnisdk.testkit.checks.audit import audited
 from omnisdk.testkit.checks.body_paths import Body
+from omnisdk.testkit.checks.clock_reads import clock_reads
 from omnisdk.testkit.checks.event_diff import first_difference
 from omnisdk.testkit.checks.id_sources import id_inputs, same_inputs
 from omnisdk.testkit.rules import rule
@@ -91,17 +97,23 @@ class PurityChecks(ChannelChecks):
             adapter = fx.adapter()
             request = fx.request(rec, signed_by=adapter)
             for step, call in (("verify", adapter.verify), ("parse", adapter.parse)):
-                with audited() as calls:
+                with audited() as calls, clock_reads(INSTANT) as reads:
                     try:
                         call(request)
                     except Exception:  # refusals and crashes are other rules' business
                         pass
                 if calls:
                     problems.append(f"{rec.name}: {step}() called " + ", ".join(dict.fromkeys(calls)))
+                if reads and step == "parse" and self.times_from_payload:
+                    problems.append(f"{rec.name}: parse() read the wall clock (time.time, datetime.now …) "
+                                    "at " + ", ".join(list(dict.fromkeys(reads))[:3]))
         if problems:
             fail("parse.pure", "verify() and parse() must be pure functions of the request: no "
                  "file, socket or subprocess (load data files, lookup tables and keys when the "
-                 "module is imported or the adapter is built, never per request):" + listing(problems))
+                 "module is imported or the adapter is built, never per request), and parse() reads "
+                 "no clock when the times come from the payload (take them from the payload, else "
+                 "request.received_at; declare times_from_payload = False if the plugin must stamp "
+                 "events itself):" + listing(problems))
 
     @rule("parse.pure")
     def test_parse_reads_no_clock_when_times_come_from_the_payload(self) -> None:

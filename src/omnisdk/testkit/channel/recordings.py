@@ -8,7 +8,7 @@ from typing import ClassVar
 from pydantic import ValidationError
 
 from omnisdk.adapters import AccountSettings, ChannelAdapter
-from omnisdk.events import TYPE_MESSAGE_STATUS
+from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS
 from omnisdk.model import check_channel
 from omnisdk.recordings import Recording
 from omnisdk.testkit.base_suite import fail
@@ -16,6 +16,9 @@ from omnisdk.testkit.channel import expectations as ex
 from omnisdk.testkit.channel.checks import SEND_CAPABILITIES, ChannelChecks, listing, parse_outcome
 from omnisdk.testkit.checks.events import attribute_problems, event_problems
 from omnisdk.testkit.rules import rule
+
+BATCHED_TYPES = frozenset({TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS})
+"""Event types of which two about different subjects from one body mean a batch."""
 
 
 class RecordingChecks(ChannelChecks):
@@ -99,8 +102,37 @@ class RecordingChecks(ChannelChecks):
                 problems.append(f"recordings {with_status[:3]} carry delivery statuses: declare `statuses`")
         elif "statuses" in caps and "inbound" not in caps:
             problems.append("statuses needs inbound")
+        problems += self._batch_problems(caps)
         if problems:
             fail("adapter.capabilities", "the declared capabilities do not match the adapter:" + listing(problems))
+
+    def _batch_problems(self, caps: set[str]) -> list[str]:
+        """``batches`` must be declared when a ``batch_path`` is, and when one of the plugin's
+        own recordings is a batch: a body whose events include two of one type (messages
+        received, statuses) about different subjects, i.e. several provider items in one body;
+        only then does ``parse.batches`` prove that every item becomes its events."""
+        if "batches" in caps:
+            return []
+        problems = []
+        if getattr(self, "batch_path", None):
+            problems.append("batch_path is declared but the batches capability is not: declare `batches`")
+        fx = self._fx()
+        if "inbound" not in caps or fx.recordings_error:
+            return problems
+        batched = []
+        for rec in fx.recordings:
+            subjects: dict[str, set[str]] = {}
+            for event in self._safe_parse(rec):
+                if event.type in BATCHED_TYPES and event.subject:
+                    subjects.setdefault(event.type, set()).add(event.subject)
+            several = {t: len(s) for t, s in subjects.items() if len(s) > 1}
+            if several:
+                batched.append(f"{rec.name} ({', '.join(f'{n} x {t}' for t, n in several.items())})")
+        if batched:
+            problems.append(f"recordings {batched[:3]} hold several provider items in one body: declare "
+                            "`batches` and batch_path (where the items are), so parse.batches checks that "
+                            "every item becomes its events")
+        return problems
 
     # --- recordings.* --------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ CHANNEL_CAPABILITIES = frozenset(
 CHANNEL_RULES = RuleBook(
     [
         Rule("adapter.declaration", B, "class attributes, settings, recordings and sign() are usable"),
-        Rule("adapter.capabilities", B, "declared capabilities match what the adapter does"),
+        Rule("adapter.capabilities", B, "declared capabilities match what the adapter does (a recording "
+             "holding several provider items needs batches)"),
         Rule("recordings.parse", B, "every recording verifies when signed and parses to valid events "
              "(matching its expected-events file when there is one)", "inbound"),
         Rule("recordings.expected", B, "every expected-events file is valid and names a recording", "inbound"),
@@ -40,12 +41,14 @@ CHANNEL_RULES = RuleBook(
         Rule("parse.malformed", B, "malformed and truncated bodies raise PayloadError, never another "
              "exception", "inbound"),
         Rule("secrets.redacted", B, "secrets never appear in reprs, error messages or logs"),
-        Rule("signature.one_secret", B, "changing exactly one secret of the account refuses the request "
-             "when it is a signing secret, and changes nothing when it is not", "inbound"),
+        Rule("signature.one_secret", B, "changing exactly one secret or setting of the account refuses the "
+             "request when it is a signing secret (or a declared verification setting), and changes "
+             "nothing when it is not", "inbound"),
         Rule("signature.one_change", B, "one changed byte, parameter, URL part, header prefix or encoding "
              "is refused, including changes that keep the body's meaning", "inbound"),
-        Rule("signature.no_oracle", B, "a refusal's message holds nothing derived from a secret (the "
-             "secret, the expected signature in any encoding)", "inbound"),
+        Rule("signature.no_oracle", B, "a refusal's message, cause chain and log hold nothing derived from "
+             "a secret (no 8 characters of a secret, its encodings or the expected signature) and its "
+             "reason is one of the core's codes", "inbound"),
         Rule("parse.pure", B, "verify() and parse() open no file, socket or subprocess, and read no clock "
              "when the times come from the payload (audit hook)", "inbound"),
         Rule("dedupe.whole_event", B, "parsing the same request twice gives identical events: every "

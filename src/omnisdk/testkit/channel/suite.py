@@ -73,6 +73,9 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
             ``"twilio"``, ``"line"`` or ``"standard_webhooks"`` (``signature.published_scheme``).
         signing_secrets: names of the account settings that key the signature; default: the
             only secret of the settings (``signature.one_secret``).
+        verification_settings: names of non-secret settings that take part in verifying a
+            webhook (default none: changing any other setting alone must change nothing;
+            ``signature.one_secret``).
         times_from_payload: the events' times come from the payload, so parse() must not read
             the clock (default True; ``parse.pure``).
         redeliveries: ``{recording: recording it redelivers}`` for recordings that are the same
@@ -83,9 +86,11 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
         batch_path: the paths of the lists holding a body's items (``batches``;
             ``parse.batches``; format and merge rule in :mod:`omnisdk.testkit.channel.batches`).
         outbound_mapping: where each field the plugin sends appears in the provider request
-            body: ``{field: path or [paths]}`` with fields ``to``, ``text``, ``media.url``,
-            ``media.caption``, ``template.name``, ``template.language``, a tuple path for JSON
-            or a form parameter name (``outbound.round_trip``; format in
+            body: ``{field: path or [paths]}`` with fields ``to``, ``text``, ``reply_to``,
+            ``media.url``/``.caption``/``.id``/``.filename``, ``template.name``/``.language``/
+            ``.components`` and the rich content of ``outbound_content`` (buttons, list menus,
+            locations, reactions, contact cards, ``preview_url``), a tuple path for JSON or a
+            form parameter name (``outbound.round_trip``; the field list and format in
             :mod:`omnisdk.testkit.channel.round_trip`).
         credential_header: the one request header that carries the account's credentials,
             e.g. ``"authorization"`` (``outbound.credentials``).
@@ -117,6 +122,7 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
     provider_vectors: ClassVar[Path | str | None] = None
     signature_scheme: ClassVar[str | None] = None
     signing_secrets: ClassVar[Collection[str] | None] = None
+    verification_settings: ClassVar[Collection[str]] = ()
     times_from_payload: ClassVar[bool] = True
     redeliveries: ClassVar[Mapping[str, str]] = {}
     dispatch_fields: ClassVar[Mapping[str, Any] | Sequence[Any]] = ()

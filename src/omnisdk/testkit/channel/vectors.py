@@ -9,12 +9,16 @@ passes every rule that signs with ``sign()``, and refuses the provider's real tr
   tests) signed, with provenance (format: :mod:`omnisdk.testkit.checks.vector_files`).  Each
   is verified unchanged by an adapter built with the vector's settings and must be accepted;
   ``parse()`` then gives events or PayloadError; the same request with one body byte (or one
-  form parameter) changed must be refused.
+  form parameter) changed must be refused.  A vector whose headers are exactly what the
+  plugin's ``sign()`` gives at the kit's frozen clock, for a ``sign()`` that stamps the time,
+  was made by ``sign()`` and is refused.
 - ``signature.published_scheme``: for a suite declaring ``signature_scheme``, the kit's own
   signer (:mod:`omnisdk.testkit.checks.schemes`, checked against the provider's published test
   values) signs every recording with the signing secret (``signing_secrets[0]``, default the
   settings' only secret) and ``verify()`` must accept it; the plugin's ``sign()`` must give the
-  same signature headers.  Not applicable without ``signature_scheme``.
+  same signature headers.  Each recording is also signed by the kit for the suite's URL with a
+  query string added (Twilio signs the URL with its query): accepted, and ``sign()`` agrees.
+  Not applicable without ``signature_scheme``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import time_machine
 from pydantic import ValidationError
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
@@ -30,6 +35,7 @@ from omnisdk.testkit.base_suite import fail
 from omnisdk.testkit.channel.checks import ChannelChecks, listing, parse_outcome, unrefused
 from omnisdk.testkit.channel.fixture import RECEIVED_AT, ChannelFixture
 from omnisdk.testkit.checks.events import event_problems
+from omnisdk.testkit.checks.forgery_variants import with_query
 from omnisdk.testkit.checks.leaks import secret_fields
 from omnisdk.testkit.checks.schemes import (
     SCHEMES,
@@ -41,6 +47,7 @@ from omnisdk.testkit.checks.schemes import (
 )
 from omnisdk.testkit.checks.signatures import tampered
 from omnisdk.testkit.checks.vector_files import Vector, changed_bodies, load_vectors, vector_files
+from omnisdk.testkit.report import note
 from omnisdk.testkit.rules import Rule, rule
 
 SHIP_VECTORS = (
@@ -75,6 +82,26 @@ def signing_secret(settings: Any, declared: Any) -> tuple[str | None, str]:
     if isinstance(value, str) and value:
         return value, names[0]
     return None, f"signing_secrets names {names[0]!r}, which is not a secret setting of the account"
+
+
+OTHER_INSTANT = "2044-05-06T07:08:09Z"
+"""A second frozen clock, to tell a signature that depends on the time of signing."""
+
+
+def _made_by_sign(fx: ChannelFixture, adapter: ChannelAdapter, vector: Vector) -> bool:
+    """Whether ``vector``'s headers are what ``adapter.sign()`` gives with the kit's frozen
+    clock, for a ``sign()`` whose headers depend on the clock (a timestamp): only a vector
+    produced by running ``sign()`` under the kit carries the kit's own instant.  (For a scheme
+    without a timestamp a genuine vector also equals ``sign()``: nothing can be told.)"""
+    url = vector.url or fx.url
+    try:
+        here = fx.sign(adapter, vector.body, vector.content_type, url=url)
+        with time_machine.travel(OTHER_INSTANT, tick=False):
+            there = {k.lower(): v for k, v in adapter.sign(url, vector.body, vector.content_type).items()}
+    except Exception:  # a body sign() cannot sign was not made by it
+        return False
+    sent = {k.lower(): v for k, v in vector.headers.items()}
+    return bool(here) and here != there and all(sent.get(k) == v for k, v in here.items())
 
 
 def _request(signed: Signed, body: bytes, content_type: str, url: str | None = None) -> WebhookRequest:
@@ -151,6 +178,10 @@ class VectorChecks(ChannelChecks):
         except (ValidationError, ValueError, TypeError) as exc:
             return [f"{vector.name}: its settings do not validate over the account's ({type(exc).__name__})"]
         request = vector.request(fx.url, RECEIVED_AT)
+        if _made_by_sign(fx, adapter, vector):
+            return [f"{vector.name}: its headers are exactly what this plugin's sign() gives at the kit's "
+                    "frozen clock (and other headers at another instant): it was made by sign(), not by "
+                    "the provider, and proves nothing"]
         refused = _accepts(adapter, request)
         if refused:
             return [f"{vector.name} ({vector.source}): {refused}; the provider signed it"]
@@ -160,6 +191,10 @@ class VectorChecks(ChannelChecks):
             problems.append(f"{vector.name}: parse() raised {type(value).__name__} (events or PayloadError expected)")
         elif outcome == "events":
             problems += [f"{vector.name}: {p}" for p in event_problems(value, adapter.source)]
+        else:  # the provider's body is not one this plugin parses (another product's webhook)
+            note(type(self), "signature.provider_vectors",
+                 f"{vector.name}: parse() refuses its body (PayloadError), so this vector tests the "
+                 "signature only, not parsing")
         for what, body in changed_bodies(vector, tampered):
             problem = unrefused(adapter, vector.request(fx.url, RECEIVED_AT, body=body), f"{vector.name} with {what}")
             if problem:
@@ -195,6 +230,13 @@ class VectorChecks(ChannelChecks):
             refused = _accepts(adapter, _request(signed, rec.body, rec.content_type))
             if refused:
                 problems.append(f"{rec.name} signed by the kit: {refused}")
+            queried = Message(with_query(fx.url), rec.body, rec.content_type, msg.msg_id, msg.timestamp)
+            refused = _accepts(adapter, _request(scheme.sign(secret, queried), rec.body, rec.content_type))
+            if refused:
+                problems.append(f"{rec.name} signed by the kit for a URL with a query ({queried.url}): {refused}")
+            else:
+                problems += self._sign_problems(scheme, adapter, secret, queried, scheme.sign(secret, queried),
+                                                f"{rec.name} at a URL with a query")
             problems += self._port_variant_problems(scheme, adapter, secret, msg, rec.name)
             problems += self._sign_problems(scheme, adapter, secret, msg, signed, rec.name)
         if problems:

@@ -14,6 +14,8 @@ returns ``(what changed, changed value)`` pairs, each different from the input.
   forgery for schemes that sign the raw body, not for those that sign the decoded, sorted
   parameters (Twilio).
 - :func:`url_variants`: a query added or dropped, the path or the scheme changed.
+- :func:`query_variants`: for a URL with a query, its parameters reordered, one removed,
+  changed or added.
 - :func:`header_variants`: the signature header's algorithm prefix removed or changed, its
   digest in another encoding (upper-/lower-case hex, base64 ↔ hex, padding, URL-safe base64),
   a space after the prefix.
@@ -150,6 +152,24 @@ def url_variants(url: str) -> list[tuple[str, str]]:
     other = "http" if parts.scheme == "https" else "https"
     out.append((f"the URL's scheme changed to {other}", urlunsplit(parts._replace(scheme=other))))
     return [(what, u) for what, u in out if u != url]
+
+
+def query_variants(url: str) -> list[tuple[str, str]]:
+    """``(what changed, URL)`` for a URL with a query of two or more parameters: the
+    parameters in reverse order, the last one removed, the first one's value changed, one
+    added; each is another URL the provider did not call."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if len(pairs) < 2:
+        return []
+    first, value = pairs[0]
+    out = [
+        ("its query parameters in reverse order", urlencode(list(reversed(pairs)))),
+        (f"its query parameter {pairs[-1][0]} removed", urlencode(pairs[:-1])),
+        (f"its query parameter {first} changed", urlencode([(first, _other_text(value)), *pairs[1:]])),
+        ("a query parameter added", parts.query + "&kitc=3"),
+    ]
+    return [(what, u) for what, q in out if (u := urlunsplit(parts._replace(query=q))) != url]
 
 
 def with_query(url: str) -> str:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -97,3 +101,78 @@ def leaks(secrets: Iterable[str], texts: Iterable[tuple[str, str]]) -> list[str]
         if any(s in text for s in secrets):
             found.append(where)
     return found
+
+
+# --- anything derived from a secret or from the expected signature ----------------------
+
+WINDOW = 8
+"""A leak is any run of this many characters of a secret, of one of its encodings, or of a
+spelling of the expected signature."""
+
+
+def secret_derivations(secret: str) -> dict[str, str]:
+    """``{what: text}``: the secret and the spellings a verifier could let slip: its UTF-8
+    bytes in hex and base64 (standard, URL-safe, unpadded), the bytes of a ``whsec_``-style
+    base64 key, the HMAC-SHA256 and HMAC-SHA1 of an empty message keyed with it (hex and
+    base64: what a verifier computes before it reads the body) and its SHA-256."""
+    raw = secret.encode("utf-8", "replace")
+    keys = {"the secret": raw}
+    _prefix, _, rest = secret.rpartition("_")
+    if _prefix and rest:
+        try:
+            keys["the secret's base64 key"] = base64.b64decode(rest + "=" * (-len(rest) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    out = {"the secret": secret}
+    for label, key in keys.items():
+        if not key:
+            continue
+        for name, digest in (("", key), (" HMAC-SHA256 of an empty message keyed with",
+                                         hmac.new(key, b"", hashlib.sha256).digest()),
+                             (" HMAC-SHA1 of an empty message keyed with", hmac.new(key, b"", hashlib.sha1).digest()),
+                             (" SHA-256 of", hashlib.sha256(key).digest())):
+            where = f"the{name} {label}" if name else label
+            for enc, text in _encodings(digest).items():
+                out[f"{where} in {enc}"] = text
+    return out
+
+
+def _encodings(raw: bytes) -> dict[str, str]:
+    b64, url = base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()
+    return {"hex": raw.hex(), "upper-case hex": raw.hex().upper(), "base64": b64,
+            "unpadded base64": b64.rstrip("="), "URL-safe base64": url}
+
+
+class Needles:
+    """Finds any :data:`WINDOW`-character run of the given values in a text (a whole value
+    when it is shorter), ignoring runs that also occur in ``allowed`` (what the request itself
+    carried: echoing it is no oracle)."""
+
+    def __init__(self, values: dict[str, str], allowed: Iterable[str] = ()) -> None:
+        ok = {w for text in allowed for w in _windows(text)}
+        self._runs: dict[str, str] = {}
+        self._short: dict[str, str] = {}
+        for what, text in values.items():
+            if len(text) < MIN_SECRET_LEN:
+                continue
+            if len(text) < WINDOW:
+                self._short.setdefault(text, what)
+                continue
+            for w in _windows(text):
+                if w not in ok:
+                    self._runs.setdefault(w, what)
+
+    def find(self, text: str) -> str | None:
+        """What the first run found in ``text`` comes from, or None."""
+        for w in _windows(text):
+            if w in self._runs:
+                return self._runs[w]
+        for short, what in self._short.items():
+            if short in text:
+                return what
+        return None
+
+
+def _windows(text: str) -> Iterator[str]:
+    for i in range(len(text) - WINDOW + 1):
+        yield text[i:i + WINDOW]

@@ -9,8 +9,12 @@ path is taken from the recordings folder).  Each file is a JSON list of objects:
 key                required  meaning
 =================  ========  ============================================================
 ``name``           yes       unique name, used in messages
-``source``         yes       where it comes from: repository + path (+ test name), or the
-                             documentation URL; say who signed it (the provider, its SDK)
+``source``         yes       where it comes from, in words: say who signed it (the
+                             provider, its SDK) and how it was copied
+``provenance``     yes       where it comes from, checkable: ``{"url": "https://…"}`` (the
+                             provider's documentation page) or ``{"repository":
+                             "owner/name", "path": "…", "commit": "<40 hex digits>"}``
+                             (the file of the provider's SDK that holds it, at a commit)
 ``licence``        yes       the licence the source is under (``MIT``, ``Apache-2.0``,
                              ``documentation example`` …)
 ``headers``        yes       the request's headers as sent, at least the signature
@@ -34,6 +38,8 @@ Example (the Meta vector the WhatsApp plugin ships)::
     [{"name": "pywa_real_text_message",
       "source": "david-lev/pywa tests/test_server.py::test_webhook_updates_validator: a real "
                 "Cloud API webhook signed by Meta (app secret since reset)",
+      "provenance": {"repository": "david-lev/pywa", "path": "tests/test_server.py",
+                     "commit": "eed34da4923291f832ff218b8b08265e7c6326e9"},
       "licence": "MIT",
       "settings": {"app_secret": "1222e786b144d0e85b9f365372d93676"},
       "headers": {"X-Hub-Signature-256": "sha256=54edfa1d…"},
@@ -42,6 +48,7 @@ Example (the Meta vector the WhatsApp plugin ships)::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,9 +59,33 @@ import orjson
 
 from omnisdk.adapters import WebhookRequest
 
-REQUIRED = ("name", "source", "licence", "headers")
+REQUIRED = ("name", "source", "provenance", "licence", "headers")
 OPTIONAL = ("body", "form", "settings", "url", "method", "content_type", "received_at", "note")
 FORM = "application/x-www-form-urlencoded"
+_COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def provenance_problems(value: Any) -> list[str]:
+    """What is wrong with a vector's ``provenance`` (see the module docstring); [] when it is
+    a documentation URL or a repository, path and commit."""
+    if not isinstance(value, Mapping):
+        return ["'provenance' must be {\"url\": \"https://…\"} or {\"repository\": \"owner/name\", "
+                "\"path\": \"…\", \"commit\": \"<40 hex digits>\"}, not free text"]
+    if set(value) == {"url"}:
+        url = value["url"]
+        ok = isinstance(url, str) and urlsplit(url).scheme == "https" and bool(urlsplit(url).netloc)
+        return [] if ok else ["provenance.url must be an https URL of the provider's documentation"]
+    if set(value) == {"repository", "path", "commit"}:
+        problems = []
+        if not (isinstance(value["repository"], str) and _REPOSITORY.match(value["repository"])):
+            problems.append("provenance.repository must be 'owner/name'")
+        if not (isinstance(value["path"], str) and value["path"].strip() and not value["path"].startswith("/")):
+            problems.append("provenance.path must be the file's path inside the repository")
+        if not (isinstance(value["commit"], str) and _COMMIT.match(value["commit"])):
+            problems.append("provenance.commit must be the commit's 40 lower-case hex digits")
+        return problems
+    return [f"provenance has keys {sorted(value)}: give either url, or repository, path and commit"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +103,7 @@ class Vector:
     url: str | None = None
     method: str = "POST"
     received_at: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
 
     def request(self, default_url: str, default_received_at: str, *, body: bytes | None = None) -> WebhookRequest:
         """The request exactly as the provider sent it (or with ``body`` instead)."""
@@ -133,6 +165,11 @@ def _vector(item: Any, where: str) -> tuple[Vector | None, list[str]]:
         if not (isinstance(item.get(key), str) and item[key].strip()):
             problems.append(f"{where}: {key!r} missing or empty: every vector needs its provenance "
                             "(name, source — repository + path or documentation URL —, licence)")
+    if "provenance" in item:
+        problems += [f"{where}: {p}" for p in provenance_problems(item["provenance"])]
+    else:
+        problems.append(f"{where}: 'provenance' missing: where the vector can be checked, "
+                        "{\"url\": …} or {\"repository\", \"path\", \"commit\"}")
     headers = item.get("headers")
     if not (isinstance(headers, dict) and headers and all(isinstance(k, str) and isinstance(v, str)
                                                            for k, v in headers.items())):
@@ -155,7 +192,8 @@ def _vector(item: Any, where: str) -> tuple[Vector | None, list[str]]:
     body = urlencode(form).encode("ascii") if form is not None else item["body"].encode("utf-8")
     ctype = item.get("content_type") or (FORM if form is not None else "application/json")
     return Vector(item["name"], item["source"], item["licence"], dict(headers), body, ctype, form,
-                  dict(settings), item.get("url"), item.get("method", "POST"), item.get("received_at")), []
+                  dict(settings), item.get("url"), item.get("method", "POST"), item.get("received_at"),
+                  dict(item["provenance"])), []
 
 
 def _form(value: Any) -> list[tuple[str, str]] | None:
