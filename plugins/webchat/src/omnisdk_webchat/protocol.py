@@ -69,3 +69,8 @@ def frame_signature(key: bytes, body: bytes) -> str:
 def compare(expected: str, given: str) -> bool:
     """Constant-time comparison of two signatures (:func:`hmac.compare_digest`)."""
     return hmac.compare_digest(expected.encode(), given.encode())
+
+
+def frame_key_from(encoded: str) -> bytes:
+    """The raw frame key from its base64url form (:func:`encode_key`)."""
+    return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
