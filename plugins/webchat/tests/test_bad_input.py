@@ -11,10 +11,9 @@ import sqlite3
 import orjson
 import pytest
 import websockets
-from websockets.exceptions import ConnectionClosed
-
 from omnisdk_webchat import protocol
 from webchat_rig import Chat, Visitor, new_visitor
+from websockets.exceptions import ConnectionClosed
 
 CORE = {"Authorization": "Bearer example-webchat-delivery-token"}
 

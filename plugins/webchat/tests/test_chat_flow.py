@@ -10,8 +10,8 @@ import sqlite3
 
 import orjson
 import websockets
-
 from webchat_rig import Chat, new_visitor
+
 from omnisdk.model import InteractionState as S
 
 

@@ -7,21 +7,19 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import pytest
 import uvicorn
+from omnisdk_webchat import WebchatAdapter, protocol
 
 from omnisdk.config import Settings
 from omnisdk.gateway import create_app
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
-from omnisdk_webchat import WebchatAdapter, protocol
 
 ACCOUNT = "acme"
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from omnisdk import payloads
 from omnisdk.adapters import (
     ChannelAdapter,
     OutboundMessage,
@@ -28,7 +29,6 @@ from omnisdk.adapters import (
     WebhookRequest,
     secret_value,
 )
-from omnisdk import payloads
 from omnisdk.errors import PayloadError, SignatureError
 from omnisdk.events import Event
 from omnisdk.outbound import OutboundError, ProviderClient, RetryPolicy
