@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 
 import pytest
+from webchat_rig import Chat
 
 from omnisdk.model import InteractionState as S
-from webchat_rig import Chat
 
 CHROMIUM = Path(os.environ.get("OMNISDK_CHROMIUM", "/usr/bin/chromium"))
 

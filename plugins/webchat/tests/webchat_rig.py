@@ -66,7 +66,7 @@ class Visitor:
     session: str
     frame_key: str
 
-    def frame(self, kind: str = "message", **fields: Any) -> bytes:
+    def frame(self, kind: str = "message", /, **fields: Any) -> bytes:
         doc = {"v": 1, "type": kind, "session": self.session, **fields}
         if kind != "typing":
             doc.setdefault("id", "c_" + uuid.uuid4().hex[:16])

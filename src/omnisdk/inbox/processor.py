@@ -30,6 +30,7 @@ from omnisdk.errors import StateError
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
 from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.lifecycle.surveys import record_survey
 from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Consent, Message, StatusUpdate
 from omnisdk.observability import log_context
@@ -410,6 +411,8 @@ class Processor:
             tx.count(_STATUS_COUNTERS[outcome])
         elif event.type in ROUTING_TYPES:  # a CCaaS connector reports on externally routed work
             apply_routing_event(ctx, self.lifecycle.actions, event)
+        elif event.type == ev.TYPE_SURVEY_ANSWERED:  # kept on its interaction, not in the transcript
+            record_survey(ctx, event)
         # other types (deleted, contact changes, provider notices, call events) are kept in the
         # inbox and passed to observers
 

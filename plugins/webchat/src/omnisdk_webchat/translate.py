@@ -4,8 +4,8 @@
   id and ``message_id`` ``<session id>:<client id>``;
 - ``receipt`` → ``io.omnisdk.message.status`` (``delivered`` or ``read`` of an agent's message),
   id ``<message id>:<status>``;
-- ``survey`` → ``io.omnisdk.provider.notice`` (kind ``webchat.survey``: kept in the inbox
-  and passed to observers, never in the transcript);
+- ``survey`` → ``io.omnisdk.survey.answered`` (kept once in the interaction's
+  ``context["survey"]``, never in the transcript);
 - ``typing`` → no event (ephemeral: relayed live, never stored).
 
 Every other shape raises :class:`~omnisdk.errors.PayloadError`.
@@ -20,7 +20,7 @@ from typing import Any
 
 from omnisdk import payloads
 from omnisdk.errors import PayloadError
-from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS, TYPE_PROVIDER_NOTICE, Event
+from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS, TYPE_SURVEY_ANSWERED, Event
 from omnisdk.model import conversation_key
 from omnisdk.model.addresses import Channel
 from omnisdk_webchat.protocol import CLIENT_ID, SESSION_ID, VERSION
@@ -132,8 +132,10 @@ def attachment(item: Any, settings: WebchatSettings) -> dict[str, Any]:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise PayloadError("webchat: attachment data is not base64") from None
-    if not raw or len(raw) > settings.max_attachment_bytes:
-        raise PayloadError(f"webchat: attachment of 1 to {settings.max_attachment_bytes} bytes expected")
+    if len(raw) > settings.max_attachment_bytes:
+        raise PayloadError(f"webchat: attachment above the limit of {settings.max_attachment_bytes} bytes")
+    if not raw:
+        raise PayloadError("webchat: an attachment is not empty")
     if filename is not None and (type(filename) is not str or not 0 < len(filename) <= 200
                                  or any(c in filename for c in "/\\\x00")):
         raise PayloadError("webchat: filename is 1-200 characters without path separators")
@@ -184,7 +186,7 @@ def _survey(doc: dict[str, Any], cid: str, session: Session, settings: WebchatSe
     if interaction is not None and (type(interaction) is not str or not 0 < len(interaction) <= 80):
         raise PayloadError("webchat: survey.interaction_id is a string")
     eid = f"{session.sid}:{cid}"
-    data = {"kind": "webchat.survey", "customer": session.sid, "business": settings.business,
-            "raw": {"score": score, "comment": comment, "interaction_id": interaction}}
-    return Event(id=eid, source=source, type=TYPE_PROVIDER_NOTICE, data=data, time=received_at,
+    data = {"channel": CHANNEL, "customer": session.sid, "business": settings.business,
+            "interaction_id": interaction, "score": score, "comment": comment}
+    return Event(id=eid, source=source, type=TYPE_SURVEY_ANSWERED, data=data, time=received_at,
                  subject=eid, partitionkey=key)
