@@ -9,12 +9,15 @@ set by ``.ci/run``, which installs ``chromium``) it fails instead.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 
 import pytest
 from webchat_rig import Chat
 
+from omnisdk.adapters import WebhookRequest
+from omnisdk.events import now_rfc3339
 from omnisdk.model import InteractionState as S
 
 CHROMIUM = Path(os.environ.get("OMNISDK_CHROMIUM", "/usr/bin/chromium"))
@@ -35,6 +38,24 @@ def _browser_ready() -> None:
         require_service("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
 
 
+def _check_widget_frames(chat: Chat, sent: list[str]) -> None:
+    """The frames the widget really sent verify and parse with the adapter, and have the shape of
+    the shipped recordings (recordings/SOURCES.md)."""
+    token = json.loads(sent[0])["token"]
+    envelopes = [json.loads(p) for p in sent[1:]]
+    messages = [e for e in envelopes if json.loads(e["frame"])["type"] == "message"]
+    assert messages, sent
+    recorded = json.loads((Path(chat.adapter.recordings) / "message_text.json").read_text())
+    for envelope in messages:
+        body = envelope["frame"].encode()
+        assert set(json.loads(body)) == set(recorded)
+        request = WebhookRequest("POST", f"{chat.root}/frames", {"authorization": f"Bearer {token}",
+                                 "x-webchat-signature": envelope["signature"]}, body, received_at=now_rfc3339())
+        chat.adapter.verify(request)
+        [event] = chat.adapter.parse(request)
+        assert event.data["text"] == "Hello, my parcel has not arrived"
+
+
 async def test_a_visitor_chats_in_a_real_browser_and_sees_the_agents_reply(chat: Chat, tmp_path):
     _browser_ready()
     from playwright.async_api import async_playwright, expect
@@ -46,6 +67,8 @@ async def test_a_visitor_chats_in_a_real_browser_and_sees_the_agents_reply(chat:
             page = await browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            sent: list[str] = []
+            page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
             await page.goto(f"{chat.root}/")
             launcher = page.get_by_role("button", name="Chat with us")
             await launcher.focus()
@@ -70,6 +93,7 @@ async def test_a_visitor_chats_in_a_real_browser_and_sees_the_agents_reply(chat:
             await page.screenshot(path=str(tmp_path / "webchat-reply.png"))
             assert (await page.evaluate("() => window.omnisdkWebchat.state().mode")) == "socket"
             assert errors == []
+            _check_widget_frames(chat, sent)
 
             async def read():
                 _, _, messages = await chat.runtime.interaction(inter.id)
