@@ -160,3 +160,48 @@ async def test_http_bad_input_gets_4xx(chat: Chat, http):
     assert got == [400, 400, 400, 401, 401, 401, 400, 401, 401, 400, 400, 400, 400, 400, 401]
     assert all("error" in r.json() for r in checks)
     assert (await http.get(f"{chat.base}/chat/nobody/widget.js")).status_code == 404
+
+
+async def test_fuzzed_signed_frames_never_get_a_5xx(tmp_path, http):
+    """Random bodies, validly signed for the session (the signature is no shield here): 2xx
+    or 4xx, never a 5xx, and the gateway keeps answering."""
+
+    from webchat_rig import start_chat
+
+    chat, server, task = await start_chat(tmp_path, rate_limit=10_000)
+    try:
+        await _fuzz(chat, http)
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _fuzz(chat: Chat, http) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    visitor = await new_visitor(http, chat)
+    seen: list[int] = []
+    json_values = st.recursive(st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+                               lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                         max_size=4), max_leaves=12)
+    frames = st.one_of(
+        st.binary(max_size=300),
+        st.builds(lambda extra: orjson.dumps({"v": 1, "session": visitor.session, "type": "message",
+                                              "id": "c_0123456789ab", **extra}),
+                  st.dictionaries(st.sampled_from(["text", "attachments", "id", "type", "v", "session"]),
+                                  json_values, max_size=3)),
+        json_values.map(orjson.dumps),
+    )
+    loop = asyncio.get_running_loop()
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(frames)
+    def run(body: bytes) -> None:
+        future = asyncio.run_coroutine_threadsafe(
+            http.post(f"{chat.root}/frames", content=body, headers=visitor.headers(body)), loop)
+        seen.append(future.result(10).status_code)
+
+    await asyncio.to_thread(run)
+    assert len(seen) >= 60 and all(s < 500 for s in seen) and 429 not in seen
+    assert (await http.get(f"{chat.base}/healthz")).status_code == 200

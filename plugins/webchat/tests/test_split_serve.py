@@ -15,9 +15,8 @@ from pathlib import Path
 
 import httpx
 import websockets
-from webchat_rig import Visitor
-
 from omnisdk_webchat import WebchatAdapter
+from webchat_rig import Visitor
 
 
 def free_port_pair() -> int:

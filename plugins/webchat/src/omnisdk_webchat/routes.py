@@ -55,8 +55,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("omnisdk.webchat")
 STATIC = Path(__file__).parent / "static"
 HELLO_TIMEOUT = 10.0
-RATE = (30, 10.0)
-"""Frames a visitor may send: 30 per 10 seconds (a token bucket), then 429 / close 4429."""
+RATE_PERIOD = 10.0
+"""Frames a visitor may send: ``rate_limit`` (default 30) per this many seconds (a token
+bucket), then 429 / close 4429."""
 
 
 def _error(status: int, reason: str, **headers: str) -> JSONResponse:
@@ -93,7 +94,7 @@ class Frames:
         if bucket is None:
             if len(self.buckets) > self.adapter.settings.max_sessions:
                 self.buckets.clear()
-            bucket = self.buckets[sid] = Bucket(*RATE)
+            bucket = self.buckets[sid] = Bucket(self.adapter.settings.rate_limit, RATE_PERIOD)
         return bucket.take()
 
     async def accept(self, url: str, token: str, signature: str, body: bytes) -> dict[str, Any]:
@@ -102,7 +103,7 @@ class Frames:
         Raises:
             WebhookError: SignatureError (401), PayloadError (400), or the commit's refusal.
             scanning.ScanRefused, scanning.ScanUnavailable: from the virus scan.
-            RateLimited: above :data:`RATE`.
+            RateLimited: above ``rate_limit`` frames per :data:`RATE_PERIOD`.
             Exception: the store could not commit (nothing stored).
         """
         request = WebhookRequest("POST", url, {"authorization": f"Bearer {token}",
@@ -135,7 +136,7 @@ class Frames:
 
 
 class RateLimited(Exception):
-    """More frames than :data:`RATE` allows."""
+    """More frames than ``rate_limit`` per :data:`RATE_PERIOD`."""
 
 
 def _refusal(exc: BaseException) -> tuple[int, str, int]:

@@ -56,6 +56,7 @@ class WebchatSettings(AccountSettings):
     identity_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
     identity_issuer: str | None = Field(None, description="Required 'iss' of identity tokens, if set.")
     allowed_origins: tuple[str, ...] = Field((), description="Origins allowed to open the socket; empty: any.")
+    rate_limit: int = Field(30, ge=1, le=10_000, description="Frames a session may send per 10 seconds.")
     poll_timeout: float = Field(25.0, gt=0, le=60, description="Long-poll wait, seconds.")
     max_sessions: int = Field(10_000, ge=1, description="Sessions the hub keeps in memory (oldest forgotten).")
 
