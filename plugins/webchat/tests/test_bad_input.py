@@ -205,3 +205,19 @@ async def _fuzz(chat: Chat, http) -> None:
     await asyncio.to_thread(run)
     assert len(seen) >= 60 and all(s < 500 for s in seen) and 429 not in seen
     assert (await http.get(f"{chat.base}/healthz")).status_code == 200
+
+
+async def test_a_socket_from_another_origin_closes_with_4403(tmp_path, http):
+    from webchat_rig import start_chat
+
+    chat, server, task = await start_chat(tmp_path, allowed_origins=["https://portal.example"])
+    try:
+        visitor = await new_visitor(http, chat)
+        async with websockets.connect(f"{chat.ws_root}/socket", origin="https://evil.example") as ws:
+            assert await _closed_with(ws) == protocol.CLOSE_FORBIDDEN_ORIGIN
+        async with websockets.connect(f"{chat.ws_root}/socket", origin="https://portal.example") as ws:
+            await ws.send(json.dumps({"type": "hello", "token": visitor.token}))
+            assert json.loads(await ws.recv())["type"] == "welcome"
+    finally:
+        server.should_exit = True
+        await task

@@ -204,7 +204,10 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
         return auth[7:] if auth.startswith("Bearer ") else None
 
     async def post_frame(request: Request) -> Response:
-        if int(request.headers.get("content-length") or 0) > settings.max_frame_bytes:
+        length = request.headers.get("content-length") or "0"
+        if not length.isdigit():
+            return _error(400, "bad_request")
+        if int(length) > settings.max_frame_bytes:
             return _error(413, "payload_too_large")
         body = await request.body()
         token, signature = bearer(request), request.headers.get(protocol.SIGNATURE_HEADER, "")
@@ -237,10 +240,10 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
 
     async def socket(ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
+        await ws.accept()  # then close with a typed code (a refusal before accept is a bare HTTP 403)
         if settings.allowed_origins and origin not in settings.allowed_origins:
             await ws.close(protocol.CLOSE_FORBIDDEN_ORIGIN)
             return
-        await ws.accept()
         try:
             hello = await asyncio.wait_for(ws.receive_text(), HELLO_TIMEOUT)
             if len(hello) > 8192:
