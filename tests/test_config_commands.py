@@ -67,7 +67,7 @@ def test_check_says_ok_in_one_line_naming_what_it_checked(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         "configuration OK: 4 accounts (email/support, sample/acme, sms/acme, whatsapp/acme) · plugins email, line, messenger, "
-        "sample_plugin, sms, whatsapp · store sqlite:///omni.db"]
+        "sample_plugin, sms, webchat, whatsapp · store sqlite:///omni.db"]
 
 
 @pytest.mark.parametrize("extra, named", [
