@@ -75,6 +75,28 @@ class InboundTransport(Protocol):
 
 
 
+@runtime_checkable
+class RouteContext(Protocol):
+    """What the gateway hands :meth:`ChannelAdapter.routes`: the inbox commit of the account's
+    own adapter, so a plugin's routes (a web chat's WebSocket, its long-poll fallback) store
+    what they receive exactly as a webhook is stored.
+
+    Attributes:
+        adapter: the adapter object of the account the routes serve.
+        deliver: ``await deliver(events, received_at)``, the :data:`Deliver` contract: refuses
+            events naming a business address the account does not own
+            (:class:`~omnisdk.errors.WebhookError`, reason ``foreign_business_address``, nothing
+            stored), else appends them to the inbox (deduplicated on ``source`` + ``id``) and
+            returns only after the commit.  Any other exception means nothing was stored.
+        role: the runtime's role (``all`` or ``ingress``: routes are mounted only where
+            webhooks are received).
+    """
+
+    adapter: ChannelAdapter
+    deliver: Deliver
+    role: str
+
+
 @dataclass(slots=True, frozen=True)
 class WebhookRequest:
     """One provider webhook request as the gateway received it.
@@ -355,6 +377,13 @@ class ChannelAdapter(ABC):
     """The :class:`OutboundMessage` content fields :meth:`send` can carry (beside ``text``:
     ``media``, ``template`` and :data:`RICH_CONTENT`'s).  The core refuses, before any I/O, a
     message using another one, so no content is ever dropped silently."""
+    route_prefix: ClassVar[str | None] = None
+    """The first path segment of the adapter's own routes (:meth:`routes`), mounted by the
+    gateway at ``/{route_prefix}/{account}/…`` for every account; None: the adapter has none.
+    A lower-case word (letters, digits, ``_``, ``-``) no core route uses (``webhooks``, ``v1``,
+    ``links``, ``healthz``, ``readyz``, ``metrics``, ``docs``, ``openapi.json``) and no other
+    loaded adapter declares; the gateway refuses others at start
+    (:class:`~omnisdk.errors.ConfigError`)."""
     service_window: float | None = None
     """Seconds after the customer's last message during which the business may send free-form
     messages (a WhatsApp or Messenger customer-service window); None: no window.  Outside it
@@ -466,6 +495,20 @@ class ChannelAdapter(ABC):
             omnisdk.outbound.OutboundError: or a subclass, as :meth:`send`.
         """
         raise NotImplementedError(f"{self.name} sends no read receipts")
+
+    def routes(self, context: RouteContext) -> Sequence[Any]:
+        """The adapter's own HTTP and WebSocket routes (Starlette ``Route`` /
+        ``WebSocketRoute`` objects, paths relative to the mount), served at
+        ``/{route_prefix}/{account}/…`` in the processes that receive webhooks (roles ``all``
+        and ``ingress``), before the agent API.  For channels whose customers talk to the
+        gateway itself (a web chat widget) rather than through a provider's webhooks.
+
+        What they receive enters the inbox through ``context.deliver`` (the webhook commit:
+        durable before it is acknowledged); they must answer bad input with a 4xx (or a typed
+        WebSocket close code), never a 500.  Called once per account, when the app is built;
+        the default has none.
+        """
+        return ()
 
     def transports(self) -> Sequence[InboundTransport]:
         """The pull-based inbound sources of this account (an IMAP mailbox …), run by the

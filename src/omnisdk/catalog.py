@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from omnisdk import events as ev
 from omnisdk import hookspecs
 from omnisdk.model import Direction, Interaction, Message, PhoneNumber, StatusUpdate
+from omnisdk.model.surveys import SurveyAnswer
 from omnisdk.routing.model import Agent
 
 
@@ -166,6 +167,9 @@ CATALOG: tuple[EventType, ...] = (
     EventType(ev.TYPE_PROVIDER_NOTICE, "A provider webhook that is no customer fact (account, template, "
               "quality updates): kept, never silently dropped.", ProviderNoticeData,
               "plugin-specific, stable across redeliveries"),
+    EventType(ev.TYPE_SURVEY_ANSWERED, "A customer answered the survey offered when the conversation ended; "
+              "kept once in the interaction's `context.survey`, never in the transcript.", SurveyAnswer,
+              "plugin-specific, stable across redeliveries (web chat: `{session id}:{client id}`)"),
     EventType(ev.TYPE_INTERACTION_CREATED, "The core opened an interaction.", Interaction,
               "a new time-ordered id (each state change is its own fact)"),
     EventType(ev.TYPE_INTERACTION_QUEUED, "The interaction waits in a queue (no agent with free capacity).",

@@ -53,6 +53,9 @@ TYPE_CONVERSATION_CLOSED = "io.omnisdk.conversation.closed"
 TYPE_PROVIDER_NOTICE = "io.omnisdk.provider.notice"
 """A provider webhook that is no customer fact (account, template or quality updates): kept,
 never silently dropped (``data``: ``{"kind": str, "raw": object}``)."""
+TYPE_SURVEY_ANSWERED = "io.omnisdk.survey.answered"
+"""A customer answered the end-of-conversation survey (``data``:
+:class:`omnisdk.model.surveys.SurveyAnswer`); kept in the interaction's ``context["survey"]``."""
 TYPE_INTERACTION_CREATED = "io.omnisdk.interaction.created"
 TYPE_INTERACTION_QUEUED = "io.omnisdk.interaction.queued"
 TYPE_INTERACTION_OFFERED = "io.omnisdk.interaction.offered"

@@ -9,7 +9,9 @@ under uvicorn with the options of :mod:`omnisdk.gateway.server` (a request-head 
 Starlette routes matched first, in every role, so a provider's webhook never passes through
 FastAPI (no dependency injection, no FastAPI middleware, not in the API schema).  Every other path
 goes to the FastAPI application of :mod:`omnisdk.gateway.api`: ``/v1/…``, ``/openapi.json`` and
-``/docs``.
+``/docs``.  Adapters with routes of their own (:meth:`omnisdk.adapters.ChannelAdapter.routes`,
+the web chat's WebSocket) are mounted at ``/{route_prefix}/{account}`` before the agent API
+(:mod:`omnisdk.gateway.plugin_routes`), in the roles that receive webhooks.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from starlette.routing import Mount, Route
 from omnisdk.gateway.api import create_api, health, route_not_found, webhook_method_not_allowed
 from omnisdk.gateway.case_links import routes as case_link_routes
 from omnisdk.gateway.metrics import MetricsEndpoint
+from omnisdk.gateway.plugin_routes import plugin_routes
 from omnisdk.gateway.readiness import Readiness
 from omnisdk.gateway.webhooks import WebhookEndpoint, fast_path
 
@@ -66,6 +69,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True, freeze_heap: bo
         Route("/healthz", health, methods=["GET"]),
         Route("/readyz", Readiness(runtime).handle, methods=["GET"]),
         Route("/metrics", MetricsEndpoint(runtime).handle, methods=["GET"]),
+        *plugin_routes(runtime),  # adapters' own routes, /{route_prefix}/{account}/… (a web chat's socket)
     ]
     if getattr(runtime, "role", "all") != "ingress":  # an ingress has no engine to serve the API
         routes.append(Mount("", app=api))  # the agent API, /openapi.json and /docs

@@ -31,6 +31,7 @@ from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.customer_close import apply_conversation_closed
 from omnisdk.lifecycle.external import ROUTING_TYPES, apply_routing_event
 from omnisdk.lifecycle.operations import Lifecycle
+from omnisdk.lifecycle.surveys import record_survey
 from omnisdk.metrics import RuntimeMetrics
 from omnisdk.model import Consent, Message, StatusUpdate
 from omnisdk.observability import log_context
@@ -417,6 +418,8 @@ class Processor:
             apply_routing_event(ctx, self.lifecycle.actions, event)
         elif event.type == ev.TYPE_CONVERSATION_CLOSED:  # the customer left (Apple's close)
             apply_conversation_closed(ctx, self.lifecycle.actions, event)
+        elif event.type == ev.TYPE_SURVEY_ANSWERED:  # kept on its interaction, not in the transcript
+            record_survey(ctx, event)
         # other types (deleted, contact changes, provider notices, call events) are kept in the
         # inbox and passed to observers
 
