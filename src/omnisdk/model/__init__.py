@@ -18,14 +18,24 @@ from omnisdk.model.addresses import (
     check_e164,
     conversation_key,
 )
-from omnisdk.model.cases import CASE_TRANSITIONS, Case, CaseState, CaseTransition
+from omnisdk.model.cases import (
+    CASE_TRANSITIONS,
+    Case,
+    CaseState,
+    CaseSummary,
+    CaseSurvey,
+    CaseTransition,
+    CaseUpdate,
+)
 from omnisdk.model.email import EmailHeaders
 from omnisdk.model.interactions import (
     Direction,
     Draft,
     Interaction,
     InteractionState,
+    MessageRecord,
     RoutingSource,
+    Transition,
     WrapUpCode,
 )
 from omnisdk.model.messages import (
@@ -48,7 +58,10 @@ __all__ = [
     "CASE_TRANSITIONS",
     "Case",
     "CaseState",
+    "CaseSummary",
+    "CaseSurvey",
     "CaseTransition",
+    "CaseUpdate",
     "Channel",
     "ChannelName",
     "check_channel",
@@ -65,12 +78,14 @@ __all__ = [
     "InteractiveReply",
     "Location",
     "Message",
+    "MessageRecord",
     "MessageKind",
     "PhoneNumber",
     "ProviderError",
     "Reaction",
     "RoutingSource",
     "StatusUpdate",
+    "Transition",
     "WrapUpCode",
     "check_e164",
     "conversation_key",
