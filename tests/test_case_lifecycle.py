@@ -4,8 +4,11 @@ from the case's contact and never when the trusted MTA says dmarc=fail."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import api_access
 import httpx
+import orjson
 import pytest
 from pydantic import SecretStr
 from sample_wire import ingest, make_settings, message_event
@@ -14,6 +17,7 @@ from omnisdk.errors import StateError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.gateway import create_app
 from omnisdk.lifecycle.case_mail import verdict
+from omnisdk.model import Interaction
 from omnisdk.model.subjects import case_token
 from omnisdk.runtime import Runtime
 
@@ -243,3 +247,30 @@ async def test_without_links_the_confirmation_has_none(rt):
     case = await rt.create_case(inter.id)
     text = (await _outbox(rt))[f"case:{case.id}"]["text"]
     assert text == f"We opened case {case.number} for your request; we will keep you posted."
+
+
+# --- the API's JSON of a stored case ------------------------------------------------------------
+
+DATA = Path(__file__).parent / "store" / "data"
+
+
+async def test_the_api_answers_for_a_case_stored_by_the_release_before_as_that_release_did(rt):
+    """``case_doc_v12.json`` and ``case_api_v12.json`` were made together by the release before
+    typed case rows (``store/data/make_case_doc.py``): today's answers are byte for byte its."""
+    raw_doc = (DATA / "case_doc_v12.json").read_text().strip()
+    then = orjson.loads((DATA / "case_api_v12.json").read_bytes())
+    doc = orjson.loads(raw_doc)
+    first = Interaction.model_validate(doc["context"]).model_copy(update={"case_id": doc["id"]})
+
+    def put(tx):  # the rows as that release left them
+        tx.c.execute("INSERT INTO cases (id, number, created_at, doc) VALUES (?, ?, ?, ?)",
+                     (doc["id"], doc["number"], doc["created_at"], raw_doc))
+        tx.save_interaction(first)
+
+    await rt.store.transact(put)
+    async with api_access.client(create_app(rt), await api_access.api_key(rt)) as client:
+        listed = await client.get("/v1/cases")
+        linked = await client.post(f"/v1/interactions/{first.id}/case-link", json={"case": doc["number"]})
+    assert listed.status_code == 200 and listed.json() == then["list"]
+    assert linked.status_code == 200 and linked.json() == then["link"]
+    assert "survey" not in linked.json() and linked.json()["updates"][0]["from"] == "ann@example.test"

@@ -1,10 +1,12 @@
 """Make ``case_doc_v12.json``: one case document exactly as the release before typed case rows
 (commit bb2464b, schema version 12) wrote it into the ``cases`` table, with every field that
-release could set.  Run it with that release's source first on the path, from this checkout:
+release could set, and ``case_api_v12.json``: what that release's agent API answered for it
+(``GET /v1/cases`` and ``POST /v1/interactions/{its first interaction}/case-link``).  Run it
+with that release's source first on the path, from this checkout:
 
     git archive bb2464b src | tar -x -C /tmp/before
     PYTHONPATH=/tmp/before/src:tests/plugins_for_tests .venv/bin/python \\
-        tests/store/data/make_case_doc.py tests/store/data/case_doc_v12.json
+        tests/store/data/make_case_doc.py tests/store/data
 
 It drives the real runtime (the test-only sample plugin, a SQLite store) through email to case:
 ann's mail to ``cases@acme.test`` about "Printer X2" opens ``CS0000001`` (``context``,
@@ -22,11 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import api_access
+import orjson
 from pydantic import SecretStr
 from sample_wire import ingest, make_settings
 
 import omnisdk
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
+from omnisdk.gateway import create_app
 from omnisdk.model.subjects import case_token
 from omnisdk.runtime import Runtime
 
@@ -45,6 +50,7 @@ def mail(mid: str, *, subject: str, text: str, to: str = "cases@acme.test", dmar
 
 
 async def main(out: Path) -> None:
+    """Write both files into the directory ``out``."""
     with tempfile.TemporaryDirectory() as tmp:
         base = make_settings(Path(tmp))
         settings = base.model_copy(update={
@@ -68,10 +74,16 @@ async def main(out: Path) -> None:
             survey = links.url(case["id"], "survey", now=time.time())
             await rt.answer_case_link(survey.rsplit("/", 1)[1], 4)
             (doc,) = await rt.store.transact(lambda tx: tx.c.execute("SELECT doc FROM cases").fetchone())
+            async with api_access.client(create_app(rt), await api_access.api_key(rt)) as client:
+                listed = (await client.get("/v1/cases")).raise_for_status().json()
+                first = orjson.loads(doc)["interaction_ids"][0]
+                linked = (await client.post(f"/v1/interactions/{first}/case-link",
+                                            json={"case": case["number"]})).raise_for_status().json()
         finally:
             await rt.stop()
-    out.write_text(doc + "\n")
-    print(f"wrote {out} with omnisdk from {Path(omnisdk.__file__).parent}")
+    (out / "case_doc_v12.json").write_text(doc + "\n")
+    (out / "case_api_v12.json").write_bytes(orjson.dumps({"list": listed, "link": linked}, option=orjson.OPT_INDENT_2))
+    print(f"wrote {out}/case_*_v12.json with omnisdk from {Path(omnisdk.__file__).parent}")
 
 
 if __name__ == "__main__":
