@@ -54,6 +54,7 @@ from omnisdk.gateway.api import create_api
 from omnisdk.gateway.live_feed import LiveFeed
 from omnisdk.model import Interaction
 from omnisdk.runtime import Runtime
+from omnisdk.store.rows import HistoryRow
 
 AUTH_TARGET_US = 100.0
 PAGE_P99_TARGET_MS = 20.0
@@ -195,7 +196,7 @@ async def feed_latency(runtime: Runtime, rate: int, seconds: float) -> list[floa
             committed_at = time.perf_counter()
 
             def write(tx: Any, rows: list[Any] = rows, at: float = committed_at) -> None:
-                tx.log_transitions([(*r[:6], repr(at)) for r in rows])
+                tx.log_transitions([HistoryRow(*r[:6], repr(at)) for r in rows])
 
             await runtime.store.transact(write)
             await asyncio.sleep(0.01)

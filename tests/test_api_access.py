@@ -113,7 +113,7 @@ async def with_case(w: World) -> dict[str, str]:
     first = (await accepted(w))["iid"]
     case = await w.runtime.create_case(first, "Router", agent="alice")
     found = await accepted(w)
-    return {**found, "case": case["number"]}
+    return {**found, "case": case.number}
 
 
 async def nothing(w: World) -> dict[str, str]:

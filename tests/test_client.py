@@ -138,7 +138,7 @@ async def test_a_whole_lifecycle_through_the_async_client(app, runtime, admin, p
     assert provider.call_count == 1  # the same key twice: one message
 
     case = await admin.create_case(item.id, subject="Broken router")
-    assert case.number == "CS0000001" and case.interaction_ids == [item.id] and case.context["id"] == item.id
+    assert case.number == "CS0000001" and case.interaction_ids == [item.id] and case.context.id == item.id
     case = await admin.move_case(case.number, "in_progress", agent="alice")
     assert case.state.value == "in_progress"
     with pytest.raises(ConflictError):

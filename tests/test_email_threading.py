@@ -102,13 +102,13 @@ async def test_a_case_token_opens_an_interaction_linked_to_the_case(runtime):
     await ingest(runtime, mail("q1@example.test"))
     (inter,) = await runtime.interactions()
     case = await runtime.create_case(inter.id, "Broken box")
-    await ingest(runtime, mail("q5@example.test", subject=f"Re: Broken box {case_token(case['number'])}",
+    await ingest(runtime, mail("q5@example.test", subject=f"Re: Broken box {case_token(case.number)}",
                                text="Here is the courier's reference."))
     new = [i for i in await runtime.interactions() if i.id != inter.id]
-    assert len(new) == 1 and new[0].case_id == case["id"]
+    assert len(new) == 1 and new[0].case_id == case.id
     decision = (await decisions(runtime))["q5@example.test"][1]
-    assert decision["rule"] == "subject_token" and decision["case_id"] == case["id"]
-    assert new[0].id in (await runtime.store.transact(lambda tx: tx.get_case(case["id"])))["interaction_ids"]
+    assert decision["rule"] == "subject_token" and decision["case_id"] == case.id
+    assert new[0].id in (await runtime.store.transact(lambda tx: tx.get_case(case.id))).interaction_ids
 
 
 async def test_a_reply_to_a_closed_interaction_joins_the_contacts_open_one(runtime):
@@ -214,7 +214,7 @@ async def test_a_case_notification_is_automatic_and_carries_the_case_token(runti
     case = await runtime.create_case(inter.id, "Broken box")
     (payload,) = [p for k, p in (await _outbox(runtime)).items() if k.startswith("case:")]
     assert payload["email"]["automatic"] is True
-    assert payload["email"]["subject"] == f"Re: Order 42 arrived broken {case_token(case['number'])}"
+    assert payload["email"]["subject"] == f"Re: Order 42 arrived broken {case_token(case.number)}"
 
 
 async def test_other_channels_get_no_email_headers(runtime):

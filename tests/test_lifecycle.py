@@ -245,16 +245,16 @@ async def test_create_case_copies_links_notifies_and_closes(rig):
     inter = await rig.say(1, text="my order never arrived")
     await rig.rt.accept(inter.id)
     case = await rig.rt.create_case(inter.id, "Lost order")
-    assert case["number"] == "CS0000001" and case["interaction_ids"] == [inter.id]
-    assert case["history"][0]["body"]["text"] == "my order never arrived"
+    assert case.number == "CS0000001" and case.interaction_ids == [inter.id]
+    assert case.history[0].body["text"] == "my order never arrived"
     closed = await rig.get(inter.id)
-    assert closed.state is S.CLOSED and closed.wrap_up_code == "Task created" and closed.case_id == case["id"]
+    assert closed.state is S.CLOSED and closed.wrap_up_code == "Task created" and closed.case_id == case.id
     assert any("CS0000001" in t for t in await rig.outbox_texts())
     second = await rig.say(2, customer="+15550100002")
     linked = await rig.rt.link_case(second.id, "CS0000001")
-    assert linked["interaction_ids"] == [inter.id, second.id]
+    assert linked.interaction_ids == [inter.id, second.id]
     case2 = await rig.rt.create_case(second.id)
-    assert case2["number"] == "CS0000002"
+    assert case2.number == "CS0000002"
 
 
 async def test_overflow_moves_a_waiting_interaction(tmp_path):

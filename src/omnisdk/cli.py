@@ -717,19 +717,29 @@ def summary(
         out.print(doc["summary"] or "(no text in this thread)", markup=False, highlight=False)
 
 
-_CASE_FIELDS = ("id", "number", "subject", "customer", "interaction_ids", "created_at", "state", "product",
-                "state_history")
+_CASE_FIELDS = {"id", "number", "subject", "customer", "interaction_ids", "created_at", "state", "product",
+                "state_history"}
 
 
 @app.command()
-def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False) -> None:
-    """Cases opened from interactions, newest (highest number) first."""
+def cases(
+    config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="How many (newest first).")] = 50,
+    cursor: Annotated[Optional[str], typer.Option(help="The next page: the cursor the last page printed.")] = None,
+) -> None:
+    """Cases opened from interactions, newest (highest number) first, one page at a time."""
     if url:
-        items = _from_gateway(url, lambda api: _json_of(api.iter_cases(limit=500)))
+        page = _from_gateway(url, lambda api: api.list_cases(limit=limit, cursor=cursor))
     else:
-        items = _read_db(_settings(config), lambda tx: list(reversed(tx.list_cases())))
-    items = [{k: c.get(k) for k in _CASE_FIELDS} | {"state": c.get("state") or "new",
-                                                     "state_history": c.get("state_history") or []} for c in items]
+        def read(tx: Any) -> Any:
+            try:
+                return tx.page_cases(limit=limit, cursor=cursor)
+            except ValueError as exc:
+                err.print(str(exc))
+                raise typer.Exit(2) from None
+
+        page = _read_db(_settings(config), read)
+    items = [c.model_dump(mode="json", include=_CASE_FIELDS) for c in page.items]
     if as_json:
         print(json.dumps(items, indent=2))
         return
@@ -738,6 +748,8 @@ def cases(config: ConfigOpt = None, url: UrlOpt = None, as_json: JsonOpt = False
         table.add_row(c["number"], c["state"], c["subject"], c["customer"],
                       ", ".join(x[-12:] for x in c["interaction_ids"]), c["created_at"])
     out.print(table)
+    if page.next_cursor:
+        out.print(f"more: --cursor {page.next_cursor}")
 
 
 config_app = typer.Typer(no_args_is_help=True, help="Check the configuration, or show it with secrets masked.")

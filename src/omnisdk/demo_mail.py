@@ -31,6 +31,7 @@ import httpx
 import orjson
 
 from omnisdk.adapters import ChannelAdapter
+from omnisdk.model import Case
 from omnisdk.model.subjects import case_token, interaction_token
 
 ACCOUNT = "story"
@@ -60,6 +61,18 @@ def _sub(body: bytes, pattern: bytes, new: bytes) -> bytes:
 
 def _with_id(body: bytes, mid: str) -> bytes:
     return _sub(body, rb"^Message-ID:[^\r\n]*", f"Message-ID: <{mid}>".encode())
+
+
+async def _case(runtime: Any, case_id: str) -> Case:
+    """The case as stored now.
+
+    Raises:
+        RuntimeError: the store has no such case (the story made it: it should).
+    """
+    case = await runtime.store.transact(lambda tx: tx.get_case(case_id))
+    if case is None:
+        raise RuntimeError(f"the story's case {case_id} is gone")
+    return case
 
 
 async def mail_story(runtime: Any, client: httpx.AsyncClient, url: str, adapter: ChannelAdapter,
@@ -127,17 +140,17 @@ async def mail_story(runtime: Any, client: httpx.AsyncClient, url: str, adapter:
 
     case = await runtime.create_case(first, "Order 4711 arrived damaged")
     update = _with_id(recs["thread_reply_subject_token"], "story-6@mail.customer.example")
-    await post(_sub(update, rb"\[Case:CS\d+\]", case_token(case["number"]).encode()))
-    case = (await runtime.store.transact(lambda tx: tx.get_case(case["id"])))
-    counted = [u for u in case.get("updates", []) if u["counted"]]
-    out.append(Outcome(f"a [Case:{case['number']}] update", "1 counted update", f"{len(counted)} counted update"))
+    await post(_sub(update, rb"\[Case:CS\d+\]", case_token(case.number).encode()))
+    case = await _case(runtime, case.id)
+    counted = [u for u in case.updates or () if u.counted]
+    out.append(Outcome(f"a [Case:{case.number}] update", "1 counted update", f"{len(counted)} counted update"))
 
-    await runtime.move_case(case["id"], "in_progress", agent="alice")
-    await runtime.move_case(case["id"], "solution_proposed", agent="alice", note="A replacement ships today.")
+    await runtime.move_case(case.id, "in_progress", agent="alice")
+    await runtime.move_case(case.id, "solution_proposed", agent="alice", note="A replacement ships today.")
     accept = _with_id(recs["thread_reply_subject_token"], "story-7@mail.customer.example")
-    accept = _sub(accept, rb"\[Case:CS\d+\]", case_token(case["number"]).encode())
+    accept = _sub(accept, rb"\[Case:CS\d+\]", case_token(case.number).encode())
     accept = _sub(accept, rb"\r?\n\r?\nThe replacement", b"\n\nACCEPT\n\nThe replacement")
     await post(accept)
-    case = (await runtime.store.transact(lambda tx: tx.get_case(case["id"])))
-    out.append(Outcome("ACCEPT on the first line", "resolved", str(case.get("state"))))
+    case = await _case(runtime, case.id)
+    out.append(Outcome("ACCEPT on the first line", "resolved", case.state.value))
     return out

@@ -30,7 +30,7 @@ from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.profile_links import link_profile
 from omnisdk.lifecycle.transitions import agent_event
 from omnisdk.metrics import RuntimeMetrics
-from omnisdk.model import Interaction
+from omnisdk.model import Case, Interaction
 from omnisdk.model.addresses import KNOWN_CHANNELS, check_e164, conversation_key
 from omnisdk.observability.redaction import REDACTOR, secrets_of
 from omnisdk.observability.tracing import Tracing
@@ -271,16 +271,21 @@ class Runtime:
             lambda ctx: self.lifecycle.actions.close(ctx, interaction_id, wrap_up_code, agent=agent))
 
     async def create_case(self, interaction_id: str, subject: str | None = None,
-                          agent: str | None = None) -> dict[str, Any]:
-        """Open a case (``CS0000001`` …) from the interaction and close it with "Task created"."""
+                          agent: str | None = None) -> Case:
+        """Open a case (``CS0000001`` …) from the interaction and close it with "Task created";
+        returns the case.  Raises as :meth:`omnisdk.lifecycle.cases.Cases.create_case`."""
         return await self.processor.operate(lambda ctx: self.lifecycle.cases.create_case(ctx, interaction_id, subject, agent))
 
-    async def link_case(self, interaction_id: str, case_id: str) -> dict[str, Any]:
-        """Link the interaction to an existing case (id or number)."""
+    async def link_case(self, interaction_id: str, case_id: str) -> Case:
+        """Link the interaction to an existing case (id or number); returns the case after it.
+
+        Raises:
+            NotFoundError: unknown interaction or case.
+        """
         return await self.processor.operate(lambda ctx: self.lifecycle.cases.link_case(ctx, interaction_id, case_id))
 
     async def move_case(self, case_id: str, state: str, *, agent: str | None = None,
-                        note: str | None = None) -> dict[str, Any]:
+                        note: str | None = None) -> Case:
         """Move a case (id or number) through its lifecycle (``new → in_progress →
         solution_proposed → resolved → closed``, :mod:`omnisdk.lifecycle.case_states`); the
         customer is told (``[lifecycle] case_update_text``).  Returns the case.
@@ -311,7 +316,7 @@ class Runtime:
         return CaseTexts(life.case_update_text, self.case_links(), life.case_links_text, life.case_closed_text,
                          life.case_survey_text)
 
-    async def answer_case_link(self, token: str, score: int | None = None) -> dict[str, Any]:
+    async def answer_case_link(self, token: str, score: int | None = None) -> Case:
         """Apply a case link the customer used (accept, reject, survey answer); returns the case.
 
         Raises:
@@ -551,12 +556,9 @@ class Runtime:
 
         return await self.store.transact(read)
 
-    async def cases(self) -> list[dict[str, Any]]:
-        """Every case, by number."""
-        return await self.store.transact(lambda tx: tx.list_cases())
-
-    async def page_cases(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[dict[str, Any]]:
-        """One page of cases, newest (highest number) first.
+    async def page_cases(self, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page[Case]:
+        """One page of cases, newest (highest number) first; pass ``next_cursor`` back as
+        ``cursor`` for the next.
 
         Raises:
             ValueError: ``limit`` outside 1..500, or a cursor this API did not give out.
@@ -598,7 +600,7 @@ class Runtime:
 
         def op(ctx: Any) -> None:
             self.engine.put_agent(agent)  # lower capacity takes no work away: it applies to new offers
-            ctx.tx.save_agent(agent.model_dump(mode="json"))
+            ctx.tx.save_agent(agent)
             ctx.emitted.append(agent_event(agent, ctx))
             self.lifecycle.dispatch.drain(ctx, agent.id)
 
@@ -614,7 +616,7 @@ class Runtime:
 
         def op(ctx: Any) -> None:
             self.engine.put_queue(queue)
-            ctx.tx.save_queue(queue.model_dump(mode="json"))
+            ctx.tx.save_queue(queue)
             self.lifecycle.dispatch.drain(ctx)
 
         await self.processor.operate(op)

@@ -17,7 +17,17 @@ import pytest
 
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
-from omnisdk.model import Interaction, InteractionState
+from omnisdk.model import (
+    Case,
+    CaseState,
+    CaseSurvey,
+    CaseTransition,
+    CaseUpdate,
+    Interaction,
+    InteractionState,
+    MessageRecord,
+    Transition,
+)
 from omnisdk.routing.model import Agent, Queue
 from omnisdk.store import (
     HistoryRow,
@@ -182,7 +192,7 @@ class StoreContract:
 
     async def test_history_rows_round_trip_in_order(self, store):
         rows = [HistoryRow("i-1", "2030-01-02T03:04:05Z", None, "new", None, None),
-                ("i-1", "2030-01-02T03:04:06Z", "new", "queued", None, "support", "routed"),
+                HistoryRow("i-1", "2030-01-02T03:04:06Z", "new", "queued", None, "support", "routed"),
                 HistoryRow("i-2", "2030-01-02T03:04:07Z", None, "new", None, None, None)]
 
         def write(tx):
@@ -190,6 +200,9 @@ class StoreContract:
             tx.log_transition("i-1", "2030-01-02T03:04:08Z", "queued", "offered", "alice", "support")
 
         await store.transact(write)
+        plain = ("i-1", "2030-01-02T03:04:09Z", "offered", "work_in_progress", "alice", "support", None)
+        with pytest.raises(TypeError, match="HistoryRow"):  # only typed rows, and none of the batch is written
+            await store.transact(lambda tx: tx.log_transitions([HistoryRow(*plain), plain]))
         history = await store.transact(lambda tx: tx.interaction_history("i-1"))
         assert all(isinstance(h, HistoryRow) for h in history)
         assert [(h.from_state, h.to_state, h.agent, h.note) for h in history] == [
@@ -417,28 +430,51 @@ class StoreContract:
 
     # --- cases, counters, directory ------------------------------------------------------------
 
-    async def test_cases_by_id_and_number_and_pages(self, store):
+    async def test_cases_by_id_and_number_and_pages_with_every_field(self, store):
         def open_cases(tx):
             for _ in range(3):
                 n = tx.next_number("case")
-                tx.save_case({"id": f"c-{n}", "number": f"CS{n:07d}", "subject": f"s{n}", "customer": "+1",
-                              "interaction_ids": [f"i-{n}"], "created_at": "2030-01-02T03:04:05Z"})
+                tx.save_case(Case(id=f"c-{n}", number=f"CS{n:07d}", subject=f"s{n}", customer="+1",
+                                  interaction_ids=[f"i-{n}"], created_at=T0))
 
         await store.transact(open_cases)
-        assert (await store.transact(lambda tx: tx.get_case("CS0000002")))["id"] == "c-2"
+        assert (await store.transact(lambda tx: tx.get_case("CS0000002"))).id == "c-2"
         case = await store.transact(lambda tx: tx.get_case("c-3"))
-        case["interaction_ids"].append("i-9")
+        assert isinstance(case, Case) and case.state is CaseState.NEW and case.updates is None
+        case = case.model_copy(update={"interaction_ids": [*case.interaction_ids, "i-9"]})
         await store.transact(lambda tx: tx.save_case(case))
-        assert (await store.transact(lambda tx: tx.get_case("c-3")))["interaction_ids"] == ["i-3", "i-9"]
+        assert (await store.transact(lambda tx: tx.get_case("c-3"))).interaction_ids == ["i-3", "i-9"]
         assert await store.transact(lambda tx: tx.get_case("nope")) is None
-        assert [c["number"] for c in await store.transact(lambda tx: tx.list_cases())] == [
-            "CS0000001", "CS0000002", "CS0000003"]
         first = await store.transact(lambda tx: tx.page_cases(limit=2))
         rest = await store.transact(lambda tx: tx.page_cases(limit=2, cursor=first.next_cursor))
-        assert [c["number"] for c in first.items + rest.items] == ["CS0000003", "CS0000002", "CS0000001"]
-        assert rest.next_cursor is None
+        assert [c.number for c in first.items + rest.items] == ["CS0000003", "CS0000002", "CS0000001"]
+        assert all(isinstance(c, Case) for c in first.items + rest.items) and rest.next_cursor is None
         with pytest.raises(ValueError):
             await store.transact(lambda tx: tx.page_cases(limit=2, cursor="garbage"))
+        with pytest.raises(TypeError, match="Case"):  # a plain document is refused, nothing written
+            await store.transact(lambda tx: tx.save_case(case.model_dump(mode="json") | {"id": "c-x"}))
+        assert await store.transact(lambda tx: tx.get_case("c-x")) is None
+        # every field comes back; numbers past seven digits page after the shorter ones
+        inter = interaction(1)
+        full = Case(
+            id="c-full", number="CS9999999", subject="Printer X2 jams", customer="ann@example.test",
+            interaction_ids=[inter.id], created_at=T0, state=CaseState.CLOSED, product="Printer X2",
+            state_history=[CaseTransition(at=T0, from_state="new", to_state="closed", by="alice", note="done")],
+            context=inter,
+            history=[MessageRecord(message_id="m-1", direction="inbound", kind="text", body={"text": "It jams."},
+                                   created_at="2030-01-02T03:04:05Z")],
+            transitions=[Transition(at="2030-01-02T03:04:05Z", from_state=None, to_state="new", note="customer message")],
+            updates=[CaseUpdate(at=T0, message_id="r-1@example.test", sender="ann@example.test", counted=False,
+                                reason="the receiving MTA says dmarc=fail: kept as a note")],
+            survey=CaseSurvey(score=4, at=T0 + timedelta(days=1)),
+        )
+        wider = Case(id="c-wide", number="CS10000000", subject="s", customer="+1", created_at=T0)
+        await store.transact(lambda tx: [tx.save_case(full), tx.save_case(wider)])
+        got = await store.transact(lambda tx: tx.get_case("CS9999999"))
+        assert got == full and got.updates[0].model_dump(mode="json")["from"] == "ann@example.test"
+        first = await store.transact(lambda tx: tx.page_cases(limit=1))
+        rest = await store.transact(lambda tx: tx.page_cases(limit=2, cursor=first.next_cursor))
+        assert [c.number for c in first.items + rest.items] == ["CS10000000", "CS9999999", "CS0000003"]
 
     async def test_counters_add_up_and_roll_back_with_their_transaction(self, store):
         await store.transact(lambda tx: tx.count("x", 2))
@@ -461,6 +497,11 @@ class StoreContract:
         agents = await store.transact(lambda tx: tx.list_agents())
         assert agents == [alice.model_copy(update={"capacity": {"chat": 1}})]
         assert [q.name for q in await store.transact(lambda tx: tx.list_queues())] == ["vip", "b"]
+        with pytest.raises(TypeError, match="Agent"):  # only typed rows
+            await store.transact(lambda tx: tx.save_agent({"id": "bob", "capacity": {"chat": 1}}))
+        with pytest.raises(TypeError, match="Queue"):
+            await store.transact(lambda tx: tx.save_queue({"name": "c"}))
+        assert len(await store.transact(lambda tx: tx.list_agents())) == 1
 
     # --- email threading ------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The SQLite schema is versioned: a database made by the release before versioning (``data/v1.db``,
 made by ``data/make_v1_db.py`` with that release through its real gateway and the WhatsApp
-recordings) upgrades in place, reads back every row, and keeps working."""
+recordings) upgrades in place, reads back every row, and keeps working; a case document of the
+release before typed case rows (``data/case_doc_v12.json``) loads into the model unchanged."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from omnisdk.model import Interaction
+from omnisdk.model import Case, CaseState, Interaction
 from omnisdk.store import IdempotencyConflict, StoreError, open_store
 from omnisdk.store.sqlite import migrations
 from omnisdk.store.sqlite.migrations import LATEST, MIGRATIONS, migrate, schema_version
@@ -83,7 +84,7 @@ async def test_an_old_database_migrates_in_place_and_reads_back_every_row(old_db
                 "history": {iid: tx.interaction_history(iid) for iid, _, _ in before["interactions"]},
                 "messages": {iid: tx.messages_of(iid) for iid, _, _ in before["interactions"]},
                 "timers": tx.pending_timers(),
-                "cases": tx.list_cases(),
+                "cases": list(reversed(tx.page_cases(limit=500).items)),
                 "counters": tx.counters(),
                 "backlog": tx.inbox_backlog(),
                 "contacts": [tx.upsert_contact(ch, v, None, "2030-01-01T00:00:00Z") for ch, v, _ in before["contacts"]],
@@ -106,7 +107,15 @@ async def test_an_old_database_migrates_in_place_and_reads_back_every_row(old_db
         assert sorted(got, key=str) == sorted(want, key=str)
         assert [(t.key, t.kind, t.due_at, t.interaction_id, t.data) for t in after["timers"]] == [
             (k, kind, due, iid, orjson.loads(data)) for k, kind, due, iid, data in before["timers"]]
-        assert after["cases"] == [orjson.loads(d) for (d,) in before["cases"]]
+        # cases: typed, with every field the old documents hold unchanged; what they lack is
+        # the lifecycle's start (new, no history) and the interaction's newer defaults
+        assert len(after["cases"]) == len(before["cases"]) == 1
+        for case, (doc,) in zip(after["cases"], before["cases"], strict=True):
+            old, now = orjson.loads(doc), case.model_dump(mode="json")
+            assert isinstance(case, Case) and "state" not in old and "updates" not in old
+            assert {k: now[k] for k in old if k != "context"} == {k: v for k, v in old.items() if k != "context"}
+            assert now["context"].items() >= old["context"].items() and case.context.id == old["context"]["id"]
+            assert (case.state, case.state_history, case.updates, case.survey) == (CaseState.NEW, [], None, None)
         assert after["counters"] == before["counters"]
         assert after["backlog"] == 0  # the processor's cursor kept its place
         assert after["contacts"] == [c for _, _, c in before["contacts"]]
@@ -248,3 +257,35 @@ def test_version_6_keeps_each_indexed_message_id_under_its_interactions_account(
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'email_message_ids'").fetchall() == []
     finally:
         conn.close()
+
+
+CASE_DOC = Path(__file__).parent / "data" / "case_doc_v12.json"
+"""A case as the release before typed case rows stored it, every field set (made by
+``data/make_case_doc.py`` with that release: email to case, a dmarc=fail note, ACCEPT by mail,
+closed, survey answered)."""
+
+
+async def test_a_case_document_of_the_release_before_typed_rows_loads_and_saves_back_the_same(tmp_path):
+    raw_doc = CASE_DOC.read_text().strip()
+    old = orjson.loads(raw_doc)
+    store = await opened(tmp_path / "cases.db")
+    try:
+        def put(tx):  # as that release wrote it: the document, by raw SQL
+            tx.c.execute("INSERT INTO cases (id, number, created_at, doc) VALUES (?, ?, ?, ?)",
+                         (old["id"], old["number"], old["created_at"], raw_doc))
+
+        await store.transact(put)
+        case = await store.transact(lambda tx: tx.get_case(old["number"]))
+        assert isinstance(case, Case) and case.state is CaseState.CLOSED and case.product == "Printer X2"
+        assert [(u.sender, u.counted) for u in case.updates] == [("ann@example.test", False), ("ann@example.test", True)]
+        assert "dmarc=fail" in case.updates[0].reason and case.survey.score == 4
+        assert [(h.to_state.value, h.by) for h in case.state_history] == [
+            ("in_progress", "alice"), ("solution_proposed", "alice"), ("resolved", "customer"), ("closed", "alice")]
+        assert case.context.id == case.interaction_ids[0] and case.history[0].body["text"] == "It jams."
+        assert case.model_dump(mode="json") == old  # nothing lost, nothing renamed
+        assert (await store.transact(lambda tx: tx.page_cases(limit=5))).items == [case]
+        await store.transact(lambda tx: tx.save_case(case))
+        (doc,) = raw(tmp_path / "cases.db", "SELECT doc FROM cases")[0]
+        assert orjson.loads(doc) == old  # saved back by today's code: the same document
+    finally:
+        await store.close()

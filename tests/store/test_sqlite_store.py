@@ -239,6 +239,47 @@ def test_the_cli_finds_an_interaction_by_its_suffix_among_100k(busy_db, tmp_path
     assert time.perf_counter() - started < 5
 
 
+def test_the_cli_pages_cases_newest_first_with_limit_and_cursor(tmp_path):
+    import asyncio
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from omnisdk.cli import app
+    from omnisdk.model import Case
+
+    db = tmp_path / "cases.db"
+
+    async def make():
+        store = open_store(f"sqlite:///{db}", synchronous="NORMAL")
+        await store.open()
+        try:
+            at = datetime(2030, 1, 2, tzinfo=UTC)
+            await store.transact(lambda tx: [tx.save_case(Case(
+                id=f"c-{n}", number=f"CS{n:07d}", subject=f"subject {n}", customer="+15550100001",
+                interaction_ids=[f"{n:032x}"], created_at=at + timedelta(minutes=n))) for n in range(1, 8)])
+        finally:
+            await store.close()
+
+    asyncio.run(make())
+    config = tmp_path / "omnisdk.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{db}"\n')
+    first = CliRunner().invoke(app, ["cases", "--config", str(config), "--limit", "3"])
+    assert first.exit_code == 0, first.output
+    assert re.findall(r"CS\d{7}", first.stdout) == ["CS0000007", "CS0000006", "CS0000005"]
+    (cursor,) = re.findall(r"more: --cursor (\S+)", first.stdout)
+    rest = CliRunner().invoke(app, ["cases", "--config", str(config), "--limit", "5", "--cursor", cursor, "--json"])
+    assert rest.exit_code == 0, rest.output
+    docs = json.loads(rest.stdout)
+    assert [d["number"] for d in docs] == ["CS0000004", "CS0000003", "CS0000002", "CS0000001"]
+    assert docs[0] == {"id": "c-4", "number": "CS0000004", "subject": "subject 4", "customer": "+15550100001",
+                       "interaction_ids": [f"{4:032x}"], "created_at": "2030-01-02T00:04:00Z", "state": "new",
+                       "product": None, "state_history": []}
+    bad = CliRunner().invoke(app, ["cases", "--config", str(config), "--cursor", "not-a-cursor"])
+    assert bad.exit_code == 2 and "cursor" in bad.output
+
+
 # --- Store.read: the CLI's inspection path --------------------------------------------------------
 
 async def test_read_on_a_missing_file_is_store_not_found_and_creates_nothing(tmp_path):

@@ -50,10 +50,10 @@ async def test_a_reply_threads_by_references_and_a_case_token_by_the_case(tmp_pa
         await kit.runtime.store.transact(lambda tx: [tx.next_number("case") for _ in range(10)])
         await kit.runtime.accept(first.id, "erin")
         case = await kit.runtime.create_case(first.id, "Order 4711 arrived damaged")
-        assert case["number"] == "CS0000011"
+        assert case.number == "CS0000011"
         assert (await kit.deliver(recs["thread_reply_subject_token"])).status_code == 200
         inter, decision = await _thread(kit, "q-4711-3@mail.customer.example")
-        assert decision["rule"] == "subject_token" and inter.case_id == case["id"] and inter.id != first.id
+        assert decision["rule"] == "subject_token" and inter.case_id == case.id and inter.id != first.id
 
 
 async def test_an_auto_reply_and_a_bounce_never_open_an_interaction(tmp_path, recs):

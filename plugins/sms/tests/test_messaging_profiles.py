@@ -263,7 +263,7 @@ async def test_the_requester_sees_the_case_number_but_not_the_acknowledgement(ri
     await rig.rt.accept(inter.id)
     case = await rig.rt.create_case(inter.id, "Order #4711 late")
     [form] = await rig.sent()
-    assert case["number"] in form["Body"][0]
+    assert case.number in form["Body"][0]
     stats = await rig.rt.stats()
     assert stats["outbound.suppressed.system_message"] == 1
 

@@ -178,7 +178,7 @@ async def test_the_survey_answer_is_kept_on_the_interaction_and_the_case_links_t
     inter = await chat.wait_for(lambda: _only(chat, S.OFFERED))
     await chat.runtime.accept(inter.id, "alice")
     case = await chat.runtime.create_case(inter.id, "Wrong invoice")
-    assert inter.id in case["interaction_ids"]
+    assert inter.id in case.interaction_ids
     assert (await chat.runtime.interaction(inter.id))[0].state is S.CLOSED  # creating a case closes it (Task created)
     survey = await _post(http, chat, visitor, kind="survey", score=4, comment="Fine", interaction_id=inter.id)
     assert survey.status_code == 202
@@ -193,7 +193,7 @@ async def test_the_survey_answer_is_kept_on_the_interaction_and_the_case_links_t
     await asyncio.sleep(0.3)
     found, _, messages = await chat.runtime.interaction(inter.id)
     assert found.context["survey"]["score"] == 4 and found.context["survey"]["comment"] == "Fine"
-    assert found.case_id == case["id"]
+    assert found.case_id == case.id
     # the survey is not in the transcript: the customer's one message, and the case's notice
     assert [m["direction"] for m in messages if m["direction"] == "inbound"] == ["inbound"]
     assert not any("Fine" in str(m["body"]) for m in messages)

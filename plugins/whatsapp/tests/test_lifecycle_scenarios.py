@@ -276,10 +276,10 @@ async def test_create_case_closes_with_task_created_and_tells_the_customer(rig, 
     inter = await rig.customer(recorded(recordings, "message/text", wamid="wamid.case-1"))
     await rig.rt.accept(inter.id)
     case = await rig.rt.create_case(inter.id, "Follow-up")
-    assert case["number"] == "CS0000001" and case["interaction_ids"] == [inter.id]
-    assert case["customer"] == f"+{CUSTOMER_WA_ID}" and case["history"][0]["body"]["text"] == "Body Text"
+    assert case.number == "CS0000001" and case.interaction_ids == [inter.id]
+    assert case.customer == f"+{CUSTOMER_WA_ID}" and case.history[0].body["text"] == "Body Text"
     closed, history, _ = await rig.rt.interaction(inter.id)
-    assert closed.state is S.CLOSED and closed.wrap_up_code == "Task created" and closed.case_id == case["id"]
+    assert closed.state is S.CLOSED and closed.wrap_up_code == "Task created" and closed.case_id == case.id
     assert history[-1]["note"] == "case CS0000001" and rig.load("bob") == 0
     [sent] = await rig.sent()
     assert sent["to"] == CUSTOMER_WA_ID and sent["type"] == "text"

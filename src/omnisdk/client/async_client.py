@@ -36,7 +36,7 @@ from omnisdk.gateway.schemas import (
     ReplyAccepted,
     Summary,
 )
-from omnisdk.model import Case, CaseState, Interaction
+from omnisdk.model import CaseState, CaseSummary, Interaction
 from omnisdk.routing.model import Agent, Presence, Queue
 
 T = TypeVar("T")
@@ -182,7 +182,7 @@ class AsyncAgentClient(BaseAgentClient):
     async def list_cases(self, *, limit: int | None = None, cursor: str | None = None) -> CasePage:
         return await self._run(calls.list_cases(limit=limit, cursor=cursor))
 
-    def iter_cases(self, *, limit: int | None = None) -> AsyncIterator[Case]:
+    def iter_cases(self, *, limit: int | None = None) -> AsyncIterator[CaseSummary]:
         return self._pages(lambda cursor: self.list_cases(limit=limit, cursor=cursor))
 
     async def move_case(self, case_id: str, state: CaseState | str, *, agent: str | None = None,

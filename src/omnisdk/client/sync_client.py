@@ -46,7 +46,7 @@ from omnisdk.gateway.schemas import (
     ReplyAccepted,
     Summary,
 )
-from omnisdk.model import Case, CaseState, Interaction, InteractionState
+from omnisdk.model import CaseState, CaseSummary, Interaction, InteractionState
 from omnisdk.routing.model import Agent, Presence, Queue
 
 T = TypeVar("T")
@@ -327,7 +327,7 @@ class AgentClient(BaseAgentClient):
         """
         return self._run(calls.list_cases(limit=limit, cursor=cursor))
 
-    def iter_cases(self, *, limit: int | None = None) -> Iterator[Case]:
+    def iter_cases(self, *, limit: int | None = None) -> Iterator[CaseSummary]:
         """Every case, newest first, page after page."""
         return self._pages(lambda cursor: self.list_cases(limit=limit, cursor=cursor))
 

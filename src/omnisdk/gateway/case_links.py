@@ -12,6 +12,7 @@ a Content-Security-Policy that allows no script and forms only to this page.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -32,6 +33,11 @@ _ASK = {
     "accept": ("Accept the proposed solution of case {number}?", "Accept"),
     "reject": ("Reject the proposed solution of case {number}? We will keep working on it.", "Reject"),
 }
+
+
+def _rfc3339(at: datetime) -> str:
+    """``at`` as the stored documents spell it (RFC 3339, ``Z`` for UTC)."""
+    return at.isoformat().replace("+00:00", "Z")
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -56,20 +62,20 @@ def routes(runtime: Runtime) -> list[Route]:
         case = await runtime.store.transact(lambda tx: tx.get_case(case_id))
         if case is None:
             return _page("No such case", "<p>This case does not exist.</p>", 404)
-        number = html.escape(case["number"])
+        number = html.escape(case.number)
         if action == "view":
-            state = str(case.get("state") or "new").replace("_", " ")
-            steps = "".join(f"<li>{html.escape(str(h['at']))}: {html.escape(str(h['to_state']).replace('_', ' '))}</li>"
-                            for h in case.get("state_history", []))
-            return _page(f"Case {case['number']}", f"<p>{html.escape(case['subject'])}</p><p>Status: "
+            state = case.state.value.replace("_", " ")
+            steps = "".join(f"<li>{html.escape(_rfc3339(h.at))}: {html.escape(h.to_state.value.replace('_', ' '))}</li>"
+                            for h in case.state_history)
+            return _page(f"Case {case.number}", f"<p>{html.escape(case.subject)}</p><p>Status: "
                          f"<strong>{html.escape(state)}</strong></p>" + (f"<ol>{steps}</ol>" if steps else ""))
         if action == "survey":
             buttons = "".join(f'<button name="score" value="{n}">{n}</button> ' for n in range(1, 6))
-            return _page(f"How did we do on case {case['number']}?",
+            return _page(f"How did we do on case {case.number}?",
                          f'<form method="post"><p>1 is poor, 5 is excellent.</p>{buttons}</form>')
         question, label = _ASK[action]
-        return _page(question.format(number=case["number"]),
-                     f'<p>Case {number}: {html.escape(case["subject"])}</p>'
+        return _page(question.format(number=case.number),
+                     f'<p>Case {number}: {html.escape(case.subject)}</p>'
                      f'<form method="post"><button>{label}</button></form>')
 
     async def apply(request: Request) -> HTMLResponse:
@@ -94,9 +100,9 @@ def routes(runtime: Runtime) -> list[Route]:
         except ValueError as exc:
             return _page("That answer is not a score", f"<p>{html.escape(str(exc))}.</p>", 400)
         if score is not None:
-            return _page("Thank you", f"<p>Your answer on case {html.escape(case['number'])} is kept.</p>")
-        return _page("Thank you", f"<p>Case {html.escape(case['number'])} is now "
-                     f"{html.escape(str(case.get('state', 'new')).replace('_', ' '))}.</p>")
+            return _page("Thank you", f"<p>Your answer on case {html.escape(case.number)} is kept.</p>")
+        return _page("Thank you", f"<p>Case {html.escape(case.number)} is now "
+                     f"{html.escape(case.state.value.replace('_', ' '))}.</p>")
 
     return [Route("/links/cases/{token}", show, methods=["GET"]),
             Route("/links/cases/{token}", apply, methods=["POST"])]

@@ -14,8 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omnisdk.adapters import ContactCard, ListMenu, Location, Reaction, ReplyButton
-from omnisdk.model import CaseState, Interaction, InteractionState
-from omnisdk.model.cases import Case
+from omnisdk.model import CaseState, CaseSummary, CaseUpdate, Interaction, MessageRecord, Transition
 from omnisdk.routing.model import Agent, Presence, Queue
 
 # --- errors --------------------------------------------------------------------------------
@@ -217,29 +216,6 @@ class PresenceRequest(_Request):
 # --- responses -----------------------------------------------------------------------------
 
 
-class Transition(BaseModel):
-    """One step of an interaction's history."""
-
-    at: str = Field(description="When (RFC 3339, UTC).")
-    from_state: InteractionState | None = Field(description="Previous state (null when created).")
-    to_state: InteractionState = Field(description="New state.")
-    agent: str | None = Field(None, description="Agent holding the interaction after the step.")
-    queue: str | None = Field(None, description="Queue after the step.")
-    note: str | None = Field(None, description="Why (rejected, transfer from … to …, case CS…).")
-
-
-class MessageRecord(BaseModel):
-    """One message of an interaction, inbound or outbound."""
-
-    message_id: str = Field(description="Provider's message id.")
-    direction: str = Field(description="inbound or outbound.")
-    kind: str | None = Field(None, description="text, media, location … (see omnisdk.model.messages).")
-    body: dict[str, Any] | None = Field(None, description="The normalized message; for mail also "
-                                        "``threading``: the rule, score and reason that placed it.")
-    created_at: str = Field(description="When (RFC 3339).")
-    status: str | None = Field(None, description="Delivery status of outbound messages (sent, delivered, read, failed).")
-
-
 class InteractionDetail(BaseModel):
     """An interaction with its full history and messages."""
 
@@ -263,14 +239,15 @@ class Summary(BaseModel):
     summary: str = Field(description="Plain text; empty for a thread with no text.")
 
 
-class CaseDetail(Case):
-    """A case with the context copied from the interaction it was opened from."""
+class CaseDetail(CaseSummary):
+    """A case with the context copied from the interaction it was opened from (the stored
+    :class:`~omnisdk.model.Case` without its survey answer)."""
 
-    context: dict[str, Any] | None = Field(None, description="The interaction as it was when the case opened.")
+    context: Interaction | None = Field(None, description="The interaction as it was when the case opened.")
     history: list[MessageRecord] | None = Field(None, description="Its messages when the case opened.")
     transitions: list[Transition] | None = Field(None, description="Its history when the case opened.")
-    updates: list[dict[str, Any]] | None = Field(None, description="Mail that joined the case: at, message_id, "
-                                                 "from, counted (false: kept as a note), reason.")
+    updates: list[CaseUpdate] | None = Field(None, description="Mail that joined the case: at, message_id, "
+                                             "from, counted (false: kept as a note), reason.")
 
 
 class AgentStatus(Agent):
@@ -297,7 +274,7 @@ class InteractionPage(BaseModel):
 class CasePage(BaseModel):
     """One page of cases, newest (highest number) first."""
 
-    items: list[Case] = Field(description="At most ``limit`` cases.")
+    items: list[CaseSummary] = Field(description="At most ``limit`` cases.")
     next_cursor: str | None = Field(description="Pass as ``cursor`` for the next page; null on the last page. Opaque.")
 
 

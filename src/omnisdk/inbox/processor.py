@@ -43,6 +43,7 @@ from omnisdk.routing.dispatch import rebuild
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.store.base import Store, Transaction
 from omnisdk.store.errors import StoreError
+from omnisdk.store.rows import HistoryRow
 from omnisdk.threading.conversations import thread_message
 
 
@@ -204,7 +205,7 @@ class Processor:
             await self.restore()
             raise
 
-    def _guarded(self, ctx: Ctx, fn: Callable[[], T], history: list | None = None) -> T:
+    def _guarded(self, ctx: Ctx, fn: Callable[[], T], history: list[HistoryRow] | None = None) -> T:
         """One item: its rows and its engine changes both roll back if it raises.  With
         ``history``, its history rows are collected there for one write per batch."""
         mark = self.engine.mark()
@@ -316,7 +317,7 @@ class Processor:
         before writing anything is undone in memory alone; one that fails after writing raises
         :class:`_Redo`, and the caller runs the batch again with every item guarded."""
         contexts: list[Ctx] = []
-        history: list = []  # the batch's history rows, written in one statement
+        history: list[HistoryRow] = []  # the batch's history rows, written in one statement
         failed: list[tuple[ev.Event, str]] = []
         tracer = self.tracing.tracer
         batch = self._batch_span

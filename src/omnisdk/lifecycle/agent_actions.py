@@ -240,7 +240,7 @@ class AgentActions:
             NotFoundError: unknown agent.
         """
         agent = self.engine.set_presence(agent_id, presence)
-        ctx.tx.save_agent(agent.model_dump(mode="json"))
+        ctx.tx.save_agent(agent)
         ctx.emitted.append(agent_event(agent, ctx))
         if presence is Presence.AVAILABLE:
             self.dispatch.drain(ctx, agent_id)

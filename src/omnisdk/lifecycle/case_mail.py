@@ -20,13 +20,12 @@ Called for every customer mail once it is threaded (:mod:`omnisdk.threading.emai
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from omnisdk.lifecycle.case_states import CUSTOMER, case_state, move_case
+from omnisdk.lifecycle.case_states import CUSTOMER, move_case
 from omnisdk.lifecycle.cases import Cases
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import LifecycleSettings
-from omnisdk.model import CaseState, Interaction, Message
+from omnisdk.model import Case, CaseState, CaseUpdate, Interaction, Message
 
 _VERDICT = re.compile(r"^\s*(accept|reject)\b[\s.!]*$", re.IGNORECASE)
 
@@ -57,8 +56,7 @@ class CaseMail:
             case = self.cases.create_case(ctx, inter.id, subject)
             product = self._product(subject or "")
             if product:
-                case["product"] = product
-                ctx.tx.save_case(case)
+                ctx.tx.save_case(case.model_copy(update={"product": product}))
             return True
         if inter.case_id:
             case = ctx.tx.get_case(inter.case_id)
@@ -72,17 +70,18 @@ class CaseMail:
                 return name
         return None
 
-    def _update(self, ctx: Ctx, case: dict[str, Any], message: Message) -> None:
+    def _update(self, ctx: Ctx, case: Case, message: Message) -> None:
         counted, reason = True, None
         auth = message.email.authentication if message.email else {}
-        if message.customer.lower() != str(case.get("customer", "")).lower():
+        if message.customer.lower() != case.customer.lower():
             counted, reason = False, f"from {message.customer}, not the case's contact: kept as a note"
         elif auth.get("dmarc") == "fail":
             counted, reason = False, "the receiving MTA says dmarc=fail: kept as a note"
-        case.setdefault("updates", []).append({"at": ctx.iso, "message_id": message.message_id,
-                                               "from": message.customer, "counted": counted, "reason": reason})
+        update = CaseUpdate(at=ctx.now, message_id=message.message_id, sender=message.customer, counted=counted,
+                            reason=reason)
+        case = case.model_copy(update={"updates": [*(case.updates or ()), update]})
         ctx.tx.save_case(case)
         word = verdict(message.text)
-        if counted and word and case_state(case) is CaseState.SOLUTION_PROPOSED:
+        if counted and word and case.state is CaseState.SOLUTION_PROPOSED:
             to = CaseState.RESOLVED if word == "accept" else CaseState.IN_PROGRESS
-            move_case(ctx, case["id"], to, by=CUSTOMER, note=f"the customer replied {word.upper()} by mail")
+            move_case(ctx, case.id, to, by=CUSTOMER, note=f"the customer replied {word.upper()} by mail")

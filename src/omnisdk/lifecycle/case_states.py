@@ -13,13 +13,12 @@ or reject of a proposed solution, :mod:`omnisdk.lifecycle.case_mail`) is not tol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from omnisdk import events as ev
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.lifecycle.case_links import CaseLinks
 from omnisdk.lifecycle.context import Ctx
-from omnisdk.model import CASE_TRANSITIONS, CaseState
+from omnisdk.model import CASE_TRANSITIONS, Case, CaseState, CaseSurvey, CaseTransition
 from omnisdk.outbound.enqueue import enqueue_text
 from omnisdk.outbound.notices import Notice
 
@@ -34,11 +33,6 @@ STATE_WORDS = {
     CaseState.CLOSED: "closed",
 }
 """How a state is named to the customer."""
-
-
-def case_state(case: dict[str, Any]) -> CaseState:
-    """The state of a stored case (cases made before the lifecycle are ``new``)."""
-    return CaseState(case.get("state") or CaseState.NEW.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +50,8 @@ class CaseTexts:
 
 
 def move_case(ctx: Ctx, case_id: str, to: CaseState | str, *, by: str, note: str | None = None,
-              texts: CaseTexts | None = None) -> dict[str, Any]:
-    """Move a case (by id or number) to ``to``; returns the case document after it.
+              texts: CaseTexts | None = None) -> Case:
+    """Move a case (by id or number) to ``to``; returns the case after it.
 
     ``texts`` say what the customer is told (:class:`CaseTexts`); nothing is told when ``by``
     is :data:`CUSTOMER` (they made the move).
@@ -73,35 +67,34 @@ def move_case(ctx: Ctx, case_id: str, to: CaseState | str, *, by: str, note: str
         target = CaseState(to)
     except ValueError:
         raise StateError(f"{to!r} is not a case state ({', '.join(s.value for s in CaseState)})") from None
-    current = case_state(case)
+    current = case.state
     if target not in CASE_TRANSITIONS[current]:
-        raise StateError(f"case {case['number']} is {current.value}: it cannot move to {target.value}")
-    case["state"] = target.value
-    case.setdefault("state_history", []).append(
-        {"at": ctx.iso, "from_state": current.value, "to_state": target.value, "by": by, "note": note})
+        raise StateError(f"case {case.number} is {current.value}: it cannot move to {target.value}")
+    step = CaseTransition(at=ctx.now, from_state=current, to_state=target, by=by, note=note)
+    case = case.model_copy(update={"state": target, "state_history": [*case.state_history, step]})
     ctx.tx.save_case(case)
     ctx.emitted.append(ev.Event(
-        id=f"{case['id']}:{len(case['state_history'])}", source="/omnisdk/core", type=ev.TYPE_CASE_UPDATED,
-        data={"id": case["id"], "number": case["number"], "from_state": current.value, "to_state": target.value,
-              "by": by, "note": note}, time=ctx.iso, subject=case["number"]))
+        id=f"{case.id}:{len(case.state_history)}", source="/omnisdk/core", type=ev.TYPE_CASE_UPDATED,
+        data={"id": case.id, "number": case.number, "from_state": current.value, "to_state": target.value,
+              "by": by, "note": note}, time=ctx.iso, subject=case.number))
     if texts is not None and by != CUSTOMER:
         _tell(ctx, case, target, note, texts)
     return case
 
 
-def _tell(ctx: Ctx, case: dict[str, Any], target: CaseState, note: str | None, texts: CaseTexts) -> None:
-    inter = ctx.tx.get_interaction(case["interaction_ids"][-1]) if case.get("interaction_ids") else None
+def _tell(ctx: Ctx, case: Case, target: CaseState, note: str | None, texts: CaseTexts) -> None:
+    inter = ctx.tx.get_interaction(case.interaction_ids[-1]) if case.interaction_ids else None
     if inter is None:
         return
-    step = len(case["state_history"])
-    fields: dict[str, str] = {"number": case["number"], "state": STATE_WORDS[target], "note": note or ""}
+    step = len(case.state_history)
+    fields: dict[str, str] = {"number": case.number, "state": STATE_WORDS[target], "note": note or ""}
     links = texts.links
     if links is not None:
-        fields |= {action: links.url(case["id"], action, ctx.ts) for action in ("accept", "reject", "survey")}
+        fields |= {action: links.url(case.id, action, ctx.ts) for action in ("accept", "reject", "survey")}
     if target is CaseState.CLOSED and links is not None:  # two mails: the closed notice, then the survey
-        enqueue_text(ctx, inter, texts.closed.format(**fields).strip(), f"case:{case['id']}:{step}", automatic=True,
+        enqueue_text(ctx, inter, texts.closed.format(**fields).strip(), f"case:{case.id}:{step}", automatic=True,
                      notice=Notice.CASE_CLOSED)
-        enqueue_text(ctx, inter, texts.survey.format(**fields).strip(), f"case:{case['id']}:{step}:survey",
+        enqueue_text(ctx, inter, texts.survey.format(**fields).strip(), f"case:{case.id}:{step}:survey",
                      automatic=True, notice=Notice.CASE_SURVEY)
         return
     text = texts.update.format(**fields).strip()
@@ -109,12 +102,13 @@ def _tell(ctx: Ctx, case: dict[str, Any], target: CaseState, note: str | None, t
         text += "\n\n" + texts.links_text.format(**fields)
     notice = {CaseState.SOLUTION_PROPOSED: Notice.CASE_SOLUTION, CaseState.CLOSED: Notice.CASE_CLOSED}.get(
         target, Notice.CASE_UPDATE)
-    enqueue_text(ctx, inter, text, f"case:{case['id']}:{step}", automatic=True, notice=notice)
+    enqueue_text(ctx, inter, text, f"case:{case.id}:{step}", automatic=True, notice=notice)
 
 
-def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None) -> dict[str, Any]:
+def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None) -> Case:
     """The customer used a case link: ``accept`` or ``reject`` a proposed solution, or answer
-    the ``survey`` with ``score`` 1–5 (kept once, in ``case["survey"]``).  Returns the case.
+    the ``survey`` with ``score`` 1–5 (kept once, in :attr:`Case.survey`).  Returns the case
+    after it.
 
     Raises:
         NotFoundError: unknown case.  StateError: no solution is proposed (accept, reject), the
@@ -129,15 +123,14 @@ def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None) -
     if action == "survey":
         if score is None or not 1 <= score <= 5:
             raise ValueError("the survey's answer is a score from 1 to 5")
-        if case_state(case) is not CaseState.CLOSED:
-            raise StateError(f"case {case['number']} is not closed yet")
-        if case.get("survey"):
-            raise StateError(f"the survey of case {case['number']} was answered already")
-        case["survey"] = {"score": score, "at": ctx.iso}
+        if case.state is not CaseState.CLOSED:
+            raise StateError(f"case {case.number} is not closed yet")
+        if case.survey is not None:
+            raise StateError(f"the survey of case {case.number} was answered already")
+        case = case.model_copy(update={"survey": CaseSurvey(score=score, at=ctx.now)})
         ctx.tx.save_case(case)
         return case
-    if case_state(case) is not CaseState.SOLUTION_PROPOSED:
-        raise StateError(f"case {case['number']} has no proposed solution to {action} (it is "
-                         f"{case_state(case).value})")
+    if case.state is not CaseState.SOLUTION_PROPOSED:
+        raise StateError(f"case {case.number} has no proposed solution to {action} (it is {case.state.value})")
     to = CaseState.RESOLVED if action == "accept" else CaseState.IN_PROGRESS
-    return move_case(ctx, case["id"], to, by=CUSTOMER, note=f"the customer chose {action.upper()} by link")
+    return move_case(ctx, case.id, to, by=CUSTOMER, note=f"the customer chose {action.upper()} by link")

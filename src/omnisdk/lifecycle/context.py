@@ -15,6 +15,7 @@ from omnisdk.events import Event
 from omnisdk.model import Interaction
 from omnisdk.observability import log_context
 from omnisdk.store.base import Transaction
+from omnisdk.store.rows import HistoryRow
 
 
 class Ctx:
@@ -45,7 +46,7 @@ class Ctx:
         self.after: list[Callable[[], None]] = []
         """Calls to make once the transaction has committed (CCaaS hooks)."""
         self.dirty: dict[str, Interaction] = {}
-        self.logs: list[tuple[str, str, str | None, str, str | None, str | None, str | None]] = []
+        self.logs: list[HistoryRow] = []
 
     def get(self, interaction_id: str) -> Interaction | None:
         """The interaction as this operation left it so far, else as stored."""
@@ -58,7 +59,7 @@ class Ctx:
             log_context.add(interaction_id=interaction.id)
         self.dirty[interaction.id] = interaction
 
-    def flush(self, history: list[tuple[str, str, str | None, str, str | None, str | None, str | None]] | None = None) -> None:
+    def flush(self, history: list[HistoryRow] | None = None) -> None:
         """Write every touched interaction once, and the history rows — or hand the history
         rows to ``history`` for the caller to write with others in one statement (they only
         append, so writing them later in the same transaction changes nothing).

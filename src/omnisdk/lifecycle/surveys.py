@@ -1,5 +1,5 @@
 """Survey answers: kept once on the interaction they are about (``context["survey"]``), the way
-a case keeps its survey (``case["survey"]``, :mod:`omnisdk.lifecycle.case_states`)."""
+a case keeps its survey (``case.survey``, :mod:`omnisdk.lifecycle.case_states`)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.states import TRANSITIONS, transition
 from omnisdk.model import Interaction
 from omnisdk.model import InteractionState as S
+from omnisdk.store.rows import HistoryRow
 
 STATE_EVENT = {
     S.NEW: ev.TYPE_INTERACTION_CREATED,
@@ -92,7 +93,7 @@ def move(ctx: Ctx, inter: Interaction, target: S, note: str | None = None, **cha
     else:
         new = transition(inter, target, ctx.now, **changes)
         ctx.put(new)
-    ctx.logs.append((new.id, ctx.iso, source.value, target.value, new.agent, new.queue, note))
+    ctx.logs.append(HistoryRow(new.id, ctx.iso, source.value, target.value, new.agent, new.queue, note))
     emit(ctx, STATE_EVENT[target], new, note)
     return new
 
@@ -101,7 +102,7 @@ def created(ctx: Ctx, inter: Interaction, agent: str | None, note: str) -> None:
     """Record a newly made interaction (state ``new``): remembered in ``ctx``, its first history
     row, ``io.omnisdk.interaction.created``."""
     ctx.put(inter)
-    ctx.logs.append((inter.id, ctx.iso, None, S.NEW.value, agent, None, note))
+    ctx.logs.append(HistoryRow(inter.id, ctx.iso, None, S.NEW.value, agent, None, note))
     emit(ctx, ev.TYPE_INTERACTION_CREATED, inter)
 
 

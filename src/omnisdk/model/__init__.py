@@ -20,7 +20,15 @@ from omnisdk.model.addresses import (
     conversation_key,
     to_e164,
 )
-from omnisdk.model.cases import CASE_TRANSITIONS, Case, CaseState, CaseTransition
+from omnisdk.model.cases import (
+    CASE_TRANSITIONS,
+    Case,
+    CaseState,
+    CaseSummary,
+    CaseSurvey,
+    CaseTransition,
+    CaseUpdate,
+)
 from omnisdk.model.directory import DirectoryUser
 from omnisdk.model.email import EmailHeaders
 from omnisdk.model.interactions import (
@@ -28,7 +36,9 @@ from omnisdk.model.interactions import (
     Draft,
     Interaction,
     InteractionState,
+    MessageRecord,
     RoutingSource,
+    Transition,
     WrapUpCode,
 )
 from omnisdk.model.messages import (
@@ -51,7 +61,10 @@ __all__ = [
     "CASE_TRANSITIONS",
     "Case",
     "CaseState",
+    "CaseSummary",
+    "CaseSurvey",
     "CaseTransition",
+    "CaseUpdate",
     "Channel",
     "ChannelName",
     "check_channel",
@@ -69,12 +82,14 @@ __all__ = [
     "InteractiveReply",
     "Location",
     "Message",
+    "MessageRecord",
     "MessageKind",
     "PhoneNumber",
     "ProviderError",
     "Reaction",
     "RoutingSource",
     "StatusUpdate",
+    "Transition",
     "WrapUpCode",
     "check_e164",
     "to_e164",

@@ -1,11 +1,20 @@
-"""Cases: longer investigation records that interactions link to, and their lifecycle."""
+"""Cases: longer investigation records that interactions link to, and their lifecycle.
+
+:class:`Case` is the document the store keeps (:class:`~omnisdk.store.protocols.CaseStore`);
+:class:`CaseSummary` the part of it lists show.  Documents stored before a field existed still
+load: a missing ``state`` is ``new``, missing lists are empty (``state_history``) or None (what
+was never recorded).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from omnisdk.model.interactions import Interaction, MessageRecord, Transition
 
 
 class CaseState(StrEnum):
@@ -43,8 +52,29 @@ class CaseTransition(BaseModel):
     note: str | None = None
 
 
-class Case(BaseModel):
-    """A case, numbered for humans (``CS0000011``).  Timestamps are UTC."""
+class CaseUpdate(BaseModel):
+    """A customer mail that joined the case (a ``[Case:CS…]`` token in its subject, or a reply
+    in the case's thread; :mod:`omnisdk.lifecycle.case_mail`).  Stored and answered with the
+    key ``from`` (the attribute is ``sender``)."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    at: datetime = Field(description="When it was applied (UTC).")
+    message_id: str = Field(description="The mail's Message-ID (RFC 5322), without angle brackets.")
+    sender: str = Field(alias="from", description="The address it came from (its From).")
+    counted: bool = Field(description="It acts on the case; false: kept as a note only.")
+    reason: str | None = Field(None, description="Why it was not counted (not the case's contact, dmarc=fail).")
+
+
+class CaseSurvey(BaseModel):
+    """The customer's answer to the satisfaction survey of a closed case (kept once)."""
+
+    score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")
+    at: datetime = Field(description="When it was answered (UTC).")
+
+
+class CaseSummary(BaseModel):
+    """A case, numbered for humans (``CS0000011``), as lists show it.  Timestamps are UTC."""
 
     id: str
     number: str = Field(pattern=r"^CS\d{7,}$")
@@ -55,3 +85,25 @@ class Case(BaseModel):
     state: CaseState = CaseState.NEW
     product: str | None = Field(None, description="The product the case is about (from the mail's subject).")
     state_history: list[CaseTransition] = Field(default_factory=list, description="Every state change, oldest first.")
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _state_of_old_cases(cls, value: Any) -> Any:
+        return CaseState.NEW if value is None else value  # cases made before the lifecycle
+
+    @field_validator("state_history", mode="before")
+    @classmethod
+    def _history_of_old_cases(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class Case(CaseSummary):
+    """A case as the store keeps it: the summary, what was copied from the interaction it was
+    opened from, the mail that joined it and the survey's answer.  None: never recorded (a
+    case stored before the field existed, or nothing happened yet)."""
+
+    context: Interaction | None = Field(None, description="The interaction as it was when the case opened.")
+    history: list[MessageRecord] | None = Field(None, description="Its messages when the case opened.")
+    transitions: list[Transition] | None = Field(None, description="Its history when the case opened.")
+    updates: list[CaseUpdate] | None = Field(None, description="Mail that joined the case, oldest first.")
+    survey: CaseSurvey | None = Field(None, description="The survey's answer, once the customer gave it.")

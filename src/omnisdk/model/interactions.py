@@ -1,9 +1,11 @@
-"""Interactions: one unit of agent work on one channel, its states and wrap-up codes."""
+"""Interactions: one unit of agent work on one channel, its states and wrap-up codes, and the
+records of its history (:class:`Transition`) and messages (:class:`MessageRecord`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -106,3 +108,28 @@ class Interaction(BaseModel):
         "profile (POST /v1/messaging-profiles/{id}/link)."))
     drafts: list[Draft] = Field(default_factory=list, description="Unsent messages of agents (outbound "
                                 "interactions being written; see omnisdk.lifecycle.drafts).")
+
+
+class Transition(BaseModel):
+    """One step of an interaction's history (a :class:`~omnisdk.store.rows.HistoryRow`
+    without the interaction's id)."""
+
+    at: str = Field(description="When (RFC 3339, UTC).")
+    from_state: InteractionState | None = Field(description="Previous state (null when created).")
+    to_state: InteractionState = Field(description="New state.")
+    agent: str | None = Field(None, description="Agent holding the interaction after the step.")
+    queue: str | None = Field(None, description="Queue after the step.")
+    note: str | None = Field(None, description="Why (rejected, transfer from … to …, case CS…).")
+
+
+class MessageRecord(BaseModel):
+    """One message of an interaction, inbound or outbound (a
+    :class:`~omnisdk.store.rows.MessageRow`)."""
+
+    message_id: str = Field(description="Provider's message id.")
+    direction: str = Field(description="inbound or outbound.")
+    kind: str | None = Field(None, description="text, media, location … (see omnisdk.model.messages).")
+    body: dict[str, Any] | None = Field(None, description="The normalized message; for mail also "
+                                        "``threading``: the rule, score and reason that placed it.")
+    created_at: str = Field(description="When (RFC 3339).")
+    status: str | None = Field(None, description="Delivery status of outbound messages (sent, delivered, read, failed).")

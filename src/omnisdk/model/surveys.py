@@ -11,7 +11,7 @@ class SurveyAnswer(BaseModel):
     """``data`` of ``io.omnisdk.survey.answered``.
 
     The answer is kept once, in the interaction's ``context["survey"]`` (``{"score", "comment",
-    "at"}``, like a case's survey in ``case["survey"]``), never in the transcript.
+    "at"}``, like a case's survey in ``case.survey``), never in the transcript.
     """
 
     channel: ChannelName

@@ -46,7 +46,7 @@ def email_headers(ctx: Ctx, interaction: Interaction, text: str, key: str, *, au
     if interaction.case_id:
         case = ctx.tx.get_case(interaction.case_id)
         if case is not None:
-            token = case_token(case["number"])
+            token = case_token(case.number)
     first = next((m["subject"] for m in mails if m.get("subject")), "") or subject \
         or text.strip().split("\n")[0][:_FIRST_LINE]
     latest = mails[-1] if mails else None

@@ -28,6 +28,7 @@ from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Agent, Queue
+from omnisdk.store.rows import HistoryRow
 
 DEFAULT_OFFER_TIMEOUT = 30.0
 """Seconds an offer waits for an accept when the interaction has no queue."""
@@ -131,7 +132,7 @@ class Dispatch:
         note = f"overflow from {queue.name}"
         inter = inter.model_copy(update={"queue": target.name, "updated_at": ctx.now})
         ctx.put(inter)
-        ctx.logs.append((inter.id, ctx.iso, S.QUEUED.value, S.QUEUED.value, None, target.name, note))
+        ctx.logs.append(HistoryRow(inter.id, ctx.iso, S.QUEUED.value, S.QUEUED.value, None, target.name, note))
         emit(ctx, ev.TYPE_INTERACTION_QUEUED, inter, note)
         return self.route(ctx, inter)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from omnisdk.model import Interaction
+from omnisdk.model import Case, Interaction
 from omnisdk.routing.model import Agent, Queue
 from omnisdk.store.queries import InteractionQuery
 from omnisdk.store.rows import (
@@ -129,8 +129,12 @@ class InteractionStore(Protocol):
                        agent: str | None, queue: str | None, note: str | None = None) -> None:
         """Append one row to an interaction's history (never rewritten)."""
 
-    def log_transitions(self, rows: Sequence[HistoryRow | tuple[Any, ...]]) -> None:
-        """Append many history rows (:class:`HistoryRow`, or plain 7-tuples in its order)."""
+    def log_transitions(self, rows: Sequence[HistoryRow]) -> None:
+        """Append many history rows, in their order.
+
+        Raises:
+            TypeError: a row that is not a :class:`HistoryRow` (nothing is written).
+        """
 
     def interaction_history(self, interaction_id: str) -> list[HistoryRow]:
         """The interaction's history, oldest first."""
@@ -279,18 +283,23 @@ class OutboxStore(Protocol):
 
 
 class CaseStore(Protocol):
-    """Cases (documents with a unique number ``CS0000001`` …)."""
+    """Cases (:class:`~omnisdk.model.Case` documents with a unique number ``CS0000001`` …).
 
-    def save_case(self, doc: dict[str, Any]) -> None:
-        """Insert or update a case document (``id``, ``number``, ``created_at`` required)."""
+    A case written by an older release (a document without ``state``, ``updates`` …) still
+    reads back as a :class:`~omnisdk.model.Case` (see :mod:`omnisdk.model.cases`).
+    """
 
-    def get_case(self, case_id: str) -> dict[str, Any] | None:
+    def save_case(self, case: Case) -> None:
+        """Insert or update a case (by ``id``; its ``number`` never changes).
+
+        Raises:
+            TypeError: ``case`` is not a :class:`~omnisdk.model.Case` (nothing is written).
+        """
+
+    def get_case(self, case_id: str) -> Case | None:
         """A case by id or number, or None."""
 
-    def list_cases(self) -> list[dict[str, Any]]:
-        """Every case, by number."""
-
-    def page_cases(self, *, limit: int, cursor: str | None = None) -> Page[dict[str, Any]]:
+    def page_cases(self, *, limit: int, cursor: str | None = None) -> Page[Case]:
         """One page of cases, newest (highest number) first.
 
         Raises:
@@ -314,14 +323,22 @@ class CounterStore(Protocol):
 class DirectoryStore(Protocol):
     """Agents and queues saved through the API (they survive restarts)."""
 
-    def save_agent(self, agent: Agent | dict[str, Any]) -> None:
-        """Insert or replace an agent."""
+    def save_agent(self, agent: Agent) -> None:
+        """Insert or replace an agent (by id).
+
+        Raises:
+            TypeError: ``agent`` is not an :class:`~omnisdk.routing.model.Agent`.
+        """
 
     def list_agents(self) -> list[Agent]:
         """Every saved agent, by id."""
 
-    def save_queue(self, queue: Queue | dict[str, Any]) -> None:
-        """Insert or replace a queue."""
+    def save_queue(self, queue: Queue) -> None:
+        """Insert or replace a queue (by name).
+
+        Raises:
+            TypeError: ``queue`` is not a :class:`~omnisdk.routing.model.Queue`.
+        """
 
     def list_queues(self) -> list[Queue]:
         """Every saved queue, in the order first saved."""

@@ -79,7 +79,7 @@ def _thread_mail(ctx: Ctx, host: PluginHost, ownership: Ownership, event: Event,
         if decision.case_id:
             case = ctx.tx.get_case(decision.case_id)
             if case is not None:
-                opened = attach_to_case(ctx, opened, case)
+                opened, _ = attach_to_case(ctx, opened, case)
         threaded = Threaded(opened, True, decision)
     elif message.email.auto:  # an auto-reply in a known thread: kept on it, no one notified
         threaded = Threaded(current, False, decision)

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from omnisdk.model import Interaction, Message
+from omnisdk.model import Case, Interaction, Message
 from omnisdk.model.email import EmailHeaders
 from omnisdk.model.subjects import jaccard, normalized, tokens, words
 from omnisdk.store.protocols import Transaction
@@ -93,7 +93,7 @@ def thread_email(tx: Transaction, source: str, message: Message, now: datetime) 
     token = tokens(email.subject)
     if token.case_number:
         case = tx.get_case(token.case_number)
-        if case is not None and case.get("customer") == message.customer:
+        if case is not None and case.customer == message.customer:
             return _into_case(tx, source, message, case, f"subject token [Case:{token.case_number}]")
         refused += f"[Case:{token.case_number}] names no case of {message.customer}; "
     if token.interaction_suffix:
@@ -134,13 +134,13 @@ def _continue(tx: Transaction, source: str, message: Message, rule: str, score: 
     return EmailThreading(rule, score, None, case_id, f"{detail} → {interaction_id}, closed: a new interaction{tail}")
 
 
-def _into_case(tx: Transaction, source: str, message: Message, case: dict[str, Any], detail: str) -> EmailThreading:
+def _into_case(tx: Transaction, source: str, message: Message, case: Case, detail: str) -> EmailThreading:
     """A case token: the case's open email interaction, else a new one linked to the case."""
     for candidate in _open_of(tx, source, message):
-        if candidate.case_id == case["id"]:
-            return EmailThreading(RULE_SUBJECT_TOKEN, 0.9, candidate.id, case["id"], f"{detail} → {candidate.id}")
-    return EmailThreading(RULE_SUBJECT_TOKEN, 0.9, None, case["id"],
-                          f"{detail}: a new interaction linked to case {case.get('number', case['id'])}")
+        if candidate.case_id == case.id:
+            return EmailThreading(RULE_SUBJECT_TOKEN, 0.9, candidate.id, case.id, f"{detail} → {candidate.id}")
+    return EmailThreading(RULE_SUBJECT_TOKEN, 0.9, None, case.id,
+                          f"{detail}: a new interaction linked to case {case.number}")
 
 
 def _open_of(tx: Transaction, source: str, message: Message) -> list[Interaction]:

@@ -3,9 +3,6 @@ Queues keep the order they were first saved in (``seq``, as SQLite's ``rowid``).
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 import psycopg
 
 from omnisdk.routing.model import Agent, Queue
@@ -16,11 +13,12 @@ from omnisdk.store.postgres.errors import failed as _failed
 class PostgresDirectory(PostgresAtomic):
     """The directory part of :class:`~omnisdk.store.postgres.PostgresTransaction`."""
 
-    def save_agent(self, agent: Agent | dict[str, Any]) -> None:
-        doc = agent.model_dump(mode="json") if isinstance(agent, Agent) else agent
+    def save_agent(self, agent: Agent) -> None:
+        if not isinstance(agent, Agent):
+            raise TypeError(f"save_agent takes an Agent, not {type(agent).__name__}")
         try:
             self.write("INSERT INTO agents (id, doc) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                       (doc["id"], orjson.dumps(doc).decode()))
+                       (agent.id, agent.model_dump_json()))
         except psycopg.Error as exc:
             raise _failed(exc) from exc
 
@@ -30,11 +28,12 @@ class PostgresDirectory(PostgresAtomic):
         except psycopg.Error as exc:
             raise _failed(exc) from exc
 
-    def save_queue(self, queue: Queue | dict[str, Any]) -> None:
-        doc = queue.model_dump(mode="json") if isinstance(queue, Queue) else queue
+    def save_queue(self, queue: Queue) -> None:
+        if not isinstance(queue, Queue):
+            raise TypeError(f"save_queue takes a Queue, not {type(queue).__name__}")
         try:
             self.write("INSERT INTO queues (name, doc) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET doc = excluded.doc",
-                       (doc["name"], orjson.dumps(doc).decode()))
+                       (queue.name, queue.model_dump_json()))
         except psycopg.Error as exc:
             raise _failed(exc) from exc
 

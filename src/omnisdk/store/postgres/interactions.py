@@ -175,11 +175,14 @@ class PostgresInteractions(PostgresAtomic):
         except psycopg.Error as exc:
             raise _failed(exc) from exc
 
-    def log_transitions(self, rows: Sequence[HistoryRow | tuple[Any, ...]]) -> None:
+    def log_transitions(self, rows: Sequence[HistoryRow]) -> None:
+        for row in rows:
+            if type(row) is not HistoryRow:
+                raise TypeError(f"log_transitions takes HistoryRow rows, not {type(row).__name__}")
         if not rows:
             return
         # one statement whatever the count: seven arrays, unnested in order (seq follows it)
-        columns = [list(column) for column in zip(*[tuple(r) + (None,) * (7 - len(r)) for r in rows], strict=True)]
+        columns = [list(column) for column in zip(*rows, strict=True)]
         try:
             self.write(f"INSERT INTO interaction_log ({_LOG_COLUMNS})"
                        " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"

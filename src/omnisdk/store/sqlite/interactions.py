@@ -198,7 +198,10 @@ class SQLiteInteractions(SQLiteAtomic):
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
 
-    def log_transitions(self, rows: Sequence[HistoryRow | tuple[Any, ...]]) -> None:
+    def log_transitions(self, rows: Sequence[HistoryRow]) -> None:
+        for row in rows:
+            if type(row) is not HistoryRow:
+                raise TypeError(f"log_transitions takes HistoryRow rows, not {type(row).__name__}")
         # one multi-row INSERT: cheaper than executemany for the 1–4 rows an operation writes
         try:
             self.c.execute(
