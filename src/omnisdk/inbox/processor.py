@@ -41,6 +41,7 @@ from omnisdk.routing.engine import RoutingEngine
 from omnisdk.store.base import Store, Transaction
 from omnisdk.store.errors import StoreError
 from omnisdk.threading.conversations import thread_message
+from omnisdk.voice.calls import CALL_TYPES
 
 
 class BeforeCommit(Protocol):
@@ -339,6 +340,9 @@ class Processor:
                         raise _Redo from exc
                     self.engine.rollback_to(mark)
                 reason = _short(exc)
+                counter = getattr(exc, "counter", None)  # a refusal with its own counter (CallRefused)
+                if isinstance(counter, str):
+                    tx.count(counter)
                 if span is not None:
                     span.set_attribute(tr.ERROR_TYPE, type(exc).__name__)
                     span.set_status(Status(StatusCode.ERROR, reason))
@@ -410,8 +414,11 @@ class Processor:
             tx.count(_STATUS_COUNTERS[outcome])
         elif event.type in ROUTING_TYPES:  # a CCaaS connector reports on externally routed work
             apply_routing_event(ctx, self.lifecycle.actions, event)
-        # other types (deleted, contact changes, provider notices, call events) are kept in the
-        # inbox and passed to observers
+        elif event.type in CALL_TYPES:  # a CTI connector reports on a call: a voice interaction
+            inter = self.lifecycle.calls.apply(ctx, event)
+            self._threaded_into(inter.id)
+        # other types (deleted, contact changes, provider notices) are kept in the inbox and
+        # passed to observers
 
     # --- timers ----------------------------------------------------------------------------
 
