@@ -651,9 +651,10 @@ class CTIConnector(ChannelAdapter):
         """
         raise NotImplementedError(f"{self.name} has no call control")
 
-    def softphone_token(self, agent: str, *, ttl: int = 600, now: float | None = None) -> str:
+    def softphone_token(self, agent: str, *, ttl: int | None = None, now: float | None = None) -> str:
         """A short-lived access token with which ``agent``'s browser softphone registers with
-        the CTI (``ttl`` seconds; ``now`` epoch seconds, default the clock).
+        the CTI (``ttl`` seconds, default the connector's; ``now`` epoch seconds, default the
+        clock).
 
         Raises:
             NotImplementedError: the connector issues no softphone tokens.  ValueError: a bad
