@@ -28,6 +28,9 @@ ended           answered and working or on hold → **wrap_up** (its timer start
 recording       the link is appended to ``context.call.recordings`` (``io.omnisdk.call.recording``)
 ==============  ==================================================================================
 
+A state reported again (the ringing callback of a call :meth:`~omnisdk.voice.controls.CallControls.dial`
+recorded as ringing already) changes nothing (``calls.repeated``).
+
 Refused (the event stays in the inbox with the reason, ``events.failed`` and a counter of its
 own; nothing of the interaction changes): an event of a call no interaction has (``calls.unknown``:
 never a phantom interaction), one that breaks :data:`CALL_TRANSITIONS` (``calls.illegal``), one
@@ -133,6 +136,9 @@ class Calls:
             raise CallRefused(f"call {data.call_id}: no interaction of {event.source} has this call", "calls.unknown")
         call = call_of(inter)
         previous = CallState(call["state"]) if call.get("state") else None
+        if state is previous:  # reported again (a placed call is ringing already): no step
+            ctx.tx.count("calls.repeated")
+            return inter
         if state not in CALL_TRANSITIONS.get(previous, frozenset()):
             raise CallRefused(f"call {data.call_id}: {previous.value if previous else '(start)'} → {state.value} "
                               "is not a legal transition", "calls.illegal")
