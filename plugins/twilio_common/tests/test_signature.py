@@ -20,7 +20,7 @@ FORM_VECTORS = [v for v in VECTORS["twilio_x_twilio_signature"] if "bodySHA256" 
 def test_every_form_vector_verifies_and_signs_the_same(i):
     v = FORM_VECTORS[i]
     if "params_multi" in v:
-        body = urlencode(v["params_multi"]).encode()
+        body = urlencode([tuple(p) for p in v["params_multi"]]).encode()
     else:
         body = urlencode(v["params"] if isinstance(v["params"], dict) else FORM_VECTORS[0]["params"]).encode()
     signature.verify(v["auth_token"], v["url"], body, v["header"])
