@@ -85,7 +85,7 @@ class TwilioVoiceConnector(CTIConnector):
             "numbers": ["+14155550100"],
             "webhook_url": "https://omnisdk.example.com/webhooks/cti_twilio/acme",
             "api_key_sid": "SK" + "fedcba9876543210" * 2,
-            "api_key_secret": "example-api-key-secret",
+            "api_key_secret": "example-api-key-secret-0123456789",
             "twiml_app_sid": "AP" + "00112233445566778899aabbccddeeff",
         }
 

@@ -96,6 +96,13 @@ class TwilioVoiceSettings(AccountSettings):
             raise ValueError("must be an absolute http(s) URL")
         return value
 
+    @field_validator("api_key_secret")
+    @classmethod
+    def _secret_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:  # Twilio's are 32 characters
+            raise ValueError("is a secret and must be at least 32 characters (an API key secret)")
+        return value
+
     @model_validator(mode="after")
     def _key_pair(self) -> TwilioVoiceSettings:
         if (self.api_key_sid is None) != (self.api_key_secret is None):
