@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from omnisdk_cti_twilio import TwilioVoiceConnector
 
 from omnisdk import recordings
 from omnisdk.adapters import WebhookRequest
-from omnisdk_cti_twilio import TwilioVoiceConnector
 
 SETTINGS = TwilioVoiceConnector.example_settings()
 URL = SETTINGS["webhook_url"]

@@ -14,12 +14,12 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 import pytest
 import respx
+from omnisdk_cti_twilio import TwilioVoiceConnector
 
 from omnisdk.errors import StateError
 from omnisdk.model import InteractionState as S
 from omnisdk.outbound import OutboundError
 from omnisdk.testkit import KitRuntime, ManualClock
-from omnisdk_cti_twilio import TwilioVoiceConnector
 
 SETTINGS = {**TwilioVoiceConnector.example_settings(), "record": True}
 URL = SETTINGS["webhook_url"]

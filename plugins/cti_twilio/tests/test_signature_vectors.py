@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import pytest
-
 import omnisdk_twilio_common.signature as shared
+import pytest
+from omnisdk_cti_twilio import TwilioVoiceConnector, adapter
+
 from omnisdk.adapters import WebhookRequest
 from omnisdk.errors import SignatureError
-from omnisdk_cti_twilio import TwilioVoiceConnector, adapter
 
 
 def test_both_plugins_use_the_one_shared_module():

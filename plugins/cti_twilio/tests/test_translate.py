@@ -5,10 +5,10 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from omnisdk_cti_twilio import twiml
 
 from omnisdk.catalog import CallEventData, CallRecordingData
 from omnisdk.errors import PayloadError, SignatureError
-from omnisdk_cti_twilio import twiml
 
 INBOUND = "CA5f2d1e0b7a3c4e6f8091a2b3c4d5e6f7"
 OUTBOUND = "CA8e1f2a3b4c5d6e7f8091a2b3c4d5e6a1"

@@ -8,9 +8,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from omnisdk_twilio_common import forms, signature
 
 from omnisdk.errors import PayloadError, SignatureError
-from omnisdk_twilio_common import forms, signature
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "twilio_signature_vectors.json").read_text("utf-8"))
 FORM_VECTORS = [v for v in VECTORS["twilio_x_twilio_signature"] if "bodySHA256" not in v["url"]]
