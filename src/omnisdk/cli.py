@@ -878,6 +878,10 @@ from omnisdk.cli_keys import keys_app  # noqa: E402  (omnisdk keys …)
 
 app.add_typer(keys_app, name="keys")
 
+from omnisdk.cli_calls import call_app  # noqa: E402  (omnisdk call …)
+
+app.add_typer(call_app, name="call")
+
 from omnisdk.testkit.cli import certify as _certify  # noqa: E402  (the test kit's commands)
 from omnisdk.testkit.cli import new_plugin as _new_plugin  # noqa: E402
 

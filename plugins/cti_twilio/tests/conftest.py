@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from omnisdk_cti_twilio import TwilioVoiceConnector
 from omnisdk import recordings
 from omnisdk.adapters import WebhookRequest
 
+sys.path.insert(0, str(Path(__file__).parent))  # twilio_voice_rig (tests import with importlib mode)
 SETTINGS = TwilioVoiceConnector.example_settings()
 URL = SETTINGS["webhook_url"]
 RECEIVED_AT = "2026-12-01T09:12:00Z"
