@@ -169,3 +169,31 @@ async def test_softphone_token(rig):
     assert claims["grants"] == {"identity": "alice", "voice": {"incoming": {"allow": True},
                                                               "outgoing": {"application_sid": SETTINGS["twiml_app_sid"]}}}
     assert claims["exp"] - claims["iat"] == doc["expires_in"] == 600
+
+
+async def test_the_offer_carries_the_callers_contact_open_cases_and_recent_work(rig, recs):
+    from datetime import UTC, datetime
+
+    from omnisdk.model import Interaction
+
+    then = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+    sms = Interaction(id="0" * 31 + "1", channel="sms", direction="inbound", state="closed",
+                      conversation_key="sms/acme:sms:+14155550100:" + CALLER, source="/sms/acme", customer=CALLER,
+                      business="+14155550100", case_id="case-1", wrap_up_code="Task created", created_at=then,
+                      updated_at=then, closed_at=then)
+
+    def seed(tx):
+        tx.upsert_contact("sms", CALLER, "Ada Lovelace", "2026-11-30T15:00:00Z")
+        tx.save_interaction(sms)
+        tx.save_case({"id": "case-1", "number": "CS0000042", "subject": "Router keeps rebooting",
+                      "state": "in_progress", "customer": CALLER, "interaction_ids": [sms.id],
+                      "created_at": "2026-11-30T15:00:00Z"})
+
+    await rig.rt.store.transact(seed)
+    await rig.post(recs["inbound_1_ringing"].body)
+    [inter] = [i for i in await rig.rt.interactions(active_only=True) if i.channel == "voice"]
+    caller = inter.context["caller"]
+    assert caller["contact"]["display_name"] == "Ada Lovelace"
+    assert {"channel": "sms", "value": CALLER} in caller["contact"]["addresses"]
+    assert [c["number"] for c in caller["open_cases"]] == ["CS0000042"]
+    assert [(r["channel"], r["wrap_up_code"]) for r in caller["recent_interactions"]] == [("sms", "Task created")]
