@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import platform
 import sys
 import tempfile
@@ -159,8 +160,11 @@ def main() -> int:
     if args.quick:
         args.repeat, args.min_time, args.calls = 3, 0.1, 100
     print(f"omnisdk bench/voice.py {revision()}, Python {platform.python_version()}, {platform.machine()}")
+    print("load average at the start: {:.2f} {:.2f} {:.2f} (2 cores: above ~1 the figures are not a quiet "
+          "machine's)".format(*os.getloadavg()))
     ratio = verify_parse(args.repeat, args.min_time)
     p99 = asyncio.run(call_latency(args.calls))
+    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     missed = ratio < RATIO_TARGET or p99 > P99_TARGET_MS
     return 1 if args.strict and missed else 0
 
