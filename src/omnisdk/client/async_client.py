@@ -24,7 +24,7 @@ from omnisdk.client.retries import DEFAULT_RETRY, RetryPolicy, async_retrying
 from omnisdk.client.sse import aiter_sse
 from omnisdk.client.sync_client import AgentClient, States
 from omnisdk.gateway.access_schemas import AuditEntry, AuditPage, KeyCreated, KeyInfo
-from omnisdk.gateway.calls_api import SoftphoneToken
+from omnisdk.gateway.call_schemas import SoftphoneToken
 from omnisdk.gateway.schemas import (
     AgentPage,
     AgentStatus,

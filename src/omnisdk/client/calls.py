@@ -22,7 +22,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from omnisdk.access.principals import Role
 from omnisdk.gateway.access_schemas import AuditPage, KeyCreated, KeyInfo, KeyRequest
-from omnisdk.gateway.calls_api import (
+from omnisdk.gateway.call_schemas import (
     CallAction,
     CallTransferRequest,
     DialRequest,

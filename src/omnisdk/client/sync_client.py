@@ -34,7 +34,7 @@ from omnisdk.client.live_events import LiveEvent
 from omnisdk.client.retries import DEFAULT_RETRY, RetryPolicy, retrying
 from omnisdk.client.sse import iter_sse
 from omnisdk.gateway.access_schemas import AuditEntry, AuditPage, KeyCreated, KeyInfo
-from omnisdk.gateway.calls_api import SoftphoneToken
+from omnisdk.gateway.call_schemas import SoftphoneToken
 from omnisdk.gateway.schemas import (
     AgentPage,
     AgentStatus,
