@@ -197,3 +197,28 @@ async def test_the_offer_carries_the_callers_contact_open_cases_and_recent_work(
     assert {"channel": "sms", "value": CALLER} in caller["contact"]["addresses"]
     assert [c["number"] for c in caller["open_cases"]] == ["CS0000042"]
     assert [(r["channel"], r["wrap_up_code"]) for r in caller["recent_interactions"]] == [("sms", "Task created")]
+
+
+async def test_warm_transfer_holds_the_caller_until_the_target_answers(rig, recs):
+    await rig.post(recs["inbound_1_ringing"].body)
+    inter = await rig.one()
+    first = inter.agent
+    other = "bob" if first == "alice" else "alice"
+    await rig.rt.calls.answer(inter.id, first)
+    inter = await rig.rt.calls.transfer(inter.id, to_agent=other, mode="warm", agent=first)
+    assert inter.state is S.OFFERED and '<Play loop="0">' in rig.updates[-1][1]["Twiml"][0]
+    inter = await rig.rt.calls.answer(inter.id, other)
+    assert inter.state is S.WORK_IN_PROGRESS and f"<Client>{other}</Client>" in rig.updates[-1][1]["Twiml"][0]
+
+
+async def test_cold_transfer_to_a_number_hands_the_call_over_and_wraps_up(rig, recs):
+    await rig.post(recs["inbound_1_ringing"].body)
+    inter = await rig.one()
+    await rig.rt.calls.answer(inter.id, inter.agent)
+    with pytest.raises(ValueError):  # a warm transfer to a number needs a conference
+        await rig.rt.calls.transfer(inter.id, to_number="+13125550199", mode="warm")
+    inter = await rig.rt.calls.transfer(inter.id, to_number="+13125550199", agent=inter.agent)
+    assert inter.state is S.WRAP_UP
+    twiml = rig.updates[-1][1]["Twiml"][0]
+    assert "<Number>+13125550199</Number>" in twiml and 'callerId="+14155550100"' in twiml
+    assert inter.context["call"]["transfers"][-1]["to"] == "number:+13125550199"
