@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from omnisdk_twilio_common import forms, signature
 
 from omnisdk.errors import PayloadError, SignatureError
@@ -50,3 +52,22 @@ def test_forms_are_strict():
     assert forms.decode_form(b"a=1&b=x+y&c=%2B1") == [("a", "1"), ("b", "x y"), ("c", "+1")]
     with pytest.raises(PayloadError):
         forms.decode_form(b"novalue")
+
+
+FORM_TEXT = st.text(alphabet=st.sampled_from(list("ab=&+%%0123456789AFaf ~é😀\x00")), max_size=60) | st.text(max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=FORM_TEXT)
+def test_the_decoder_matches_parse_qsl_twice_in_a_row(text):
+    """Exactly parse_qsl's answer or refusal, also the second time (its per-part memo)."""
+    try:
+        expected = parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict",
+                             max_num_fields=forms.MAX_FIELDS)
+    except ValueError:
+        for _ in range(2):
+            with pytest.raises(PayloadError):
+                forms.decode_form(text)
+        return
+    assert forms.decode_form(text) == expected
+    assert forms.decode_form(text.encode("utf-8")) == expected

@@ -10,6 +10,7 @@ of the ~40 µs that verify+parse took for an inbound SMS.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import unquote
 
 from omnisdk.errors import PayloadError
@@ -18,7 +19,11 @@ MAX_FIELDS = 1000
 """Twilio messaging webhooks carry a few dozen fields; more than this is refused."""
 
 
+@lru_cache(maxsize=8192)
 def _unquote(part: str) -> str:
+    """One name or value percent-decoded; remembered, because Twilio's webhooks repeat most of
+    them (our numbers, the caller's on each of a call's callbacks, city and state names).  Pure:
+    a part that does not decode raises every time (exceptions are not cached)."""
     if "+" in part:
         part = part.replace("+", " ")
     if "%" in part:
