@@ -162,6 +162,8 @@ START = {"agent": "alice", "plugin": "sample", "account": "acme", "customer": "+
          "business": "biz"}
 AGENT_DOC = {"id": "erin", "capacity": {"chat": 1}}
 QUEUE_DOC = {"name": "vip"}
+DIAL = {"plugin": "sample", "account": "acme", "to": "+15550188888"}
+TOKEN = {"plugin": "sample", "account": "acme"}
 
 ROUTES: dict[tuple[str, str], tuple[str, str, Any, Any, int]] = {
     # (method, path): (scope, least role, setup, body, status for that role)
@@ -218,8 +220,18 @@ ROUTES: dict[tuple[str, str], tuple[str, str, Any, Any, int]] = {
     ("GET", "/v1/messaging-profiles/{profile_id}"): ("interactions:read", "alice", flagged_profile, None, 200),
     ("POST", "/v1/messaging-profiles/{profile_id}/link"): (
         "contacts:merge", "alice", flagged_profile, {"user": "u-ann"}, 200),
+    ("POST", "/v1/interactions/{interaction_id}/call/answer"): ("interactions:work", "alice", accepted, {}, 409),
+    ("POST", "/v1/interactions/{interaction_id}/call/hold"): ("interactions:work", "alice", accepted, {}, 409),
+    ("POST", "/v1/interactions/{interaction_id}/call/resume"): ("interactions:work", "alice", accepted, {}, 409),
+    ("POST", "/v1/interactions/{interaction_id}/call/transfer"): (
+        "interactions:work", "alice", accepted, {"to_queue": "billing"}, 409),
+    ("POST", "/v1/interactions/{interaction_id}/call/hangup"): ("interactions:work", "alice", accepted, {}, 409),
+    ("POST", "/v1/calls"): ("interactions:work", "alice", nothing, DIAL, 404),
+    ("POST", "/v1/agents/{agent_id}/softphone-token"): ("interactions:work", "alice", nothing, TOKEN, 404),
 }
-"""Every /v1 route.  ``resume`` of accepted work is the least role's 409 (it is not on hold):
+"""Every /v1 route.  ``resume`` of accepted work is the least role's 409 (it is not on hold),
+as are the call controls of a chat interaction (it is no call), and the dial and softphone
+routes' 404 (the sample plugin is no CTI connector):
 the call got past authentication and reach to the lifecycle's own refusal.  The live stream
 never ends, so here its least role sends a Last-Event-ID it was never given (400, after
 authentication); tests/test_api_live.py reads the stream itself."""

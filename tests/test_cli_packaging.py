@@ -19,7 +19,7 @@ import pytest
 from omnisdk.testkit.scaffold import scaffold
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUGINS = {"sms": "omnisdk_sms", "whatsapp": "omnisdk_whatsapp"}
+PLUGINS = {"sms": "omnisdk_sms", "whatsapp": "omnisdk_whatsapp", "cti_twilio": "omnisdk_cti_twilio"}
 
 
 def build(project: Path, kind: str, out: Path) -> Path:

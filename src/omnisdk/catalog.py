@@ -136,6 +136,20 @@ class CallEventData(BaseModel):
     at: str = Field(description="RFC 3339 UTC time of the change, from the CTI.")
     reason: str | None = Field(None, description="For ended (completed, busy, no-answer, failed …) and transferred (target).")
     interaction_id: str | None = Field(None, description="Our interaction id, when the call was placed for one.")
+    business: PhoneNumber | None = Field(None, description="Our number on the call (``to`` inbound, ``from`` "
+                                         "outbound), E.164; the account must own it.")
+
+
+class CallRecordingData(BaseModel):
+    """``data`` of ``io.omnisdk.call.recording``: a recording of a call is available."""
+
+    call_id: str = Field(description="The CTI's id of the call the recording belongs to.")
+    recording_id: str = Field(description="The CTI's id of the recording.")
+    url: str = Field(description="Where the CTI serves the recording (fetching it needs the account's credentials).")
+    duration: float | None = Field(None, ge=0, description="Seconds.")
+    status: str = Field("completed", description="The CTI's recording status (completed, absent, failed …).")
+    at: str = Field(description="RFC 3339 UTC time the recording started, or the webhook's receipt.")
+    interaction_id: str | None = Field(None, description="Our interaction id, when the call was placed for one.")
 
 
 @dataclass(frozen=True)
@@ -214,6 +228,9 @@ CATALOG: tuple[EventType, ...] = (
               CallEventData, "as above"),
     EventType(ev.TYPE_CALL_ENDED, "The call ended (`data.reason`: completed, busy, no-answer …).",
               CallEventData, "as above"),
+    EventType(ev.TYPE_CALL_RECORDING, "A call's recording is available; the core keeps its link on the "
+              "call's interaction (`context.call.recordings`).", CallRecordingData,
+              "the CTI's recording id"),
 )
 
 

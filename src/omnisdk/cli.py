@@ -942,6 +942,10 @@ import_app.command("directory")(import_directory)
 
 app.add_typer(keys_app, name="keys")
 
+from omnisdk.cli_calls import call_app  # noqa: E402  (omnisdk call …)
+
+app.add_typer(call_app, name="call")
+
 from omnisdk.testkit.cli import certify as _certify  # noqa: E402  (the test kit's commands)
 from omnisdk.testkit.cli import new_plugin as _new_plugin  # noqa: E402
 

@@ -39,8 +39,11 @@ with the decision, in the lifecycle's transaction (not done yet).
 **CTI** (:class:`CTIConnector`, channel voice): webhooks parse into ``io.omnisdk.call.*``
 (:meth:`CTIConnector.call_event`) whose order per call follows :data:`CALL_TRANSITIONS`;
 :class:`CallTracker` refuses an illegal order; ``place_call(OutboundCall)`` validates the call
-(E.164 numbers) before any I/O and hands it to ``dial()``.  The core keeps call events in the
-inbox and passes them to observers; it does not turn them into interactions yet.
+(E.164 numbers) before any I/O and hands it to ``dial()``.  The core turns call events into
+voice interactions (:mod:`omnisdk.voice.calls`) and asks the connector to act on a call with a
+:class:`CallCommand` (:meth:`CTIConnector.control`): a plain, JSON-serializable request with an
+idempotency key, so that a later release can write commands to the outbox in the transaction of
+the decision that causes them (issue 11, item 4) instead of calling at once as today.
 """
 
 from __future__ import annotations
@@ -540,6 +543,57 @@ class PlacedCall:
     request_id: str | None = None
 
 
+class CallAction(StrEnum):
+    """What a :class:`CallCommand` asks the CTI to do with a call."""
+
+    CONNECT = "connect"
+    """Connect the caller to ``agent``'s softphone (answer, resume, a warm transfer's end)."""
+    HOLD = "hold"
+    """Play the hold music to the caller; the agent leaves the call."""
+    RESUME = "resume"
+    """Take the caller off hold: connect them to ``agent`` again."""
+    TRANSFER = "transfer"
+    """Hand the caller to ``agent``, ``queue`` or ``number`` (``mode`` cold or warm)."""
+    HANG_UP = "hang_up"
+    """End the call."""
+
+
+class CallCommand(BaseModel):
+    """One request to the CTI about one call (see the module docstring: outbox-ready).
+
+    ``report`` says whether the CTI should report the change back as an ``io.omnisdk.call.*``
+    event: False once the call has been transferred (:data:`CALL_TRANSITIONS` then allows only
+    ``ended``), so later controls change the call without a state event.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: CallAction
+    call_id: str = Field(min_length=1, max_length=128, description="The CTI's id of the call.")
+    interaction_id: str = Field(min_length=1, max_length=64, description="Our interaction.")
+    key: str = Field(min_length=1, max_length=200, description="Idempotency key: one per decision, the same on a retry.")
+    seq: int = Field(0, ge=0, description="The interaction's call-control counter (distinct event ids per change).")
+    agent: str | None = Field(None, min_length=1, max_length=128, description="CONNECT, RESUME, TRANSFER to an agent.")
+    queue: str | None = Field(None, min_length=1, max_length=128, description="TRANSFER to a queue.")
+    number: PhoneNumber | None = Field(None, description="TRANSFER to a number, E.164.")
+    mode: Literal["cold", "warm"] = Field("cold", description="TRANSFER: cold hands the caller over at once; warm "
+                                          "holds them until the target answers.")
+    report: bool = True
+
+    @model_validator(mode="after")
+    def _targets(self) -> CallCommand:
+        targets = [t for t in (self.agent, self.queue, self.number) if t is not None]
+        if self.action is CallAction.TRANSFER and len(targets) != 1:
+            raise ValueError("a transfer needs exactly one of agent, queue or number")
+        if self.action in (CallAction.CONNECT, CallAction.RESUME) and (self.agent is None or self.queue or self.number):
+            raise ValueError(f"{self.action.value} needs an agent (and nothing else)")
+        if self.action in (CallAction.HOLD, CallAction.HANG_UP) and targets:
+            raise ValueError(f"{self.action.value} takes no target")
+        if self.action is CallAction.TRANSFER and self.mode == "warm" and self.number is not None:
+            raise ValueError("a warm transfer to a number is not supported (it needs a conference): use cold")
+        return self
+
+
 class CTIConnector(ChannelAdapter):
     """Base of CTI (telephony) connectors (see the module docstring).
 
@@ -557,12 +611,17 @@ class CTIConnector(ChannelAdapter):
 
     def call_event(self, state: CallState, *, event_id: str, call_id: str, from_: str, to: str,
                    direction: Direction | str, at: str, agent: str | None = None,
-                   reason: str | None = None, interaction_id: str | None = None) -> Event:
-        """An ``io.omnisdk.call.<state>`` event (``subject`` the call id, ``time`` ``at``)."""
+                   reason: str | None = None, interaction_id: str | None = None,
+                   business: str | None = None) -> Event:
+        """An ``io.omnisdk.call.<state>`` event (``subject`` the call id, ``time`` ``at``).
+        ``business`` is our number on the call (the gateway refuses an event naming a number
+        the account does not own); it is only added to ``data`` when given."""
+        data: dict[str, Any] = {"call_id": call_id, "from": from_, "to": to, "direction": Direction(direction).value,
+                                "agent": agent, "at": at, "reason": reason, "interaction_id": interaction_id}
+        if business is not None:
+            data["business"] = business
         return Event(id=event_id, source=self.source, type=CallState(state).event_type, subject=call_id,
-                     time=at, correlationid=interaction_id,
-                     data={"call_id": call_id, "from": from_, "to": to, "direction": Direction(direction).value,
-                           "agent": agent, "at": at, "reason": reason, "interaction_id": interaction_id})
+                     time=at, correlationid=interaction_id, data=data)
 
     async def place_call(self, call: OutboundCall) -> PlacedCall:
         """Validate ``call`` again (a model built without validation is caught here, before any
@@ -583,9 +642,29 @@ class CTIConnector(ChannelAdapter):
         """
         raise NotImplementedError(f"{self.name} does not place calls")
 
+    async def control(self, command: CallCommand) -> None:
+        """Carry out ``command`` on its call (hold, resume, transfer, hang up, connect).
+
+        Raises:
+            NotImplementedError: the connector has no call control.  OutboundError: the call
+                to the CTI failed.
+        """
+        raise NotImplementedError(f"{self.name} has no call control")
+
+    def softphone_token(self, agent: str, *, ttl: int | None = None, now: float | None = None) -> str:
+        """A short-lived access token with which ``agent``'s browser softphone registers with
+        the CTI (``ttl`` seconds, default the connector's; ``now`` epoch seconds, default the
+        clock).
+
+        Raises:
+            NotImplementedError: the connector issues no softphone tokens.  ValueError: a bad
+                agent id or ttl.
+        """
+        raise NotImplementedError(f"{self.name} issues no softphone tokens")
+
 
 __all__ = [
     "BRIDGE_NAME", "CALL_EVENT_TYPES", "CALL_TRANSITIONS", "CCaaSConnector", "CCaaSSettings", "CTIConnector",
-    "CallState", "CallStateError", "CallTracker", "ConnectorBridge", "MappingError", "OPS", "Op",
+    "CallAction", "CallCommand", "CallState", "CallStateError", "CallTracker", "ConnectorBridge", "MappingError", "OPS", "Op",
     "OutboundCall", "PlacedCall", "attach_connectors",
 ]

@@ -8,6 +8,8 @@ Every installed plugin that ships recordings takes part.  The demo
 2. POSTs every recording, signed as the provider would sign it; then redelivers some, and
    sends forged, malformed, oversize and misaddressed requests;
 3. lets agents work: interactions are offered, replied to and closed with wrap-up codes;
+4. plays a recorded call when a CTI connector is installed (:mod:`omnisdk.demo_voice`: ring,
+   answer, hold, transfer, hang-up, wrap-up timeout);
 4. plays one customer's mail thread when a mail plugin is installed (:mod:`omnisdk.demo_mail`:
    new question, reply by headers, reply by subject token, auto-reply, bounce, case update,
    ACCEPT) and checks each outcome;
@@ -43,6 +45,8 @@ from omnisdk.config import Settings
 from omnisdk.demo_mail import ACCOUNT as STORY
 from omnisdk.demo_mail import NEEDED as STORY_RECORDINGS
 from omnisdk.demo_mail import Outcome, mail_story
+from omnisdk.demo_voice import has_story as has_voice_story
+from omnisdk.demo_voice import voice_story
 from omnisdk.demo_windows import window_story
 from omnisdk.errors import OptedOutError, WebhookError
 from omnisdk.events import now_rfc3339
@@ -180,6 +184,8 @@ async def run_demo(workdir: Path, console: Console) -> int:
     story_plugins = [n for n, c in classes.items() if c.channel == "email"
                      and all((Path(c.recordings) / f"{r}.eml").is_file() for r in STORY_RECORDINGS)]  # type: ignore[arg-type]
     provider_url = f"http://127.0.0.1:{provider_port}"
+    voice_plugins = [n for n, c in classes.items()
+                     if has_voice_story(c, {r.name for r in recordings.load(Path(c.recordings))})]  # type: ignore[arg-type]
     settings = Settings(
         store={"url": f"sqlite:///{workdir / 'omnisdk.db'}"},
         routing={
@@ -212,6 +218,8 @@ async def run_demo(workdir: Path, console: Console) -> int:
     try:
         async with httpx.AsyncClient(timeout=10) as client:
             for name, cls in sorted(classes.items()):
+                if name in voice_plugins:  # its calls are played as one story below
+                    continue
                 adapter = runtime.adapter(name, ACCOUNT)
                 assert adapter is not None
                 url = f"{base}/webhooks/{name}/{ACCOUNT}"
@@ -240,6 +248,14 @@ async def run_demo(workdir: Path, console: Console) -> int:
                 mail += await mail_story(runtime, client, f"{base}/webhooks/{name}/{STORY}", adapter, recs,
                                          tally.expect)
         windows = await window_story(runtime, ACCOUNT)
+        voice: list[Outcome] = []
+        async with httpx.AsyncClient(timeout=10) as client:
+            for name in voice_plugins:
+                adapter = runtime.adapter(name, ACCOUNT)
+                assert adapter is not None
+                recs = {r.name: r.body for r in recordings.load(Path(classes[name].recordings))}  # type: ignore[arg-type]
+                voice += await voice_story(runtime, client, f"{base}/webhooks/{name}/{ACCOUNT}", adapter, recs,
+                                           tally.expect)
         while await runtime.outbox.run_once():
             pass
         paths = {i.id: [h["to_state"] for h in (await runtime.interaction(i.id))[1]] for i in await runtime.interactions()}
@@ -262,6 +278,14 @@ async def run_demo(workdir: Path, console: Console) -> int:
         console.print(t)
         if not all(o.ok for o in windows):
             console.print("[red]a customer-service window behaved otherwise than expected[/red]")
+            code = 1
+    if voice:
+        t = Table("step", "expected", "got", title="A recorded call (ring, answer, hold, transfer, hang-up, wrap-up)")
+        for o in voice:
+            t.add_row(o.step, o.expected, o.got if o.ok else f"{o.got} [red]✗[/red]")
+        console.print(t)
+        if not all(o.ok for o in voice):
+            console.print("[red]the recorded call behaved otherwise than expected[/red]")
             code = 1
     if mail:
         t = Table("step", "expected", "got", title="Email story (one customer's thread)")

@@ -88,6 +88,10 @@ TYPE_CALL_HELD = "io.omnisdk.call.held"
 TYPE_CALL_RESUMED = "io.omnisdk.call.resumed"
 TYPE_CALL_TRANSFERRED = "io.omnisdk.call.transferred"
 TYPE_CALL_ENDED = "io.omnisdk.call.ended"
+TYPE_CALL_RECORDING = "io.omnisdk.call.recording"
+"""A call's recording is available (``data``: :class:`omnisdk.catalog.CallRecordingData`); not a
+call state, so it is outside :data:`omnisdk.connectors.CALL_TRANSITIONS`: the core keeps its link on the
+call's interaction."""
 
 EVENT_TYPES: tuple[str, ...] = tuple(
     v for k, v in dict(globals()).items() if k.startswith("TYPE_") and k != "TYPE_PREFIX"

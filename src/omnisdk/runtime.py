@@ -45,6 +45,7 @@ from omnisdk.routing.model import Agent, Presence, Queue
 from omnisdk.store import Store, open_store
 from omnisdk.store.queries import DEFAULT_LIMIT, InteractionQuery, check_limit
 from omnisdk.store.rows import MessagingProfile, Page
+from omnisdk.voice.controls import CallControls
 
 log = logging.getLogger("omnisdk")
 
@@ -160,6 +161,8 @@ class Runtime:
         self.processor.on_deliveries = self.webhooks.wake
         self.connectors = attach_connectors(host, self.adapters)
         """The CCaaS connector bridge (``omnisdk_external_*`` → connector calls), if any."""
+        self.calls = CallControls(self.processor, self.lifecycle, self.adapters)
+        """Call controls of voice interactions (answer, hold, transfer, dial …: :mod:`omnisdk.voice.controls`)."""
         self.transports = TransportRunner(self.store)
         """The adapters' pull-based inbound transports (roles ``all`` and ``ingress``)."""
 

@@ -22,6 +22,13 @@ from pydantic import BaseModel, TypeAdapter
 
 from omnisdk.access.principals import Role
 from omnisdk.gateway.access_schemas import AuditPage, KeyCreated, KeyInfo, KeyRequest
+from omnisdk.gateway.call_schemas import (
+    CallAction,
+    CallTransferRequest,
+    DialRequest,
+    SoftphoneToken,
+    TokenRequest,
+)
 from omnisdk.gateway.schemas import (
     AgentAction,
     AgentPage,
@@ -179,6 +186,34 @@ def send_draft(interaction_id: str, draft_id: str, *, agent: str) -> Call[Intera
 def action(interaction_id: str, name: str, *, agent: str | None = None) -> Call[Interaction]:
     """accept, reject, hold, resume or wrap-up (``name`` as in the path)."""
     return _send("POST", f"/interactions/{_segment(interaction_id)}/{name}", _INTERACTION, AgentAction(agent=agent))
+
+
+CALL_CONTROLS = ("answer", "hold", "resume", "hangup")
+"""The call controls without a body beyond the acting agent (``…/call/<name>``)."""
+
+
+def call_control(interaction_id: str, name: str, *, agent: str | None = None) -> Call[Interaction]:
+    """A voice interaction's call control: answer, hold, resume or hangup."""
+    if name not in CALL_CONTROLS:
+        raise ValueError(f"call control must be one of {', '.join(CALL_CONTROLS)}")
+    return _send("POST", f"/interactions/{_segment(interaction_id)}/call/{name}", _INTERACTION, CallAction(agent=agent))
+
+
+def call_transfer(interaction_id: str, *, to_agent: str | None = None, to_queue: str | None = None,
+                  to_number: str | None = None, mode: str = "cold", agent: str | None = None) -> Call[Interaction]:
+    body = CallTransferRequest(to_agent=to_agent, to_queue=to_queue, to_number=to_number, mode=mode,  # type: ignore[arg-type]
+                               agent=agent)
+    return _send("POST", f"/interactions/{_segment(interaction_id)}/call/transfer", _INTERACTION, body)
+
+
+def dial(*, plugin: str, account: str, to: str, agent: str | None = None, from_: str | None = None) -> Call[Interaction]:
+    body = DialRequest(plugin=plugin, account=account, to=to, agent=agent, **{"from": from_})
+    return _send("POST", "/calls", _INTERACTION, body)
+
+
+def softphone_token(agent_id: str, *, plugin: str, account: str) -> Call[SoftphoneToken]:
+    return _send("POST", f"/agents/{_segment(agent_id)}/softphone-token", _model(SoftphoneToken),
+                 TokenRequest(plugin=plugin, account=account))
 
 
 def assign(interaction_id: str, *, agent: str) -> Call[Interaction]:

@@ -34,6 +34,7 @@ from omnisdk.client.live_events import LiveEvent
 from omnisdk.client.retries import DEFAULT_RETRY, RetryPolicy, retrying
 from omnisdk.client.sse import iter_sse
 from omnisdk.gateway.access_schemas import AuditEntry, AuditPage, KeyCreated, KeyInfo
+from omnisdk.gateway.call_schemas import SoftphoneToken
 from omnisdk.gateway.schemas import (
     AgentPage,
     AgentStatus,
@@ -224,6 +225,26 @@ class AgentClient(BaseAgentClient):
             NotFoundError, ConflictError: as :meth:`accept`.
         """
         return self._run(calls.action(interaction_id, "reject", agent=agent))
+
+    def call_control(self, interaction_id: str, name: str, *, agent: str | None = None) -> Interaction:
+        """``POST …/call/<name>``: answer, hold, resume or hangup a voice interaction's call
+        (409 for an illegal move or call step; 502 when the CTI refused the command)."""
+        return self._run(calls.call_control(interaction_id, name, agent=agent))
+
+    def call_transfer(self, interaction_id: str, *, to_agent: str | None = None, to_queue: str | None = None,
+                      to_number: str | None = None, mode: str = "cold", agent: str | None = None) -> Interaction:
+        """``POST …/call/transfer``: cold or warm, to an agent, a queue or a number."""
+        return self._run(calls.call_transfer(interaction_id, to_agent=to_agent, to_queue=to_queue,
+                                            to_number=to_number, mode=mode, agent=agent))
+
+    def dial(self, *, plugin: str, account: str, to: str, agent: str | None = None,
+             from_: str | None = None) -> Interaction:
+        """``POST /v1/calls``: click-to-dial, a new outbound voice interaction."""
+        return self._run(calls.dial(plugin=plugin, account=account, to=to, agent=agent, from_=from_))
+
+    def softphone_token(self, agent_id: str, *, plugin: str, account: str) -> SoftphoneToken:
+        """``POST /v1/agents/{id}/softphone-token``: the agent's softphone access token."""
+        return self._run(calls.softphone_token(agent_id, plugin=plugin, account=account))
 
     def hold(self, interaction_id: str, *, agent: str | None = None) -> Interaction:
         """``POST …/hold``: work_in_progress → on_hold (capacity released, ownership kept).

@@ -62,6 +62,8 @@ from omnisdk.gateway.access_api import router as access_router
 from omnisdk.gateway.audit import AuditLog
 from omnisdk.gateway.auth import Authenticator, need
 from omnisdk.gateway.browser_safety import BrowserSafety
+from omnisdk.gateway.calls_api import calls as calls_router
+from omnisdk.gateway.calls_api import interaction_calls
 from omnisdk.gateway.contacts_api import router as contacts_router
 from omnisdk.gateway.live_api import router as live_router
 from omnisdk.gateway.live_feed import LiveFeed
@@ -680,6 +682,7 @@ def create_api(runtime: Runtime) -> FastAPI:
             {"name": "outgoing webhooks", "description": "Signed deliveries of core events to CRMs and bots."},
             {"name": "contacts", "description": "One contact across channels; merges and their undoing; "
                                                "messaging profiles (number → requester)."},
+            {"name": "calls", "description": "Call controls of voice interactions, click-to-dial, softphone tokens."},
         ],
     )
     settings = runtime.settings
@@ -698,7 +701,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     _install_error_handlers(app)
     v1 = APIRouter(prefix=f"/v{API_VERSION}", responses=ACCESS)
     for router in (interactions, cases, agents, queues, stats, access_router, live_router,
-                   subscriptions_router, contacts_router, profiles_router):
+                   subscriptions_router, contacts_router, profiles_router, interaction_calls, calls_router):
         v1.include_router(router)
     app.include_router(v1)
     return app

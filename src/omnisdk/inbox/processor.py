@@ -45,6 +45,7 @@ from omnisdk.store.base import Store, Transaction
 from omnisdk.store.errors import StoreError
 from omnisdk.store.rows import HistoryRow
 from omnisdk.threading.conversations import thread_message
+from omnisdk.voice.calls import CALL_TYPES
 
 
 class BeforeCommit(Protocol):
@@ -346,6 +347,9 @@ class Processor:
                         raise _Redo from exc
                     self.engine.rollback_to(mark)
                 reason = _short(exc)
+                counter = getattr(exc, "counter", None)  # a refusal with its own counter (CallRefused)
+                if isinstance(counter, str):
+                    tx.count(counter)
                 if span is not None:
                     span.set_attribute(tr.ERROR_TYPE, type(exc).__name__)
                     span.set_status(Status(StatusCode.ERROR, reason))
@@ -421,8 +425,11 @@ class Processor:
             apply_conversation_closed(ctx, self.lifecycle.actions, event)
         elif event.type == ev.TYPE_SURVEY_ANSWERED:  # kept on its interaction, not in the transcript
             record_survey(ctx, event)
-        # other types (deleted, contact changes, provider notices, call events) are kept in the
-        # inbox and passed to observers
+        elif event.type in CALL_TYPES:  # a CTI connector reports on a call: a voice interaction
+            inter = self.lifecycle.calls.apply(ctx, event)
+            self._threaded_into(inter.id)
+        # other types (deleted, contact changes, provider notices) are kept in the inbox and
+        # passed to observers
 
     # --- timers ----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ attribute                what it does (module)
                          reject by mail (:mod:`omnisdk.lifecycle.case_mail`)
 ``drafts``               agents' drafts to a contact, consolidated per customer, and
                          sending one (:mod:`omnisdk.lifecycle.drafts`)
+``calls``                call events applied to voice interactions (:mod:`omnisdk.voice.calls`)
 =======================  ==================================================================
 
 Messages to customers go through :func:`omnisdk.outbound.enqueue.enqueue_text`.  Every
@@ -45,6 +46,7 @@ from omnisdk.plugins import PluginHost
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.threading.ownership import Ownership
+from omnisdk.voice.calls import Calls
 
 
 class Lifecycle:
@@ -65,3 +67,4 @@ class Lifecycle:
         self.cases = Cases(settings, self.actions, case_links)
         self.case_mail = CaseMail(settings, self.cases)
         self.drafts = Drafts(engine, settings)
+        self.calls = Calls(settings, self.dispatch, self.actions)

@@ -81,6 +81,10 @@ class LifecycleSettings(BaseModel):
                                       "addresses that starts a new thread opens a case (lower-case addr-specs).")
     case_products: list[str] = Field(default_factory=list, description="Product names; the first one a new "
                                      "case's subject names (whole words, any case) becomes its product.")
+    missed_call_code: str = Field("Missed call", description="Closes a call that rang but was never answered "
+                                  "(busy, no answer, failed).")
+    abandoned_call_code: str = Field("Abandoned call", description="Closes a call whose caller hung up before an "
+                                     "agent answered.")
     affinity_window: float = Field(86400.0, ge=0, description="Prefer the conversation's last agent within this window.")
     read_receipts: bool = Field(True, description="Tell the customer their messages were read (WhatsApp's blue "
                                 "ticks) when an agent accepts the conversation and when they reply, on channels "
@@ -97,7 +101,7 @@ class LifecycleSettings(BaseModel):
     @model_validator(mode="after")
     def _default_known(self) -> LifecycleSettings:
         for code in (self.default_wrap_up_code, WrapUpCode.TASK_CREATED.value, WrapUpCode.CLOSED_INACTIVITY.value,
-                     WrapUpCode.CLOSED_BY_CUSTOMER.value):
+                     WrapUpCode.CLOSED_BY_CUSTOMER.value, self.missed_call_code, self.abandoned_call_code):
             if code not in self.wrap_up_codes:
                 self.wrap_up_codes.append(code)
         return self

@@ -167,9 +167,19 @@ def _text(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
+def _with_url_queries(values: list[str]) -> list[str]:
+    """``values``, plus the query values of those that are absolute URLs: a callback URL the
+    request hands the platform carries values too (Twilio's ``Url`` of a call names its agent)."""
+    out = list(values)
+    for value in values:
+        if value.startswith(("https://", "http://")) and "?" in value:
+            out += [v for _, v in parse_qsl(value.partition("?")[2], keep_blank_values=True)]
+    return out
+
+
 def request_values(request: httpx.Request) -> list[str]:
     """Every value a request carries: path segments, query values, and the body's JSON leaves
-    (or form values, or the raw text)."""
+    (or form values, or the raw text), and the query values of the URLs among them."""
     out = [unquote(seg) for seg in request.url.path.split("/") if seg]
     out += [v for _, v in request.url.params.multi_items()]
     body = request.content
@@ -184,7 +194,7 @@ def request_values(request: httpx.Request) -> list[str]:
             text = body.decode("utf-8", "replace")
             pairs = parse_qsl(text, keep_blank_values=True)
             out += [v for _, v in pairs] if pairs else [text]
-    return out
+    return _with_url_queries(out)
 
 
 def carries(requests: Sequence[httpx.Request], value: str) -> bool:

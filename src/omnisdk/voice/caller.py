@@ -1,0 +1,72 @@
+"""The context an inbound call's offer carries: who is calling.
+
+:func:`caller_context` matches the caller's number to a contact (their ``voice`` address, else
+the same number on ``sms`` or ``whatsapp``, written with or without the ``+``), and lists their
+open cases and their most recent interactions on any channel.  It runs when the call rings,
+inside the same transaction, and the result is kept in ``interaction.context["caller"]``, so the
+``io.omnisdk.interaction.offered`` event (whose ``data`` is the interaction) carries it to the
+agent before they answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omnisdk.lifecycle.context import Ctx
+from omnisdk.model import CaseState
+
+PHONE_CHANNELS = ("voice", "sms", "whatsapp")
+"""Channels whose addresses are phone numbers, in the order a caller is matched."""
+RECENT = 5
+"""How many recent interactions the offer carries."""
+_CASES_LOOKED_AT = 20
+
+
+def _spellings(number: str) -> tuple[str, ...]:
+    bare = number.removeprefix("+")
+    return (number, bare) if bare != number else (number, "+" + number)
+
+
+def match_contact(ctx: Ctx, number: str) -> str | None:
+    """The contact id behind ``number`` on a phone channel (see the module docstring), or None."""
+    for channel in PHONE_CHANNELS:
+        for spelling in _spellings(number):
+            found = ctx.tx.contact_of(channel, spelling)
+            if found:
+                return found
+    return None
+
+
+def caller_context(ctx: Ctx, number: str) -> dict[str, Any]:
+    """``{"number", "contact": {id, display_name, addresses} | None, "open_cases": [...],
+    "recent_interactions": [...]}`` for the caller at ``number`` (E.164).
+
+    ``open_cases`` are the cases (``{id, number, subject, state}``) linked to the contact's
+    interactions that are not ``closed`` or ``resolved``; ``recent_interactions`` the newest
+    :data:`RECENT` of them (``{id, channel, state, created_at, wrap_up_code, case_id}``).
+    """
+    contact_id = match_contact(ctx, number)
+    contact = ctx.tx.get_contact(contact_id) if contact_id else None
+    addresses = list(contact.addresses) if contact is not None else []
+    if ("voice", number) not in addresses:
+        addresses.append(("voice", number))
+    interactions = ctx.tx.interactions_of_addresses(addresses, _CASES_LOOKED_AT)
+    cases: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for inter in interactions:
+        if inter.case_id and inter.case_id not in seen:
+            seen.add(inter.case_id)
+            case = ctx.tx.get_case(inter.case_id)
+            if case is not None and case.state not in (CaseState.CLOSED, CaseState.RESOLVED):
+                cases.append({"id": case.id, "number": case.number, "subject": case.subject,
+                              "state": case.state.value})
+    recent = [{"id": i.id, "channel": i.channel, "state": i.state.value, "created_at": i.created_at.isoformat(),
+               "wrap_up_code": i.wrap_up_code, "case_id": i.case_id} for i in interactions[:RECENT]]
+    return {
+        "number": number,
+        "contact": None if contact is None else {
+            "id": contact.id, "display_name": contact.display_name,
+            "addresses": [{"channel": c, "value": v} for c, v in contact.addresses]},
+        "open_cases": cases,
+        "recent_interactions": recent,
+    }
