@@ -48,10 +48,22 @@ def wait_ok(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
 
 
 def test_split_serve_ingests_in_one_process_and_routes_in_the_other(tmp_path):
-    db = tmp_path / "omni.db"
+    _split_serve(tmp_path, f"sqlite:///{tmp_path / 'omni.db'}")
+    assert (tmp_path / "omni-inbox.db").exists()
+
+
+def test_split_serve_on_postgresql_shares_the_one_database(tmp_path):
+    from postgres_schemas import fresh_schema, schema_url  # skips without PostgreSQL (fails in CI)
+
+    with fresh_schema() as schema:
+        _split_serve(tmp_path, schema_url(schema))
+    assert not list(tmp_path.glob("*.db"))  # no SQLite inbox file was derived from the URL
+
+
+def _split_serve(tmp_path, store_url: str) -> None:
     config = tmp_path / "omnisdk.toml"
     config.write_text(
-        f'[store]\nurl = "sqlite:///{db}"\n'
+        f'[store]\nurl = "{store_url}"\n'
         '[plugins]\nallow = ["sample_plugin"]\nmodules = ["sample_plugin"]\n'
         '[[routing.agents]]\nid = "alice"\ncapacity = { chat = 100 }\n'
         f'[accounts.sample.acme]\nsecret = "{SECRET}"\n'
@@ -87,7 +99,6 @@ def test_split_serve_ingests_in_one_process_and_routes_in_the_other(tmp_path):
         assert httpx.get(f"http://127.0.0.1:{port + 1}/v1/stats").status_code == 401  # no key, no answer
         stats = httpx.get(f"http://127.0.0.1:{port + 1}/v1/stats", headers=auth).json()
         assert stats["events.accepted"] == 20  # the ingress's counters, read through the core
-        assert (tmp_path / "omni-inbox.db").exists()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)

@@ -208,7 +208,9 @@ def serve(
     bind_port = port or settings.gateway.port
     core: subprocess.Popen[bytes] | None = None
     if split:
-        if not settings.store.inbox_url:  # the ingress writes its own file: no shared write lock
+        # on SQLite the ingress writes its own file (no shared write lock); a server database
+        # (PostgreSQL) takes both processes' writes as it is
+        if not settings.store.inbox_url and settings.store.url.startswith("sqlite:"):
             url = settings.store.url
             inbox = url[:-3] + "-inbox.db" if url.endswith(".db") else url + "-inbox"
             os.environ["OMNISDK_STORE__INBOX_URL"] = inbox
