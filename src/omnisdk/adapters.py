@@ -484,10 +484,11 @@ class ChannelAdapter(ABC):
         """
         raise NotImplementedError(f"{self.name} does not send messages")
 
-    async def mark_read(self, message_id: str, *, business: str | None = None) -> None:
+    async def mark_read(self, message_id: str, *, customer: str, business: str | None = None) -> None:
         """Tell the provider that the business read the customer's message ``message_id`` (the
-        provider's id, as the inbound event carried it) and the ones before it, from the
-        business address ``business`` (the account's default when None).  Only called when
+        provider's id, as the inbound event carried it) and the ones before it; ``customer`` is
+        the customer's address on the channel (some providers mark a conversation read, not a
+        message), ``business`` the business address (the account's default when None).  Only called when
         :attr:`read_receipts` is True; sent through the outbox, so it is retried like a send.
 
         Raises:

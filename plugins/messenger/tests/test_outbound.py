@@ -227,6 +227,20 @@ async def test_thread_control_calls(messenger: MessengerAdapter, call, path: str
     assert json.loads(req.content) == body and req.headers["authorization"] == "Bearer example-page-access-token"
 
 
+async def test_mark_read_sends_the_mark_seen_sender_action(messenger: MessengerAdapter) -> None:
+    with respx.mock(base_url=API) as api:
+        route = api.post(PATH).mock(return_value=httpx.Response(200, json={"recipient_id": PSID}))
+        await messenger.mark_read("m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM", customer=PSID)
+        await messenger.aclose()
+    req = route.calls.last.request
+    assert json.loads(req.content) == {"recipient": {"id": PSID}, "sender_action": "mark_seen"}
+    assert req.headers["authorization"] == "Bearer example-page-access-token" and "access_token" not in str(req.url)
+    with pytest.raises(ValueError):  # no I/O: not a PSID, or another Page
+        await messenger.mark_read("m_1", customer="+15550100001")
+    with pytest.raises(ValueError):
+        await messenger.mark_read("m_1", customer=PSID, business="999")
+
+
 async def test_thread_control_refusals(messenger: MessengerAdapter) -> None:
     with respx.mock(base_url=API) as api:
         api.post("/v21.0/105000000000001/take_thread_control").mock(return_value=httpx.Response(200, json={"success": False}))

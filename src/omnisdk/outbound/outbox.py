@@ -205,7 +205,8 @@ class OutboxWorker:
             return LookupError(f"no adapter for {row.plugin}/{row.account}")
         try:
             if "read_receipt" in row.payload:
-                await adapter.mark_read(str(row.payload["read_receipt"]), business=row.payload.get("business"))
+                await adapter.mark_read(str(row.payload["read_receipt"]), customer=str(row.payload.get("customer")),
+                                        business=row.payload.get("business"))
                 return READ
             payload = row.payload if last_wrote is None else {**row.payload, "customer_last_wrote_at": last_wrote}
             message = OutboundMessage.model_validate(payload)

@@ -62,6 +62,8 @@ class MessengerAdapter(ChannelAdapter):
     channel: ClassVar[str] = Channel.MESSENGER
     Settings: ClassVar[type[MessengerSettings]] = MessengerSettings
     recordings: ClassVar[Path | None] = Path(__file__).parent / "recordings"
+    read_receipts: ClassVar[bool] = True
+    """:meth:`mark_read` sends the ``mark_seen`` sender action (the person sees "Seen")."""
 
     settings: MessengerSettings
 
@@ -229,6 +231,23 @@ class MessengerAdapter(ChannelAdapter):
             raise OutboundError(f"messenger: POST {path} answered {resp.status_code} without a message_id",
                                 provider=self.name, request_id=rid) from None
         return SendResult(message_id=mid, status="accepted", request_id=rid)
+
+    async def mark_read(self, message_id: str, *, customer: str, business: str | None = None) -> None:
+        """Show the person that the Page read their messages: the ``mark_seen`` sender action
+        (``POST /{graph_version}/{page_id}/messages`` with ``recipient`` and ``sender_action``,
+        https://developers.facebook.com/docs/messenger-platform/send-messages/sender-actions).
+        Messenger marks the conversation, not one message: ``message_id`` (the latest ``mid``)
+        is the idempotency key only.  Meta answers ``{"recipient_id": PSID}``.
+
+        Raises:
+            ValueError: a customer that is not a PSID, or a ``business`` other than the Page (no I/O).
+            omnisdk.outbound.OutboundError: or a subclass (Graph codes mapped as for :meth:`send`).
+        """
+        if business is not None and business not in self._owned:
+            raise ValueError(f"messenger: account {self.account!r} does not own Page {business!r}")
+        body = outbound.mark_seen_body(customer)
+        await self._call(outbound.messages_path(self.settings.graph_version, self.settings.page_id), body,
+                         f"seen:{message_id}")
 
     # --- handover protocol --------------------------------------------------------------------
 

@@ -129,6 +129,17 @@ def read_response(doc: Any) -> str:
     return mid
 
 
+def mark_seen_body(customer: str) -> dict[str, Any]:
+    """``{"recipient": {"id": PSID}, "sender_action": "mark_seen"}``: the Page read the
+    person's messages (sender actions,
+    https://developers.facebook.com/docs/messenger-platform/send-messages/sender-actions).
+
+    Raises:
+        ValueError: not a PSID.
+    """
+    return {"recipient": recipient(customer), "sender_action": "mark_seen"}
+
+
 def thread_control_body(customer: str, **fields: str | None) -> dict[str, Any]:
     """``{"recipient": {"id": PSID}, ...}`` with the fields that are set (handover protocol:
     https://developers.facebook.com/docs/messenger-platform/handover-protocol/conversation-control)."""

@@ -222,10 +222,11 @@ class WhatsAppAdapter(ChannelAdapter):
             ) from None
         return SendResult(message_id=mid, status=status, request_id=rid)
 
-    async def mark_read(self, message_id: str, *, business: str | None = None) -> None:
+    async def mark_read(self, message_id: str, *, customer: str | None = None, business: str | None = None) -> None:
         """Mark a customer's message (and the ones before it) as read: the blue ticks
         (``POST /{api_version}/{phone_number_id}/messages`` with ``status: "read"``,
-        /docs/whatsapp/cloud-api/guides/mark-message-as-read).
+        /docs/whatsapp/cloud-api/guides/mark-message-as-read).  The message id alone names the
+        conversation: ``customer`` is not sent.
 
         Raises:
             ValueError: no message id, or a ``business`` this account does not own (no I/O).
