@@ -10,6 +10,7 @@ import api_access
 import httpx
 import orjson
 import pytest
+from documents import kept
 from pydantic import SecretStr
 from sample_wire import ingest, make_settings, message_event
 
@@ -256,7 +257,9 @@ DATA = Path(__file__).parent / "store" / "data"
 
 async def test_the_api_answers_for_a_case_stored_by_the_release_before_as_that_release_did(rt):
     """``case_doc_v12.json`` and ``case_api_v12.json`` were made together by the release before
-    typed case rows (``store/data/make_case_doc.py``): today's answers are byte for byte its."""
+    typed case rows (``store/data/make_case_doc.py``): today's answers are its, key for key
+    and value for value; only fields added since appear (at their defaults: the interaction's
+    messaging-profile fields)."""
     raw_doc = (DATA / "case_doc_v12.json").read_text().strip()
     then = orjson.loads((DATA / "case_api_v12.json").read_bytes())
     doc = orjson.loads(raw_doc)
@@ -271,6 +274,6 @@ async def test_the_api_answers_for_a_case_stored_by_the_release_before_as_that_r
     async with api_access.client(create_app(rt), await api_access.api_key(rt)) as client:
         listed = await client.get("/v1/cases")
         linked = await client.post(f"/v1/interactions/{first.id}/case-link", json={"case": doc["number"]})
-    assert listed.status_code == 200 and listed.json() == then["list"]
-    assert linked.status_code == 200 and linked.json() == then["link"]
+    assert listed.status_code == 200 and kept(then["list"], listed.json())
+    assert linked.status_code == 200 and kept(then["link"], linked.json())
     assert "survey" not in linked.json() and linked.json()["updates"][0]["from"] == "ann@example.test"

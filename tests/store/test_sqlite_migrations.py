@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from documents import kept
 
 from omnisdk.model import Case, CaseState, Interaction
 from omnisdk.store import IdempotencyConflict, StoreError, open_store
@@ -265,17 +266,6 @@ CASE_DOC = Path(__file__).parent / "data" / "case_doc_v12.json"
 closed, survey answered)."""
 
 
-def _kept(old, new) -> bool:
-    """``new`` holds every key of ``old`` with the same value, at every depth; keys only ``new``
-    has are fields added since, at their empty defaults (None, [], {}, False)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        return all(k in new and _kept(v, new[k]) for k, v in old.items()) and all(
-            new[k] in (None, [], {}, False) for k in new.keys() - old.keys())
-    if isinstance(old, list) and isinstance(new, list):
-        return len(old) == len(new) and all(_kept(a, b) for a, b in zip(old, new, strict=True))
-    return old == new
-
-
 async def test_a_case_document_of_the_release_before_typed_rows_loads_and_saves_back_the_same(tmp_path):
     raw_doc = CASE_DOC.read_text().strip()
     old = orjson.loads(raw_doc)
@@ -293,10 +283,10 @@ async def test_a_case_document_of_the_release_before_typed_rows_loads_and_saves_
         assert [(h.to_state.value, h.by) for h in case.state_history] == [
             ("in_progress", "alice"), ("solution_proposed", "alice"), ("resolved", "customer"), ("closed", "alice")]
         assert case.context.id == case.interaction_ids[0] and case.history[0].body["text"] == "It jams."
-        assert _kept(old, case.model_dump(mode="json"))  # nothing lost, nothing renamed
+        assert kept(old, case.model_dump(mode="json"))  # nothing lost, nothing renamed
         assert (await store.transact(lambda tx: tx.page_cases(limit=5))).items == [case]
         await store.transact(lambda tx: tx.save_case(case))
         (doc,) = raw(tmp_path / "cases.db", "SELECT doc FROM cases")[0]
-        assert _kept(old, orjson.loads(doc))  # saved back by today's code: the same document
+        assert kept(old, orjson.loads(doc))  # saved back by today's code: the same document
     finally:
         await store.close()

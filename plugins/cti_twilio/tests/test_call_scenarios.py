@@ -12,6 +12,7 @@ import pytest
 from twilio_voice_rig import CALLER, INBOUND, OUTBOUND, SETTINGS, URL, Rig
 
 from omnisdk.errors import StateError
+from omnisdk.model import Case
 from omnisdk.model import InteractionState as S
 from omnisdk.outbound import OutboundError
 
@@ -185,9 +186,9 @@ async def test_the_offer_carries_the_callers_contact_open_cases_and_recent_work(
     def seed(tx):
         tx.upsert_contact("sms", CALLER, "Ada Lovelace", "2026-11-30T15:00:00Z")
         tx.save_interaction(sms)
-        tx.save_case({"id": "case-1", "number": "CS0000042", "subject": "Router keeps rebooting",
-                      "state": "in_progress", "customer": CALLER, "interaction_ids": [sms.id],
-                      "created_at": "2026-11-30T15:00:00Z"})
+        tx.save_case(Case(id="case-1", number="CS0000042", subject="Router keeps rebooting",
+                          state="in_progress", customer=CALLER, interaction_ids=[sms.id],
+                          created_at="2026-11-30T15:00:00Z"))
 
     await rig.rt.store.transact(seed)
     await rig.post(recs["inbound_1_ringing"].body)

@@ -23,6 +23,9 @@ class TwilioVoiceSuite(CTIConnectorSuite):
                         "numbers": ["+14155550100", KIT_FROM]}
     # Twilio signs the public URL it calls (twilio.com/docs/usage/webhooks/webhooks-security)
     webhook_url = "https://omnisdk.example.com/webhooks/cti_twilio/acme"
+    # ... with X-Twilio-Signature over the URL and the sorted form parameters: the kit's own
+    # signer of that published scheme judges respelled bodies (parameter order, %20 for +)
+    signature_scheme = "twilio"
     # X-Twilio-Signature is keyed by the Auth Token; the API key secret signs softphone tokens
     signing_secrets = frozenset({"auth_token"})
     # the incoming-call request carries no timestamp (twilio.com/docs/usage/webhooks/voice-webhooks):
