@@ -11,7 +11,15 @@ import jwt
 import pytest
 import respx
 
-from omnisdk.adapters import ListMenu, ListRow, ListSection, OutboundMedia, OutboundMessage
+from omnisdk.adapters import (
+    ListMenu,
+    ListRow,
+    ListSection,
+    OutboundMedia,
+    OutboundMessage,
+    Template,
+    unsupported_content,
+)
 from omnisdk.outbound.errors import BadRequestError
 from omnisdk_apple_business import AppleBusinessAdapter, attachments
 from omnisdk_apple_business.outbound import attachment_of, message_id
@@ -144,6 +152,16 @@ def test_a_list_picker_send():
     items = data["listPicker"]["sections"][0]["items"]
     assert [(i["identifier"], i["title"], i["subtitle"]) for i in items] == [("1", "Apple", "Red"), ("2", "Pear", "")]
     assert body["interactiveData"]["receivedMessage"]["title"] == "Pick one"
+
+
+def test_the_core_routes_list_pickers_here_and_refuses_templates_before_any_io():
+    """outbound_content lists what send() builds: the core hands over a list menu, and refuses
+    a template (Apple has none) before the outbox or send() sees it."""
+    menu = ListMenu(button="Choose", sections=[ListSection(rows=[ListRow(id="1", title="Apple")])])
+    content = AppleBusinessAdapter.outbound_content
+    assert unsupported_content(OutboundMessage(customer=CUSTOMER, text="Pick", list_menu=menu), content) == []
+    template = OutboundMessage(customer=CUSTOMER, template=Template(name="t", language="en_US"))
+    assert unsupported_content(template, content) == ["template"]
 
 
 def test_a_refused_send_and_a_foreign_business():

@@ -57,8 +57,8 @@ def test_the_gateway_answers_apple_as_the_issue_says(tmp_path):
 
     ok, expired, wrong_aud, too_big, foreign, stats, items, close, closed = asyncio.run(go())
     assert ok.status_code == 200
-    assert (expired.status_code, expired.json()["error"]) == (401, "expired_token")
-    assert (wrong_aud.status_code, wrong_aud.json()["error"]) == (401, "wrong_audience")
+    assert (expired.status_code, expired.json()["error"]) == (401, "stale_signature")
+    assert (wrong_aud.status_code, wrong_aud.json()["error"]) == (401, "bad_signature")
     assert (too_big.status_code, too_big.json()["error"]) == (413, "payload_too_large")
     assert (foreign.status_code, foreign.json()["error"]) == (403, "foreign_business_address")
     assert len(items) == 1 and items[0].state.active  # only the good text made anything

@@ -4,6 +4,8 @@ example rule bot."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -24,6 +26,20 @@ def test_the_published_frame_key_and_signature():
     assert protocol.frame_key_from(protocol.encode_key(key)) == key
     vector = json.loads(VECTORS.read_text())[0]
     assert protocol.frame_signature(key, vector["body"].encode()) == vector["headers"]["X-Webchat-Signature"]
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_the_shipped_vectors_are_what_openssl_makes_and_name_their_provenance():
+    """The provenance the vectors declare holds: make_vectors.sh (OpenSSL alone) rebuilds them,
+    every signature and token equal, whatever OpenSSL version runs it."""
+    made = subprocess.run(["bash", str(VECTORS.with_name("make_vectors.sh"))], capture_output=True,
+                          check=True, text=True, timeout=60).stdout
+    shipped = json.loads(VECTORS.read_text())
+    rebuilt = json.loads(made)
+    assert [v["name"] for v in rebuilt] == [v["name"] for v in shipped]
+    for mine, theirs in zip(shipped, rebuilt, strict=True):
+        assert (mine["headers"], mine["body"], mine["settings"]) == (theirs["headers"], theirs["body"], theirs["settings"])
+        assert mine["provenance"] == theirs["provenance"] == {"url": "https://docs.openssl.org/3.0/man1/openssl-dgst/"}
 
 
 def _settings(**extra) -> WebchatSettings:

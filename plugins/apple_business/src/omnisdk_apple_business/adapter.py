@@ -65,6 +65,11 @@ class AppleBusinessAdapter(ChannelAdapter):
     channel: ClassVar[str] = Channel.APPLE_BUSINESS
     Settings: ClassVar[type[AppleBusinessSettings]] = AppleBusinessSettings
     recordings: ClassVar[Path | None] = Path(__file__).parent / "recordings"
+    outbound_content: ClassVar[frozenset[str]] = frozenset({"text", "media", "list_menu"})
+    """Text, media (attachments uploaded with :meth:`upload_attachment`, or one https URL as a
+    rich link) and list menus (list pickers); Apple has no templates, and buttons, locations,
+    reactions and contact cards have no message type here (:mod:`omnisdk_apple_business.outbound`),
+    so the core refuses those before any I/O."""
     max_body_bytes: ClassVar[int] = 1 << 20
     """Bytes on the wire (gzip); the decompressed body is bounded by ``settings.max_body_bytes``."""
 

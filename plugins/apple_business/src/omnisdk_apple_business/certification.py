@@ -27,6 +27,12 @@ far as Apple's documented scheme allows; the report prints every reason):
   the message id is the ``id`` header the MSP chose; the replacements check that the id
   returned is the one sent (header and body) in one request, and every other typed-error
   case of the standard test.
+
+**Declared, not replaced**: ``verification_settings = ("msp_id",)``: the MSP id is the JWT's
+``aud`` (authorizing_messages), so ``signature.one_secret`` checks that a token made for
+another MSP id is refused, on either side.  ``outbound_mapping`` declares where every field
+goes in ``POST /v1/message`` (list menus as list pickers), and ``None``, with Apple's reason,
+for ``reply_to``, ``media.id`` and ``media.filename``.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ from omnisdk_apple_business.outbound import message_id
 from omnisdk_apple_business.settings import decode_secret
 
 VECTORS = Path(__file__).parent / "recordings" / "vectors" / "rfc7515_a1.json"
+_PICKER = ("interactiveData", "data", "listPicker", "sections", "*")
+"""Each section of a list picker's interactiveData (type-interactive#list-picker)."""
 _BODY_UNSIGNED = ("Apple's JWT holds no digest of the body or URL (authorizing_messages: alg, aud, iss, "
                   "iat only); this checks every change to the token, and that parse() refuses ids that "
                   "disagree with the headers")
@@ -72,13 +80,36 @@ class AppleBusinessSuite(ChannelAdapterSuite):
     times_from_payload = False
     # type values (messages-received, "Message Type Values").
     dispatch_fields = {"message type": ("type",)}
+    # msp_id is the JWT's audience: Apple signs every request for aud = the MSP id
+    # (authorizing_messages, "Verify the Authorization Header"), so a token made for another MSP
+    # id must be refused, and an account with another msp_id must refuse this one's tokens.
+    verification_settings = ("msp_id",)
     # POST /v1/message body (messages-sent): the customer's opaque id, the text; a media item by
-    # public URL goes as a rich link (type-richlink: richLinkData.url, .title).
+    # public URL goes as a rich link (type-richlink: richLinkData.url, .title); a list menu as
+    # a list picker (type-interactive#list-picker: the reply bubble's title is the menu's
+    # button, each section's title, each item's identifier, title and subtitle).
     outbound_mapping = {
         "to": ("destinationId",),
         "text": ("body",),
         "media.url": ("richLinkData", "url"),
         "media.caption": ("richLinkData", "title"),
+        # the body's keys (messages-sent: v, type, id, sourceId, destinationId, body,
+        # attachments, interactiveData, richLinkData) name no message being answered
+        "reply_to": None,
+        # Apple has no media id: an attachment travels as its own dictionary in attachments[]
+        # (name, mime-type, file-size, signature-base64, decryption-key, mmcs-url, mmcs-owner;
+        # "Adding Attachment Metadata to a Message"); the plugin's media_id packs that
+        # dictionary (upload_attachment) and any other media_id is refused before any I/O
+        "media.id": None,
+        # a media item by URL goes as a rich link, whose richLinkData has url, title and assets
+        # only (type-richlink): no file name; a file's name is the attachment dictionary's
+        # "name", fixed when the file is uploaded (upload_attachment(name=...))
+        "media.filename": None,
+        "list_menu.button": ("interactiveData", "replyMessage", "title"),
+        "list_menu.section.title": (*_PICKER, "title"),
+        "list_menu.row.id": (*_PICKER, "items", "*", "identifier"),
+        "list_menu.row.title": (*_PICKER, "items", "*", "title"),
+        "list_menu.row.description": (*_PICKER, "items", "*", "subtitle"),
     }
     credential_header = "authorization"
 

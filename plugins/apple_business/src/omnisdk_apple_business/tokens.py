@@ -102,9 +102,11 @@ def verify_bearer(headers: Mapping[str, str], *, key: bytes, msp_id: str, receiv
 
     Raises:
         SignatureError: missing or malformed header (as :func:`bearer`), a bad signature, an
-            algorithm other than HS256, a missing or wrong audience (``wrong_audience``), a
-            missing or non-integer ``iat``, a token older than ``max_age`` or from the future
-            (``expired_token``).  Messages never hold the key, the token or a digest.
+            algorithm other than HS256, a missing or wrong audience, a missing or non-integer
+            ``iat`` (reason ``bad_signature``), a token older than ``max_age`` or from the
+            future (``stale_signature``): the core's codes (:data:`omnisdk.errors.WEBHOOK_REASONS`),
+            the only ones the gateway answers with; the message says which check failed (the
+            gateway logs it).  Messages never hold the key, the token or a digest.
     """
     token = bearer(headers)
     if not key:
@@ -116,10 +118,9 @@ def verify_bearer(headers: Mapping[str, str], *, key: bytes, msp_id: str, receiv
                      "verify_nbf": False},
         )
     except jwt.InvalidAudienceError:
-        raise SignatureError("the JWT is not for this MSP (aud)", reason="wrong_audience") from None
+        raise SignatureError("the JWT is not for this MSP (aud)", reason="bad_signature") from None
     except jwt.MissingRequiredClaimError as exc:
-        reason = "wrong_audience" if exc.claim == "aud" else "bad_signature"
-        raise SignatureError(f"the JWT has no {exc.claim!r} claim", reason=reason) from None
+        raise SignatureError(f"the JWT has no {exc.claim!r} claim", reason="bad_signature") from None
     except jwt.InvalidSignatureError:
         raise SignatureError(f"{HEADER} JWT signature does not match", reason="bad_signature") from None
     except jwt.InvalidTokenError:
@@ -129,10 +130,10 @@ def verify_bearer(headers: Mapping[str, str], *, key: bytes, msp_id: str, receiv
     if type(iat) is not int:
         raise SignatureError("the JWT's iat is not an integer", reason="bad_signature")
     if iat > now + skew or iat < now - max_age:
-        raise SignatureError("the JWT is expired or not yet valid (iat)", reason="expired_token")
+        raise SignatureError("the JWT is expired or not yet valid (iat)", reason="stale_signature")
     exp = claims.get("exp")
     if exp is not None and (type(exp) not in (int, float) or exp <= now - skew):
-        raise SignatureError("the JWT is expired (exp)", reason="expired_token")
+        raise SignatureError("the JWT is expired (exp)", reason="stale_signature")
     return claims
 
 

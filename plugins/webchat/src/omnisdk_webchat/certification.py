@@ -6,7 +6,8 @@ Used by ``omnisdk certify webchat`` and by ``tests/test_certification.py``.  Imp
 There is no third-party provider: the "provider" is the widget protocol this plugin defines
 (wire format v1, ``docs/webchat.md``).  Its recordings are frames in that format, and its
 provider vectors are signed by an implementation independent of ``sign()`` (OpenSSL's HMAC,
-``recordings/vectors/SOURCES.md``), published in the docs as the protocol's test vectors.
+``recordings/vectors/make_vectors.sh``; each vector's ``provenance`` is the documentation
+of that OpenSSL command), published in the docs as the protocol's test vectors.
 """
 
 from __future__ import annotations
@@ -31,12 +32,19 @@ class WebchatSuite(ChannelAdapterSuite):
     status_order = ("receipt_delivered", "receipt_read")
     # the frame's "type" chooses what it becomes (protocol v1: message, receipt, typing, survey)
     dispatch_fields = {"frame type": ("type",)}
-    # the delivery API's JSON body (omnisdk_webchat.outbound): the session, the text, media by URL
+    # the delivery API's JSON body (omnisdk_webchat.outbound, docs/webchat.md "Replies reach the visitor: the delivery API"):
+    # the session, the text, the message answered, media by URL with its caption and file name
     outbound_mapping = {
         "to": ("session",),
         "text": ("text",),
+        "reply_to": ("reply_to",),
         "media.url": ("media", 0, "url"),
         "media.caption": ("media", 0, "caption"),
+        "media.filename": ("media", 0, "filename"),
+        # the visitor's browser loads media by http(s) URL; the chat has no media store, so
+        # the delivery body has no media id, and a media item without a URL is refused
+        # (ValueError) before any I/O
+        "media.id": None,
     }
     # Authorization: Bearer <delivery_token>; the session secret is never sent
     credential_header = "authorization"

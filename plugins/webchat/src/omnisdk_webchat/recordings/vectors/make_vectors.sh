@@ -2,6 +2,10 @@
 # Regenerates vectors.json with OpenSSL alone (no Python HMAC, no pyjwt, not the plugin's sign()):
 # the session token (HS256 JWT) and X-Webchat-Signature of protocol v1, for the published test
 # secret below.  Run: bash make_vectors.sh > vectors.json
+# The provider of this channel is its own protocol (docs/webchat.md), so there is no provider's
+# SDK to take vectors from: each vector's "provenance" is the documentation of the OpenSSL
+# command that signs it (openssl dgst -mac HMAC -macopt key:/hexkey:), and anyone can check a
+# vector by running this script with the secret below.
 set -euo pipefail
 SECRET="webchat-v1-test-vector-secret-0001"
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
@@ -16,7 +20,7 @@ vector() {  # name sid account body
   token="$signing.$sig"
   fkey_hex=$(printf 'webchat/v1 frame-key %s' "$sid" | hmac_bin "key:$SECRET" | od -An -tx1 | tr -d ' \n')
   frame_sig=$(printf '%s' "$body" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$fkey_hex" | sed 's/^.*= //')
-  printf '{"name": "%s", "source": "omnisdk-webchat protocol v1 test vectors (docs/webchat.md): signed by OpenSSL %s with make_vectors.sh, independently of the plugin'"'"'s sign()", "licence": "Apache-2.0 (omnisdk)", "settings": {"session_secret": "%s"}, "received_at": "2026-12-03T12:00:00Z", "headers": {"Authorization": "Bearer %s", "X-Webchat-Signature": "v1=%s"}, "body": %s}' \
+  printf '{"name": "%s", "source": "omnisdk-webchat protocol v1 test vectors (docs/webchat.md): signed by OpenSSL %s with make_vectors.sh, independently of the plugin'"'"'s sign()", "provenance": {"url": "https://docs.openssl.org/3.0/man1/openssl-dgst/"}, "licence": "Apache-2.0 (omnisdk)", "settings": {"session_secret": "%s"}, "received_at": "2026-12-03T12:00:00Z", "headers": {"Authorization": "Bearer %s", "X-Webchat-Signature": "v1=%s"}, "body": %s}' \
     "$name" "$(openssl version | cut -d' ' -f2)" "$SECRET" "$token" "$frame_sig" "$(printf '%s' "$body" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')"
 }
 echo "["
