@@ -31,7 +31,7 @@ from omnisdk.adapters import AccountSettings, WebhookRequest, secret_value
 from omnisdk.connectors import CCaaSConnector
 from omnisdk.errors import OmniError
 from omnisdk.events import TYPE_PROVIDER_NOTICE, Event
-from omnisdk.model import Channel, Interaction
+from omnisdk.model import Channel, Interaction, RoutingSource
 from omnisdk.outbound.errors import OutboundError
 from omnisdk_ccaas_genesys import events, requests
 from omnisdk_ccaas_genesys.settings import GenesysSettings
@@ -212,7 +212,7 @@ class GenesysCloudConnector(CCaaSConnector):
 
     def routes(self, interaction: Interaction) -> bool:
         """Whether this account routes ``interaction`` (external, in one of its mapped queues)."""
-        return (str(interaction.routing_source) == "external" and interaction.queue is not None
+        return (interaction.routing_source is RoutingSource.EXTERNAL and interaction.queue is not None
                 and interaction.queue in self.settings.queue_map)
 
     def schedule(self, what: str, interaction: Interaction) -> None:
