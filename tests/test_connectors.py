@@ -7,6 +7,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+import api_access
 import httpx
 import pytest
 import respx
@@ -25,6 +26,7 @@ from omnisdk.connectors import (
 )
 from omnisdk.errors import OmniError
 from omnisdk.events import Event
+from omnisdk.gateway import create_app
 from omnisdk.model import InteractionState as S
 from omnisdk.model import check_e164
 from omnisdk.outbound import OutboundError
@@ -294,3 +296,38 @@ def test_outbound_calls_need_e164_numbers():
             OutboundCall(to=bad, agent="a-1", **{"from": "+15550100001"})
         with pytest.raises(ValueError):
             check_e164(bad)
+
+
+async def test_an_unmapped_transfer_target_is_refused_before_anything_changes(tmp_path):
+    queues = [*EXTERNAL, {"name": "genesys-new", "routing_source": "external", "connector": "genesys"}]
+    async with Rig(tmp_path, queues) as rig:
+        conn, rt = rig.conn, rig.rt
+        await rig.feed(message_event(1))
+        inter = (await rt.interactions())[0]
+        await rig.feed(ev(conn, "assigned", 1, inter.id, agent="u-alice", external_id="conv-1"),
+                       ev(conn, "accepted", 2, inter.id))
+        before = await rt.interaction(inter.id)
+        calls = list(conn.calls)
+        for kw in ({"to_agent": "mallory"}, {"to_queue": "genesys-new"}):
+            with pytest.raises(MappingError):
+                await rt.transfer(inter.id, **kw)
+        await rt.connectors.wait(timeout=5)
+        assert await rt.interaction(inter.id) == before and conn.calls == calls
+        moved = await rt.transfer(inter.id, to_queue="support")  # leaving the connector: nothing to map
+        assert moved.routing_source.value == "internal"
+
+
+async def test_an_unmapped_transfer_target_is_a_409_over_the_agent_api(tmp_path):
+    async with Rig(tmp_path, EXTERNAL) as rig:
+        conn, rt = rig.conn, rig.rt
+        await rig.feed(message_event(1))
+        inter = (await rt.interactions())[0]
+        await rig.feed(ev(conn, "assigned", 1, inter.id, agent="u-alice", external_id="conv-1"),
+                       ev(conn, "accepted", 2, inter.id))
+        app = create_app(rt, manage_runtime=False)
+        async with api_access.client(app, await api_access.api_key(rt, "admin")) as client:
+            resp = await client.post(f"/v1/interactions/{inter.id}/transfer", json={"to_agent": "mallory"})
+            assert resp.status_code == 409 and resp.json()["error"] == "unmapped_target"
+            assert "agent_map" in resp.json()["detail"] and "very-secret" not in resp.text
+            resp = await client.post(f"/v1/interactions/{inter.id}/transfer", json={"to_agent": "bob"})
+            assert resp.status_code == 200 and resp.json()["agent"] == "bob"

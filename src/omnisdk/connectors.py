@@ -365,6 +365,22 @@ class ConnectorBridge:
             return None
         return found[0] if found else None
 
+    def check_transfer(self, interaction: Interaction, to_agent: str | None, to_queue: str | None,
+                       queue: Queue | None, target_queue: Queue | None) -> None:
+        """Refuse, before the transfer is committed, a target the connector routing ``queue``
+        has not mapped (``transfer_target``, pure).  Nothing to check when no connector routes
+        ``queue``, or when the target queue is not routed by the same connector (routing
+        control leaves it: ``disconnect``).
+
+        Raises:
+            MappingError: the target agent or queue is not in the connector's tables (HTTP 409
+                ``unmapped_target`` over the agent API).
+        """
+        connector = self.connector_for(queue)
+        if connector is None or (to_queue is not None and self.connector_for(target_queue) is not connector):
+            return
+        connector.transfer_target(to_agent, to_queue)
+
     @hookimpl
     def omnisdk_external_route(self, interaction: Interaction, queue: Queue) -> None:
         connector = self.connector_for(queue)

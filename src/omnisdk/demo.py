@@ -9,7 +9,9 @@ Every installed plugin that ships recordings takes part.  The demo
    sends forged, malformed, oversize and misaddressed requests;
 3. lets agents work: interactions are offered, replied to and closed with wrap-up codes;
 4. plays a recorded call when a CTI connector is installed (:mod:`omnisdk.demo_voice`: ring,
-   answer, hold, transfer, hang-up, wrap-up timeout);
+   answer, hold, transfer, hang-up, wrap-up timeout), and a CCaaS-routed email when a CCaaS
+   connector is installed (:mod:`omnisdk.demo_ccaas`: route, transfer, park, unpark on the
+   customer's reply, wrap-up sync; on its own runtime and stand-in CCaaS API);
 4. plays one customer's mail thread when a mail plugin is installed (:mod:`omnisdk.demo_mail`:
    new question, reply by headers, reply by subject token, auto-reply, bounce, case update,
    ACCEPT) and checks each outcome;
@@ -42,6 +44,8 @@ from starlette.routing import Route
 from omnisdk import recordings
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
 from omnisdk.config import Settings
+from omnisdk.demo_ccaas import StandInCCaaS, ccaas_story
+from omnisdk.demo_ccaas import has_story as has_ccaas_story
 from omnisdk.demo_mail import ACCOUNT as STORY
 from omnisdk.demo_mail import NEEDED as STORY_RECORDINGS
 from omnisdk.demo_mail import Outcome, mail_story
@@ -186,6 +190,8 @@ async def run_demo(workdir: Path, console: Console) -> int:
     provider_url = f"http://127.0.0.1:{provider_port}"
     voice_plugins = [n for n, c in classes.items()
                      if has_voice_story(c, {r.name for r in recordings.load(Path(c.recordings))})]  # type: ignore[arg-type]
+    ccaas_plugins = [n for n, c in classes.items()
+                     if has_ccaas_story(c, {r.name for r in recordings.load(Path(c.recordings))})]  # type: ignore[arg-type]
     settings = Settings(
         store={"url": f"sqlite:///{workdir / 'omnisdk.db'}"},
         routing={
@@ -200,7 +206,7 @@ async def run_demo(workdir: Path, console: Console) -> int:
         accounts={
             name: {account: with_stand_ins(name, cls.example_settings(), provider_url, smtp_port)
                    for account in ((ACCOUNT, STORY) if name in story_plugins else (ACCOUNT,))}
-            for name, cls in classes.items()
+            for name, cls in classes.items() if name not in ccaas_plugins  # on the story's own runtime
         },
     )
     # aiosmtpd logs a warning about its own deprecated attribute on every AUTH: not the demo's
@@ -218,7 +224,7 @@ async def run_demo(workdir: Path, console: Console) -> int:
     try:
         async with httpx.AsyncClient(timeout=10) as client:
             for name, cls in sorted(classes.items()):
-                if name in voice_plugins:  # its calls are played as one story below
+                if name in voice_plugins or name in ccaas_plugins:  # played as one story below
                     continue
                 adapter = runtime.adapter(name, ACCOUNT)
                 assert adapter is not None
@@ -256,6 +262,17 @@ async def run_demo(workdir: Path, console: Console) -> int:
                 recs = {r.name: r.body for r in recordings.load(Path(classes[name].recordings))}  # type: ignore[arg-type]
                 voice += await voice_story(runtime, client, f"{base}/webhooks/{name}/{ACCOUNT}", adapter, recs,
                                            tally.expect)
+        ccaas: list[Outcome] = []
+        for name in ccaas_plugins:
+            stand_in = StandInCCaaS(classes[name])
+            port = free_port()
+            server, server_task = await serve(stand_in.app(), port)
+            try:
+                recs = {r.name: r.body for r in recordings.load(Path(classes[name].recordings))}  # type: ignore[arg-type]
+                ccaas += await ccaas_story(name, classes[name], recs, workdir, f"http://127.0.0.1:{port}", stand_in)
+            finally:
+                server.should_exit = True
+                await server_task
         while await runtime.outbox.run_once():
             pass
         paths = {i.id: [h["to_state"] for h in (await runtime.interaction(i.id))[1]] for i in await runtime.interactions()}
@@ -286,6 +303,14 @@ async def run_demo(workdir: Path, console: Console) -> int:
         console.print(t)
         if not all(o.ok for o in voice):
             console.print("[red]the recorded call behaved otherwise than expected[/red]")
+            code = 1
+    if ccaas:
+        t = Table("step", "expected", "got", title="A CCaaS-routed email (route, transfer, park, unpark, wrap-up sync)")
+        for o in ccaas:
+            t.add_row(o.step, o.expected, o.got if o.ok else f"{o.got} [red]✗[/red]")
+        console.print(t)
+        if not all(o.ok for o in ccaas):
+            console.print("[red]the CCaaS-routed email behaved otherwise than expected[/red]")
             code = 1
     if mail:
         t = Table("step", "expected", "got", title="Email story (one customer's thread)")

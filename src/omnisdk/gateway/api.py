@@ -17,6 +17,7 @@ customer-service window closed            409     ``window_closed``
 another agent holds the customer's SMS    409     ``held_by_another_agent`` (+ ``holder``,
 conversation (agent-initiated)                    ``interaction_id``)
 no free capacity (:class:`CapacityError`) 409     ``no_capacity``
+CCaaS transfer target not mapped          409     ``unmapped_target`` (``MappingError``)
 bad argument (``ValueError``)             400     ``bad_request``
 body that is not JSON                     400     ``malformed_payload``
 body / query that breaks the schema       422     ``validation_error`` (``detail`` is a list)
@@ -49,6 +50,7 @@ from omnisdk.access.policy import (
 )
 from omnisdk.access.principals import Principal, Role, Scope
 from omnisdk.config import describe_validation_error
+from omnisdk.connectors import MappingError
 from omnisdk.errors import (
     AccessError,
     InteractionHeldError,
@@ -231,6 +233,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def conflict(request: Request, exc: Exception) -> Response:
         return error_response(409, "conflict", str(exc))
 
+    async def unmapped_target(request: Request, exc: Exception) -> Response:
+        return error_response(409, "unmapped_target", str(exc))
+
     async def idempotency_conflict(request: Request, exc: Exception) -> Response:
         return error_response(409, "idempotency_conflict", str(exc))
 
@@ -278,6 +283,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InteractionHeldError, held)
     app.add_exception_handler(StateError, conflict)
     app.add_exception_handler(IdempotencyConflict, idempotency_conflict)
+    app.add_exception_handler(MappingError, unmapped_target)
     app.add_exception_handler(AccessError, access_refused)
     app.add_exception_handler(ValueError, bad_value)
     app.add_exception_handler(RequestValidationError, invalid_request)
@@ -488,7 +494,8 @@ async def wrap_up(rt: RT, principal: Worker, interaction_id: InteractionId, body
 async def transfer(rt: RT, principal: Worker, interaction_id: InteractionId, body: TransferRequest) -> Any:
     """Transfer to an agent (offered to them) or to a queue (routed there).  The previous agent's
     capacity is released; the history keeps every step.  An unknown agent is a 404 for an
-    internally routed interaction; an externally routed one may go to any agent of its CCaaS."""
+    internally routed interaction; an externally routed one may go only to an agent or queue its
+    CCaaS connector maps (else 409 ``unmapped_target``, before anything changes)."""
     acting = await _work_on(rt, principal, interaction_id, body.agent)
     if body.to_queue is not None:
         _require_queue(rt, body.to_queue)

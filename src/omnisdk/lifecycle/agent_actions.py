@@ -143,11 +143,16 @@ class AgentActions:
             ValueError: not exactly one of ``to_agent`` and ``to_queue``.
             NotFoundError: unknown target agent or queue.  StateError: the target agent is not
             available, or the interaction is not offered, working or parked.
+            omnisdk.connectors.MappingError: an externally routed interaction's target is not
+            in its connector's mapping (checked before anything changes).
         """
         if (to_agent is None) == (to_queue is None):
             raise ValueError("transfer needs exactly one of to_agent or to_queue")
         inter = get_interaction(ctx, interaction_id)
         _held_by(inter, agent, {S.WORK_IN_PROGRESS, S.ON_HOLD, S.OFFERED})
+        if inter.routing_source is RoutingSource.EXTERNAL:  # an unmapped target: refused before any change
+            self.host.check_external_transfer(inter, to_agent, to_queue, self.dispatch.queue(inter.queue),
+                                              self.dispatch.queue(to_queue))
         ctx.tx.cancel_timers(inter.id, ["offer", "inactivity"])
         released = self.engine.release(inter.id)
         previous = inter.agent

@@ -291,6 +291,19 @@ class PluginHost:
         """Hand an interaction to the CCaaS plugins (``omnisdk_external_route``), isolated."""
         self._each("omnisdk_external_route", interaction=interaction, queue=queue)
 
+    def check_external_transfer(self, interaction: Interaction, to_agent: str | None, to_queue: str | None,
+                                queue: Queue | None, target_queue: Queue | None) -> None:
+        """Ask the connector bridge (plugin ``omnisdk.connectors``, when registered) whether the
+        CCaaS routing ``queue`` has the transfer target mapped; called before the transfer
+        changes anything.  Not isolated: the refusal is the caller's answer.
+
+        Raises:
+            omnisdk.connectors.MappingError: the target is not mapped.
+        """
+        check = getattr(self.pm.get_plugin("omnisdk.connectors"), "check_transfer", None)
+        if callable(check):
+            check(interaction, to_agent, to_queue, queue, target_queue)
+
     def omnisdk_external_transfer(self, interaction: Interaction, to_agent: str | None,
                                   to_queue: str | None, queue: Queue | None = None,
                                   target_queue: Queue | None = None) -> None:

@@ -1,0 +1,38 @@
+"""The demo's CCaaS-routed email story plays through with this plugin (omnisdk.demo_ccaas)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from omnisdk_ccaas_genesys import GenesysCloudConnector
+
+from omnisdk import recordings
+from omnisdk.demo import free_port, serve
+from omnisdk.demo_ccaas import NEEDED, StandInCCaaS, ccaas_story, has_story
+
+
+def test_the_story_plays(tmp_path: Path) -> None:
+    recs = {r.name: r.body for r in recordings.load(Path(GenesysCloudConnector.recordings))}
+    assert has_story(GenesysCloudConnector, set(recs))
+
+    async def go() -> tuple[list, StandInCCaaS]:
+        stand_in = StandInCCaaS(GenesysCloudConnector)
+        port = free_port()
+        server, task = await serve(stand_in.app(), port)
+        try:
+            return await ccaas_story("ccaas_genesys", GenesysCloudConnector, recs, tmp_path,
+                                     f"http://127.0.0.1:{port}", stand_in), stand_in
+        finally:
+            server.should_exit = True
+            await task
+
+    steps, stand_in = asyncio.run(go())
+    assert [o.step for o in steps if not o.ok] == []
+    assert len(steps) == 8
+    writes = [(m, p.rsplit("/", 1)[-1] if m == "POST" else body) for m, p, body in stand_in.calls if m != "GET"]
+    assert writes == [("POST", "emails"), ("POST", "replace"), ("PATCH", {"state": "parked"}),
+                      ("PATCH", {"state": "connected"}),
+                      ("PATCH", {"wrapup": {"code": "a1c2e3f4-5a6b-4c7d-8e9f-0a1b2c3d4e5f"}}),
+                      ("PATCH", {"state": "disconnected"})]
+    assert set(NEEDED) <= set(recs)
