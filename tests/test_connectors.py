@@ -14,6 +14,7 @@ from sample_wire import SECRET, message_event
 
 from omnisdk.config import Settings
 from omnisdk.connectors import (
+    CALL_KEY,
     CALL_TRANSITIONS,
     CallState,
     CallStateError,
@@ -27,7 +28,7 @@ from omnisdk.errors import OmniError
 from omnisdk.events import Event
 from omnisdk.model import InteractionState as S
 from omnisdk.model import check_e164
-from omnisdk.outbound import OutboundError
+from omnisdk.outbound import BadRequestError, InternalServerError
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime, build_adapters
 
@@ -48,6 +49,7 @@ class Genesys(CCaaSConnector):
     def __init__(self, account, settings):
         super().__init__(account, settings)
         self.calls: list[tuple[str, str, str | None]] = []
+        self.keys: list[str | None] = []  # the idempotency reference of each route attempt
 
     def verify(self, request):
         return None
@@ -56,6 +58,7 @@ class Genesys(CCaaSConnector):
         return []
 
     async def route(self, interaction, queue):
+        self.keys.append(CALL_KEY.get())
         if self.fail_with is not None:
             raise self.fail_with
         self.calls.append(("route", interaction.id, self.map_queue(queue)))
@@ -87,8 +90,8 @@ class Rig:
         host.load_modules(["sample_plugin"])
         self.conn = connector()
         adapters = {**build_adapters(self.settings, host), ("genesys", "acme"): self.conn}
-        self.rt = Runtime(self.settings, host=host, adapters=adapters,
-                          clock=lambda: datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+        self.rt = Runtime(self.settings, host=host, adapters=adapters, clock=lambda: self.now)
 
     async def __aenter__(self) -> Rig:
         await self.rt.store.open()
@@ -101,7 +104,7 @@ class Rig:
     async def feed(self, *events: Event) -> None:
         await self.rt.store.append_inbox(list(events), "2026-11-21T09:00:00Z")
         await self.rt.processor.drain()
-        await self.rt.connectors.wait(timeout=5)
+        await self.rt.outbox.run_once()
 
     async def get(self, iid):
         return (await self.rt.interaction(iid))[0]
@@ -227,34 +230,75 @@ async def test_the_bridge_syncs_transfers_and_closes_and_hands_back_control(tmp_
         moved = await rt.transfer(inter.id, to_agent="bob")  # a CCaaS agent the core does not know
         assert (moved.state, moved.agent) == (S.OFFERED, "bob")
         moved = await rt.transfer(inter.id, to_queue="genesys-vip")  # same connector: the CCaaS moves it
-        await rt.connectors.wait(timeout=5)
+        await rt.outbox.run_once()
         assert conn.calls[1:] == [("transfer", inter.id, "u-bob"), ("transfer", inter.id, "q-2")]
         assert moved.state is S.QUEUED and moved.queue == "genesys-vip"
         await rig.feed(ev(conn, "assigned", 3, inter.id, agent="u-bob"))
         back = await rt.transfer(inter.id, to_queue="support")  # to the core's router
-        await rt.connectors.wait(timeout=5)
+        await rt.outbox.run_once()
         assert conn.calls[-1] == ("disconnect", inter.id, "conv-1")
         assert (back.state, back.agent, back.routing_source.value) == (S.OFFERED, "alice", "internal")
         await rig.feed(message_event(2, customer="+15550100009"))
         other = next(i for i in await rt.interactions() if i.customer == "+15550100009")
         await rt.close_interaction(other.id, "Task created")
-        await rt.connectors.wait(timeout=5)
+        await rt.outbox.run_once()
         assert conn.calls[-2:] == [("wrap_up", other.id, "wu-2"), ("disconnect", other.id, other.id)]
         await rig.feed(message_event(3, customer="+15550100008"))
         third = next(i for i in await rt.interactions() if i.customer == "+15550100008")
         await rt.close_interaction(third.id, "Closed due to customer inactivity")  # not in wrap_up_map
-        await rt.connectors.wait(timeout=5)
+        await rt.outbox.run_once()
         assert conn.calls[-1] == ("disconnect", third.id, third.id)  # the conversation still ends
 
 
-async def test_a_failing_connector_call_is_logged_and_not_retried(tmp_path, caplog):
+async def test_an_outage_delays_the_call_in_the_outbox_and_it_goes_once_when_back(tmp_path, caplog):
     async with Rig(tmp_path, EXTERNAL) as rig:
-        rig.conn.fail_with = OutboundError("genesys: POST /tasks answered 503", provider="genesys")
+        rig.conn.fail_with = InternalServerError("genesys: POST /conversations answered 503", provider="genesys",
+                                                 status_code=503)
+        with caplog.at_level(logging.WARNING, logger="omnisdk.connectors"):
+            await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        assert inter.state is S.QUEUED and rig.conn.calls == []
+        stats = await rig.rt.stats()
+        assert (stats["connector_calls.queued"], stats["connector_calls.backlog"], stats["connector_calls.retried"]) \
+            == (1, 1, 1)
+        assert f"route of interaction {inter.id} failed (attempt 1, retried later)" in caplog.text
+        assert await rig.rt.outbox.run_once() == 0  # not due yet: the outbox's backoff
+        rig.conn.fail_with = None  # Genesys is back
+        rig.now = rig.now.replace(minute=5)
+        assert await rig.rt.outbox.run_once() == 1
+        assert rig.conn.calls == [("route", inter.id, "q-1")]
+        assert rig.conn.keys == [f"route:{inter.id}:1"] * 2  # one reference, fixed before the first attempt
+        assert await rig.rt.outbox.run_once() == 0  # sent: never again
+        stats = await rig.rt.stats()
+        assert (stats["connector_calls.sent"], stats["connector_calls.backlog"]) == (1, 0)
+
+
+async def test_a_non_retryable_failure_is_recorded_and_counted_not_retried(tmp_path, caplog):
+    async with Rig(tmp_path, EXTERNAL) as rig:
+        rig.conn.fail_with = BadRequestError("genesys: POST /conversations answered 400", provider="genesys",
+                                             status_code=400)
         with caplog.at_level(logging.ERROR, logger="omnisdk.connectors"):
             await rig.feed(message_event(1))
         inter = (await rig.rt.interactions())[0]
-        assert inter.state is S.QUEUED and not rig.rt.connectors.tasks
-        assert f"genesys/acme: route of interaction {inter.id} failed (not retried): OutboundError" in caplog.text
+        assert inter.state is S.QUEUED
+        assert f"genesys/acme: route of interaction {inter.id} failed (not retried): BadRequestError" in caplog.text
+        rig.now = rig.now.replace(hour=12)
+        assert await rig.rt.outbox.run_once() == 0 and len(rig.conn.keys) == 1
+        stats = await rig.rt.stats()
+        assert (stats["connector_calls.failed"], stats["connector_calls.backlog"]) == (1, 0)
+        assert "connector_calls.sent" not in stats
+
+
+async def test_the_connector_call_rolls_back_with_its_decision(tmp_path):
+    async with Rig(tmp_path, EXTERNAL) as rig:
+        await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        await rig.feed(ev(rig.conn, "assigned", 1, inter.id, agent="u-alice"), ev(rig.conn, "accepted", 2, inter.id))
+        with pytest.raises(OmniError):  # no such queue: the transfer, and its call, never happen
+            await rig.rt.transfer(inter.id, to_queue="nowhere")
+        await rig.rt.outbox.run_once()
+        assert [c[0] for c in rig.conn.calls] == ["route"]
+        assert (await rig.rt.stats())["connector_calls.queued"] == 1
 
 
 async def test_a_queue_naming_a_connector_with_two_accounts_must_name_the_account(tmp_path, caplog):

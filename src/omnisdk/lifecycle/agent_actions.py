@@ -31,6 +31,7 @@ from omnisdk.lifecycle.transitions import (
 )
 from omnisdk.model import Direction, Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
+from omnisdk.outbound.connector_calls import queue_close, queue_transfer
 from omnisdk.outbound.enqueue import enqueue_read_receipt, enqueue_template, enqueue_text
 from omnisdk.plugins import PluginHost
 from omnisdk.profiles.matching import PROFILE_CHANNELS
@@ -157,6 +158,7 @@ class AgentActions:
         current = self.dispatch.queue(inter.queue)
         if external:
             moving, target_queue = inter, self.dispatch.queue(to_queue)
+            queue_transfer(ctx, self.host, moving, to_agent, to_queue, current, target_queue)  # durable
             ctx.after.append(lambda: self.host.omnisdk_external_transfer(moving, to_agent, to_queue, current, target_queue))
         if to_agent is not None:
             if not external:  # a CCaaS's agents are its own business (as in assign)
@@ -225,6 +227,7 @@ class AgentActions:
                      last_agent=owner if owner and not owner.startswith("bot:") else inter.last_agent)
         if inter.routing_source is RoutingSource.EXTERNAL and sync_external:
             closed, queue = inter, self.dispatch.queue(inter.queue)
+            queue_close(ctx, self.host, closed, code, queue)  # durable: an outbox row in this transaction
             ctx.after.append(lambda: self.host.omnisdk_external_wrap_up(closed, code, queue))
         if owner and not owner.startswith("bot:"):
             self.engine.remember(inter.conversation_key, owner, ctx.ts)
