@@ -79,7 +79,7 @@ def connector() -> Genesys:
 
 
 class Rig:
-    def __init__(self, tmp_path, queues) -> None:
+    def __init__(self, tmp_path, queues, connector_class: type[Genesys] | None = None) -> None:
         self.settings = Settings(
             store={"url": f"sqlite:///{tmp_path / 'omni.db'}", "synchronous": "NORMAL"},
             plugins={"modules": ["sample_plugin"], "allow": ["sample_plugin"]},
@@ -88,7 +88,7 @@ class Rig:
         )
         host = PluginHost(allow=["sample_plugin"])
         host.load_modules(["sample_plugin"])
-        self.conn = connector()
+        self.conn = (connector_class or Genesys)("acme", CCaaSSettings.model_validate(SETTINGS))
         adapters = {**build_adapters(self.settings, host), ("genesys", "acme"): self.conn}
         self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
         self.rt = Runtime(self.settings, host=host, adapters=adapters, clock=lambda: self.now)
@@ -248,6 +248,46 @@ async def test_the_bridge_syncs_transfers_and_closes_and_hands_back_control(tmp_
         await rt.close_interaction(third.id, "Closed due to customer inactivity")  # not in wrap_up_map
         await rt.outbox.run_once()
         assert conn.calls[-1] == ("disconnect", third.id, third.id)  # the conversation still ends
+
+
+class ParkingGenesys(Genesys):
+    async def park(self, interaction):
+        self.calls.append(("park", interaction.id, self.conversation_ref(interaction)))
+
+    async def unpark(self, interaction):
+        self.calls.append(("unpark", interaction.id, self.conversation_ref(interaction)))
+
+
+async def test_hold_parks_and_a_customer_reply_or_resume_unparks_through_the_outbox(tmp_path):
+    async with Rig(tmp_path, EXTERNAL, ParkingGenesys) as rig:
+        conn = rig.conn
+        await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        await rig.feed(ev(conn, "assigned", 1, inter.id, agent="u-alice", external_id="conv-7"),
+                       ev(conn, "accepted", 2, inter.id))
+        await rig.rt.hold(inter.id)
+        await rig.rt.outbox.run_once()
+        assert conn.calls[-1] == ("park", inter.id, "conv-7")
+        await rig.feed(message_event(2))  # the customer writes: unparked, still with the CCaaS's agent
+        back = await rig.get(inter.id)
+        assert (back.state, back.agent) == (S.WORK_IN_PROGRESS, "alice") and rig.rt.engine.holder == {}
+        assert conn.calls[-1] == ("unpark", inter.id, "conv-7")
+        await rig.rt.hold(inter.id)
+        await rig.rt.resume(inter.id)
+        await rig.rt.outbox.run_once()
+        assert [c[0] for c in conn.calls] == ["route", "park", "unpark", "park", "unpark"]
+        assert (await rig.rt.stats())["connector_calls.sent"] == 5
+
+
+async def test_a_connector_that_does_not_park_gets_no_park_call(tmp_path):
+    async with Rig(tmp_path, EXTERNAL) as rig:
+        await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        await rig.feed(ev(rig.conn, "assigned", 1, inter.id, agent="u-alice"), ev(rig.conn, "accepted", 2, inter.id))
+        await rig.rt.hold(inter.id)
+        await rig.rt.resume(inter.id)
+        await rig.rt.outbox.run_once()
+        assert [c[0] for c in rig.conn.calls] == ["route"] and (await rig.rt.stats())["connector_calls.queued"] == 1
 
 
 async def test_an_outage_delays_the_call_in_the_outbox_and_it_goes_once_when_back(tmp_path, caplog):

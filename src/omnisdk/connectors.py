@@ -335,6 +335,29 @@ class CCaaSConnector(ChannelAdapter):
             OutboundError: the call failed.
         """
 
+    async def park(self, interaction: Interaction) -> None:
+        """Optional: park the conversation in the CCaaS (our agent put it ``on_hold``).  The core
+        queues a ``park`` call only for a connector that overrides this method.
+
+        Raises:
+            OutboundError: the call failed.
+        """
+        raise NotImplementedError(f"{self.name} does not park conversations")
+
+    async def unpark(self, interaction: Interaction) -> None:
+        """Optional: take the conversation out of park (the agent resumed it, or the customer
+        wrote).  Queued only for a connector that overrides :meth:`park`.
+
+        Raises:
+            OutboundError: the call failed.
+        """
+        raise NotImplementedError(f"{self.name} does not park conversations")
+
+    @property
+    def parks(self) -> bool:
+        """True when the connector overrides :meth:`park` (the core then queues park / unpark)."""
+        return type(self).park is not CCaaSConnector.park
+
 
 # --- the hook bridge ------------------------------------------------------------------------
 

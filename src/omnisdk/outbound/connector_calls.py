@@ -21,9 +21,9 @@ close       ``interaction``, ``code``                    ``wrap_up`` (an OmniErr
                                                          unmapped code is logged) then
                                                          ``disconnect``, in one row so they
                                                          keep their order
-park        ``interaction``                              ``park(interaction)`` when the
-                                                         connector has one
-unpark      ``interaction``                              ``unpark(interaction)`` likewise
+park        ``interaction``                              ``CCaaSConnector.park`` (queued only
+                                                         when the connector overrides it)
+unpark      ``interaction``                              ``CCaaSConnector.unpark`` (likewise)
 control     ``command`` (a :class:`CallCommand`)         ``CTIConnector.control``
 ==========  ===========================================  ====================================
 
@@ -109,7 +109,8 @@ def enqueue_call(ctx: Ctx, plugin: str, account: str, interaction_id: str, op: s
     added = ctx.tx.enqueue_outbox(idempotency_key=key, plugin=plugin, account=account, interaction_id=interaction_id,
                                   payload=payload, now=ctx.ts)
     if added:
-        ctx.outbox += 1
+        if op != "control":  # a call command's first attempt is the control's own (CallControls)
+            ctx.outbox += 1  # wake the worker after the commit
         ctx.tx.count("connector_calls.queued")
         ctx.tx.count("connector_calls.backlog")
     return bool(added)
@@ -143,6 +144,17 @@ def queue_transfer(ctx: Ctx, host: PluginHost, interaction: Interaction, to_agen
     return _ccaas(ctx, host, queue, "transfer", interaction, to_agent=to_agent, to_queue=to_queue)
 
 
+def queue_park(ctx: Ctx, host: PluginHost, interaction: Interaction, queue: Queue | None, *,
+               unpark: bool = False) -> bool:
+    """Queue ``park`` (or ``unpark``) to the CCaaS of ``queue``, when that connector parks
+    (:attr:`~omnisdk.connectors.CCaaSConnector.parks`); nothing otherwise."""
+    bridge = _bridge(host)
+    connector = bridge.connector_for(queue) if bridge is not None else None
+    if connector is None or not connector.parks:
+        return False
+    return _ccaas(ctx, host, queue, "unpark" if unpark else "park", interaction)
+
+
 def queue_close(ctx: Ctx, host: PluginHost, interaction: Interaction, code: str, queue: Queue | None) -> bool:
     """Queue ``close`` (wrap-up code, then disconnect) to the CCaaS of ``queue``."""
     return _ccaas(ctx, host, queue, "close", interaction, code=code)
@@ -169,11 +181,10 @@ async def _ccaas_call(connector: CCaaSConnector, op: str, call: dict[str, Any]) 
             log.error("%s/%s: wrap_up of interaction %s failed (not retried): %s: %s", connector.name,
                       connector.account, inter.id, type(exc).__name__, exc)
         await connector.disconnect(inter)
-    else:  # park / unpark: optional connector methods
-        method = getattr(connector, op, None)
-        if method is None:
-            raise NotImplementedError(f"{connector.name} has no {op}")
-        await method(inter)
+    elif op == "park":
+        await connector.park(inter)
+    else:
+        await connector.unpark(inter)
 
 
 async def attempt(adapter: ChannelAdapter | None, row: OutboxRow) -> object:
