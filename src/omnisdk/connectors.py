@@ -395,10 +395,6 @@ class ConnectorBridge:
             return None
         return found[0] if found else None
 
-    async def wait(self, timeout: float | None = None) -> None:
-        """Kept for callers of the at-most-once bridge: connector calls now go through the
-        outbox (:mod:`omnisdk.outbound.connector_calls`), so there is nothing to wait for here."""
-
 
 def attach_connectors(host: PluginHost, adapters: Mapping[tuple[str, str], ChannelAdapter]) -> ConnectorBridge | None:
     """Register a :class:`ConnectorBridge` for the CCaaS connectors among ``adapters`` with

@@ -198,8 +198,6 @@ class Runtime:
         await self.processor.stop()
         await self.outbox.stop()
         await self.webhooks.stop()
-        if self.connectors is not None:
-            await self.connectors.wait(timeout=5.0)  # connector calls already scheduled
         for adapter in self.adapters.values():
             try:
                 await adapter.aclose()
