@@ -15,6 +15,7 @@ from sample_wire import SECRET, message_event
 
 from omnisdk.config import Settings
 from omnisdk.connectors import (
+    CALL_KEY,
     CALL_TRANSITIONS,
     CallState,
     CallStateError,
@@ -29,7 +30,7 @@ from omnisdk.events import Event
 from omnisdk.gateway import create_app
 from omnisdk.model import InteractionState as S
 from omnisdk.model import check_e164
-from omnisdk.outbound import OutboundError
+from omnisdk.outbound import BadRequestError, InternalServerError
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime, build_adapters
 
@@ -50,6 +51,7 @@ class Genesys(CCaaSConnector):
     def __init__(self, account, settings):
         super().__init__(account, settings)
         self.calls: list[tuple[str, str, str | None]] = []
+        self.keys: list[str | None] = []  # the idempotency reference of each route attempt
 
     def verify(self, request):
         return None
@@ -58,6 +60,7 @@ class Genesys(CCaaSConnector):
         return []
 
     async def route(self, interaction, queue):
+        self.keys.append(CALL_KEY.get())
         if self.fail_with is not None:
             raise self.fail_with
         self.calls.append(("route", interaction.id, self.map_queue(queue)))
@@ -78,7 +81,7 @@ def connector() -> Genesys:
 
 
 class Rig:
-    def __init__(self, tmp_path, queues) -> None:
+    def __init__(self, tmp_path, queues, connector_class: type[Genesys] | None = None) -> None:
         self.settings = Settings(
             store={"url": f"sqlite:///{tmp_path / 'omni.db'}", "synchronous": "NORMAL"},
             plugins={"modules": ["sample_plugin"], "allow": ["sample_plugin"]},
@@ -87,10 +90,10 @@ class Rig:
         )
         host = PluginHost(allow=["sample_plugin"])
         host.load_modules(["sample_plugin"])
-        self.conn = connector()
+        self.conn = (connector_class or Genesys)("acme", CCaaSSettings.model_validate(SETTINGS))
         adapters = {**build_adapters(self.settings, host), ("genesys", "acme"): self.conn}
-        self.rt = Runtime(self.settings, host=host, adapters=adapters,
-                          clock=lambda: datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+        self.now = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+        self.rt = Runtime(self.settings, host=host, adapters=adapters, clock=lambda: self.now)
 
     async def __aenter__(self) -> Rig:
         await self.rt.store.open()
@@ -103,7 +106,7 @@ class Rig:
     async def feed(self, *events: Event) -> None:
         await self.rt.store.append_inbox(list(events), "2026-11-21T09:00:00Z")
         await self.rt.processor.drain()
-        await self.rt.connectors.wait(timeout=5)
+        await self.rt.outbox.run_once()
 
     async def get(self, iid):
         return (await self.rt.interaction(iid))[0]
@@ -229,34 +232,115 @@ async def test_the_bridge_syncs_transfers_and_closes_and_hands_back_control(tmp_
         moved = await rt.transfer(inter.id, to_agent="bob")  # a CCaaS agent the core does not know
         assert (moved.state, moved.agent) == (S.OFFERED, "bob")
         moved = await rt.transfer(inter.id, to_queue="genesys-vip")  # same connector: the CCaaS moves it
-        await rt.connectors.wait(timeout=5)
+        await rt.outbox.run_once()
         assert conn.calls[1:] == [("transfer", inter.id, "u-bob"), ("transfer", inter.id, "q-2")]
         assert moved.state is S.QUEUED and moved.queue == "genesys-vip"
         await rig.feed(ev(conn, "assigned", 3, inter.id, agent="u-bob"))
         back = await rt.transfer(inter.id, to_queue="support")  # to the core's router
-        await rt.connectors.wait(timeout=5)
+        await rt.outbox.run_once()
         assert conn.calls[-1] == ("disconnect", inter.id, "conv-1")
         assert (back.state, back.agent, back.routing_source.value) == (S.OFFERED, "alice", "internal")
         await rig.feed(message_event(2, customer="+15550100009"))
         other = next(i for i in await rt.interactions() if i.customer == "+15550100009")
         await rt.close_interaction(other.id, "Task created")
-        await rt.connectors.wait(timeout=5)
+        await rt.outbox.run_once()
         assert conn.calls[-2:] == [("wrap_up", other.id, "wu-2"), ("disconnect", other.id, other.id)]
         await rig.feed(message_event(3, customer="+15550100008"))
         third = next(i for i in await rt.interactions() if i.customer == "+15550100008")
         await rt.close_interaction(third.id, "Closed due to customer inactivity")  # not in wrap_up_map
-        await rt.connectors.wait(timeout=5)
+        await rt.outbox.run_once()
         assert conn.calls[-1] == ("disconnect", third.id, third.id)  # the conversation still ends
 
 
-async def test_a_failing_connector_call_is_logged_and_not_retried(tmp_path, caplog):
+class ParkingGenesys(Genesys):
+    async def park(self, interaction):
+        self.calls.append(("park", interaction.id, self.conversation_ref(interaction)))
+
+    async def unpark(self, interaction):
+        self.calls.append(("unpark", interaction.id, self.conversation_ref(interaction)))
+
+
+async def test_hold_parks_and_a_customer_reply_or_resume_unparks_through_the_outbox(tmp_path):
+    async with Rig(tmp_path, EXTERNAL, ParkingGenesys) as rig:
+        conn = rig.conn
+        await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        await rig.feed(ev(conn, "assigned", 1, inter.id, agent="u-alice", external_id="conv-7"),
+                       ev(conn, "accepted", 2, inter.id))
+        await rig.rt.hold(inter.id)
+        await rig.rt.outbox.run_once()
+        assert conn.calls[-1] == ("park", inter.id, "conv-7")
+        await rig.feed(message_event(2))  # the customer writes: unparked, still with the CCaaS's agent
+        back = await rig.get(inter.id)
+        assert (back.state, back.agent) == (S.WORK_IN_PROGRESS, "alice") and rig.rt.engine.holder == {}
+        assert conn.calls[-1] == ("unpark", inter.id, "conv-7")
+        await rig.rt.hold(inter.id)
+        await rig.rt.resume(inter.id)
+        await rig.rt.outbox.run_once()
+        assert [c[0] for c in conn.calls] == ["route", "park", "unpark", "park", "unpark"]
+        assert (await rig.rt.stats())["connector_calls.sent"] == 5
+
+
+async def test_a_connector_that_does_not_park_gets_no_park_call(tmp_path):
     async with Rig(tmp_path, EXTERNAL) as rig:
-        rig.conn.fail_with = OutboundError("genesys: POST /tasks answered 503", provider="genesys")
+        await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        await rig.feed(ev(rig.conn, "assigned", 1, inter.id, agent="u-alice"), ev(rig.conn, "accepted", 2, inter.id))
+        await rig.rt.hold(inter.id)
+        await rig.rt.resume(inter.id)
+        await rig.rt.outbox.run_once()
+        assert [c[0] for c in rig.conn.calls] == ["route"] and (await rig.rt.stats())["connector_calls.queued"] == 1
+
+
+async def test_an_outage_delays_the_call_in_the_outbox_and_it_goes_once_when_back(tmp_path, caplog):
+    async with Rig(tmp_path, EXTERNAL) as rig:
+        rig.conn.fail_with = InternalServerError("genesys: POST /conversations answered 503", provider="genesys",
+                                                 status_code=503)
+        with caplog.at_level(logging.WARNING, logger="omnisdk.connectors"):
+            await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        assert inter.state is S.QUEUED and rig.conn.calls == []
+        stats = await rig.rt.stats()
+        assert (stats["connector_calls.queued"], stats["connector_calls.backlog"], stats["connector_calls.retried"]) \
+            == (1, 1, 1)
+        assert f"route of interaction {inter.id} failed (attempt 1, retried later)" in caplog.text
+        assert await rig.rt.outbox.run_once() == 0  # not due yet: the outbox's backoff
+        rig.conn.fail_with = None  # Genesys is back
+        rig.now = rig.now.replace(minute=5)
+        assert await rig.rt.outbox.run_once() == 1
+        assert rig.conn.calls == [("route", inter.id, "q-1")]
+        assert rig.conn.keys == [f"route:{inter.id}:1"] * 2  # one reference, fixed before the first attempt
+        assert await rig.rt.outbox.run_once() == 0  # sent: never again
+        stats = await rig.rt.stats()
+        assert (stats["connector_calls.sent"], stats["connector_calls.backlog"]) == (1, 0)
+
+
+async def test_a_non_retryable_failure_is_recorded_and_counted_not_retried(tmp_path, caplog):
+    async with Rig(tmp_path, EXTERNAL) as rig:
+        rig.conn.fail_with = BadRequestError("genesys: POST /conversations answered 400", provider="genesys",
+                                             status_code=400)
         with caplog.at_level(logging.ERROR, logger="omnisdk.connectors"):
             await rig.feed(message_event(1))
         inter = (await rig.rt.interactions())[0]
-        assert inter.state is S.QUEUED and not rig.rt.connectors.tasks
-        assert f"genesys/acme: route of interaction {inter.id} failed (not retried): OutboundError" in caplog.text
+        assert inter.state is S.QUEUED
+        assert f"genesys/acme: route of interaction {inter.id} failed (not retried): BadRequestError" in caplog.text
+        rig.now = rig.now.replace(hour=12)
+        assert await rig.rt.outbox.run_once() == 0 and len(rig.conn.keys) == 1
+        stats = await rig.rt.stats()
+        assert (stats["connector_calls.failed"], stats["connector_calls.backlog"]) == (1, 0)
+        assert "connector_calls.sent" not in stats
+
+
+async def test_the_connector_call_rolls_back_with_its_decision(tmp_path):
+    async with Rig(tmp_path, EXTERNAL) as rig:
+        await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        await rig.feed(ev(rig.conn, "assigned", 1, inter.id, agent="u-alice"), ev(rig.conn, "accepted", 2, inter.id))
+        with pytest.raises(OmniError):  # no such queue: the transfer, and its call, never happen
+            await rig.rt.transfer(inter.id, to_queue="nowhere")
+        await rig.rt.outbox.run_once()
+        assert [c[0] for c in rig.conn.calls] == ["route"]
+        assert (await rig.rt.stats())["connector_calls.queued"] == 1
 
 
 async def test_a_queue_naming_a_connector_with_two_accounts_must_name_the_account(tmp_path, caplog):

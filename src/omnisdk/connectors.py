@@ -26,15 +26,14 @@ with ``routing_source = "external"`` and ``connector = "<name>"`` or ``"<name>/<
   which ``route`` hands the platform as the task's external reference (``parse`` is pure: it
   cannot look ids up).
 
-**The hook bridge** (:class:`ConnectorBridge`).  The runtime registers one for its connector
-accounts (:func:`attach_connectors`); it implements ``omnisdk_external_route`` / ``_transfer`` /
-``_wrap_up`` by scheduling the connector's calls on the running loop.  Delivery is
-**at-most-once**: the hooks run after the transaction commits, outside any transaction, so the
-calls are not in the outbox; a crash between the commit and the call, or a call that still fails
-after :class:`~omnisdk.outbound.ProviderClient`'s retries (429/5xx/connection) and the one token
-refresh, is logged (``omnisdk.connectors``) and not retried.  The CCaaS stays the record of its
-routing (its own webhooks tell the core what happened); a durable path would enqueue the calls
-with the decision, in the lifecycle's transaction (not done yet).
+**Durable calls** (:mod:`omnisdk.outbound.connector_calls`).  The lifecycle writes each CCaaS
+call (route, transfer, close = wrap-up then disconnect, disconnect) as an outbox row **in the
+transaction of the decision** that causes it, for the connector account :class:`ConnectorBridge`
+(registered by :func:`attach_connectors`) finds for the queue; the outbox worker makes the call
+after the commit, retried with the outbox's backoff on a retryable failure, with the row's
+idempotency reference in :data:`CALL_KEY` (sent by :meth:`CCaaSConnector.api`).  A crash after
+the commit neither loses nor repeats a call.  The ``omnisdk_external_*`` hooks are still called
+after the commit, for other plugins; the bridge no longer implements them.
 
 **CTI** (:class:`CTIConnector`, channel voice): webhooks parse into ``io.omnisdk.call.*``
 (:meth:`CTIConnector.call_event`) whose order per call follows :data:`CALL_TRANSITIONS`;
@@ -42,8 +41,8 @@ with the decision, in the lifecycle's transaction (not done yet).
 (E.164 numbers) before any I/O and hands it to ``dial()``.  The core turns call events into
 voice interactions (:mod:`omnisdk.voice.calls`) and asks the connector to act on a call with a
 :class:`CallCommand` (:meth:`CTIConnector.control`): a plain, JSON-serializable request with an
-idempotency key, so that a later release can write commands to the outbox in the transaction of
-the decision that causes them (issue 11, item 4) instead of calling at once as today.
+idempotency key, written to the outbox in the transaction of the decision that causes it
+(:func:`omnisdk.outbound.connector_calls.queue_command`) and sent after the commit.
 """
 
 from __future__ import annotations
@@ -53,7 +52,8 @@ import base64
 import logging
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -67,7 +67,6 @@ from omnisdk import events as ev
 from omnisdk.adapters import AccountSettings, ChannelAdapter, secret_value
 from omnisdk.errors import OmniError, StateError
 from omnisdk.events import Event
-from omnisdk.hookspecs import hookimpl
 from omnisdk.model import Channel, Direction, Interaction, PhoneNumber, RoutingSource
 from omnisdk.outbound.errors import AuthenticationError, OutboundError
 from omnisdk.outbound.http import ProviderClient
@@ -77,6 +76,11 @@ if TYPE_CHECKING:
     from omnisdk.routing.model import Queue
 
 log = logging.getLogger("omnisdk.connectors")
+
+CALL_KEY: ContextVar[str | None] = ContextVar("omnisdk_connector_call_key", default=None)
+"""The idempotency reference of the outbox row whose connector call is running (None outside
+one): :meth:`CCaaSConnector.api` sends it when the connector passes no key of its own, and a
+connector may read it (``CALL_KEY.get()``) for a provider field of its own (an external id)."""
 
 
 class MappingError(OmniError, ValueError):
@@ -271,6 +275,8 @@ class CCaaSConnector(ChannelAdapter):
             ValueError: an unknown ``op``.  OutboundError: as :meth:`ProviderClient.request`.
         """
         ops = op if isinstance(op, tuple) else (op,)
+        if idempotency_key is None:  # the outbox row's reference, during a durable call
+            idempotency_key = CALL_KEY.get()
         if not ops or not set(ops) <= OPS:
             raise ValueError(f"op must be one or more of {sorted(OPS)}")
 
@@ -329,6 +335,29 @@ class CCaaSConnector(ChannelAdapter):
             OutboundError: the call failed.
         """
 
+    async def park(self, interaction: Interaction) -> None:
+        """Optional: park the conversation in the CCaaS (our agent put it ``on_hold``).  The core
+        queues a ``park`` call only for a connector that overrides this method.
+
+        Raises:
+            OutboundError: the call failed.
+        """
+        raise NotImplementedError(f"{self.name} does not park conversations")
+
+    async def unpark(self, interaction: Interaction) -> None:
+        """Optional: take the conversation out of park (the agent resumed it, or the customer
+        wrote).  Queued only for a connector that overrides :meth:`park`.
+
+        Raises:
+            OutboundError: the call failed.
+        """
+        raise NotImplementedError(f"{self.name} does not park conversations")
+
+    @property
+    def parks(self) -> bool:
+        """True when the connector overrides :meth:`park` (the core then queues park / unpark)."""
+        return type(self).park is not CCaaSConnector.park
+
 
 # --- the hook bridge ------------------------------------------------------------------------
 
@@ -336,7 +365,10 @@ BRIDGE_NAME = "omnisdk.connectors"
 
 
 class ConnectorBridge:
-    """Implements the ``omnisdk_external_*`` hooks for a runtime's CCaaS connector accounts.
+    """The runtime's CCaaS connector accounts, and which one routes a queue.
+
+    The lifecycle asks it (:meth:`connector_for`) in the decision's transaction and writes the
+    call to the outbox (:mod:`omnisdk.outbound.connector_calls`):
 
     - route → ``connector.route(interaction, queue.name)``;
     - transfer → ``connector.transfer(...)`` when the target stays with the same connector,
@@ -345,13 +377,11 @@ class ConnectorBridge:
       the wrap-up fails, e.g. an unmapped code).
 
     The connector is the one ``queue.connector`` names (``"<name>"`` when it has one account,
-    else ``"<name>/<account>"``).  Calls run as tasks on the running loop, at-most-once (see the
-    module docstring); failures are logged.  :meth:`wait` awaits the pending ones.
+    else ``"<name>/<account>"``).
     """
 
     def __init__(self, connectors: Mapping[tuple[str, str], CCaaSConnector] | None = None) -> None:
         self.connectors: dict[tuple[str, str], CCaaSConnector] = dict(connectors or {})
-        self.tasks: set[asyncio.Task[None]] = set()
 
     def connector_for(self, queue: Queue | None) -> CCaaSConnector | None:
         """The connector account routing ``queue``, or None."""
@@ -380,68 +410,6 @@ class ConnectorBridge:
         if connector is None or (to_queue is not None and self.connector_for(target_queue) is not connector):
             return
         connector.transfer_target(to_agent, to_queue)
-
-    @hookimpl
-    def omnisdk_external_route(self, interaction: Interaction, queue: Queue) -> None:
-        connector = self.connector_for(queue)
-        if connector is not None:
-            self._schedule(connector, "route", interaction, connector.route(interaction, queue.name))
-
-    @hookimpl
-    def omnisdk_external_transfer(self, interaction: Interaction, to_agent: str | None, to_queue: str | None,
-                                  queue: Queue | None, target_queue: Queue | None) -> None:
-        connector = self.connector_for(queue)
-        if connector is None:
-            return
-        if to_queue is not None and self.connector_for(target_queue) is not connector:
-            self._schedule(connector, "disconnect", interaction, connector.disconnect(interaction))
-        else:
-            self._schedule(connector, "transfer", interaction,
-                           connector.transfer(interaction, to_agent=to_agent, to_queue=to_queue))
-
-    @hookimpl
-    def omnisdk_external_wrap_up(self, interaction: Interaction, code: str, queue: Queue | None) -> None:
-        connector = self.connector_for(queue)
-        if connector is not None:
-            self._schedule(connector, "wrap_up", interaction, self._close(connector, interaction, code))
-
-    @staticmethod
-    async def _close(connector: CCaaSConnector, interaction: Interaction, code: str) -> None:
-        try:
-            await connector.wrap_up(interaction, code)
-        except OmniError as exc:  # an unmapped code must not keep the conversation open
-            log.error("%s/%s: wrap_up of interaction %s failed (not retried): %s: %s", connector.name,
-                      connector.account, interaction.id, type(exc).__name__, exc)
-        await connector.disconnect(interaction)
-
-    def _schedule(self, connector: CCaaSConnector, what: str, interaction: Interaction,
-                  coro: Coroutine[Any, Any, None]) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            coro.close()
-            log.error("%s: %s of interaction %s dropped: no running event loop", connector.name, what, interaction.id)
-            return
-        task = loop.create_task(self._run(connector, what, interaction.id, coro),
-                                name=f"omnisdk-{connector.name}-{what}")
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    @staticmethod
-    async def _run(connector: CCaaSConnector, what: str, interaction_id: str, coro: Coroutine[Any, Any, None]) -> None:
-        try:
-            await coro
-        except OmniError as exc:  # typed, secret-free messages (MappingError, OutboundError …)
-            log.error("%s/%s: %s of interaction %s failed (not retried): %s: %s", connector.name,
-                      connector.account, what, interaction_id, type(exc).__name__, exc)
-        except Exception:
-            log.exception("%s/%s: %s of interaction %s crashed (a connector bug)", connector.name,
-                          connector.account, what, interaction_id)
-
-    async def wait(self, timeout: float | None = None) -> None:
-        """Wait for the calls scheduled so far (all of them, or until ``timeout`` seconds)."""
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=timeout)
 
 
 def attach_connectors(host: PluginHost, adapters: Mapping[tuple[str, str], ChannelAdapter]) -> ConnectorBridge | None:
@@ -680,7 +648,7 @@ class CTIConnector(ChannelAdapter):
 
 
 __all__ = [
-    "BRIDGE_NAME", "CALL_EVENT_TYPES", "CALL_TRANSITIONS", "CCaaSConnector", "CCaaSSettings", "CTIConnector",
+    "BRIDGE_NAME", "CALL_EVENT_TYPES", "CALL_KEY", "CALL_TRANSITIONS", "CCaaSConnector", "CCaaSSettings", "CTIConnector",
     "CallAction", "CallCommand", "CallState", "CallStateError", "CallTracker", "ConnectorBridge", "MappingError", "OPS", "Op",
     "OutboundCall", "PlacedCall", "attach_connectors",
 ]

@@ -190,8 +190,10 @@ def omnisdk_external_route(interaction: Interaction, queue: Queue) -> None:
     Called: after the transaction commits, on the event loop: must not block (schedule I/O as
     a task).
 
-    A :class:`omnisdk.connectors.CCaaSConnector` gets this hook and the two below for
-    free (:class:`omnisdk.connectors.ConnectorBridge`)."""
+    A :class:`omnisdk.connectors.CCaaSConnector` needs none of these hooks: the core writes
+    its calls to the outbox in the decision's transaction
+    (:mod:`omnisdk.outbound.connector_calls`).  These notifications stay for other plugins,
+    at most once."""
 
 
 @hookspec

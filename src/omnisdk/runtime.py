@@ -161,7 +161,7 @@ class Runtime:
         self.processor.on_deliveries = self.webhooks.wake
         self.connectors = attach_connectors(host, self.adapters)
         """The CCaaS connector bridge (``omnisdk_external_*`` → connector calls), if any."""
-        self.calls = CallControls(self.processor, self.lifecycle, self.adapters)
+        self.calls = CallControls(self.processor, self.lifecycle, self.adapters, self.outbox)
         """Call controls of voice interactions (answer, hold, transfer, dial …: :mod:`omnisdk.voice.controls`)."""
         self.transports = TransportRunner(self.store)
         """The adapters' pull-based inbound transports (roles ``all`` and ``ingress``)."""
@@ -198,8 +198,6 @@ class Runtime:
         await self.processor.stop()
         await self.outbox.stop()
         await self.webhooks.stop()
-        if self.connectors is not None:
-            await self.connectors.wait(timeout=5.0)  # connector calls already scheduled
         for adapter in self.adapters.values():
             try:
                 await adapter.aclose()

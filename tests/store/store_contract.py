@@ -489,6 +489,19 @@ class StoreContract:
         assert (await store.transact(lambda tx: tx.counters()))["x"] == 3
         assert [await store.transact(lambda tx: tx.next_number("n")) for _ in range(3)] == [1, 2, 3]
 
+    async def test_a_counter_is_also_a_gauge_and_a_connector_call_is_an_outbox_row(self, store):
+        """The connector-call backlog (``connector_calls.backlog``) goes up and down with the
+        rows; a call is an outbox row kind (its payload), claimed like any send."""
+        await store.transact(lambda tx: [tx.count("g", 2), tx.count("g", -1)])
+        await store.transact(lambda tx: tx.count("g", -1))
+        assert (await store.transact(lambda tx: tx.counters()))["g"] == 0
+        payload = {"connector_call": {"op": "disconnect", "interaction": {"id": "i-1"}}, "interaction_id": "i-1"}
+        assert await store.transact(lambda tx: tx.enqueue_outbox(
+            idempotency_key="disconnect:i-1:1", plugin="genesys", account="acme", interaction_id="i-1",
+            payload=payload, now=10.0))
+        [row] = await store.transact(lambda tx: tx.claim_outbox(10.0, 10))
+        assert (row.idempotency_key, row.plugin, row.payload, row.attempts) == ("disconnect:i-1:1", "genesys", payload, 1)
+
     async def test_agents_and_queues_round_trip(self, store):
         alice = Agent(id="alice", capacity={"chat": 2}, skills={"billing": 3})
         await store.transact(lambda tx: [tx.save_agent(alice), tx.save_queue(Queue(name="vip", priority=3)),

@@ -31,6 +31,7 @@ from omnisdk.lifecycle.transitions import (
 )
 from omnisdk.model import Direction, Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
+from omnisdk.outbound.connector_calls import queue_close, queue_park, queue_transfer
 from omnisdk.outbound.enqueue import enqueue_read_receipt, enqueue_template, enqueue_text
 from omnisdk.plugins import PluginHost
 from omnisdk.profiles.matching import PROFILE_CHANNELS
@@ -121,6 +122,8 @@ class AgentActions:
         released = self.engine.release(inter.id)
         inter = move(ctx, inter, S.ON_HOLD, last_agent=inter.agent)
         arm_timer(ctx, "inactivity", inter, self.settings.inactivity_timeout)
+        if inter.routing_source is RoutingSource.EXTERNAL:  # durable: parks it in the CCaaS too
+            queue_park(ctx, self.host, inter, self.dispatch.queue(inter.queue))
         if released:
             self.dispatch.drain(ctx, released[0])
         return inter
@@ -132,7 +135,10 @@ class AgentActions:
         ctx.tx.cancel_timers(inter.id, ["inactivity"])
         if inter.agent and inter.routing_source is RoutingSource.INTERNAL and not inter.virtual_agent:
             self.engine.reserve(inter.id, inter.agent, inter.channel, ctx.ts)
-        return move(ctx, inter, S.WORK_IN_PROGRESS)
+        inter = move(ctx, inter, S.WORK_IN_PROGRESS)
+        if inter.routing_source is RoutingSource.EXTERNAL:
+            queue_park(ctx, self.host, inter, self.dispatch.queue(inter.queue), unpark=True)
+        return inter
 
     def transfer(self, ctx: Ctx, interaction_id: str, *, to_agent: str | None = None,
                  to_queue: str | None = None, agent: str | None = None) -> Interaction:
@@ -162,6 +168,7 @@ class AgentActions:
         current = self.dispatch.queue(inter.queue)
         if external:
             moving, target_queue = inter, self.dispatch.queue(to_queue)
+            queue_transfer(ctx, self.host, moving, to_agent, to_queue, current, target_queue)  # durable
             ctx.after.append(lambda: self.host.omnisdk_external_transfer(moving, to_agent, to_queue, current, target_queue))
         if to_agent is not None:
             if not external:  # a CCaaS's agents are its own business (as in assign)
@@ -230,6 +237,7 @@ class AgentActions:
                      last_agent=owner if owner and not owner.startswith("bot:") else inter.last_agent)
         if inter.routing_source is RoutingSource.EXTERNAL and sync_external:
             closed, queue = inter, self.dispatch.queue(inter.queue)
+            queue_close(ctx, self.host, closed, code, queue)  # durable: an outbox row in this transaction
             ctx.after.append(lambda: self.host.omnisdk_external_wrap_up(closed, code, queue))
         if owner and not owner.startswith("bot:"):
             self.engine.remember(inter.conversation_key, owner, ctx.ts)

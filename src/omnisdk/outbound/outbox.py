@@ -37,6 +37,8 @@ from omnisdk.errors import OptedOutError, WindowClosedError
 from omnisdk.events import TYPE_OUTBOUND_FAILED, TYPE_OUTBOUND_SENT, Event, rfc3339
 from omnisdk.observability import log_context
 from omnisdk.observability import tracing as tr
+from omnisdk.outbound import connector_calls
+from omnisdk.outbound.connector_calls import is_connector_call
 from omnisdk.outbound.enqueue import window_closes_at
 from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
@@ -120,6 +122,11 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Send one batch of due rows; returns how many were attempted."""
+        return len(await self.run_pass())
+
+    async def run_pass(self) -> dict[str, object]:
+        """Send one batch of due rows; returns each attempted row's outcome by its idempotency
+        key (the adapter's result, or the exception it ended with; already recorded)."""
         now = self.clock()
 
         def claim(tx: Transaction) -> tuple[list[OutboxRow], dict[int, Exception], dict[int, float | None]]:
@@ -127,7 +134,7 @@ class OutboxWorker:
             refused: dict[int, Exception] = {}
             last_wrote: dict[int, float | None] = {}
             for r in rows:
-                if "read_receipt" in r.payload:  # no message to the customer: no consent or window rule
+                if "read_receipt" in r.payload or is_connector_call(r):  # no message to the customer: no consent or window rule
                     continue
                 if self._opted_out(tx, r):
                     refused[r.id] = OptedOutError(f"the customer at {r.payload.get('customer')} opted out (STOP): "
@@ -146,13 +153,13 @@ class OutboxWorker:
 
         rows, refused, last_wrote = await self.store.transact(claim)
         if not rows:
-            return 0
+            return {}
         results = await asyncio.gather(*(self._send(r, last_wrote.get(r.id)) if r.id not in refused
                                          else _refused(refused[r.id]) for r in rows))
         events = await self.store.transact(lambda tx: [self._record(tx, r, res) for r, res in zip(rows, results, strict=False)])
         if self.notify:
             self.notify([e for e in events if e is not None])
-        return len(rows)
+        return {r.idempotency_key: res for r, res in zip(rows, results, strict=False)}
 
     def _opted_out(self, tx: Transaction, row: OutboxRow) -> bool:
         """A row queued before its customer opted out is refused without any I/O."""
@@ -203,6 +210,8 @@ class OutboxWorker:
         adapter = self.adapters.get((row.plugin, row.account))
         if adapter is None:
             return LookupError(f"no adapter for {row.plugin}/{row.account}")
+        if is_connector_call(row):
+            return await connector_calls.attempt(adapter, row)
         try:
             if "read_receipt" in row.payload:
                 await adapter.mark_read(str(row.payload["read_receipt"]), customer=str(row.payload.get("customer")),
@@ -225,6 +234,8 @@ class OutboxWorker:
     def _record(self, tx: Transaction, row: OutboxRow, result: object) -> Event | None:
         adapter = self.adapters.get((row.plugin, row.account))
         source = adapter.source if adapter else f"/{row.plugin}/{row.account}"
+        if is_connector_call(row):
+            return self._record_call(tx, row, result)
         if result is READ:  # the provider has it; no message and no event of ours
             tx.finish_outbox(row.id, state="sent")
             tx.count("outbound.read_receipts")
@@ -254,11 +265,7 @@ class OutboxWorker:
         if not (retryable and row.attempts < self.max_attempts):
             self.traces.forget(row.interaction_id, row.idempotency_key)  # no attempt after this one
         if retryable and row.attempts < self.max_attempts:
-            delay = min(300.0, self.retry_delay * 2 ** (row.attempts - 1)) * random.uniform(0.8, 1.2)
-            wait = getattr(result, "retry_after", None)  # the provider's own word wins when longer
-            if isinstance(wait, (int, float)) and wait > delay:
-                delay = float(wait)
-            tx.finish_outbox(row.id, state="pending", error=reason, next_attempt_at=self.clock() + delay)
+            tx.finish_outbox(row.id, state="pending", error=reason, next_attempt_at=self._retry_at(row, result))
             tx.count("outbound.retried")
             return None
         tx.finish_outbox(row.id, state="failed", error=reason)
@@ -266,6 +273,37 @@ class OutboxWorker:
         return Event(id=row.idempotency_key, source="/omnisdk/outbox", type=TYPE_OUTBOUND_FAILED,
                      data={"interaction_id": row.interaction_id, "error": reason},
                      time=self._now(), correlationid=row.interaction_id)
+
+
+    def _retry_at(self, row: OutboxRow, result: object) -> float:
+        """When a retryable failure is tried again (epoch seconds): the doubling backoff from
+        ``retry_delay`` (cap 300 s, ±20 % jitter), or the error's ``retry_after`` when longer."""
+        delay = min(300.0, self.retry_delay * 2 ** (row.attempts - 1)) * random.uniform(0.8, 1.2)
+        wait = getattr(result, "retry_after", None)  # the provider's own word wins when longer
+        if isinstance(wait, (int, float)) and wait > delay:
+            delay = float(wait)
+        return self.clock() + delay
+
+    def _record_call(self, tx: Transaction, row: OutboxRow, result: object) -> None:
+        """The outcome of a connector call (:mod:`omnisdk.outbound.connector_calls`): sent;
+        retried later (a retryable failure, attempts left); or failed, logged and counted."""
+        if result is connector_calls.CALLED:
+            tx.finish_outbox(row.id, state="sent")
+            tx.count("connector_calls.sent")
+            tx.count("connector_calls.backlog", -1)
+            return None
+        reason = f"{type(result).__name__}: {result}"[:300]
+        if isinstance(result, Exception) and is_retryable(result) and row.attempts < self.max_attempts:
+            tx.finish_outbox(row.id, state="pending", error=reason, next_attempt_at=self._retry_at(row, result))
+            tx.count("connector_calls.retried")
+            connector_calls.log.warning("%s/%s: %s failed (attempt %d, retried later): %s", row.plugin, row.account,
+                        connector_calls.describe(row), row.attempts, reason)
+            return None
+        tx.finish_outbox(row.id, state="failed", error=reason)
+        tx.count("connector_calls.failed")
+        tx.count("connector_calls.backlog", -1)
+        connector_calls.log.error("%s/%s: %s failed (not retried): %s", row.plugin, row.account, connector_calls.describe(row), reason)
+        return None
 
 
 async def _refused(error: Exception) -> Exception:

@@ -25,6 +25,7 @@ from omnisdk.lifecycle.states import HOLDS_CAPACITY, held_capacity
 from omnisdk.lifecycle.transitions import arm_timer, emit, move
 from omnisdk.model import Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
+from omnisdk.outbound.connector_calls import queue_route
 from omnisdk.plugins import PluginHost
 from omnisdk.routing.engine import RoutingEngine
 from omnisdk.routing.model import Agent, Queue
@@ -59,6 +60,7 @@ class Dispatch:
             inter = self._to_queued(ctx, inter, queue=queue.name, routing_source=RoutingSource.EXTERNAL,
                                     note=f"routed by {queue.connector}")
             routed = inter
+            queue_route(ctx, self.host, routed, queue)  # durable: an outbox row in this transaction
             ctx.after.append(lambda: self.host.omnisdk_external_route(routed, queue))
             return inter
         if queue.virtual_agent and not inter.context.get("escalated"):

@@ -7,7 +7,9 @@ inbox, and read the store back.  No plugin is loaded: the adapter under test is 
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -133,6 +135,19 @@ class KitRuntime:
         while n := await self.runtime.outbox.run_once():
             sent += n
         return sent
+
+    async def settle_connector_calls(self, timeout: float = 10.0) -> int:
+        """Send the due outbox rows until no connector call is waiting for its outcome
+        (``connector_calls.backlog`` 0, or a retry was scheduled), or ``timeout`` seconds
+        passed (the background outbox loop may have the row); returns the backlog left."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.flush_outbox()
+            counters = await self.runtime.stats()
+            backlog = counters.get("connector_calls.backlog", 0)
+            if backlog <= 0 or counters.get("connector_calls.retried", 0) or time.monotonic() >= deadline:
+                return backlog
+            await asyncio.sleep(0.02)
 
     async def deliver(self, rec: Recording) -> httpx.Response:
         """POST one recording, signed by the adapter, as the provider would; then drain."""

@@ -26,8 +26,9 @@ from omnisdk.lifecycle.messaging_actions import arm_actions
 from omnisdk.lifecycle.settings import ActionEvent, LifecycleSettings
 from omnisdk.lifecycle.transitions import created, emit, move
 from omnisdk.lifecycle.virtual_agents import VirtualAgents
-from omnisdk.model import Direction, Interaction, Message
+from omnisdk.model import Direction, Interaction, Message, RoutingSource
 from omnisdk.model import InteractionState as S
+from omnisdk.outbound.connector_calls import queue_park
 from omnisdk.plugins import PluginHost
 from omnisdk.profiles.matching import RequesterMatch
 from omnisdk.routing.dispatch import Dispatch
@@ -97,6 +98,10 @@ class Ownership:
         if inter.state is S.ON_HOLD:
             ctx.tx.cancel_timers(inter.id, ["inactivity"])
             owner = inter.agent
+            if inter.routing_source is RoutingSource.EXTERNAL and owner:  # the CCaaS's agent keeps it:
+                inter = move(ctx, inter, S.WORK_IN_PROGRESS, note="customer replied; unparked")  # no capacity here
+                queue_park(ctx, self.host, inter, self.dispatch.queue(inter.queue), unpark=True)  # durable
+                return inter
             if owner and self.engine.free(owner, inter.channel) > 0 and \
                     self.engine.agents[owner].presence is Presence.AVAILABLE:
                 self.engine.reserve(inter.id, owner, inter.channel, ctx.ts)

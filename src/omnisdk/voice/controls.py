@@ -10,10 +10,15 @@ Each control is two steps:
 2. then a :class:`~omnisdk.connectors.CallCommand` to the call's CTI connector
    (:meth:`~omnisdk.connectors.CTIConnector.control`), keyed ``{interaction}:{action}:{seq}``.
 
-The command is sent after the commit, at most once, as the CCaaS bridge's calls are: a crash
-between the two leaves the interaction changed and the call not (its next webhook, or the
-agent, tells).  The command is a plain JSON-serializable model so that a later release can
-write it to the outbox in step 1's transaction instead (issue 11, item 4).
+The command is an outbox row written **in step 1's transaction**
+(:func:`omnisdk.outbound.connector_calls.queue_command`, under its key), so a crash after the
+commit neither loses nor repeats it: the outbox worker sends it after a restart, with the same
+key.  After the commit the control makes the first attempt itself (one outbox pass,
+:meth:`~omnisdk.outbound.outbox.OutboxWorker.run_pass`) so that the agent learns at once when
+the CTI refused it: a non-retryable refusal fails the row (counted ``connector_calls.failed``)
+and raises :class:`~omnisdk.outbound.errors.OutboundError` (HTTP 502, the lifecycle step
+stays); a retryable one (429, 5xx, connection) leaves the row pending with the outbox's
+backoff (``connector_calls.backlog``) and the control returns.
 
 =========  ===================================  =================================================
 control    lifecycle                            call record / command
@@ -57,7 +62,10 @@ from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.transitions import created, get_interaction, move
 from omnisdk.model import Channel, Direction, Interaction, check_e164
 from omnisdk.model import InteractionState as S
+from omnisdk.outbound.connector_calls import queue_command
 from omnisdk.outbound.errors import OutboundError
+from omnisdk.outbound.http import is_retryable
+from omnisdk.outbound.outbox import OutboxWorker
 from omnisdk.voice.calls import CallRefused, call_of, outbound_key, with_call
 
 log = logging.getLogger("omnisdk.voice")
@@ -89,10 +97,12 @@ class CallControls:
     """
 
     def __init__(self, processor: Processor, lifecycle: Lifecycle,
-                 adapters: Mapping[tuple[str, str], ChannelAdapter]) -> None:
+                 adapters: Mapping[tuple[str, str], ChannelAdapter], outbox: OutboxWorker | None = None) -> None:
         self.processor = processor
         self.lifecycle = lifecycle
         self.adapters = adapters
+        self.outbox = outbox if outbox is not None else OutboxWorker(processor.store, adapters)
+        """The worker that sends the commands (the runtime's)."""
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -135,15 +145,19 @@ class CallControls:
         return with_call(ctx, inter, **call), command
 
     async def _run(self, fn: Callable[[Ctx], tuple[Interaction, CallCommand | None]]) -> Interaction:
-        inter, command = await self.processor.operate(fn)
+        def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
+            inter, command = fn(ctx)
+            if command is not None:  # durable: written with the decision (NotFoundError rolls both back)
+                queue_command(ctx, self.connector(inter.source), command)
+            return inter, command
+
+        inter, command = await self.processor.operate(op)
         if command is not None:
-            connector = self.connector(inter.source)
-            try:
-                await connector.control(command)
-            except OutboundError as exc:
-                log.error("%s: %s of call %s (interaction %s) failed: %s", connector.name, command.action.value,
-                          command.call_id, inter.id, exc)
-                raise
+            result = (await self.outbox.run_pass()).get(command.key)  # absent: the worker has it already
+            if isinstance(result, (OutboundError, NotImplementedError)) and not is_retryable(result):
+                log.error("%s: %s of call %s (interaction %s) failed: %s", inter.source, command.action.value,
+                          command.call_id, inter.id, result)
+                raise result
         return inter
 
     # --- the controls --------------------------------------------------------------------

@@ -14,7 +14,7 @@ Besides the webhook rules it shares with channels (signatures, parse errors, red
 secrets, recordings), it checks the routing contract against a respx-mocked platform
 (:class:`~omnisdk.testkit.connector.checks.MockPlatform`): the token refresh on 401, mapped
 transfers and wrap-up codes, the capacity release on transfer, and, in a real runtime, routing
-through the hook bridge, the recorded ``assigned``/``accepted``/``ended`` webhooks, and
+through the outbox (durable connector calls), the recorded ``assigned``/``accepted``/``ended`` webhooks, and
 ``disconnect()``.  The kit's interaction is in the first queue of ``queue_map``, held by the
 first agent of ``agent_map``, with the CCaaS conversation id :data:`KIT_EXTERNAL_ID`.
 """
@@ -357,7 +357,7 @@ class CCaaSConnectorSuite(ConnectorSuite):
                 iid = inters[0].id
                 if rt.runtime.connectors is None:
                     return ["the runtime attached no connector bridge: is the connector a CCaaSConnector?"]
-                await rt.runtime.connectors.wait(timeout=10)
+                await rt.settle_connector_calls()  # the route call is an outbox row (durable connector calls)
                 routed = [r for c in mp.labelled("route") for r in c.requests]
                 if not routed:
                     problems.append(f"entering queue {queue!r} made no call labelled route (calls: "
