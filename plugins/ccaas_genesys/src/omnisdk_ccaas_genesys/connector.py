@@ -11,7 +11,8 @@ refreshed once on a 401):
   (unattended: the transferring agent leaves, Genesys Cloud frees their capacity);
 - ``wrap_up``: ``PATCH`` the agent participant's ``wrapup.code`` (the mapped code id);
 - ``park`` / ``unpark``: ``PATCH`` its ``state`` ``parked`` / ``connected`` (our on-hold parks
-  the Genesys interaction; the customer's reply, which takes it back to work, unparks it);
+  the Genesys interaction; the customer's reply, which takes it back to work, unparks it:
+  the core queues both as durable connector calls, :mod:`omnisdk.outbound.connector_calls`);
 - ``disconnect``: ``PATCH`` its ``state`` ``disconnected``: the agent leaves and routing
   control is Genesys Cloud's again (its ``acw`` / ``acd.end`` event then ends ours).
 
@@ -21,17 +22,14 @@ A target, agent or code missing from the mappings raises
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from pathlib import Path
 from typing import Any, ClassVar
 
 from omnisdk.adapters import AccountSettings, WebhookRequest, secret_value
 from omnisdk.connectors import CCaaSConnector
-from omnisdk.errors import OmniError
 from omnisdk.events import TYPE_PROVIDER_NOTICE, Event
-from omnisdk.model import Channel, Interaction, RoutingSource
+from omnisdk.model import Channel, Interaction
 from omnisdk.outbound.errors import OutboundError
 from omnisdk_ccaas_genesys import events, requests
 from omnisdk_ccaas_genesys.settings import GenesysSettings
@@ -53,21 +51,11 @@ class GenesysCloudConnector(CCaaSConnector):
     Settings: ClassVar[type[AccountSettings]] = GenesysSettings
     recordings = RECORDINGS
     settings: GenesysSettings
-    _live: ClassVar[weakref.WeakValueDictionary[str, GenesysCloudConnector]] = weakref.WeakValueDictionary()
 
     def __init__(self, account: str, settings: AccountSettings | dict[str, Any]) -> None:
         if not isinstance(settings, GenesysSettings):
             settings = GenesysSettings.model_validate(settings if isinstance(settings, dict) else settings.model_dump())
         super().__init__(account, settings)
-        self.parked: set[str] = set()
-        """Interactions this process parked in Genesys Cloud (to unpark on their resume)."""
-        self.tasks: set[asyncio.Task[None]] = set()
-        GenesysCloudConnector._live[account] = self
-
-    @classmethod
-    def live(cls) -> list[GenesysCloudConnector]:
-        """The connector accounts alive in this process."""
-        return list(cls._live.values())
 
     @classmethod
     def example_settings(cls) -> dict[str, Any]:
@@ -201,43 +189,7 @@ class GenesysCloudConnector(CCaaSConnector):
     async def park(self, interaction: Interaction) -> None:
         """Park the agent's communication (our ``on_hold``).  Raises: OutboundError."""
         await self._patch_agent(interaction, "other", requests.participant_state("parked"))
-        self.parked.add(interaction.id)
 
     async def unpark(self, interaction: Interaction) -> None:
         """Take it back (our ``on_hold → work_in_progress``).  Raises: OutboundError."""
         await self._patch_agent(interaction, "other", requests.participant_state("connected"))
-        self.parked.discard(interaction.id)
-
-    # --- park sync (the plugin's omnisdk_event observer) ---------------------------------
-
-    def routes(self, interaction: Interaction) -> bool:
-        """Whether this account routes ``interaction`` (external, in one of its mapped queues)."""
-        return (interaction.routing_source is RoutingSource.EXTERNAL and interaction.queue is not None
-                and interaction.queue in self.settings.queue_map)
-
-    def schedule(self, what: str, interaction: Interaction) -> None:
-        """Run ``park`` or ``unpark`` of ``interaction`` as a task on the running loop; a
-        failure is logged (``omnisdk_ccaas_genesys``), never raised into the core."""
-        call = self.park if what == "park" else self.unpark
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            log.error("%s/%s: %s of interaction %s dropped: no running event loop",
-                      self.name, self.account, what, interaction.id)
-            return
-
-        async def run() -> None:
-            try:
-                await call(interaction)
-            except OmniError as exc:
-                log.error("%s/%s: %s of interaction %s failed: %s: %s", self.name, self.account, what,
-                          interaction.id, type(exc).__name__, exc)
-
-        task = loop.create_task(run(), name=f"omnisdk-{self.name}-{what}")
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def wait(self, timeout: float | None = None) -> None:
-        """Wait for the park / unpark calls scheduled so far."""
-        if self.tasks:
-            await asyncio.wait(set(self.tasks), timeout=timeout)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from omnisdk.events import Event
 from omnisdk.hookspecs import hookimpl
-from omnisdk_ccaas_genesys import park_sync
 from omnisdk_ccaas_genesys.connector import GenesysCloudConnector
 
 OMNISDK_PLUGIN_API = 1
@@ -13,12 +11,7 @@ OMNISDK_PLUGIN_API = 1
 
 @hookimpl
 def omnisdk_adapters() -> list[type[GenesysCloudConnector]]:
-    """The adapter classes of this plugin: one, ``ccaas_genesys`` (Genesys Cloud CX)."""
+    """The adapter classes of this plugin: one, ``ccaas_genesys`` (Genesys Cloud CX).  Parking
+    goes through the core's durable connector calls (``park`` / ``unpark``), so the plugin
+    implements no other hook, as the connector contract asks."""
     return [GenesysCloudConnector]
-
-
-@hookimpl
-def omnisdk_event(event: Event) -> None:
-    """Park and unpark in Genesys Cloud as our interactions go on and off hold
-    (:mod:`omnisdk_ccaas_genesys.park_sync`)."""
-    park_sync.observe(event)
