@@ -8,7 +8,7 @@ const CRED = "omnisdk.console.credential";
 const ACTIVE = ["offered", "work_in_progress", "on_hold", "wrap_up"];
 const state = {
   config: { oidc: null, wrap_up_codes: [], default_wrap_up_code: null },
-  me: null, items: new Map(), selected: null, flagged: new Set(), lastEventId: null, stream: null,
+  me: null, items: new Map(), cases: new Map(), current: null, selected: null, flagged: new Set(), lastEventId: null, stream: null,
 };
 
 class ApiError extends Error {
@@ -168,10 +168,20 @@ function quoteSplit(text) {
   return at < 0 ? [text, ""] : [lines.slice(0, at).join("\n"), lines.slice(at).join("\n")];
 }
 
-function messageItem(m, channel) {
+function botUntil(i, history) {
+  // When a virtual agent answered first: the moment it escalated (its "escalated by …" step),
+  // or now while it still holds the interaction; null when no bot took part.
+  if (i.virtual_agent && !(i.context || {}).escalated) return Infinity;
+  const step = (history || []).find((h) => (h.note || "").startsWith("escalated by"));
+  return step ? new Date(step.at).getTime() : null;
+}
+
+function messageItem(m, i, until) {
+  const channel = i.channel;
   const body = m.body || {};
   const text = body.text ?? (m.kind === "text" ? "" : `[${m.kind || "message"}]`);
-  const who = m.direction === "inbound" ? "Customer" : (body.sender === "bot" || body.virtual_agent ? "Bot" : "Agent");
+  const byBot = until !== null && new Date(m.created_at).getTime() <= until;
+  const who = m.direction === "inbound" ? "Customer" : byBot ? "Bot" : "Agent";
   const item = el("li", { class: m.direction });
   item.append(el("span", { class: "meta", text: `${who} · ${m.created_at}${m.status ? " · " + m.status : ""}` }));
   if (channel === "email") {
@@ -199,7 +209,8 @@ async function renderConversation() {
   if (!id) { $("conversation").hidden = true; return; }
   const doc = await api(`/interactions/${encodeURIComponent(id)}`);
   const i = doc.interaction;
-  state.items.set(i.id, i);
+  state.current = i;
+  if (ACTIVE.includes(i.state)) state.items.set(i.id, i);
   $("conversation").hidden = false;
   $("conv-title").textContent = `${i.channel} · ${i.customer_name || i.customer}`;
   $("conv-meta").textContent = `${i.state} · queue ${i.queue || "—"} · agent ${i.agent || "—"} · ${short(i.id)}`
@@ -207,10 +218,10 @@ async function renderConversation() {
   const ctx = Object.keys(i.context || {}).length ? JSON.stringify(i.context, null, 2) : "";
   $("conv-context").hidden = !ctx;
   $("conv-context").querySelector("pre").textContent = ctx;
-  $("messages").replaceChildren(...doc.messages.map((m) => messageItem(m, i.channel)));
+  $("messages").replaceChildren(...doc.messages.map((m) => messageItem(m, i, botUntil(i, doc.history))));
   $("messages").scrollTop = $("messages").scrollHeight;
   $("call").hidden = i.channel !== "voice";
-  $("case-info").textContent = i.case_id ? `Linked to case ${i.case_id}` : "";
+  renderCase(i.case_id);
   $("summary").textContent = "";
   renderLists();
   loadOthers(i).catch(() => $("others").replaceChildren());
@@ -263,14 +274,35 @@ function transfer() {
   act(state.selected, "transfer", kind === "queue" ? { to_queue: name } : { to_agent: name });
 }
 
+function renderCase(caseId) {
+  // The case form: the case this interaction opened or was linked to (as the API answered it).
+  const c = caseId ? state.cases.get(caseId) : null;
+  $("case-info").textContent = c ? `Case ${c.number} · ${c.subject} · ${c.state}` : caseId ? `Linked to case ${short(caseId)}` : "";
+  $("case-form").hidden = !c;
+}
+
+function keepCase(c) { state.cases.set(c.id, c); return c; }
+
+async function moveCase(event) {
+  event.preventDefault();
+  const i = state.current;
+  const c = i && state.cases.get(i.case_id);
+  if (!c) return;
+  const note = $("case-note").value.trim();
+  try {
+    keepCase(await api(`/cases/${encodeURIComponent(c.id)}/state`, { method: "POST", body: { state: $("case-state").value, ...(note ? { note } : {}) } }));
+    $("case-note").value = "";
+    renderCase(c.id);
+  } catch (exc) { showError("action-error", exc); }
+}
+
 async function createCase() {
   const subject = $("case-subject").value.trim();
   try {
-    const c = await api(`/interactions/${encodeURIComponent(state.selected)}/case`, { method: "POST", body: subject ? { subject } : {} });
+    keepCase(await api(`/interactions/${encodeURIComponent(state.selected)}/case`, { method: "POST", body: subject ? { subject } : {} }));
     $("case-subject").value = "";
     await reloadList();
     await renderConversation();
-    $("case-info").textContent = `Case ${c.number || c.id} opened`;
   } catch (exc) { showError("action-error", exc); }
 }
 
@@ -278,9 +310,9 @@ async function linkCase() {
   const number = $("case-number").value.trim();
   if (!number) return;
   try {
-    const c = await api(`/interactions/${encodeURIComponent(state.selected)}/case-link`, { method: "POST", body: { case: number } });
+    keepCase(await api(`/interactions/${encodeURIComponent(state.selected)}/case-link`, { method: "POST", body: { case: number } }));
+    $("case-number").value = "";
     await renderConversation();
-    $("case-info").textContent = `Linked to case ${c.number || c.id}`;
   } catch (exc) { showError("action-error", exc); }
 }
 
@@ -374,6 +406,7 @@ function wire() {
   $("do-case").addEventListener("click", createCase);
   $("do-link").addEventListener("click", linkCase);
   $("do-summary").addEventListener("click", summarize);
+  $("case-form").addEventListener("submit", moveCase);
   for (const b of document.querySelectorAll("[data-call]")) {
     b.addEventListener("click", () => act(state.selected, `call/${b.dataset.call}`));
   }

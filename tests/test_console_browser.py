@@ -1,0 +1,213 @@
+"""The agent console in a real browser: Debian's Chromium (``/usr/bin/chromium``) driven by
+Playwright, beside a web chat visitor in a second browser context.
+
+The seeds' "Omnichannel workflow" as far as the console goes: a visitor opens the sample portal
+page, chats with the rule bot and is escalated; an agent signs in to ``/console`` with an API key,
+sees the offer arrive live (``GET /v1/events`` over ``fetch``), accepts it, reads the bot's
+transcript, replies (the visitor's widget shows it), asks for the summary and creates a case
+(which closes the chat with "Task created"); the visitor then ends the chat and answers the
+survey, which the interaction keeps.  The page runs under the console's Content-Security-Policy;
+any violation or script error fails the test.  Screenshots of each step go to ``tmp_path``.
+
+Playwright never downloads a browser here: it is given ``executable_path``.  Without Chromium or
+the ``playwright`` package the test skips with the reason; in CI (``OMNISDK_REQUIRE_SERVICES=1``,
+set by ``.ci/run``, which installs ``chromium``) it fails instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import socket
+from pathlib import Path
+
+import api_access
+import pytest
+import uvicorn
+
+from omnisdk.config import Settings
+from omnisdk.gateway import create_app
+from omnisdk.model import InteractionState as S
+from omnisdk.plugins import PluginHost
+from omnisdk.runtime import Runtime
+
+webchat = pytest.importorskip("omnisdk_webchat")
+webchat_plugin = pytest.importorskip("omnisdk_webchat.plugin")
+CHROMIUM = Path(os.environ.get("OMNISDK_CHROMIUM", "/usr/bin/chromium"))
+ACCOUNT = "acme"
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip (or, in CI where OMNISDK_REQUIRE_SERVICES=1, fail) when a service is missing."""
+    if os.environ.get("OMNISDK_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{name} is required in CI: {reason}")
+    pytest.skip(f"{name} unavailable: {reason}")
+
+
+def _browser_ready() -> None:
+    if importlib.util.find_spec("playwright") is None:
+        require_service("playwright", "the playwright package is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.is_file():
+        require_service("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _wait_for(predicate, timeout: float = 15.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := await predicate()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.05)
+    return value
+
+
+@pytest.fixture
+async def gateway(tmp_path):
+    """A gateway (uvicorn, loopback) with one web chat account answered first by the rule bot."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    host = PluginHost()
+    host.register(webchat_plugin, "webchat")
+    adapter = webchat.WebchatAdapter(ACCOUNT, {**webchat.WebchatAdapter.example_settings(), "api_base_url": base})
+    env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
+    try:
+        settings = Settings(store={"url": f"sqlite:///{tmp_path / 'console.db'}"},
+                            gateway={"public_url": base},
+                            routing={"queues": [{"name": "support", "virtual_agent": "webchat-rules"}],
+                                     "agents": [{"id": "alice", "capacity": {"chat": 2}}, {"id": "bob"}]})
+    finally:
+        if env_file is not None:
+            os.environ["OMNISDK_CONFIG_FILE"] = env_file
+    runtime = Runtime(settings, host=host, adapters={("webchat", ACCOUNT): adapter})
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on", ws="websockets-sansio"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield base, runtime
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_visitor_sees_the_reply(gateway, tmp_path):
+    _browser_ready()
+    from playwright.async_api import async_playwright, expect
+
+    base, runtime = gateway
+    key = await api_access.api_key(runtime, "agent", agent="alice", name="alice-console")
+    shots = iter(range(1, 100))
+
+    async def shot(page, name: str) -> None:
+        await page.screenshot(path=str(tmp_path / f"{next(shots):02d}-{name}.png"), full_page=True)
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                           args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            errors: list[str] = []
+            visitor_ctx, agent_ctx = await browser.new_context(), await browser.new_context()
+            visitor, agent = await visitor_ctx.new_page(), await agent_ctx.new_page()
+            for page in (visitor, agent):
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                # (the portal page names no icon, so Chromium asks for /favicon.ico: not an error of ours)
+                page.on("console", lambda msg: errors.append(f"{msg.text} {msg.location.get('url')}")
+                        if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico") else None)
+                page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+            # the agent signs in first and waits for work
+            resp = await agent.goto(f"{base}/console/")
+            assert resp is not None and "script-src 'self'" in resp.headers["content-security-policy"]
+            await agent.get_by_label("API key").fill(key)
+            await agent.get_by_role("button", name="Sign in").click()
+            await expect(agent.locator("#who")).to_have_text("alice (agent)")
+            await expect(agent.locator("#live")).to_have_text("live")
+            assert key not in agent.url
+            await shot(agent, "agent-signed-in")
+
+            # 1. the visitor chats with the bot and is escalated
+            await visitor.goto(f"{base}/chat/{ACCOUNT}/")
+            await visitor.get_by_role("button", name="Chat with us").click()
+            await visitor.wait_for_function("() => window.omnisdkWebchat && window.omnisdkWebchat.state().session")
+            box = visitor.get_by_role("textbox", name="Message")
+            log = visitor.get_by_role("log", name="Conversation")
+            await box.fill("Where is my parcel?")
+            await box.press("Enter")
+            await expect(log).to_contain_text("What is your order number?", timeout=15_000)
+            await box.fill("It is 4411")
+            await box.press("Enter")
+            await expect(log).to_contain_text("passing order 4411 to an agent", timeout=15_000)
+            await shot(visitor, "visitor-escalated")
+
+            # 2. the offer arrives in the console live; the agent accepts and sees the bot's transcript
+            offer = agent.locator("#inbox li")
+            await expect(offer).to_have_count(1, timeout=15_000)
+            await expect(offer).to_contain_text("chat")
+            await shot(agent, "agent-offer")
+            await offer.get_by_role("button", name="Accept").click()
+            await expect(agent.locator("#conv-meta")).to_contain_text("work_in_progress")
+            messages = agent.get_by_role("log", name="Messages")
+            await expect(messages).to_contain_text("Where is my parcel?")
+            await expect(messages).to_contain_text("What is your order number?")
+            await expect(messages).to_contain_text("It is 4411")
+            await expect(agent.locator("#conv-context")).to_contain_text("4411")
+            [inter] = [i for i in await runtime.interactions() if i.channel == "chat"]
+            assert inter.state is S.WORK_IN_PROGRESS and inter.agent == "alice"
+            await shot(agent, "agent-accepted")
+
+            # the agent replies; the visitor's widget shows it
+            await agent.get_by_label("Reply").fill("Sorry about that! Order 4411 arrives tomorrow.")
+            await agent.get_by_role("button", name="Send").click()
+            await expect(log).to_contain_text("Agent: Sorry about that! Order 4411 arrives tomorrow.", timeout=15_000)
+            await shot(visitor, "visitor-sees-reply")
+
+            # the visitor writes again: the agent's open conversation shows it live
+            await box.fill("Great, thanks")
+            await box.press("Enter")
+            await expect(messages).to_contain_text("Great, thanks", timeout=15_000)
+
+            # the AI summary, then a case from the chat (which closes it with "Task created")
+            await agent.get_by_role("button", name="AI summary").click()
+            await expect(agent.locator("#summary")).not_to_be_empty()
+            await agent.get_by_label("Case subject").fill("Parcel 4411 late")
+            await agent.get_by_role("button", name="Create case").click()
+            await expect(agent.locator("#case-info")).to_contain_text("Parcel 4411 late · new", timeout=15_000)
+            await expect(agent.locator("#conv-meta")).to_contain_text("closed")
+            await expect(messages).to_contain_text("Bot · ")  # the bot's turns are told apart from the agent's
+            await shot(agent, "agent-case-created")
+            # the case form moves the case on
+            case_form = agent.get_by_role("form", name="Case")
+            await case_form.get_by_label("Case state").select_option("in_progress")
+            await case_form.get_by_role("button", name="Update case").click()
+            await expect(agent.locator("#case-info")).to_contain_text("· in_progress")
+
+            # the visitor ends the chat and answers the survey
+            await visitor.get_by_role("button", name="End chat").click()
+            await visitor.get_by_role("radio", name="5").check()
+            await visitor.get_by_role("textbox", name="Comment").fill("Quick help")
+            await visitor.get_by_role("button", name="Send survey").click()
+            await expect(visitor.get_by_role("status")).to_contain_text("Thank you", timeout=15_000)
+            await shot(visitor, "visitor-survey")
+
+            async def done():
+                found, _, _ = await runtime.interaction(inter.id)
+                return "survey" in found.context and found
+
+            found = await _wait_for(done)
+            assert found.state is S.CLOSED and found.wrap_up_code == "Task created" and found.case_id
+            assert found.context["survey"]["score"] == 5
+            [case] = (await runtime.page_cases(limit=10)).items
+            assert case.state == "in_progress" and inter.id in case.interaction_ids
+            assert case.number in await agent.locator("#case-info").inner_text()
+            assert errors == []
+        finally:
+            await browser.close()
