@@ -172,8 +172,11 @@ function botUntil(i, history) {
   // When a virtual agent answered first: the moment it escalated (its "escalated by …" step),
   // or now while it still holds the interaction; null when no bot took part.
   if (i.virtual_agent && !(i.context || {}).escalated) return Infinity;
-  const step = (history || []).find((h) => (h.note || "").startsWith("escalated by"));
-  return step ? new Date(step.at).getTime() : null;
+  const from = (history || []).findIndex((h) => (h.note || "").startsWith("escalated by"));
+  if (from < 0) return null;
+  // a person can only write once they accepted: everything outbound before that is the bot's
+  const accepted = history.slice(from).find((h) => h.to_state === "work_in_progress");
+  return accepted ? new Date(accepted.at).getTime() : Infinity;
 }
 
 function messageItem(m, i, until) {
@@ -207,6 +210,7 @@ async function select(id) {
 async function renderConversation() {
   const id = state.selected;
   if (!id) { $("conversation").hidden = true; return; }
+  state.flagged.delete(id);
   const doc = await api(`/interactions/${encodeURIComponent(id)}`);
   const i = doc.interaction;
   state.current = i;
@@ -214,7 +218,7 @@ async function renderConversation() {
   $("conversation").hidden = false;
   $("conv-title").textContent = `${i.channel} · ${i.customer_name || i.customer}`;
   $("conv-meta").textContent = `${i.state} · queue ${i.queue || "—"} · agent ${i.agent || "—"} · ${short(i.id)}`
-    + (i.case_id ? ` · case ${i.case_id}` : "") + (doc.window_open === false ? " · window closed" : "");
+    + (i.case_id ? ` · case ${state.cases.get(i.case_id)?.number || short(i.case_id)}` : "") + (doc.window_open === false ? " · window closed" : "");
   const ctx = Object.keys(i.context || {}).length ? JSON.stringify(i.context, null, 2) : "";
   $("conv-context").hidden = !ctx;
   $("conv-context").querySelector("pre").textContent = ctx;
