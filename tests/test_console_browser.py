@@ -174,6 +174,7 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             await box.fill("Great, thanks")
             await box.press("Enter")
             await expect(messages).to_contain_text("Great, thanks", timeout=15_000)
+            await expect(agent.locator("#ongoing .flag")).to_have_count(0)  # it is open: nothing flagged
 
             # the AI summary, then a case from the chat (which closes it with "Task created")
             await agent.get_by_role("button", name="AI summary").click()
@@ -182,7 +183,9 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             await agent.get_by_role("button", name="Create case").click()
             await expect(agent.locator("#case-info")).to_contain_text("Parcel 4411 late · new", timeout=15_000)
             await expect(agent.locator("#conv-meta")).to_contain_text("closed")
-            await expect(messages).to_contain_text("Bot · ")  # the bot's turns are told apart from the agent's
+            # the bot's turns are told apart from the agent's
+            await expect(messages).to_contain_text("Bot: Thanks, I am passing order 4411 to an agent.")
+            await expect(messages).to_contain_text("Agent: Sorry about that!")
             await shot(agent, "agent-case-created")
             # the case form moves the case on
             case_form = agent.get_by_role("form", name="Case")
