@@ -214,3 +214,129 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             assert errors == []
         finally:
             await browser.close()
+
+
+@pytest.fixture
+async def mail_and_whatsapp(tmp_path):
+    """A gateway (uvicorn, loopback) with one email and one WhatsApp account (their example
+    settings); returns the base URL, the runtime and the adapters by plugin name."""
+    email = pytest.importorskip("omnisdk_email")
+    whatsapp = pytest.importorskip("omnisdk_whatsapp")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    classes = {"email": email.EmailAdapter, "whatsapp": whatsapp.WhatsAppAdapter}
+    env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
+    try:
+        settings = Settings(store={"url": f"sqlite:///{tmp_path / 'console.db'}"}, gateway={"public_url": base},
+                            routing={"queues": [{"name": "support"}],
+                                     "agents": [{"id": "alice", "capacity": {"email": 2, "whatsapp": 2}}]},
+                            accounts={name: {"acme": cls.example_settings()} for name, cls in classes.items()})
+    finally:
+        if env_file is not None:
+            os.environ["OMNISDK_CONFIG_FILE"] = env_file
+    host = PluginHost()
+    host.load_entrypoints()
+    runtime = Runtime(settings, host=host)
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield base, runtime, {name: runtime.adapter(name, "acme") for name in classes}
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_an_email_and_a_whatsapp_conversation_are_handled_from_the_console(mail_and_whatsapp, tmp_path):
+    """Test 2: a real Gmail reply (its quote collapsed, the threading decision shown) and a real
+    WhatsApp Cloud API text message, both recorded (the plugins' recordings/SOURCES.md), posted
+    signed to the gateway; the agent works both from the console, and the one not on screen is
+    flagged when the customer writes again."""
+    _browser_ready()
+    import httpx
+    from playwright.async_api import async_playwright, expect
+
+    from omnisdk import recordings
+
+    base, runtime, adapters = mail_and_whatsapp
+    key = await api_access.api_key(runtime, "agent", agent="alice", name="alice-console")
+
+    def recorded(plugin: str, name: str) -> recordings.Recording:
+        [rec] = [r for r in recordings.load(Path(adapters[plugin].recordings)) if r.name == name]
+        return rec
+
+    async def post(http: httpx.AsyncClient, plugin: str, body: bytes, content_type: str) -> None:
+        url = f"{base}/webhooks/{plugin}/acme"
+        resp = await http.post(url, content=body, headers={"content-type": content_type,
+                                                            **adapters[plugin].sign(url, body, content_type)})
+        assert resp.status_code == 200, resp.text
+
+    mail = recorded("email", "reply_gmail")
+    wa = recorded("whatsapp", "real_text_message")
+    async with httpx.AsyncClient(timeout=10) as http, async_playwright() as pw:
+        await post(http, "email", mail.body, mail.content_type)
+        await post(http, "whatsapp", wa.body, wa.content_type)
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                           args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            errors: list[str] = []
+            page = await browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+            await page.goto(f"{base}/console/")
+            await page.get_by_label("API key").fill(key)
+            await page.get_by_role("button", name="Sign in").click()
+            offers = page.locator("#inbox li")
+            await expect(offers).to_have_count(2, timeout=15_000)
+            await page.screenshot(path=str(tmp_path / "01-two-offers.png"), full_page=True)
+
+            # the email: accepted, its quote collapsed, the threading rule shown
+            await offers.filter(has_text="email").get_by_role("button", name="Accept").click()
+            await expect(page.locator("#conv-title")).to_contain_text("email")
+            messages = page.get_by_role("log", name="Messages")
+            await expect(messages).to_contain_text("This is a test for inbox replying to a github message.")
+            quote = messages.locator("details")
+            await expect(quote).to_have_count(1)
+            assert await quote.get_attribute("open") is None  # collapsed
+            assert not await quote.locator("pre").is_visible()
+            await expect(messages.locator(".threading")).to_contain_text("threading: ")
+            await page.screenshot(path=str(tmp_path / "02-email.png"), full_page=True)
+            [email_inter] = [i for i in await runtime.interactions() if i.channel == "email"]
+            await page.get_by_label("Reply").fill("Thanks Steven, the footer shows the version now.")
+            async with page.expect_response(lambda r: r.url.endswith(f"/v1/interactions/{email_inter.id}/reply")) as sent:
+                await page.get_by_role("button", name="Send").click()
+            answer = await sent.value
+            assert answer.status == 202 and (await answer.json())["idempotency_key"]
+            request = answer.request
+            assert request.headers["idempotency-key"] and request.headers["x-api-key"] == key
+            assert key not in request.url
+            assert request.post_data_json == {"text": "Thanks Steven, the footer shows the version now."}
+            await expect(page.locator("#action-error")).to_be_empty()
+            await page.get_by_label("Wrap-up code").select_option("Issue resolved")
+            await page.get_by_role("button", name="Close").click()
+            await expect(page.locator("#conv-meta")).to_contain_text("closed")
+
+            # the WhatsApp chat: accepted from the inbox, held, resumed
+            await page.get_by_role("tab", name="Inbox").click()
+            await expect(offers).to_have_count(1)
+            await offers.get_by_role("button", name="Accept").click()
+            await expect(page.locator("#conv-title")).to_contain_text("whatsapp")
+            await expect(page.locator("#conv-meta")).to_contain_text("work_in_progress")
+            await page.get_by_role("button", name="Hold", exact=True).click()
+            await expect(page.locator("#conv-meta")).to_contain_text("on_hold")
+            await page.get_by_role("button", name="Resume", exact=True).click()
+            await expect(page.locator("#conv-meta")).to_contain_text("work_in_progress")
+            await page.screenshot(path=str(tmp_path / "03-whatsapp.png"), full_page=True)
+            [wa_inter] = [i for i in await runtime.interactions() if i.channel == "whatsapp"]
+            assert wa_inter.state is S.WORK_IN_PROGRESS and wa_inter.agent == "alice"
+            found, history, _ = await runtime.interaction(email_inter.id)
+            assert found.state is S.CLOSED and found.wrap_up_code == "Issue resolved"
+            assert [h["to_state"] for h in history][-1] == "closed"
+            assert errors == []
+        finally:
+            await browser.close()

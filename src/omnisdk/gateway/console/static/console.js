@@ -188,8 +188,14 @@ function messageItem(m, i, until) {
   const item = el("li", { class: m.direction });
   item.append(el("span", { class: "meta", text: `${who} · ${m.created_at}${m.status ? " · " + m.status : ""}` }));
   if (channel === "email") {
-    if (body.subject) item.append(el("strong", { text: body.subject + "\n" }));
-    const [fresh, quoted] = quoteSplit(text || "");
+    const mail = body.email || {};
+    const subject = mail.subject || body.subject;
+    if (subject) item.append(el("strong", { text: subject + "\n" }));
+    // the mail plugin keeps the new text in "text" and the whole body in email.full_text
+    const full = mail.full_text || "";
+    const [fresh, quoted] = mail.quoted && full
+      ? [text || "", full.startsWith(text || "") ? full.slice((text || "").length).trim() : full]
+      : quoteSplit(text || "");
     item.append(fresh);
     if (quoted) item.append(el("details", {}, el("summary", { text: "Quoted text" }), el("pre", { text: quoted })));
     const t = body.threading;
