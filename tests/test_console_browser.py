@@ -295,8 +295,21 @@ async def test_an_email_and_a_whatsapp_conversation_are_handled_from_the_console
             await expect(offers).to_have_count(2, timeout=15_000)
             await page.screenshot(path=str(tmp_path / "01-two-offers.png"), full_page=True)
 
+            # the WhatsApp chat: accepted from the inbox, held, resumed
+            await offers.filter(has_text="whatsapp").get_by_role("button", name="Accept").click()
+            await expect(page.locator("#conv-title")).to_contain_text("whatsapp")
+            await expect(page.get_by_role("log", name="Messages")).to_contain_text("Hey there! I am using PyWa.")
+            await expect(page.locator("#conv-meta")).to_contain_text("work_in_progress")
+            await page.get_by_role("button", name="Hold", exact=True).click()
+            await expect(page.locator("#conv-meta")).to_contain_text("on_hold")
+            await page.get_by_role("button", name="Resume", exact=True).click()
+            await expect(page.locator("#conv-meta")).to_contain_text("work_in_progress")
+            await page.screenshot(path=str(tmp_path / "02-whatsapp.png"), full_page=True)
+
             # the email: accepted, its quote collapsed, the threading rule shown
-            await offers.filter(has_text="email").get_by_role("button", name="Accept").click()
+            await page.get_by_role("tab", name="Inbox").click()
+            await expect(offers).to_have_count(1)
+            await offers.get_by_role("button", name="Accept").click()
             await expect(page.locator("#conv-title")).to_contain_text("email")
             messages = page.get_by_role("log", name="Messages")
             await expect(messages).to_contain_text("This is a test for inbox replying to a github message.")
@@ -305,7 +318,6 @@ async def test_an_email_and_a_whatsapp_conversation_are_handled_from_the_console
             assert await quote.get_attribute("open") is None  # collapsed
             assert not await quote.locator("pre").is_visible()
             await expect(messages.locator(".threading")).to_contain_text("threading: ")
-            await page.screenshot(path=str(tmp_path / "02-email.png"), full_page=True)
             [email_inter] = [i for i in await runtime.interactions() if i.channel == "email"]
             await page.get_by_label("Reply").fill("Thanks Steven, the footer shows the version now.")
             async with page.expect_response(lambda r: r.url.endswith(f"/v1/interactions/{email_inter.id}/reply")) as sent:
@@ -317,21 +329,24 @@ async def test_an_email_and_a_whatsapp_conversation_are_handled_from_the_console
             assert key not in request.url
             assert request.post_data_json == {"text": "Thanks Steven, the footer shows the version now."}
             await expect(page.locator("#action-error")).to_be_empty()
+
+            # the WhatsApp customer writes again while the email is on screen: flagged "new"
+            # (the recorded message with another id and text, signed as Meta signs it)
+            again = wa.body.replace(b"wamid.HBgMOTcyNTQ0NDAxMjQz", b"wamid.HBgMOTcyNTQ0NDAxMjQ0") \
+                .replace(b"Hey there! I am using PyWa.", b"Any news?")
+            await post(http, "whatsapp", again, wa.content_type)
+            wa_item = page.locator("#ongoing li").filter(has_text="whatsapp")
+            await expect(wa_item.locator(".flag")).to_have_text("new", timeout=15_000)
+            await expect(page.locator("#ongoing li").filter(has_text="email").locator(".flag")).to_have_count(0)
+            await page.screenshot(path=str(tmp_path / "03-email-and-flag.png"), full_page=True)
+
+            # the email closes with a wrap-up code; opening the chat clears its flag
             await page.get_by_label("Wrap-up code").select_option("Issue resolved")
             await page.get_by_role("button", name="Close").click()
             await expect(page.locator("#conv-meta")).to_contain_text("closed")
-
-            # the WhatsApp chat: accepted from the inbox, held, resumed
-            await page.get_by_role("tab", name="Inbox").click()
-            await expect(offers).to_have_count(1)
-            await offers.get_by_role("button", name="Accept").click()
-            await expect(page.locator("#conv-title")).to_contain_text("whatsapp")
-            await expect(page.locator("#conv-meta")).to_contain_text("work_in_progress")
-            await page.get_by_role("button", name="Hold", exact=True).click()
-            await expect(page.locator("#conv-meta")).to_contain_text("on_hold")
-            await page.get_by_role("button", name="Resume", exact=True).click()
-            await expect(page.locator("#conv-meta")).to_contain_text("work_in_progress")
-            await page.screenshot(path=str(tmp_path / "03-whatsapp.png"), full_page=True)
+            await wa_item.get_by_role("button").first.click()
+            await expect(messages).to_contain_text("Any news?")
+            await expect(wa_item.locator(".flag")).to_have_count(0)
             [wa_inter] = [i for i in await runtime.interactions() if i.channel == "whatsapp"]
             assert wa_inter.state is S.WORK_IN_PROGRESS and wa_inter.agent == "alice"
             found, history, _ = await runtime.interaction(email_inter.id)
