@@ -97,3 +97,20 @@ async def test_me_of_a_supervisor_names_their_queues_and_needs_credentials(app, 
     async with api_access.client(app) as http:
         resp = await http.get("/v1/me")
     assert resp.status_code == 401 and resp.json()["error"] == "unauthorized"
+
+
+def test_the_console_config_names_the_oidc_issuer_when_people_sign_in_with_tokens(tmp_path):
+    from omnisdk.config import Settings
+    from omnisdk.gateway.console import console_config
+
+    settings = Settings(store={"url": f"sqlite:///{tmp_path / 'c.db'}"},
+                        api={"oidc": {"issuer": "https://login.example.com/", "audience": "omnisdk"}})
+
+    class Rt:  # console_config reads the settings only
+        pass
+
+    rt = Rt()
+    rt.settings = settings  # type: ignore[attr-defined]
+    doc = console_config(rt)  # type: ignore[arg-type]
+    assert doc["oidc"] == {"issuer": "https://login.example.com/"}
+    assert "omnisdk" not in str(doc["oidc"])  # the audience and claims stay on the server

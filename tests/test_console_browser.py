@@ -191,7 +191,7 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             case_form = agent.get_by_role("form", name="Case")
             await case_form.get_by_label("Case state").select_option("in_progress")
             await case_form.get_by_role("button", name="Update case").click()
-            await expect(agent.locator("#case-info")).to_contain_text("· in_progress")
+            await expect(agent.locator("#case-info")).to_contain_text("Case CS0000001 · Parcel 4411 late · in_progress")
 
             # the visitor ends the chat and answers the survey
             await visitor.get_by_role("button", name="End chat").click()
@@ -208,9 +208,23 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             found = await _wait_for(done)
             assert found.state is S.CLOSED and found.wrap_up_code == "Task created" and found.case_id
             assert found.context["survey"]["score"] == 5
+            # a supervisor signs in on the same browser: queues and agents' occupancy
+            supervisor_key = await api_access.api_key(runtime, "supervisor", name="lead-console")
+            await agent.get_by_role("button", name="Sign out").click()
+            await agent.get_by_label("API key").fill(supervisor_key)
+            await agent.get_by_role("button", name="Sign in").click()
+            await expect(agent.locator("#who")).to_contain_text("(supervisor)")
+            await agent.get_by_role("tab", name="Supervisor").click()
+            await expect(agent.locator("#queues tbody tr")).to_have_count(1)
+            await expect(agent.locator("#queues tbody")).to_contain_text("support")
+            agents_table = agent.locator("#agents tbody")
+            await expect(agents_table.locator("tr")).to_have_count(2)
+            await expect(agents_table.locator("tr").filter(has_text="alice")).to_contain_text("available")
+            await expect(agent.locator("#stats")).not_to_be_empty()
+            await shot(agent, "supervisor-view")
+
             [case] = (await runtime.page_cases(limit=10)).items
             assert case.state == "in_progress" and inter.id in case.interaction_ids
-            assert case.number in await agent.locator("#case-info").inner_text()
             assert errors == []
         finally:
             await browser.close()
