@@ -939,7 +939,9 @@ def demo(
     try:
         code = asyncio.run(run_demo(workdir, out, keep_open=open_))
     except KeyboardInterrupt:
-        code = 0
+        if not open_:
+            raise
+        code = 0  # --open: Ctrl-C is how the gateway is stopped
     raise typer.Exit(code)
 
 
