@@ -203,6 +203,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str, Any, Any, int]] = {
     ("DELETE", "/v1/keys/{key_id}"): ("keys:admin", "admin", nothing, None, 204),
     ("GET", "/v1/audit"): ("audit:read", "admin", nothing, None, 200),
     ("GET", "/v1/events"): ("interactions:read", "alice", nothing, "stale-id", 400),
+    ("GET", "/v1/me"): ("interactions:read", "alice", nothing, None, 200),
     ("GET", "/v1/subscriptions"): ("webhooks:admin", "admin", subscribed, None, 200),
     ("POST", "/v1/subscriptions"): ("webhooks:admin", "admin", nothing,
                                     {"url": "https://93.184.215.14/hook", "event_types": ["*"]}, 201),

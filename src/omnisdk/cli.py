@@ -929,11 +929,19 @@ def migrate_store(
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Where the demo's database and config go.")] = Path(".omnisdk-demo"),
+    open_: Annotated[bool, typer.Option("--open", help=(
+        "Then leave the gateway running with the agent console and the web chat's sample portal "
+        "page; print both URLs and a demo agent's API key (Ctrl-C stops it)."))] = False,
 ) -> None:
     """The main job: run the gateway on SQLite, replay real provider payloads over HTTP, report."""
     from omnisdk.demo import run_demo
 
-    code = asyncio.run(run_demo(workdir, out))
+    try:
+        code = asyncio.run(run_demo(workdir, out, keep_open=open_))
+    except KeyboardInterrupt:
+        if not open_:
+            raise
+        code = 0  # --open: Ctrl-C is how the gateway is stopped
     raise typer.Exit(code)
 
 

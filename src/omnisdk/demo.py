@@ -16,6 +16,11 @@ Every installed plugin that ships recordings takes part.  The demo
    new question, reply by headers, reply by subject token, auto-reply, bounce, case update,
    ACCEPT) and checks each outcome;
 5. prints what the gateway counted beside what it was sent, and exits 1 if anything differs.
+
+With ``keep_open`` (``omnisdk demo --open``) the gateway then stays up, with the agent console
+(``/console``) and, when the web chat plugin is installed, a sample portal page with the widget
+(``/chat/portal/``, an account whose deliveries go to the gateway itself); it prints both URLs
+and a new agent API key for ``alice``, and serves until interrupted (:mod:`omnisdk.demo_open`).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from omnisdk.demo_ccaas import has_story as has_ccaas_story
 from omnisdk.demo_mail import ACCOUNT as STORY
 from omnisdk.demo_mail import NEEDED as STORY_RECORDINGS
 from omnisdk.demo_mail import Outcome, mail_story
+from omnisdk.demo_open import PORTAL, portal_account, stay_open
 from omnisdk.demo_voice import has_story as has_voice_story
 from omnisdk.demo_voice import voice_story
 from omnisdk.demo_windows import window_story
@@ -172,8 +178,9 @@ async def replay_plugin(client: httpx.AsyncClient, tally: Tally, adapter: Channe
     await post(truncated, recs[0].content_type, sign(truncated, recs[0].content_type))
 
 
-async def run_demo(workdir: Path, console: Console) -> int:
-    """Run the demo; returns the process exit code (0 when every number matches)."""
+async def run_demo(workdir: Path, console: Console, *, keep_open: bool = False) -> int:
+    """Run the demo; returns the process exit code (0 when every number matches).  With
+    ``keep_open`` the gateway keeps serving after the report, until interrupted."""
     host = PluginHost()
     host.load_entrypoints()
     classes = {n: c for n, c in host.omnisdk_adapters().items() if c.recordings and Path(c.recordings).is_dir()}
@@ -209,6 +216,8 @@ async def run_demo(workdir: Path, console: Console) -> int:
             for name, cls in classes.items() if name not in ccaas_plugins  # on the story's own runtime
         },
     )
+    if keep_open:
+        settings = portal_account(settings, classes, f"http://127.0.0.1:{gateway_port}")
     # aiosmtpd logs a warning about its own deprecated attribute on every AUTH: not the demo's
     logging.getLogger("mail.log").setLevel(logging.ERROR)
     sink = MailSink()
@@ -280,12 +289,16 @@ async def run_demo(workdir: Path, console: Console) -> int:
         stats = await runtime.stats()
         items = await runtime.interactions()
         db_path = runtime.store.location
+    except BaseException:
+        keep_open = False
+        raise
     finally:
-        gateway.should_exit = True
-        provider.should_exit = True
-        await gateway_task
-        await provider_task
-        smtp.stop()
+        if not keep_open:
+            gateway.should_exit = True
+            provider.should_exit = True
+            await gateway_task
+            await provider_task
+            smtp.stop()
     console.print(f"Mails received by the stand-in SMTP server: {sink.mails}")
     code = _report(console, sent_rows, tally, stats, items, db_path, stories, paths)
     if windows:
@@ -320,6 +333,16 @@ async def run_demo(workdir: Path, console: Console) -> int:
         if not all(o.ok for o in mail):
             console.print("[red]the email story differs from what was expected[/red]")
             code = 1
+    if keep_open:
+        try:
+            await stay_open(runtime, console, base, portal=PORTAL if "webchat" in classes else None,
+                            until=gateway_task)
+        finally:
+            gateway.should_exit = True
+            provider.should_exit = True
+            await gateway_task
+            await provider_task
+            smtp.stop()
     return code
 
 

@@ -66,9 +66,11 @@ from omnisdk.gateway.auth import Authenticator, need
 from omnisdk.gateway.browser_safety import BrowserSafety
 from omnisdk.gateway.calls_api import calls as calls_router
 from omnisdk.gateway.calls_api import interaction_calls
+from omnisdk.gateway.console import console_routes
 from omnisdk.gateway.contacts_api import router as contacts_router
 from omnisdk.gateway.live_api import router as live_router
 from omnisdk.gateway.live_feed import LiveFeed
+from omnisdk.gateway.me_api import router as me_router
 from omnisdk.gateway.profiles_api import router as profiles_router
 from omnisdk.gateway.request_ids import RequestIdMiddleware
 from omnisdk.gateway.schemas import (
@@ -708,9 +710,11 @@ def create_api(runtime: Runtime) -> FastAPI:
     _install_error_handlers(app)
     v1 = APIRouter(prefix=f"/v{API_VERSION}", responses=ACCESS)
     for router in (interactions, cases, agents, queues, stats, access_router, live_router,
-                   subscriptions_router, contacts_router, profiles_router, interaction_calls, calls_router):
+                   subscriptions_router, contacts_router, profiles_router, interaction_calls, calls_router,
+                   me_router):
         v1.include_router(router)
     app.include_router(v1)
+    app.router.routes.extend(console_routes(runtime))  # /console: the reference agent console
     return app
 
 

@@ -12,7 +12,9 @@
   ``X-Frame-Options: DENY``, ``Referrer-Policy: no-referrer``, ``Cache-Control: no-store``
   (answers hold customers' messages) and ``Content-Security-Policy`` (``default-src 'none';
   frame-ancestors 'none'`` for the JSON API; the ``/docs`` page keeps the scripts it needs
-  and only gets ``frame-ancestors 'none'``).
+  and only gets ``frame-ancestors 'none'``; the agent console under ``/console`` gets
+  :data:`omnisdk.gateway.console.CONSOLE_CSP`: its own scripts, styles and connections, nothing
+  inline).
 
 CORS is off unless ``[api] cors_origins`` lists origins (Starlette's ``CORSMiddleware``, with
 that exact allow-list).
@@ -23,6 +25,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from omnisdk.gateway.console import CONSOLE_CSP
 from omnisdk.gateway.webhooks import error_response
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -30,6 +33,7 @@ _COMMON = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"
            (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 _DOCS_CSP = b"frame-ancestors 'none'"
+_CONSOLE_CSP = CONSOLE_CSP.encode()
 
 
 def _host_of(value: bytes) -> str:
@@ -61,14 +65,16 @@ class BrowserSafety:
                 host = value
             elif name == b"content-type":
                 content_type = value
-        docs = scope["path"].startswith("/docs")
+        path = scope["path"]
+        csp = (_DOCS_CSP if path.startswith("/docs")
+               else _CONSOLE_CSP if path == "/console" or path.startswith("/console/") else _API_CSP).decode()
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for k, v in _COMMON:
                     headers.setdefault(k.decode(), v.decode())
-                headers.setdefault("content-security-policy", (_DOCS_CSP if docs else _API_CSP).decode())
+                headers.setdefault("content-security-policy", csp)
             await send(message)
 
         if host is None or _host_of(host) not in self.hosts:

@@ -1,0 +1,428 @@
+// The omnisdk reference agent console: one module, no framework, no build step.
+// It talks only to the agent API (docs/agent-api.md) with the credential typed in at sign-in,
+// kept in sessionStorage and sent as a header (X-API-Key or Authorization: Bearer), never in a URL.
+// Live updates: GET /v1/events read with fetch() and a ReadableStream (EventSource cannot send headers).
+
+const $ = (id) => document.getElementById(id);
+const CRED = "omnisdk.console.credential";
+const ACTIVE = ["offered", "work_in_progress", "on_hold", "wrap_up"];
+const state = {
+  config: { oidc: null, wrap_up_codes: [], default_wrap_up_code: null },
+  me: null, items: new Map(), cases: new Map(), current: null, selected: null, flagged: new Set(), lastEventId: null, stream: null,
+};
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(`${status} ${body && body.error ? body.error : ""}: ${body && typeof body.detail === "string" ? body.detail : JSON.stringify(body && body.detail)}`);
+    this.status = status;
+  }
+}
+
+function credential() {
+  const raw = sessionStorage.getItem(CRED);
+  return raw ? JSON.parse(raw) : null;
+}
+
+function authHeaders() {
+  const cred = credential();
+  if (!cred) return {};
+  return cred.kind === "bearer" ? { Authorization: `Bearer ${cred.value}` } : { "X-API-Key": cred.value };
+}
+
+async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const init = { method, headers: { ...authHeaders(), ...headers }, cache: "no-store" };
+  if (method !== "GET") {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body ?? {});
+  }
+  const resp = await fetch(`/v1${path}`, init);
+  const text = await resp.text();
+  const doc = text ? JSON.parse(text) : null;
+  if (!resp.ok) throw new ApiError(resp.status, doc);
+  return doc;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function short(id) { return id.slice(-12); }
+
+function showError(where, exc) { $(where).textContent = exc ? String(exc.message || exc) : ""; }
+
+// --- sign-in ---------------------------------------------------------------------------------
+
+async function loadConfig() {
+  const resp = await fetch("/console/config.json", { cache: "no-store" });
+  state.config = await resp.json();
+  if (state.config.oidc) {
+    $("oidc-box").hidden = false;
+    $("issuer").textContent = state.config.oidc.issuer;
+  }
+  const codes = $("wrap-code");
+  codes.replaceChildren(...state.config.wrap_up_codes.map((c) => el("option", { value: c, text: c })));
+  if (state.config.default_wrap_up_code) codes.value = state.config.default_wrap_up_code;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  const token = $("bearer").value.trim();
+  if (!key && !token) { showError("login-error", "Type an API key or an access token."); return; }
+  sessionStorage.setItem(CRED, JSON.stringify(key ? { kind: "key", value: key } : { kind: "bearer", value: token }));
+  $("api-key").value = ""; $("bearer").value = "";
+  await start();
+}
+
+async function start() {
+  try {
+    state.me = await api("/me");
+  } catch (exc) {
+    sessionStorage.removeItem(CRED);
+    showError("login-error", exc.status === 401 ? "That credential was refused." : exc);
+    return;
+  }
+  showError("login-error", null);
+  $("login").hidden = true; $("app").hidden = false; $("logout").hidden = false;
+  $("who").textContent = `${state.me.agent || state.me.subject} (${state.me.role})`;
+  $("tab-supervisor").hidden = state.me.role === "agent";
+  await Promise.all([reloadList(), loadTargets()]);
+  follow();
+}
+
+function signOut() {
+  sessionStorage.removeItem(CRED);
+  if (state.stream) state.stream.abort();
+  location.reload();
+}
+
+// --- lists -----------------------------------------------------------------------------------
+
+async function reloadList() {
+  const q = new URLSearchParams({ active: "true", limit: "200" });
+  const page = await api(`/interactions?${q}`);
+  state.items = new Map(page.items.map((i) => [i.id, i]));
+  renderLists();
+}
+
+function mine(inter) { return state.me.role !== "agent" || inter.agent === state.me.agent; }
+
+function renderLists() {
+  const all = [...state.items.values()].filter((i) => ACTIVE.includes(i.state) && mine(i));
+  const offers = all.filter((i) => i.state === "offered");
+  const ongoing = all.filter((i) => i.state !== "offered");
+  $("inbox").replaceChildren(...offers.map((i) => el("li", { "data-id": i.id },
+    el("button", { class: "open", type: "button", text: `${i.channel} · ${i.customer_name || i.customer}`, onclick: () => select(i.id) }),
+    el("button", { type: "button", text: "Accept", "aria-label": `Accept ${i.channel} from ${i.customer}`, onclick: () => act(i.id, "accept") }),
+    el("button", { type: "button", text: "Reject", "aria-label": `Reject ${i.channel} from ${i.customer}`, onclick: () => act(i.id, "reject") }))));
+  $("ongoing").replaceChildren(...ongoing.map((i) => el("li", { "data-id": i.id },
+    el("button", { class: "open", type: "button", text: `${i.channel} · ${i.customer_name || i.customer} · ${i.state}`, onclick: () => select(i.id) }),
+    ...(state.flagged.has(i.id) ? [el("span", { class: "flag", text: "new" })] : []))));
+  $("inbox-count").textContent = offers.length ? `(${offers.length})` : "";
+  $("ongoing-count").textContent = ongoing.length ? `(${ongoing.length})` : "";
+}
+
+function showTab(name) {
+  for (const t of ["inbox", "ongoing", "supervisor"]) {
+    $(`tab-${t}`).setAttribute("aria-selected", String(t === name));
+    $(`view-${t}`).hidden = t !== name;
+  }
+  if (name === "supervisor") loadSupervisor().catch((exc) => showError("action-error", exc));
+}
+
+async function loadTargets() {
+  const [queues, agents] = await Promise.all([api("/queues"), api("/agents?limit=200")]);
+  const options = [el("option", { value: "", text: "—" })];
+  for (const q of queues) options.push(el("option", { value: `queue:${q.name}`, text: `queue ${q.name}` }));
+  for (const a of agents.items) if (a.id !== state.me.agent) options.push(el("option", { value: `agent:${a.id}`, text: `agent ${a.name || a.id}` }));
+  $("transfer-to").replaceChildren(...options);
+}
+
+async function loadSupervisor() {
+  const [queues, agents] = await Promise.all([api("/queues"), api("/agents?limit=200")]);
+  $("queues").tBodies[0].replaceChildren(...queues.map((q) => el("tr", {},
+    el("td", { text: q.name }), el("td", { text: String(q.waiting) }), el("td", { text: q.channels.join(", ") || "all" }))));
+  const fmt = (m) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(", ") || "—";
+  $("agents").tBodies[0].replaceChildren(...agents.items.map((a) => el("tr", {},
+    el("td", { text: a.name || a.id }), el("td", { text: a.presence }), el("td", { text: fmt(a.load) }), el("td", { text: fmt(a.free_capacity) }))));
+  if (state.me.scopes.includes("stats:read")) {
+    const stats = await api("/stats");
+    $("stats").textContent = Object.entries(stats).slice(0, 12).map(([k, v]) => `${k}: ${v}`).join(" · ");
+  }
+}
+
+// --- one conversation ------------------------------------------------------------------------
+
+function quoteSplit(text) {
+  // An email's quoted part: the lines starting with ">" and everything after "On … wrote:".
+  const lines = text.split("\n");
+  const at = lines.findIndex((l, n) => l.startsWith(">") || (/^On .+ wrote:$/.test(l.trim()) && n > 0));
+  return at < 0 ? [text, ""] : [lines.slice(0, at).join("\n"), lines.slice(at).join("\n")];
+}
+
+function botUntil(i, history) {
+  // When a virtual agent answered first: the moment it escalated (its "escalated by …" step),
+  // or now while it still holds the interaction; null when no bot took part.
+  if (i.virtual_agent && !(i.context || {}).escalated) return Infinity;
+  const from = (history || []).findIndex((h) => (h.note || "").startsWith("escalated by"));
+  if (from < 0) return null;
+  // a person can only write once they accepted: everything outbound before that is the bot's
+  const accepted = history.slice(from).find((h) => h.to_state === "work_in_progress");
+  return accepted ? new Date(accepted.at).getTime() : Infinity;
+}
+
+function messageItem(m, i, until) {
+  const channel = i.channel;
+  const body = m.body || {};
+  const text = body.text ?? (m.kind === "text" ? "" : `[${m.kind || "message"}]`);
+  const byBot = until !== null && new Date(m.created_at).getTime() <= until;
+  const who = m.direction === "inbound" ? "Customer" : byBot ? "Bot" : "Agent";
+  const item = el("li", { class: m.direction });
+  item.append(el("span", { class: "meta", text: `${who} · ${m.created_at}${m.status ? " · " + m.status : ""}` }));
+  if (channel === "email") {
+    const mail = body.email || {};
+    const subject = mail.subject || body.subject;
+    if (subject) item.append(el("strong", { text: subject + "\n" }));
+    // the mail plugin keeps the new text in "text" and the whole body in email.full_text
+    const full = mail.full_text || "";
+    const [fresh, quoted] = mail.quoted && full
+      ? [text || "", full.startsWith(text || "") ? full.slice((text || "").length).trim() : full]
+      : quoteSplit(text || "");
+    item.append(fresh);
+    if (quoted) item.append(el("details", {}, el("summary", { text: "Quoted text" }), el("pre", { text: quoted })));
+    const t = body.threading;
+    if (t) item.append(el("span", { class: "threading", text: `threading: ${t.rule} (score ${t.score}) ${t.detail || t.reason || ""}` }));
+  } else {
+    item.append(`${who}: ${text}`);
+  }
+  return item;
+}
+
+async function select(id) {
+  state.selected = id;
+  state.flagged.delete(id);
+  renderLists();
+  await renderConversation();
+}
+
+async function renderConversation() {
+  const id = state.selected;
+  if (!id) { $("conversation").hidden = true; return; }
+  state.flagged.delete(id);
+  const doc = await api(`/interactions/${encodeURIComponent(id)}`);
+  const i = doc.interaction;
+  state.current = i;
+  if (ACTIVE.includes(i.state)) state.items.set(i.id, i);
+  $("conversation").hidden = false;
+  $("conv-title").textContent = `${i.channel} · ${i.customer_name || i.customer}`;
+  $("conv-meta").textContent = `${i.state} · queue ${i.queue || "—"} · agent ${i.agent || "—"} · ${short(i.id)}`
+    + (i.case_id ? ` · case ${state.cases.get(i.case_id)?.number || short(i.case_id)}` : "") + (doc.window_open === false ? " · window closed" : "");
+  const ctx = Object.keys(i.context || {}).length ? JSON.stringify(i.context, null, 2) : "";
+  $("conv-context").hidden = !ctx;
+  $("conv-context").querySelector("pre").textContent = ctx;
+  $("messages").replaceChildren(...doc.messages.map((m) => messageItem(m, i, botUntil(i, doc.history))));
+  $("messages").scrollTop = $("messages").scrollHeight;
+  $("call").hidden = i.channel !== "voice";
+  renderCase(i.case_id);
+  $("summary").textContent = "";
+  renderLists();
+  loadOthers(i).catch(() => $("others").replaceChildren());
+}
+
+async function loadOthers(i) {
+  const q = new URLSearchParams({ channel: i.channel, address: i.customer });
+  let contact;
+  try { contact = await api(`/contacts?${q}`); } catch (exc) {
+    if (exc.status === 404) { $("others").replaceChildren(el("li", { text: "none" })); return; }
+    throw exc;
+  }
+  const others = (contact.interactions || []).filter((o) => o.id !== i.id);
+  $("others").replaceChildren(...(others.length ? others.map((o) => el("li", {},
+    el("button", { type: "button", class: "open", text: `${o.channel} · ${o.state} · ${o.created_at}`, onclick: () => select(o.id) })))
+    : [el("li", { text: "none" })]));
+}
+
+async function act(id, action, body) {
+  showError("action-error", null);
+  try {
+    await api(`/interactions/${encodeURIComponent(id)}/${action}`, { method: "POST", body });
+    if (action === "accept") { state.selected = id; showTab("ongoing"); }
+    await reloadList();
+    if (state.selected) await renderConversation();
+  } catch (exc) {
+    showError("action-error", exc);
+  }
+}
+
+async function reply(event) {
+  event.preventDefault();
+  const text = $("reply-text").value.trim();
+  if (!text || !state.selected) return;
+  showError("action-error", null);
+  try {
+    await api(`/interactions/${encodeURIComponent(state.selected)}/reply`, {
+      method: "POST", body: { text }, headers: { "Idempotency-Key": crypto.randomUUID() } });
+    $("reply-text").value = "";
+    await renderConversation();
+  } catch (exc) {
+    showError("action-error", exc);
+  }
+}
+
+function transfer() {
+  const to = $("transfer-to").value;
+  if (!to || !state.selected) return;
+  const [kind, name] = [to.slice(0, to.indexOf(":")), to.slice(to.indexOf(":") + 1)];
+  act(state.selected, "transfer", kind === "queue" ? { to_queue: name } : { to_agent: name });
+}
+
+function renderCase(caseId) {
+  // The case form: the case this interaction opened or was linked to (as the API answered it).
+  const c = caseId ? state.cases.get(caseId) : null;
+  $("case-info").textContent = c ? `Case ${c.number} · ${c.subject} · ${c.state}` : caseId ? `Linked to case ${short(caseId)}` : "";
+  $("case-form").hidden = !c;
+}
+
+function keepCase(c) { state.cases.set(c.id, c); return c; }
+
+async function moveCase(event) {
+  event.preventDefault();
+  const i = state.current;
+  const c = i && state.cases.get(i.case_id);
+  if (!c) return;
+  const note = $("case-note").value.trim();
+  try {
+    keepCase(await api(`/cases/${encodeURIComponent(c.id)}/state`, { method: "POST", body: { state: $("case-state").value, ...(note ? { note } : {}) } }));
+    $("case-note").value = "";
+    renderCase(c.id);
+  } catch (exc) { showError("action-error", exc); }
+}
+
+async function createCase() {
+  const subject = $("case-subject").value.trim();
+  try {
+    keepCase(await api(`/interactions/${encodeURIComponent(state.selected)}/case`, { method: "POST", body: subject ? { subject } : {} }));
+    $("case-subject").value = "";
+    await reloadList();
+    await renderConversation();
+  } catch (exc) { showError("action-error", exc); }
+}
+
+async function linkCase() {
+  const number = $("case-number").value.trim();
+  if (!number) return;
+  try {
+    keepCase(await api(`/interactions/${encodeURIComponent(state.selected)}/case-link`, { method: "POST", body: { case: number } }));
+    $("case-number").value = "";
+    await renderConversation();
+  } catch (exc) { showError("action-error", exc); }
+}
+
+async function summarize() {
+  try {
+    const doc = await api(`/interactions/${encodeURIComponent(state.selected)}/summary`);
+    $("summary").textContent = doc.summary || "(nothing to summarize)";
+  } catch (exc) { showError("action-error", exc); }
+}
+
+// --- live updates: GET /v1/events over fetch() -----------------------------------------------
+
+function parseEvents(buffer, onEvent) {
+  // Server-sent events: blocks separated by a blank line; returns what is left unparsed.
+  const blocks = buffer.split(/\r?\n\r?\n/);
+  const rest = blocks.pop();
+  for (const block of blocks) {
+    const ev = { event: "message", data: "", id: null };
+    for (const line of block.split(/\r?\n/)) {
+      if (!line || line.startsWith(":")) continue;
+      const at = line.indexOf(":");
+      const field = at < 0 ? line : line.slice(0, at);
+      const value = at < 0 ? "" : line.slice(at + 1).replace(/^ /, "");
+      if (field === "event") ev.event = value;
+      else if (field === "data") ev.data += (ev.data ? "\n" : "") + value;
+      else if (field === "id") ev.id = value;
+    }
+    if (ev.data || ev.id) onEvent(ev);
+  }
+  return rest;
+}
+
+let reloadTimer = null;
+function soonReload() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(() => reloadList().catch(() => {}), 50);
+}
+
+function onEvent(ev) {
+  if (ev.id) state.lastEventId = ev.id;
+  if (ev.event === "ready") { $("live").textContent = "live"; return; }
+  if (ev.event === "reset") { state.lastEventId = null; soonReload(); return; }
+  const data = JSON.parse(ev.data || "{}");
+  if (ev.event === "interaction.state") {
+    soonReload();
+    if (data.interaction_id === state.selected) renderConversation().catch(() => {});
+  } else if (ev.event === "message.added") {
+    if (data.interaction_id === state.selected) renderConversation().catch(() => {});
+    else if (data.direction === "inbound") { state.flagged.add(data.interaction_id); renderLists(); }
+  }
+}
+
+async function follow() {
+  for (;;) {
+    const controller = new AbortController();
+    state.stream = controller;
+    try {
+      const headers = { ...authHeaders(), Accept: "text/event-stream" };
+      if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
+      const resp = await fetch("/v1/events", { headers, signal: controller.signal, cache: "no-store" });
+      if (resp.status === 401) { signOut(); return; }
+      if (!resp.ok) throw new Error(`events: ${resp.status}`);
+      const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer = parseEvents(buffer + value, onEvent);
+      }
+    } catch (exc) {
+      if (controller.signal.aborted) return;
+    }
+    $("live").textContent = "reconnecting…";
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+// --- wiring ----------------------------------------------------------------------------------
+
+function wire() {
+  $("login-form").addEventListener("submit", signIn);
+  $("logout").addEventListener("click", signOut);
+  for (const t of ["inbox", "ongoing", "supervisor"]) $(`tab-${t}`).addEventListener("click", () => showTab(t));
+  $("reply-form").addEventListener("submit", reply);
+  $("reply-text").addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("reply-form").requestSubmit(); } });
+  $("do-hold").addEventListener("click", () => act(state.selected, "hold"));
+  $("do-resume").addEventListener("click", () => act(state.selected, "resume"));
+  $("do-wrap").addEventListener("click", () => act(state.selected, "wrap-up"));
+  $("do-close").addEventListener("click", () => act(state.selected, "close", { wrap_up_code: $("wrap-code").value }));
+  $("do-transfer").addEventListener("click", transfer);
+  $("do-case").addEventListener("click", createCase);
+  $("do-link").addEventListener("click", linkCase);
+  $("do-summary").addEventListener("click", summarize);
+  $("case-form").addEventListener("submit", moveCase);
+  for (const b of document.querySelectorAll("[data-call]")) {
+    b.addEventListener("click", () => act(state.selected, `call/${b.dataset.call}`));
+  }
+}
+
+window.omnisdkConsole = { state: () => ({ me: state.me, selected: state.selected, lastEventId: state.lastEventId, flagged: [...state.flagged] }) };
+
+wire();
+loadConfig().then(() => (credential() ? start() : null)).catch((exc) => showError("login-error", exc));
