@@ -83,6 +83,46 @@ async def test_an_oversized_frame_closes_with_4413_and_stores_nothing(chat: Chat
     assert _inbox_count(chat) == 0
 
 
+async def test_a_chunked_body_without_length_is_refused_at_the_limit(chat: Chat, http):
+    """No Content-Length (chunked) and no credentials: /frames answers 413 and /session 400
+    (its JSON limit) once the body passes the route's limit; nothing is stored."""
+    async def chunks():
+        for _ in range(64):
+            yield b"x" * 65_536
+
+    for path, status in (("/frames", 413), ("/session", 400)):
+        resp = await http.post(f"{chat.root}{path}", content=chunks(),
+                               headers={"authorization": "Bearer junk", "content-type": "application/json"})
+        assert resp.status_code == status, (path, resp.text)
+    assert _inbox_count(chat) == 0
+
+
+async def test_the_body_reader_stops_pulling_at_the_limit():
+    """What the gateway holds is bounded by the limit: ``read_body`` stops asking for chunks as
+    soon as the body passes it (the 4 MiB on offer are never read), and refuses a declared
+    Content-Length above it before reading anything."""
+    from omnisdk_webchat.routes import BodyTooLarge, read_body
+    from starlette.requests import Request
+
+    pulled = {"n": 0}
+
+    def request(headers: list[tuple[bytes, bytes]]) -> Request:
+        async def receive():
+            pulled["n"] += 1
+            return {"type": "http.request", "body": b"x" * 65_536, "more_body": pulled["n"] < 64}
+        return Request({"type": "http", "method": "POST", "path": "/", "headers": headers}, receive)
+
+    with pytest.raises(BodyTooLarge):
+        await read_body(request([]), 100_000)
+    assert pulled["n"] == 2  # 128 KiB read of 4 MiB: stopped right past the 100,000-byte limit
+    pulled["n"] = 0
+    with pytest.raises(BodyTooLarge):
+        await read_body(request([(b"content-length", b"4194304")]), 100_000)
+    assert pulled["n"] == 0
+    pulled["n"] = 62  # the last two chunks: 128 KiB, under a 200,000-byte limit
+    assert len(await read_body(request([]), 200_000)) == 131_072
+
+
 async def test_bad_frames_on_the_socket_get_error_frames_and_the_socket_stays_open(chat: Chat, http):
     visitor = await new_visitor(http, chat)
     async with websockets.connect(f"{chat.ws_root}/socket") as ws:

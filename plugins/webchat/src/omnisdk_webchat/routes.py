@@ -64,6 +64,34 @@ def _error(status: int, reason: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": reason}, status, headers=headers or None)
 
 
+class BodyTooLarge(Exception):
+    """A request body above its route's limit (answered 413; nothing past the limit is read)."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes, read chunk by chunk: a ``Content-Length``
+    above the limit is refused before reading, and a chunked body as soon as it passes it, so
+    an unauthenticated client can never make the gateway hold more than ``limit`` bytes.
+
+    Raises:
+        BodyTooLarge: the body is (or says it is) longer than ``limit``.
+        PayloadError: a ``Content-Length`` that is not a number.
+    """
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise PayloadError("webchat: Content-Length is not a number")
+        if int(length) > limit:
+            raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class Bucket:
     """A token bucket: ``capacity`` frames, refilled over ``period`` seconds."""
 
@@ -169,9 +197,10 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
                              "name": session.name}, headers={"Cache-Control": "no-store"})
 
     async def body_json(request: Request, limit: int = 16_384) -> Any:
-        body = await request.body()
-        if len(body) > limit:
-            raise PayloadError("webchat: body above the limit")
+        try:
+            body = await read_body(request, limit)
+        except BodyTooLarge:
+            raise PayloadError("webchat: body above the limit") from None
         return payloads.loads(body) if body else {}
 
     async def new_session(request: Request) -> Response:
@@ -204,12 +233,12 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
         return auth[7:] if auth.startswith("Bearer ") else None
 
     async def post_frame(request: Request) -> Response:
-        length = request.headers.get("content-length") or "0"
-        if not length.isdigit():
-            return _error(400, "bad_request")
-        if int(length) > settings.max_frame_bytes:
+        try:
+            body = await read_body(request, settings.max_frame_bytes)
+        except BodyTooLarge:
             return _error(413, "payload_too_large")
-        body = await request.body()
+        except PayloadError:
+            return _error(400, "bad_request")
         token, signature = bearer(request), request.headers.get(protocol.SIGNATURE_HEADER, "")
         if token is None:
             return _error(401, "bad_signature")
