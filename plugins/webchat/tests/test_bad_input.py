@@ -123,6 +123,30 @@ async def test_the_body_reader_stops_pulling_at_the_limit():
     assert len(await read_body(request([]), 200_000)) == 131_072
 
 
+async def test_one_address_may_open_only_so_many_sessions_a_minute(chat: Chat, http):
+    """Sessions are not free: past ``sessions_per_minute`` from one address, POST /session is
+    429 with Retry-After (each new session is a new conversation for agents)."""
+    allowed = chat.adapter.settings.sessions_per_minute
+    answers = [(await http.post(f"{chat.root}/session", json={})).status_code for _ in range(allowed + 1)]
+    assert answers[:allowed] == [200] * allowed
+    refused = await http.post(f"{chat.root}/session", json={})
+    assert answers[-1] == refused.status_code == 429 and refused.headers["retry-after"]
+
+
+def test_a_flood_of_new_keys_never_resets_an_exhausted_one():
+    """The rate-limit table forgets the least recently used key one at a time: minting many
+    sessions no longer clears every bucket (it used to, past max_sessions)."""
+    from omnisdk_webchat.routes import Buckets
+
+    buckets = Buckets(capacity=2, period=3600.0, size=3)
+    assert [buckets.take("flooder") for _ in range(3)] == [True, True, False]
+    for n in range(2):
+        assert buckets.take(f"new-{n}")
+    assert buckets.take("flooder") is False  # still there, still empty (and now the most recent)
+    assert buckets.take("new-2")  # a fourth key evicts new-0, the least recently used
+    assert buckets.take("flooder") is False
+
+
 async def test_bad_frames_on_the_socket_get_error_frames_and_the_socket_stays_open(chat: Chat, http):
     visitor = await new_visitor(http, chat)
     async with websockets.connect(f"{chat.ws_root}/socket") as ws:

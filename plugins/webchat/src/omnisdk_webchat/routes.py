@@ -31,6 +31,7 @@ import contextlib
 import hmac
 import logging
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,21 +110,35 @@ class Bucket:
         return True
 
 
+class Buckets:
+    """Token buckets by key (a session, a client address), the least recently used forgotten
+    past ``size``: a flood of new keys evicts old ones one at a time, never everyone's."""
+
+    def __init__(self, capacity: int, period: float, size: int) -> None:
+        self.capacity, self.period, self.size = capacity, period, size
+        self._buckets: OrderedDict[str, Bucket] = OrderedDict()
+
+    def take(self, key: str) -> bool:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Bucket(self.capacity, self.period)
+            while len(self._buckets) > self.size:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return bucket.take()
+
+
 class Frames:
     """Checks, commits and answers visitors' frames: the one path both transports share."""
 
     def __init__(self, adapter: WebchatAdapter, context: RouteContext, hub: Hub) -> None:
         self.adapter, self.context, self.hub = adapter, context, hub
         self.scanner = scanning.load(adapter.settings.virus_scan)
-        self.buckets: dict[str, Bucket] = {}
+        self.buckets = Buckets(adapter.settings.rate_limit, RATE_PERIOD, adapter.settings.max_sessions)
 
     def allowed(self, sid: str) -> bool:
-        bucket = self.buckets.get(sid)
-        if bucket is None:
-            if len(self.buckets) > self.adapter.settings.max_sessions:
-                self.buckets.clear()
-            bucket = self.buckets[sid] = Bucket(self.adapter.settings.rate_limit, RATE_PERIOD)
-        return bucket.take()
+        return self.buckets.take(sid)
 
     async def accept(self, url: str, token: str, signature: str, body: bytes) -> dict[str, Any]:
         """Verify, parse, scan and commit one frame; the answer for the visitor.
@@ -203,7 +218,11 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
             raise PayloadError("webchat: body above the limit") from None
         return payloads.loads(body) if body else {}
 
+    opened = Buckets(settings.sessions_per_minute, 60.0, 100_000)  # new sessions per client address
+
     async def new_session(request: Request) -> Response:
+        if not opened.take(request.client.host if request.client else "?"):
+            return _error(429, "rate_limited", **{"Retry-After": "10"})
         try:
             doc = await body_json(request)
             if type(doc) is not dict:

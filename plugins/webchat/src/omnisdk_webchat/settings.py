@@ -59,6 +59,9 @@ class WebchatSettings(AccountSettings):
     rate_limit: int = Field(30, ge=1, le=10_000, description="Frames a session may send per 10 seconds.")
     poll_timeout: float = Field(25.0, gt=0, le=60, description="Long-poll wait, seconds.")
     max_sessions: int = Field(10_000, ge=1, description="Sessions the hub keeps in memory (oldest forgotten).")
+    sessions_per_minute: int = Field(30, ge=1, le=100_000, description="New sessions one client address may "
+                                     "open per minute (POST /session); more get 429. Behind a proxy every "
+                                     "visitor shares its address: raise it there.")
 
     @model_validator(mode="after")
     def _key_shape(self) -> WebchatSettings:
