@@ -416,3 +416,19 @@ async def test_an_unmapped_transfer_target_is_a_409_over_the_agent_api(tmp_path)
             assert "agent_map" in resp.json()["detail"] and "very-secret" not in resp.text
             resp = await client.post(f"/v1/interactions/{inter.id}/transfer", json={"to_agent": "bob"})
             assert resp.status_code == 200 and resp.json()["agent"] == "bob"
+
+
+async def test_a_routing_event_signed_by_another_account_of_the_connector_acts_on_nothing(tmp_path):
+    """The queue names the plugin only (``connector = "genesys"``, one account): a webhook that
+    another account of the same plugin signed may not assign, accept or end its interactions
+    (it used to pass: the bare name matched any account)."""
+    async with Rig(tmp_path, EXTERNAL) as rig:
+        await rig.feed(message_event(1))
+        inter = (await rig.rt.interactions())[0]
+        assert inter.state is S.QUEUED and inter.queue == "genesys"
+        other = Genesys("other", CCaaSSettings.model_validate(SETTINGS))  # /genesys/other
+        await rig.feed(ev(other, "assigned", 1, inter.id, agent="u-alice", external_id="conv-x"),
+                       ev(other, "ended", 2, inter.id, reason="disconnected"))
+        assert (await rig.get(inter.id)).state is S.QUEUED and await rig.counter("events.failed") == 2
+        await rig.feed(ev(rig.conn, "assigned", 3, inter.id, agent="u-alice", external_id="conv-1"))
+        assert (await rig.get(inter.id)).state is S.OFFERED  # its own account's event still applies

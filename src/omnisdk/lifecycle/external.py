@@ -16,8 +16,9 @@ deduplicates it first).
 
 The core holds no capacity for these interactions and arms no offer timer: both are the
 CCaaS's business.  Refused (the event is kept with the reason, counter ``events.failed``):
-an unknown interaction (``NotFoundError``), one the core routes itself, one whose queue names
-another connector, or a move the state machine forbids (``StateError``).
+an unknown interaction (``NotFoundError``), one the core routes itself, one whose queue is not
+routed by the event's own connector account (another connector, another account of the same
+plugin, a queue that no longer exists), or a move the state machine forbids (``StateError``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from omnisdk.lifecycle.agent_actions import AgentActions
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.model import Interaction, RoutingSource
 from omnisdk.model import InteractionState as S
+from omnisdk.outbound.connector_calls import routing_connector
 
 ROUTING_TYPES = frozenset({ev.TYPE_ROUTING_ASSIGNED, ev.TYPE_ROUTING_ACCEPTED, ev.TYPE_ROUTING_ENDED})
 """The event types :func:`apply_routing_event` handles."""
@@ -75,8 +77,10 @@ def _external(ctx: Ctx, actions: AgentActions, interaction_id: str, plugin: str,
     if inter.routing_source is not RoutingSource.EXTERNAL:
         raise StateError(f"interaction {inter.id} is routed by the core, not by a CCaaS connector")
     queue = actions.dispatch.queue(inter.queue)
-    if queue is not None and queue.connector and queue.connector not in (plugin, f"{plugin}/{account}"):
-        raise StateError(f"interaction {inter.id} is routed by {queue.connector}, not {plugin}/{account}")
+    routed_by = routing_connector(actions.host, queue)
+    if routed_by != (plugin, account):  # a body another account signed acts on nothing of ours
+        who = "/".join(routed_by) if routed_by else (queue.connector if queue is not None else None) or "no connector"
+        raise StateError(f"interaction {inter.id} is routed by {who}, not {plugin}/{account}")
     return inter
 
 

@@ -91,6 +91,15 @@ def _bridge(host: PluginHost) -> ConnectorBridge | None:
     return bridge if isinstance(bridge, ConnectorBridge) else None
 
 
+def routing_connector(host: PluginHost, queue: Queue | None) -> tuple[str, str] | None:
+    """``(plugin, account)`` of the CCaaS connector account that routes ``queue`` (its
+    ``connector`` resolved as the bridge resolves it: a bare plugin name only when that plugin
+    has one account), or None."""
+    bridge = _bridge(host)
+    connector = bridge.connector_for(queue) if bridge is not None else None
+    return None if connector is None else (connector.name, connector.account)
+
+
 def enqueue_call(ctx: Ctx, plugin: str, account: str, interaction_id: str, op: str, fields: dict[str, Any],
                  key: str | None = None) -> bool:
     """Write one connector call to the outbox in ``ctx``'s transaction (sent after the commit).
