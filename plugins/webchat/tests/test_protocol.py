@@ -94,3 +94,18 @@ def test_the_rule_bot():
     assert "Monday" in rule_bot.turn(_msg("opening hours?"), []).reply
     assert not rule_bot.turn(_msg("hello"), []).escalate
     assert rule_bot.turn(_msg("hmm"), [{"direction": "inbound"}] * 3).escalate
+
+
+def test_an_identity_token_for_another_audience_is_refused_when_an_audience_is_set():
+    import jwt
+
+    now = 1_800_000_000
+    settings = _settings(identity_key="portal-secret-with-enough-length!!", identity_audience="chat.example.com")
+    ours = jwt.encode({"sub": "ann", "exp": now + 300, "aud": "chat.example.com"},
+                      "portal-secret-with-enough-length!!", algorithm="HS256")
+    assert sessions.identify(settings, ours, now)[0] == "u_ann"
+    for claims in ({"sub": "ann", "exp": now + 300, "aud": "billing.example.com"},  # another app's token
+                   {"sub": "ann", "exp": now + 300}):  # no audience at all
+        token = jwt.encode(claims, "portal-secret-with-enough-length!!", algorithm="HS256")
+        with pytest.raises(SignatureError):
+            sessions.identify(settings, token, now)

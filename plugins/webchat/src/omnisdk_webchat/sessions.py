@@ -110,15 +110,18 @@ def identify(settings: WebchatSettings, token: str, now: float) -> tuple[str, st
     Raises:
         SignatureError: no ``identity_key`` configured, or the token is not signed by it with
             ``identity_algorithm``, has expired (``exp`` before ``now``, with 30 s leeway), lacks
-            ``sub``/``exp``, names another issuer, or its ``sub`` is not 1–100 characters of
+            ``sub``/``exp``, names another issuer or (with ``identity_audience``) another
+            audience, or its ``sub`` is not 1–100 characters of
             ``[A-Za-z0-9_.@+-]``.
     """
     if settings.identity_key is None:
         raise SignatureError("webchat: identified visitors are not configured for this account")
     try:
+        audience = settings.identity_audience
         claims = jwt.decode(token, secret_value(settings.identity_key), algorithms=[settings.identity_algorithm],
-                            options={"verify_exp": False, "verify_aud": False, "require": ["sub", "exp"]},
-                            issuer=settings.identity_issuer)
+                            options={"verify_exp": False, "verify_aud": audience is not None,
+                                     "require": ["sub", "exp", *(["aud"] if audience else [])]},
+                            issuer=settings.identity_issuer, audience=audience)
     except jwt.PyJWTError:
         raise SignatureError("webchat: the identity token is not valid") from None
     sub, exp = claims.get("sub"), claims.get("exp")

@@ -55,6 +55,10 @@ class WebchatSettings(AccountSettings):
     identity_key: SecretStr | None = Field(None, description="The portal's identity key (secret or PEM public key).")
     identity_algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
     identity_issuer: str | None = Field(None, description="Required 'iss' of identity tokens, if set.")
+    identity_audience: str | None = Field(None, description="Required 'aud' of identity tokens, if set: the "
+                                          "portal's tokens for this chat only.  Set it whenever the key is the "
+                                          "identity provider's (RS256/ES256): else a token the same provider "
+                                          "issued for another app identifies its holder here.")
     allowed_origins: tuple[str, ...] = Field((), description="Origins allowed to open the socket; empty: any.")
     rate_limit: int = Field(30, ge=1, le=10_000, description="Frames a session may send per 10 seconds.")
     poll_timeout: float = Field(25.0, gt=0, le=60, description="Long-poll wait, seconds.")
