@@ -133,7 +133,11 @@
       return fetch(root + "/frames", {method: "POST", body: item.body, headers: {
         "Content-Type": "application/json", "Authorization": "Bearer " + state.token, "X-Webchat-Signature": sig}})
         .then(function (r) { return r.json().then(function (j) { acked(r.ok ? j : {type: "error", error: j.error, status: r.status}, item); }); });
-    }).catch(function () { status.textContent = "Not sent yet: retrying."; });
+    }).catch(function () {
+      /* the network is down: try again while the frame is unacknowledged (its id makes a resend idempotent) */
+      status.textContent = "Not sent yet: retrying.";
+      setTimeout(function () { if (pending.indexOf(item) >= 0) flushOne(item); }, 2000);
+    });
   }
   function acked(answer, item) {
     if (answer.type === "ack") {
