@@ -8,16 +8,8 @@ import psycopg
 from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
 from omnisdk.store.queries import check_limit, decode_cursor, encode_cursor
+from omnisdk.store.row_columns import API_KEY_COLUMNS, api_key
 from omnisdk.store.rows import ApiKeyRow, AuditRow, Page
-
-_KEY_COLUMNS = "id, name, role, scopes, secret_hash, created_at, agent, queues, revoked_at"
-
-
-def _key(row: tuple) -> ApiKeyRow:  # type: ignore[type-arg]
-    key_id, name, role, scopes, secret_hash, created_at, agent, queues, revoked_at = row
-    return ApiKeyRow(id=key_id, name=name, role=role, scopes=tuple(orjson.loads(scopes)), secret_hash=secret_hash,
-                     created_at=created_at, agent=agent,
-                     queues=tuple(orjson.loads(queues)) if queues is not None else None, revoked_at=revoked_at)
 
 
 class PostgresAccess(PostgresAtomic):
@@ -25,7 +17,7 @@ class PostgresAccess(PostgresAtomic):
 
     def save_api_key(self, row: ApiKeyRow) -> None:
         try:
-            self.write(f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            self.write(f"INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                        (row.id, row.name, row.role, orjson.dumps(list(row.scopes)).decode(), row.secret_hash,
                         row.created_at, row.agent,
                         orjson.dumps(list(row.queues)).decode() if row.queues is not None else None, row.revoked_at))
@@ -34,17 +26,17 @@ class PostgresAccess(PostgresAtomic):
 
     def get_api_key(self, key_id: str) -> ApiKeyRow | None:
         try:
-            row = self.run(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = %s", (key_id,)).fetchone()
+            row = self.run(f"SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = %s", (key_id,)).fetchone()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        return _key(row) if row else None
+        return api_key(row) if row else None
 
     def list_api_keys(self) -> list[ApiKeyRow]:
         try:
-            rows = self.run(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id").fetchall()
+            rows = self.run(f"SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id").fetchall()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        return [_key(r) for r in rows]
+        return [api_key(r) for r in rows]
 
     def revoke_api_key(self, key_id: str, at: str) -> bool:
         try:

@@ -13,18 +13,8 @@ from psycopg import errors as pg_errors
 from omnisdk.errors import StateError
 from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
+from omnisdk.store.row_columns import SELECT_PROFILE, directory_user, messaging_profile
 from omnisdk.store.rows import DirectoryUser, MessagingProfile
-
-_PROFILE = ("SELECT id, channel, address, created_at, user_id, active, conflict, deactivated_at,"
-            " verified_by FROM messaging_profiles")
-
-
-def _user(row: tuple) -> DirectoryUser:  # type: ignore[type-arg]
-    return DirectoryUser(row[0], row[1], tuple(orjson.loads(row[2])), tuple(orjson.loads(row[3])))
-
-
-def _profile(row: tuple) -> MessagingProfile:  # type: ignore[type-arg]
-    return MessagingProfile(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8])
 
 
 class PostgresProfiles(PostgresAtomic):
@@ -52,7 +42,7 @@ class PostgresProfiles(PostgresAtomic):
             row = self.run("SELECT id, name, phones, emails FROM directory_users WHERE id = %s", (user_id,)).fetchone()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        return _user(row) if row else None
+        return directory_user(row) if row else None
 
     def directory_users_with_phone(self, phone: str) -> list[DirectoryUser]:
         try:
@@ -61,21 +51,21 @@ class PostgresProfiles(PostgresAtomic):
                 " JOIN directory_users u ON u.id = p.user_id WHERE p.phone = %s ORDER BY u.id", (phone,)).fetchall()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        return [_user(r) for r in rows]
+        return [directory_user(r) for r in rows]
 
     def active_profile(self, channel: str, address: str) -> MessagingProfile | None:
         try:
-            row = self.run(f"{_PROFILE} WHERE channel = %s AND address = %s AND active", (channel, address)).fetchone()
+            row = self.run(f"{SELECT_PROFILE} WHERE channel = %s AND address = %s AND active", (channel, address)).fetchone()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        return _profile(row) if row else None
+        return messaging_profile(row) if row else None
 
     def get_profile(self, profile_id: str) -> MessagingProfile | None:
         try:
-            row = self.run(f"{_PROFILE} WHERE id = %s", (profile_id,)).fetchone()
+            row = self.run(f"{SELECT_PROFILE} WHERE id = %s", (profile_id,)).fetchone()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        return _profile(row) if row else None
+        return messaging_profile(row) if row else None
 
     def save_profile(self, profile: MessagingProfile) -> None:
         try:
@@ -103,9 +93,9 @@ class PostgresProfiles(PostgresAtomic):
         if address is not None:
             where.append("address = %s")
             args.append(address)
-        sql = _PROFILE + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC LIMIT %s"
+        sql = SELECT_PROFILE + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC LIMIT %s"
         try:
             rows = self.run(sql, (*args, limit)).fetchall()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        return [_profile(r) for r in rows]
+        return [messaging_profile(r) for r in rows]

@@ -7,18 +7,10 @@ import sqlite3
 import orjson
 
 from omnisdk.store.queries import check_limit, decode_cursor, encode_cursor
+from omnisdk.store.row_columns import API_KEY_COLUMNS, api_key
 from omnisdk.store.rows import ApiKeyRow, AuditRow, Page
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
-
-_KEY_COLUMNS = "id, name, role, scopes, secret_hash, created_at, agent, queues, revoked_at"
-
-
-def _key(row: tuple) -> ApiKeyRow:  # type: ignore[type-arg]
-    key_id, name, role, scopes, secret_hash, created_at, agent, queues, revoked_at = row
-    return ApiKeyRow(id=key_id, name=name, role=role, scopes=tuple(orjson.loads(scopes)), secret_hash=secret_hash,
-                     created_at=created_at, agent=agent,
-                     queues=tuple(orjson.loads(queues)) if queues is not None else None, revoked_at=revoked_at)
 
 
 class SQLiteAccess(SQLiteAtomic):
@@ -27,7 +19,7 @@ class SQLiteAccess(SQLiteAtomic):
     def save_api_key(self, row: ApiKeyRow) -> None:
         try:
             self.c.execute(
-                f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO api_keys ({API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (row.id, row.name, row.role, orjson.dumps(list(row.scopes)).decode(), row.secret_hash,
                  row.created_at, row.agent, orjson.dumps(list(row.queues)).decode() if row.queues is not None else None,
                  row.revoked_at))
@@ -36,17 +28,17 @@ class SQLiteAccess(SQLiteAtomic):
 
     def get_api_key(self, key_id: str) -> ApiKeyRow | None:
         try:
-            row = self.c.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            row = self.c.execute(f"SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return _key(row) if row else None
+        return api_key(row) if row else None
 
     def list_api_keys(self) -> list[ApiKeyRow]:
         try:
-            rows = self.c.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id").fetchall()
+            rows = self.c.execute(f"SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id").fetchall()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return [_key(r) for r in rows]
+        return [api_key(r) for r in rows]
 
     def revoke_api_key(self, key_id: str, at: str) -> bool:
         try:

@@ -8,20 +8,10 @@ from collections.abc import Sequence
 import orjson
 
 from omnisdk.errors import StateError
+from omnisdk.store.row_columns import SELECT_PROFILE, directory_user, messaging_profile
 from omnisdk.store.rows import DirectoryUser, MessagingProfile
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
-
-_PROFILE = ("SELECT id, channel, address, created_at, user_id, active, conflict, deactivated_at,"
-            " verified_by FROM messaging_profiles")
-
-
-def _user(row: tuple) -> DirectoryUser:
-    return DirectoryUser(row[0], row[1], tuple(orjson.loads(row[2])), tuple(orjson.loads(row[3])))
-
-
-def _profile(row: tuple) -> MessagingProfile:
-    return MessagingProfile(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8])
 
 
 class SQLiteProfiles(SQLiteAtomic):
@@ -49,7 +39,7 @@ class SQLiteProfiles(SQLiteAtomic):
                                  (user_id,)).fetchone()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return _user(row) if row else None
+        return directory_user(row) if row else None
 
     def directory_users_with_phone(self, phone: str) -> list[DirectoryUser]:
         try:
@@ -58,22 +48,22 @@ class SQLiteProfiles(SQLiteAtomic):
                 " JOIN directory_users u ON u.id = p.user_id WHERE p.phone = ? ORDER BY u.id", (phone,)).fetchall()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return [_user(r) for r in rows]
+        return [directory_user(r) for r in rows]
 
     def active_profile(self, channel: str, address: str) -> MessagingProfile | None:
         try:
-            row = self.c.execute(f"{_PROFILE} WHERE channel = ? AND address = ? AND active = 1",
+            row = self.c.execute(f"{SELECT_PROFILE} WHERE channel = ? AND address = ? AND active = 1",
                                  (channel, address)).fetchone()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return _profile(row) if row else None
+        return messaging_profile(row) if row else None
 
     def get_profile(self, profile_id: str) -> MessagingProfile | None:
         try:
-            row = self.c.execute(f"{_PROFILE} WHERE id = ?", (profile_id,)).fetchone()
+            row = self.c.execute(f"{SELECT_PROFILE} WHERE id = ?", (profile_id,)).fetchone()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return _profile(row) if row else None
+        return messaging_profile(row) if row else None
 
     def save_profile(self, profile: MessagingProfile) -> None:
         try:
@@ -103,9 +93,9 @@ class SQLiteProfiles(SQLiteAtomic):
         if address is not None:
             where.append("address = ?")
             args.append(address)
-        sql = _PROFILE + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC LIMIT ?"
+        sql = SELECT_PROFILE + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC LIMIT ?"
         try:
             rows = self.c.execute(sql, (*args, limit)).fetchall()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return [_profile(r) for r in rows]
+        return [messaging_profile(r) for r in rows]

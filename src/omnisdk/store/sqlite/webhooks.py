@@ -7,24 +7,10 @@ from collections.abc import Sequence
 
 import orjson
 
+from omnisdk.store.row_columns import DELIVERY_COLUMNS, SUBSCRIPTION_COLUMNS, delivery, subscription
 from omnisdk.store.rows import DELIVERY_LEASE_SECONDS, DeliveryRow, SubscriptionRow
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
-
-_SUB = "id, url, event_types, secret, created_at, description, state, disabled_reason, failures"
-_DEL = ("id, subscription_id, event_id, event_type, payload, created_at, state, attempts, next_attempt_at,"
-        " last_status, last_error, delivered_at")
-
-
-def _sub(r: tuple) -> SubscriptionRow:  # type: ignore[type-arg]
-    return SubscriptionRow(id=r[0], url=r[1], event_types=tuple(orjson.loads(r[2])), secret=r[3], created_at=r[4],
-                           description=r[5], state=r[6], disabled_reason=r[7], failures=r[8])
-
-
-def _del(r: tuple) -> DeliveryRow:  # type: ignore[type-arg]
-    return DeliveryRow(id=r[0], subscription_id=r[1], event_id=r[2], event_type=r[3], payload=bytes(r[4]),
-                       created_at=r[5], state=r[6], attempts=r[7], next_attempt_at=r[8], last_status=r[9],
-                       last_error=r[10], delivered_at=r[11])
 
 
 class SQLiteWebhooks(SQLiteAtomic):
@@ -33,7 +19,7 @@ class SQLiteWebhooks(SQLiteAtomic):
     def save_subscription(self, row: SubscriptionRow) -> None:
         try:
             self.c.execute(
-                f"INSERT INTO webhook_subscriptions ({_SUB}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO webhook_subscriptions ({SUBSCRIPTION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET url = excluded.url, event_types = excluded.event_types,"
                 " description = excluded.description, state = excluded.state,"
                 " disabled_reason = excluded.disabled_reason, failures = excluded.failures",
@@ -44,17 +30,17 @@ class SQLiteWebhooks(SQLiteAtomic):
 
     def get_subscription(self, subscription_id: str) -> SubscriptionRow | None:
         try:
-            r = self.c.execute(f"SELECT {_SUB} FROM webhook_subscriptions WHERE id = ?", (subscription_id,)).fetchone()
+            r = self.c.execute(f"SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = ?", (subscription_id,)).fetchone()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return _sub(r) if r else None
+        return subscription(r) if r else None
 
     def list_subscriptions(self) -> list[SubscriptionRow]:
         try:
-            rows = self.c.execute(f"SELECT {_SUB} FROM webhook_subscriptions ORDER BY created_at, id").fetchall()
+            rows = self.c.execute(f"SELECT {SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions ORDER BY created_at, id").fetchall()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return [_sub(r) for r in rows]
+        return [subscription(r) for r in rows]
 
     def delete_subscription(self, subscription_id: str) -> bool:
         try:
@@ -66,7 +52,7 @@ class SQLiteWebhooks(SQLiteAtomic):
     def enqueue_deliveries(self, rows: Sequence[DeliveryRow]) -> None:
         try:
             self.c.executemany(
-                f"INSERT OR IGNORE INTO webhook_deliveries ({_DEL}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(r.id, r.subscription_id, r.event_id, r.event_type, r.payload, r.created_at, r.state, r.attempts,
                   r.next_attempt_at, r.last_status, r.last_error, r.delivered_at) for r in rows])
         except sqlite3.Error as exc:
@@ -75,7 +61,7 @@ class SQLiteWebhooks(SQLiteAtomic):
     def claim_deliveries(self, now: float, limit: int) -> list[DeliveryRow]:
         try:
             rows = self.c.execute(
-                f"SELECT {', '.join('d.' + c.strip() for c in _DEL.split(','))} FROM webhook_deliveries d"
+                f"SELECT {', '.join('d.' + c.strip() for c in DELIVERY_COLUMNS.split(','))} FROM webhook_deliveries d"
                 " JOIN webhook_subscriptions s ON s.id = d.subscription_id"
                 " WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND s.state = 'active'"
                 " ORDER BY d.next_attempt_at, d.created_at LIMIT ?", (now, limit)).fetchall()
@@ -83,7 +69,7 @@ class SQLiteWebhooks(SQLiteAtomic):
                                [(now + DELIVERY_LEASE_SECONDS, r[0]) for r in rows])
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return [_del(r) for r in rows]
+        return [delivery(r) for r in rows]
 
     def finish_delivery(self, row: DeliveryRow) -> None:
         try:
@@ -102,11 +88,11 @@ class SQLiteWebhooks(SQLiteAtomic):
             where += " AND state = ?"
             args.append(state)
         try:
-            rows = self.c.execute(f"SELECT {_DEL} FROM webhook_deliveries WHERE {where}"
+            rows = self.c.execute(f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE {where}"
                                   " ORDER BY created_at DESC, id DESC LIMIT ?", (*args, limit)).fetchall()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        return [_del(r) for r in rows]
+        return [delivery(r) for r in rows]
 
     def requeue_deliveries(self, subscription_id: str, delivery_id: str | None = None) -> int:
         sql = ("UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = 0"

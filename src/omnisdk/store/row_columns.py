@@ -1,0 +1,57 @@
+"""The column lists and row readers both SQL stores share: the tables of the API keys, the
+outgoing webhooks and the messaging profiles have the same columns in SQLite and PostgreSQL
+(their migrations keep them so), so a result row turns into its typed row (:mod:`omnisdk.store.rows`)
+the same way in both.  JSON lists are stored as text; SQLite's 0/1 and PostgreSQL's booleans
+both read as ``bool``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from omnisdk.store.rows import (
+    ApiKeyRow,
+    DeliveryRow,
+    DirectoryUser,
+    MessagingProfile,
+    SubscriptionRow,
+)
+
+API_KEY_COLUMNS = "id, name, role, scopes, secret_hash, created_at, agent, queues, revoked_at"
+SUBSCRIPTION_COLUMNS = "id, url, event_types, secret, created_at, description, state, disabled_reason, failures"
+DELIVERY_COLUMNS = ("id, subscription_id, event_id, event_type, payload, created_at, state, attempts, next_attempt_at,"
+                    " last_status, last_error, delivered_at")
+SELECT_PROFILE = ("SELECT id, channel, address, created_at, user_id, active, conflict, deactivated_at,"
+                  " verified_by FROM messaging_profiles")
+
+
+def api_key(row: tuple[Any, ...]) -> ApiKeyRow:
+    """A row of :data:`API_KEY_COLUMNS`."""
+    key_id, name, role, scopes, secret_hash, created_at, agent, queues, revoked_at = row
+    return ApiKeyRow(id=key_id, name=name, role=role, scopes=tuple(orjson.loads(scopes)), secret_hash=secret_hash,
+                     created_at=created_at, agent=agent,
+                     queues=tuple(orjson.loads(queues)) if queues is not None else None, revoked_at=revoked_at)
+
+
+def subscription(r: tuple[Any, ...]) -> SubscriptionRow:
+    """A row of :data:`SUBSCRIPTION_COLUMNS`."""
+    return SubscriptionRow(id=r[0], url=r[1], event_types=tuple(orjson.loads(r[2])), secret=r[3], created_at=r[4],
+                           description=r[5], state=r[6], disabled_reason=r[7], failures=r[8])
+
+
+def delivery(r: tuple[Any, ...]) -> DeliveryRow:
+    """A row of :data:`DELIVERY_COLUMNS`."""
+    return DeliveryRow(id=r[0], subscription_id=r[1], event_id=r[2], event_type=r[3], payload=bytes(r[4]),
+                       created_at=r[5], state=r[6], attempts=r[7], next_attempt_at=r[8], last_status=r[9],
+                       last_error=r[10], delivered_at=r[11])
+
+
+def directory_user(row: tuple[Any, ...]) -> DirectoryUser:
+    """A row of ``id, name, phones, emails`` of ``directory_users``."""
+    return DirectoryUser(row[0], row[1], tuple(orjson.loads(row[2])), tuple(orjson.loads(row[3])))
+
+
+def messaging_profile(row: tuple[Any, ...]) -> MessagingProfile:
+    """A row of :data:`SELECT_PROFILE`."""
+    return MessagingProfile(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8])
