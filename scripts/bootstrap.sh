@@ -17,7 +17,7 @@ stamp=.venv/.omnisdk-installed
 inputs=$(cat pyproject.toml plugins/*/pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$inputs" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -U pip >/dev/null
-  args=(-e ".[dev,testkit,postgres]")  # postgres: the PostgreSQL store's tests need psycopg
+  args=(-e ".[dev,testkit,postgres,nats]")  # postgres, nats: the PostgreSQL store's and the bus's tests need psycopg and nats-py
   for p in plugins/*/; do args+=(-e "$p"); done
   .venv/bin/python -m pip install -q --disable-pip-version-check "${args[@]}"
   echo "$inputs" > "$stamp"

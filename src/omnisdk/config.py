@@ -57,6 +57,7 @@ from pydantic_settings import (
 from omnisdk.access.settings import ApiSettings
 from omnisdk.errors import ConfigError
 from omnisdk.lifecycle.settings import LifecycleSettings
+from omnisdk.bus.settings import BusSettings
 from omnisdk.model.addresses import ChannelName
 from omnisdk.outbound.webhook_settings import WebhookSettings
 from omnisdk.routing.model import Agent, Queue
@@ -170,6 +171,7 @@ class Settings(BaseSettings):
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    bus: BusSettings = Field(default_factory=BusSettings)
     accounts: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict, repr=False)
 
     @classmethod
