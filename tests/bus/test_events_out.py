@@ -22,6 +22,7 @@ from sample_wire import make_settings, message_event
 
 from omnisdk import events as ev
 from omnisdk.bus import events_out
+from omnisdk.bus.connection import connect, declare_streams
 from omnisdk.bus.subjects import message_id
 from omnisdk.config import Settings
 from omnisdk.hookspecs import hookimpl
@@ -230,3 +231,20 @@ async def test_an_event_too_big_for_the_server_is_marked_failed_and_the_others_g
     assert [e for e in observer.events if e.id != "m-1"] == published  # only the big one is missing
     assert counters["bus.events.failed"] == 1 and counters["bus.events.backlog"] == 0
     await delete_streams(bus)
+
+
+async def test_a_restart_keeps_the_limits_an_operator_set_on_the_stream(bus_settings):
+    bus = await connect(bus_settings)
+    try:
+        config = (await bus.js.stream_info(bus_settings.events_stream)).config
+        config.max_age = 3600.0  # nats stream edit --max-age 1h
+        await bus.js.update_stream(config)
+        await declare_streams(bus.js, bus_settings)  # the next start
+        kept = (await bus.js.stream_info(bus_settings.events_stream)).config
+        assert kept.max_age == 3600.0 and kept.subjects == [f"{bus_settings.events_subject}.>"]
+        changed = bus_settings.model_copy(update={"duplicate_window": 30.0})
+        await declare_streams(bus.js, changed)  # a changed window is applied, the limit still kept
+        kept = (await bus.js.stream_info(bus_settings.events_stream)).config
+        assert (kept.duplicate_window, kept.max_age) == (30.0, 3600.0)
+    finally:
+        await bus.close()
