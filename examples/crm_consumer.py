@@ -96,7 +96,7 @@ async def consume(args: argparse.Namespace) -> int:
                 break
             try:
                 msgs = await sub.fetch(64, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nothing new within the second (nats-py raises both kinds)
                 continue
             for msg in msgs:
                 try:
