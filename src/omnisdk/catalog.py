@@ -261,6 +261,11 @@ def render() -> str:
         "On the wire: HTTP structured mode (`application/cloudevents+json`) or binary mode (`ce-*` headers),",
         "converted with the `cloudevents.core` SDK (`omnisdk.events.to_http` / `from_http`).",
         "",
+        "Where they go: in-process observers (`omnisdk_event`), outgoing webhooks (`/v1/subscriptions`) and,",
+        "with `[bus] url` set, NATS JetStream (events out: subject `{events_subject}.{type}`, e.g.",
+        "`omnisdk.events.io.omnisdk.interaction.closed`, structured JSON mode, `Nats-Msg-Id` from `source` and",
+        "`id`, at least once: see [scale-out.md](scale-out.md#events-out)).",
+        "",
         "| type | meaning | `id` |",
         "|---|---|---|",
     ]

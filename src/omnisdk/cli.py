@@ -932,12 +932,21 @@ def demo(
     open_: Annotated[bool, typer.Option("--open", help=(
         "Then leave the gateway running with the agent console and the web chat's sample portal "
         "page; print both URLs and a demo agent's API key (Ctrl-C stops it)."))] = False,
+    bus: Annotated[Optional[str], typer.Option("--bus", help=(
+        "Also publish the core events to NATS JetStream at this URL (nats://127.0.0.1:4222; events out, "
+        "docs/scale-out.md); read them with examples/crm_consumer.py."))] = None,
 ) -> None:
     """The main job: run the gateway on SQLite, replay real provider payloads over HTTP, report."""
+    from omnisdk.bus.settings import BusSettings
     from omnisdk.demo import run_demo
 
     try:
-        code = asyncio.run(run_demo(workdir, out, keep_open=open_))
+        bus_settings = BusSettings(url=bus) if bus else None
+    except ValueError as exc:
+        err.print(f"--bus: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        code = asyncio.run(run_demo(workdir, out, keep_open=open_, bus=bus_settings))
     except KeyboardInterrupt:
         if not open_:
             raise

@@ -48,6 +48,7 @@ from starlette.routing import Route
 
 from omnisdk import recordings
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
+from omnisdk.bus.settings import BusSettings
 from omnisdk.config import Settings
 from omnisdk.demo_ccaas import StandInCCaaS, ccaas_story
 from omnisdk.demo_ccaas import has_story as has_ccaas_story
@@ -178,9 +179,12 @@ async def replay_plugin(client: httpx.AsyncClient, tally: Tally, adapter: Channe
     await post(truncated, recs[0].content_type, sign(truncated, recs[0].content_type))
 
 
-async def run_demo(workdir: Path, console: Console, *, keep_open: bool = False) -> int:
+async def run_demo(workdir: Path, console: Console, *, keep_open: bool = False, bus: BusSettings | None = None) -> int:
     """Run the demo; returns the process exit code (0 when every number matches).  With
-    ``keep_open`` the gateway keeps serving after the report, until interrupted."""
+    ``keep_open`` the gateway keeps serving after the report, until interrupted.  With ``bus``
+    (``omnisdk demo --bus nats://…``) the core events also go out to NATS JetStream (events
+    out), and the demo waits until every one is acknowledged (exit code 1 if not within
+    :data:`EVENTS_OUT_WAIT` seconds)."""
     host = PluginHost()
     host.load_entrypoints()
     classes = {n: c for n, c in host.omnisdk_adapters().items() if c.recordings and Path(c.recordings).is_dir()}
@@ -190,7 +194,9 @@ async def run_demo(workdir: Path, console: Console, *, keep_open: bool = False) 
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    (workdir / "omnisdk.toml").write_text(f'[store]\nurl = "sqlite:///{(workdir / "omnisdk.db").resolve()}"\n')
+    (workdir / "omnisdk.toml").write_text(f'[store]\nurl = "sqlite:///{(workdir / "omnisdk.db").resolve()}"\n'
+                                         + (f'\n[bus]\nurl = "{bus.url}"\nevents_stream = "{bus.events_stream}"\n'
+                                            f'events_subject = "{bus.events_subject}"\n' if bus else ""))
     provider_port, gateway_port, smtp_port = free_port(), free_port(), free_port()
     story_plugins = [n for n, c in classes.items() if c.channel == "email"
                      and all((Path(c.recordings) / f"{r}.eml").is_file() for r in STORY_RECORDINGS)]  # type: ignore[arg-type]
@@ -215,6 +221,7 @@ async def run_demo(workdir: Path, console: Console, *, keep_open: bool = False) 
                    for account in ((ACCOUNT, STORY) if name in story_plugins else (ACCOUNT,))}
             for name, cls in classes.items() if name not in ccaas_plugins  # on the story's own runtime
         },
+        **({"bus": bus.model_dump()} if bus is not None else {}),
     )
     if keep_open:
         settings = portal_account(settings, classes, f"http://127.0.0.1:{gateway_port}")
@@ -286,6 +293,8 @@ async def run_demo(workdir: Path, console: Console, *, keep_open: bool = False) 
             pass
         paths = {i.id: [h["to_state"] for h in (await runtime.interaction(i.id))[1]] for i in await runtime.interactions()}
         await runtime.store.transact(lambda tx: None)  # flush late counters
+        if bus is not None:
+            await _events_out_drained(runtime)
         stats = await runtime.stats()
         items = await runtime.interactions()
         db_path = runtime.store.location
@@ -301,6 +310,15 @@ async def run_demo(workdir: Path, console: Console, *, keep_open: bool = False) 
             smtp.stop()
     console.print(f"Mails received by the stand-in SMTP server: {sink.mails}")
     code = _report(console, sent_rows, tally, stats, items, db_path, stories, paths)
+    if bus is not None:
+        backlog = stats.get("bus.events.backlog", 0)
+        console.print(f"Events out: {stats.get('bus.events.published', 0)} core events published to NATS stream "
+                      f"{bus.events_stream} (subjects {bus.events_subject}.>), {backlog} waiting; read them with "
+                      f"python examples/crm_consumer.py --server {bus.url} --stream {bus.events_stream} "
+                      f"--subject '{bus.events_subject}.>'", soft_wrap=True, markup=False)
+        if backlog or not stats.get("bus.events.published"):
+            console.print("[red]core events were not all published to NATS[/red]")
+            code = 1
     if windows:
         t = Table("step", "expected", "got", title="Customer-service windows (WhatsApp, Messenger)")
         for o in windows:
@@ -344,6 +362,22 @@ async def run_demo(workdir: Path, console: Console, *, keep_open: bool = False) 
             await provider_task
             smtp.stop()
     return code
+
+
+EVENTS_OUT_WAIT = 30.0
+"""Seconds the demo waits for NATS to acknowledge every core event (``--bus``)."""
+
+
+async def _events_out_drained(runtime: Runtime) -> None:
+    """Wait until the bus outbox is empty (every core event acknowledged), at most
+    :data:`EVENTS_OUT_WAIT` seconds (the report then says what is left)."""
+    deadline = asyncio.get_running_loop().time() + EVENTS_OUT_WAIT
+    while asyncio.get_running_loop().time() < deadline:
+        if (await runtime.stats()).get("bus.events.backlog", 0) == 0:
+            return
+        if runtime.events_publisher is not None:
+            runtime.events_publisher.wake()
+        await asyncio.sleep(0.1)
 
 
 SHORT = {"new": "new", "queued": "queued", "offered": "offered", "work_in_progress": "working",

@@ -14,9 +14,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omnisdk.adapters import ChannelAdapter, OutboundMessage, unsupported_content
+from omnisdk.bus.events_outbox import EventsOutbox
 from omnisdk.config import Settings, check_accounts
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
@@ -46,6 +47,9 @@ from omnisdk.store import Store, open_store
 from omnisdk.store.queries import DEFAULT_LIMIT, InteractionQuery, check_limit
 from omnisdk.store.rows import MessagingProfile, Page
 from omnisdk.voice.controls import CallControls
+
+if TYPE_CHECKING:
+    from omnisdk.bus.events_out import EventsPublisher
 
 log = logging.getLogger("omnisdk")
 
@@ -165,6 +169,23 @@ class Runtime:
         """Call controls of voice interactions (answer, hold, transfer, dial …: :mod:`omnisdk.voice.controls`)."""
         self.transports = TransportRunner(self.store)
         """The adapters' pull-based inbound transports (roles ``all`` and ``ingress``)."""
+        self.events_publisher: EventsPublisher | None = None
+        """Events out (``[bus] url`` set and ``events_out`` on): core events are queued in the
+        bus outbox before each commit, and this worker publishes them to JetStream."""
+        if settings.bus.enabled and settings.bus.events_out and role != "ingress":
+            self.events_publisher = self._attach_events_out(settings)
+
+    def _attach_events_out(self, settings: Settings) -> EventsPublisher:
+        try:
+            from omnisdk.bus.events_out import EventsPublisher
+        except ImportError as exc:
+            raise ConfigError(f"[bus] needs the nats extra: pip install 'omnisdk[nats]' ({exc.name} is missing)") from None
+        clock = self.outbox.clock
+        writer = EventsOutbox(clock)
+        publisher = EventsPublisher(self.store, settings.bus, clock=clock)
+        self.processor.events_out, self.outbox.events_out = writer, writer.write
+        self.processor.on_events_out = self.outbox.on_events_out = publisher.wake
+        return publisher
 
     def _start_transports(self) -> None:
         for adapter in self.adapters.values():
@@ -187,6 +208,8 @@ class Runtime:
         self.processor.start()
         self.outbox.start()
         self.webhooks.start()
+        if self.events_publisher is not None:
+            self.events_publisher.start()
         if self.role == "all":
             self._start_transports()
 
@@ -198,6 +221,8 @@ class Runtime:
         await self.processor.stop()
         await self.outbox.stop()
         await self.webhooks.stop()
+        if self.events_publisher is not None:
+            await self.events_publisher.stop()
         for adapter in self.adapters.values():
             try:
                 await adapter.aclose()

@@ -44,6 +44,7 @@ from omnisdk.store import (
 from omnisdk.store.rows import (
     ApiKeyRow,
     AuditRow,
+    BusEventRow,
     ContactRow,
     DeliveryRow,
     DirectoryUser,
@@ -427,6 +428,61 @@ class StoreContract:
         await store.transact(lambda tx: tx.claim_outbox(10.0, 10))
         assert await store.transact(lambda tx: tx.requeue_stale_sending()) == 1
         assert len(await store.transact(lambda tx: tx.claim_outbox(10.0, 10))) == 1
+
+    # --- bus outbox (events out) -----------------------------------------------------------------
+
+    @staticmethod
+    def _bus_event(n: int, at: float = 10.0) -> BusEventRow:
+        return BusEventRow(msg_id=f"{n:064x}", event_type="io.omnisdk.interaction.created",
+                           payload=b'{"id": "e-%d"}' % n, created_at=at)
+
+    async def test_bus_events_are_queued_once_in_commit_order_and_claimed_once(self, store):
+        ev = self._bus_event
+        assert await store.transact(lambda tx: tx.enqueue_bus_events([ev(1), ev(2)])) == 2
+        assert await store.transact(lambda tx: tx.enqueue_bus_events([ev(2), ev(3)])) == 1  # ev(2) is queued already
+        assert await store.transact(lambda tx: tx.claim_bus_events(9.0, 10, 30.0)) == []  # not due before it was queued
+        first = await store.transact(lambda tx: tx.claim_bus_events(10.0, 2, 30.0))
+        assert [(r.msg_id, r.attempts, r.next_attempt_at, r.payload) for r in first] == [
+            (ev(1).msg_id, 1, 40.0, b'{"id": "e-1"}'), (ev(2).msg_id, 1, 40.0, b'{"id": "e-2"}')]
+        assert first[0].seq < first[1].seq
+        [third] = await store.transact(lambda tx: tx.claim_bus_events(10.0, 10, 30.0))  # the others are leased
+        assert third.msg_id == ev(3).msg_id and third.seq > first[1].seq
+        assert await store.transact(lambda tx: tx.claim_bus_events(39.0, 10, 30.0)) == []
+        assert await store.transact(lambda tx: tx.finish_bus_events([first[0].seq])) == 1
+        assert await store.transact(lambda tx: tx.finish_bus_events([first[0].seq])) == 0
+        await store.transact(lambda tx: tx.retry_bus_events([first[1].seq], at=20.0, error="TimeoutError"))
+        assert await store.transact(lambda tx: tx.claim_bus_events(19.0, 10, 30.0)) == []
+        [again] = await store.transact(lambda tx: tx.claim_bus_events(20.0, 10, 30.0))
+        assert (again.seq, again.attempts, again.last_error) == (first[1].seq, 2, "TimeoutError")
+        assert await store.transact(lambda tx: tx.fail_bus_events([third.seq], error="MaxPayloadError")) == 1
+        assert [r.msg_id for r in await store.transact(lambda tx: tx.claim_bus_events(1e12, 10, 30.0))] == [ev(2).msg_id]
+        failed = await store.transact(lambda tx: tx.bus_events(state="failed"))
+        assert [(r.msg_id, r.state, r.last_error) for r in failed] == [(ev(3).msg_id, "failed", "MaxPayloadError")]
+        assert [r.msg_id for r in await store.transact(lambda tx: tx.bus_events())] == [ev(2).msg_id, ev(3).msg_id]
+        # once published and deleted, a later event still comes after every queued one
+        assert await store.transact(lambda tx: tx.enqueue_bus_events([ev(4)])) == 1
+        assert [r.msg_id for r in await store.transact(lambda tx: tx.bus_events(state="pending"))] == [
+            ev(2).msg_id, ev(4).msg_id]
+
+    async def test_a_bus_event_is_written_and_claimed_with_its_transaction_only(self, store):
+        def change_then_fail(tx):
+            tx.save_interaction(interaction(1))
+            tx.enqueue_bus_events([self._bus_event(1)])
+            raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            await store.transact(change_then_fail)
+        assert await store.transact(lambda tx: tx.bus_events()) == []
+        await store.transact(lambda tx: tx.enqueue_bus_events([self._bus_event(2)]))
+
+        def claim_then_fail(tx):
+            assert len(tx.claim_bus_events(10.0, 10, 30.0)) == 1
+            raise RuntimeError("crash before the commit")
+
+        with pytest.raises(RuntimeError):
+            await store.transact(claim_then_fail)
+        [row] = await store.transact(lambda tx: tx.claim_bus_events(10.0, 10, 30.0))
+        assert (row.msg_id, row.attempts) == (self._bus_event(2).msg_id, 1)
 
     # --- cases, counters, directory ------------------------------------------------------------
 

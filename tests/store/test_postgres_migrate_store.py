@@ -13,6 +13,12 @@ from omnisdk.cli import app
 from omnisdk.routing.model import Agent, Queue
 from omnisdk.store import InboxResult, StoreError, open_store
 from omnisdk.store.postgres.from_sqlite import Progress, copy_sqlite_to_postgres
+from omnisdk.store.rows import BusEventRow
+
+
+def _bus_event(n: int) -> BusEventRow:
+    return BusEventRow(msg_id=f"{n:064x}", event_type="io.omnisdk.interaction.created", payload=b'{"n": %d}' % n,
+                       created_at=10.0 + n)
 
 
 async def _fill(url: str, inbox_url: str | None) -> None:
@@ -38,6 +44,8 @@ async def _fill(url: str, inbox_url: str | None) -> None:
             tx.set_opt_out("sms", "+15550100001", True, "2030-01-02T03:04:05Z")
             tx.next_number("case")
             tx.count("x", 7)
+            tx.enqueue_bus_events([_bus_event(n) for n in range(1, 4)])
+            tx.fail_bus_events([tx.bus_events()[-1].seq], error="MaxPayloadError")
 
         await store.transact(work)
     finally:
@@ -58,6 +66,7 @@ def _reads(tx):
         "counters": {k: v for k, v in tx.counters().items() if k != "seq.case"},
         "feed": tx.feed_head(),
         "outbox": tx.outbox_pending(),
+        "bus_outbox": tx.bus_events(),
     }
 
 
@@ -87,6 +96,9 @@ async def test_a_copied_store_reads_the_same_and_goes_on(tmp_path, split):
             assert (await pg.transact(lambda tx: tx.feed_head()))[0] == before["feed"][0] + 1
             [row] = await pg.transact(lambda tx: tx.claim_outbox(10.0, 10))
             assert row.idempotency_key == "r-1"
+            await pg.transact(lambda tx: tx.enqueue_bus_events([_bus_event(9)]))
+            pending = await pg.transact(lambda tx: tx.claim_bus_events(100.0, 10, 30.0))
+            assert [r.payload for r in pending] == [b'{"n": 1}', b'{"n": 2}', b'{"n": 9}']  # after the copied ones
         finally:
             await pg.close()
 

@@ -13,7 +13,7 @@ from store_contract import SOURCE, event
 from omnisdk.errors import ConfigError
 from omnisdk.store import InboxResult, StoreError, StoreNotFound, open_store
 from omnisdk.store.postgres.store import PostgresStore
-from omnisdk.store.rows import ApiKeyRow
+from omnisdk.store.rows import ApiKeyRow, BusEventRow
 
 
 @pytest.fixture
@@ -63,6 +63,20 @@ async def test_two_stores_claim_each_outbox_row_exactly_once(two_stores):
     ids = [r.id for r in got_a + got_b]
     assert len(ids) == len(set(ids)) == 200
     assert all(r.attempts == 1 for r in got_a + got_b)
+
+
+async def test_two_stores_claim_each_bus_event_exactly_once_in_order(two_stores):
+    a, b = two_stores
+    rows = [BusEventRow(msg_id=f"{n:064x}", event_type="io.omnisdk.interaction.created", payload=b"{}",
+                        created_at=1.0) for n in range(200)]
+    assert await a.transact(lambda tx: tx.enqueue_bus_events(rows)) == 200
+    claim = lambda tx, n: tx.claim_bus_events(10.0, n, 30.0)  # noqa: E731
+    got_a, got_b = await asyncio.gather(_claim_all(a, claim), _claim_all(b, claim))
+    seqs = [r.seq for r in got_a + got_b]
+    assert len(seqs) == len(set(seqs)) == 200
+    assert all(r.attempts == 1 for r in got_a + got_b)
+    for got in (got_a, got_b):  # each claimer sees commit order
+        assert [r.seq for r in got] == sorted(r.seq for r in got)
 
 
 async def test_inbox_appends_from_two_processes_are_each_taken_once_in_order(two_stores):

@@ -49,14 +49,19 @@ def _stream_configs(settings: BusSettings) -> list[Any]:
 
 
 async def declare_streams(js: Any, settings: BusSettings) -> None:
-    """Create both streams, or update their subjects and duplicate window (idempotent)."""
+    """Create both streams, or update their subjects and duplicate window when they differ
+    (idempotent).  An update keeps the rest of the stream's configuration (limits an operator
+    set: ``max_age``, ``max_bytes``, replicas …)."""
     for config in _stream_configs(settings):
         try:
-            await js.stream_info(config.name)
+            info = await js.stream_info(config.name)
         except NotFoundError:
             await js.add_stream(config)
-        else:
-            await js.update_stream(config)
+            continue
+        current = info.config
+        if current.subjects != config.subjects or current.duplicate_window != config.duplicate_window:
+            current.subjects, current.duplicate_window = config.subjects, config.duplicate_window
+            await js.update_stream(current)
 
 
 async def connect(settings: BusSettings, *, declare: bool = True, **options: Any) -> Bus:

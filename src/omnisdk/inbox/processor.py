@@ -124,6 +124,11 @@ class Processor:
         self.before_commit: BeforeCommit | None = None
         """Called with each transaction's contexts before it commits, when set and truthy
         (the outgoing webhooks queue their deliveries there: :mod:`omnisdk.outbound.subscriptions`)."""
+        self.events_out: BeforeCommit | None = None
+        """The second hook of the same kind, called after :attr:`before_commit`: events out
+        write each event to the bus outbox there (:mod:`omnisdk.bus.events_outbox`)."""
+        self.on_events_out: Callable[[], None] | None = None
+        """Called after a commit that may have queued events out (wakes their publisher)."""
         """Inbox rows per transaction (smaller when another process shares the write lock)."""
         self.poll_interval: float | None = None
         """Seconds between inbox polls when another process (an ingress) writes the inbox."""
@@ -224,12 +229,14 @@ class Processor:
 
     def _ctx(self, tx: Transaction, now: datetime, cause: ev.Event | None = None) -> Ctx:
         return Ctx(tx, now, cause=cause, windows=self.windows, receipts=self.read_receipts,
-                   observe=bool(self.before_commit) or self.host.implements("omnisdk_event"))
+                   observe=bool(self.before_commit) or bool(self.events_out) or self.host.implements("omnisdk_event"))
 
     def _before_commit(self, tx: Transaction, contexts: list[Ctx]) -> None:
-        hook = self.before_commit
-        if hook and contexts:
-            hook.before_commit(tx, contexts)
+        if not contexts:
+            return
+        for hook in (self.before_commit, self.events_out):
+            if hook:
+                hook.before_commit(tx, contexts)
 
     def _after(self, ctx_list: list[Ctx]) -> None:
         for c in ctx_list:
@@ -242,6 +249,8 @@ class Processor:
             self.on_outbox()
         if self.on_deliveries is not None and self.before_commit and events:
             self.on_deliveries()
+        if self.on_events_out is not None and self.events_out and events:
+            self.on_events_out()
 
     async def operate(self, fn: Callable[[Ctx], T]) -> T:
         """Run one operation (``fn(ctx)``) atomically; emit its events after the commit.

@@ -86,6 +86,12 @@ class OutboxWorker:
         self.notify = notify
         self.tracing = tracing if tracing is not None else tr.Tracing()
         self.traces = traces
+        self.events_out: Callable[[Transaction, list[Event]], object] | None = None
+        """Called with the ``io.omnisdk.outbound.*`` events of each pass inside the transaction
+        that records them, before its commit (events out queue them there:
+        :meth:`omnisdk.bus.events_outbox.EventsOutbox.write`)."""
+        self.on_events_out: Callable[[], None] | None = None
+        """Called after the commit of a pass that handed events to :attr:`events_out`."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -156,10 +162,21 @@ class OutboxWorker:
             return {}
         results = await asyncio.gather(*(self._send(r, last_wrote.get(r.id)) if r.id not in refused
                                          else _refused(refused[r.id]) for r in rows))
-        events = await self.store.transact(lambda tx: [self._record(tx, r, res) for r, res in zip(rows, results, strict=False)])
+        events = await self.store.transact(lambda tx: self._record_all(tx, rows, results))
+        if events and self.events_out is not None and self.on_events_out is not None:
+            self.on_events_out()
         if self.notify:
-            self.notify([e for e in events if e is not None])
+            self.notify(events)
         return {r.idempotency_key: res for r, res in zip(rows, results, strict=False)}
+
+    def _record_all(self, tx: Transaction, rows: list[OutboxRow], results: list[object]) -> list[Event]:
+        """Record each attempted row's outcome; the events they make (handed to
+        :attr:`events_out` in this transaction)."""
+        events = [e for e in (self._record(tx, r, res) for r, res in zip(rows, results, strict=False))
+                  if e is not None]
+        if events and self.events_out is not None:
+            self.events_out(tx, events)
+        return events
 
     def _opted_out(self, tx: Transaction, row: OutboxRow) -> bool:
         """A row queued before its customer opted out is refused without any I/O."""

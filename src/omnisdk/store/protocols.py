@@ -20,6 +20,7 @@ from omnisdk.store.queries import InteractionQuery
 from omnisdk.store.rows import (
     ApiKeyRow,
     AuditRow,
+    BusEventRow,
     ContactRow,
     DeliveryRow,
     DirectoryUser,
@@ -435,11 +436,44 @@ class WebhookStore(Protocol):
         with their attempts reset; how many."""
 
 
+class BusOutboxStore(Protocol):
+    """Core events waiting to be published to NATS JetStream (events out), in commit order.
+
+    Rows are written in the transaction of the change that caused their event and deleted only
+    after the server acknowledged the publish (:mod:`omnisdk.bus.events_out`).  Times are epoch
+    seconds.
+    """
+
+    def enqueue_bus_events(self, rows: Sequence[BusEventRow]) -> int:
+        """Queue events, due at once, each after every event queued before it (``seq`` grows
+        in commit order); one whose ``msg_id`` is queued already is not queued again.  Returns
+        how many were queued."""
+
+    def claim_bus_events(self, now: float, limit: int, lease: float) -> list[BusEventRow]:
+        """Up to ``limit`` pending events due at ``now``, lowest ``seq`` first, each pushed
+        back by ``lease`` seconds with ``attempts`` + 1: no other claim takes them meanwhile
+        (claimed exactly once, even by concurrent claimers), and a publisher that dies holding
+        them leaves them due again after the lease."""
+
+    def finish_bus_events(self, seqs: Sequence[int]) -> int:
+        """Delete published events (their PubAck came); how many were deleted."""
+
+    def retry_bus_events(self, seqs: Sequence[int], *, at: float, error: str) -> None:
+        """Make claimed events due again at ``at``, with the failed attempt's ``error``."""
+
+    def fail_bus_events(self, seqs: Sequence[int], *, error: str) -> int:
+        """Mark events the bus refused for good ``failed`` (kept, never claimed again); how
+        many were marked."""
+
+    def bus_events(self, *, state: str | None = None, limit: int = 100) -> list[BusEventRow]:
+        """Queued events (of one ``state``), lowest ``seq`` first."""
+
+
 class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, ProfileStore, TimerStore, OutboxStore, CaseStore,
                   CounterStore, DirectoryStore, EmailIndex, AccessStore, FeedStore,
-                  WebhookStore, Protocol):
+                  WebhookStore, BusOutboxStore, Protocol):
     """Every domain operation, inside one atomic transaction (synchronous)."""
 
 
-__all__ = ["AccessStore", "Atomic", "FeedStore", "WebhookStore", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
+__all__ = ["AccessStore", "Atomic", "BusOutboxStore", "FeedStore", "WebhookStore", "CaseStore", "ContactStore", "CounterStore", "DirectoryStore", "EmailIndex", "InboxStore",
            "InteractionStore", "OutboxStore", "ProfileStore", "TimerStore", "Transaction"]

@@ -1,5 +1,5 @@
 """The column lists and row readers both SQL stores share: the tables of the API keys, the
-outgoing webhooks and the messaging profiles have the same columns in SQLite and PostgreSQL
+outgoing webhooks, the bus outbox and the messaging profiles have the same columns in SQLite and PostgreSQL
 (their migrations keep them so), so a result row turns into its typed row (:mod:`omnisdk.store.rows`)
 the same way in both.  JSON lists are stored as text; SQLite's 0/1 and PostgreSQL's booleans
 both read as ``bool``."""
@@ -12,6 +12,7 @@ import orjson
 
 from omnisdk.store.rows import (
     ApiKeyRow,
+    BusEventRow,
     DeliveryRow,
     DirectoryUser,
     MessagingProfile,
@@ -22,6 +23,7 @@ API_KEY_COLUMNS = "id, name, role, scopes, secret_hash, created_at, agent, queue
 SUBSCRIPTION_COLUMNS = "id, url, event_types, secret, created_at, description, state, disabled_reason, failures"
 DELIVERY_COLUMNS = ("id, subscription_id, event_id, event_type, payload, created_at, state, attempts, next_attempt_at,"
                     " last_status, last_error, delivered_at")
+BUS_EVENT_COLUMNS = "seq, msg_id, event_type, payload, created_at, attempts, next_attempt_at, state, last_error"
 SELECT_PROFILE = ("SELECT id, channel, address, created_at, user_id, active, conflict, deactivated_at,"
                   " verified_by FROM messaging_profiles")
 
@@ -32,6 +34,13 @@ def api_key(row: tuple[Any, ...]) -> ApiKeyRow:
     return ApiKeyRow(id=key_id, name=name, role=role, scopes=tuple(orjson.loads(scopes)), secret_hash=secret_hash,
                      created_at=created_at, agent=agent,
                      queues=tuple(orjson.loads(queues)) if queues is not None else None, revoked_at=revoked_at)
+
+
+def bus_event(r: tuple[Any, ...]) -> BusEventRow:
+    """A row of :data:`BUS_EVENT_COLUMNS` (``payload`` as bytes whatever the driver hands back)."""
+    seq, msg_id, event_type, payload, created_at, attempts, next_attempt_at, state, last_error = r
+    return BusEventRow(msg_id=msg_id, event_type=event_type, payload=bytes(payload), created_at=created_at, seq=seq,
+                       attempts=attempts, next_attempt_at=next_attempt_at, state=state, last_error=last_error)
 
 
 def subscription(r: tuple[Any, ...]) -> SubscriptionRow:

@@ -248,6 +248,33 @@ class DeliveryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class BusEventRow:
+    """One core event waiting to be published to NATS JetStream (events out: the bus outbox
+    of :mod:`omnisdk.bus.events_outbox`).
+
+    - ``msg_id``: the ``Nats-Msg-Id`` header (:func:`omnisdk.bus.subjects.message_id` of the
+      event's CloudEvents ``source`` and ``id``), unique among queued events;
+    - ``event_type``: the CloudEvents ``type`` (the subject is ``{events_subject}.{type}``);
+    - ``payload``: the event in the CloudEvents JSON format (structured mode), the message body;
+    - ``created_at``: epoch seconds it was queued (by the processor's clock);
+    - ``seq``: its place in commit order, given by the store (0 on a row not stored yet);
+    - ``attempts``: publishes tried; ``next_attempt_at``: epoch seconds it is due (a claim
+      pushes it back by a lease); ``state``: ``pending``, or ``failed`` when the bus refused it
+      for good (kept, never claimed again); ``last_error``: why the last attempt failed.
+    """
+
+    msg_id: str
+    event_type: str
+    payload: bytes = field(repr=False)
+    created_at: float
+    seq: int = 0
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    state: str = "pending"
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedRow:
     """One change agents may watch live: a state change (``kind`` ``"state"``, from the
     interaction history; ``seq`` its position there) or a message (``"message"``; ``seq`` its
@@ -272,5 +299,5 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-__all__ = ["ApiKeyRow", "AuditRow", "ContactRow", "DirectoryUser", "MessagingProfile", "DeliveryRow", "MergeRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
+__all__ = ["ApiKeyRow", "AuditRow", "BusEventRow", "ContactRow", "DirectoryUser", "MessagingProfile", "DeliveryRow", "MergeRow", "EmailLink", "FeedRow", "SubscriptionRow", "HistoryRow", "InboxItem", "InboxResult", "LastServed", "MessageRow", "OutboxRow",
            "Page", "TimerRow"]

@@ -5,6 +5,7 @@ connection, composed of one class per store concern, each in its own module of t
 from __future__ import annotations
 
 from omnisdk.store.postgres.access import PostgresAccess
+from omnisdk.store.postgres.bus_outbox import PostgresBusOutbox
 from omnisdk.store.postgres.cases import PostgresCases
 from omnisdk.store.postgres.contacts import PostgresContacts
 from omnisdk.store.postgres.counters import PostgresCounters
@@ -22,7 +23,7 @@ from omnisdk.store.postgres.webhooks import PostgresWebhooks
 
 class PostgresTransaction(PostgresInbox, PostgresInteractions, PostgresMessages, PostgresContacts, PostgresTimers,
                           PostgresOutbox, PostgresCases, PostgresCounters, PostgresDirectory, PostgresEmailIndex,
-                          PostgresAccess, PostgresFeed, PostgresWebhooks, PostgresProfiles):
+                          PostgresAccess, PostgresFeed, PostgresWebhooks, PostgresProfiles, PostgresBusOutbox):
     """:class:`omnisdk.store.Transaction` over one psycopg connection (writer thread only).
 
     Args:

@@ -271,6 +271,20 @@ def _messaging_profiles(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX messaging_profiles_flagged ON messaging_profiles (id) WHERE conflict IS NOT NULL")
 
 
+def _bus_outbox(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE bus_outbox ("  # core events waiting for NATS JetStream (events out)
+        " seq INTEGER PRIMARY KEY,"  # commit order: the rowid, always above every queued row's
+        " msg_id TEXT NOT NULL UNIQUE,"  # Nats-Msg-Id: sha256(source NUL id), hex
+        " event_type TEXT NOT NULL,"
+        " payload BLOB NOT NULL,"  # the CloudEvent, JSON format (structured mode)
+        " created_at REAL NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_attempt_at REAL NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'pending',"  # pending, or failed (refused for good by the bus)
+        " last_error TEXT)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -285,6 +299,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "customer-service windows: when each customer last wrote to each account", _customer_windows),
     Migration(12, "contacts across channels: merges (undoable) and a contact's interactions", _contact_merges),
     Migration(13, "the user directory and messaging profiles (address -> requester)", _messaging_profiles),
+    Migration(14, "events out: the bus outbox (core events waiting for NATS JetStream)", _bus_outbox),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 

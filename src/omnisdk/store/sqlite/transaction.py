@@ -5,6 +5,7 @@ connection, composed of one class per store concern (the protocols of
 from __future__ import annotations
 
 from omnisdk.store.sqlite.access import SQLiteAccess
+from omnisdk.store.sqlite.bus_outbox import SQLiteBusOutbox
 from omnisdk.store.sqlite.cases import SQLiteCases
 from omnisdk.store.sqlite.contacts import SQLiteContacts
 from omnisdk.store.sqlite.counters import SQLiteCounters
@@ -22,7 +23,7 @@ from omnisdk.store.sqlite.webhooks import SQLiteWebhooks
 
 class SQLiteTransaction(SQLiteInbox, SQLiteInteractions, SQLiteMessages, SQLiteContacts, SQLiteProfiles, SQLiteTimers,
                         SQLiteOutbox, SQLiteCases, SQLiteCounters, SQLiteDirectory, SQLiteEmailIndex,
-                        SQLiteAccess, SQLiteFeed, SQLiteWebhooks):
+                        SQLiteAccess, SQLiteFeed, SQLiteWebhooks, SQLiteBusOutbox):
     """:class:`omnisdk.store.Transaction` over one sqlite3 connection (writer thread only).
 
     Args:
