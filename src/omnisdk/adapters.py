@@ -90,11 +90,15 @@ class RouteContext(Protocol):
             returns only after the commit.  Any other exception means nothing was stored.
         role: the runtime's role (``all`` or ``ingress``: routes are mounted only where
             webhooks are received).
+        refused: ``refused(reason, status)`` counts a request the routes refused (a reason
+            code of :data:`omnisdk.errors.WEBHOOK_REASONS` or the plugin's own, and the HTTP
+            status answered, or the one a WebSocket close code stands for).
     """
 
     adapter: ChannelAdapter
     deliver: Deliver
     role: str
+    refused: Callable[[str, int], None]
 
 
 @dataclass(slots=True, frozen=True)
