@@ -515,6 +515,13 @@ class ChannelAdapter(ABC):
         """
         return ()
 
+    def socket_message_limit(self) -> int | None:
+        """The largest WebSocket message, in bytes, the adapter's :meth:`routes` accept; None:
+        they hold no WebSocket.  ``omnisdk serve`` sets uvicorn's ``ws_max_size`` to the largest
+        of every adapter's, so a bigger message is refused (close 1009) before it is buffered
+        whole."""
+        return None
+
     def transports(self) -> Sequence[InboundTransport]:
         """The pull-based inbound sources of this account (an IMAP mailbox …), run by the
         runtime next to the webhook endpoint (in the process that receives webhooks) until

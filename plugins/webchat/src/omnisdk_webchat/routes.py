@@ -57,6 +57,7 @@ from omnisdk_webchat import protocol, scanning, sessions
 from omnisdk_webchat.hub import Hub, MailboxFull
 from omnisdk_webchat.page import sample_page
 from omnisdk_webchat.protocol import SESSION_ID
+from omnisdk_webchat.settings import socket_message_limit
 
 if TYPE_CHECKING:
     from omnisdk_webchat.adapter import WebchatAdapter
@@ -505,7 +506,7 @@ async def _receive(ws: WebSocket, frames: Frames, token: str, max_frame_bytes: i
             context.refused("bad_request", 400)
             await ws.close(protocol.CLOSE_BAD_FRAME)
             return
-        if len(text) > max_frame_bytes * 2 + 200:  # the frame, escaped in its envelope
+        if len(text) > socket_message_limit(max_frame_bytes):  # the frame, escaped in its envelope
             context.refused("payload_too_large", 413)
             await ws.close(protocol.CLOSE_TOO_LARGE)
             return

@@ -31,6 +31,12 @@ from omnisdk.urls import check_origins
 DEFAULT_DELIVERY_URL = "http://127.0.0.1:8080"
 """The gateway's default bind (``[gateway] port`` 8080): one process serving chat and core."""
 
+def socket_message_limit(max_frame_bytes: int) -> int:
+    """The largest socket message carrying a frame of ``max_frame_bytes`` (bytes): the frame as
+    a JSON string (each byte escaped at most to two) in its ``{"signature", "frame"}`` envelope."""
+    return max_frame_bytes * 2 + 200
+
+
 DEFAULT_ATTACHMENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain")
 
 
