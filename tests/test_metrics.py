@@ -166,6 +166,9 @@ async def test_with_a_metrics_token_a_scrape_needs_it_and_the_token_is_never_sho
     settings = settings_for(tmp_path, metrics_token=token)
     assert token not in repr(settings) and token not in repr(settings.gateway)
     assert token not in settings.model_dump_json()
+    from omnisdk.config_view import MASK, masked_settings
+
+    assert masked_settings(settings, {})["gateway"]["metrics_token"] == MASK  # omnisdk config show
     async with Rig(settings) as rig:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"},
                         {"Authorization": f"Bearer {token}x"}):

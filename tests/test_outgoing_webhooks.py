@@ -22,7 +22,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from omnisdk.gateway import create_app
-from omnisdk.outbound.ssrf import InsecureTargetError, UnsafeTargetError, check_addresses, check_scheme, networks
+from omnisdk.outbound.ssrf import (
+    InsecureTargetError,
+    UnsafeTargetError,
+    check_addresses,
+    check_scheme,
+    networks,
+)
 from omnisdk.outbound.subscriptions import check_event_types, matches
 from omnisdk.outbound.webhook_delivery import Outcome, outcome, retry_delay
 from omnisdk.runtime import Runtime

@@ -34,7 +34,14 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from omnisdk.events import rfc3339
-from omnisdk.outbound.ssrf import UnsafeTargetError, check_addresses, check_scheme, check_url, networks, resolve
+from omnisdk.outbound.ssrf import (
+    UnsafeTargetError,
+    check_addresses,
+    check_scheme,
+    check_url,
+    networks,
+    resolve,
+)
 from omnisdk.outbound.webhook_settings import WebhookSettings
 from omnisdk.store.base import Store, Transaction
 from omnisdk.store.rows import DeliveryRow, SubscriptionRow

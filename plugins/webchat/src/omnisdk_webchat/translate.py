@@ -26,7 +26,13 @@ from omnisdk.errors import PayloadError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS, TYPE_SURVEY_ANSWERED, Event
 from omnisdk.model import conversation_key
 from omnisdk.model.addresses import Channel
-from omnisdk_webchat.protocol import CLIENT_ID, OUTBOUND_ID_PREFIX, SESSION_ID, VERSION, is_message_of
+from omnisdk_webchat.protocol import (
+    CLIENT_ID,
+    OUTBOUND_ID_PREFIX,
+    SESSION_ID,
+    VERSION,
+    is_message_of,
+)
 from omnisdk_webchat.sessions import Session
 from omnisdk_webchat.settings import WebchatSettings
 
