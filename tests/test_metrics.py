@@ -159,3 +159,42 @@ async def test_an_ingress_shows_its_webhooks_and_reads_nothing_of_the_core(tmp_p
     assert samples(families["omnisdk_webhooks"], "_total") == {
         (("outcome", "accepted"), ("plugin", "sample"), ("reason", "")): 1}
     assert not {"omnisdk_inbox_backlog", "omnisdk_interactions", "omnisdk_store_up"} & set(families)
+
+
+async def test_with_a_metrics_token_a_scrape_needs_it_and_the_token_is_never_shown(tmp_path, caplog):
+    token = "metrics-token-0123456789abcdef"
+    settings = settings_for(tmp_path, metrics_token=token)
+    assert token not in repr(settings) and token not in repr(settings.gateway)
+    assert token not in settings.model_dump_json()
+    from omnisdk.config_view import MASK, masked_settings
+
+    assert masked_settings(settings, {})["gateway"]["metrics_token"] == MASK  # omnisdk config show
+    async with Rig(settings) as rig:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {token}"},
+                        {"Authorization": f"Bearer {token}x"}):
+            resp = await rig.client.get("/metrics", headers=headers)
+            assert resp.status_code == 401 and resp.json()["error"] == "unauthorized"
+            assert resp.headers["www-authenticate"] == 'Bearer realm="omnisdk-metrics"'
+            assert "omnisdk_" not in resp.text and token not in resp.text
+        ok = await rig.client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200 and "omnisdk_webhooks" in ok.text
+    assert token not in caplog.text
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_metrics_token_is_refused(tmp_path, value):
+    with pytest.raises(ValueError, match="metrics_token"):
+        settings_for(tmp_path, metrics_token=value)
+
+
+def test_the_metrics_token_may_come_from_the_secrets_directory(tmp_path, monkeypatch):
+    from omnisdk.config import load_settings
+
+    secrets = tmp_path / "secrets"
+    (secrets / "gateway").mkdir(parents=True)
+    (secrets / "gateway" / "metrics_token").write_text("from-a-file-0123456789\n")
+    config = tmp_path / "omnisdk.toml"
+    config.write_text('[gateway]\nport = 8080\n')
+    monkeypatch.delenv("OMNISDK_CONFIG_FILE", raising=False)
+    settings = load_settings(config, secrets_dir=secrets)
+    assert settings.gateway.metrics_token.get_secret_value() == "from-a-file-0123456789"

@@ -22,7 +22,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from omnisdk.gateway import create_app
-from omnisdk.outbound.ssrf import UnsafeTargetError, check_addresses, networks
+from omnisdk.outbound.ssrf import (
+    InsecureTargetError,
+    UnsafeTargetError,
+    check_addresses,
+    check_scheme,
+    networks,
+)
 from omnisdk.outbound.subscriptions import check_event_types, matches
 from omnisdk.outbound.webhook_delivery import Outcome, outcome, retry_delay
 from omnisdk.runtime import Runtime
@@ -209,6 +215,39 @@ async def test_the_ssrf_guard_refuses_internal_targets(tmp_path, url, why):
         assert await rt.store.transact(lambda tx: tx.list_subscriptions()) == []
     finally:
         await rt.stop()
+
+
+async def test_plain_http_is_refused_off_loopback_when_the_subscription_is_made(tmp_path):
+    settings = make_settings(tmp_path)
+    settings = settings.model_copy(update={"webhooks": settings.webhooks.model_copy(update={
+        "allowed_networks": ["10.0.0.0/8", "127.0.0.0/8"]})})
+    rt = Runtime(settings)
+    await rt.start()
+    try:
+        async with api_access.client(create_app(rt, manage_runtime=False), await api_access.api_key(rt)) as admin:
+            refused = await admin.post("/v1/subscriptions", json={"url": "http://10.1.2.3/hook", "event_types": ["*"]})
+            assert refused.status_code == 400 and refused.json()["error"] == "insecure_target"
+            assert "https" in refused.json()["detail"]
+            assert await rt.store.transact(lambda tx: tx.list_subscriptions()) == []
+            public = await admin.post("/v1/subscriptions", json={"url": "http://93.184.215.14/hook", "event_types": ["*"]})
+            assert public.status_code == 400 and public.json()["error"] == "insecure_target"
+            internal = await admin.post("/v1/subscriptions", json={"url": "http://192.168.1.2/hook", "event_types": ["*"]})
+            assert internal.status_code == 400 and "non-public" in internal.json()["detail"]  # the SSRF check first
+            made = await admin.post("/v1/subscriptions", json={"url": "https://10.1.2.3/hook", "event_types": ["*"]})
+            assert made.status_code == 201
+            local = await admin.post("/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]})
+            assert local.status_code == 201  # loopback: the receiver is on this machine
+    finally:
+        await rt.stop()
+
+
+def test_plain_http_needs_every_address_on_loopback():
+    check_scheme("http://localhost/hook", ["127.0.0.1", "::1", "::ffff:127.0.0.1"])
+    check_scheme("https://crm.example/hook", ["93.184.215.14"])
+    with pytest.raises(InsecureTargetError):
+        check_scheme("http://crm.example/hook", ["127.0.0.1", "93.184.215.14"])
+    with pytest.raises(InsecureTargetError):
+        check_scheme("http://crm.example/hook", ["10.0.0.5"])
 
 
 def test_the_guard_checks_every_resolved_address_and_ipv4_mapped_ones():

@@ -90,11 +90,15 @@ class RouteContext(Protocol):
             returns only after the commit.  Any other exception means nothing was stored.
         role: the runtime's role (``all`` or ``ingress``: routes are mounted only where
             webhooks are received).
+        refused: ``refused(reason, status)`` counts a request the routes refused (a reason
+            code of :data:`omnisdk.errors.WEBHOOK_REASONS` or the plugin's own, and the HTTP
+            status answered, or the one a WebSocket close code stands for).
     """
 
     adapter: ChannelAdapter
     deliver: Deliver
     role: str
+    refused: Callable[[str, int], None]
 
 
 @dataclass(slots=True, frozen=True)
@@ -510,6 +514,13 @@ class ChannelAdapter(ABC):
         the default has none.
         """
         return ()
+
+    def socket_message_limit(self) -> int | None:
+        """The largest WebSocket message, in bytes, the adapter's :meth:`routes` accept; None:
+        they hold no WebSocket.  ``omnisdk serve`` sets uvicorn's ``ws_max_size`` to the largest
+        of every adapter's, so a bigger message is refused (close 1009) before it is buffered
+        whole."""
+        return None
 
     def transports(self) -> Sequence[InboundTransport]:
         """The pull-based inbound sources of this account (an IMAP mailbox …), run by the

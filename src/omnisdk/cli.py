@@ -188,7 +188,7 @@ def serve(
     import uvicorn
 
     from omnisdk.gateway import create_app
-    from omnisdk.gateway.server import ListeningServer, startup_line, uvicorn_options
+    from omnisdk.gateway.server import ListeningServer, is_loopback, startup_line, uvicorn_options
     from omnisdk.observability.logs import configure_logging
     from omnisdk.runtime import ROLES, Runtime
 
@@ -239,10 +239,14 @@ def serve(
         line = startup_line(version=_dist_version("omnisdk"), host=bind_host, port=bind_port,
                             store=_store_label(settings.store.url), role=role,
                             plugins=[i.name for i in runtime.host.describe()], accounts=len(runtime.adapters))
+        if settings.gateway.metrics_token is None and not is_loopback(bind_host):
+            logging.getLogger("omnisdk.gateway").warning(
+                "GET /metrics is open to anyone who can reach %s: set [gateway] metrics_token", bind_host)
         server = ListeningServer(uvicorn.Config(
             create_app(runtime, freeze_heap=True), host=bind_host, port=bind_port, loop="auto",
             access_log=False, log_level="warning", log_config=None,
-            **uvicorn_options(settings.gateway)),  # head deadline, keep-alive, head size
+            # head deadline, keep-alive, head size, WebSocket message size, trusted proxies
+            **uvicorn_options(settings.gateway, adapters=runtime.adapters.values())),
             on_listening=lambda: err.print(line, markup=False))
         try:
             server.run()

@@ -35,6 +35,7 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -45,7 +46,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -81,7 +82,8 @@ class GatewaySettings(_Section):
 
     Refused at load: a ``port`` outside 1–65535, a ``max_body_bytes`` or a
     ``ready_max_inbox_lag`` of 0 or less, a
-    ``public_url`` that is not an absolute http(s) URL (:func:`omnisdk.urls.check_http_url`).
+    ``public_url`` that is not an absolute http(s) URL (:func:`omnisdk.urls.check_http_url`),
+    a ``trusted_proxies`` entry that is no IP address or network, an empty ``metrics_token``.
     """
 
     host: str = "127.0.0.1"
@@ -109,6 +111,31 @@ class GatewaySettings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "warning", description="The least severe omnisdk records omnisdk serve writes (other loggers: "
         "warning and above); --log-level overrides it.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto omnisdk serve believes; empty: none, the client address is "
+        "the connection's peer.")
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token GET /metrics requires when set (a secret: non-empty, never shown; "
+        "or the file gateway/metrics_token of the secrets directory); unset: /metrics is open, and "
+        "omnisdk serve warns when it binds off loopback.")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _non_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("metrics_token must not be empty (unset it to leave /metrics open)")
+        return value
 
 
 class PluginSettings(_Section):

@@ -13,6 +13,8 @@ from typing import Literal, get_args
 WebhookReason = Literal[
     "bad_request", "not_found", "method_not_allowed", "payload_too_large", "client_disconnected",
     "plugin_error", "store_unavailable", "foreign_business_address", "request_timeout", "too_many_bodies",
+    # an event naming a message of another conversation (403: a web chat receipt)
+    "foreign_message",
     # the signature or token (401)
     "bad_signature", "missing_signature", "malformed_signature", "stale_signature", "bad_verify_token",
     # the body (400)

@@ -18,15 +18,26 @@
 
 CORS is off unless ``[api] cors_origins`` lists origins (Starlette's ``CORSMiddleware``, with
 that exact allow-list).
+
+Plugins' own routes (``/{route_prefix}/{account}/…``: the web chat's widget, sample page,
+session and frame calls) get the same headers from :class:`PluginRouteSafety`, without the
+host check and the JSON rule (a visitor's browser calls them from the portal's origin): a
+route may give its own ``Content-Security-Policy`` (:func:`page_csp` for a page embedding a
+widget, with the ``frame-ancestors`` the account allows), else the JSON API's is set; when its
+policy lets some origin frame the page, ``X-Frame-Options`` (which cannot name origins) is left
+out, as the policy's ``frame-ancestors`` governs framing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnisdk.gateway.console import CONSOLE_CSP
 from omnisdk.gateway.webhooks import error_response
+from omnisdk.urls import check_origins
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _COMMON = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
@@ -34,6 +45,38 @@ _COMMON = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 _DOCS_CSP = b"frame-ancestors 'none'"
 _CONSOLE_CSP = CONSOLE_CSP.encode()
+
+
+def page_csp(*, connect: Sequence[str] = (), frame_ancestors: Sequence[str] = (),
+             inline_styles: bool = False) -> str:
+    """The Content-Security-Policy of a gateway page running the gateway's own scripts: scripts,
+    connections (and the ``connect`` sources, e.g. ``wss://host`` for a WebSocket) from the
+    gateway only; styles from the gateway (and inline ones, e.g. a widget's injected
+    ``<style>``, with ``inline_styles``); no plugins, base URL or form posts; framed only by
+    ``frame_ancestors`` (checked origins: :func:`omnisdk.urls.check_origins`; none: ``'none'``).
+
+    Raises:
+        ValueError: a ``frame_ancestors`` or ``connect`` entry that is no origin.
+    """
+    ancestors = " ".join(check_origins(frame_ancestors)) or "'none'"
+    for source in connect:
+        check_origins([source.replace("wss://", "https://", 1).replace("ws://", "http://", 1)])
+    styles = "'self' 'unsafe-inline'" if inline_styles else "'self'"
+    connects = " ".join(("'self'", *connect))
+    return (f"default-src 'none'; script-src 'self'; style-src {styles}; "
+            f"connect-src {connects}; img-src 'self' data:; base-uri 'none'; "
+            f"form-action 'none'; frame-ancestors {ancestors}")
+
+
+def _set_headers(headers: MutableHeaders, csp: str) -> None:
+    """The common headers (:data:`_COMMON`), each unless the answer set it, and ``csp`` unless it
+    has a policy; no ``X-Frame-Options`` when the policy lets an origin frame the page."""
+    policy = headers.setdefault("content-security-policy", csp)
+    framed = "frame-ancestors 'none'" not in policy and "frame-ancestors" in policy
+    for k, v in _COMMON:
+        if framed and k == b"x-frame-options":
+            continue
+        headers.setdefault(k.decode(), v.decode())
 
 
 def _host_of(value: bytes) -> str:
@@ -71,10 +114,7 @@ class BrowserSafety:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for k, v in _COMMON:
-                    headers.setdefault(k.decode(), v.decode())
-                headers.setdefault("content-security-policy", csp)
+                _set_headers(MutableHeaders(scope=message), csp)
             await send(message)
 
         if host is None or _host_of(host) not in self.hosts:
@@ -91,4 +131,28 @@ class BrowserSafety:
         await self.app(scope, receive, with_headers)
 
 
-__all__ = ["STATE_CHANGING", "BrowserSafety"]
+class PluginRouteSafety:
+    """The security headers around a plugin's routes (see the module): each HTTP answer gets
+    the common headers and, unless it gives its own, the JSON API's policy.
+
+    Args:
+        app: the plugin's routes (a Starlette router).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                _set_headers(MutableHeaders(scope=message), _API_CSP.decode())
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+__all__ = ["STATE_CHANGING", "BrowserSafety", "PluginRouteSafety", "page_csp"]

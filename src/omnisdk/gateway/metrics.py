@@ -9,18 +9,23 @@ An ingress process (``--role ingress``) has no cursor, interactions or engine: i
 nothing from the store and shows the webhook counts and the process's histograms only.  A
 store that does not answer leaves the state families out of that scrape and sets
 ``omnisdk_store_up`` to 0.
+
+``[gateway] metrics_token`` (a secret) makes the route require ``Authorization: Bearer
+<token>`` (401 otherwise); unset, it is open, and ``omnisdk serve`` warns at start-up when it
+binds off loopback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from omnisdk.metrics import AgentOccupancy, StateSnapshot
 from omnisdk.model import InteractionState
@@ -79,12 +84,30 @@ def occupancy(engine: RoutingEngine) -> list[AgentOccupancy]:
 
 
 class MetricsEndpoint:
-    """The ``/metrics`` handler bound to a runtime."""
+    """The ``/metrics`` handler bound to a runtime.
+
+    With ``[gateway] metrics_token`` set, a scrape must send ``Authorization: Bearer <token>``
+    (compared in constant time); anything else is ``401 {"error": "unauthorized"}`` with
+    ``WWW-Authenticate: Bearer realm="omnisdk-metrics"``, and reads nothing.
+    """
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        token = runtime.settings.gateway.metrics_token
+        self._token = token.get_secret_value().encode() if token is not None else None
+
+    def _allowed(self, request: Request) -> bool:
+        if self._token is None:
+            return True
+        given = request.headers.get("authorization", "")
+        scheme, _, credentials = given.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), self._token)
 
     async def handle(self, request: Request) -> Response:
+        if not self._allowed(request):
+            return JSONResponse({"error": "unauthorized", "detail": "GET /metrics needs the metrics token"}, 401,
+                                headers={"WWW-Authenticate": 'Bearer realm="omnisdk-metrics"',
+                                         "Cache-Control": "no-store"})
         runtime = self.runtime
         snapshot = StateSnapshot()
         if runtime.role != "ingress":

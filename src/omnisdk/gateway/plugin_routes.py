@@ -7,7 +7,10 @@ module mounts them for every configured account, in the processes that receive w
 (roles ``all`` and ``ingress``).  Each account's routes get a :class:`AccountRouteContext`
 whose ``deliver`` is the webhook commit (:func:`omnisdk.inbox.commit.commit_inbox`): ownership
 of business addresses checked, then the inbox append, returning only once durable.  Counters
-(``omnisdk stats``): ``routes.<plugin>.delivered`` and ``routes.<plugin>.failed``.
+(``omnisdk stats``): ``routes.<plugin>.delivered`` and ``routes.<plugin>.failed``, and the
+refusals a plugin reports (:meth:`AccountRouteContext.refused`): ``routes.<plugin>.refused.<reason>``.
+Every HTTP answer of these routes carries the security headers
+(:class:`omnisdk.gateway.browser_safety.PluginRouteSafety`).
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Router
 
 from omnisdk.adapters import ChannelAdapter, Deliver
 from omnisdk.errors import ConfigError
 from omnisdk.events import Event
+from omnisdk.gateway.browser_safety import PluginRouteSafety
 from omnisdk.inbox.commit import commit_inbox
+from omnisdk.metrics import REJECTED, UNAVAILABLE
 
 if TYPE_CHECKING:
     from omnisdk.runtime import Runtime
@@ -41,6 +46,15 @@ class AccountRouteContext:
         self._store = runtime.store
         self._prefix = f"routes.{adapter.name}."
         self.deliver: Deliver = self._deliver
+        self._counts = runtime.metrics.webhooks if hasattr(runtime, "metrics") else None
+
+    def refused(self, reason: str, status: int) -> None:
+        """Count a request the plugin's routes refused: ``routes.<plugin>.refused.<reason>`` in
+        the store, and in ``omnisdk_webhooks_total`` (``outcome`` ``rejected``, or
+        ``unavailable`` for a 5xx)."""
+        self._store.count_later(f"{self._prefix}refused.{reason}")
+        if self._counts is not None:
+            self._counts.add(self.adapter.name, UNAVAILABLE if status >= 500 else REJECTED, reason)
 
     async def _deliver(self, events: list[Event], received_at: str) -> None:
         try:
@@ -84,6 +98,6 @@ def plugin_routes(runtime: Runtime) -> list[BaseRoute]:
         if owners.setdefault(prefix, plugin) != plugin:
             raise ConfigError(f"plugins {owners[prefix]!r} and {plugin!r} both declare route_prefix {prefix!r}")
         routes: list[Any] = list(adapter.routes(AccountRouteContext(runtime, adapter)))
-        if routes:
-            mounts.append(Mount(f"/{prefix}/{account}", routes=routes))
+        if routes:  # every answer with the security headers (omnisdk.gateway.browser_safety)
+            mounts.append(Mount(f"/{prefix}/{account}", app=PluginRouteSafety(Router(routes=routes))))
     return mounts

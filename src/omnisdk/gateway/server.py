@@ -11,6 +11,9 @@ within ``header_timeout`` seconds, else the server answers ``408`` (``{"error":
 httptools (``max_head_bytes``, 431 beyond), as h11 bounds it with
 ``h11_max_incomplete_event_size``.
 
+It also sets uvicorn's ``ws_max_size`` from the adapters' WebSocket message limits, and trusts
+forwarded headers only from ``[gateway] trusted_proxies`` (:func:`uvicorn_options`).
+
 Webhook *bodies* have their own deadline and a bound on how many are read at once, enforced by
 the webhook endpoint (:class:`omnisdk.gateway.webhooks.WebhookEndpoint`).
 
@@ -21,8 +24,9 @@ serve`` prints its one start-up line (:func:`startup_line`) then.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import h11
@@ -31,8 +35,11 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # httptools: a core dependency
 
+from omnisdk.adapters import ChannelAdapter
 from omnisdk.config import GatewaySettings
 
+DEFAULT_WS_MAX_SIZE = 64 * 1024
+"""uvicorn's ``ws_max_size`` when no adapter holds a WebSocket (bytes; uvicorn's own is 16 MiB)."""
 MAX_HEAD_BYTES = 16 * 1024
 """Largest request line plus headers accepted (bytes); uvicorn's h11 default too."""
 KEEP_ALIVE_SECONDS = 5.0
@@ -141,16 +148,44 @@ def protocol_class(header_timeout: float, *, http: str = "auto") -> type[asyncio
     return type(base.__name__, (base,), {"head_timeout": float(header_timeout)})
 
 
-def uvicorn_options(gateway: GatewaySettings, *, http: str = "auto") -> dict[str, Any]:
+def ws_max_size(adapters: Iterable[ChannelAdapter]) -> int:
+    """uvicorn's ``ws_max_size`` (bytes) for these adapters: the largest
+    :meth:`~omnisdk.adapters.ChannelAdapter.socket_message_limit` among them, or
+    :data:`DEFAULT_WS_MAX_SIZE` when none holds a WebSocket."""
+    limits = [n for n in (a.socket_message_limit() for a in adapters) if n is not None]
+    return max(limits, default=DEFAULT_WS_MAX_SIZE)
+
+
+def uvicorn_options(gateway: GatewaySettings, *, http: str = "auto",
+                    adapters: Iterable[ChannelAdapter] = ()) -> dict[str, Any]:
     """Keyword arguments for :func:`uvicorn.run` / :class:`uvicorn.Config` that bound slow
     clients: the HTTP protocol with the head deadline (``gateway.header_timeout`` seconds), the
     keep-alive timeout (:data:`KEEP_ALIVE_SECONDS`) and the h11 head size
-    (:data:`MAX_HEAD_BYTES`)."""
+    (:data:`MAX_HEAD_BYTES`); the largest WebSocket message the ``adapters`` take
+    (:func:`ws_max_size`: a bigger one is closed with 1009 before it is held whole); and the
+    forwarded headers (``X-Forwarded-For``, ``X-Forwarded-Proto``) believed only from
+    ``gateway.trusted_proxies`` (none by default: the client address is the connection's peer,
+    where uvicorn alone would trust ``127.0.0.1``)."""
+    trusted = gateway.trusted_proxies
     return {
         "http": protocol_class(gateway.header_timeout, http=http),
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,
+        "ws_max_size": ws_max_size(adapters),
+        "proxy_headers": bool(trusted),
+        **({"forwarded_allow_ips": list(trusted)} if trusted else {}),
     }
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` listens on loopback only (``127.0.0.0/8``, ``::1``,
+    ``localhost``); ``0.0.0.0``, ``::`` and any other name or address do not."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def startup_line(*, version: str, host: str, port: int, store: str, plugins: Sequence[str], accounts: int,

@@ -2,7 +2,8 @@
 
 Deliveries are signed with Standard Webhooks and sent at least once by
 :mod:`omnisdk.outbound.webhook_delivery`; a subscription's target passes the SSRF guard
-(:mod:`omnisdk.outbound.ssrf`) when it is made (400 otherwise) and again before each attempt.
+(:mod:`omnisdk.outbound.ssrf`) when it is made (400 otherwise: ``insecure_target`` for plain
+``http`` off loopback, ``bad_request`` for the rest) and again before each attempt.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from omnisdk.gateway.subscription_schemas import (
     SubscriptionInfo,
     SubscriptionRequest,
 )
-from omnisdk.outbound.ssrf import check_target, networks
+from omnisdk.gateway.webhooks import error_response
+from omnisdk.outbound.ssrf import InsecureTargetError, check_target, networks
 from omnisdk.outbound.subscriptions import new_subscription
 from omnisdk.store.rows import SubscriptionRow
 
@@ -65,9 +67,16 @@ async def list_subscriptions(request: Request, principal: Admin) -> Any:
 
 @router.post("", status_code=201, response_model=SubscriptionCreated)
 async def create_subscription(request: Request, principal: Admin, body: SubscriptionRequest) -> Any:
-    """Subscribe a URL to event types; the answer holds the signing secret, this once."""
+    """Subscribe a URL to event types; the answer holds the signing secret, this once.
+
+    A target the SSRF guard refuses is 400 ``bad_request``; plain ``http`` to an address that is
+    not loopback is 400 ``insecure_target`` (events carry customers' messages: https only).
+    """
     runtime = request.app.state.runtime
-    await asyncio.to_thread(check_target, body.url, networks(runtime.settings.webhooks.allowed_networks))
+    try:
+        await asyncio.to_thread(check_target, body.url, networks(runtime.settings.webhooks.allowed_networks))
+    except InsecureTargetError as exc:
+        return error_response(400, "insecure_target", str(exc))
     row = new_subscription(url=body.url, event_types=body.event_types, description=body.description,
                            created_at=now_rfc3339())
     await runtime.store.transact(lambda tx: tx.save_subscription(row))

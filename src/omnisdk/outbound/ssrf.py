@@ -6,7 +6,10 @@ address the name resolves to is global (:attr:`ipaddress.IPv4Address.is_global`)
 loopback, private (RFC 1918, unique-local), link-local (169.254/16, where cloud metadata
 services live), shared, reserved or multicast — unless the address is inside one of
 ``[webhooks] allowed_networks``.  The check runs when a subscription is made (400) and again
-before every attempt (a name may be re-pointed later: DNS rebinding).  What remains: the
+before every attempt (a name may be re-pointed later: DNS rebinding).  Plain ``http`` is
+allowed only when every address is loopback (a receiver on the same machine, listed in
+``allowed_networks``): anywhere else the signed events, customers' messages among them, would
+cross the network in clear, so the target must be ``https`` (:func:`check_scheme`).  What remains: the
 resolution here and httpx's own may differ within a TTL; a receiver on a private network needs
 its network listed explicitly.
 """
@@ -24,6 +27,10 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 class UnsafeTargetError(ValueError):
     """A webhook target the SSRF guard refuses (the API answers 400)."""
+
+
+class InsecureTargetError(UnsafeTargetError):
+    """A plain ``http`` target off loopback (the API answers 400, like any refused target)."""
 
 
 def networks(cidrs: Sequence[str]) -> tuple[Network, ...]:
@@ -52,12 +59,28 @@ def check_addresses(host: str, addresses: Sequence[str], allowed: Sequence[Netwo
     if not addresses:
         raise UnsafeTargetError(f"{host} resolves to no address")
     for text in addresses:
-        ip: IPAddress = ipaddress.ip_address(text.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        ip = _ip(text)
         if ip.is_global or any(ip in net for net in allowed):
             continue
         raise UnsafeTargetError(f"{host} resolves to {ip}, a non-public address ([webhooks] allowed_networks)")
+
+
+def _ip(text: str) -> IPAddress:
+    ip: IPAddress = ipaddress.ip_address(text.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip
+
+
+def check_scheme(url: str, addresses: Sequence[str]) -> None:
+    """Raises InsecureTargetError: ``url`` is plain ``http`` and one of ``addresses`` (what its
+    host resolves to) is not loopback."""
+    if urlsplit(url).scheme == "https":
+        return
+    for text in addresses:
+        if not _ip(text).is_loopback:
+            raise InsecureTargetError("a webhook target off loopback must be https (events carry customers' "
+                                      "messages)")
 
 
 def resolve(host: str) -> list[str]:
@@ -74,13 +97,17 @@ def resolve(host: str) -> list[str]:
 
 
 def check_target(url: str, allowed: Sequence[Network]) -> None:
-    """The whole check (blocking: DNS).
+    """The whole check (blocking: DNS): the URL, its addresses, then https off loopback.
 
     Raises:
         UnsafeTargetError: the URL or one of its addresses is refused.
+        InsecureTargetError: plain http to an address that is not loopback.
     """
     host = check_url(url)
-    check_addresses(host, resolve(host), allowed)
+    addresses = resolve(host)
+    check_addresses(host, addresses, allowed)
+    check_scheme(url, addresses)
 
 
-__all__ = ["UnsafeTargetError", "check_addresses", "check_target", "check_url", "networks", "resolve"]
+__all__ = ["InsecureTargetError", "UnsafeTargetError", "check_addresses", "check_scheme", "check_target", "check_url",
+           "networks", "resolve"]

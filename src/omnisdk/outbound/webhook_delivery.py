@@ -13,7 +13,7 @@ Standard Webhooks headers (https://www.standardwebhooks.com/, signed by the
 The decision and the delay are apart: :func:`outcome` says what an answer means (delivered,
 retry, give up), :func:`retry_delay` how long to wait.  A 2xx is delivered; 410 Gone disables
 the subscription at once; any other answer, a timeout, a connection error or an address the
-SSRF guard refuses is retried after ``[webhooks] backoff`` (a longer ``Retry-After`` wins)
+SSRF guard refuses (plain ``http`` off loopback included) is retried after ``[webhooks] backoff`` (a longer ``Retry-After`` wins)
 until ``max_attempts``, then the delivery fails for good.  ``disable_after`` deliveries in a
 row that fail for good disable the subscription (``disabled_reason`` says why); its new
 events are still queued, and re-enabling it (``PUT /v1/subscriptions/{id}/state``) or
@@ -34,7 +34,14 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from omnisdk.events import rfc3339
-from omnisdk.outbound.ssrf import UnsafeTargetError, check_addresses, check_url, networks, resolve
+from omnisdk.outbound.ssrf import (
+    UnsafeTargetError,
+    check_addresses,
+    check_scheme,
+    check_url,
+    networks,
+    resolve,
+)
 from omnisdk.outbound.webhook_settings import WebhookSettings
 from omnisdk.store.base import Store, Transaction
 from omnisdk.store.rows import DeliveryRow, SubscriptionRow
@@ -148,7 +155,9 @@ class WebhookDeliveryWorker:
         assert self._client is not None
         try:
             host = check_url(sub.url)
-            check_addresses(host, await asyncio.to_thread(resolve, host), self._allowed)
+            addresses = await asyncio.to_thread(resolve, host)
+            check_addresses(host, addresses, self._allowed)
+            check_scheme(sub.url, addresses)  # a subscription older than the https rule is held too
         except UnsafeTargetError as exc:
             return row, None, str(exc), None
         at = datetime.fromtimestamp(self.clock(), UTC)

@@ -33,7 +33,7 @@ from omnisdk.errors import PayloadError, SignatureError
 from omnisdk.events import Event
 from omnisdk.outbound import OutboundError, ProviderClient, RetryPolicy
 from omnisdk_webchat import outbound, protocol, sessions, translate
-from omnisdk_webchat.settings import WebchatSettings
+from omnisdk_webchat.settings import WebchatSettings, socket_message_limit
 
 EXAMPLE_SESSION = "v_kJ3qY8pW2sLx5RtN0aZc4F"
 """The session of the shipped recordings: :meth:`WebchatAdapter.sign` signs for it."""
@@ -176,6 +176,11 @@ class WebchatAdapter(ChannelAdapter):
         from omnisdk_webchat.routes import build  # starlette only where routes are served
 
         return build(self, context)
+
+    def socket_message_limit(self) -> int:
+        """``2 × max_frame_bytes + 200``: a frame of ``max_frame_bytes`` escaped in its socket
+        envelope (``{"signature", "frame"}``), what :mod:`omnisdk_webchat.routes` accepts."""
+        return socket_message_limit(self.settings.max_frame_bytes)
 
     # --- outbound -----------------------------------------------------------------------------
 

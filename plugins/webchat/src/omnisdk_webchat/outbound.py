@@ -8,7 +8,9 @@
      "interaction_id": "...", "reply_to": null}
 
 answered ``201 {"id": "wco_<32 hex>"}`` (the same id for the same session and key: a retried
-delivery is shown once), ``400`` for a body it cannot take, ``401`` for a wrong token.
+delivery is shown once; :func:`omnisdk_webchat.protocol.message_id`), ``400`` for a body it
+cannot take, ``401`` for a wrong token, ``503`` (``Retry-After``) while the visitor holds too
+many unacknowledged messages (the outbox retries: the message is kept in its row).
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from omnisdk.adapters import OutboundMessage
-from omnisdk_webchat.protocol import SESSION_ID, VERSION
-from omnisdk_webchat.translate import OUTBOUND_ID_PREFIX
+from omnisdk_webchat.protocol import OUTBOUND_ID_PREFIX, SESSION_ID, VERSION
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 

@@ -37,6 +37,9 @@ VERSION = 1
 SIGNATURE_HEADER = "X-Webchat-Signature"
 SIGNATURE_PREFIX = "v1="
 FRAME_KEY_LABEL = b"webchat/v1 frame-key "
+MESSAGE_ID_LABEL = b"webchat/v1 message-id "
+OUTBOUND_ID_PREFIX = "wco_"
+OUTBOUND_ID = re.compile(r"wco_[0-9a-f]{32}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 SESSION_ID = re.compile(r"v_[A-Za-z0-9_-]{8,120}|u_[A-Za-z0-9_.@+-]{1,100}")
 """Session ids: ``v_<random>`` for an anonymous visitor, ``u_<portal user id>`` for an
@@ -49,6 +52,10 @@ CLOSE_TOO_LARGE = 4413
 CLOSE_BAD_FRAME = 4400
 CLOSE_RATE_LIMITED = 4429
 CLOSE_UNAVAILABLE = 4503
+CLOSE_TOO_SLOW = 4408
+"""The visitor did not read what the gateway sent it in time: reconnect with ``after``."""
+CLOSE_POLICY = 1008
+"""RFC 6455 "policy violation": more open sockets from one client address than allowed."""
 
 
 def frame_key(session_secret: str, session_id: str) -> bytes:
@@ -74,3 +81,27 @@ def compare(expected: str, given: str) -> bool:
 def frame_key_from(encoded: str) -> bytes:
     """The raw frame key from its base64url form (:func:`encode_key`)."""
     return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+
+
+def _message_tag(session_secret: str, session_id: str, digest: str) -> str:
+    mac = hmac.new(session_secret.encode(), MESSAGE_ID_LABEL + f"{session_id}\n{digest}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:16]
+
+
+def message_id(session_secret: str, session_id: str, idempotency_key: str) -> str:
+    """The id of an agent's message delivered to ``session_id`` under ``idempotency_key``:
+    ``wco_`` + 32 lower-case hex, the first 16 SHA-256 of the session and the key (so a retried
+    delivery gets the same id), the last 16 an HMAC-SHA256 tag of the session and those 16
+    under ``session_secret``: the id names its session, so a visitor's receipt can be checked
+    against its own session without any state (:func:`is_message_of`)."""
+    digest = hashlib.sha256(f"{session_id}\n{idempotency_key}".encode()).hexdigest()[:16]
+    return OUTBOUND_ID_PREFIX + digest + _message_tag(session_secret, session_id, digest)
+
+
+def is_message_of(session_secret: str, session_id: str, mid: str) -> bool:
+    """Whether ``mid`` is an agent message id made by :func:`message_id` for ``session_id``
+    (compared in constant time)."""
+    if not OUTBOUND_ID.fullmatch(mid):
+        return False
+    digest, tag = mid[4:20], mid[20:]
+    return hmac.compare_digest(_message_tag(session_secret, session_id, digest).encode(), tag.encode())

@@ -18,10 +18,17 @@ Core side (``Authorization: Bearer <delivery_token>``): ``POST /v1/messages`` (t
 deliveries, :mod:`omnisdk_webchat.outbound`), ``POST /v1/typing`` (``{"session", "state"}``),
 ``GET /v1/sessions/{session}`` (``{"connected", "typing", "seq"}``).
 
-Errors: HTTP 400 (malformed), 401 (token, signature), 403 (origin), 413 (too large), 422
-(attachment refused), 429 (rate), 503 (store or scanner unavailable), each ``{"error":
+Errors: HTTP 400 (malformed), 401 (token, signature), 403 (origin; a receipt of another
+session's message, ``foreign_message``), 413 (too large), 422 (attachment refused), 429 (rate;
+more open connections from one address than ``sockets_per_address``), 503 (store or scanner
+unavailable; the visitor holds ``max_pending`` unacknowledged messages), each ``{"error":
 <reason>}``; on the socket an ``error`` frame, and for what ends the session a close code
-(:mod:`omnisdk_webchat.protocol`: 4400, 4401, 4403, 4413, 4429, 4503).
+(:mod:`omnisdk_webchat.protocol`: 4400, 4401, 4403, 4408, 4413, 4429, 4503, 1008).  Every
+refusal is counted (:meth:`omnisdk.adapters.RouteContext.refused`).
+
+A socket whose visitor does not take a frame within :data:`SEND_TIMEOUT` seconds is closed with
+4408: the frames stay in the hub until acknowledged (:mod:`omnisdk_webchat.hub`), so the visitor
+reconnecting with ``after`` gets every one.
 """
 
 from __future__ import annotations
@@ -44,11 +51,13 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from omnisdk import payloads
 from omnisdk.adapters import RouteContext, WebhookRequest, secret_value
 from omnisdk.errors import PayloadError, SignatureError, WebhookError
-from omnisdk.events import Event, now_rfc3339
+from omnisdk.events import TYPE_MESSAGE_STATUS, Event, now_rfc3339
+from omnisdk.gateway.browser_safety import page_csp
 from omnisdk_webchat import protocol, scanning, sessions
-from omnisdk_webchat.hub import Hub
+from omnisdk_webchat.hub import Hub, MailboxFull
 from omnisdk_webchat.page import sample_page
 from omnisdk_webchat.protocol import SESSION_ID
+from omnisdk_webchat.settings import socket_message_limit
 
 if TYPE_CHECKING:
     from omnisdk_webchat.adapter import WebchatAdapter
@@ -59,6 +68,9 @@ HELLO_TIMEOUT = 10.0
 RATE_PERIOD = 10.0
 """Frames a visitor may send: ``rate_limit`` (default 30) per this many seconds (a token
 bucket), then 429 / close 4429."""
+SEND_TIMEOUT = 10.0
+"""Seconds a frame to the visitor may wait for its socket to take it; then the socket is closed
+with 4408 (the visitor reconnects with ``after`` and misses nothing)."""
 
 
 def _error(status: int, reason: str, **headers: str) -> JSONResponse:
@@ -129,6 +141,28 @@ class Buckets:
         return bucket.take()
 
 
+class Connections:
+    """Open chat connections (sockets, waiting polls) by client address, at most ``limit`` each."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: dict[str, int] = {}
+
+    def take(self, address: str) -> bool:
+        n = self.open.get(address, 0)
+        if n >= self.limit:
+            return False
+        self.open[address] = n + 1
+        return True
+
+    def give(self, address: str) -> None:
+        n = self.open.get(address, 0) - 1
+        if n > 0:
+            self.open[address] = n
+        else:
+            self.open.pop(address, None)
+
+
 class Frames:
     """Checks, commits and answers visitors' frames: the one path both transports share."""
 
@@ -165,6 +199,8 @@ class Frames:
         await self.context.deliver(events, request.received_at)  # durable before the ack
         for event in events:
             self._echo(session.sid, event)
+            if event.type == TYPE_MESSAGE_STATUS:  # the visitor has that agent message
+                self.hub.receipt(session.sid, (event.data or {}).get("message_id", ""))
         return {"v": 1, "type": "ack", "id": doc.get("id"), "events": len(events)}
 
     def _echo(self, sid: str, event: Event) -> None:
@@ -183,13 +219,14 @@ class RateLimited(Exception):
 
 
 def _refusal(exc: BaseException) -> tuple[int, str, int]:
-    """``(HTTP status, reason, close code)`` for a refused frame."""
+    """``(HTTP status, reason, close code)`` for a refused frame (a ``WebhookError``'s own status:
+    403 ``foreign_message`` for a receipt of another session's message)."""
     if isinstance(exc, SignatureError):
         return 401, exc.reason, protocol.CLOSE_BAD_TOKEN
-    if isinstance(exc, PayloadError):
+    if isinstance(exc, PayloadError) and exc.status == 400:
         return (413 if "above the limit" in str(exc) else 400), exc.reason, protocol.CLOSE_BAD_FRAME
     if isinstance(exc, WebhookError):
-        return exc.status, exc.reason, protocol.CLOSE_BAD_FRAME
+        return exc.status, exc.public_reason, protocol.CLOSE_BAD_FRAME
     if isinstance(exc, scanning.ScanRefused):
         return 422, "attachment_refused", protocol.CLOSE_BAD_FRAME
     if isinstance(exc, RateLimited):
@@ -200,10 +237,15 @@ def _refusal(exc: BaseException) -> tuple[int, str, int]:
 def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
     """The routes of one account (see the module docstring)."""
     settings = adapter.settings
-    hub = Hub(max_sessions=settings.max_sessions)
-    frames = Frames(adapter, context, hub)
     secret = secret_value(settings.session_secret)
+    hub = Hub(secret, max_sessions=settings.max_sessions, max_pending=settings.max_pending)
+    frames = Frames(adapter, context, hub)
     delivery_token = secret_value(settings.delivery_token)
+    connections = Connections(settings.sockets_per_address)
+
+    def refused(status: int, reason: str) -> JSONResponse:
+        context.refused(reason, status)
+        return _error(status, reason, **({"Retry-After": "5"} if status in (429, 503) else {}))
 
     def session_answer(token: str, session: sessions.Session) -> JSONResponse:
         key = protocol.encode_key(protocol.frame_key(secret, session.sid))
@@ -221,7 +263,8 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
     opened = Buckets(settings.sessions_per_minute, 60.0, 100_000)  # new sessions per client address
 
     async def new_session(request: Request) -> Response:
-        if not opened.take(request.client.host if request.client else "?"):
+        if not opened.take(address(request)):
+            context.refused("rate_limited", 429)
             return _error(429, "rate_limited", **{"Retry-After": "10"})
         try:
             doc = await body_json(request)
@@ -243,9 +286,9 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
             token, session = sessions.issue(settings, adapter.account, now)
             return session_answer(token, session)
         except SignatureError as exc:
-            return _error(401, exc.reason)
+            return refused(401, exc.reason)
         except PayloadError as exc:
-            return _error(400, exc.reason)
+            return refused(400, exc.reason)
 
     def bearer(request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
@@ -255,19 +298,19 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
         try:
             body = await read_body(request, settings.max_frame_bytes)
         except BodyTooLarge:
-            return _error(413, "payload_too_large")
+            return refused(413, "payload_too_large")
         except PayloadError:
-            return _error(400, "bad_request")
+            return refused(400, "bad_request")
         token, signature = bearer(request), request.headers.get(protocol.SIGNATURE_HEADER, "")
         if token is None:
-            return _error(401, "bad_signature")
+            return refused(401, "bad_signature")
         try:
             answer = await frames.accept(str(request.url), token, signature, body)
         except Exception as exc:
             status, reason, _ = _refusal(exc)
             if status == 503:
                 log.warning("webchat frame not committed: %s", type(exc).__name__)
-            return _error(status, reason, **({"Retry-After": "5"} if status in (429, 503) else {}))
+            return refused(status, reason)
         return JSONResponse(answer, 202)
 
     async def poll(request: Request) -> Response:
@@ -280,16 +323,36 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
             if after < 0:
                 raise ValueError
         except SignatureError as exc:
-            return _error(401, exc.reason)
+            return refused(401, exc.reason)
         except ValueError:
-            return _error(400, "bad_request")
-        out = await hub.wait(session.sid, after, settings.poll_timeout)
+            return refused(400, "bad_request")
+        hub.acknowledge(session.sid, after)  # the visitor has everything up to after
+        client = address(request)
+        if not connections.take(client):
+            return refused(429, "too_many_connections")
+        try:
+            out = await hub.wait(session.sid, after, settings.poll_timeout)
+        finally:
+            connections.give(client)
         return JSONResponse({"frames": out, "seq": hub.box(session.sid).seq}, headers={"Cache-Control": "no-store"})
 
     async def socket(ws: WebSocket) -> None:
+        client = address(ws)
+        if not connections.take(client):
+            await ws.accept()
+            context.refused("too_many_connections", 429)
+            await ws.close(protocol.CLOSE_POLICY, "too many chat connections from this address")
+            return
+        try:
+            await _socket(ws)
+        finally:
+            connections.give(client)
+
+    async def _socket(ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
         await ws.accept()  # then close with a typed code (a refusal before accept is a bare HTTP 403)
         if settings.allowed_origins and origin not in settings.allowed_origins:
+            context.refused("forbidden_origin", 403)
             await ws.close(protocol.CLOSE_FORBIDDEN_ORIGIN)
             return
         try:
@@ -306,19 +369,22 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
             token = doc["token"]
             session = sessions.check(settings, adapter.account, token, time.time())
         except SignatureError:
+            context.refused("bad_signature", 401)
             await ws.close(protocol.CLOSE_BAD_TOKEN)
             return
         except (PayloadError, TimeoutError, KeyError, UnicodeDecodeError):
+            context.refused("bad_request", 400)
             await ws.close(protocol.CLOSE_BAD_FRAME)
             return
         except WebSocketDisconnect:
             return
+        hub.acknowledge(session.sid, after)  # the visitor has everything up to after
         box = hub.box(session.sid)
         box.sockets += 1
         await ws.send_json({"v": 1, "type": "welcome", "session": session.sid, "seq": box.seq})
         pusher = asyncio.create_task(_push(ws, hub, session.sid, after))
         try:
-            await _receive(ws, frames, token, settings.max_frame_bytes)
+            await _receive(ws, frames, token, settings.max_frame_bytes, context)
         finally:
             box.sockets -= 1
             pusher.cancel()
@@ -346,9 +412,12 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
                 raise PayloadError("webchat: text or media")
         except PayloadError as exc:
             return _error(400, exc.reason)
-        mid, _new = hub.deliver(sid, key, {
-            "v": 1, "type": "message", "direction": "outbound", "text": text, "at": now_rfc3339(),
-            "media": [m for m in media if isinstance(m, dict)], "interaction_id": doc.get("interaction_id")})
+        try:
+            mid, _new = hub.deliver(sid, key, {
+                "v": 1, "type": "message", "direction": "outbound", "text": text, "at": now_rfc3339(),
+                "media": [m for m in media if isinstance(m, dict)], "interaction_id": doc.get("interaction_id")})
+        except MailboxFull:  # kept by the outbox (its row is in the store), which retries
+            return refused(503, "mailbox_full")
         return JSONResponse({"id": mid}, 201)
 
     async def agent_typing(request: Request) -> Response:
@@ -377,7 +446,17 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
                             headers={"Cache-Control": "public, max-age=300"})
 
     async def page(request: Request) -> Response:
-        return HTMLResponse(sample_page(adapter.account))
+        host = request.headers.get("host", "")
+        sockets = ("wss://" if request.url.scheme == "https" else "ws://") + host
+        try:  # the page's own socket, for browsers whose 'self' does not cover ws(s)
+            csp = page_csp(connect=[sockets], frame_ancestors=settings.frame_ancestors, inline_styles=True)
+        except ValueError:  # a Host that is no host name: 'self' alone
+            csp = page_csp(frame_ancestors=settings.frame_ancestors, inline_styles=True)
+        return HTMLResponse(sample_page(adapter.account), headers={"Content-Security-Policy": csp})
+
+    def address(conn: Request | WebSocket) -> str:
+        """The client's address (the proxy's, unless ``[gateway] trusted_proxies`` names it)."""
+        return conn.client.host if conn.client else "?"
 
     return [
         Route("/", page, methods=["GET"]),
@@ -393,16 +472,26 @@ def build(adapter: WebchatAdapter, context: RouteContext) -> list[Any]:
 
 
 async def _push(ws: WebSocket, hub: Hub, sid: str, after: int) -> None:
-    """Send the mailbox's frames after ``after`` to the socket, as they come."""
+    """Send the mailbox's frames after ``after`` to the socket, as they come; a frame the socket
+    does not take within :data:`SEND_TIMEOUT` seconds closes it with 4408 (nothing is lost: the
+    hub keeps what the visitor has not acknowledged)."""
     seq = after
     while ws.application_state == WebSocketState.CONNECTED:
         out = await hub.wait(sid, seq, 30.0)
         for frame in out:
-            await ws.send_json(frame)
+            try:
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    await ws.send_json(frame)
+            except TimeoutError:
+                log.info("webchat: a visitor's socket is too slow, closed (4408)")
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(1.0):
+                        await ws.close(protocol.CLOSE_TOO_SLOW)
+                return
             seq = frame["seq"]
 
 
-async def _receive(ws: WebSocket, frames: Frames, token: str, max_frame_bytes: int) -> None:
+async def _receive(ws: WebSocket, frames: Frames, token: str, max_frame_bytes: int, context: RouteContext) -> None:
     """Read signed frames until the visitor leaves; answer each with ``ack`` or ``error``."""
     url = str(ws.url)
     while True:
@@ -414,9 +503,11 @@ async def _receive(ws: WebSocket, frames: Frames, token: str, max_frame_bytes: i
             return
         text = message.get("text")
         if text is None:
+            context.refused("bad_request", 400)
             await ws.close(protocol.CLOSE_BAD_FRAME)
             return
-        if len(text) > max_frame_bytes * 2 + 200:  # the frame, escaped in its envelope
+        if len(text) > socket_message_limit(max_frame_bytes):  # the frame, escaped in its envelope
+            context.refused("payload_too_large", 413)
             await ws.close(protocol.CLOSE_TOO_LARGE)
             return
         try:
@@ -429,6 +520,7 @@ async def _receive(ws: WebSocket, frames: Frames, token: str, max_frame_bytes: i
             status, reason, code = _refusal(exc)
             if status == 503:
                 log.warning("webchat frame not committed: %s", type(exc).__name__)
+            context.refused(reason, status)
             await ws.send_json({"v": 1, "type": "error", "status": status, "error": reason})
             if status in (401, 413, 429):
                 await ws.close(protocol.CLOSE_TOO_LARGE if status == 413 else code)

@@ -12,7 +12,9 @@ There is no third-party provider: the "provider" is this plugin's own widget pro
   chat (the ingress under ``serve --split``), default ``http://127.0.0.1:8080``.
 - ``identity_key`` / ``identity_algorithm``: the portal's key for identified visitors: a
   shared secret for ``HS256``, a PEM public key for ``RS256`` / ``ES256``.
+- ``frame_ancestors``: origins allowed to frame the chat's pages (CSP ``frame-ancestors``).
 - limits: ``session_ttl`` (seconds), ``max_frame_bytes``, ``max_attachment_bytes``,
+  ``sockets_per_address``, ``max_pending`` (unacknowledged agent messages per session),
   ``attachment_types`` (MIME types allowed), ``virus_scan`` (``"module:function"``, a callable
   ``(data: bytes, mime_type: str, filename: str | None) -> bool``; default: allow).
 """
@@ -21,12 +23,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from omnisdk.adapters import AccountSettings
+from omnisdk.urls import check_origins
 
 DEFAULT_DELIVERY_URL = "http://127.0.0.1:8080"
 """The gateway's default bind (``[gateway] port`` 8080): one process serving chat and core."""
+
+def socket_message_limit(max_frame_bytes: int) -> int:
+    """The largest socket message carrying a frame of ``max_frame_bytes`` (bytes): the frame as
+    a JSON string (each byte escaped at most to two) in its ``{"signature", "frame"}`` envelope."""
+    return max_frame_bytes * 2 + 200
+
 
 DEFAULT_ATTACHMENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain")
 
@@ -66,6 +75,21 @@ class WebchatSettings(AccountSettings):
     sessions_per_minute: int = Field(30, ge=1, le=100_000, description="New sessions one client address may "
                                      "open per minute (POST /session); more get 429. Behind a proxy every "
                                      "visitor shares its address: raise it there.")
+    sockets_per_address: int = Field(20, ge=1, le=100_000, description="Chat connections (WebSockets and "
+                                     "waiting long-polls) one client address may hold open at once; beyond "
+                                     "it a socket is closed with 1008, a poll answered 429. Behind a proxy "
+                                     "every visitor shares its address: raise it there (or trust the "
+                                     "proxy: [gateway] trusted_proxies).")
+    max_pending: int = Field(1000, ge=1, le=100_000, description="Agent messages one session may hold "
+                             "unacknowledged by the visitor; the next delivery is answered 503 and the "
+                             "outbox retries it (never dropped).")
+    frame_ancestors: tuple[str, ...] = Field((), description="Origins (http(s)://host[:port]) allowed to "
+                                             "frame the chat's pages (CSP frame-ancestors); empty: none.")
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_origins(value)
 
     @model_validator(mode="after")
     def _key_shape(self) -> WebchatSettings:

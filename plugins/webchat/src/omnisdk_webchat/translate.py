@@ -3,7 +3,9 @@
 - ``message`` → ``io.omnisdk.message.received`` (kind ``text``, or ``media`` with attachments);
   id and ``message_id`` ``<session id>:<client id>``;
 - ``receipt`` → ``io.omnisdk.message.status`` (``delivered`` or ``read`` of an agent's message),
-  id ``<message id>:<status>``;
+  id ``<message id>:<status>``; only of a message delivered to the frame's own session (the id
+  carries a tag of its session: :func:`omnisdk_webchat.protocol.is_message_of`), else
+  :class:`ForeignMessageError` (403 ``foreign_message``);
 - ``survey`` → ``io.omnisdk.survey.answered`` (kept once in the interaction's
   ``context["survey"]``, never in the transcript);
 - ``typing`` → no event (ephemeral: relayed live, never stored).
@@ -19,11 +21,18 @@ import hashlib
 from typing import Any
 
 from omnisdk import payloads
+from omnisdk.adapters import secret_value
 from omnisdk.errors import PayloadError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, TYPE_MESSAGE_STATUS, TYPE_SURVEY_ANSWERED, Event
 from omnisdk.model import conversation_key
 from omnisdk.model.addresses import Channel
-from omnisdk_webchat.protocol import CLIENT_ID, SESSION_ID, VERSION
+from omnisdk_webchat.protocol import (
+    CLIENT_ID,
+    OUTBOUND_ID_PREFIX,
+    SESSION_ID,
+    VERSION,
+    is_message_of,
+)
 from omnisdk_webchat.sessions import Session
 from omnisdk_webchat.settings import WebchatSettings
 
@@ -31,7 +40,17 @@ CHANNEL = Channel.CHAT
 MAX_ATTACHMENTS = 4
 MEDIA_TYPES = {"image": "image", "application/pdf": "document", "text": "document", "audio": "audio", "video": "video"}
 RECEIPT_STATUSES = ("delivered", "read")
-OUTBOUND_ID_PREFIX = "wco_"
+__all__ = ["OUTBOUND_ID_PREFIX", "ForeignMessageError", "attachment", "frame_session", "frame_type", "media_type",
+           "parse"]
+
+
+class ForeignMessageError(PayloadError):
+    """A visitor's receipt names an agent message that was not delivered to its own session
+    (403 ``foreign_message``; nothing stored).  A :class:`PayloadError`, the one error
+    ``parse()`` may raise."""
+
+    status = 403
+    reason = "foreign_message"
 
 
 def media_type(mime: str) -> str:
@@ -76,6 +95,7 @@ def parse(body: bytes, *, token: Session | None, settings: WebchatSettings, sour
     Raises:
         PayloadError: malformed frame, unknown type, a text or attachment over its limit, an
             attachment type not in ``attachment_types``, bad base64.
+        ForeignMessageError: a receipt of a message of another session.
     """
     try:
         doc, kind = frame_type(body, settings.max_frame_bytes)
@@ -170,6 +190,8 @@ def _receipt(doc: dict[str, Any], session: Session, settings: WebchatSettings, s
         raise PayloadError("webchat: receipt.message_id names an agent message (wco_...)")
     if status not in RECEIPT_STATUSES:
         raise PayloadError("webchat: receipt.status is 'delivered' or 'read'")
+    if not is_message_of(secret_value(settings.session_secret), session.sid, mid):
+        raise ForeignMessageError("webchat: the receipt names a message of another session")
     data = {"message_id": mid, "channel": CHANNEL, "status": status, "provider_status": status,
             "customer": session.sid, "business": settings.business, "at": received_at}
     return Event(id=f"{mid}:{status}", source=source, type=TYPE_MESSAGE_STATUS, data=data, time=received_at,
