@@ -27,6 +27,49 @@ JSON answer, the ``rejected.<reason>`` counters and the metrics' ``reason`` labe
 WEBHOOK_REASONS: frozenset[str] = frozenset(get_args(WebhookReason))
 """:data:`WebhookReason` as a set."""
 
+WEBHOOK_REASON_MEANINGS: dict[str, tuple[int, str]] = {
+    "bad_request": (400, "the request is wrong in a way no other code names (the default of `WebhookError`, "
+                    "and the code a plugin's own unknown reason is answered with)"),
+    "not_found": (404, "no such plugin, or no such account of it (`UnknownTargetError`)"),
+    "method_not_allowed": (405, "a method the adapter's webhooks do not use (not POST, nor a GET it handshakes "
+                           "or lists in `webhook_methods`)"),
+    "payload_too_large": (413, "the body is over the adapter's `max_body_bytes` (`PayloadTooLargeError`)"),
+    "client_disconnected": (400, "the sender closed the connection before the whole body arrived"),
+    "plugin_error": (400, "the plugin raised something other than a `WebhookError`, or returned invalid "
+                     "events: a contract breach, logged with its traceback"),
+    "store_unavailable": (503, "the store could not commit the events (with `Retry-After`; the provider "
+                          "retries, nothing is lost)"),
+    "foreign_business_address": (403, "an event names a business address the account does not own "
+                                 "(`business_addresses()`); nothing of the webhook is stored"),
+    "request_timeout": (408, "the body did not arrive within `[gateway] body_timeout` seconds "
+                        "(`RequestTimeoutError`; the connection is closed)"),
+    "too_many_bodies": (503, "`[gateway] max_concurrent_bodies` bodies are already arriving "
+                        "(`GatewayBusyError`, with `Retry-After`)"),
+    "bad_signature": (401, "the signature or token does not verify (the default of `SignatureError`)"),
+    "missing_signature": (401, "the signature header (or token) is absent"),
+    "malformed_signature": (401, "the signature is not in the scheme's form (wrong prefix, length, "
+                            "encoding)"),
+    "stale_signature": (401, "the signature's timestamp is outside the scheme's tolerance of the receive "
+                        "time (a replay, or a clock far off)"),
+    "bad_verify_token": (401, "the GET handshake's verify token is wrong"),
+    "bad_handshake": (400, "the GET handshake lacks a parameter or has a bad one (mode, challenge)"),
+    "malformed_payload": (400, "the body is not what the provider documents: invalid, truncated, too deep "
+                          "(the default of `PayloadError`)"),
+    "missing_field": (400, "a field the provider always sends is absent"),
+    "unknown_status": (400, "a delivery status word the provider does not document"),
+    "unknown_type": (400, "an event or message type the provider does not document, where the plugin "
+                     "cannot keep it as an unsupported or notice event"),
+    "unknown_charset": (400, "a text declared in a character set the plugin cannot decode"),
+    "unsupported_object": (400, "a webhook for another product of the provider (Messenger's `object` is "
+                           "not `page`)"),
+    "unsupported_content_type": (400, "a body of a content type the adapter does not read"),
+}
+"""What each of :data:`WEBHOOK_REASONS` means: ``{code: (the HTTP status it is answered with,
+what it means)}``.  A code refined by a plugin is answered with its error class's status
+(``SignatureError`` 401, ``PayloadError`` 400).  ``docs/plugin-contract.md`` renders it
+(``python -m omnisdk.catalog hooks docs/plugin-contract.md``); a test checks that it covers
+every code and nothing else."""
+
 
 class OmniError(Exception):
     """Base class of every omnisdk error."""

@@ -194,6 +194,14 @@ class NoRelease(KitCC):
         return None
 
 
+class SignsBodyAndNewline(KitCC):
+    """Defect: signs the body followed by a newline; verify() compares with sign(), so the two
+    agree and only the platform's own signed request (the provider vector) is refused."""
+
+    def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
+        return super().sign(url, body + b"\n", content_type)  # verify() checks against sign()
+
+
 # --- CTI -----------------------------------------------------------------------------------
 
 STATES = {"ringing": CallState.RINGING, "in-progress": CallState.ANSWERED, "on-hold": CallState.HELD,
@@ -302,3 +310,11 @@ class NationalNumbers(KitVoice):
 
     def call_body(self, call: OutboundCall) -> dict[str, Any]:
         return {**super().call_body(call), "to": call.to.lstrip("+"), "from": call.from_.lstrip("+")}
+
+
+class SignsUrlAndBody(KitVoice):
+    """Defect: signs the URL followed by the body, where the platform signs the body alone;
+    verify() compares with sign(), so only the provider vector is refused."""
+
+    def sign(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
+        return super().sign(url, url.encode() + body, content_type)  # verify() checks against sign()

@@ -68,7 +68,7 @@ class ChannelAdapterSuite(RecordingChecks, SignatureChecks, VectorChecks, Forger
             recorded inbound message.
         fuzz_examples: hypothesis examples per fuzz test (default 50).
         provider_vectors: file of requests signed by the provider or its SDK, with provenance
-            (``signature.provider_vectors``); default ``<recordings_dir>/vectors.json``.
+            (``signature.provider_vectors``); default the ``*.json`` of ``<recordings_dir>/vectors/``.
         signature_scheme: the published scheme the provider signs with, if any: ``"meta_sha256"``,
             ``"twilio"``, ``"line"`` or ``"standard_webhooks"`` (``signature.published_scheme``).
         signing_secrets: names of the account settings that key the signature; default: the

@@ -3,7 +3,8 @@
 :class:`~omnisdk.testkit.CTIConnectorSuite`.
 
 A connector receives webhooks like a channel adapter, so :class:`ConnectorSuite` reuses the
-channel suite's recording, signature, redelivery and parse tests (same rule ids) on a
+channel suite's recording, signature, provider-vector and published-scheme, redelivery and
+parse tests (same rule ids, the same test code) on a
 :class:`~omnisdk.testkit.channel.fixture.ChannelFixture` built from ``connector``, and adds a
 secrets test that also exercises the connector's API calls.
 
@@ -40,6 +41,7 @@ from omnisdk.testkit.channel.forgeries import ForgeryChecks
 from omnisdk.testkit.channel.purity import PurityChecks
 from omnisdk.testkit.channel.recordings import RecordingChecks
 from omnisdk.testkit.channel.signatures import SignatureChecks
+from omnisdk.testkit.channel.vectors import VectorChecks
 from omnisdk.testkit.checks.leaks import leaks, secret_values, with_other_secrets
 from omnisdk.testkit.checks.provider_api import API_BASE, Reply, provider_clock
 from omnisdk.testkit.checks.signatures import malformed_values
@@ -230,8 +232,8 @@ async def outcome(awaitable: Awaitable[Any]) -> tuple[Any, BaseException | None]
 _FIXTURES: dict[type, ChannelFixture] = {}
 
 
-class ConnectorSuite(RecordingChecks, SignatureChecks, ForgeryChecks, RedeliveryChecks, ParseChecks,
-                     PurityChecks, ContractSuite):
+class ConnectorSuite(RecordingChecks, SignatureChecks, VectorChecks, ForgeryChecks, RedeliveryChecks,
+                     ParseChecks, PurityChecks, ContractSuite):
     """Base of the connector suites (not used directly).
 
     Class attributes (only ``connector`` is required):
@@ -244,6 +246,11 @@ class ConnectorSuite(RecordingChecks, SignatureChecks, ForgeryChecks, Redelivery
             setting of the connectors it calls); default :data:`API_BASE`.
         capabilities, tier, fuzz_examples, handshake_query, skip_rules, signing_secrets,
             times_from_payload, redeliveries: as for channels.
+        provider_vectors, signature_scheme: as for channels (rules
+            ``signature.provider_vectors`` and ``signature.published_scheme``, the channel
+            suite's own tests, :mod:`omnisdk.testkit.channel.vectors`): requests the platform
+            signed, shipped with provenance in ``<recordings_dir>/vectors/``, and the published
+            scheme the platform signs with, if the kit has a signer for it.
     """
 
     _omnisdk_kit_class: ClassVar[bool] = True
@@ -264,6 +271,8 @@ class ConnectorSuite(RecordingChecks, SignatureChecks, ForgeryChecks, Redelivery
     signing_secrets: ClassVar[Collection[str] | None] = None
     times_from_payload: ClassVar[bool] = True
     redeliveries: ClassVar[Mapping[str, str]] = {}
+    provider_vectors: ClassVar[Path | str | None] = None
+    signature_scheme: ClassVar[str | None] = None
 
     @classmethod
     def fixture(cls) -> ChannelFixture:

@@ -20,8 +20,8 @@ SHARED_RULE_IDS = (
     "signature.missing", "signature.forged", "signature.malformed", "signature.constant_time",
     "signature.one_secret", "signature.one_change", "signature.no_oracle",
     "dedupe.redelivery", "dedupe.whole_event", "events.unique_ids", "parse.pure",
-    "parse.malformed", "secrets.redacted", "parse.fuzz", "handshake.verified",
-    "events.attributes", "recordings.pinned",
+    "parse.malformed", "secrets.redacted", "parse.fuzz", "signature.provider_vectors",
+    "signature.published_scheme", "handshake.verified", "events.attributes", "recordings.pinned",
 )
 """Channel rules every connector suite checks too (webhooks, secrets, recordings)."""
 
