@@ -41,6 +41,8 @@ WEBHOOK_REASON_MEANINGS: dict[str, tuple[int, str]] = {
                           "retries, nothing is lost)"),
     "foreign_business_address": (403, "an event names a business address the account does not own "
                                  "(`business_addresses()`); nothing of the webhook is stored"),
+    "foreign_message": (403, "an event names a message of another conversation (a web chat visitor's "
+                        "receipt for a message id its session was not given); nothing is stored"),
     "request_timeout": (408, "the body did not arrive within `[gateway] body_timeout` seconds "
                         "(`RequestTimeoutError`; the connection is closed)"),
     "too_many_bodies": (503, "`[gateway] max_concurrent_bodies` bodies are already arriving "
