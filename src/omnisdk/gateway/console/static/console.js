@@ -9,6 +9,7 @@ const ACTIVE = ["offered", "work_in_progress", "on_hold", "wrap_up"];
 const state = {
   config: { oidc: null, wrap_up_codes: [], default_wrap_up_code: null },
   me: null, items: new Map(), cases: new Map(), current: null, selected: null, flagged: new Set(), lastEventId: null, stream: null,
+  caseId: null, caseInteractions: new Set(),
 };
 
 class ApiError extends Error {
@@ -231,8 +232,8 @@ async function renderConversation() {
   $("messages").replaceChildren(...doc.messages.map((m) => messageItem(m, i, botUntil(i, doc.history))));
   $("messages").scrollTop = $("messages").scrollHeight;
   $("call").hidden = i.channel !== "voice";
-  renderCase(i.case_id);
   $("summary").textContent = "";
+  renderCase(i.case_id).catch((exc) => showError("action-error", exc));
   renderLists();
   loadOthers(i).catch(() => $("others").replaceChildren());
 }
@@ -284,11 +285,52 @@ function transfer() {
   act(state.selected, "transfer", kind === "queue" ? { to_queue: name } : { to_agent: name });
 }
 
-function renderCase(caseId) {
-  // The case form: the case this interaction opened or was linked to (as the API answered it).
-  const c = caseId ? state.cases.get(caseId) : null;
+async function renderCase(caseId) {
+  // The case form and the case view: GET /v1/cases/{id} (state, history, every linked
+  // interaction with its messages: the chat it was opened from, the mail of its resolution …).
+  state.caseId = caseId || null;
+  let c = caseId ? state.cases.get(caseId) : null;
+  if (caseId) {
+    try { c = keepCase(await api(`/cases/${encodeURIComponent(caseId)}`)); } catch (exc) { if (!c) showError("action-error", exc); }
+  }
+  if (state.caseId !== (caseId || null)) return; // another conversation was opened meanwhile
   $("case-info").textContent = c ? `Case ${c.number} · ${c.subject} · ${c.state}` : caseId ? `Linked to case ${short(caseId)}` : "";
   $("case-form").hidden = !c;
+  $("resolution-form").hidden = !c || !["new", "in_progress"].includes(c.state);
+  $("case-view").hidden = !(c && c.interactions);
+  state.caseInteractions = new Set(c && c.interactions ? c.interactions.map((x) => x.id) : []);
+  if (!c || !c.interactions) return;
+  const to = $("resolution-to");
+  if (!to.value) to.value = (c.contacts || [])[0] || (c.customer.includes("@") ? c.customer : "");
+  $("case-view-title").textContent = `Case ${c.number}: ${c.subject}`;
+  $("case-history").replaceChildren(...(c.state_history || []).map((h) => el("li", {
+    text: `${h.at} · ${h.from_state} → ${h.to_state} · by ${h.by}${h.note ? " · " + h.note : ""}` })));
+  $("case-interactions").replaceChildren(...c.interactions.map((x) => el("section", { class: "case-inter" },
+    el("h4", { text: `${x.channel} · ${x.direction} · ${x.state} · ${x.customer} · ${short(x.id)}` }),
+    x.readable ? el("ol", { class: "case-messages" }, ...x.messages.map((m) => messageItem(m, x, null)))
+      : el("p", { class: "muted", text: "outside your queues" }))));
+}
+
+let caseTimer = null;
+function soonCase() {
+  clearTimeout(caseTimer);
+  caseTimer = setTimeout(() => { if (state.caseId) renderCase(state.caseId).catch(() => {}); }, 100);
+}
+
+async function sendResolution(event) {
+  event.preventDefault();
+  const c = state.caseId && state.cases.get(state.caseId);
+  const text = $("resolution-text").value.trim();
+  if (!c || !text) return;
+  const to = $("resolution-to").value.trim();
+  showError("action-error", null);
+  try {
+    const doc = await api(`/cases/${encodeURIComponent(c.id)}/resolution`, { method: "POST", body: { text, ...(to ? { to } : {}) } });
+    keepCase(doc.case);
+    $("resolution-text").value = "";
+    await renderCase(c.id);
+    await reloadList();
+  } catch (exc) { showError("action-error", exc); }
 }
 
 function keepCase(c) { state.cases.set(c.id, c); return c; }
@@ -302,7 +344,7 @@ async function moveCase(event) {
   try {
     keepCase(await api(`/cases/${encodeURIComponent(c.id)}/state`, { method: "POST", body: { state: $("case-state").value, ...(note ? { note } : {}) } }));
     $("case-note").value = "";
-    renderCase(c.id);
+    await renderCase(c.id);
   } catch (exc) { showError("action-error", exc); }
 }
 
@@ -366,6 +408,7 @@ function onEvent(ev) {
   if (ev.event === "ready") { $("live").textContent = "live"; return; }
   if (ev.event === "reset") { state.lastEventId = null; soonReload(); return; }
   const data = JSON.parse(ev.data || "{}");
+  if (state.caseInteractions.has(data.interaction_id)) soonCase(); // the open case view shows it too
   if (ev.event === "interaction.state") {
     soonReload();
     if (data.interaction_id === state.selected) renderConversation().catch(() => {});
@@ -417,6 +460,7 @@ function wire() {
   $("do-link").addEventListener("click", linkCase);
   $("do-summary").addEventListener("click", summarize);
   $("case-form").addEventListener("submit", moveCase);
+  $("resolution-form").addEventListener("submit", sendResolution);
   for (const b of document.querySelectorAll("[data-call]")) {
     b.addEventListener("click", () => act(state.selected, `call/${b.dataset.call}`));
   }
