@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 import socket
 from pathlib import Path
 
 import api_access
 import pytest
 import uvicorn
+from mail_server import mail_account, smtp_server, text_of
 
 from omnisdk.config import Settings
 from omnisdk.gateway import create_app
@@ -34,8 +36,11 @@ from omnisdk.runtime import Runtime
 
 webchat = pytest.importorskip("omnisdk_webchat")
 webchat_plugin = pytest.importorskip("omnisdk_webchat.plugin")
+email = pytest.importorskip("omnisdk_email")
+email_plugin = pytest.importorskip("omnisdk_email.plugin")
 CHROMIUM = Path(os.environ.get("OMNISDK_CHROMIUM", "/usr/bin/chromium"))
 ACCOUNT = "acme"
+CUSTOMER_MAIL = "steven.customer@example.net"  # the From of the recorded Gmail reply (reply_gmail)
 
 
 def require_service(name: str, reason: str) -> None:
@@ -67,43 +72,75 @@ async def _wait_for(predicate, timeout: float = 15.0):
     return value
 
 
+def _accept_reply(our_id: str) -> bytes:
+    """The email plugin's recorded Gmail reply (``reply_gmail``, recordings/SOURCES.md) as the
+    customer's answer to our mail ``our_id``: its own Message-ID, In-Reply-To and References
+    naming ours, and ``Accept`` as its first line; nothing else changed."""
+    from omnisdk import recordings
+
+    folder = Path(email.EmailAdapter(ACCOUNT, email.EmailAdapter.example_settings()).recordings)
+    [rec] = [r for r in recordings.load(folder) if r.name == "reply_gmail"]
+    body = re.sub(rb"^Message-ID:[^\r\n]*", b"Message-ID: <accept-4411@mail.example.net>", rec.body, count=1, flags=re.M)
+    body = re.sub(rb"^In-Reply-To:[^\r\n]*", f"In-Reply-To: <{our_id}>".encode(), body, count=1, flags=re.M)
+    body = re.sub(rb"^References:[^\r\n]*", f"References: <{our_id}>".encode(), body, count=1, flags=re.M)
+    return body.replace(b"This is a test for inbox replying to a github message.", b"Accept", 1)
+
+
+async def _post_mail(base: str, runtime: Runtime, body: bytes) -> None:
+    """POST a raw mail to the email account's webhook, signed as the account expects."""
+    import httpx
+
+    url = f"{base}/webhooks/email/{ACCOUNT}"
+    headers = {"content-type": "message/rfc822", **runtime.adapter("email", ACCOUNT).sign(url, body, "message/rfc822")}
+    async with httpx.AsyncClient(timeout=10) as http:
+        resp = await http.post(url, content=body, headers=headers)
+    assert resp.status_code == 200, resp.text
+
+
 @pytest.fixture
 async def gateway(tmp_path):
-    """A gateway (uvicorn, loopback) with one web chat account answered first by the rule bot."""
+    """A gateway (uvicorn, loopback) with one web chat account answered first by the rule bot
+    and one email account (``email/acme``) sending through a real SMTP server on loopback;
+    case links signed, and a customer's accept closes the case.  Yields the base URL, the
+    runtime and the SMTP server's recorder."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     host = PluginHost()
     host.register(webchat_plugin, "webchat")
+    host.register(email_plugin, "email")
     adapter = webchat.WebchatAdapter(ACCOUNT, {**webchat.WebchatAdapter.example_settings(), "api_base_url": base})
     env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
     try:
         settings = Settings(store={"url": f"sqlite:///{tmp_path / 'console.db'}"},
                             gateway={"public_url": base},
+                            lifecycle={"case_links_secret": "console-browser-case-links-secret-0123", "case_accept_closes": True},
                             routing={"queues": [{"name": "support", "virtual_agent": "webchat-rules"}],
-                                     "agents": [{"id": "alice", "capacity": {"chat": 2}}, {"id": "bob"}]})
+                                     "agents": [{"id": "alice", "capacity": {"chat": 2, "email": 2}}, {"id": "bob"}]})
     finally:
         if env_file is not None:
             os.environ["OMNISDK_CONFIG_FILE"] = env_file
-    runtime = Runtime(settings, host=host, adapters={("webchat", ACCOUNT): adapter})
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on", ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield base, runtime
-    finally:
-        server.should_exit = True
-        await task
+    with smtp_server() as (smtp_port, mails):
+        mailer = email.EmailAdapter(ACCOUNT, mail_account(email.EmailAdapter.example_settings(), smtp_port))
+        runtime = Runtime(settings, host=host, adapters={("webchat", ACCOUNT): adapter, ("email", ACCOUNT): mailer})
+        server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
+                                               lifespan="on", ws="websockets-sansio"))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        try:
+            yield base, runtime, mails
+        finally:
+            server.should_exit = True
+            await task
 
 
 async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_visitor_sees_the_reply(gateway, tmp_path):
     _browser_ready()
     from playwright.async_api import async_playwright, expect
 
-    base, runtime = gateway
+    base, runtime, mails = gateway
     key = await api_access.api_key(runtime, "agent", agent="alice", name="alice-console")
     shots = iter(range(1, 100))
 
@@ -208,6 +245,42 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             found = await _wait_for(done)
             assert found.state is S.CLOSED and found.wrap_up_code == "Task created" and found.case_id
             assert found.context["survey"]["score"] == 5
+
+            # 3. the agent sends the resolution from the case by email (the email plugin, SMTP)
+            resolution = agent.get_by_role("form", name="Resolution")
+            await resolution.get_by_label("Resolution").fill("Order 4411 was delivered to your door today.")
+            await resolution.get_by_label("Customer email").fill(CUSTOMER_MAIL)
+            await resolution.get_by_role("button", name="Send resolution by email").click()
+            await expect(agent.locator("#case-info")).to_contain_text("solution_proposed", timeout=15_000)
+            await expect(resolution).to_be_hidden()  # proposed: nothing more to send
+
+            async def resolution_mail():
+                return next((m for m in mails.mails if "Our solution" in str(m["Subject"])), None)
+
+            sent = await _wait_for(resolution_mail)
+            assert sent["To"].addresses[0].addr_spec == CUSTOMER_MAIL
+            assert sent["Subject"] == "Our solution for case CS0000001 [Case:CS0000001]"
+            assert "Order 4411 was delivered to your door today." in text_of(sent)
+            assert f"{base}/links/cases/" in text_of(sent)
+            case_view = agent.get_by_role("log", name="Case interactions")
+            await expect(case_view).to_contain_text("Order 4411 was delivered to your door today.", timeout=15_000)
+            await shot(agent, "agent-resolution-sent")
+
+            # 4. the customer's Accept reply (the recorded Gmail reply, threaded to our mail by
+            # In-Reply-To and References) closes the case; the case shows the chat and the mail
+            our_id = sent["Message-ID"].strip("<>")
+            await _post_mail(base, runtime, _accept_reply(our_id))
+            await expect(agent.locator("#case-info")).to_contain_text("· closed", timeout=15_000)
+            history = agent.get_by_role("list", name="Case history")
+            await expect(history).to_contain_text("solution_proposed → resolved · by customer · the customer replied ACCEPT by mail")
+            await expect(history).to_contain_text("resolved → closed · by core")
+            await expect(case_view).to_contain_text("Where is my parcel?")  # the chat, bot turns and all
+            await expect(case_view).to_contain_text("Bot: Thanks, I am passing order 4411 to an agent.")
+            await expect(case_view).to_contain_text("Sorry about that! Order 4411 arrives tomorrow.")
+            await expect(case_view).to_contain_text("Accept")  # the customer's mail
+            await expect(case_view.locator("h4")).to_have_count(2)
+            await expect(case_view.locator("h4").nth(1)).to_contain_text("email · outbound")
+            await shot(agent, "agent-case-closed")
             # a supervisor signs in on the same browser: queues and agents' occupancy
             supervisor_key = await api_access.api_key(runtime, "supervisor", name="lead-console")
             await agent.get_by_role("button", name="Sign out").click()
@@ -224,7 +297,8 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             await shot(agent, "supervisor-view")
 
             [case] = (await runtime.page_cases(limit=10)).items
-            assert case.state == "in_progress" and inter.id in case.interaction_ids
+            assert case.state == "closed" and inter.id in case.interaction_ids and case.contacts == [CUSTOMER_MAIL]
+            assert [h.to_state for h in case.state_history] == ["in_progress", "solution_proposed", "resolved", "closed"]
             assert errors == []
         finally:
             await browser.close()

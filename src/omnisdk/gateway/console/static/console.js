@@ -307,8 +307,13 @@ async function renderCase(caseId) {
     text: `${h.at} · ${h.from_state} → ${h.to_state} · by ${h.by}${h.note ? " · " + h.note : ""}` })));
   $("case-interactions").replaceChildren(...c.interactions.map((x) => el("section", { class: "case-inter" },
     el("h4", { text: `${x.channel} · ${x.direction} · ${x.state} · ${x.customer} · ${short(x.id)}` }),
-    x.readable ? el("ol", { class: "case-messages" }, ...x.messages.map((m) => messageItem(m, x, null)))
+    x.readable ? el("ol", { class: "case-messages" }, ...x.messages.map((m) => messageItem(m, x, opened(c, x))))
       : el("p", { class: "muted", text: "outside your queues" }))));
+}
+
+function opened(c, x) {
+  // The bot's turns of the interaction the case was opened from, told by the history the case copied.
+  return c.context && c.context.id === x.id ? botUntil(c.context, c.transitions) : null;
 }
 
 let caseTimer = null;
