@@ -67,6 +67,7 @@ async function loadConfig() {
   if (state.config.oidc) {
     $("oidc-box").hidden = false;
     $("issuer").textContent = state.config.oidc.issuer;
+    $("oidc-login-box").hidden = !state.config.oidc.login;
   }
   const codes = $("wrap-code");
   codes.replaceChildren(...state.config.wrap_up_codes.map((c) => el("option", { value: c, text: c })));
@@ -81,6 +82,55 @@ async function signIn(event) {
   sessionStorage.setItem(CRED, JSON.stringify(key ? { kind: "key", value: key } : { kind: "bearer", value: token }));
   $("api-key").value = ""; $("bearer").value = "";
   await start();
+}
+
+// --- sign-in at the identity provider: authorization code + PKCE (RFC 6749 §4.1, RFC 7636) ---
+// The verifier and state live in sessionStorage only for the round trip; the code comes back in
+// the address bar and is removed from it at once; the gateway redeems it (POST /console/oidc/token)
+// so the page never talks to another origin. The access token is kept like a pasted one.
+
+const PKCE = "omnisdk.console.pkce";
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function randomString(n) { return base64url(crypto.getRandomValues(new Uint8Array(n))); }
+
+function redirectUri() { return `${location.origin}/console/`; }
+
+async function oidcLogin() {
+  const login = state.config.oidc && state.config.oidc.login;
+  if (!login) return;
+  const verifier = randomString(32);
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  const flow = { verifier, state: randomString(16) };
+  sessionStorage.setItem(PKCE, JSON.stringify(flow));
+  const q = new URLSearchParams({
+    response_type: "code", client_id: login.client_id, redirect_uri: redirectUri(), scope: login.scope,
+    state: flow.state, code_challenge: challenge, code_challenge_method: "S256", nonce: randomString(16) });
+  const url = new URL(login.authorization_endpoint);
+  for (const [k, v] of q) url.searchParams.set(k, v);
+  location.assign(url.toString());
+}
+
+async function oidcReturn() {
+  // Back from the identity provider: true when this load was its redirect (handled here).
+  const params = new URLSearchParams(location.search);
+  if (!params.has("code") && !params.has("error")) return false;
+  history.replaceState(null, "", "/console/"); // the code leaves the address bar (and history) at once
+  const flow = JSON.parse(sessionStorage.getItem(PKCE) || "null");
+  sessionStorage.removeItem(PKCE);
+  if (params.has("error")) { showError("login-error", `The identity provider refused: ${params.get("error")}`); return true; }
+  if (!flow || params.get("state") !== flow.state) { showError("login-error", "That sign-in did not start here (state mismatch)."); return true; }
+  const resp = await fetch("/console/oidc/token", {
+    method: "POST", headers: { "Content-Type": "application/json" }, cache: "no-store",
+    body: JSON.stringify({ code: params.get("code"), code_verifier: flow.verifier, redirect_uri: redirectUri() }) });
+  const doc = await resp.json();
+  if (!resp.ok) { showError("login-error", doc.detail || doc.error); return true; }
+  sessionStorage.setItem(CRED, JSON.stringify({ kind: "bearer", value: doc.access_token }));
+  await start();
+  return true;
 }
 
 async function start() {
@@ -452,6 +502,7 @@ async function follow() {
 
 function wire() {
   $("login-form").addEventListener("submit", signIn);
+  $("oidc-login").addEventListener("click", () => oidcLogin().catch((exc) => showError("login-error", exc)));
   $("logout").addEventListener("click", signOut);
   for (const t of ["inbox", "ongoing", "supervisor"]) $(`tab-${t}`).addEventListener("click", () => showTab(t));
   $("reply-form").addEventListener("submit", reply);
@@ -474,4 +525,5 @@ function wire() {
 window.omnisdkConsole = { state: () => ({ me: state.me, selected: state.selected, lastEventId: state.lastEventId, flagged: [...state.flagged] }) };
 
 wire();
-loadConfig().then(() => (credential() ? start() : null)).catch((exc) => showError("login-error", exc));
+loadConfig().then(async () => { if (!(await oidcReturn()) && credential()) await start(); })
+  .catch((exc) => showError("login-error", exc));
