@@ -443,3 +443,108 @@ async def test_an_email_and_a_whatsapp_conversation_are_handled_from_the_console
             assert errors == []
         finally:
             await browser.close()
+
+
+@pytest.fixture
+async def oidc_gateway(tmp_path):
+    """A gateway (uvicorn, loopback) whose console signs people in at a fake identity provider
+    (tests/plugins_for_tests/fake_idp.py, its own loopback port): ``[api.oidc]`` and
+    ``[api.oidc.console]`` with the endpoints discovered.  Yields the base URL and the IdP."""
+    from fake_idp import FakeIdP, serve
+
+    port, idp_port = _free_port(), _free_port()
+    base = f"http://127.0.0.1:{port}"
+    idp = FakeIdP(issuer=f"http://127.0.0.1:{idp_port}", client_id="omnisdk-console",
+                  redirect_uris=[f"{base}/console/"],
+                  users={"alice": {"preferred_username": "alice", "roles": ["agent"]}})
+    idp_server, idp_task = await serve(idp.app(), idp_port)
+    env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
+    try:
+        settings = Settings(store={"url": f"sqlite:///{tmp_path / 'oidc.db'}"}, gateway={"public_url": base},
+                            routing={"queues": [{"name": "support"}], "agents": [{"id": "alice"}]},
+                            api={"oidc": {"issuer": idp.issuer, "audience": "omnisdk",
+                                          "agent_claim": "preferred_username",
+                                          "console": {"client_id": "omnisdk-console"}}})
+    finally:
+        if env_file is not None:
+            os.environ["OMNISDK_CONFIG_FILE"] = env_file
+    server = uvicorn.Server(uvicorn.Config(create_app(Runtime(settings)), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield base, idp
+    finally:
+        server.should_exit = True
+        idp_server.should_exit = True
+        await task
+        await idp_task
+
+
+async def test_an_agent_signs_in_at_the_identity_provider_with_pkce(oidc_gateway, tmp_path, caplog):
+    """The console's OIDC sign-in in a real browser: the button sends the agent to the
+    identity provider with an S256 challenge and a state; back on /console/ the code leaves the
+    address bar at once, the gateway redeems it with the verifier, and the access token is kept in
+    sessionStorage only: in no URL the browser requested, in no log line."""
+    _browser_ready()
+    import logging
+
+    from fake_idp import s256
+    from playwright.async_api import async_playwright, expect
+
+    caplog.set_level(logging.DEBUG)
+    base, idp = oidc_gateway
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                           args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            errors: list[str] = []
+            urls: list[str] = []
+            page = await browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda r: urls.append(r.url))
+            page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+            await page.goto(f"{base}/console/")
+            await page.get_by_role("button", name="Sign in with your identity provider").click()
+            await page.wait_for_url(f"{idp.issuer}/authorize?*")
+            [asked] = idp.authorize_requests
+            assert (asked["response_type"], asked["client_id"], asked["redirect_uri"], asked["code_challenge_method"],
+                    asked["scope"]) == ("code", "omnisdk-console", f"{base}/console/", "S256", "openid profile")
+            assert len(asked["state"]) >= 16 and asked["nonce"]
+            await page.screenshot(path=str(tmp_path / "01-identity-provider.png"), full_page=True)
+            await page.get_by_role("button", name="Sign in as alice").click()
+
+            await expect(page.locator("#who")).to_have_text("alice (agent)", timeout=15_000)
+            await expect(page.locator("#live")).to_have_text("live")
+            assert page.url == f"{base}/console/"  # the code and state left the address bar
+            [redeemed] = idp.token_requests
+            assert s256(redeemed["code_verifier"]) == asked["code_challenge"]  # the verifier of that challenge
+            [token] = idp.issued
+            stored = await page.evaluate("() => JSON.parse(sessionStorage.getItem('omnisdk.console.credential'))")
+            assert stored == {"kind": "bearer", "value": token}
+            assert await page.evaluate("() => sessionStorage.getItem('omnisdk.console.pkce')") is None
+            assert await page.evaluate("() => localStorage.length") == 0
+            await page.screenshot(path=str(tmp_path / "02-signed-in.png"), full_page=True)
+
+            await page.reload()  # the tab keeps the sign-in
+            await expect(page.locator("#who")).to_have_text("alice (agent)")
+            await page.get_by_role("button", name="Sign out").click()
+            await expect(page.get_by_role("button", name="Sign in with your identity provider")).to_be_visible()
+            assert await page.evaluate("() => sessionStorage.length") == 0
+
+            # a redirect this tab did not start (a forged or replayed one) signs nobody in
+            await page.goto(f"{base}/console/?code=forged&state=not-ours")
+            await expect(page.locator("#login-error")).to_contain_text("did not start here")
+            assert page.url == f"{base}/console/"
+            assert len(idp.token_requests) == 1
+            assert not [u for u in urls if token in u]  # the token: in no URL at all
+            # the code: only in the identity provider's redirect back to /console/ (one use, PKCE-bound)
+            assert [u for u in urls if redeemed["code"] in u] == [f"{base}/console/?code={redeemed['code']}&state={asked['state']}"]
+            assert token not in caplog.text and redeemed["code_verifier"] not in caplog.text
+            assert errors == []
+        finally:
+            await browser.close()
