@@ -221,3 +221,22 @@ def test_mail_addresses_are_checked_and_lower_cased():
     for bad in ("", "jane", "jane@localhost", "a@b.c, d@e.f", "<jane@example.com>", "jane@example.com\nBcc: x"):
         with pytest.raises(ValueError):
             mail_address(bad)
+
+
+def test_the_address_a_case_knows_contacts_first_then_a_mail_customer_then_an_identified_visitor():
+    from datetime import UTC, datetime
+
+    from omnisdk.lifecycle.case_resolution import known_address
+    from omnisdk.model import Case, MessageRecord
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    # a message of an identified web chat visitor, as omnisdk_webchat.translate stores it (extra.identity)
+    visitor = MessageRecord(message_id="m1", direction="inbound", kind="text", created_at="2026-01-01T00:00:00Z",
+                            body={"text": "hi", "extra": {"identity": {"user_id": "42", "name": "Jane",
+                                                                       "email": "Jane@Example.com"}}})
+    chat = Case(id="c1", number="CS0000001", subject="s", customer="u_42", created_at=now, history=[visitor])
+    assert known_address(chat) == "jane@example.com"
+    assert known_address(chat.model_copy(update={"contacts": ["kept@example.org"]})) == "kept@example.org"
+    assert known_address(chat.model_copy(update={"history": []})) is None  # an anonymous visitor
+    mail = chat.model_copy(update={"customer": "Ann@Example.test", "history": []})
+    assert known_address(mail) == "ann@example.test"
