@@ -154,6 +154,14 @@ async def test_a_whole_lifecycle_through_the_async_client(app, runtime, admin, p
     [waiting] = (await admin.list_interactions(state=["offered", "queued"], agent="bob")).items
     await admin.accept(waiting.id, agent="bob")
     assert (await admin.link_case(waiting.id, "CS0000001")).interaction_ids == [item.id, waiting.id]
+    view = await admin.get_case("CS0000001")  # the case with both interactions and their messages
+    assert [(i.id, i.readable) for i in view.interactions] == [(item.id, True), (waiting.id, True)]
+    assert [h.to_state.value for h in view.state_history] == ["in_progress"]
+    assert view.interactions[0].messages[0].body["text"] == "my router is broken"
+    with pytest.raises(NotFoundError, match="no email account"):  # this gateway has none
+        await admin.send_case_resolution("CS0000001", "Replace the router.", agent="alice")
+    with pytest.raises(NotFoundError):
+        await admin.get_case("CS0000099")
     assert (await admin.wrap_up(waiting.id)).state.value == "wrap_up"
     with pytest.raises(BadRequestError) as bad:
         await admin.close(waiting.id, wrap_up_code="Made up")
@@ -686,7 +694,8 @@ def test_the_client_modules_import_no_server_code():
                 assert not name.startswith(("fastapi", "starlette", "uvicorn", "sse_starlette", "omnisdk.runtime",
                                             "omnisdk.store", "omnisdk.gateway.api", "omnisdk.gateway.app")), (path, name)
                 assert not name.startswith("omnisdk.gateway") or name in (
-                    "omnisdk.gateway.schemas", "omnisdk.gateway.access_schemas", "omnisdk.gateway.call_schemas"), (path, name)
+                    "omnisdk.gateway.schemas", "omnisdk.gateway.access_schemas", "omnisdk.gateway.call_schemas",
+                    "omnisdk.gateway.case_schemas"), (path, name)
 
 
 def test_importing_the_client_imports_no_web_framework_nor_runtime():

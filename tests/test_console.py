@@ -112,5 +112,5 @@ def test_the_console_config_names_the_oidc_issuer_when_people_sign_in_with_token
     rt = Rt()
     rt.settings = settings  # type: ignore[attr-defined]
     doc = console_config(rt)  # type: ignore[arg-type]
-    assert doc["oidc"] == {"issuer": "https://login.example.com/"}
+    assert doc["oidc"] == {"issuer": "https://login.example.com/", "login": None}  # no [api.oidc.console]
     assert "omnisdk" not in str(doc["oidc"])  # the audience and claims stay on the server

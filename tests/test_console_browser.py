@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+import re
 import socket
 from pathlib import Path
 
 import api_access
 import pytest
 import uvicorn
+from mail_server import mail_account, smtp_server, text_of
 
 from omnisdk.config import Settings
 from omnisdk.gateway import create_app
@@ -34,8 +36,11 @@ from omnisdk.runtime import Runtime
 
 webchat = pytest.importorskip("omnisdk_webchat")
 webchat_plugin = pytest.importorskip("omnisdk_webchat.plugin")
+email = pytest.importorskip("omnisdk_email")
+email_plugin = pytest.importorskip("omnisdk_email.plugin")
 CHROMIUM = Path(os.environ.get("OMNISDK_CHROMIUM", "/usr/bin/chromium"))
 ACCOUNT = "acme"
+CUSTOMER_MAIL = "steven.customer@example.net"  # the From of the recorded Gmail reply (reply_gmail)
 
 
 def require_service(name: str, reason: str) -> None:
@@ -67,43 +72,75 @@ async def _wait_for(predicate, timeout: float = 15.0):
     return value
 
 
+def _accept_reply(our_id: str) -> bytes:
+    """The email plugin's recorded Gmail reply (``reply_gmail``, recordings/SOURCES.md) as the
+    customer's answer to our mail ``our_id``: its own Message-ID, In-Reply-To and References
+    naming ours, and ``Accept`` as its first line; nothing else changed."""
+    from omnisdk import recordings
+
+    folder = Path(email.EmailAdapter(ACCOUNT, email.EmailAdapter.example_settings()).recordings)
+    [rec] = [r for r in recordings.load(folder) if r.name == "reply_gmail"]
+    body = re.sub(rb"^Message-ID:[^\r\n]*", b"Message-ID: <accept-4411@mail.example.net>", rec.body, count=1, flags=re.M)
+    body = re.sub(rb"^In-Reply-To:[^\r\n]*", f"In-Reply-To: <{our_id}>".encode(), body, count=1, flags=re.M)
+    body = re.sub(rb"^References:[^\r\n]*", f"References: <{our_id}>".encode(), body, count=1, flags=re.M)
+    return body.replace(b"This is a test for inbox replying to a github message.", b"Accept", 1)
+
+
+async def _post_mail(base: str, runtime: Runtime, body: bytes) -> None:
+    """POST a raw mail to the email account's webhook, signed as the account expects."""
+    import httpx
+
+    url = f"{base}/webhooks/email/{ACCOUNT}"
+    headers = {"content-type": "message/rfc822", **runtime.adapter("email", ACCOUNT).sign(url, body, "message/rfc822")}
+    async with httpx.AsyncClient(timeout=10) as http:
+        resp = await http.post(url, content=body, headers=headers)
+    assert resp.status_code == 200, resp.text
+
+
 @pytest.fixture
 async def gateway(tmp_path):
-    """A gateway (uvicorn, loopback) with one web chat account answered first by the rule bot."""
+    """A gateway (uvicorn, loopback) with one web chat account answered first by the rule bot
+    and one email account (``email/acme``) sending through a real SMTP server on loopback;
+    case links signed, and a customer's accept closes the case.  Yields the base URL, the
+    runtime and the SMTP server's recorder."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     host = PluginHost()
     host.register(webchat_plugin, "webchat")
+    host.register(email_plugin, "email")
     adapter = webchat.WebchatAdapter(ACCOUNT, {**webchat.WebchatAdapter.example_settings(), "api_base_url": base})
     env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
     try:
         settings = Settings(store={"url": f"sqlite:///{tmp_path / 'console.db'}"},
                             gateway={"public_url": base},
+                            lifecycle={"case_links_secret": "console-browser-case-links-secret-0123", "case_accept_closes": True},
                             routing={"queues": [{"name": "support", "virtual_agent": "webchat-rules"}],
-                                     "agents": [{"id": "alice", "capacity": {"chat": 2}}, {"id": "bob"}]})
+                                     "agents": [{"id": "alice", "capacity": {"chat": 2, "email": 2}}, {"id": "bob"}]})
     finally:
         if env_file is not None:
             os.environ["OMNISDK_CONFIG_FILE"] = env_file
-    runtime = Runtime(settings, host=host, adapters={("webchat", ACCOUNT): adapter})
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on", ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield base, runtime
-    finally:
-        server.should_exit = True
-        await task
+    with smtp_server() as (smtp_port, mails):
+        mailer = email.EmailAdapter(ACCOUNT, mail_account(email.EmailAdapter.example_settings(), smtp_port))
+        runtime = Runtime(settings, host=host, adapters={("webchat", ACCOUNT): adapter, ("email", ACCOUNT): mailer})
+        server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
+                                               lifespan="on", ws="websockets-sansio"))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        try:
+            yield base, runtime, mails
+        finally:
+            server.should_exit = True
+            await task
 
 
 async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_visitor_sees_the_reply(gateway, tmp_path):
     _browser_ready()
     from playwright.async_api import async_playwright, expect
 
-    base, runtime = gateway
+    base, runtime, mails = gateway
     key = await api_access.api_key(runtime, "agent", agent="alice", name="alice-console")
     shots = iter(range(1, 100))
 
@@ -208,6 +245,42 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             found = await _wait_for(done)
             assert found.state is S.CLOSED and found.wrap_up_code == "Task created" and found.case_id
             assert found.context["survey"]["score"] == 5
+
+            # 3. the agent sends the resolution from the case by email (the email plugin, SMTP)
+            resolution = agent.get_by_role("form", name="Resolution")
+            await resolution.get_by_label("Resolution").fill("Order 4411 was delivered to your door today.")
+            await resolution.get_by_label("Customer email").fill(CUSTOMER_MAIL)
+            await resolution.get_by_role("button", name="Send resolution by email").click()
+            await expect(agent.locator("#case-info")).to_contain_text("solution_proposed", timeout=15_000)
+            await expect(resolution).to_be_hidden()  # proposed: nothing more to send
+
+            async def resolution_mail():
+                return next((m for m in mails.mails if "Our solution" in str(m["Subject"])), None)
+
+            sent = await _wait_for(resolution_mail)
+            assert sent["To"].addresses[0].addr_spec == CUSTOMER_MAIL
+            assert sent["Subject"] == "Our solution for case CS0000001 [Case:CS0000001]"
+            assert "Order 4411 was delivered to your door today." in text_of(sent)
+            assert f"{base}/links/cases/" in text_of(sent)
+            case_view = agent.get_by_role("log", name="Case interactions")
+            await expect(case_view).to_contain_text("Order 4411 was delivered to your door today.", timeout=15_000)
+            await shot(agent, "agent-resolution-sent")
+
+            # 4. the customer's Accept reply (the recorded Gmail reply, threaded to our mail by
+            # In-Reply-To and References) closes the case; the case shows the chat and the mail
+            our_id = sent["Message-ID"].strip("<>")
+            await _post_mail(base, runtime, _accept_reply(our_id))
+            await expect(agent.locator("#case-info")).to_contain_text("· closed", timeout=15_000)
+            history = agent.get_by_role("list", name="Case history")
+            await expect(history).to_contain_text("solution_proposed → resolved · by customer · the customer replied ACCEPT by mail")
+            await expect(history).to_contain_text("resolved → closed · by core")
+            await expect(case_view).to_contain_text("Where is my parcel?")  # the chat, bot turns and all
+            await expect(case_view).to_contain_text("Bot: Thanks, I am passing order 4411 to an agent.")
+            await expect(case_view).to_contain_text("Sorry about that! Order 4411 arrives tomorrow.")
+            await expect(case_view).to_contain_text("Accept")  # the customer's mail
+            await expect(case_view.locator("h4")).to_have_count(2)
+            await expect(case_view.locator("h4").nth(1)).to_contain_text("email · outbound")
+            await shot(agent, "agent-case-closed")
             # a supervisor signs in on the same browser: queues and agents' occupancy
             supervisor_key = await api_access.api_key(runtime, "supervisor", name="lead-console")
             await agent.get_by_role("button", name="Sign out").click()
@@ -224,7 +297,8 @@ async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_vis
             await shot(agent, "supervisor-view")
 
             [case] = (await runtime.page_cases(limit=10)).items
-            assert case.state == "in_progress" and inter.id in case.interaction_ids
+            assert case.state == "closed" and inter.id in case.interaction_ids and case.contacts == [CUSTOMER_MAIL]
+            assert [h.to_state for h in case.state_history] == ["in_progress", "solution_proposed", "resolved", "closed"]
             assert errors == []
         finally:
             await browser.close()
@@ -366,6 +440,111 @@ async def test_an_email_and_a_whatsapp_conversation_are_handled_from_the_console
             found, history, _ = await runtime.interaction(email_inter.id)
             assert found.state is S.CLOSED and found.wrap_up_code == "Issue resolved"
             assert [h["to_state"] for h in history][-1] == "closed"
+            assert errors == []
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def oidc_gateway(tmp_path):
+    """A gateway (uvicorn, loopback) whose console signs people in at a fake identity provider
+    (tests/plugins_for_tests/fake_idp.py, its own loopback port): ``[api.oidc]`` and
+    ``[api.oidc.console]`` with the endpoints discovered.  Yields the base URL and the IdP."""
+    from fake_idp import FakeIdP, serve
+
+    port, idp_port = _free_port(), _free_port()
+    base = f"http://127.0.0.1:{port}"
+    idp = FakeIdP(issuer=f"http://127.0.0.1:{idp_port}", client_id="omnisdk-console",
+                  redirect_uris=[f"{base}/console/"],
+                  users={"alice": {"preferred_username": "alice", "roles": ["agent"]}})
+    idp_server, idp_task = await serve(idp.app(), idp_port)
+    env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
+    try:
+        settings = Settings(store={"url": f"sqlite:///{tmp_path / 'oidc.db'}"}, gateway={"public_url": base},
+                            routing={"queues": [{"name": "support"}], "agents": [{"id": "alice"}]},
+                            api={"oidc": {"issuer": idp.issuer, "audience": "omnisdk",
+                                          "agent_claim": "preferred_username",
+                                          "console": {"client_id": "omnisdk-console"}}})
+    finally:
+        if env_file is not None:
+            os.environ["OMNISDK_CONFIG_FILE"] = env_file
+    server = uvicorn.Server(uvicorn.Config(create_app(Runtime(settings)), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield base, idp
+    finally:
+        server.should_exit = True
+        idp_server.should_exit = True
+        await task
+        await idp_task
+
+
+async def test_an_agent_signs_in_at_the_identity_provider_with_pkce(oidc_gateway, tmp_path, caplog):
+    """The console's OIDC sign-in in a real browser: the button sends the agent to the
+    identity provider with an S256 challenge and a state; back on /console/ the code leaves the
+    address bar at once, the gateway redeems it with the verifier, and the access token is kept in
+    sessionStorage only: in no URL the browser requested, in no log line."""
+    _browser_ready()
+    import logging
+
+    from fake_idp import s256
+    from playwright.async_api import async_playwright, expect
+
+    caplog.set_level(logging.DEBUG)
+    base, idp = oidc_gateway
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                           args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            errors: list[str] = []
+            urls: list[str] = []
+            page = await browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda r: urls.append(r.url))
+            page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+            await page.goto(f"{base}/console/")
+            await page.get_by_role("button", name="Sign in with your identity provider").click()
+            await page.wait_for_url(f"{idp.issuer}/authorize?*")
+            [asked] = idp.authorize_requests
+            assert (asked["response_type"], asked["client_id"], asked["redirect_uri"], asked["code_challenge_method"],
+                    asked["scope"]) == ("code", "omnisdk-console", f"{base}/console/", "S256", "openid profile")
+            assert len(asked["state"]) >= 16 and asked["nonce"]
+            await page.screenshot(path=str(tmp_path / "01-identity-provider.png"), full_page=True)
+            await page.get_by_role("button", name="Sign in as alice").click()
+
+            await expect(page.locator("#who")).to_have_text("alice (agent)", timeout=15_000)
+            await expect(page.locator("#live")).to_have_text("live")
+            assert page.url == f"{base}/console/"  # the code and state left the address bar
+            [redeemed] = idp.token_requests
+            assert s256(redeemed["code_verifier"]) == asked["code_challenge"]  # the verifier of that challenge
+            [token] = idp.issued
+            stored = await page.evaluate("() => JSON.parse(sessionStorage.getItem('omnisdk.console.credential'))")
+            assert stored == {"kind": "bearer", "value": token}
+            assert await page.evaluate("() => sessionStorage.getItem('omnisdk.console.pkce')") is None
+            assert await page.evaluate("() => localStorage.length") == 0
+            await page.screenshot(path=str(tmp_path / "02-signed-in.png"), full_page=True)
+
+            await page.reload()  # the tab keeps the sign-in
+            await expect(page.locator("#who")).to_have_text("alice (agent)")
+            await page.get_by_role("button", name="Sign out").click()
+            await expect(page.get_by_role("button", name="Sign in with your identity provider")).to_be_visible()
+            assert await page.evaluate("() => sessionStorage.length") == 0
+
+            # a redirect this tab did not start (a forged or replayed one) signs nobody in
+            await page.goto(f"{base}/console/?code=forged&state=not-ours")
+            await expect(page.locator("#login-error")).to_contain_text("did not start here")
+            assert page.url == f"{base}/console/"
+            assert len(idp.token_requests) == 1
+            assert not [u for u in urls if token in u]  # the token: in no URL at all
+            # the code: only in the identity provider's redirect back to /console/ (one use, PKCE-bound)
+            assert [u for u in urls if redeemed["code"] in u] == [f"{base}/console/?code={redeemed['code']}&state={asked['state']}"]
+            assert token not in caplog.text and redeemed["code_verifier"] not in caplog.text
             assert errors == []
         finally:
             await browser.close()

@@ -26,7 +26,8 @@ from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.inbox.transports import TransportRunner
 from omnisdk.lifecycle.agent_initiated import OutboundStart
 from omnisdk.lifecycle.case_links import CaseLinks, LinkError
-from omnisdk.lifecycle.case_states import CaseTexts, answer_link, move_case
+from omnisdk.lifecycle.case_resolution import known_address, mail_address, send_resolution
+from omnisdk.lifecycle.case_states import CaseTexts, answer_link, move_case, texts_of
 from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.profile_links import link_profile
 from omnisdk.lifecycle.transitions import agent_event
@@ -338,9 +339,7 @@ class Runtime:
 
     def case_texts(self) -> CaseTexts:
         """What the customer is told when an agent moves a case (``[lifecycle]`` texts)."""
-        life = self.lifecycle.settings
-        return CaseTexts(life.case_update_text, self.case_links(), life.case_links_text, life.case_closed_text,
-                         life.case_survey_text)
+        return texts_of(self.lifecycle.settings, self.case_links())
 
     async def answer_case_link(self, token: str, score: int | None = None) -> Case:
         """Apply a case link the customer used (accept, reject, survey answer); returns the case.
@@ -353,7 +352,73 @@ class Runtime:
         if links is None:
             raise LinkError("case links are not enabled here")
         case_id, action = links.read(token)
-        return await self.processor.operate(lambda ctx: answer_link(ctx, case_id, action, score))
+        texts, closes = self.case_texts(), self.lifecycle.settings.case_accept_closes
+        case = await self.processor.operate(lambda ctx: answer_link(ctx, case_id, action, score, texts=texts,
+                                                                    closes=closes))
+        self.outbox.wake()
+        return case
+
+    async def send_case_resolution(self, case_id: str, text: str, *, agent: str, to: str | None = None,
+                                   plugin: str | None = None, account: str | None = None,
+                                   business: str | None = None) -> tuple[Case, Interaction]:
+        """An agent sends the resolution ``text`` of a case (id or number) by email
+        (:mod:`omnisdk.lifecycle.case_resolution`): an outbound email interaction to ``to``
+        (None: the address the case knows, :func:`~omnisdk.lifecycle.case_resolution.known_address`),
+        linked to the case, which moves to ``solution_proposed``; the mail carries the accept
+        and reject links.  The account is ``plugin``/``account`` (None: the only account on the
+        ``email`` channel), the sender ``business`` (None: its default).  Returns the case and
+        the interaction.
+
+        Raises:
+            NotFoundError: unknown case, agent or account.
+            ValueError: ``to`` is not an email address, none is known, the account is not on
+                the email channel, or several are and none is named (HTTP 400).
+            StateError: the case's state allows no proposed solution, or the customer's active
+                email interaction is someone else's (HTTP 409).
+            CapacityError: the agent has no free email capacity (HTTP 409).
+        """
+        if agent not in self.engine.agents:
+            raise NotFoundError(f"no agent {agent!r}")
+        adapter, biz = self._sender(*self._mail_account(plugin, account), business)
+        if to is None:
+            case = await self.store.transact(lambda tx: tx.get_case(case_id))
+            if case is None:
+                raise NotFoundError(f"no case {case_id}")
+            found = known_address(case)
+            if found is None:
+                raise ValueError(f"case {case.number} knows no email address of its customer: name one (to)")
+            address = found
+        else:
+            address = mail_address(to)
+        key = conversation_key(adapter.source, adapter.channel, biz, address)
+        texts, subject = self.case_texts(), self.lifecycle.settings.case_resolution_subject
+        case, inter = await self.processor.operate(lambda ctx: send_resolution(
+            ctx, self.lifecycle.actions, case_id, agent=agent, source=adapter.source, channel=adapter.channel,
+            business=biz, to=address, key=key, text=text, texts=texts, subject=subject))
+        self.outbox.wake()
+        return case, inter
+
+    def _mail_account(self, plugin: str | None, account: str | None) -> tuple[str, str]:
+        """``(plugin, account)`` of the email account a resolution goes through.
+
+        Raises:
+            NotFoundError: no such account.  ValueError: not on the email channel, or several
+                email accounts and none named.
+        """
+        if plugin is not None and account is not None:
+            adapter = self.adapter(plugin, account)
+            if adapter is None:
+                raise NotFoundError(f"no account {account!r} for plugin {plugin!r}")
+            if adapter.channel != "email":
+                raise ValueError(f"account {plugin}/{account} is on {adapter.channel}, not email")
+            return plugin, account
+        mail = [(p, acc) for (p, acc), a in self.adapters.items() if a.channel == "email"
+                and (plugin is None or p == plugin) and (account is None or acc == account)]
+        if not mail:
+            raise NotFoundError("no email account is configured here")
+        if len(mail) > 1:
+            raise ValueError("several email accounts: name the plugin and account")
+        return mail[0]
 
     async def reply(self, interaction_id: str, text: str | None, *, agent: str | None = None,
                     idempotency_key: str | None = None, content: dict[str, Any] | None = None,

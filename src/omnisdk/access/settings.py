@@ -16,6 +16,8 @@ Example::
 
 from __future__ import annotations
 
+import re
+
 from limits import parse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -34,6 +36,32 @@ def _check_rate(value: str | None) -> str | None:
     except ValueError:
         raise ValueError("a rate limit reads like '600/minute' or '10 per second'") from None
     return value
+
+
+class ConsoleLoginSettings(BaseModel):
+    """``[api.oidc.console]``: the agent console signs people in at the issuer itself, with the
+    OAuth 2.0 authorization code flow and PKCE (RFC 6749 §4.1, RFC 7636 ``S256``) as a public
+    client (no client secret).  The endpoints are discovered from
+    ``<issuer>/.well-known/openid-configuration`` (``authorization_endpoint``,
+    ``token_endpoint``: OpenID Connect Discovery 1.0 §3) unless set here.  Register
+    ``<gateway public URL>/console/`` as the client's redirect URI at the identity provider.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, max_length=200, description="The console's client id at the issuer.")
+    authorization_endpoint: HttpURL | None = Field(None, description="Where people sign in; None: discovered.")
+    token_endpoint: HttpURL | None = Field(None, description="Where the gateway redeems the code; None: discovered.")
+    scopes: list[str] = Field(["openid", "profile"], min_length=1, description=(
+        "The scopes asked for (the access token must still carry [api.oidc] audience and the roles claim)."))
+
+    @field_validator("scopes")
+    @classmethod
+    def _scope_tokens(cls, scopes: list[str]) -> list[str]:
+        bad = [s for s in scopes if not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", s)]
+        if bad:  # RFC 6749 §3.3 scope-token
+            raise ValueError(f"not a scope token: {', '.join(map(repr, bad))}")
+        return scopes
 
 
 class OidcSettings(BaseModel):
@@ -62,6 +90,8 @@ class OidcSettings(BaseModel):
         "supervisor and admin are taken as they are."))
     jwks_cache_seconds: float = Field(300.0, gt=0, description="Seconds the keys are kept before a refresh.")
     leeway_seconds: float = Field(30.0, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat (seconds).")
+    console: ConsoleLoginSettings | None = Field(None, description=(
+        "The console's own sign-in at the issuer (authorization code + PKCE); None: people paste a token."))
 
     @field_validator("algorithms")
     @classmethod
@@ -103,4 +133,4 @@ class ApiSettings(BaseModel):
         return frozenset(names)
 
 
-__all__ = ["LOOPBACK_HOSTS", "ApiSettings", "OidcSettings"]
+__all__ = ["LOOPBACK_HOSTS", "ApiSettings", "ConsoleLoginSettings", "OidcSettings"]

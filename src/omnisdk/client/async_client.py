@@ -25,6 +25,7 @@ from omnisdk.client.sse import aiter_sse
 from omnisdk.client.sync_client import AgentClient, States
 from omnisdk.gateway.access_schemas import AuditEntry, AuditPage, KeyCreated, KeyInfo
 from omnisdk.gateway.call_schemas import SoftphoneToken
+from omnisdk.gateway.case_schemas import CaseView, ResolutionSent
 from omnisdk.gateway.schemas import (
     AgentPage,
     AgentStatus,
@@ -205,6 +206,15 @@ class AsyncAgentClient(BaseAgentClient):
 
     def iter_cases(self, *, limit: int | None = None) -> AsyncIterator[CaseSummary]:
         return self._pages(lambda cursor: self.list_cases(limit=limit, cursor=cursor))
+
+    async def get_case(self, case_id: str) -> CaseView:
+        return await self._run(calls.get_case(case_id))
+
+    async def send_case_resolution(self, case_id: str, text: str, *, to: str | None = None,
+                                   plugin: str | None = None, account: str | None = None,
+                                   business: str | None = None, agent: str | None = None) -> ResolutionSent:
+        return await self._run(calls.send_case_resolution(case_id, text, to=to, plugin=plugin, account=account,
+                                                          business=business, agent=agent))
 
     async def move_case(self, case_id: str, state: CaseState | str, *, agent: str | None = None,
                         note: str | None = None) -> CaseDetail:

@@ -29,6 +29,7 @@ from omnisdk.gateway.call_schemas import (
     SoftphoneToken,
     TokenRequest,
 )
+from omnisdk.gateway.case_schemas import CaseView, ResolutionRequest, ResolutionSent
 from omnisdk.gateway.schemas import (
     AgentAction,
     AgentPage,
@@ -255,6 +256,17 @@ def link_case(interaction_id: str, case: str) -> Call[CaseDetail]:
 
 def list_cases(*, limit: int | None = None, cursor: str | None = None) -> Call[CasePage]:
     return _get("/cases", _model(CasePage), limit=limit, cursor=cursor)
+
+
+def get_case(case_id: str) -> Call[CaseView]:
+    return _get(f"/cases/{_segment(case_id)}", _model(CaseView))
+
+
+def send_case_resolution(case_id: str, text: str, *, to: str | None = None, plugin: str | None = None,
+                         account: str | None = None, business: str | None = None,
+                         agent: str | None = None) -> Call[ResolutionSent]:
+    body = ResolutionRequest(text=text, to=to, plugin=plugin, account=account, business=business, agent=agent)
+    return _send("POST", f"/cases/{_segment(case_id)}/resolution", _model(ResolutionSent), body)
 
 
 def move_case(case_id: str, state: CaseState | str, *, agent: str | None = None,

@@ -35,6 +35,7 @@ from omnisdk.client.retries import DEFAULT_RETRY, RetryPolicy, retrying
 from omnisdk.client.sse import iter_sse
 from omnisdk.gateway.access_schemas import AuditEntry, AuditPage, KeyCreated, KeyInfo
 from omnisdk.gateway.call_schemas import SoftphoneToken
+from omnisdk.gateway.case_schemas import CaseView, ResolutionSent
 from omnisdk.gateway.schemas import (
     AgentPage,
     AgentStatus,
@@ -351,6 +352,30 @@ class AgentClient(BaseAgentClient):
     def iter_cases(self, *, limit: int | None = None) -> Iterator[CaseSummary]:
         """Every case, newest first, page after page."""
         return self._pages(lambda cursor: self.list_cases(limit=limit, cursor=cursor))
+
+    def get_case(self, case_id: str) -> CaseView:
+        """``GET /v1/cases/{id}`` (id or number): the case, its history and every linked
+        interaction (id, channel, state), with the messages of those the caller may read.
+
+        Raises:
+            NotFoundError: no such case, or one the caller may not see.
+        """
+        return self._run(calls.get_case(case_id))
+
+    def send_case_resolution(self, case_id: str, text: str, *, to: str | None = None, plugin: str | None = None,
+                             account: str | None = None, business: str | None = None,
+                             agent: str | None = None) -> ResolutionSent:
+        """``POST /v1/cases/{id}/resolution`` (202): mail the resolution ``text`` to ``to`` (None:
+        the address the case knows) through the email account (None: the only one); the case
+        moves to solution_proposed and the customer may reply ACCEPT or use the links.
+
+        Raises:
+            NotFoundError: no such case (or not the caller's), agent or account.
+            BadRequestError: not an email address, none known, no agent, several accounts.
+            ConflictError: the case's state allows no proposed solution; no free capacity.
+        """
+        return self._run(calls.send_case_resolution(case_id, text, to=to, plugin=plugin, account=account,
+                                                    business=business, agent=agent))
 
     def move_case(self, case_id: str, state: CaseState | str, *, agent: str | None = None,
                   note: str | None = None) -> CaseDetail:

@@ -66,6 +66,7 @@ from omnisdk.gateway.auth import Authenticator, need
 from omnisdk.gateway.browser_safety import BrowserSafety
 from omnisdk.gateway.calls_api import calls as calls_router
 from omnisdk.gateway.calls_api import interaction_calls
+from omnisdk.gateway.case_view_api import router as case_view_router
 from omnisdk.gateway.console import console_routes
 from omnisdk.gateway.contacts_api import router as contacts_router
 from omnisdk.gateway.live_api import router as live_router
@@ -709,7 +710,7 @@ def create_api(runtime: Runtime) -> FastAPI:
     app.state.live = LiveFeed(runtime.store)
     _install_error_handlers(app)
     v1 = APIRouter(prefix=f"/v{API_VERSION}", responses=ACCESS)
-    for router in (interactions, cases, agents, queues, stats, access_router, live_router,
+    for router in (interactions, cases, case_view_router, agents, queues, stats, access_router, live_router,
                    subscriptions_router, contacts_router, profiles_router, interaction_calls, calls_router,
                    me_router):
         v1.include_router(router)

@@ -248,6 +248,8 @@ class CaseDetail(CaseSummary):
     transitions: list[Transition] | None = Field(None, description="Its history when the case opened.")
     updates: list[CaseUpdate] | None = Field(None, description="Mail that joined the case: at, message_id, "
                                              "from, counted (false: kept as a note), reason.")
+    contacts: list[str] | None = Field(None, description="Other addresses of the customer: those an agent mailed "
+                                       "the case's resolution to; their mail counts like the customer's.")
 
 
 class AgentStatus(Agent):

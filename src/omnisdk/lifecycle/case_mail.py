@@ -9,19 +9,22 @@ Called for every customer mail once it is threaded (:mod:`omnisdk.threading.emai
   of ``case_products`` its subject names becomes the case's ``product``.
 - **Updates.** A mail that joins a case (a ``[Case:CS…]`` token, or a reply in a case's thread)
   is kept in the case's ``updates`` (``at``, ``message_id``, ``from``, ``counted``, ``reason``).
-- **Spoofing.** An update counts only from the case's contact, and not at all when the
+- **Spoofing.** An update counts only from the case's contact (its ``customer``, or one of its
+  ``contacts``: an address an agent mailed the case's resolution to), and not at all when the
   receiving MTA's trusted ``Authentication-Results`` says ``dmarc=fail``; otherwise it is kept
   as a note that acts on nothing (``counted: false`` and the reason).
 - **Accept or reject.** A counted update to a case whose solution is proposed, whose new text's
   first line is ``accept`` or ``reject`` (any case, trailing punctuation allowed), moves the
-  case to ``resolved`` or back to ``in_progress`` (``by = "customer"``).
+  case to ``resolved`` or back to ``in_progress`` (``by = "customer"``); with
+  ``[lifecycle] case_accept_closes`` an accept then closes it
+  (:func:`omnisdk.lifecycle.case_states.customer_verdict`).
 """
 
 from __future__ import annotations
 
 import re
 
-from omnisdk.lifecycle.case_states import CUSTOMER, move_case
+from omnisdk.lifecycle.case_states import customer_verdict, texts_of
 from omnisdk.lifecycle.cases import Cases
 from omnisdk.lifecycle.context import Ctx
 from omnisdk.lifecycle.settings import LifecycleSettings
@@ -73,7 +76,7 @@ class CaseMail:
     def _update(self, ctx: Ctx, case: Case, message: Message) -> None:
         counted, reason = True, None
         auth = message.email.authentication if message.email else {}
-        if message.customer.lower() != case.customer.lower():
+        if message.customer.lower() not in {case.customer.lower(), *(case.contacts or ())}:
             counted, reason = False, f"from {message.customer}, not the case's contact: kept as a note"
         elif auth.get("dmarc") == "fail":
             counted, reason = False, "the receiving MTA says dmarc=fail: kept as a note"
@@ -83,5 +86,6 @@ class CaseMail:
         ctx.tx.save_case(case)
         word = verdict(message.text)
         if counted and word and case.state is CaseState.SOLUTION_PROPOSED:
-            to = CaseState.RESOLVED if word == "accept" else CaseState.IN_PROGRESS
-            move_case(ctx, case.id, to, by=CUSTOMER, note=f"the customer replied {word.upper()} by mail")
+            customer_verdict(ctx, case, word, note=f"the customer replied {word.upper()} by mail",
+                             texts=texts_of(self.settings, self.cases.links),
+                             closes=self.settings.case_accept_closes)

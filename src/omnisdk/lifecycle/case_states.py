@@ -18,6 +18,7 @@ from omnisdk import events as ev
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.lifecycle.case_links import CaseLinks
 from omnisdk.lifecycle.context import Ctx
+from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.model import CASE_TRANSITIONS, Case, CaseState, CaseSurvey, CaseTransition
 from omnisdk.outbound.enqueue import enqueue_text
 from omnisdk.outbound.notices import Notice
@@ -49,12 +50,41 @@ class CaseTexts:
     survey: str = ""
 
 
+def texts_of(settings: LifecycleSettings, links: CaseLinks | None) -> CaseTexts:
+    """The :class:`CaseTexts` of ``[lifecycle]`` (``case_update_text``, ``case_links_text``,
+    ``case_closed_text``, ``case_survey_text``) with the signer ``links`` (None: no links)."""
+    return CaseTexts(settings.case_update_text, links, settings.case_links_text, settings.case_closed_text,
+                     settings.case_survey_text)
+
+
+def customer_verdict(ctx: Ctx, case: Case, word: str, *, note: str, texts: CaseTexts | None = None,
+                     closes: bool = False) -> Case:
+    """The customer accepted (``word`` ``"accept"``) or rejected (``"reject"``) the proposed
+    solution of ``case`` (``note``: how, kept in the history): ``resolved`` or back
+    to ``in_progress``, ``by = "customer"``, nothing told back.  With ``closes``
+    (``[lifecycle] case_accept_closes``) an accept then closes the case (``by = "core"``): the
+    customer gets the closed notice and the survey (``texts``).  Returns the case after it.
+
+    Raises:
+        StateError: no solution is proposed.
+    """
+    if case.state is not CaseState.SOLUTION_PROPOSED:
+        raise StateError(f"case {case.number} has no proposed solution to {word} (it is {case.state.value})")
+    to = CaseState.RESOLVED if word == "accept" else CaseState.IN_PROGRESS
+    case = move_case(ctx, case.id, to, by=CUSTOMER, note=note)
+    if word == "accept" and closes:
+        case = move_case(ctx, case.id, CaseState.CLOSED, by="core", note="the customer accepted the solution",
+                         texts=texts)
+    return case
+
+
 def move_case(ctx: Ctx, case_id: str, to: CaseState | str, *, by: str, note: str | None = None,
-              texts: CaseTexts | None = None) -> Case:
+              texts: CaseTexts | None = None, subject: str | None = None) -> Case:
     """Move a case (by id or number) to ``to``; returns the case after it.
 
     ``texts`` say what the customer is told (:class:`CaseTexts`); nothing is told when ``by``
-    is :data:`CUSTOMER` (they made the move).
+    is :data:`CUSTOMER` (they made the move).  ``subject``: the mail's subject when the message
+    is the first of an email thread (else the thread's first subject applies).
 
     Raises:
         NotFoundError: unknown case.  StateError: ``to`` is not a state, or not a legal move
@@ -78,12 +108,13 @@ def move_case(ctx: Ctx, case_id: str, to: CaseState | str, *, by: str, note: str
         data={"id": case.id, "number": case.number, "from_state": current.value, "to_state": target.value,
               "by": by, "note": note}, time=ctx.iso, subject=case.number))
     if texts is not None and by != CUSTOMER:
-        _tell(ctx, case, target, note, texts)
+        _tell(ctx, case, target, note, texts, subject)
     return case
 
 
-def _tell(ctx: Ctx, case: Case, target: CaseState, note: str | None, texts: CaseTexts) -> None:
-    inter = ctx.tx.get_interaction(case.interaction_ids[-1]) if case.interaction_ids else None
+def _tell(ctx: Ctx, case: Case, target: CaseState, note: str | None, texts: CaseTexts,
+          subject: str | None = None) -> None:
+    inter = ctx.get(case.interaction_ids[-1]) if case.interaction_ids else None
     if inter is None:
         return
     step = len(case.state_history)
@@ -102,13 +133,14 @@ def _tell(ctx: Ctx, case: Case, target: CaseState, note: str | None, texts: Case
         text += "\n\n" + texts.links_text.format(**fields)
     notice = {CaseState.SOLUTION_PROPOSED: Notice.CASE_SOLUTION, CaseState.CLOSED: Notice.CASE_CLOSED}.get(
         target, Notice.CASE_UPDATE)
-    enqueue_text(ctx, inter, text, f"case:{case.id}:{step}", automatic=True, notice=notice)
+    enqueue_text(ctx, inter, text, f"case:{case.id}:{step}", automatic=True, notice=notice, subject=subject)
 
 
-def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None) -> Case:
-    """The customer used a case link: ``accept`` or ``reject`` a proposed solution, or answer
-    the ``survey`` with ``score`` 1–5 (kept once, in :attr:`Case.survey`).  Returns the case
-    after it.
+def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None, *,
+                texts: CaseTexts | None = None, closes: bool = False) -> Case:
+    """The customer used a case link: ``accept`` or ``reject`` a proposed solution
+    (:func:`customer_verdict`, with ``texts`` and ``closes``), or answer the ``survey`` with
+    ``score`` 1–5 (kept once, in :attr:`Case.survey`).  Returns the case after it.
 
     Raises:
         NotFoundError: unknown case.  StateError: no solution is proposed (accept, reject), the
@@ -130,7 +162,4 @@ def answer_link(ctx: Ctx, case_id: str, action: str, score: int | None = None) -
         case = case.model_copy(update={"survey": CaseSurvey(score=score, at=ctx.now)})
         ctx.tx.save_case(case)
         return case
-    if case.state is not CaseState.SOLUTION_PROPOSED:
-        raise StateError(f"case {case.number} has no proposed solution to {action} (it is {case.state.value})")
-    to = CaseState.RESOLVED if action == "accept" else CaseState.IN_PROGRESS
-    return move_case(ctx, case.id, to, by=CUSTOMER, note=f"the customer chose {action.upper()} by link")
+    return customer_verdict(ctx, case, action, note=f"the customer chose {action.upper()} by link", texts=texts, closes=closes)

@@ -77,6 +77,12 @@ class LifecycleSettings(BaseModel):
     case_links_text: str = "Accept the solution: {accept}\nReject it: {reject}"
     case_closed_text: str = "Case {number} is closed."
     case_survey_text: str = "How did we do on case {number}? Tell us, from 1 to 5: {survey}"
+    case_accept_closes: bool = Field(False, description="The customer's accept of a proposed solution (a reply "
+                                     "ACCEPT, the accept link) closes the case (resolved, then closed, with the "
+                                     "closed notice and the survey); false: it stays resolved.")
+    case_resolution_subject: str = Field("Our solution for case {number}", description=(
+        "The subject of the mail an agent sends a case's resolution in (POST /v1/cases/{id}/resolution); "
+        "{number} and {subject} (the case's)."))
     case_addresses: list[str] = Field(default_factory=list, description="Email to case: mail to these business "
                                       "addresses that starts a new thread opens a case (lower-case addr-specs).")
     case_products: list[str] = Field(default_factory=list, description="Product names; the first one a new "

@@ -107,3 +107,6 @@ class Case(CaseSummary):
     transitions: list[Transition] | None = Field(None, description="Its history when the case opened.")
     updates: list[CaseUpdate] | None = Field(None, description="Mail that joined the case, oldest first.")
     survey: CaseSurvey | None = Field(None, description="The survey's answer, once the customer gave it.")
+    contacts: list[str] | None = Field(None, description=(
+        "Other addresses of the case's customer: those an agent mailed the case's resolution to "
+        "(lower-case addr-specs); their mail counts like the customer's."))

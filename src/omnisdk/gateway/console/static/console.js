@@ -9,6 +9,7 @@ const ACTIVE = ["offered", "work_in_progress", "on_hold", "wrap_up"];
 const state = {
   config: { oidc: null, wrap_up_codes: [], default_wrap_up_code: null },
   me: null, items: new Map(), cases: new Map(), current: null, selected: null, flagged: new Set(), lastEventId: null, stream: null,
+  caseId: null, caseInteractions: new Set(),
 };
 
 class ApiError extends Error {
@@ -66,6 +67,7 @@ async function loadConfig() {
   if (state.config.oidc) {
     $("oidc-box").hidden = false;
     $("issuer").textContent = state.config.oidc.issuer;
+    $("oidc-login-box").hidden = !state.config.oidc.login;
   }
   const codes = $("wrap-code");
   codes.replaceChildren(...state.config.wrap_up_codes.map((c) => el("option", { value: c, text: c })));
@@ -80,6 +82,55 @@ async function signIn(event) {
   sessionStorage.setItem(CRED, JSON.stringify(key ? { kind: "key", value: key } : { kind: "bearer", value: token }));
   $("api-key").value = ""; $("bearer").value = "";
   await start();
+}
+
+// --- sign-in at the identity provider: authorization code + PKCE (RFC 6749 §4.1, RFC 7636) ---
+// The verifier and state live in sessionStorage only for the round trip; the code comes back in
+// the address bar and is removed from it at once; the gateway redeems it (POST /console/oidc/token)
+// so the page never talks to another origin. The access token is kept like a pasted one.
+
+const PKCE = "omnisdk.console.pkce";
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function randomString(n) { return base64url(crypto.getRandomValues(new Uint8Array(n))); }
+
+function redirectUri() { return `${location.origin}/console/`; }
+
+async function oidcLogin() {
+  const login = state.config.oidc && state.config.oidc.login;
+  if (!login) return;
+  const verifier = randomString(32);
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  const flow = { verifier, state: randomString(16) };
+  sessionStorage.setItem(PKCE, JSON.stringify(flow));
+  const q = new URLSearchParams({
+    response_type: "code", client_id: login.client_id, redirect_uri: redirectUri(), scope: login.scope,
+    state: flow.state, code_challenge: challenge, code_challenge_method: "S256", nonce: randomString(16) });
+  const url = new URL(login.authorization_endpoint);
+  for (const [k, v] of q) url.searchParams.set(k, v);
+  location.assign(url.toString());
+}
+
+async function oidcReturn() {
+  // Back from the identity provider: true when this load was its redirect (handled here).
+  const params = new URLSearchParams(location.search);
+  if (!params.has("code") && !params.has("error")) return false;
+  history.replaceState(null, "", "/console/"); // the code leaves the address bar (and history) at once
+  const flow = JSON.parse(sessionStorage.getItem(PKCE) || "null");
+  sessionStorage.removeItem(PKCE);
+  if (params.has("error")) { showError("login-error", `The identity provider refused: ${params.get("error")}`); return true; }
+  if (!flow || params.get("state") !== flow.state) { showError("login-error", "That sign-in did not start here (state mismatch)."); return true; }
+  const resp = await fetch("/console/oidc/token", {
+    method: "POST", headers: { "Content-Type": "application/json" }, cache: "no-store",
+    body: JSON.stringify({ code: params.get("code"), code_verifier: flow.verifier, redirect_uri: redirectUri() }) });
+  const doc = await resp.json();
+  if (!resp.ok) { showError("login-error", doc.detail || doc.error); return true; }
+  sessionStorage.setItem(CRED, JSON.stringify({ kind: "bearer", value: doc.access_token }));
+  await start();
+  return true;
 }
 
 async function start() {
@@ -231,8 +282,8 @@ async function renderConversation() {
   $("messages").replaceChildren(...doc.messages.map((m) => messageItem(m, i, botUntil(i, doc.history))));
   $("messages").scrollTop = $("messages").scrollHeight;
   $("call").hidden = i.channel !== "voice";
-  renderCase(i.case_id);
   $("summary").textContent = "";
+  renderCase(i.case_id).catch((exc) => showError("action-error", exc));
   renderLists();
   loadOthers(i).catch(() => $("others").replaceChildren());
 }
@@ -284,11 +335,57 @@ function transfer() {
   act(state.selected, "transfer", kind === "queue" ? { to_queue: name } : { to_agent: name });
 }
 
-function renderCase(caseId) {
-  // The case form: the case this interaction opened or was linked to (as the API answered it).
-  const c = caseId ? state.cases.get(caseId) : null;
+async function renderCase(caseId) {
+  // The case form and the case view: GET /v1/cases/{id} (state, history, every linked
+  // interaction with its messages: the chat it was opened from, the mail of its resolution …).
+  state.caseId = caseId || null;
+  let c = caseId ? state.cases.get(caseId) : null;
+  if (caseId) {
+    try { c = keepCase(await api(`/cases/${encodeURIComponent(caseId)}`)); } catch (exc) { if (!c) showError("action-error", exc); }
+  }
+  if (state.caseId !== (caseId || null)) return; // another conversation was opened meanwhile
   $("case-info").textContent = c ? `Case ${c.number} · ${c.subject} · ${c.state}` : caseId ? `Linked to case ${short(caseId)}` : "";
   $("case-form").hidden = !c;
+  $("resolution-form").hidden = !c || !["new", "in_progress"].includes(c.state);
+  $("case-view").hidden = !(c && c.interactions);
+  state.caseInteractions = new Set(c && c.interactions ? c.interactions.map((x) => x.id) : []);
+  if (!c || !c.interactions) return;
+  const to = $("resolution-to");
+  if (!to.value) to.value = (c.contacts || [])[0] || (c.customer.includes("@") ? c.customer : "");
+  $("case-view-title").textContent = `Case ${c.number}: ${c.subject}`;
+  $("case-history").replaceChildren(...(c.state_history || []).map((h) => el("li", {
+    text: `${h.at} · ${h.from_state} → ${h.to_state} · by ${h.by}${h.note ? " · " + h.note : ""}` })));
+  $("case-interactions").replaceChildren(...c.interactions.map((x) => el("section", { class: "case-inter" },
+    el("h4", { text: `${x.channel} · ${x.direction} · ${x.state} · ${x.customer} · ${short(x.id)}` }),
+    x.readable ? el("ol", { class: "case-messages" }, ...x.messages.map((m) => messageItem(m, x, opened(c, x))))
+      : el("p", { class: "muted", text: "outside your queues" }))));
+}
+
+function opened(c, x) {
+  // The bot's turns of the interaction the case was opened from, told by the history the case copied.
+  return c.context && c.context.id === x.id ? botUntil(c.context, c.transitions) : null;
+}
+
+let caseTimer = null;
+function soonCase() {
+  clearTimeout(caseTimer);
+  caseTimer = setTimeout(() => { if (state.caseId) renderCase(state.caseId).catch(() => {}); }, 100);
+}
+
+async function sendResolution(event) {
+  event.preventDefault();
+  const c = state.caseId && state.cases.get(state.caseId);
+  const text = $("resolution-text").value.trim();
+  if (!c || !text) return;
+  const to = $("resolution-to").value.trim();
+  showError("action-error", null);
+  try {
+    const doc = await api(`/cases/${encodeURIComponent(c.id)}/resolution`, { method: "POST", body: { text, ...(to ? { to } : {}) } });
+    keepCase(doc.case);
+    $("resolution-text").value = "";
+    await renderCase(c.id);
+    await reloadList();
+  } catch (exc) { showError("action-error", exc); }
 }
 
 function keepCase(c) { state.cases.set(c.id, c); return c; }
@@ -302,7 +399,7 @@ async function moveCase(event) {
   try {
     keepCase(await api(`/cases/${encodeURIComponent(c.id)}/state`, { method: "POST", body: { state: $("case-state").value, ...(note ? { note } : {}) } }));
     $("case-note").value = "";
-    renderCase(c.id);
+    await renderCase(c.id);
   } catch (exc) { showError("action-error", exc); }
 }
 
@@ -366,6 +463,7 @@ function onEvent(ev) {
   if (ev.event === "ready") { $("live").textContent = "live"; return; }
   if (ev.event === "reset") { state.lastEventId = null; soonReload(); return; }
   const data = JSON.parse(ev.data || "{}");
+  if (state.caseInteractions.has(data.interaction_id)) soonCase(); // the open case view shows it too
   if (ev.event === "interaction.state") {
     soonReload();
     if (data.interaction_id === state.selected) renderConversation().catch(() => {});
@@ -404,6 +502,7 @@ async function follow() {
 
 function wire() {
   $("login-form").addEventListener("submit", signIn);
+  $("oidc-login").addEventListener("click", () => oidcLogin().catch((exc) => showError("login-error", exc)));
   $("logout").addEventListener("click", signOut);
   for (const t of ["inbox", "ongoing", "supervisor"]) $(`tab-${t}`).addEventListener("click", () => showTab(t));
   $("reply-form").addEventListener("submit", reply);
@@ -417,6 +516,7 @@ function wire() {
   $("do-link").addEventListener("click", linkCase);
   $("do-summary").addEventListener("click", summarize);
   $("case-form").addEventListener("submit", moveCase);
+  $("resolution-form").addEventListener("submit", sendResolution);
   for (const b of document.querySelectorAll("[data-call]")) {
     b.addEventListener("click", () => act(state.selected, `call/${b.dataset.call}`));
   }
@@ -425,4 +525,5 @@ function wire() {
 window.omnisdkConsole = { state: () => ({ me: state.me, selected: state.selected, lastEventId: state.lastEventId, flagged: [...state.flagged] }) };
 
 wire();
-loadConfig().then(() => (credential() ? start() : null)).catch((exc) => showError("login-error", exc));
+loadConfig().then(async () => { if (!(await oidcReturn()) && credential()) await start(); })
+  .catch((exc) => showError("login-error", exc));
