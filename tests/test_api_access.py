@@ -192,6 +192,9 @@ ROUTES: dict[tuple[str, str], tuple[str, str, Any, Any, int]] = {
         "interactions:work", "alice", with_case, "case", 200),
     ("GET", "/v1/cases"): ("cases:read", "alice", nothing, None, 200),
     ("POST", "/v1/cases/{case_id}/state"): ("cases:write", "alice", with_case, {"state": "in_progress"}, 200),
+    ("GET", "/v1/cases/{case_id}"): ("cases:read", "alice", with_case, None, 200),
+    # the world has no email account: past the credentials, the resolution is a 404 (no email account)
+    ("POST", "/v1/cases/{case_id}/resolution"): ("cases:write", "alice", with_case, {"text": "Fixed."}, 404),
     ("GET", "/v1/agents"): ("agents:read", "alice", nothing, None, 200),
     ("PUT", "/v1/agents/{agent_id}"): ("agents:admin", "admin", nothing, AGENT_DOC, 200),
     ("PUT", "/v1/agents/{agent_id}/presence"): ("agents:presence", "alice", nothing, {"presence": "away"}, 200),

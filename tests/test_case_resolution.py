@@ -171,10 +171,15 @@ async def test_one_case_is_read_by_those_who_see_its_interactions_and_is_404_to_
         assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     async with api_access.client(app, alice) as client:
         assert (await client.get(f"/v1/cases/{case.number}")).status_code == 200
+        assert [c["id"] for c in (await client.get("/v1/cases")).json()["items"]] == [case.id]
     async with api_access.client(app, bob) as client:  # bob serves vip only: the case is not his
         for resp in (await client.get(f"/v1/cases/{case.number}"),
-                     await client.post(f"/v1/cases/{case.number}/resolution", json={"text": "Fixed."})):
+                     await client.post(f"/v1/cases/{case.number}/resolution", json={"text": "Fixed."}),
+                     await client.post(f"/v1/cases/{case.number}/state", json={"state": "in_progress"})):
             assert resp.status_code == 404 and resp.json() == {"error": "not_found", "detail": f"no case {case.number}"}
+        assert (await client.get("/v1/cases")).json()["items"] == []  # the list hides it too
+    async with api_access.client(app, admin) as client:
+        assert (await client.get(f"/v1/cases/{case.number}")).json()["state"] == "new"  # bob's move did nothing
 
 
 async def test_bad_resolutions_are_refused_and_change_nothing(rig):

@@ -67,6 +67,7 @@ from omnisdk.gateway.browser_safety import BrowserSafety
 from omnisdk.gateway.calls_api import calls as calls_router
 from omnisdk.gateway.calls_api import interaction_calls
 from omnisdk.gateway.case_view_api import router as case_view_router
+from omnisdk.gateway.case_view_api import visible_case, visible_cases
 from omnisdk.gateway.console import console_routes
 from omnisdk.gateway.contacts_api import router as contacts_router
 from omnisdk.gateway.live_api import router as live_router
@@ -563,15 +564,20 @@ cases = APIRouter(prefix="/cases", tags=["cases"])
 
 @cases.get("", response_model=CasePage, responses=BAD)
 async def list_cases(rt: RT, principal: CaseReader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
-    """Cases, newest (highest number) first, one page at a time; follow ``next_cursor``."""
+    """Cases the caller may see (those linked to an interaction they may read; an admin every
+    case), newest (highest number) first, one page at a time; follow ``next_cursor``.  The
+    page is cut before the filter, so a page may hold fewer than ``limit`` cases (even none)
+    while ``next_cursor`` is set."""
     page = await rt.page_cases(limit=limit, cursor=cursor)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return {"items": await visible_cases(rt, principal, list(page.items)), "next_cursor": page.next_cursor}
 
 
 @cases.post("/{case_id}/state", response_model=CaseDetail, responses=ACTION)
 async def move_case(rt: RT, principal: CaseWriter, case_id: Annotated[str, Path(description="The case's id or number.")],
                     body: CaseStateRequest) -> Any:
-    """Move the case through its lifecycle; 409 for a move its state does not allow."""
+    """Move the case through its lifecycle; 409 for a move its state does not allow, 404 for
+    a case the caller may not see."""
+    await visible_case(rt, principal, case_id)
     acting = acting_agent(principal, body.agent, rt.engine.agents)
     if acting is not None:
         _require_agent(rt, acting)

@@ -16,7 +16,7 @@ agent key acts as itself; a supervisor or admin names one): see
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
@@ -28,6 +28,9 @@ from omnisdk.gateway.case_schemas import MESSAGES_SHOWN, CaseView, ResolutionReq
 from omnisdk.gateway.schemas import ErrorBody, ValidationErrorBody
 from omnisdk.model import Case, Interaction
 from omnisdk.routing.model import Agent
+
+if TYPE_CHECKING:
+    from omnisdk.runtime import Runtime
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 CaseReader = Annotated[Principal, need(Scope.CASES_READ)]
@@ -51,8 +54,12 @@ def may_see_case(principal: Principal, linked: list[Interaction], agents: Mappin
     return principal.role is Role.ADMIN or any(may_read(principal, i, agents) for i in linked)
 
 
-async def _visible_case(request: Request, principal: Principal, case_id: str) -> tuple[Case, list[Interaction]]:
-    rt = request.app.state.runtime
+async def visible_case(rt: Runtime, principal: Principal, case_id: str) -> tuple[Case, list[Interaction]]:
+    """The case ``case_id`` (id or number) and its linked interactions, if ``principal`` may see it.
+
+    Raises:
+        NotFoundError: no such case, or one the principal may not see (the same 404).
+    """
 
     def read(tx: Any) -> tuple[Case | None, list[Interaction]]:
         case = tx.get_case(case_id)
@@ -66,12 +73,27 @@ async def _visible_case(request: Request, principal: Principal, case_id: str) ->
     return case, linked
 
 
+async def visible_cases(rt: Runtime, principal: Principal, cases: list[Case]) -> list[Case]:
+    """Those of ``cases`` the principal may see (one store read for the page), in their order."""
+    if principal.role is Role.ADMIN:
+        return cases
+
+    def read(tx: Any) -> dict[str, Interaction]:
+        wanted = {x for case in cases for x in case.interaction_ids}
+        return {i.id: i for i in (tx.get_interaction(x) for x in wanted) if i is not None}
+
+    linked = await rt.store.transact(read)
+    agents = rt.engine.agents
+    return [case for case in cases
+            if may_see_case(principal, [linked[x] for x in case.interaction_ids if x in linked], agents)]
+
+
 @router.get("/{case_id}", response_model=CaseView, responses=_NOT_FOUND)
 async def get_case(request: Request, principal: CaseReader, case_id: CaseId) -> Any:
     """One case (by id or number) with its history and every linked interaction, the
     messages of those the caller may read; 404 for an unknown case or one the caller may not see."""
     rt = request.app.state.runtime
-    case, linked = await _visible_case(request, principal, case_id)
+    case, linked = await visible_case(rt, principal, case_id)
     agents = rt.engine.agents
     readable = {i.id for i in linked if may_read(principal, i, agents) or principal.role is Role.ADMIN}
 
@@ -93,7 +115,7 @@ async def send_resolution(request: Request, principal: CaseWriter, case_id: Case
     interaction linked to the case, held by the agent and parked); the case moves to
     solution_proposed, and the customer's reply ACCEPT (or the accept link) resolves it."""
     rt = request.app.state.runtime
-    case, _ = await _visible_case(request, principal, case_id)
+    case, _ = await visible_case(rt, principal, case_id)
     agent = acting_agent(principal, body.agent, rt.engine.agents)
     if agent is None:
         raise ValueError("name the agent who holds the resolution mail (agent)")
@@ -102,4 +124,4 @@ async def send_resolution(request: Request, principal: CaseWriter, case_id: Case
     return {"case": case, "interaction": inter}
 
 
-__all__ = ["may_see_case", "router"]
+__all__ = ["may_see_case", "router", "visible_case", "visible_cases"]
