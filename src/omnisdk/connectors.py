@@ -203,17 +203,24 @@ class CCaaSConnector(ChannelAdapter):
         return self._routing(ev.TYPE_ROUTING_ASSIGNED, event_id, interaction_id, time,
                              {"agent": self.agent_from(agent), "external_id": external_id})
 
-    def accepted_event(self, *, event_id: str, interaction_id: str, time: str, agent: str | None = None) -> Event:
-        """``io.omnisdk.routing.accepted``; ``agent`` is the CCaaS's id (mapped back here)."""
-        return self._routing(ev.TYPE_ROUTING_ACCEPTED, event_id, interaction_id, time,
-                             {"agent": self.agent_from(agent) if agent is not None else None})
+    def accepted_event(self, *, event_id: str, interaction_id: str, time: str, agent: str | None = None,
+                       external_id: str | None = None) -> Event:
+        """``io.omnisdk.routing.accepted``; ``agent`` is the CCaaS's id (mapped back here);
+        ``external_id`` the CCaaS conversation the event names (checked by the core)."""
+        data: dict[str, Any] = {"agent": self.agent_from(agent) if agent is not None else None}
+        if external_id is not None:
+            data["external_id"] = external_id
+        return self._routing(ev.TYPE_ROUTING_ACCEPTED, event_id, interaction_id, time, data)
 
     def ended_event(self, *, event_id: str, interaction_id: str, time: str, reason: str,
-                    wrap_up_code: str | None = None) -> Event:
-        """``io.omnisdk.routing.ended``; ``wrap_up_code`` is the CCaaS's code (mapped back here)."""
-        return self._routing(ev.TYPE_ROUTING_ENDED, event_id, interaction_id, time,
-                             {"wrap_up_code": self.wrap_up_from(wrap_up_code),
-                              "provider_wrap_up_code": wrap_up_code, "reason": reason})
+                    wrap_up_code: str | None = None, external_id: str | None = None) -> Event:
+        """``io.omnisdk.routing.ended``; ``wrap_up_code`` is the CCaaS's code (mapped back here);
+        ``external_id`` the CCaaS conversation the event names (checked by the core)."""
+        data: dict[str, Any] = {"wrap_up_code": self.wrap_up_from(wrap_up_code),
+                                "provider_wrap_up_code": wrap_up_code, "reason": reason}
+        if external_id is not None:
+            data["external_id"] = external_id
+        return self._routing(ev.TYPE_ROUTING_ENDED, event_id, interaction_id, time, data)
 
     # --- HTTP and the token --------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from omnisdk.errors import PayloadError
 from omnisdk.events import Event
 from omnisdk.outbound import OutboundError, ProviderClient, RetryPolicy
 from omnisdk_cti_twilio import token, translate, twiml
-from omnisdk_cti_twilio.settings import DEFAULT_API_BASE_URL, TwilioVoiceSettings
+from omnisdk_cti_twilio.settings import TwilioVoiceSettings
 
 PROVIDER = "twilio"
 REQUEST_ID_HEADER = "Twilio-Request-Id"
@@ -166,7 +166,7 @@ class TwilioVoiceConnector(CTIConnector):
             if self._retry is not None:
                 extra["retry"] = self._retry
             self._client = ProviderClient(
-                provider=PROVIDER, base_url=self.settings.api_base_url or DEFAULT_API_BASE_URL,
+                provider=PROVIDER, base_url=self.settings.rest_base_url(),
                 auth=(self.settings.account_sid, secret_value(self.settings.auth_token)),
                 request_id_headers=(REQUEST_ID_HEADER,), error_code=twilio_error_code,
                 transport=self._transport, **extra)
