@@ -16,7 +16,7 @@ WebhookReason = Literal[
     # the signature or token (401)
     "bad_signature", "missing_signature", "malformed_signature", "stale_signature", "bad_verify_token",
     # the body (400)
-    "bad_handshake", "malformed_payload", "missing_field", "unknown_status", "unknown_type",
+    "bad_handshake", "malformed_payload", "missing_field", "stale_event", "unknown_status", "unknown_type",
     "unknown_charset", "unsupported_object", "unsupported_content_type",
 ]
 """The reason codes a webhook refusal may carry to the caller (the ``error`` of the gateway's
