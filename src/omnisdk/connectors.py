@@ -625,6 +625,16 @@ class CTIConnector(ChannelAdapter):
         checked = OutboundCall.model_validate(call.model_dump(by_alias=True))
         return await self.dial(checked)
 
+    def check_call(self, call: OutboundCall) -> None:
+        """Refuse, before anything is written, a call :meth:`dial` would refuse without I/O
+        (the click-to-dial control calls it before it opens the interaction and queues the
+        dial).  The default accepts every call.
+
+        Raises:
+            ValueError: the connector cannot place ``call`` (a bad agent identity, no callback
+                URL configured …).
+        """
+
     async def dial(self, call: OutboundCall) -> PlacedCall:
         """Ask the CTI to place ``call`` (already validated); return its call id.
 

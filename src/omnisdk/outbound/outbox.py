@@ -25,7 +25,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from opentelemetry import context as otel_context
@@ -86,6 +86,9 @@ class OutboxWorker:
         self.notify = notify
         self.tracing = tracing if tracing is not None else tr.Tracing()
         self.traces = traces
+        self.on_connector_call_failed: Callable[[OutboxRow, object], Awaitable[None]] | None = None
+        """Called (after the record's commit) with each connector-call row that failed for good
+        and its outcome; the call controls set it to close an outbound call whose dial failed."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -156,9 +159,17 @@ class OutboxWorker:
             return {}
         results = await asyncio.gather(*(self._send(r, last_wrote.get(r.id)) if r.id not in refused
                                          else _refused(refused[r.id]) for r in rows))
-        events = await self.store.transact(lambda tx: [self._record(tx, r, res) for r, res in zip(rows, results, strict=False)])
+        failed: list[tuple[OutboxRow, object]] = []
+        events = await self.store.transact(lambda tx: [self._record(tx, r, res, failed)
+                                                       for r, res in zip(rows, results, strict=False)])
         if self.notify:
             self.notify([e for e in events if e is not None])
+        if failed and self.on_connector_call_failed is not None:
+            for row, result in failed:
+                try:
+                    await self.on_connector_call_failed(row, result)
+                except Exception:  # the row's failure is recorded: a callback's error must not stop the pass
+                    log.exception("on_connector_call_failed for %s failed", connector_calls.describe(row))
         return {r.idempotency_key: res for r, res in zip(rows, results, strict=False)}
 
     def _opted_out(self, tx: Transaction, row: OutboxRow) -> bool:
@@ -231,11 +242,14 @@ class OutboxWorker:
             log.exception("adapter %s send crashed", row.plugin)
             return exc
 
-    def _record(self, tx: Transaction, row: OutboxRow, result: object) -> Event | None:
+    def _record(self, tx: Transaction, row: OutboxRow, result: object,
+                failed: list[tuple[OutboxRow, object]] | None = None) -> Event | None:
         adapter = self.adapters.get((row.plugin, row.account))
         source = adapter.source if adapter else f"/{row.plugin}/{row.account}"
         if is_connector_call(row):
-            return self._record_call(tx, row, result)
+            if self._record_call(tx, row, result) and failed is not None:
+                failed.append((row, result))
+            return None
         if result is READ:  # the provider has it; no message and no event of ours
             tx.finish_outbox(row.id, state="sent")
             tx.count("outbound.read_receipts")
@@ -284,26 +298,28 @@ class OutboxWorker:
             delay = float(wait)
         return self.clock() + delay
 
-    def _record_call(self, tx: Transaction, row: OutboxRow, result: object) -> None:
-        """The outcome of a connector call (:mod:`omnisdk.outbound.connector_calls`): sent;
-        retried later (a retryable failure, attempts left); or failed, logged and counted."""
-        if result is connector_calls.CALLED:
-            tx.finish_outbox(row.id, state="sent")
+    def _record_call(self, tx: Transaction, row: OutboxRow, result: object) -> bool:
+        """The outcome of a connector call (:mod:`omnisdk.outbound.connector_calls`): sent (a
+        dial keeps its call id as the row's provider id); retried later (a retryable failure,
+        attempts left); or failed, logged and counted.  Returns True when it failed for good."""
+        if connector_calls.succeeded(result):
+            call_id = getattr(result, "call_id", None)
+            tx.finish_outbox(row.id, state="sent", **({"provider_message_id": call_id} if call_id else {}))
             tx.count("connector_calls.sent")
             tx.count("connector_calls.backlog", -1)
-            return None
+            return False
         reason = f"{type(result).__name__}: {result}"[:300]
         if isinstance(result, Exception) and is_retryable(result) and row.attempts < self.max_attempts:
             tx.finish_outbox(row.id, state="pending", error=reason, next_attempt_at=self._retry_at(row, result))
             tx.count("connector_calls.retried")
             connector_calls.log.warning("%s/%s: %s failed (attempt %d, retried later): %s", row.plugin, row.account,
                         connector_calls.describe(row), row.attempts, reason)
-            return None
+            return False
         tx.finish_outbox(row.id, state="failed", error=reason)
         tx.count("connector_calls.failed")
         tx.count("connector_calls.backlog", -1)
         connector_calls.log.error("%s/%s: %s failed (not retried): %s", row.plugin, row.account, connector_calls.describe(row), reason)
-        return None
+        return True
 
 
 async def _refused(error: Exception) -> Exception:

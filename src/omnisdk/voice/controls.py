@@ -53,6 +53,7 @@ from omnisdk.connectors import (
     CallState,
     CTIConnector,
     OutboundCall,
+    PlacedCall,
 )
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
@@ -62,10 +63,11 @@ from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.transitions import created, get_interaction, move
 from omnisdk.model import Channel, Direction, Interaction, check_e164
 from omnisdk.model import InteractionState as S
-from omnisdk.outbound.connector_calls import queue_command
+from omnisdk.outbound.connector_calls import op_of, queue_command, queue_dial
 from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
 from omnisdk.outbound.outbox import OutboxWorker
+from omnisdk.store.rows import OutboxRow
 from omnisdk.voice.calls import CallRefused, call_of, outbound_key, with_call
 
 log = logging.getLogger("omnisdk.voice")
@@ -103,6 +105,7 @@ class CallControls:
         self.adapters = adapters
         self.outbox = outbox if outbox is not None else OutboxWorker(processor.store, adapters)
         """The worker that sends the commands (the runtime's)."""
+        self.outbox.on_connector_call_failed = self._connector_call_failed
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -253,6 +256,14 @@ class CallControls:
                    timeout: int = 30) -> Interaction:
         """Click-to-dial: a new outbound voice interaction for ``agent``, and the call placed.
 
+        The create-call request is an outbox row (op ``dial``, key ``dial:{interaction id}``,
+        made once) written **in the transaction that opens the interaction**; the control then
+        makes its first attempt.  Placed: the call id is kept on the interaction.  The CTI down
+        (429, 5xx, connection): the interaction is returned as it is (no call id yet) and the
+        outbox retries with its backoff, with the same key; the call's status callbacks, which
+        name our interaction, bind its call id.  Refused for good (at once, or after the last
+        retry): the interaction is closed with ``missed_call_code``.
+
         Raises:
             NotFoundError: unknown agent or account.  ValueError: a number that is not E.164, a
                 caller id the account does not own (before any I/O).  CapacityError: the agent
@@ -268,6 +279,7 @@ class CallControls:
         interaction_id = new_id()
         call = OutboundCall(to=to, agent=agent, timeout=timeout, interaction_id=interaction_id,
                             **{"from": caller_id})  # ValueError (not E.164) before anything is written
+        connector.check_call(call)  # ValueError: what the CTI would refuse without I/O, before anything is written
 
         def open_call(ctx: Ctx) -> Interaction:
             inter = Interaction(
@@ -279,26 +291,47 @@ class CallControls:
             created(ctx, inter, agent, "outbound call")
             self.lifecycle.engine.reserve(inter.id, agent, inter.channel, ctx.ts)
             inter = move(ctx, inter, S.OFFERED, agent=agent, offered_at=ctx.now, offer_seq=1)
-            return move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=agent)
+            inter = move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=agent)
+            queue_dial(ctx, connector, call)  # durable: the create-call request, in this transaction
+            return inter
 
-        await self.processor.operate(open_call)
-        try:
-            placed = await connector.place_call(call)
-        except Exception as exc:
-            reason = type(exc).__name__
-            await self.processor.operate(lambda ctx: self.lifecycle.actions.close(
-                ctx, interaction_id, self.lifecycle.settings.missed_call_code, note=f"dial failed: {reason}"))
-            raise
+        inter = await self.processor.operate(open_call)
+        key = f"dial:{interaction_id}"
+        result = (await self.outbox.run_pass()).get(key)  # the first attempt (absent: the worker has it)
+        if isinstance(result, PlacedCall):
+            return await self.processor.operate(lambda ctx: self._placed(ctx, interaction_id, result))
+        if isinstance(result, Exception) and not is_retryable(result):
+            log.error("%s: dial of interaction %s failed: %s", connector.source, interaction_id,
+                      type(result).__name__)  # the row failed: _connector_call_failed closed the interaction
+            raise result
+        return inter  # the CTI is down: the dial waits in the outbox (its callbacks bind the call id)
 
-        def placed_call(ctx: Ctx) -> Interaction:
-            inter = get_interaction(ctx, interaction_id)
-            call_record = call_of(inter)
-            changes: dict[str, Any] = {"call_id": placed.call_id}
-            if call_record.get("state") is None:  # its ringing callback may have come first
-                changes["state"] = CallState.RINGING.value
-            return with_call(ctx, inter, **changes)
+    def _placed(self, ctx: Ctx, interaction_id: str, placed: PlacedCall) -> Interaction:
+        """Keep the placed call's id on the interaction (its ringing callback may have come first)."""
+        inter = get_interaction(ctx, interaction_id)
+        call_record = call_of(inter)
+        if call_record.get("call_id") not in (None, placed.call_id):
+            return inter
+        changes: dict[str, Any] = {"call_id": placed.call_id}
+        if call_record.get("state") is None:
+            changes["state"] = CallState.RINGING.value
+        return with_call(ctx, inter, **changes)
 
-        return await self.processor.operate(placed_call)
+    async def _connector_call_failed(self, row: OutboxRow, result: object) -> None:
+        """The outbox's callback for a connector call that failed for good: a click-to-dial's
+        interaction is closed with ``missed_call_code`` (unless it moved on already)."""
+        if op_of(row) != "dial" or not row.interaction_id:
+            return
+        iid, reason = row.interaction_id, type(result).__name__
+
+        def close(ctx: Ctx) -> Interaction | None:
+            inter = ctx.get(iid)
+            if inter is None or inter.state in (S.WRAP_UP, S.CLOSED) or call_of(inter).get("call_id"):
+                return inter
+            return self.lifecycle.actions.close(ctx, iid, self.lifecycle.settings.missed_call_code,
+                                                note=f"dial failed: {reason}")
+
+        await self.processor.operate(close)
 
     def softphone_token(self, agent: str, *, plugin: str, account: str) -> dict[str, Any]:
         """``{"token", "identity", "expires_in"}``: ``agent``'s softphone access token.

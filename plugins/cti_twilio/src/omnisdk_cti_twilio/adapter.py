@@ -14,6 +14,7 @@ from omnisdk_twilio_common.forms import decode_form
 
 from omnisdk.adapters import WebhookReply, WebhookRequest, secret_value
 from omnisdk.connectors import (
+    CALL_KEY,
     CallAction,
     CallCommand,
     CallState,
@@ -207,6 +208,14 @@ class TwilioVoiceConnector(CTIConnector):
                 "StatusCallback": self._callback(call.interaction_id) or "", "StatusCallbackMethod": "POST",
                 "StatusCallbackEvent": list(STATUS_EVENTS), "Timeout": str(call.timeout)}
 
+    def check_call(self, call: OutboundCall) -> None:
+        """What :meth:`call_form` refuses, before the core writes anything (click-to-dial).
+
+        Raises:
+            ValueError: see :meth:`call_form`.
+        """
+        self.call_form(call)
+
     async def dial(self, call: OutboundCall) -> PlacedCall:
         """Create the call (click-to-dial): the customer's phone rings; when they answer, Twilio
         fetches ``Url`` and our TwiML dials the agent's softphone.
@@ -217,8 +226,8 @@ class TwilioVoiceConnector(CTIConnector):
         """
         form = self.call_form(call)
         api = self._api()
-        resp = await api.request("POST", self._calls_path(), data=form,
-                                 idempotency_key=f"dial:{call.interaction_id}" if call.interaction_id else None)
+        key = CALL_KEY.get() or (f"dial:{call.interaction_id}" if call.interaction_id else None)
+        resp = await api.request("POST", self._calls_path(), data=form, idempotency_key=key)
         request_id = api.request_id(resp)
         try:
             doc = resp.json()
