@@ -547,6 +547,9 @@ class CallAction(StrEnum):
     """Hand the caller to ``agent``, ``queue`` or ``number`` (``mode`` cold or warm)."""
     HANG_UP = "hang_up"
     """End the call."""
+    LEAVE = "leave"
+    """Take ``agent`` out of a warm transfer's conference: the caller stays with the number
+    they were transferred to (the agent hung up, or the number answered)."""
 
 
 class CallCommand(BaseModel):
@@ -568,7 +571,10 @@ class CallCommand(BaseModel):
     queue: str | None = Field(None, min_length=1, max_length=128, description="TRANSFER to a queue.")
     number: PhoneNumber | None = Field(None, description="TRANSFER to a number, E.164.")
     mode: Literal["cold", "warm"] = Field("cold", description="TRANSFER: cold hands the caller over at once; warm "
-                                          "holds them until the target answers.")
+                                          "holds them until the target answers (to a number: the agent, the caller "
+                                          "and the number in one conference, the agent leaving when it answers).")
+    consulting: str | None = Field(None, min_length=1, max_length=128, description="TRANSFER warm to a number: the "
+                                   "agent who stays on the call until the number answers.")
     report: bool = True
 
     @model_validator(mode="after")
@@ -580,8 +586,13 @@ class CallCommand(BaseModel):
             raise ValueError(f"{self.action.value} needs an agent (and nothing else)")
         if self.action in (CallAction.HOLD, CallAction.HANG_UP) and targets:
             raise ValueError(f"{self.action.value} takes no target")
-        if self.action is CallAction.TRANSFER and self.mode == "warm" and self.number is not None:
-            raise ValueError("a warm transfer to a number is not supported (it needs a conference): use cold")
+        if self.action is CallAction.LEAVE and (self.agent is None or self.queue or self.number):
+            raise ValueError("leave needs the agent who leaves (and nothing else)")
+        warm_number = self.action is CallAction.TRANSFER and self.mode == "warm" and self.number is not None
+        if warm_number and self.consulting is None:
+            raise ValueError("a warm transfer to a number needs the consulting agent")
+        if self.consulting is not None and not warm_number:
+            raise ValueError("consulting is only for a warm transfer to a number")
         return self
 
 

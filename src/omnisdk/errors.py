@@ -99,6 +99,12 @@ class PayloadTooLargeError(WebhookError):
     reason = "payload_too_large"
 
 
+class PhoneNumberError(OmniError, ValueError):
+    """A phone number that is not E.164 (``+``, country code, number) or not possible for its
+    country (:func:`omnisdk.model.addresses.check_e164`): HTTP 400 ``bad_request`` over the
+    agent API.  A ``ValueError``, so pydantic validators and older callers still catch it."""
+
+
 class StateError(OmniError):
     """An illegal interaction state transition (HTTP 409 over the agent API)."""
 

@@ -19,7 +19,9 @@ SHARED = ("account_sid", "auth_token", "api_base_url")
 def test_both_plugins_inherit_the_account_fields_and_their_checks(cls, example):
     assert issubclass(cls, TwilioAccountSettings)
     for name in SHARED:  # defined once: the subclass neither redeclares nor re-describes them
-        assert cls.model_fields[name] == TwilioAccountSettings.model_fields[name]
+        mine, shared = cls.model_fields[name], TwilioAccountSettings.model_fields[name]
+        assert (mine.annotation, mine.default, mine.description) == (shared.annotation, shared.default,
+                                                                    shared.description)
         assert name not in cls.__annotations__
     with pytest.raises(ValidationError, match="account_sid must be 'AC'"):
         cls.model_validate({**example, "account_sid": "AC123"})

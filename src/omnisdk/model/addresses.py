@@ -7,6 +7,8 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from omnisdk.errors import PhoneNumberError
+
 _CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
@@ -101,18 +103,19 @@ def check_e164(value: str) -> str:
     the carrier's business.
 
     Raises:
-        ValueError: anything else (the message quotes the value: phone numbers are no secret).
+        PhoneNumberError: (a ``ValueError``) anything else (the message quotes the value:
+            phone numbers are no secret).
     """
     if not isinstance(value, str) or not _E164.fullmatch(value):
-        raise ValueError(f"{value!r} is not an E.164 phone number (+ then 2 to 15 digits)")
+        raise PhoneNumberError(f"{value!r} is not an E.164 phone number (+ then 2 to 15 digits)")
     import phonenumbers
 
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"{value!r} has no known country calling code") from None
+        raise PhoneNumberError(f"{value!r} has no known country calling code") from None
     if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"{value!r} is not a possible phone number for its country")
+        raise PhoneNumberError(f"{value!r} is not a possible phone number for its country")
     return value
 
 

@@ -188,9 +188,20 @@ def queue_close(ctx: Ctx, host: PluginHost, interaction: Interaction, code: str,
 
 
 def queue_command(ctx: Ctx, connector: CTIConnector, command: CallCommand) -> bool:
-    """Queue a CTI call command under its own ``key``."""
+    """Queue a CTI call command under its own ``key`` (its first attempt is the caller's)."""
     return enqueue_call(ctx, connector.name, connector.account, command.interaction_id, "control",
                         {"command": command.model_dump(mode="json")}, key=command.key)
+
+
+def queue_command_for(ctx: Ctx, source: str, command: CallCommand) -> bool:
+    """Queue a CTI call command of account ``source`` (``/cti_twilio/acme``) that no control
+    attempts itself (one a call event causes): the worker is woken after the commit."""
+    plugin, _, account = source.strip("/").partition("/")
+    added = enqueue_call(ctx, plugin, account, command.interaction_id, "control",
+                         {"command": command.model_dump(mode="json")}, key=command.key)
+    if added:
+        ctx.outbox += 1
+    return added
 
 
 def queue_dial(ctx: Ctx, connector: CTIConnector, call: OutboundCall) -> bool:

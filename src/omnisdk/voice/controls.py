@@ -68,7 +68,7 @@ from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
 from omnisdk.outbound.outbox import OutboxWorker
 from omnisdk.store.rows import OutboxRow
-from omnisdk.voice.calls import CallRefused, call_of, outbound_key, with_call
+from omnisdk.voice.calls import CallRefused, call_of, complete_transfer, outbound_key, with_call
 
 log = logging.getLogger("omnisdk.voice")
 
@@ -189,6 +189,8 @@ class CallControls:
 
         def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
             inter = get_interaction(ctx, interaction_id)
+            if call_of(inter).get("pending_transfer"):  # hold music would take the caller out of the conference
+                raise StateError(f"interaction {interaction_id}: a warm transfer to a number is under way")
             call = _advance(self._call(inter), CallState.HELD)
             inter = self.lifecycle.actions.hold(ctx, interaction_id, agent)
             return self._command(ctx, inter, {**call, "connected_to": None}, CallAction.HOLD)
@@ -211,9 +213,18 @@ class CallControls:
                        to_number: str | None = None, mode: str = "cold", agent: str | None = None) -> Interaction:
         """Transfer the call to an agent, a queue or a number, ``mode`` ``cold`` or ``warm``.
 
+        A **warm transfer to a number** is a consultation: the CTI puts the caller and the agent
+        in one conference and dials the number into it; the interaction stays in work with the
+        agent, the call record keeps it as ``pending_transfer`` (the call state does not move
+        yet).  When the number answers (the CTI's ``call.transferred`` event,
+        :mod:`omnisdk.voice.calls`) or the agent hangs up first (:meth:`hang_up`), the call
+        becomes ``transferred``, the agent leaves the conference (a LEAVE command) and the
+        interaction goes to wrap-up; the caller stays with the number.
+
         Raises:
-            ValueError: not exactly one target, an unknown mode, a number that is not E.164, a
-                warm transfer to a number.
+            PhoneNumberError: (a ValueError, HTTP 400) a number that is not E.164.
+            ValueError: not exactly one target, an unknown mode.  StateError: an illegal call
+                step, or a warm transfer to a number already under way.
         """
         if sum(t is not None for t in (to_agent, to_queue, to_number)) != 1:
             raise ValueError("a transfer needs exactly one of to_agent, to_queue or to_number")
@@ -221,11 +232,13 @@ class CallControls:
             raise ValueError("mode must be cold or warm")
         number = check_e164(to_number) if to_number is not None else None
         if number is not None and mode == "warm":
-            raise ValueError("a warm transfer to a number is not supported (it needs a conference): use cold")
+            return await self._consult(interaction_id, number, agent)
 
         def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
             inter = get_interaction(ctx, interaction_id)
             call = self._call(inter)
+            if call.get("pending_transfer"):
+                raise StateError(f"interaction {interaction_id}: a warm transfer to a number is under way")
             steps = [CallState.RESUMED] if call.get("state") == CallState.HELD.value else []
             call = _advance(call, *steps, CallState.TRANSFERRED)
             target = f"agent:{to_agent}" if to_agent else f"queue:{to_queue}" if to_queue else f"number:{number}"
@@ -241,12 +254,41 @@ class CallControls:
 
         return await self._run(op)
 
-    async def hang_up(self, interaction_id: str, agent: str | None = None) -> Interaction:
-        """End the call; the interaction goes to wrap-up (its timer starts)."""
+    async def _consult(self, interaction_id: str, number: str, agent: str | None) -> Interaction:
+        """A warm transfer to ``number`` (see :meth:`transfer`): the caller, the agent and the
+        number in one conference; the interaction stays in work until the number answers."""
 
         def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
             inter = get_interaction(ctx, interaction_id)
             call = self._call(inter)
+            if inter.state is not S.WORK_IN_PROGRESS or inter.agent is None:
+                raise StateError(f"interaction {interaction_id} is {inter.state}: a warm transfer to a number "
+                                 "needs the agent on the call (resume it first)")
+            if agent is not None and agent != inter.agent:
+                raise StateError(f"interaction {interaction_id} is held by another agent")
+            if call.get("pending_transfer"):
+                raise StateError(f"interaction {interaction_id}: a warm transfer to a number is under way")
+            _advance(call, CallState.TRANSFERRED)  # checked now, taken when the number answers
+            call["pending_transfer"] = {"to": f"number:{number}", "mode": "warm", "agent": inter.agent, "at": ctx.iso}
+            return self._command(ctx, inter, call, CallAction.TRANSFER, number=number, mode="warm",
+                                 consulting=inter.agent)
+
+        return await self._run(op)
+
+    async def hang_up(self, interaction_id: str, agent: str | None = None) -> Interaction:
+        """End the call; the interaction goes to wrap-up (its timer starts).  During a warm
+        transfer to a number the agent only leaves: the transfer completes (``transferred``),
+        the caller stays with the number (LEAVE instead of HANG_UP)."""
+
+        def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
+            inter = get_interaction(ctx, interaction_id)
+            call = self._call(inter)
+            pending = call.get("pending_transfer")
+            if pending:
+                call = complete_transfer(call, ctx.iso)
+                inter = self.lifecycle.actions.wrap_up(ctx, interaction_id, agent)
+                return self._command(ctx, inter, {**call, "connected_to": None}, CallAction.LEAVE,
+                                     agent=str(pending["agent"]))
             inter = self.lifecycle.actions.wrap_up(ctx, interaction_id, agent)
             return self._command(ctx, inter, {**call, "connected_to": None}, CallAction.HANG_UP)
 
