@@ -94,6 +94,28 @@ def conversation_key(source: str, channel: str, business: str, customer: str) ->
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
+def _possible_fast(value: str) -> bool:
+    """True when ``value`` (already ``+`` and digits) is a possible number, decided without
+    :func:`phonenumbers.parse`: the country code is the first 1-3 digit prefix phonenumbers
+    knows (as ``parse`` finds it for a ``+`` number), and the rest, when it has 2 digits or more
+    and no leading zero, is checked with :func:`phonenumbers.is_possible_number`.  False means
+    "not decided here": :func:`check_e164` then asks ``parse`` as before, so the verdict never
+    differs (``tests/test_e164_fast_path.py`` checks it on random numbers); ``parse`` was most
+    of a Twilio voice webhook's cold parse time (bench/voice.py).
+    """
+    import phonenumbers
+
+    digits = value[1:]
+    for n in (1, 2, 3):
+        code = int(digits[:n])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[n:]
+            return (len(national) >= 2 and national[0] != "0"
+                    and phonenumbers.is_possible_number(phonenumbers.PhoneNumber(country_code=code,
+                                                                                  national_number=int(national))))
+    return False
+
+
 def check_e164(value: str) -> str:
     """``value`` if it is a phone number written in E.164 (``+`` country code and number, no
     spaces or punctuation) that :mod:`phonenumbers` finds possible for its country.
@@ -108,6 +130,8 @@ def check_e164(value: str) -> str:
     """
     if not isinstance(value, str) or not _E164.fullmatch(value):
         raise PhoneNumberError(f"{value!r} is not an E.164 phone number (+ then 2 to 15 digits)")
+    if _possible_fast(value):
+        return value
     import phonenumbers
 
     try:
