@@ -36,8 +36,8 @@ An event without our interaction id (a conversation omnisdk did not route) raise
 **Replay.**  The signature binds the body but no time: a captured request verifies forever.
 Three things stop a replay from acting twice or late: the event id
 (``{conversationId}:{sessionId}:{kind}:{eventTime}``) is the inbox's idempotency key, so a
-replay of a stored event is dropped as a duplicate (the inbox keeps event ids for its dedupe
-window, ``[inbox]``); every routing event names its ``conversationId``, which must be the
+replay of a stored event is dropped as a duplicate (for as long as the inbox keeps it: it has
+no pruning yet); every routing event names its ``conversationId``, which must be the
 interaction's bound ``external_id`` (the core refuses another: ``routing.mismatch``); and
 :func:`check_age` refuses an event whose ``eventTime`` is older than the account's
 ``max_event_age`` (or further ahead than :data:`MAX_CLOCK_SKEW`) when it arrives.
