@@ -107,7 +107,8 @@ class RoutingAssignedData(BaseModel):
 
     interaction_id: str = Field(description="Our interaction id, which the CCaaS task carries as its external reference.")
     agent: str = Field(description="Our agent id when the connector's agent_map maps the CCaaS agent, else the CCaaS's own id.")
-    external_id: str | None = Field(None, description="The CCaaS's id of the conversation or task; kept in `interaction.context.external_id`.")
+    external_id: str | None = Field(None, description="The CCaaS's id of the conversation or task; kept in `interaction.context.external_id` "
+                                    "(the first event naming one binds it; another later is refused, `routing.mismatch`).")
 
 
 class RoutingAcceptedData(BaseModel):
@@ -115,6 +116,8 @@ class RoutingAcceptedData(BaseModel):
 
     interaction_id: str
     agent: str | None = Field(None, description="As in routing.assigned; None = the agent it was offered to.")
+    external_id: str | None = Field(None, description="The CCaaS's conversation id, when the event names one: it must be the "
+                                    "interaction's `context.external_id` (else refused, `routing.mismatch`).")
 
 
 class RoutingEndedData(BaseModel):
@@ -125,6 +128,8 @@ class RoutingEndedData(BaseModel):
                                      "None (or a code not configured) closes with the default code.")
     provider_wrap_up_code: str | None = Field(None, description="The code as the CCaaS sent it.")
     reason: str = Field(description="Why it ended, in the CCaaS's words (completed, disconnected, abandoned …).")
+    external_id: str | None = Field(None, description="The CCaaS's conversation id, when the event names one: it must be the "
+                                    "interaction's `context.external_id` (else refused, `routing.mismatch`).")
 
 
 class CallEventData(BaseModel):

@@ -203,17 +203,24 @@ class CCaaSConnector(ChannelAdapter):
         return self._routing(ev.TYPE_ROUTING_ASSIGNED, event_id, interaction_id, time,
                              {"agent": self.agent_from(agent), "external_id": external_id})
 
-    def accepted_event(self, *, event_id: str, interaction_id: str, time: str, agent: str | None = None) -> Event:
-        """``io.omnisdk.routing.accepted``; ``agent`` is the CCaaS's id (mapped back here)."""
-        return self._routing(ev.TYPE_ROUTING_ACCEPTED, event_id, interaction_id, time,
-                             {"agent": self.agent_from(agent) if agent is not None else None})
+    def accepted_event(self, *, event_id: str, interaction_id: str, time: str, agent: str | None = None,
+                       external_id: str | None = None) -> Event:
+        """``io.omnisdk.routing.accepted``; ``agent`` is the CCaaS's id (mapped back here);
+        ``external_id`` the CCaaS conversation the event names (checked by the core)."""
+        data: dict[str, Any] = {"agent": self.agent_from(agent) if agent is not None else None}
+        if external_id is not None:
+            data["external_id"] = external_id
+        return self._routing(ev.TYPE_ROUTING_ACCEPTED, event_id, interaction_id, time, data)
 
     def ended_event(self, *, event_id: str, interaction_id: str, time: str, reason: str,
-                    wrap_up_code: str | None = None) -> Event:
-        """``io.omnisdk.routing.ended``; ``wrap_up_code`` is the CCaaS's code (mapped back here)."""
-        return self._routing(ev.TYPE_ROUTING_ENDED, event_id, interaction_id, time,
-                             {"wrap_up_code": self.wrap_up_from(wrap_up_code),
-                              "provider_wrap_up_code": wrap_up_code, "reason": reason})
+                    wrap_up_code: str | None = None, external_id: str | None = None) -> Event:
+        """``io.omnisdk.routing.ended``; ``wrap_up_code`` is the CCaaS's code (mapped back here);
+        ``external_id`` the CCaaS conversation the event names (checked by the core)."""
+        data: dict[str, Any] = {"wrap_up_code": self.wrap_up_from(wrap_up_code),
+                                "provider_wrap_up_code": wrap_up_code, "reason": reason}
+        if external_id is not None:
+            data["external_id"] = external_id
+        return self._routing(ev.TYPE_ROUTING_ENDED, event_id, interaction_id, time, data)
 
     # --- HTTP and the token --------------------------------------------------------------
 
@@ -540,6 +547,9 @@ class CallAction(StrEnum):
     """Hand the caller to ``agent``, ``queue`` or ``number`` (``mode`` cold or warm)."""
     HANG_UP = "hang_up"
     """End the call."""
+    LEAVE = "leave"
+    """Take ``agent`` out of a warm transfer's conference: the caller stays with the number
+    they were transferred to (the agent hung up, or the number answered)."""
 
 
 class CallCommand(BaseModel):
@@ -561,7 +571,10 @@ class CallCommand(BaseModel):
     queue: str | None = Field(None, min_length=1, max_length=128, description="TRANSFER to a queue.")
     number: PhoneNumber | None = Field(None, description="TRANSFER to a number, E.164.")
     mode: Literal["cold", "warm"] = Field("cold", description="TRANSFER: cold hands the caller over at once; warm "
-                                          "holds them until the target answers.")
+                                          "holds them until the target answers (to a number: the agent, the caller "
+                                          "and the number in one conference, the agent leaving when it answers).")
+    consulting: str | None = Field(None, min_length=1, max_length=128, description="TRANSFER warm to a number: the "
+                                   "agent who stays on the call until the number answers.")
     report: bool = True
 
     @model_validator(mode="after")
@@ -573,8 +586,13 @@ class CallCommand(BaseModel):
             raise ValueError(f"{self.action.value} needs an agent (and nothing else)")
         if self.action in (CallAction.HOLD, CallAction.HANG_UP) and targets:
             raise ValueError(f"{self.action.value} takes no target")
-        if self.action is CallAction.TRANSFER and self.mode == "warm" and self.number is not None:
-            raise ValueError("a warm transfer to a number is not supported (it needs a conference): use cold")
+        if self.action is CallAction.LEAVE and (self.agent is None or self.queue or self.number):
+            raise ValueError("leave needs the agent who leaves (and nothing else)")
+        warm_number = self.action is CallAction.TRANSFER and self.mode == "warm" and self.number is not None
+        if warm_number and self.consulting is None:
+            raise ValueError("a warm transfer to a number needs the consulting agent")
+        if self.consulting is not None and not warm_number:
+            raise ValueError("consulting is only for a warm transfer to a number")
         return self
 
 
@@ -617,6 +635,16 @@ class CTIConnector(ChannelAdapter):
         """
         checked = OutboundCall.model_validate(call.model_dump(by_alias=True))
         return await self.dial(checked)
+
+    def check_call(self, call: OutboundCall) -> None:
+        """Refuse, before anything is written, a call :meth:`dial` would refuse without I/O
+        (the click-to-dial control calls it before it opens the interaction and queues the
+        dial).  The default accepts every call.
+
+        Raises:
+            ValueError: the connector cannot place ``call`` (a bad agent identity, no callback
+                URL configured …).
+        """
 
     async def dial(self, call: OutboundCall) -> PlacedCall:
         """Ask the CTI to place ``call`` (already validated); return its call id.

@@ -18,7 +18,7 @@ WebhookReason = Literal[
     # the signature or token (401)
     "bad_signature", "missing_signature", "malformed_signature", "stale_signature", "bad_verify_token",
     # the body (400)
-    "bad_handshake", "malformed_payload", "missing_field", "unknown_status", "unknown_type",
+    "bad_handshake", "malformed_payload", "missing_field", "stale_event", "unknown_status", "unknown_type",
     "unknown_charset", "unsupported_object", "unsupported_content_type",
 ]
 """The reason codes a webhook refusal may carry to the caller (the ``error`` of the gateway's
@@ -144,6 +144,12 @@ class PayloadTooLargeError(WebhookError):
 
     status = 413
     reason = "payload_too_large"
+
+
+class PhoneNumberError(OmniError, ValueError):
+    """A phone number that is not E.164 (``+``, country code, number) or not possible for its
+    country (:func:`omnisdk.model.addresses.check_e164`): HTTP 400 ``bad_request`` over the
+    agent API.  A ``ValueError``, so pydantic validators and older callers still catch it."""
 
 
 class StateError(OmniError):

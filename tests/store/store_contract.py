@@ -305,6 +305,23 @@ class StoreContract:
             [("sms", "+15550100001"), ("email", "ann@example.com")], 1))) == 1
         assert await store.transact(lambda tx: tx.interactions_of_addresses([], 10)) == []
 
+    async def test_recent_of_addresses_summarises_the_same_interactions(self, store):
+        rows = [interaction(1, channel="sms", customer="+15550100001"),
+                interaction(2, channel="email", customer="ann@example.com", state="closed", key="k2"),
+                interaction(3, channel="sms", customer="+15550100002")]
+        rows[1] = rows[1].model_copy(update={"wrap_up_code": "Issue resolved", "case_id": "case-7"})
+        await store.transact(lambda tx: [tx.save_interaction(i) for i in rows])
+        addresses = [("sms", "+15550100001"), ("email", "ann@example.com")]
+        whole = await store.transact(lambda tx: tx.interactions_of_addresses(addresses, 10))
+        found = await store.transact(lambda tx: tx.recent_of_addresses(addresses, 10))
+        assert [s.id for s in found] == [i.id for i in whole] == [rows[1].id, rows[0].id]
+        first = found[0]
+        assert (first.channel, first.state, first.wrap_up_code, first.case_id) == ("email", "closed", "Issue resolved",
+                                                                                  "case-7")
+        assert first.created_at.replace("Z", "+00:00") == whole[0].created_at.isoformat()
+        assert len(await store.transact(lambda tx: tx.recent_of_addresses(addresses, 1))) == 1
+        assert await store.transact(lambda tx: tx.recent_of_addresses([], 10)) == []
+
     async def test_consent_and_service_windows_per_address(self, store):
         assert await store.transact(lambda tx: tx.opted_out("sms", "+15550100001")) is False
         await store.transact(lambda tx: tx.set_opt_out("sms", "+15550100001", True, "2030-01-02T03:04:05Z"))

@@ -21,10 +21,11 @@ class CallTransferRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to_agent: str | None = Field(None, max_length=128, description="An agent (offered to them).")
     to_queue: str | None = Field(None, max_length=128, description="A queue (the caller waits there).")
-    to_number: str | None = Field(None, max_length=32, description="An outside number, E.164 (the call leaves us: "
-                                  "the interaction goes to wrap-up).")
+    to_number: str | None = Field(None, max_length=32, description="An outside number, E.164, else 400 (cold: the "
+                                  "call leaves us, wrap-up at once; warm: a conference, wrap-up when it answers).")
     mode: Literal["cold", "warm"] = Field("cold", description="cold: handed over at once; warm: the caller hears "
-                                          "the hold music until the target answers (not to a number).")
+                                          "the hold music until the target answers (to a number: the agent stays "
+                                          "with the caller in a conference until the number answers).")
     agent: str | None = Field(None, max_length=128, description="The agent transferring.")
 
 

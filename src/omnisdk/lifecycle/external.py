@@ -14,6 +14,15 @@ deduplicates it first).
   (the default code when it is None or not configured), without telling the CCaaS back.
   An ``ended`` for an interaction already closed changes nothing (counter ``routing.ignored``).
 
+**The CCaaS's conversation id** (``external_id``, which every routing event may carry) binds an
+interaction to one CCaaS conversation: the first event that names one records it in
+``interaction.context["external_id"]`` (normally ``routing.assigned``); every later event that
+names another is refused with :class:`RoutingRefused` (counter ``routing.mismatch``), so a body
+signed by the right account but naming the wrong conversation (a replay of another
+conversation's event with our id pasted in, a bug in the CCaaS's workflow) changes nothing.  An
+event naming an interaction we do not have is refused too (counter ``routing.unknown``), and
+never opens one.
+
 The core holds no capacity for these interactions and arms no offer timer: both are the
 CCaaS's business.  Refused (the event is kept with the reason, counter ``events.failed``):
 an unknown interaction (``NotFoundError``), one the core routes itself, one whose queue is not
@@ -36,24 +45,58 @@ ROUTING_TYPES = frozenset({ev.TYPE_ROUTING_ASSIGNED, ev.TYPE_ROUTING_ACCEPTED, e
 """The event types :func:`apply_routing_event` handles."""
 
 
+class RoutingRefused(StateError):
+    """A routing event the core does not apply; ``counter`` names the store counter it adds
+    (the processor counts it beside ``events.failed``)."""
+
+    def __init__(self, message: str, counter: str) -> None:
+        super().__init__(message)
+        self.counter = counter
+
+
+class UnknownInteraction(NotFoundError):
+    """A routing event naming an interaction we do not have (counter ``routing.unknown``)."""
+
+    counter = "routing.unknown"
+
+
+def _bind_conversation(ctx: Ctx, inter: Interaction, external_id: str | None) -> Interaction:
+    """``inter`` bound to the CCaaS conversation ``external_id`` (recorded the first time).
+
+    Raises:
+        RoutingRefused: ``inter`` is bound to another conversation (counter ``routing.mismatch``).
+    """
+    if not external_id:
+        return inter
+    known = inter.context.get("external_id")
+    if known == external_id:
+        return inter
+    if known:
+        raise RoutingRefused(f"interaction {inter.id} belongs to another CCaaS conversation than the event's",
+                             "routing.mismatch")
+    bound = inter.model_copy(update={"context": {**inter.context, "external_id": external_id}})
+    ctx.put(bound)
+    return bound
+
+
 def apply_routing_event(ctx: Ctx, actions: AgentActions, event: ev.Event) -> None:
     """Apply one ``io.omnisdk.routing.*`` event through the agent actions (see the module
     docstring).
 
     Raises:
         pydantic.ValidationError: the data does not match its model.
-        NotFoundError, StateError: see the module docstring.
+        NotFoundError (UnknownInteraction), StateError (RoutingRefused): see the module docstring.
     """
     plugin, _, account = event.source.strip("/").partition("/")
     if event.type == ev.TYPE_ROUTING_ASSIGNED:
         assigned = RoutingAssignedData.model_validate(event.data)
-        inter = _offer(ctx, actions, _external(ctx, actions, assigned.interaction_id, plugin, account),
-                       assigned.agent)
-        if assigned.external_id and inter.context.get("external_id") != assigned.external_id:
-            ctx.put(inter.model_copy(update={"context": {**inter.context, "external_id": assigned.external_id}}))
+        inter = _external(ctx, actions, assigned.interaction_id, plugin, account)
+        _bind_conversation(ctx, inter, assigned.external_id)  # checked before the move
+        inter = _offer(ctx, actions, ctx.get(inter.id) or inter, assigned.agent)
     elif event.type == ev.TYPE_ROUTING_ACCEPTED:
         accepted = RoutingAcceptedData.model_validate(event.data)
-        inter = _external(ctx, actions, accepted.interaction_id, plugin, account)
+        inter = _bind_conversation(ctx, _external(ctx, actions, accepted.interaction_id, plugin, account),
+                                   accepted.external_id)
         if inter.state is S.WORK_IN_PROGRESS and accepted.agent in (None, inter.agent):
             return  # already accepted (the agent API, or an earlier event)
         if accepted.agent is not None:
@@ -63,9 +106,13 @@ def apply_routing_event(ctx: Ctx, actions: AgentActions, event: ev.Event) -> Non
         ended = RoutingEndedData.model_validate(event.data)
         current = ctx.get(ended.interaction_id)
         if current is not None and current.state is S.CLOSED:
+            if ended.external_id and current.context.get("external_id") not in (None, ended.external_id):
+                raise RoutingRefused(f"interaction {current.id} belongs to another CCaaS conversation than the "
+                                     "event's", "routing.mismatch")
             ctx.tx.count("routing.ignored")
             return
-        inter = _external(ctx, actions, ended.interaction_id, plugin, account)
+        inter = _bind_conversation(ctx, _external(ctx, actions, ended.interaction_id, plugin, account),
+                                   ended.external_id)
         code = ended.wrap_up_code if ended.wrap_up_code in actions.settings.wrap_up_codes else None
         actions.close(ctx, inter.id, code, note=f"ended by {plugin}: {ended.reason}", sync_external=False)
 
@@ -73,7 +120,7 @@ def apply_routing_event(ctx: Ctx, actions: AgentActions, event: ev.Event) -> Non
 def _external(ctx: Ctx, actions: AgentActions, interaction_id: str, plugin: str, account: str) -> Interaction:
     inter = ctx.get(interaction_id)
     if inter is None:
-        raise NotFoundError(f"no interaction {interaction_id}")
+        raise UnknownInteraction(f"no interaction {interaction_id}")
     if inter.routing_source is not RoutingSource.EXTERNAL:
         raise StateError(f"interaction {inter.id} is routed by the core, not by a CCaaS connector")
     queue = actions.dispatch.queue(inter.queue)

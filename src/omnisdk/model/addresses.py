@@ -7,6 +7,8 @@ from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from omnisdk.errors import PhoneNumberError
+
 _CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
@@ -92,6 +94,28 @@ def conversation_key(source: str, channel: str, business: str, customer: str) ->
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
+def _possible_fast(value: str) -> bool:
+    """True when ``value`` (already ``+`` and digits) is a possible number, decided without
+    :func:`phonenumbers.parse`: the country code is the first 1-3 digit prefix phonenumbers
+    knows (as ``parse`` finds it for a ``+`` number), and the rest, when it has 2 digits or more
+    and no leading zero, is checked with :func:`phonenumbers.is_possible_number`.  False means
+    "not decided here": :func:`check_e164` then asks ``parse`` as before, so the verdict never
+    differs (``tests/test_e164_fast_path.py`` checks it on random numbers); ``parse`` was most
+    of a Twilio voice webhook's cold parse time (bench/voice.py).
+    """
+    import phonenumbers
+
+    digits = value[1:]
+    for n in (1, 2, 3):
+        code = int(digits[:n])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[n:]
+            return (len(national) >= 2 and national[0] != "0"
+                    and phonenumbers.is_possible_number(phonenumbers.PhoneNumber(country_code=code,
+                                                                                  national_number=int(national))))
+    return False
+
+
 def check_e164(value: str) -> str:
     """``value`` if it is a phone number written in E.164 (``+`` country code and number, no
     spaces or punctuation) that :mod:`phonenumbers` finds possible for its country.
@@ -101,18 +125,21 @@ def check_e164(value: str) -> str:
     the carrier's business.
 
     Raises:
-        ValueError: anything else (the message quotes the value: phone numbers are no secret).
+        PhoneNumberError: (a ``ValueError``) anything else (the message quotes the value:
+            phone numbers are no secret).
     """
     if not isinstance(value, str) or not _E164.fullmatch(value):
-        raise ValueError(f"{value!r} is not an E.164 phone number (+ then 2 to 15 digits)")
+        raise PhoneNumberError(f"{value!r} is not an E.164 phone number (+ then 2 to 15 digits)")
+    if _possible_fast(value):
+        return value
     import phonenumbers
 
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"{value!r} has no known country calling code") from None
+        raise PhoneNumberError(f"{value!r} has no known country calling code") from None
     if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"{value!r} is not a possible phone number for its country")
+        raise PhoneNumberError(f"{value!r} is not a possible phone number for its country")
     return value
 
 

@@ -25,13 +25,17 @@ park        ``interaction``                              ``CCaaSConnector.park``
                                                          when the connector overrides it)
 unpark      ``interaction``                              ``CCaaSConnector.unpark`` (likewise)
 control     ``command`` (a :class:`CallCommand`)         ``CTIConnector.control``
+dial        ``call`` (an :class:`OutboundCall`, by       ``CTIConnector.place_call``
+            alias: ``from``)                             (click-to-dial; the attempt's result
+                                                         is the :class:`PlacedCall`, its call
+                                                         id kept as the row's provider id)
 ==========  ===========================================  ====================================
 
 ``interaction`` is the interaction as the decision left it (JSON, ``Interaction.model_dump``).
 
 **The idempotency reference** is the row's key, fixed before the first attempt
 (``{op}:{interaction id}:{n}``, ``n`` from the store sequence ``connector_call:{interaction id}``,
-written in the same transaction; a call command's own ``key``).  During an attempt it is
+written in the same transaction; a call command's own ``key``; a dial's ``dial:{interaction id}``).  During an attempt it is
 :data:`omnisdk.connectors.CALL_KEY`, which :meth:`omnisdk.connectors.CCaaSConnector.api` sends as
 the request's idempotency key when the connector passes none: the connector methods plugins
 implement keep their signatures.  A crash after the commit and before the call leaves the row
@@ -43,6 +47,10 @@ key does it once).
 429, 5xx, connection, timeout) goes back to ``pending`` with the outbox's doubling backoff;
 anything else (a :class:`~omnisdk.connectors.MappingError`, a 4xx, a connector bug) fails the
 row at once, logged and counted.
+
+**A call that fails for good** (not retryable, or out of attempts) is handed to the worker's
+``on_connector_call_failed`` callback after its record is committed: the call controls close
+an outbound call's interaction whose dial failed (:mod:`omnisdk.voice.controls`).
 
 **Counters** (``omnisdk stats``, ``GET /v1/stats``): ``connector_calls.queued``, ``.sent``,
 ``.retried``, ``.failed``, and the gauge ``connector_calls.backlog`` (queued and not yet sent or
@@ -62,6 +70,8 @@ from omnisdk.connectors import (
     CCaaSConnector,
     ConnectorBridge,
     CTIConnector,
+    OutboundCall,
+    PlacedCall,
 )
 from omnisdk.errors import OmniError
 from omnisdk.lifecycle.context import Ctx
@@ -78,7 +88,15 @@ KIND = "connector_call"
 """The payload field that marks an outbox row as a connector call."""
 CALLED = object()
 """What an attempt returns when the connector call went through."""
-OPS = frozenset({"route", "transfer", "disconnect", "close", "park", "unpark", "control"})
+OPS = frozenset({"route", "transfer", "disconnect", "close", "park", "unpark", "control", "dial"})
+FIRST_ATTEMPT_BY_CALLER = frozenset({"control", "dial"})
+"""Ops whose first attempt the call controls make themselves (the worker is not woken for them)."""
+
+
+def op_of(row: OutboxRow) -> str | None:
+    """The ``op`` of a connector-call row (None for another row)."""
+    call = row.payload.get(KIND)
+    return str(call.get("op")) if isinstance(call, dict) and call.get("op") else None
 
 
 def is_connector_call(row: OutboxRow) -> bool:
@@ -118,7 +136,7 @@ def enqueue_call(ctx: Ctx, plugin: str, account: str, interaction_id: str, op: s
     added = ctx.tx.enqueue_outbox(idempotency_key=key, plugin=plugin, account=account, interaction_id=interaction_id,
                                   payload=payload, now=ctx.ts)
     if added:
-        if op != "control":  # a call command's first attempt is the control's own (CallControls)
+        if op not in FIRST_ATTEMPT_BY_CALLER:  # a call command's or dial's first attempt is the control's own
             ctx.outbox += 1  # wake the worker after the commit
         ctx.tx.count("connector_calls.queued")
         ctx.tx.count("connector_calls.backlog")
@@ -170,9 +188,32 @@ def queue_close(ctx: Ctx, host: PluginHost, interaction: Interaction, code: str,
 
 
 def queue_command(ctx: Ctx, connector: CTIConnector, command: CallCommand) -> bool:
-    """Queue a CTI call command under its own ``key``."""
+    """Queue a CTI call command under its own ``key`` (its first attempt is the caller's)."""
     return enqueue_call(ctx, connector.name, connector.account, command.interaction_id, "control",
                         {"command": command.model_dump(mode="json")}, key=command.key)
+
+
+def queue_command_for(ctx: Ctx, source: str, command: CallCommand) -> bool:
+    """Queue a CTI call command of account ``source`` (``/cti_twilio/acme``) that no control
+    attempts itself (one a call event causes): the worker is woken after the commit."""
+    plugin, _, account = source.strip("/").partition("/")
+    added = enqueue_call(ctx, plugin, account, command.interaction_id, "control",
+                         {"command": command.model_dump(mode="json")}, key=command.key)
+    if added:
+        ctx.outbox += 1
+    return added
+
+
+def queue_dial(ctx: Ctx, connector: CTIConnector, call: OutboundCall) -> bool:
+    """Queue click-to-dial (``place_call``) under ``dial:{interaction id}`` (made once, here).
+
+    Raises:
+        ValueError: ``call`` names no interaction.
+    """
+    if not call.interaction_id:
+        raise ValueError("a queued dial needs the interaction it belongs to")
+    return enqueue_call(ctx, connector.name, connector.account, call.interaction_id, "dial",
+                        {"call": call.model_dump(mode="json", by_alias=True)}, key=f"dial:{call.interaction_id}")
 
 
 async def _ccaas_call(connector: CCaaSConnector, op: str, call: dict[str, Any]) -> None:
@@ -197,14 +238,17 @@ async def _ccaas_call(connector: CCaaSConnector, op: str, call: dict[str, Any]) 
 
 
 async def attempt(adapter: ChannelAdapter | None, row: OutboxRow) -> object:
-    """One attempt at a connector-call row: :data:`CALLED`, or the exception (never raises)."""
+    """One attempt at a connector-call row: :data:`CALLED` (a dial: the :class:`PlacedCall`),
+    or the exception (never raises)."""
     call = row.payload[KIND]
     op = call.get("op")
     token = CALL_KEY.set(row.idempotency_key)
     try:
-        if op == "control":
+        if op in FIRST_ATTEMPT_BY_CALLER:
             if not isinstance(adapter, CTIConnector):
                 return LookupError(f"no CTI connector {row.plugin}/{row.account}")
+            if op == "dial":
+                return await adapter.place_call(OutboundCall.model_validate(call["call"]))
             await adapter.control(CallCommand.model_validate(call["command"]))
         else:
             if not isinstance(adapter, CCaaSConnector):
@@ -219,6 +263,11 @@ async def attempt(adapter: ChannelAdapter | None, row: OutboxRow) -> object:
         return exc
     finally:
         CALL_KEY.reset(token)
+
+
+def succeeded(result: object) -> bool:
+    """True when an attempt's result is a success (:data:`CALLED` or a :class:`PlacedCall`)."""
+    return result is CALLED or isinstance(result, PlacedCall)
 
 
 def describe(row: OutboxRow) -> str:

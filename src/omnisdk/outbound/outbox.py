@@ -25,7 +25,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 from opentelemetry import context as otel_context
@@ -92,6 +92,9 @@ class OutboxWorker:
         :meth:`omnisdk.bus.events_outbox.EventsOutbox.write`)."""
         self.on_events_out: Callable[[], None] | None = None
         """Called after the commit of a pass that handed events to :attr:`events_out`."""
+        self.on_connector_call_failed: Callable[[OutboxRow, object], Awaitable[None]] | None = None
+        """Called (after the record's commit) with each connector-call row that failed for good
+        and its outcome; the call controls set it to close an outbound call whose dial failed."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -162,17 +165,25 @@ class OutboxWorker:
             return {}
         results = await asyncio.gather(*(self._send(r, last_wrote.get(r.id)) if r.id not in refused
                                          else _refused(refused[r.id]) for r in rows))
-        events = await self.store.transact(lambda tx: self._record_all(tx, rows, results))
+        failed: list[tuple[OutboxRow, object]] = []
+        events = await self.store.transact(lambda tx: self._record_all(tx, rows, results, failed))
         if events and self.events_out is not None and self.on_events_out is not None:
             self.on_events_out()
         if self.notify:
             self.notify(events)
+        if failed and self.on_connector_call_failed is not None:
+            for row, result in failed:
+                try:
+                    await self.on_connector_call_failed(row, result)
+                except Exception:  # the row's failure is recorded: a callback's error must not stop the pass
+                    log.exception("on_connector_call_failed for %s failed", connector_calls.describe(row))
         return {r.idempotency_key: res for r, res in zip(rows, results, strict=False)}
 
-    def _record_all(self, tx: Transaction, rows: list[OutboxRow], results: list[object]) -> list[Event]:
-        """Record each attempted row's outcome; the events they make (handed to
-        :attr:`events_out` in this transaction)."""
-        events = [e for e in (self._record(tx, r, res) for r, res in zip(rows, results, strict=False))
+    def _record_all(self, tx: Transaction, rows: list[OutboxRow], results: list[object],
+                    failed: list[tuple[OutboxRow, object]]) -> list[Event]:
+        """Record each attempted row's outcome (connector calls failed for good go to
+        ``failed``); the events they make (handed to :attr:`events_out` in this transaction)."""
+        events = [e for e in (self._record(tx, r, res, failed) for r, res in zip(rows, results, strict=False))
                   if e is not None]
         if events and self.events_out is not None:
             self.events_out(tx, events)
@@ -248,11 +259,14 @@ class OutboxWorker:
             log.exception("adapter %s send crashed", row.plugin)
             return exc
 
-    def _record(self, tx: Transaction, row: OutboxRow, result: object) -> Event | None:
+    def _record(self, tx: Transaction, row: OutboxRow, result: object,
+                failed: list[tuple[OutboxRow, object]] | None = None) -> Event | None:
         adapter = self.adapters.get((row.plugin, row.account))
         source = adapter.source if adapter else f"/{row.plugin}/{row.account}"
         if is_connector_call(row):
-            return self._record_call(tx, row, result)
+            if self._record_call(tx, row, result) and failed is not None:
+                failed.append((row, result))
+            return None
         if result is READ:  # the provider has it; no message and no event of ours
             tx.finish_outbox(row.id, state="sent")
             tx.count("outbound.read_receipts")
@@ -301,26 +315,28 @@ class OutboxWorker:
             delay = float(wait)
         return self.clock() + delay
 
-    def _record_call(self, tx: Transaction, row: OutboxRow, result: object) -> None:
-        """The outcome of a connector call (:mod:`omnisdk.outbound.connector_calls`): sent;
-        retried later (a retryable failure, attempts left); or failed, logged and counted."""
-        if result is connector_calls.CALLED:
-            tx.finish_outbox(row.id, state="sent")
+    def _record_call(self, tx: Transaction, row: OutboxRow, result: object) -> bool:
+        """The outcome of a connector call (:mod:`omnisdk.outbound.connector_calls`): sent (a
+        dial keeps its call id as the row's provider id); retried later (a retryable failure,
+        attempts left); or failed, logged and counted.  Returns True when it failed for good."""
+        if connector_calls.succeeded(result):
+            call_id = getattr(result, "call_id", None)
+            tx.finish_outbox(row.id, state="sent", **({"provider_message_id": call_id} if call_id else {}))
             tx.count("connector_calls.sent")
             tx.count("connector_calls.backlog", -1)
-            return None
+            return False
         reason = f"{type(result).__name__}: {result}"[:300]
         if isinstance(result, Exception) and is_retryable(result) and row.attempts < self.max_attempts:
             tx.finish_outbox(row.id, state="pending", error=reason, next_attempt_at=self._retry_at(row, result))
             tx.count("connector_calls.retried")
             connector_calls.log.warning("%s/%s: %s failed (attempt %d, retried later): %s", row.plugin, row.account,
                         connector_calls.describe(row), row.attempts, reason)
-            return None
+            return False
         tx.finish_outbox(row.id, state="failed", error=reason)
         tx.count("connector_calls.failed")
         tx.count("connector_calls.backlog", -1)
         connector_calls.log.error("%s/%s: %s failed (not retried): %s", row.plugin, row.account, connector_calls.describe(row), reason)
-        return None
+        return True
 
 
 async def _refused(error: Exception) -> Exception:

@@ -28,6 +28,7 @@ from omnisdk.store.rows import (
     FeedRow,
     HistoryRow,
     InboxItem,
+    InteractionSummary,
     LastServed,
     MergeRow,
     MessageRow,
@@ -177,6 +178,10 @@ class ContactStore(Protocol):
 
     def interactions_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[Interaction]:
         """The interactions with any of these ``(channel, customer)`` addresses, newest first."""
+
+    def recent_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[InteractionSummary]:
+        """:meth:`interactions_of_addresses` as :class:`~omnisdk.store.rows.InteractionSummary`
+        rows (the same interactions, the same order), without validating whole documents."""
 
     def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
         """Move every address of ``absorbed`` to ``kept`` and record it.

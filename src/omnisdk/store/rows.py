@@ -153,6 +153,20 @@ class AuditRow:
 
 
 @dataclass(frozen=True, slots=True)
+class InteractionSummary:
+    """The few fields of an interaction a caller's context shows (read without validating the
+    whole interaction document: :meth:`~omnisdk.store.protocols.ContactStore.recent_of_addresses`).
+    ``created_at`` is RFC 3339 UTC as stored; ``state`` the state's value."""
+
+    id: str
+    channel: str
+    state: str
+    created_at: str
+    wrap_up_code: str | None
+    case_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ContactRow:
     """A contact and the addresses it writes from, on any channel: ``addresses`` holds
     ``(channel, value)`` pairs (an E.164 number on sms, a PSID on messenger, a mail address …)."""

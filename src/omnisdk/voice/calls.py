@@ -19,7 +19,10 @@ answered        offered → **work_in_progress** (the agent answered); already a
 held            work_in_progress → **on_hold**; already on hold: nothing
 resumed         on_hold → work_in_progress; already working: nothing
 transferred     recorded (``transfers``); the move itself was the agent's transfer
-                (:mod:`omnisdk.voice.controls`, :meth:`AgentActions.transfer`)
+                (:mod:`omnisdk.voice.controls`, :meth:`AgentActions.transfer`).  A warm
+                transfer to a number under way (``pending_transfer``): the number answered,
+                so the transfer completes, the interaction goes to **wrap_up** and a LEAVE
+                command takes the consulting agent out of the conference
 ended           answered and working or on hold → **wrap_up** (its timer starts:
                 ``[lifecycle] wrap_up_timeout``, then the default code); never answered →
                 **closed** with ``abandoned_call_code`` (inbound, the caller hung up:
@@ -43,7 +46,7 @@ from typing import Any
 
 from omnisdk import events as ev
 from omnisdk.catalog import CallEventData, CallRecordingData
-from omnisdk.connectors import CALL_EVENT_TYPES, CALL_TRANSITIONS, CallState
+from omnisdk.connectors import CALL_EVENT_TYPES, CALL_TRANSITIONS, CallAction, CallCommand, CallState
 from omnisdk.errors import StateError
 from omnisdk.ids import new_id
 from omnisdk.lifecycle.agent_actions import AgentActions
@@ -52,6 +55,7 @@ from omnisdk.lifecycle.settings import LifecycleSettings
 from omnisdk.lifecycle.transitions import created
 from omnisdk.model import Channel, Direction, Interaction
 from omnisdk.model import InteractionState as S
+from omnisdk.outbound.connector_calls import queue_command_for
 from omnisdk.routing.dispatch import Dispatch
 from omnisdk.voice.caller import caller_context, match_contact
 
@@ -78,6 +82,23 @@ def call_key(source: str, call_id: str) -> str:
 def outbound_key(source: str, interaction_id: str) -> str:
     """The conversation key of a call we place (its call id is not known before the CTI answers)."""
     return f"{source.removeprefix('/')}:{Channel.VOICE}:outbound:{interaction_id}"
+
+
+def complete_transfer(call: dict[str, Any], at: str) -> dict[str, Any]:
+    """The call record once its pending warm transfer to a number completed: state
+    ``transferred``, the transfer appended to ``transfers``, ``pending_transfer`` cleared.
+
+    Raises:
+        CallRefused: the call's state cannot move to ``transferred`` (``calls.illegal``).
+    """
+    pending = call.get("pending_transfer") or {}
+    current = CallState(call["state"]) if call.get("state") else None
+    if CallState.TRANSFERRED not in CALL_TRANSITIONS.get(current, frozenset()):
+        raise CallRefused(f"call {call.get('call_id')}: {current.value if current else '(start)'} → transferred "
+                          "is not a legal transition", "calls.illegal")
+    done = {"to": pending.get("to"), "mode": "warm", "at": at}
+    return {**call, "state": CallState.TRANSFERRED.value, "pending_transfer": None,
+            "transfers": [*call.get("transfers", []), done]}
 
 
 def call_of(inter: Interaction) -> dict[str, Any]:
@@ -142,6 +163,8 @@ class Calls:
         if state not in CALL_TRANSITIONS.get(previous, frozenset()):
             raise CallRefused(f"call {data.call_id}: {previous.value if previous else '(start)'} → {state.value} "
                               "is not a legal transition", "calls.illegal")
+        if state is CallState.TRANSFERRED and call.get("pending_transfer"):
+            return self._number_answered(ctx, event, inter, call, data)
         inter = self._effect(ctx, inter, state, previous, data)
         changes: dict[str, Any] = {"call_id": data.call_id, "state": state.value, "at": data.at}
         if data.agent:
@@ -152,6 +175,23 @@ class Calls:
             changes["transfers"] = [*call.get("transfers", []), {"to": data.reason, "at": data.at}]
         ctx.tx.count(f"calls.{state.value}")
         return with_call(ctx, inter, **changes)
+
+    def _number_answered(self, ctx: Ctx, event: ev.Event, inter: Interaction, call: dict[str, Any],
+                         data: CallEventData) -> Interaction:
+        """The number of a warm transfer answered: the transfer completes, the consulting agent
+        leaves the conference (a LEAVE command, durable, woken after the commit) and the
+        interaction goes to wrap-up."""
+        agent = str((call.get("pending_transfer") or {}).get("agent") or inter.agent or "")
+        call = complete_transfer(call, data.at)
+        if inter.state in (S.WORK_IN_PROGRESS, S.ON_HOLD):
+            inter = self.actions.wrap_up(ctx, inter.id)
+        seq = int(call.get("seq", 0)) + 1
+        if agent:
+            queue_command_for(ctx, event.source, CallCommand(
+                action=CallAction.LEAVE, call_id=data.call_id, interaction_id=inter.id, agent=agent,
+                key=f"{inter.id}:{CallAction.LEAVE.value}:{seq}", seq=seq, report=False))
+        ctx.tx.count("calls.transferred")
+        return with_call(ctx, inter, **{**call, "seq": seq, "connected_to": None, "at": data.at})
 
     def _effect(self, ctx: Ctx, inter: Interaction, state: CallState, previous: CallState | None,
                 data: CallEventData) -> Interaction:

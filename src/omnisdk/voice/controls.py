@@ -53,6 +53,7 @@ from omnisdk.connectors import (
     CallState,
     CTIConnector,
     OutboundCall,
+    PlacedCall,
 )
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
@@ -62,11 +63,12 @@ from omnisdk.lifecycle.operations import Lifecycle
 from omnisdk.lifecycle.transitions import created, get_interaction, move
 from omnisdk.model import Channel, Direction, Interaction, check_e164
 from omnisdk.model import InteractionState as S
-from omnisdk.outbound.connector_calls import queue_command
+from omnisdk.outbound.connector_calls import op_of, queue_command, queue_dial
 from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
 from omnisdk.outbound.outbox import OutboxWorker
-from omnisdk.voice.calls import CallRefused, call_of, outbound_key, with_call
+from omnisdk.store.rows import OutboxRow
+from omnisdk.voice.calls import CallRefused, call_of, complete_transfer, outbound_key, with_call
 
 log = logging.getLogger("omnisdk.voice")
 
@@ -103,6 +105,7 @@ class CallControls:
         self.adapters = adapters
         self.outbox = outbox if outbox is not None else OutboxWorker(processor.store, adapters)
         """The worker that sends the commands (the runtime's)."""
+        self.outbox.on_connector_call_failed = self._connector_call_failed
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -186,6 +189,8 @@ class CallControls:
 
         def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
             inter = get_interaction(ctx, interaction_id)
+            if call_of(inter).get("pending_transfer"):  # hold music would take the caller out of the conference
+                raise StateError(f"interaction {interaction_id}: a warm transfer to a number is under way")
             call = _advance(self._call(inter), CallState.HELD)
             inter = self.lifecycle.actions.hold(ctx, interaction_id, agent)
             return self._command(ctx, inter, {**call, "connected_to": None}, CallAction.HOLD)
@@ -208,9 +213,18 @@ class CallControls:
                        to_number: str | None = None, mode: str = "cold", agent: str | None = None) -> Interaction:
         """Transfer the call to an agent, a queue or a number, ``mode`` ``cold`` or ``warm``.
 
+        A **warm transfer to a number** is a consultation: the CTI puts the caller and the agent
+        in one conference and dials the number into it; the interaction stays in work with the
+        agent, the call record keeps it as ``pending_transfer`` (the call state does not move
+        yet).  When the number answers (the CTI's ``call.transferred`` event,
+        :mod:`omnisdk.voice.calls`) or the agent hangs up first (:meth:`hang_up`), the call
+        becomes ``transferred``, the agent leaves the conference (a LEAVE command) and the
+        interaction goes to wrap-up; the caller stays with the number.
+
         Raises:
-            ValueError: not exactly one target, an unknown mode, a number that is not E.164, a
-                warm transfer to a number.
+            PhoneNumberError: (a ValueError, HTTP 400) a number that is not E.164.
+            ValueError: not exactly one target, an unknown mode.  StateError: an illegal call
+                step, or a warm transfer to a number already under way.
         """
         if sum(t is not None for t in (to_agent, to_queue, to_number)) != 1:
             raise ValueError("a transfer needs exactly one of to_agent, to_queue or to_number")
@@ -218,11 +232,13 @@ class CallControls:
             raise ValueError("mode must be cold or warm")
         number = check_e164(to_number) if to_number is not None else None
         if number is not None and mode == "warm":
-            raise ValueError("a warm transfer to a number is not supported (it needs a conference): use cold")
+            return await self._consult(interaction_id, number, agent)
 
         def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
             inter = get_interaction(ctx, interaction_id)
             call = self._call(inter)
+            if call.get("pending_transfer"):
+                raise StateError(f"interaction {interaction_id}: a warm transfer to a number is under way")
             steps = [CallState.RESUMED] if call.get("state") == CallState.HELD.value else []
             call = _advance(call, *steps, CallState.TRANSFERRED)
             target = f"agent:{to_agent}" if to_agent else f"queue:{to_queue}" if to_queue else f"number:{number}"
@@ -238,12 +254,41 @@ class CallControls:
 
         return await self._run(op)
 
-    async def hang_up(self, interaction_id: str, agent: str | None = None) -> Interaction:
-        """End the call; the interaction goes to wrap-up (its timer starts)."""
+    async def _consult(self, interaction_id: str, number: str, agent: str | None) -> Interaction:
+        """A warm transfer to ``number`` (see :meth:`transfer`): the caller, the agent and the
+        number in one conference; the interaction stays in work until the number answers."""
 
         def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
             inter = get_interaction(ctx, interaction_id)
             call = self._call(inter)
+            if inter.state is not S.WORK_IN_PROGRESS or inter.agent is None:
+                raise StateError(f"interaction {interaction_id} is {inter.state}: a warm transfer to a number "
+                                 "needs the agent on the call (resume it first)")
+            if agent is not None and agent != inter.agent:
+                raise StateError(f"interaction {interaction_id} is held by another agent")
+            if call.get("pending_transfer"):
+                raise StateError(f"interaction {interaction_id}: a warm transfer to a number is under way")
+            _advance(call, CallState.TRANSFERRED)  # checked now, taken when the number answers
+            call["pending_transfer"] = {"to": f"number:{number}", "mode": "warm", "agent": inter.agent, "at": ctx.iso}
+            return self._command(ctx, inter, call, CallAction.TRANSFER, number=number, mode="warm",
+                                 consulting=inter.agent)
+
+        return await self._run(op)
+
+    async def hang_up(self, interaction_id: str, agent: str | None = None) -> Interaction:
+        """End the call; the interaction goes to wrap-up (its timer starts).  During a warm
+        transfer to a number the agent only leaves: the transfer completes (``transferred``),
+        the caller stays with the number (LEAVE instead of HANG_UP)."""
+
+        def op(ctx: Ctx) -> tuple[Interaction, CallCommand | None]:
+            inter = get_interaction(ctx, interaction_id)
+            call = self._call(inter)
+            pending = call.get("pending_transfer")
+            if pending:
+                call = complete_transfer(call, ctx.iso)
+                inter = self.lifecycle.actions.wrap_up(ctx, interaction_id, agent)
+                return self._command(ctx, inter, {**call, "connected_to": None}, CallAction.LEAVE,
+                                     agent=str(pending["agent"]))
             inter = self.lifecycle.actions.wrap_up(ctx, interaction_id, agent)
             return self._command(ctx, inter, {**call, "connected_to": None}, CallAction.HANG_UP)
 
@@ -252,6 +297,14 @@ class CallControls:
     async def dial(self, *, agent: str, plugin: str, account: str, to: str, from_: str | None = None,
                    timeout: int = 30) -> Interaction:
         """Click-to-dial: a new outbound voice interaction for ``agent``, and the call placed.
+
+        The create-call request is an outbox row (op ``dial``, key ``dial:{interaction id}``,
+        made once) written **in the transaction that opens the interaction**; the control then
+        makes its first attempt.  Placed: the call id is kept on the interaction.  The CTI down
+        (429, 5xx, connection): the interaction is returned as it is (no call id yet) and the
+        outbox retries with its backoff, with the same key; the call's status callbacks, which
+        name our interaction, bind its call id.  Refused for good (at once, or after the last
+        retry): the interaction is closed with ``missed_call_code``.
 
         Raises:
             NotFoundError: unknown agent or account.  ValueError: a number that is not E.164, a
@@ -268,6 +321,7 @@ class CallControls:
         interaction_id = new_id()
         call = OutboundCall(to=to, agent=agent, timeout=timeout, interaction_id=interaction_id,
                             **{"from": caller_id})  # ValueError (not E.164) before anything is written
+        connector.check_call(call)  # ValueError: what the CTI would refuse without I/O, before anything is written
 
         def open_call(ctx: Ctx) -> Interaction:
             inter = Interaction(
@@ -279,26 +333,47 @@ class CallControls:
             created(ctx, inter, agent, "outbound call")
             self.lifecycle.engine.reserve(inter.id, agent, inter.channel, ctx.ts)
             inter = move(ctx, inter, S.OFFERED, agent=agent, offered_at=ctx.now, offer_seq=1)
-            return move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=agent)
+            inter = move(ctx, inter, S.WORK_IN_PROGRESS, accepted_at=ctx.now, last_agent=agent)
+            queue_dial(ctx, connector, call)  # durable: the create-call request, in this transaction
+            return inter
 
-        await self.processor.operate(open_call)
-        try:
-            placed = await connector.place_call(call)
-        except Exception as exc:
-            reason = type(exc).__name__
-            await self.processor.operate(lambda ctx: self.lifecycle.actions.close(
-                ctx, interaction_id, self.lifecycle.settings.missed_call_code, note=f"dial failed: {reason}"))
-            raise
+        inter = await self.processor.operate(open_call)
+        key = f"dial:{interaction_id}"
+        result = (await self.outbox.run_pass()).get(key)  # the first attempt (absent: the worker has it)
+        if isinstance(result, PlacedCall):
+            return await self.processor.operate(lambda ctx: self._placed(ctx, interaction_id, result))
+        if isinstance(result, Exception) and not is_retryable(result):
+            log.error("%s: dial of interaction %s failed: %s", connector.source, interaction_id,
+                      type(result).__name__)  # the row failed: _connector_call_failed closed the interaction
+            raise result
+        return inter  # the CTI is down: the dial waits in the outbox (its callbacks bind the call id)
 
-        def placed_call(ctx: Ctx) -> Interaction:
-            inter = get_interaction(ctx, interaction_id)
-            call_record = call_of(inter)
-            changes: dict[str, Any] = {"call_id": placed.call_id}
-            if call_record.get("state") is None:  # its ringing callback may have come first
-                changes["state"] = CallState.RINGING.value
-            return with_call(ctx, inter, **changes)
+    def _placed(self, ctx: Ctx, interaction_id: str, placed: PlacedCall) -> Interaction:
+        """Keep the placed call's id on the interaction (its ringing callback may have come first)."""
+        inter = get_interaction(ctx, interaction_id)
+        call_record = call_of(inter)
+        if call_record.get("call_id") not in (None, placed.call_id):
+            return inter
+        changes: dict[str, Any] = {"call_id": placed.call_id}
+        if call_record.get("state") is None:
+            changes["state"] = CallState.RINGING.value
+        return with_call(ctx, inter, **changes)
 
-        return await self.processor.operate(placed_call)
+    async def _connector_call_failed(self, row: OutboxRow, result: object) -> None:
+        """The outbox's callback for a connector call that failed for good: a click-to-dial's
+        interaction is closed with ``missed_call_code`` (unless it moved on already)."""
+        if op_of(row) != "dial" or not row.interaction_id:
+            return
+        iid, reason = row.interaction_id, type(result).__name__
+
+        def close(ctx: Ctx) -> Interaction | None:
+            inter = ctx.get(iid)
+            if inter is None or inter.state in (S.WRAP_UP, S.CLOSED) or call_of(inter).get("call_id"):
+                return inter
+            return self.lifecycle.actions.close(ctx, iid, self.lifecycle.settings.missed_call_code,
+                                                note=f"dial failed: {reason}")
+
+        await self.processor.operate(close)
 
     def softphone_token(self, agent: str, *, plugin: str, account: str) -> dict[str, Any]:
         """``{"token", "identity", "expires_in"}``: ``agent``'s softphone access token.

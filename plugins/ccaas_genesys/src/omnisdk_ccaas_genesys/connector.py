@@ -71,6 +71,9 @@ class GenesysCloudConnector(CCaaSConnector):
                           "bob": "7f41c3d5-e7f9-4a1b-9c3d-5e7f9a1b3c5d"},
             "wrap_up_map": {"Issue resolved": "a1c2e3f4-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
                             "Task created": "e5f6a7b8-c9d0-4e1f-8a2b-3c4d5e6f7a8b"},
+            # the recordings are replayed at the test kit's fixed arrival times (2030, 2031),
+            # years after their eventTime: no age limit here (the default is 3600 s)
+            "max_event_age": 0,
         }
 
     @classmethod
@@ -97,19 +100,29 @@ class GenesysCloudConnector(CCaaSConnector):
         events.verify(secret_value(self.settings.webhook_secret), request.headers, request.body)
 
     def parse(self, request: WebhookRequest) -> list[Event]:
+        """The routing event of one Genesys notification (:mod:`omnisdk_ccaas_genesys.events`).
+        Every routing event carries the notification's ``conversationId`` as ``external_id``:
+        the core refuses it when the interaction is bound to another conversation.
+
+        Raises:
+            PayloadError: a malformed body.  StaleEventError (a PayloadError, 400): its
+                ``eventTime`` is older than ``max_event_age`` seconds.
+        """
         n = events.read(request.body)
+        events.check_age(n.event_ms, request.received_at, self.settings.max_event_age)
+        conversation = n.conversation
         if n.kind == "user.start" and n.agent is not None:
             return [self.assigned_event(event_id=n.event_id, interaction_id=n.interaction, agent=n.agent,
-                                        time=n.time, external_id=n.conversation)]
+                                        time=n.time, external_id=conversation)]
         if n.kind == "acd.end" and n.outcome == "ANSWERED":
             return [self.accepted_event(event_id=n.event_id, interaction_id=n.interaction, time=n.time,
-                                        agent=n.agent)]
+                                        agent=n.agent, external_id=conversation)]
         if n.kind == "acd.end" and n.outcome is not None:
             return [self.ended_event(event_id=n.event_id, interaction_id=n.interaction, time=n.time,
-                                     reason=n.outcome.lower())]
+                                     reason=n.outcome.lower(), external_id=conversation)]
         if n.kind == "wrapup":
             return [self.ended_event(event_id=n.event_id, interaction_id=n.interaction, time=n.time,
-                                     reason="wrap-up", wrap_up_code=n.code)]
+                                     reason="wrap-up", wrap_up_code=n.code, external_id=conversation)]
         return [Event(id=n.event_id, source=self.source, type=TYPE_PROVIDER_NOTICE, time=n.time,
                       subject=n.interaction, correlationid=n.interaction,
                       data={"kind": f"genesys.{n.kind}", "raw": n.raw})]

@@ -32,6 +32,15 @@ anything else       ``io.omnisdk.provider.notice`` (``user.end``: the agent disc
 
 An event without our interaction id (a conversation omnisdk did not route) raises
 :class:`~omnisdk.errors.PayloadError`: refused and counted, never a phantom interaction.
+
+**Replay.**  The signature binds the body but no time: a captured request verifies forever.
+Three things stop a replay from acting twice or late: the event id
+(``{conversationId}:{sessionId}:{kind}:{eventTime}``) is the inbox's idempotency key, so a
+replay of a stored event is dropped as a duplicate (for as long as the inbox keeps it: it has
+no pruning yet); every routing event names its ``conversationId``, which must be the
+interaction's bound ``external_id`` (the core refuses another: ``routing.mismatch``); and
+:func:`check_age` refuses an event whose ``eventTime`` is older than the account's
+``max_event_age`` (or further ahead than :data:`MAX_CLOCK_SKEW`) when it arrives.
 """
 
 from __future__ import annotations
@@ -72,6 +81,36 @@ def verify(secret: str, headers: Any, body: bytes) -> None:
         raise SignatureError("X-Hub-Signature-256 does not match")
 
 
+MAX_CLOCK_SKEW = 300.0
+"""Seconds an ``eventTime`` may lie ahead of our clock (the two clocks drift)."""
+
+
+class StaleEventError(PayloadError):
+    """An event older than ``max_event_age`` (or from the future): HTTP 400, nothing stored.
+    A 4xx, so that Genesys's retry policy (which retries 429 and 5xx) stops sending it."""
+
+    reason = "stale_event"
+
+
+def check_age(event_ms: int, received_at: str, max_age: float | None) -> None:
+    """Refuse an event whose ``eventTime`` (epoch ms, UTC) is more than ``max_age`` seconds
+    before ``received_at`` (RFC 3339 UTC, the gateway's clock), or more than
+    :data:`MAX_CLOCK_SKEW` after it.  ``max_age`` None or 0: no age limit.
+
+    Raises:
+        StaleEventError: see above (the message gives the age in seconds, no payload).
+        ValueError: ``received_at`` is not RFC 3339.
+    """
+    if not max_age:
+        return
+    now = datetime.fromisoformat(received_at.replace("Z", "+00:00")).timestamp()
+    age = now - event_ms / 1000
+    if age > max_age:
+        raise StaleEventError(f"Genesys Cloud event is {age:.0f} s old (max_event_age {max_age:.0f} s)")
+    if age < -MAX_CLOCK_SKEW:
+        raise StaleEventError(f"Genesys Cloud event is {-age:.0f} s in the future")
+
+
 def ms_to_rfc3339(value: Any) -> str:
     """Epoch milliseconds (Genesys's ``eventTime``) → RFC 3339 UTC with milliseconds.
 
@@ -93,7 +132,8 @@ def text(value: Any, name: str) -> str:
 class Notice:
     """What :func:`read` found in one body: the fields the connector turns into an event."""
 
-    __slots__ = ("agent", "code", "conversation", "event_id", "interaction", "kind", "outcome", "raw", "time")
+    __slots__ = ("agent", "code", "conversation", "event_id", "event_ms", "interaction", "kind", "outcome", "raw",
+                 "time")
 
     def __init__(self, **kw: Any) -> None:
         for k in self.__slots__:
@@ -131,7 +171,7 @@ def read(body: bytes) -> Notice:
         code = ev.get("wrapupCode")
         outcome = ev.get("acdOutcome")
         return Notice(
-            kind=kind, conversation=conversation, time=at, interaction=interaction,
+            kind=kind, conversation=conversation, time=at, event_ms=ev["eventTime"], interaction=interaction,
             event_id=f"{conversation}:{session}:{kind}:{ev['eventTime']}",
             agent=text(agent, "userId") if agent is not None else None,
             code=text(code, "wrapupCode") if code is not None else None,

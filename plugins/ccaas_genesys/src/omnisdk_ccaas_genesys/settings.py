@@ -42,7 +42,12 @@ class GenesysSettings(CCaaSSettings):
       appear in Genesys Cloud (never ``PureCloud Email``, reserved for its own mail);
     - ``open_messaging_integration_id``: the Open Messaging integration through which our
       messaging interactions (chat, WhatsApp, LINE …) enter Genesys Cloud; without it only
-      email is routed (route() of another channel raises ``ValueError`` before any I/O).
+      email is routed (route() of another channel raises ``ValueError`` before any I/O);
+    - ``max_event_age``: seconds (default 3600); a webhook event whose ``eventBody.eventTime``
+      (epoch milliseconds, UTC: the analytics detail event models) is older when it reaches the
+      gateway is refused, 400 ``stale_event``, nothing stored: the signature covers no
+      timestamp, so this bounds how late a captured request can be replayed.  0 or None: no
+      limit.  Keep it above the longest delay of the delivery path (a relay's retries).
     """
 
     region: str = Field("mypurecloud.com", description="Genesys Cloud region domain (login.{region}, api.{region}).")
@@ -53,6 +58,9 @@ class GenesysSettings(CCaaSSettings):
                                 description="CreateEmailRequest.provider for the emails we route.")
     open_messaging_integration_id: str | None = Field(
         None, min_length=1, max_length=64, description="Open Messaging integration id for messaging channels.")
+    max_event_age: float | None = Field(
+        3600.0, ge=0, le=7 * 86400,
+        description="Seconds: a webhook event whose eventTime is older is refused (400 stale_event); 0 or none: no limit.")
 
     @model_validator(mode="before")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 from omnisdk_twilio_common import signature
@@ -14,6 +14,7 @@ from omnisdk_twilio_common.forms import decode_form
 
 from omnisdk.adapters import WebhookReply, WebhookRequest, secret_value
 from omnisdk.connectors import (
+    CALL_KEY,
     CallAction,
     CallCommand,
     CallState,
@@ -25,7 +26,7 @@ from omnisdk.errors import PayloadError
 from omnisdk.events import Event
 from omnisdk.outbound import OutboundError, ProviderClient, RetryPolicy
 from omnisdk_cti_twilio import token, translate, twiml
-from omnisdk_cti_twilio.settings import DEFAULT_API_BASE_URL, TwilioVoiceSettings
+from omnisdk_cti_twilio.settings import TwilioVoiceSettings
 
 PROVIDER = "twilio"
 REQUEST_ID_HEADER = "Twilio-Request-Id"
@@ -166,7 +167,7 @@ class TwilioVoiceConnector(CTIConnector):
             if self._retry is not None:
                 extra["retry"] = self._retry
             self._client = ProviderClient(
-                provider=PROVIDER, base_url=self.settings.api_base_url or DEFAULT_API_BASE_URL,
+                provider=PROVIDER, base_url=self.settings.rest_base_url(),
                 auth=(self.settings.account_sid, secret_value(self.settings.auth_token)),
                 request_id_headers=(REQUEST_ID_HEADER,), error_code=twilio_error_code,
                 transport=self._transport, **extra)
@@ -207,6 +208,14 @@ class TwilioVoiceConnector(CTIConnector):
                 "StatusCallback": self._callback(call.interaction_id) or "", "StatusCallbackMethod": "POST",
                 "StatusCallbackEvent": list(STATUS_EVENTS), "Timeout": str(call.timeout)}
 
+    def check_call(self, call: OutboundCall) -> None:
+        """What :meth:`call_form` refuses, before the core writes anything (click-to-dial).
+
+        Raises:
+            ValueError: see :meth:`call_form`.
+        """
+        self.call_form(call)
+
     async def dial(self, call: OutboundCall) -> PlacedCall:
         """Create the call (click-to-dial): the customer's phone rings; when they answer, Twilio
         fetches ``Url`` and our TwiML dials the agent's softphone.
@@ -217,8 +226,8 @@ class TwilioVoiceConnector(CTIConnector):
         """
         form = self.call_form(call)
         api = self._api()
-        resp = await api.request("POST", self._calls_path(), data=form,
-                                 idempotency_key=f"dial:{call.interaction_id}" if call.interaction_id else None)
+        key = CALL_KEY.get() or (f"dial:{call.interaction_id}" if call.interaction_id else None)
+        resp = await api.request("POST", self._calls_path(), data=form, idempotency_key=key)
         request_id = api.request_id(resp)
         try:
             doc = resp.json()
@@ -255,15 +264,120 @@ class TwilioVoiceConnector(CTIConnector):
         return {"Twiml": twiml.dial_client(agent, record=s.record, recording_callback=recording).decode("utf-8")}
 
     async def control(self, command: CallCommand) -> None:
-        """Carry out ``command`` with one "Update a Call" request (:meth:`command_form`).
+        """Carry out ``command``: one "Update a Call" request (:meth:`command_form`); a warm
+        transfer to a number is a conference (:meth:`consult`), and LEAVE takes the consulting
+        agent out of it (:meth:`leave`).
 
         Raises:
             ValueError: before any I/O (see :meth:`command_form`).
             OutboundError: or a subclass (Twilio's 404 for an unknown or finished call is a
                 ``NotFoundError``-like ``BadRequestError`` with code ``20404``).
         """
+        if command.action is CallAction.TRANSFER and command.mode == "warm" and command.number is not None:
+            await self.consult(command)
+            return
+        if command.action is CallAction.LEAVE:
+            await self.leave(command)
+            return
         form = self.command_form(command)
         await self._api().request("POST", self._calls_path(command.call_id), data=form, idempotency_key=command.key)
+
+    # --- a warm transfer to a number: a conference --------------------------------------
+
+    @staticmethod
+    def conference_name(interaction_id: str) -> str:
+        """The conference of one interaction's warm transfer: ``omnisdk-{interaction id}``."""
+        return f"omnisdk-{interaction_id}"
+
+    def _conferences_path(self, conference: str | None = None) -> str:
+        root = f"/2010-04-01/Accounts/{self.settings.account_sid}/Conferences"
+        return f"{root}/{quote(conference, safe='')}/Participants.json" if conference else f"{root}.json"
+
+    def consult_requests(self, command: CallCommand) -> list[tuple[str, dict[str, str]]]:
+        """The three requests of a warm transfer to ``command.number``, in order, as
+        ``(path, form)`` (Twilio's conference-based warm transfer: the caller and the agent in a
+        named conference, the number dialled into it):
+
+        1. "Update a Call" on the caller's call (twilio.com/docs/voice/api/call-resource#update-a-call-resource):
+           ``Twiml`` = :func:`~omnisdk_cti_twilio.twiml.conference` (``endConferenceOnExit``: the
+           conference ends with the caller).  The caller's ``<Dial><Client>`` leg to the agent
+           ends there;
+        2. "Create a Participant" (twilio.com/docs/voice/api/conference-participant-resource#create-a-participant-resource),
+           path ``Conferences/{FriendlyName}/Participants.json`` (a friendly name creates the
+           conference if it has not started): the agent's softphone, ``To=client:{agent}``,
+           ``Label=agent`` (the label later removes them), ``EndConferenceOnExit=false``;
+        3. the same for the number: ``To`` the number, ``From`` our first number,
+           ``Label=transfer``, and ``StatusCallback`` our webhook with
+           ``omnisdk_leg=transfer`` and ``omnisdk_call={the caller's CallSid}`` in its query
+           (signed by Twilio like every callback), ``StatusCallbackEvent=answered completed``:
+           its ``answered`` callback is the ``call.transferred`` event that completes the
+           transfer (:mod:`omnisdk_cti_twilio.translate`).
+
+        Raises:
+            ValueError: no ``webhook_url``, or a consulting agent that is no client identity.
+        """
+        s = self.settings
+        agent = command.consulting or ""
+        if not token.IDENTITY.fullmatch(agent):
+            raise ValueError("agent must be 1-121 characters of letters, digits, _ . @ -")
+        callback = self._callback(command.interaction_id, **{translate.LEG_PARAM: translate.TRANSFER_LEG,
+                                                            translate.CALL_PARAM: command.call_id})
+        if callback is None:
+            raise ValueError("cti_twilio: set webhook_url for a warm transfer to a number (Twilio calls it back)")
+        room = self.conference_name(command.interaction_id)
+        participants = self._conferences_path(room)
+        caller_id = s.numbers[0]
+        return [
+            (self._calls_path(command.call_id),
+             {"Twiml": twiml.conference(room, end_on_exit=True, wait_url=s.wait_url).decode("utf-8")}),
+            (participants, {"From": caller_id, "To": f"client:{agent}", "Label": "agent", "Beep": "false",
+                            "EndConferenceOnExit": "false", "EarlyMedia": "false"}),
+            (participants, {"From": caller_id, "To": str(command.number), "Label": "transfer", "Beep": "false",
+                            "EndConferenceOnExit": "false", "StatusCallback": callback,
+                            "StatusCallbackMethod": "POST", "StatusCallbackEvent": "answered completed"}),
+        ]
+
+    async def consult(self, command: CallCommand) -> None:
+        """Make the requests of :meth:`consult_requests` in order, each with its own
+        idempotency key (``{command key}:{n}``).  A retry after a partial failure sends the
+        caller's update again (harmless: the same TwiML) and then the participants; Twilio
+        documents no idempotency for the Participants API, so a crash between a participant's
+        creation and its record may add that participant twice.
+
+        Raises:
+            ValueError: before any I/O.  OutboundError: a request failed.
+        """
+        api = self._api()
+        for n, (path, form) in enumerate(self.consult_requests(command), 1):
+            await api.request("POST", path, data=form, idempotency_key=f"{command.key}:{n}")
+
+    async def leave(self, command: CallCommand) -> None:
+        """Take the consulting agent out of the warm transfer's conference: find the
+        conference by its friendly name ("Read multiple Conference resources", ``FriendlyName``
+        and ``Status=in-progress``: twilio.com/docs/voice/api/conference-resource#read-multiple-conference-resources),
+        then "Delete a Participant" by its label ``agent``
+        (twilio.com/docs/voice/api/conference-participant-resource#delete-a-participant-resource).
+        No conference in progress, or no such participant (404): the agent is gone already,
+        and nothing more is done.
+
+        Raises:
+            OutboundError: Twilio refused or could not be reached.
+        """
+        api = self._api()
+        resp = await api.request("GET", self._conferences_path(), params={
+            "FriendlyName": self.conference_name(command.interaction_id), "Status": "in-progress"})
+        try:
+            rooms = [str(c["sid"]) for c in resp.json().get("conferences", []) if c.get("sid")]
+        except (ValueError, AttributeError, TypeError, KeyError):
+            raise OutboundError(f"{PROVIDER}: Conferences.json answered without a conference list",
+                                provider=PROVIDER, request_id=api.request_id(resp)) from None
+        for room in rooms:
+            path = f"/2010-04-01/Accounts/{self.settings.account_sid}/Conferences/{room}/Participants/agent.json"
+            try:
+                await api.request("DELETE", path, idempotency_key=command.key)
+            except OutboundError as exc:
+                if getattr(exc, "status_code", None) != 404:  # 404: the agent left already
+                    raise
 
     def softphone_token(self, agent: str, *, ttl: int | None = None, now: float | None = None) -> str:
         """A Voice-grant access token for ``agent``'s softphone (:mod:`omnisdk_cti_twilio.token`),

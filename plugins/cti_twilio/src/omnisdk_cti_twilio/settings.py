@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import re
 
+from omnisdk_twilio_common.settings import DEFAULT_API_BASE_URL, TwilioAccountSettings, check_e164_list, check_http_url
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from omnisdk.adapters import AccountSettings
+__all__ = ["DEFAULT_API_BASE_URL", "TwilioVoiceSettings"]
 
-DEFAULT_API_BASE_URL = "https://api.twilio.com"
-
-_ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 _API_KEY_SID = re.compile(r"SK[0-9a-fA-F]{32}")
 _APP_SID = re.compile(r"AP[0-9a-fA-F]{32}")
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
-class TwilioVoiceSettings(AccountSettings):
+class TwilioVoiceSettings(TwilioAccountSettings):
     """Settings of one Twilio account's voice numbers.
 
+    ``account_sid``, ``auth_token`` and ``api_base_url`` are the shared
+    :class:`omnisdk_twilio_common.settings.TwilioAccountSettings` (one definition for both
+    Twilio plugins).
+
     Attributes:
-        account_sid: the Account SID (``AC`` + 32 hex): REST paths and Basic auth user
-            (twilio.com/docs/iam/api/account).
-        auth_token: the Auth Token: REST password and the HMAC key of ``X-Twilio-Signature``
-            (twilio.com/docs/usage/webhooks/webhooks-security).  Never logged.
         numbers: the account's Twilio voice numbers, E.164.  The account owns these and nothing
             else: an incoming call to (``To``), or a call we placed from (``From``), another
             number is refused by the gateway (403 ``foreign_business_address``).
@@ -43,11 +40,8 @@ class TwilioVoiceSettings(AccountSettings):
             Voice grant's ``outgoing.application_sid``: twilio.com/docs/iam/access-tokens).
         token_ttl: seconds a softphone token is valid (at most 3600: short, the softphone
             fetches a new one).
-        api_base_url: REST root; ``https://api.twilio.com`` unless a test or proxy overrides it.
     """
 
-    account_sid: str = Field(description="Twilio Account SID, AC followed by 32 hex digits.")
-    auth_token: SecretStr = Field(description="Twilio Auth Token (API password and webhook HMAC key).")
     numbers: tuple[str, ...] = Field(min_length=1, description="The account's Twilio voice numbers, E.164.")
     webhook_url: str | None = Field(None, description="Public URL of /webhooks/cti_twilio/<account>.")
     queue_name: str = Field("omnisdk", min_length=1, max_length=64, description="Twilio queue callers wait in.")
@@ -58,14 +52,6 @@ class TwilioVoiceSettings(AccountSettings):
     api_key_secret: SecretStr | None = Field(None, description="API key secret signing softphone tokens.")
     twiml_app_sid: str | None = Field(None, description="TwiML App SID (AP…) for softphone outgoing calls.")
     token_ttl: int = Field(600, ge=60, le=3600, description="Seconds a softphone token is valid.")
-    api_base_url: str | None = Field(DEFAULT_API_BASE_URL, description="Twilio REST API root.")
-
-    @field_validator("account_sid")
-    @classmethod
-    def _account_sid(cls, value: str) -> str:
-        if not _ACCOUNT_SID.fullmatch(value):
-            raise ValueError("account_sid must be 'AC' followed by 32 hex digits")
-        return value
 
     @field_validator("api_key_sid")
     @classmethod
@@ -84,17 +70,12 @@ class TwilioVoiceSettings(AccountSettings):
     @field_validator("numbers")
     @classmethod
     def _numbers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for i, number in enumerate(value):
-            if not _E164.fullmatch(number):
-                raise ValueError(f"numbers[{i}] must be an E.164 number such as +15550100001")
-        return value
+        return check_e164_list(value)
 
     @field_validator("webhook_url", "wait_url", "hold_music_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("must be an absolute http(s) URL")
-        return value
+        return check_http_url(value)
 
     @field_validator("api_key_secret")
     @classmethod

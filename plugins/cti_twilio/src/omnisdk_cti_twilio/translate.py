@@ -25,6 +25,11 @@ canceled, failed
 queued, initiated  nothing: no state of ``CALL_TRANSITIONS`` (acknowledged, not stored)
 =================  =========================================================================
 
+A **warm transfer to a number** dials the number into a conference with a status callback
+whose query names the leg (``omnisdk_leg=transfer``) and the caller's call (``omnisdk_call``):
+its ``in-progress`` callback is ``call.transferred`` of the caller's call (the number
+answered); its other callbacks are acknowledged and not stored.
+
 Event ids are ``{CallSid}:{state}`` (one per state of a call: Twilio's retries of a callback
 carry the same pair) and ``{RecordingSid}:{RecordingStatus}``.  ``Direction=outbound-dial``
 (the agent's child leg of a ``<Dial>``) is acknowledged and not stored: the caller's call is
@@ -63,6 +68,12 @@ _SID = re.compile(r"(CA|RE)[0-9a-fA-F]{32}")
 _OUR_ID = re.compile(r"[0-9a-f]{32}")
 INTERACTION_PARAM = "omnisdk_interaction"
 AGENT_PARAM = "omnisdk_agent"
+LEG_PARAM = "omnisdk_leg"
+"""Names a call that is not the interaction's own: ``transfer`` = the number dialled into a
+warm transfer's conference (its status callback URL carries it)."""
+CALL_PARAM = "omnisdk_call"
+"""With ``omnisdk_leg``: the CallSid of the interaction's own call (the caller's)."""
+TRANSFER_LEG = "transfer"
 
 
 def _need(params: Mapping[str, str], name: str) -> str:
@@ -138,6 +149,8 @@ def to_events(connector: object, params: Mapping[str, str], query: Mapping[str, 
         raise PayloadError("undocumented Direction", reason="malformed_payload")
     if status in NO_STATE:
         return []
+    if query.get(LEG_PARAM) is not None:
+        return _transfer_leg(connector, params, query, status, received_at)
     ours = DIRECTIONS[direction]
     from_, to = _number(params, "From"), _number(params, "To")
     state = STATES[status]
@@ -147,6 +160,32 @@ def to_events(connector: object, params: Mapping[str, str], query: Mapping[str, 
         state, event_id=f"{call_id}:{state.value}", call_id=call_id, from_=from_, to=to, direction=ours, at=at,
         agent=agent or None, reason=status if state is CallState.ENDED else None,
         interaction_id=_our_id(query), business=to if ours == "inbound" else from_)]
+
+
+def _transfer_leg(connector: object, params: Mapping[str, str], query: Mapping[str, str], status: str,
+                  received_at: str) -> list[Event]:
+    """The status callback of the number a warm transfer dialled into its conference: answered
+    (``in-progress``) is ``call.transferred`` of the caller's call (``omnisdk_call``; event id
+    ``{caller CallSid}:transferred:{leg CallSid}``, ``reason`` ``number:{To}``); its other
+    statuses (completed, busy, no-answer, failed, canceled) are acknowledged and not stored:
+    the agent is still with the caller, who stays on the interaction.
+
+    Raises:
+        PayloadError: an unknown leg, a missing or malformed ``omnisdk_call`` or number.
+    """
+    if query.get(LEG_PARAM) != TRANSFER_LEG:
+        raise PayloadError(f"unknown {LEG_PARAM}", reason="malformed_payload")
+    leg = _sid(params, "CallSid", "CA")
+    caller_call = query.get(CALL_PARAM, "")
+    if not _SID.fullmatch(caller_call) or not caller_call.startswith("CA"):
+        raise PayloadError(f"{CALL_PARAM} is not a Twilio CA SID", reason="malformed_payload")
+    if STATES.get(status) is not CallState.ANSWERED:
+        return []
+    from_, to = _number(params, "From"), _number(params, "To")
+    at = _time(params, "Timestamp", received_at)
+    return [connector.call_event(  # type: ignore[attr-defined]
+        CallState.TRANSFERRED, event_id=f"{caller_call}:transferred:{leg}", call_id=caller_call, from_=from_,
+        to=to, direction="outbound", at=at, reason=f"number:{to}", interaction_id=_our_id(query), business=from_)]
 
 
 def _recording(connector: object, params: Mapping[str, str], query: Mapping[str, str], received_at: str) -> Event:

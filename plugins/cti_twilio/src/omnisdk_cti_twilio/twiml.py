@@ -5,7 +5,9 @@ Verbs and nouns used (twilio.com/docs/voice/twiml): ``<Enqueue>`` (put the calle
 queue, with Twilio's hold music unless ``waitUrl`` names other TwiML:
 twilio.com/docs/voice/twiml/enqueue), ``<Dial>`` with ``<Client>`` (an agent's softphone) or
 ``<Number>`` (twilio.com/docs/voice/twiml/dial, /client, /number), ``<Play loop="0">`` (music
-until the call is redirected: twilio.com/docs/voice/twiml/play) and ``<Hangup>``.
+until the call is redirected: twilio.com/docs/voice/twiml/play), ``<Dial><Conference>`` (a named
+conference room: a warm transfer to a number, twilio.com/docs/voice/twiml/conference) and
+``<Hangup>``.
 """
 
 from __future__ import annotations
@@ -61,6 +63,24 @@ def dial_number(number: str, *, caller_id: str | None = None) -> bytes:
     if caller_id:
         dial.set("callerId", caller_id)
     ET.SubElement(dial, "Number").text = number
+    return _document(root)
+
+
+def conference(name: str, *, end_on_exit: bool = True, wait_url: str | None = None) -> bytes:
+    """``<Response><Dial><Conference …>name</Conference></Dial></Response>``: join the caller to
+    the conference ``name`` (twilio.com/docs/voice/twiml/conference): ``startConferenceOnEnter``
+    (it starts when the caller enters), ``endConferenceOnExit`` (``end_on_exit``: the
+    conference ends when the caller hangs up, taking the other participants with it),
+    ``beep="false"``, and ``waitUrl`` (what plays until another participant joins) when given."""
+    root = ET.Element("Response")
+    dial = ET.SubElement(root, "Dial")
+    room = ET.SubElement(dial, "Conference")
+    room.set("startConferenceOnEnter", "true")
+    room.set("endConferenceOnExit", "true" if end_on_exit else "false")
+    room.set("beep", "false")
+    if wait_url:
+        room.set("waitUrl", wait_url)
+    room.text = name
     return _document(root)
 
 

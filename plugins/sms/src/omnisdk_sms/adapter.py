@@ -23,7 +23,7 @@ from omnisdk.model.addresses import Channel
 from omnisdk.outbound import OutboundError, ProviderClient, RetryPolicy
 from omnisdk_sms import outbound, signature, translate
 from omnisdk_sms.forms import decode_form
-from omnisdk_sms.settings import DEFAULT_API_BASE_URL, TwilioSmsSettings
+from omnisdk_sms.settings import TwilioSmsSettings
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 """An empty TwiML ``<Response>``: Twilio sends no auto-reply (twilio.com/docs/messaging/twiml)."""
@@ -199,7 +199,7 @@ class TwilioSmsAdapter(ChannelAdapter):
                 extra["retry"] = self._retry
             self._client = ProviderClient(
                 provider=PROVIDER,
-                base_url=self.settings.api_base_url or DEFAULT_API_BASE_URL,
+                base_url=self.settings.rest_base_url(),
                 auth=(self.settings.account_sid, secret_value(self.settings.auth_token)),
                 idempotency_header=IDEMPOTENCY_HEADER,
                 request_id_headers=(REQUEST_ID_HEADER,),

@@ -12,7 +12,8 @@ from omnisdk.ids import new_id
 from omnisdk.model import Interaction
 from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
-from omnisdk.store.rows import ContactRow, MergeRow
+from omnisdk.store.row_columns import interaction_summary
+from omnisdk.store.rows import ContactRow, InteractionSummary, MergeRow
 
 
 class PostgresContacts(PostgresAtomic):
@@ -77,6 +78,17 @@ class PostgresContacts(PostgresAtomic):
             raise _failed(exc) from exc
         docs.sort(reverse=True)
         return [Interaction.model_validate_json(doc) for _, doc in docs[:limit]]
+
+    def recent_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[InteractionSummary]:
+        docs: list[tuple[str, str]] = []
+        try:
+            for channel, value in addresses:  # each one an index lookup (customer, channel)
+                docs += self.run("SELECT id, doc FROM interactions WHERE customer = %s AND channel = %s"
+                                       " ORDER BY id DESC LIMIT %s", (value, channel, limit)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        docs.sort(reverse=True)
+        return [interaction_summary(doc) for _, doc in docs[:limit]]
 
     def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
         if kept == absorbed:
