@@ -298,10 +298,14 @@ class PostgresStore(Store):
                         results.append((job, False, _translated(exc)))
                     continue
                 counts = dict(tx.pending_counts)
+                tx.flush()  # nothing is queued between jobs; kept for the order of statements
                 conn.execute("SAVEPOINT job")
                 try:
                     value = job.fn(tx)
+                    tx.flush()  # the job's deferred writes (atomic.py) fail inside its savepoint
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller's future
+                    tx.discard()
+                    tx.forget_cached()
                     conn.execute("ROLLBACK TO SAVEPOINT job")
                     conn.execute("RELEASE SAVEPOINT job")
                     tx.pending_counts = counts
@@ -310,6 +314,7 @@ class PostgresStore(Store):
                     conn.execute("RELEASE SAVEPOINT job")
                     results.append((job, True, value))
             tx.flush_counts()
+            tx.flush()
             if conn.info.transaction_status != TransactionStatus.INTRANS:  # aborted: COMMIT would roll back
                 raise StoreError("PostgreSQL store failed: the transaction was aborted")
             conn.execute("COMMIT")
