@@ -43,7 +43,10 @@ class Atomic(Protocol):
 
     def savepoint(self, name: str = "item") -> AbstractContextManager[None]:
         """A nested atomic block: an exception inside rolls back only its writes (and counter
-        increments).  ``name`` is an identifier; blocks may nest.
+        increments).  ``name`` is an identifier; blocks may nest.  Inside a block a store may
+        send writes that need no answer later (PostgreSQL: with its next statement); their
+        errors are then raised at the latest when the block ends, inside it, so the block rolls
+        back as if the write had failed at once.
 
         Raises:
             ValueError: ``name`` is not an identifier.

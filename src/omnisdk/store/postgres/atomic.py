@@ -58,8 +58,9 @@ class PostgresAtomic:
         """Counter increments of the current batch, written once before its commit."""
         self._counted = 0
         self._written = 0
-        self._queue: list[tuple[str, Any, Translate | None]] = []
-        """Deferred statements not sent yet, in order: (SQL, parameters, translation)."""
+        self._queue: list[tuple[str, Any, Translate | None, str | None]] = []
+        """Deferred statements not sent yet, in order: (SQL, parameters, translation, table;
+        a table of None is a barrier: ``SAVEPOINT``, ``RELEASE``)."""
         self._sent = 0
         """Flushes of the queue so far (a savepoint whose ``SAVEPOINT`` is still queued has
         sent nothing, and rolls back by dropping its part of the queue)."""
@@ -99,13 +100,20 @@ class PostgresAtomic:
             self._written += cur.rowcount
         return cur
 
-    def defer(self, sql: str, params: Any = None, translate: Translate | None = None) -> None:
+    def defer(self, sql: str, params: Any = None, translate: Translate | None = None, *,
+              table: str | None = None) -> None:
         """A write whose answer nobody needs: queued inside a savepoint block (sent with the
         next flush), executed at once outside one.
 
         Raises (at once outside a block, else at the flush):
             the error ``translate`` makes of the driver's error, else
             :func:`~omnisdk.store.postgres.errors.failed`'s (UnstorableValue or StoreError).
+
+        ``table`` names what the statement writes (default: the statement itself): when sent,
+        the queued writes between two savepoint statements are grouped by it, in the order
+        each first appears, keeping their order within it, so that the writes of one
+        statement go as one ``executemany`` (its query converted once).  Statements on
+        different tables never depend on each other's order (no foreign keys, no triggers).
         """
         if self._depth == 0:
             try:
@@ -113,7 +121,7 @@ class PostgresAtomic:
             except psycopg.Error as exc:
                 raise _error(exc, translate) from exc
             return
-        self._queue.append((sql, params, translate))
+        self._queue.append((sql, params, translate, table or sql))
         self._written += 1
 
     def flush(self) -> None:
@@ -136,8 +144,12 @@ class PostgresAtomic:
         cur = None
         try:
             with self.c.pipeline():
-                for text, args, _ in queue:
-                    self.c.execute(text, args)
+                for text, rows in _grouped(queue):
+                    if rows is None:
+                        self.c.execute(text)
+                    else:
+                        with self.c.cursor() as many:
+                            many.executemany(text, rows)
                 if sql is not None:
                     cur = self.c.execute(sql, params)
         except psycopg.Error as exc:
@@ -186,7 +198,7 @@ class PostgresAtomic:
             raise ValueError(f"savepoint name must be an identifier: {name!r}")
         counts = dict(self.pending_counts)
         quoted = f"\"{name}\""
-        self._queue.append((f"SAVEPOINT {quoted}", None, None))  # sent with the block's first flush
+        self._queue.append((f"SAVEPOINT {quoted}", None, None, None))  # sent with the block's first flush
         start, sent = len(self._queue) - 1, self._sent
         self._depth += 1
         try:
@@ -211,13 +223,40 @@ class PostgresAtomic:
                 raise _failed(exc) from exc
             raise
         self._depth -= 1
-        self._queue.append((f"RELEASE SAVEPOINT {quoted}", None, None))  # with the next statement
+        self._queue.append((f"RELEASE SAVEPOINT {quoted}", None, None, None))  # with the next statement
 
 
-def _culprit(queue: list[tuple[str, Any, Translate | None]], exc: psycopg.Error) -> Translate | None:
+def _grouped(queue: list[tuple[str, Any, Translate | None, str | None]]) -> Iterator[tuple[str, list[Any] | None]]:
+    """The queue as it is sent: each barrier (rows None) in its place; between two barriers the
+    writes grouped by table (first appearance first, order kept within a table), each run of
+    one statement with its parameter rows."""
+    segment: dict[str, list[tuple[str, Any]]] = {}
+
+    def runs() -> Iterator[tuple[str, list[Any]]]:
+        for items in segment.values():
+            text, rows = items[0][0], [items[0][1]]
+            for other, params in items[1:]:
+                if other == text:
+                    rows.append(params)
+                else:
+                    yield text, rows
+                    text, rows = other, [params]
+            yield text, rows
+        segment.clear()
+
+    for text, params, _, table in queue:
+        if table is None:
+            yield from runs()
+            yield text, None
+        else:
+            segment.setdefault(table, []).append((text, params))
+    yield from runs()
+
+
+def _culprit(queue: list[tuple[str, Any, Translate | None, str | None]], exc: psycopg.Error) -> Translate | None:
     """The translation of the deferred write that failed: the first one whose translation
     claims the error (each knows its own constraint)."""
-    for _, _, translate in queue:
+    for _, _, translate, _ in queue:
         if translate is not None and translate(exc) is not None:
             return translate
     return None

@@ -223,7 +223,7 @@ class PostgresInteractions(PostgresAtomic):
     def log_transition(self, interaction_id: str, at: str, from_state: str | None, to_state: str,
                        agent: str | None, queue: str | None, note: str | None = None) -> None:
         self.defer(f"INSERT INTO interaction_log ({_LOG_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                   (interaction_id, at, from_state, to_state, agent, queue, note))
+                   (interaction_id, at, from_state, to_state, agent, queue, note), table="interaction_log")
 
     def log_transitions(self, rows: Sequence[HistoryRow]) -> None:
         for row in rows:
@@ -235,7 +235,7 @@ class PostgresInteractions(PostgresAtomic):
         columns = [list(column) for column in zip(*rows, strict=True)]
         self.defer(f"INSERT INTO interaction_log ({_LOG_COLUMNS})"
                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-                   " %s::text[], %s::text[])", columns)
+                   " %s::text[], %s::text[])", columns, table="interaction_log")
 
     def interaction_history(self, interaction_id: str) -> list[HistoryRow]:
         try:

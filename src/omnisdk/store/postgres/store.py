@@ -96,6 +96,11 @@ class PostgresStore(Store):
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_inbox = None
+        self.statements = 0
+        """Statements the writer thread sent so far (committed batches; bench/routing.py)."""
+        self.round_trips = 0
+        """Round trips they took (a pipeline of deferred writes is one; BEGIN and COMMIT count
+        as statements and round trips here, the pool's connection check does not)."""
 
     # --- connections ---------------------------------------------------------------------
 
@@ -318,6 +323,8 @@ class PostgresStore(Store):
             if conn.info.transaction_status != TransactionStatus.INTRANS:  # aborted: COMMIT would roll back
                 raise StoreError("PostgreSQL store failed: the transaction was aborted")
             conn.execute("COMMIT")
+            self.statements += tx.statements + 2  # with BEGIN and COMMIT (+ one per savepoint job
+            self.round_trips += tx.round_trips + 2  # not counted: a transact job's own SAVEPOINT)
         except BaseException:
             if not conn.closed:
                 try:
