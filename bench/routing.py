@@ -68,7 +68,8 @@ on the SQLite store.
 ``--postgres [URL]`` (default ``postgresql://postgres@127.0.0.1:5432/test``) runs ours end to end
 once more per ``synchronous`` on the PostgreSQL store, on a fresh schema dropped after, and prints
 its interactions/s as a share of SQLite's of the same run and ``synchronous`` (target, issue 12:
-at least 50 %).  ``--e2e-only`` skips part 1.
+at least 50 %), and the round trips and statements its drain took per interaction (the store
+counts them: a pipeline of deferred writes is one round trip).  ``--e2e-only`` skips part 1.
 
 ``--profile`` adds an extra, untimed pass of each part under cProfile (decisions in the main
 thread; the drain on the store's writer thread, where it runs) and prints the top functions;
@@ -502,6 +503,8 @@ class E2EResult:
     failed: int
     profile: str | None = None
     store: str = "sqlite"
+    statements: int | None = None  # PostgreSQL: statements and round trips of the drain
+    round_trips: int | None = None
 
     @property
     def rate(self) -> float:
@@ -558,9 +561,12 @@ async def run_e2e(synchronous: str, n_events: int, n_agents: int, inbox_batch: i
             rt.processor._batch = profiled  # type: ignore[method-assign]
 
         gc.collect()
+        counted = (getattr(rt.store, "statements", None), getattr(rt.store, "round_trips", None))
         t = time.perf_counter()
         await rt.processor.drain()
         drain_s = time.perf_counter() - t
+        statements = rt.store.statements - counted[0] if counted[0] is not None else None
+        round_trips = rt.store.round_trips - counted[1] if counted[1] is not None else None
 
         def check(tx):  # type: ignore[no-untyped-def]
             states = dict(tx.c.execute("SELECT state, COUNT(*) FROM interactions GROUP BY state").fetchall())
@@ -576,7 +582,7 @@ async def run_e2e(synchronous: str, n_events: int, n_agents: int, inbox_batch: i
         if prof is not None:
             text = profile_text(prof, 25)
         return E2EResult("naive" if naive else "omnisdk", synchronous, n_events, append_s, drain_s,
-                         states, failed, text, "postgresql" if postgres else "sqlite")
+                         states, failed, text, "postgresql" if postgres else "sqlite", statements, round_trips)
     finally:
         gc.unfreeze()  # the next run starts from a heap like this one's
         shutil.rmtree(tmp, ignore_errors=True)
@@ -749,6 +755,11 @@ def main() -> int:
               f"{profiled.rate:,.0f}/s under the profiler; writer thread):")
         print("   " + profiled.profile.replace("\n", "\n   "))
     shares = [(pg, pg.rate / lite.rate) for pg, lite in zip(pg_runs, runs[:2], strict=False)]
+    for pg in pg_runs:
+        if pg.statements is not None and pg.round_trips is not None:
+            print(f"   {'trips':<9}{'postgresql':<12}{pg.synchronous:<13}{pg.events:>8,}{'':>10}{'':>9}"
+                  f"{pg.round_trips / pg.events:>16.2f}  round trips per interaction in the drain "
+                  f"({pg.statements / pg.events:.2f} statements)")
     for pg, share in shares:
         print(f"   {'share':<9}{'postgresql':<12}{pg.synchronous:<13}{pg.events:>8,}{'':>10}{'':>9}"
               f"{share:>16.0%}  (PostgreSQL / SQLite, interactions/s, same events and synchronous)")

@@ -309,11 +309,19 @@ class Processor:
             self._batch_span = tracer.start_span("omnisdk.inbox.batch", attributes={
                 tr.MESSAGING_SYSTEM: tr.SYSTEM, tr.MESSAGING_OPERATION_TYPE: "process",
                 tr.MESSAGING_DESTINATION: tr.INBOX, tr.MESSAGING_BATCH_COUNT: len(rows)})
+        # the conversations the batch's messages thread into, in one read where reads are round
+        # trips: their key is the events' partitionkey (a plugin's own thread key, or a mail
+        # thread's, is read when asked)
+        tx.prefetch_active([event.partitionkey for _, event in rows
+                            if event.partitionkey and event.type in _MESSAGE_TYPES])
         mark = self.engine.mark()
         try:
             with tx.savepoint("batch"):
                 contexts = self._apply_rows(tx, rows, now, guarded=False)
-        except _Redo:  # an item failed after writing: run the batch again, each item guarded
+        except STORE_ERRORS:
+            raise
+        except Exception:  # an item failed after writing (_Redo), or a write the store sent
+            # when the block ended failed (deferred writes): run the batch again, each item guarded
             self.engine.rollback_to(mark)
             contexts = self._apply_rows(tx, rows, now, guarded=True)
         tx.mark_processed_through(rows[-1][0])  # the claimed rows are the oldest unprocessed
@@ -408,7 +416,7 @@ class Processor:
             if threaded.email is not None:  # the decision is kept with the message, and counted
                 body = {**body, "threading": threaded.email.to_dict()}
                 tx.count(f"email.threaded.{threaded.email.rule}")
-            tx.insert_message(
+            tx.insert_message_later(
                 source=event.source, message_id=event.id,
                 interaction_id=threaded.interaction.id if threaded.interaction else None,
                 direction="inbound", kind=message.kind.value, body=body, at=event.time or ctx.iso,

@@ -45,7 +45,10 @@ class Atomic(Protocol):
 
     def savepoint(self, name: str = "item") -> AbstractContextManager[None]:
         """A nested atomic block: an exception inside rolls back only its writes (and counter
-        increments).  ``name`` is an identifier; blocks may nest.
+        increments).  ``name`` is an identifier; blocks may nest.  Inside a block a store may
+        send writes that need no answer later (PostgreSQL: with its next statement); their
+        errors are then raised at the latest when the block ends, inside it, so the block rolls
+        back as if the write had failed at once.
 
         Raises:
             ValueError: ``name`` is not an identifier.
@@ -85,6 +88,12 @@ class InteractionStore(Protocol):
 
     def active_interaction(self, conversation_key: str) -> Interaction | None:
         """The one active (not closed) interaction of a conversation, if any."""
+
+    def prefetch_active(self, conversation_keys: Sequence[str]) -> None:
+        """A hint: :meth:`active_interaction` will be asked about these keys in this
+        transaction.  A store whose reads are round trips (PostgreSQL) reads them all in one
+        statement and answers from what it read (kept up to date by this transaction's own
+        saves); one whose reads are cheap (SQLite) does nothing.  Answers never change."""
 
     def active_interactions_of(self, source: str, channel: str, customer: str) -> list[Interaction]:
         """The account's interactions with ``customer`` on ``channel`` that are not closed,
@@ -146,6 +155,12 @@ class InteractionStore(Protocol):
         """Store a message; False if (source, message_id) exists already (a status placeholder
         row is completed instead)."""
 
+    def insert_message_later(self, *, source: str, message_id: str, interaction_id: str | None, direction: str,
+                             kind: str, body: dict[str, Any], at: str) -> None:
+        """:meth:`insert_message` without its answer: the store may send it with its next
+        statement (PostgreSQL inside a savepoint block: one round trip for several writes).
+        Its errors are raised at the latest when the enclosing savepoint block ends, inside it."""
+
     def apply_status(self, *, source: str, message_id: str, status: str, provider_status: str, at: str,
                      error: dict[str, Any] | None) -> str:
         """Move a message's delivery status forward.  Returns ``"applied"``; ``"backwards"``
@@ -166,6 +181,10 @@ class ContactStore(Protocol):
     def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
         """The contact id behind an address, created on first sight (the display name is
         updated when it changed)."""
+
+    def upsert_contact_later(self, channel: str, address: str, display_name: str | None, now: str) -> None:
+        """:meth:`upsert_contact` without its answer (the contact id), which the store may send
+        with its next statement, as :meth:`InteractionStore.insert_message_later`."""
 
     def set_opt_out(self, channel: str, address: str, opted_out: bool, at: str) -> None:
         """Record that the customer at ``address`` opted out (True) or in again (False)."""

@@ -94,4 +94,4 @@ def _thread_mail(ctx: Ctx, host: PluginHost, ownership: Ownership, event: Event,
 def _know_contact(ctx: Ctx, event: Event, message: Message, current: Interaction | None) -> None:
     if current is None or (message.customer_name and message.customer_name != current.customer_name):
         # the contact behind the address: made on first sight, renamed when the profile changes
-        ctx.tx.upsert_contact(message.channel, message.customer, message.customer_name, event.time or ctx.iso)
+        ctx.tx.upsert_contact_later(message.channel, message.customer, message.customer_name, event.time or ctx.iso)

@@ -19,35 +19,38 @@ from omnisdk.store.rows import ContactRow, InteractionSummary, MergeRow
 class PostgresContacts(PostgresAtomic):
     """The contacts part of :class:`~omnisdk.store.postgres.PostgresTransaction`."""
 
+    # one statement either way: a new address inserts both rows; a known one is read (and its
+    # contact renamed when the profile name changed).  The outer SELECT does not see the CTE's
+    # rows (one snapshot), so the known contact comes from the table, the new from ins.
+    _UPSERT = (
+        "WITH ins AS (INSERT INTO addresses (channel, value, contact_id) VALUES (%(ch)s, %(v)s, %(new)s)"
+        "  ON CONFLICT DO NOTHING RETURNING contact_id),"
+        " made AS (INSERT INTO contacts (id, display_name, created_at)"
+        "  SELECT contact_id, %(name)s, %(now)s FROM ins RETURNING id),"
+        " known AS (SELECT contact_id FROM addresses WHERE channel = %(ch)s AND value = %(v)s),"
+        " renamed AS (UPDATE contacts SET display_name = %(name)s WHERE %(name)s::text IS NOT NULL"
+        "  AND %(name)s::text <> '' AND id = (SELECT contact_id FROM known)"
+        "  AND display_name IS DISTINCT FROM %(name)s AND NOT EXISTS (SELECT 1 FROM ins) RETURNING id)"
+        " SELECT id, 2 FROM made UNION ALL SELECT contact_id, (SELECT count(*) FROM renamed) FROM known"
+        " WHERE NOT EXISTS (SELECT 1 FROM made)")
+
     def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
-        # one round trip either way: a new address inserts both rows; a known one is read (and
-        # its contact renamed when the profile name changed).  The outer SELECT does not see the
-        # CTE's rows (one snapshot), so the known contact comes from the table, the new from ins.
         try:
-            contact_id, written = self.run(
-                "WITH ins AS (INSERT INTO addresses (channel, value, contact_id) VALUES (%(ch)s, %(v)s, %(new)s)"
-                "  ON CONFLICT DO NOTHING RETURNING contact_id),"
-                " made AS (INSERT INTO contacts (id, display_name, created_at)"
-                "  SELECT contact_id, %(name)s, %(now)s FROM ins RETURNING id),"
-                " known AS (SELECT contact_id FROM addresses WHERE channel = %(ch)s AND value = %(v)s),"
-                " renamed AS (UPDATE contacts SET display_name = %(name)s WHERE %(name)s::text IS NOT NULL"
-                "  AND %(name)s::text <> '' AND id = (SELECT contact_id FROM known)"
-                "  AND display_name IS DISTINCT FROM %(name)s AND NOT EXISTS (SELECT 1 FROM ins) RETURNING id)"
-                " SELECT id, 2 FROM made UNION ALL SELECT contact_id, (SELECT count(*) FROM renamed) FROM known"
-                " WHERE NOT EXISTS (SELECT 1 FROM made)",
-                {"ch": channel, "v": address, "new": new_id(), "name": display_name, "now": now}).fetchone()
+            contact_id, written = self.run(self._UPSERT, {"ch": channel, "v": address, "new": new_id(),
+                                                          "name": display_name, "now": now}).fetchone()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
         self._written += written  # rows really written: a known, unchanged contact writes none
         return contact_id
 
+    def upsert_contact_later(self, channel: str, address: str, display_name: str | None, now: str) -> None:
+        # the same statement, its answer unread: inside a savepoint block it goes with the next one
+        self.defer(self._UPSERT, {"ch": channel, "v": address, "new": new_id(), "name": display_name, "now": now})
+
     def set_opt_out(self, channel: str, address: str, opted_out: bool, at: str) -> None:
-        try:
-            self.write("INSERT INTO consent (channel, value, opted_out, changed_at) VALUES (%s, %s, %s, %s)"
-                       " ON CONFLICT (channel, value) DO UPDATE SET opted_out = excluded.opted_out,"
-                       " changed_at = excluded.changed_at", (channel, address, bool(opted_out), at))
-        except psycopg.Error as exc:
-            raise _failed(exc) from exc
+        self.defer("INSERT INTO consent (channel, value, opted_out, changed_at) VALUES (%s, %s, %s, %s)"
+                   " ON CONFLICT (channel, value) DO UPDATE SET opted_out = excluded.opted_out,"
+                   " changed_at = excluded.changed_at", (channel, address, bool(opted_out), at))
 
     def get_contact(self, contact_id: str) -> ContactRow | None:
         try:
@@ -125,12 +128,9 @@ class PostgresContacts(PostgresAtomic):
         return MergeRow(row[0], row[1], row[2], moved, row[4], row[5], at)
 
     def note_inbound(self, source: str, customer: str, at: float) -> None:
-        try:
-            self.write("INSERT INTO customer_windows (source, customer, last_inbound_at) VALUES (%s, %s, %s)"
-                       " ON CONFLICT (source, customer) DO UPDATE SET last_inbound_at ="
-                       " GREATEST(customer_windows.last_inbound_at, excluded.last_inbound_at)", (source, customer, at))
-        except psycopg.Error as exc:
-            raise _failed(exc) from exc
+        self.defer("INSERT INTO customer_windows (source, customer, last_inbound_at) VALUES (%s, %s, %s)"
+                   " ON CONFLICT (source, customer) DO UPDATE SET last_inbound_at ="
+                   " GREATEST(customer_windows.last_inbound_at, excluded.last_inbound_at)", (source, customer, at))
 
     def last_inbound(self, source: str, customer: str) -> float | None:
         try:

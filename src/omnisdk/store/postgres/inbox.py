@@ -96,12 +96,8 @@ class PostgresInbox(PostgresAtomic):
         self.mark_processed_through(seq)
 
     def mark_processed_through(self, seq: int) -> None:
-        try:
-            self.write(
-                "INSERT INTO inbox_cursor (name, seq) VALUES (%s, %s)"
-                " ON CONFLICT (name) DO UPDATE SET seq = GREATEST(inbox_cursor.seq, excluded.seq)", (CURSOR, seq))
-        except psycopg.Error as exc:
-            raise _failed(exc) from exc
+        self.defer("INSERT INTO inbox_cursor (name, seq) VALUES (%s, %s)"
+                   " ON CONFLICT (name) DO UPDATE SET seq = GREATEST(inbox_cursor.seq, excluded.seq)", (CURSOR, seq))
 
     def inbox_failure(self, source: str, event_id: str) -> str | None:
         try:

@@ -1,6 +1,16 @@
 """Interactions and their history on PostgreSQL (:class:`~omnisdk.store.protocols.InteractionStore`,
 without messages).  One active interaction per conversation key is the partial unique index
-``interactions_one_active`` (migration 1); a save that would break it raises StateError."""
+``interactions_one_active`` (migration 1); a save that would break it raises StateError (at
+once, or inside a savepoint block when the deferred save is sent: :mod:`.atomic`).
+
+**The active interactions a transaction knows.**  :meth:`PostgresInteractions.prefetch_active`
+reads the active interactions of many conversation keys in one statement (the processor asks for
+its batch's); the transaction remembers them, and every interaction it saves, as the document
+it wrote, so :meth:`~PostgresInteractions.active_interaction` answers a known key without a
+round trip.  Only :meth:`~PostgresInteractions.save_interaction` writes interactions, so what a
+transaction remembers stays what the table holds for it: one core writes a schema (see
+docs/scale-out.md), and its transaction's own saves are what changes it.  A savepoint rolled back
+forgets all of it (:meth:`~PostgresInteractions.forget_cached`)."""
 
 from __future__ import annotations
 
@@ -24,13 +34,45 @@ _LOG_COLUMNS = "interaction_id, at, from_state, to_state, agent, queue, note"
 class PostgresInteractions(PostgresAtomic):
     """The interactions part of :class:`~omnisdk.store.postgres.PostgresTransaction`."""
 
-    def active_interaction(self, conversation_key: str) -> Interaction | None:
+    _known: dict[str, tuple[str, str] | None] | None = None
+    """Conversation key -> (id, document) of its active interaction, or None for none, as this
+    transaction last read or wrote it (created on first use)."""
+
+    def forget_cached(self) -> None:
+        super().forget_cached()
+        self._known = None
+
+    def _remember(self) -> dict[str, tuple[str, str] | None]:
+        if self._known is None:
+            self._known = {}
+        return self._known
+
+    def prefetch_active(self, conversation_keys: Sequence[str]) -> None:
+        known = self._remember()
+        missing = list({key for key in conversation_keys if key not in known})
+        if not missing:
+            return
         try:
-            row = self.run("SELECT doc FROM interactions WHERE conversation_key = %s AND state <> 'closed'",
+            rows = self.run("SELECT conversation_key, id, doc FROM interactions"
+                            " WHERE conversation_key = ANY(%s) AND state <> 'closed'", (missing,)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        known.update(dict.fromkeys(missing))
+        for key, iid, doc in rows:
+            known[key] = (iid, doc)
+
+    def active_interaction(self, conversation_key: str) -> Interaction | None:
+        known = self._remember()
+        if conversation_key in known:
+            hit = known[conversation_key]
+            return Interaction.model_validate_json(hit[1]) if hit is not None else None
+        try:
+            row = self.run("SELECT id, doc FROM interactions WHERE conversation_key = %s AND state <> 'closed'",
                            (conversation_key,)).fetchone()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        return Interaction.model_validate_json(row[0]) if row else None
+        known[conversation_key] = (row[0], row[1]) if row else None
+        return Interaction.model_validate_json(row[1]) if row else None
 
     def active_interactions_of(self, source: str, channel: str, customer: str) -> list[Interaction]:
         try:
@@ -62,21 +104,32 @@ class PostgresInteractions(PostgresAtomic):
         return [r[0] for r in rows]
 
     def save_interaction(self, interaction: Interaction) -> None:
-        try:
-            self.write(
-                "INSERT INTO interactions (id, conversation_key, state, agent, channel, created_at, doc,"
-                " queue, updated_ts, customer, source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET"
-                " state = excluded.state, agent = excluded.agent, doc = excluded.doc, queue = excluded.queue,"
-                " updated_ts = excluded.updated_ts",
-                (interaction.id, interaction.conversation_key, interaction.state.value, interaction.agent,
-                 interaction.channel, interaction.created_at.isoformat(), interaction.model_dump_json(),
-                 interaction.queue, interaction.updated_at.timestamp(), interaction.customer, interaction.source))
-        except pg_errors.UniqueViolation as exc:
-            raise StateError(
-                f"conversation {interaction.conversation_key!r} already has an active interaction") from exc
-        except psycopg.Error as exc:
-            raise _failed(exc) from exc
+        key = interaction.conversation_key
+        doc = interaction.model_dump_json()
+
+        def one_active(exc: psycopg.Error) -> StateError | None:
+            if not (isinstance(exc, pg_errors.UniqueViolation) and exc.diag.constraint_name == "interactions_one_active"):
+                return None
+            return StateError(f"conversation {key!r} already has an active interaction")
+
+        self.defer(
+            "INSERT INTO interactions (id, conversation_key, state, agent, channel, created_at, doc,"
+            " queue, updated_ts, customer, source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET"
+            " state = excluded.state, agent = excluded.agent, doc = excluded.doc, queue = excluded.queue,"
+            " updated_ts = excluded.updated_ts",
+            (interaction.id, key, interaction.state.value, interaction.agent, interaction.channel,
+             interaction.created_at.isoformat(), doc, interaction.queue, interaction.updated_at.timestamp(),
+             interaction.customer, interaction.source), one_active)
+        known = self._known
+        if known is None:
+            return
+        if interaction.state.value != "closed":
+            known[key] = (interaction.id, doc)  # if another one is active, the save fails (and is forgotten)
+        elif key in known and (known[key] is None or known[key][0] == interaction.id):  # type: ignore[index]
+            known[key] = None
+        else:  # closed, and the key's active interaction (if any) is another one, unknown here
+            known.pop(key, None)
 
     def list_interactions(self, *, active_only: bool = False, limit: int = 1000) -> list[Interaction]:
         sql = "SELECT doc FROM interactions"
@@ -169,11 +222,8 @@ class PostgresInteractions(PostgresAtomic):
 
     def log_transition(self, interaction_id: str, at: str, from_state: str | None, to_state: str,
                        agent: str | None, queue: str | None, note: str | None = None) -> None:
-        try:
-            self.write(f"INSERT INTO interaction_log ({_LOG_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                       (interaction_id, at, from_state, to_state, agent, queue, note))
-        except psycopg.Error as exc:
-            raise _failed(exc) from exc
+        self.defer(f"INSERT INTO interaction_log ({_LOG_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                   (interaction_id, at, from_state, to_state, agent, queue, note), table="interaction_log")
 
     def log_transitions(self, rows: Sequence[HistoryRow]) -> None:
         for row in rows:
@@ -183,12 +233,9 @@ class PostgresInteractions(PostgresAtomic):
             return
         # one statement whatever the count: seven arrays, unnested in order (seq follows it)
         columns = [list(column) for column in zip(*rows, strict=True)]
-        try:
-            self.write(f"INSERT INTO interaction_log ({_LOG_COLUMNS})"
-                       " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-                       " %s::text[], %s::text[])", columns)
-        except psycopg.Error as exc:
-            raise _failed(exc) from exc
+        self.defer(f"INSERT INTO interaction_log ({_LOG_COLUMNS})"
+                   " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+                   " %s::text[], %s::text[])", columns, table="interaction_log")
 
     def interaction_history(self, interaction_id: str) -> list[HistoryRow]:
         try:

@@ -29,20 +29,26 @@ def _instant(at: str) -> float:
 class PostgresMessages(PostgresAtomic):
     """The messages part of :class:`~omnisdk.store.postgres.PostgresTransaction`."""
 
+    _INSERT = (
+        "INSERT INTO messages (source, message_id, interaction_id, direction, kind, body, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source, message_id) DO UPDATE SET"
+        " interaction_id = COALESCE(messages.interaction_id, excluded.interaction_id),"
+        " kind = COALESCE(messages.kind, excluded.kind),"
+        " body = COALESCE(messages.body, excluded.body)"
+        " WHERE messages.body IS NULL")
+
     def insert_message(self, *, source: str, message_id: str, interaction_id: str | None, direction: str,
                        kind: str, body: dict[str, Any], at: str) -> bool:
         try:
-            cur = self.write(
-                "INSERT INTO messages (source, message_id, interaction_id, direction, kind, body, created_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (source, message_id) DO UPDATE SET"
-                " interaction_id = COALESCE(messages.interaction_id, excluded.interaction_id),"
-                " kind = COALESCE(messages.kind, excluded.kind),"
-                " body = COALESCE(messages.body, excluded.body)"
-                " WHERE messages.body IS NULL",
-                (source, message_id, interaction_id, direction, kind, orjson.dumps(body).decode(), at))
+            cur = self.write(self._INSERT, (source, message_id, interaction_id, direction, kind,
+                                            orjson.dumps(body).decode(), at))
         except psycopg.Error as exc:
             raise _failed(exc) from exc
         return cur.rowcount == 1
+
+    def insert_message_later(self, *, source: str, message_id: str, interaction_id: str | None, direction: str,
+                             kind: str, body: dict[str, Any], at: str) -> None:
+        self.defer(self._INSERT, (source, message_id, interaction_id, direction, kind, orjson.dumps(body).decode(), at))
 
     def apply_status(self, *, source: str, message_id: str, status: str, provider_status: str, at: str,
                      error: dict[str, Any] | None) -> str:

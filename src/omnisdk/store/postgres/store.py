@@ -96,6 +96,11 @@ class PostgresStore(Store):
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_inbox = None
+        self.statements = 0
+        """Statements the writer thread sent so far (committed batches; bench/routing.py)."""
+        self.round_trips = 0
+        """Round trips they took (a pipeline of deferred writes is one; BEGIN and COMMIT count
+        as statements and round trips here, the pool's connection check does not)."""
 
     # --- connections ---------------------------------------------------------------------
 
@@ -298,10 +303,14 @@ class PostgresStore(Store):
                         results.append((job, False, _translated(exc)))
                     continue
                 counts = dict(tx.pending_counts)
+                tx.flush()  # nothing is queued between jobs; kept for the order of statements
                 conn.execute("SAVEPOINT job")
                 try:
                     value = job.fn(tx)
+                    tx.flush()  # the job's deferred writes (atomic.py) fail inside its savepoint
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller's future
+                    tx.discard()
+                    tx.forget_cached()
                     conn.execute("ROLLBACK TO SAVEPOINT job")
                     conn.execute("RELEASE SAVEPOINT job")
                     tx.pending_counts = counts
@@ -310,9 +319,12 @@ class PostgresStore(Store):
                     conn.execute("RELEASE SAVEPOINT job")
                     results.append((job, True, value))
             tx.flush_counts()
+            tx.flush()
             if conn.info.transaction_status != TransactionStatus.INTRANS:  # aborted: COMMIT would roll back
                 raise StoreError("PostgreSQL store failed: the transaction was aborted")
             conn.execute("COMMIT")
+            self.statements += tx.statements + 2  # with BEGIN and COMMIT (+ one per savepoint job
+            self.round_trips += tx.round_trips + 2  # not counted: a transact job's own SAVEPOINT)
         except BaseException:
             if not conn.closed:
                 try:

@@ -21,15 +21,12 @@ class PostgresTimers(PostgresAtomic):
 
     def schedule_timer(self, key: str, kind: str, due_at: float, interaction_id: str | None,
                        data: dict[str, Any]) -> None:
-        try:
-            self.write(
-                "INSERT INTO timers (key, kind, due_at, interaction_id, data, state)"
-                " VALUES (%s, %s, %s, %s, %s, 'pending')"
-                " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,"
-                " interaction_id = excluded.interaction_id, data = excluded.data, state = 'pending'",
-                (key, kind, due_at, interaction_id, orjson.dumps(data).decode()))
-        except psycopg.Error as exc:
-            raise _failed(exc) from exc
+        self.defer(  # no answer: sent with the next statement inside a savepoint block (.atomic)
+            "INSERT INTO timers (key, kind, due_at, interaction_id, data, state)"
+            " VALUES (%s, %s, %s, %s, %s, 'pending')"
+            " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,"
+            " interaction_id = excluded.interaction_id, data = excluded.data, state = 'pending'",
+            (key, kind, due_at, interaction_id, orjson.dumps(data).decode()))
 
     def cancel_timers(self, interaction_id: str, kinds: Sequence[str] | None = None) -> int:
         sql = "UPDATE timers SET state = 'cancelled' WHERE interaction_id = %s AND state = 'pending'"

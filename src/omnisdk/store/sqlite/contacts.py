@@ -20,6 +20,9 @@ from omnisdk.store.sqlite.errors import failed as _failed
 class SQLiteContacts(SQLiteAtomic):
     """The contacts part of :class:`~omnisdk.store.sqlite.SQLiteTransaction`."""
 
+    def upsert_contact_later(self, channel: str, address: str, display_name: str | None, now: str) -> None:
+        self.upsert_contact(channel, address, display_name, now)  # in process: nothing to gain by waiting
+
     def upsert_contact(self, channel: str, address: str, display_name: str | None, now: str) -> str:
         # a new address costs two writes and no read; a known one a read (and a write when the
         # profile name changed)

@@ -24,6 +24,9 @@ _TOP = chr(0x10FFFF)  # sorts after every character: "prefix" <= id < "prefix" +
 class SQLiteInteractions(SQLiteAtomic):
     """The interactions part of :class:`~omnisdk.store.sqlite.SQLiteTransaction`."""
 
+    def prefetch_active(self, conversation_keys: Sequence[str]) -> None:
+        """Nothing: an index lookup in process costs less than remembering its answer."""
+
     def active_interaction(self, conversation_key: str) -> Interaction | None:
         try:
             row = self.c.execute(

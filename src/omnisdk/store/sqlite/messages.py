@@ -19,6 +19,12 @@ from omnisdk.store.sqlite.errors import failed as _failed
 class SQLiteMessages(SQLiteAtomic):
     """The messages part of :class:`~omnisdk.store.sqlite.SQLiteTransaction`."""
 
+    def insert_message_later(self, *, source: str, message_id: str, interaction_id: str | None, direction: str,
+                             kind: str, body: dict[str, Any], at: str) -> None:
+        # in process: nothing to gain by waiting
+        self.insert_message(source=source, message_id=message_id, interaction_id=interaction_id,
+                            direction=direction, kind=kind, body=body, at=at)
+
     def insert_message(
         self,
         *,
