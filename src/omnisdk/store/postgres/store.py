@@ -96,6 +96,11 @@ class PostgresStore(Store):
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.on_inbox = None
+        self.requeue_at_open = True
+        """Put outbox rows left ``sending`` back to ``pending`` at :meth:`open` (a lone process
+        after a crash).  The runtime sets it False: several processes open one schema, and
+        only the routing domain's new leader may put them back (:mod:`omnisdk.leadership`),
+        never a standby or an ingress starting while the leader sends."""
 
     # --- connections ---------------------------------------------------------------------
 
@@ -140,7 +145,7 @@ class PostgresStore(Store):
                 applied = migrate(conn)
                 if applied:
                     log.info("store schema migrated to version %d (applied %s)", applied[-1], applied)
-                stale = PostgresTransaction(conn).requeue_stale_sending()
+                stale = PostgresTransaction(conn).requeue_stale_sending() if self.requeue_at_open else 0
                 if stale:
                     log.warning("%d outbox rows were left 'sending' by a crash; they will be retried", stale)
         except BaseException as exc:
@@ -154,7 +159,7 @@ class PostgresStore(Store):
 
     async def open(self) -> None:
         """Connect (the pool), create the schema if missing and migrate it, requeue sends a
-        crash left ``sending``, start the writer.
+        crash left ``sending`` (unless :attr:`requeue_at_open` is False), start the writer.
 
         Raises:
             StoreError: the server cannot be reached in ``connect_timeout`` seconds, refuses
