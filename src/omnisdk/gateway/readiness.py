@@ -9,7 +9,8 @@ says which check failed, never a store message (a DSN could be in one).
 A core on a PostgreSQL store that does not lead its routing domain (:mod:`omnisdk.leadership`)
 answers ``503 {"error": "standby", "detail": …}`` (its agent API answers 503 too: it has no
 routing engine), whatever its store says; it turns ready once it leads and has restored the
-engine.
+engine.  Its 200 then also has ``leader_since`` (epoch seconds, UTC: when it took the lease) and
+``leader_ready_seconds`` (how long restoring the engine and starting the leader's work took).
 
 An ingress process (``--role ingress``) has no processor cursor: it is ready when its inbox
 store answers (``200 {"status": "ready", "role": "ingress"}``); the backlog is its core's.
@@ -64,7 +65,7 @@ class Readiness:
         """
         runtime = self.runtime
         ingress = runtime.role == "ingress"
-        if not ingress and runtime.leadership.state != "leader":
+        if not ingress and runtime.leadership.shared and runtime.leadership.state != "leader":
             raise StandingBy(standby_detail(runtime))
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
@@ -80,7 +81,11 @@ class Readiness:
         if backlog >= self.max_lag:
             raise NotReady(f"{backlog} inbox events wait for the processor; ready below "
                            f"{self.max_lag} ([gateway] ready_max_inbox_lag)")
-        return {"status": "ready", "inbox_backlog": backlog, "ready_max_inbox_lag": self.max_lag}
+        body: dict[str, object] = {"status": "ready", "inbox_backlog": backlog, "ready_max_inbox_lag": self.max_lag}
+        lead = runtime.leadership
+        if lead.shared:  # which process leads, since when: what an operator (and the fault tests) look at
+            body |= {"leader_since": lead.led_at, "leader_ready_seconds": lead.restore_seconds}
+        return body
 
     async def handle(self, request: Request) -> Response:
         try:

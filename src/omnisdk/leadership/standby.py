@@ -62,6 +62,8 @@ class Leadership:
         """How many times this process acquired the lease."""
         self.led_at: float | None = None
         """When (``time.time()``, epoch seconds) this process last acquired the lease."""
+        self.restore_seconds: float | None = None
+        """How long the last ``on_lead`` took (seconds): from the lease to the leader's work running."""
         self._task: asyncio.Task[None] | None = None
         self._lead_task: asyncio.Task[None] | None = None
         self._since = time.monotonic()
@@ -126,6 +128,7 @@ class Leadership:
             self._lead_task = asyncio.create_task(self._run_on_lead(), name="omnisdk-on-lead")
 
     async def _run_on_lead(self) -> None:
+        began = time.monotonic()
         try:
             await self.on_lead()
         except asyncio.CancelledError:
@@ -136,7 +139,10 @@ class Leadership:
             if not self.lease.shared:
                 raise
             return
+        self.restore_seconds = time.monotonic() - began
         self.ready = True
+        log.info("leader of routing domain %r: ready %.2f s after taking the lease", self.lease.domain,
+                 self.restore_seconds)
 
     async def _lose(self, why: str, *, from_lead: bool = False) -> None:
         if not self.leading:
