@@ -2,9 +2,9 @@
 
 A standby (roles ``all`` and ``core`` on a PostgreSQL store, while another process holds the
 routing domain's lease: :mod:`omnisdk.leadership`) has no routing engine to answer from, so
-every ``/v1`` request gets ``503`` with ``Retry-After: 1`` and ``{"error": "standby", "detail":
-…}``, a live-feed WebSocket is closed (code 1013, try again later); ``/openapi.json`` and
-``/docs`` are served.  A load balancer that sends agents to the process whose ``/readyz``
+every ``/v1`` request (the live feed ``/v1/events`` too) gets ``503`` with ``Retry-After: 1``
+and ``{"error": "standby", "detail": …}``, a WebSocket under ``/v1`` is closed (code 1013, try
+again later); ``/openapi.json`` and ``/docs`` are served.  A load balancer that sends agents to the process whose ``/readyz``
 answers 200 never meets it.
 """
 
