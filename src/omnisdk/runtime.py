@@ -174,7 +174,8 @@ class Runtime:
         """Workers that run only on the leader (:meth:`add_leader_worker`)."""
         if self.leadership.shared:  # sends left 'sending' are put back by the next leader, not by
             self.store.requeue_at_open = False  # any process that opens the store (type: PostgresStore)
-        self.outbox.fence = self.webhooks.fence = self.leadership.valid
+            # no claim, no send once the lease may be gone (SQLite: one process, nothing to fence)
+            self.outbox.fence = self.webhooks.fence = self.leadership.valid
 
     def _start_transports(self) -> None:
         for adapter in self.adapters.values():

@@ -12,7 +12,6 @@ once a third of the replay is acknowledged; the takeover time is from the SIGKIL
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from collections import Counter

@@ -142,3 +142,23 @@ def test_a_confirmation_is_trusted_for_the_validity_only_even_without_any_io():
     assert conf.valid()
     now[0] = 102.0  # a pause of the whole process: the loop never ran, the clock did
     assert not conf.valid()
+
+
+async def test_a_stop_during_a_loss_still_finishes_stopping_the_work():
+    lease = ScriptedLease()
+    began, finished = asyncio.Event(), []
+
+    async def lead() -> None:
+        pass
+
+    async def lose() -> None:
+        began.set()
+        await asyncio.sleep(0.2)
+        finished.append(True)
+
+    leadership = Leadership(lease, on_lead=lead, on_lose=lose, keepalive_interval=0.01, retry_interval=5)
+    await leadership.start()
+    lease.healthy = False
+    await began.wait()
+    await leadership.stop()  # cancels the watch in the middle of on_lose
+    assert finished == [True] and not lease.held

@@ -102,6 +102,8 @@ async def test_the_standby_answers_503_and_takes_over_when_the_leader_stops():
                 api = await client.get("/v1/interactions")
                 assert api.status_code == 503 and api.json()["error"] == "standby"
                 assert api.headers["retry-after"] == "1"
+                assert standby.outbox.fence == standby.leadership.valid and not standby.outbox.fence()
+                assert leader.outbox.fence()  # the leader's fence is open
                 await leader.stop()  # a clean stop gives the lease up
                 took = await wait_for(lambda: standby.leadership.state == "leader", 5)
                 assert (await client.get("/readyz")).status_code == 200

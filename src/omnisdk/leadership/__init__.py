@@ -9,7 +9,13 @@
 docs/scale-out.md, "Core leader and hot standby", has the design, its failure modes and bounds.
 """
 
-from omnisdk.leadership.lease import KEEPALIVE_INTERVAL, RETRY_INTERVAL, VALIDITY, LeaderLease, LocalLease
+from omnisdk.leadership.lease import (
+    KEEPALIVE_INTERVAL,
+    RETRY_INTERVAL,
+    VALIDITY,
+    LeaderLease,
+    LocalLease,
+)
 from omnisdk.leadership.select import lease_for
 from omnisdk.leadership.standby import Leadership
 

@@ -16,6 +16,7 @@ def lease_for(store: Any) -> LeaderLease:
     conninfo = getattr(store, "conninfo", None)
     if not isinstance(conninfo, str):
         return LocalLease(str(getattr(store, "location", "local")))
-    from omnisdk.leadership.postgres_lease import PostgresLease  # psycopg: only for a PostgreSQL store
+    # psycopg is imported for a PostgreSQL store only
+    from omnisdk.leadership.postgres_lease import PostgresLease
 
     return PostgresLease(conninfo, getattr(store, "schema", None))

@@ -64,6 +64,7 @@ class Leadership:
         """When (``time.time()``, epoch seconds) this process last acquired the lease."""
         self.restore_seconds: float | None = None
         """How long the last ``on_lead`` took (seconds): from the lease to the leader's work running."""
+        self._working = False  # on_lead began and on_lose has not finished since
         self._task: asyncio.Task[None] | None = None
         self._lead_task: asyncio.Task[None] | None = None
         self._since = time.monotonic()
@@ -100,6 +101,12 @@ class Leadership:
             self._task = None
         if self.leading:
             await self._lose("stopping")
+        if self._working:  # a loss was cut short by the cancel above: finish stopping the work
+            try:
+                await self.on_lose()
+                self._working = False
+            except Exception:
+                log.exception("leader of %r: stopping the leader's work failed", self.lease.domain)
         await self.lease.release()
 
     async def _run(self) -> None:
@@ -129,6 +136,7 @@ class Leadership:
 
     async def _run_on_lead(self) -> None:
         began = time.monotonic()
+        self._working = True
         try:
             await self.on_lead()
         except asyncio.CancelledError:
@@ -158,6 +166,7 @@ class Leadership:
             log.warning("routing domain %r: %s: stopping the leader's work now", self.lease.domain, why)
         try:
             await self.on_lose()
+            self._working = False
         except Exception:
             log.exception("leader of %r: stopping the leader's work failed", self.lease.domain)
         finally:
