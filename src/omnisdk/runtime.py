@@ -24,6 +24,8 @@ from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
 from omnisdk.inbox.processor import Processor, utcnow
 from omnisdk.inbox.transports import TransportRunner
+from omnisdk.leadership import Leadership, lease_for
+from omnisdk.leadership.workers import LeaderWorker
 from omnisdk.lifecycle.agent_initiated import OutboundStart
 from omnisdk.lifecycle.case_links import CaseLinks, LinkError
 from omnisdk.lifecycle.case_resolution import known_address, mail_address, send_resolution
@@ -176,6 +178,16 @@ class Runtime:
         if settings.bus.enabled and settings.bus.events_out and role != "ingress":
             self.events_publisher = self._attach_events_out(settings)
 
+        self.leadership = Leadership(lease_for(self.store), on_lead=self._on_lead, on_lose=self._on_lose)
+        """The routing domain's leader lease (:mod:`omnisdk.leadership`): roles ``all`` and
+        ``core`` route only while holding it; on SQLite it is always held (no standby)."""
+        self.leader_workers: list[LeaderWorker] = []
+        """Workers that run only on the leader (:meth:`add_leader_worker`)."""
+        if self.leadership.shared:  # sends left 'sending' are put back by the next leader, not by
+            self.store.requeue_at_open = False  # any process that opens the store (type: PostgresStore)
+            # no claim, no send once the lease may be gone (SQLite: one process, nothing to fence)
+            self.outbox.fence = self.webhooks.fence = self.leadership.valid
+
     def _attach_events_out(self, settings: Settings) -> EventsPublisher:
         try:
             from omnisdk.bus.events_out import EventsPublisher
@@ -202,28 +214,57 @@ class Runtime:
         if self.role == "core":
             self.processor.poll_interval = 0.01
             self.processor.batch = 32  # hold the store's write lock briefly: the ingress waits on it
+        elif self.leadership.shared:  # other processes (a standby's webhooks, an ingress) fill the inbox
+            self.processor.poll_interval = 0.05
+        self.store.on_inbox = self.processor.wake
+        await self.leadership.start()  # leading now, unless another process leads: then standing by
+        if self.role == "all":
+            self._start_transports()
+
+    def add_leader_worker(self, worker: LeaderWorker) -> None:
+        """Run ``worker`` only while this process leads its routing domain: ``await
+        worker.start()`` after the engine is restored and the processor, timers, outbox and
+        webhook deliveries run (at every acquisition of the lease), ``await worker.stop()``
+        before they stop (at every loss, and at :meth:`stop`).  Add workers before
+        :meth:`start`; one added while leading is started at the next acquisition."""
+        self.leader_workers.append(worker)
+
+    async def _on_lead(self) -> None:
+        """The lease is ours: rebuild the routing state from the store, start the leader's work."""
+        if self.leadership.shared:  # the last leader's in-flight sends: it cannot be running (fenced)
+            stale = await self.store.transact(lambda tx: tx.requeue_stale_sending())
+            if stale:
+                log.warning("%d outbox rows were left 'sending' by the last leader; they will be retried", stale)
         await self.processor.restore()
         await self.subscriptions.reload()
         await self.processor.operate(self.lifecycle.dispatch.drain)  # capacity may have freed while down
-        self.store.on_inbox = self.processor.wake
         self.processor.start()
         self.outbox.start()
         self.webhooks.start()
         if self.events_publisher is not None:
             self.events_publisher.start()
-        if self.role == "all":
-            self._start_transports()
+        for worker in self.leader_workers:
+            await worker.start()
+
+    async def _on_lose(self) -> None:
+        """The lease is gone (or we stop): stop everything only a leader may run, newest first."""
+        for worker in reversed(self.leader_workers):
+            try:
+                await worker.stop()
+            except Exception:
+                log.exception("stopping leader worker %r failed", worker)
+        await self.processor.stop()
+        await self.outbox.stop()
+        await self.webhooks.stop()
+        if self.events_publisher is not None:
+            await self.events_publisher.stop()
 
     async def stop(self) -> None:
         await self.transports.stop()  # first: nothing more arrives while the rest stops
         if self.role == "ingress":
             await self.store.close()
             return
-        await self.processor.stop()
-        await self.outbox.stop()
-        await self.webhooks.stop()
-        if self.events_publisher is not None:
-            await self.events_publisher.stop()
+        await self.leadership.stop()  # the leader's work stops (on_lose), the lease is given up
         for adapter in self.adapters.values():
             try:
                 await adapter.aclose()

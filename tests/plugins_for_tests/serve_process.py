@@ -20,10 +20,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(config: Path, port: int) -> subprocess.Popen:
+def start_server(config: Path, port: int, *args: str) -> subprocess.Popen:
+    """``omnisdk serve -c config --port port *args`` once its ``/healthz`` answers 200."""
     env = {**os.environ, "PYTHONPATH": str(TESTS / "plugins_for_tests")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "omnisdk.cli", "serve", "-c", str(config), "--port", str(port)],
+        [sys.executable, "-m", "omnisdk.cli", "serve", "-c", str(config), "--port", str(port), *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30

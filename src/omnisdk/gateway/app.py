@@ -29,6 +29,7 @@ from omnisdk.gateway.case_links import routes as case_link_routes
 from omnisdk.gateway.metrics import MetricsEndpoint
 from omnisdk.gateway.plugin_routes import plugin_routes
 from omnisdk.gateway.readiness import Readiness
+from omnisdk.gateway.standby_gate import StandbyGate
 from omnisdk.gateway.webhooks import WebhookEndpoint, fast_path
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True, freeze_heap: bo
         *plugin_routes(runtime),  # adapters' own routes, /{route_prefix}/{account}/… (a web chat's socket)
     ]
     if getattr(runtime, "role", "all") != "ingress":  # an ingress has no engine to serve the API
-        routes.append(Mount("", app=api))  # the agent API, /openapi.json and /docs
+        # the agent API, /openapi.json and /docs; /v1 answers 503 while this core stands by
+        routes.append(Mount("", app=StandbyGate(api, runtime) if runtime.leadership.shared else api))
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: route_not_found})  # a path no route takes (a newline in it …)
     app.state.runtime = runtime

@@ -6,6 +6,12 @@ within :data:`READY_TIMEOUT_SECONDS`, and fewer than ``[gateway] ready_max_inbox
 events wait for the processor.  Otherwise ``503 {"error": "not_ready", "detail": …}``; the detail
 says which check failed, never a store message (a DSN could be in one).
 
+A core on a PostgreSQL store that does not lead its routing domain (:mod:`omnisdk.leadership`)
+answers ``503 {"error": "standby", "detail": …}`` (its agent API answers 503 too: it has no
+routing engine), whatever its store says; it turns ready once it leads and has restored the
+engine.  Its 200 then also has ``leader_since`` (epoch seconds, UTC: when it took the lease) and
+``leader_ready_seconds`` (how long restoring the engine and starting the leader's work took).
+
 An ingress process (``--role ingress``) has no processor cursor: it is ready when its inbox
 store answers (``200 {"status": "ready", "role": "ingress"}``); the backlog is its core's.
 """
@@ -20,6 +26,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from omnisdk.gateway.standby_gate import standby_detail
 from omnisdk.gateway.webhooks import error_response
 
 if TYPE_CHECKING:
@@ -33,6 +40,14 @@ READY_TIMEOUT_SECONDS = 5.0
 
 class NotReady(Exception):
     """Why the process is not ready (the ``detail`` of the 503)."""
+
+    reason = "not_ready"
+
+
+class StandingBy(NotReady):
+    """A core that does not lead its routing domain (now)."""
+
+    reason = "standby"
 
 
 class Readiness:
@@ -50,6 +65,8 @@ class Readiness:
         """
         runtime = self.runtime
         ingress = runtime.role == "ingress"
+        if not ingress and runtime.leadership.shared and runtime.leadership.state != "leader":
+            raise StandingBy(standby_detail(runtime))
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 if ingress:
@@ -64,11 +81,15 @@ class Readiness:
         if backlog >= self.max_lag:
             raise NotReady(f"{backlog} inbox events wait for the processor; ready below "
                            f"{self.max_lag} ([gateway] ready_max_inbox_lag)")
-        return {"status": "ready", "inbox_backlog": backlog, "ready_max_inbox_lag": self.max_lag}
+        body: dict[str, object] = {"status": "ready", "inbox_backlog": backlog, "ready_max_inbox_lag": self.max_lag}
+        lead = runtime.leadership
+        if lead.shared:  # which process leads, since when: what an operator (and the fault tests) look at
+            body |= {"leader_since": lead.led_at, "leader_ready_seconds": lead.restore_seconds}
+        return body
 
     async def handle(self, request: Request) -> Response:
         try:
             body = await self.check()
         except NotReady as exc:
-            return error_response(503, "not_ready", str(exc))
+            return error_response(503, exc.reason, str(exc))
         return Response(orjson.dumps(body), media_type="application/json")

@@ -49,6 +49,9 @@ log = logging.getLogger("omnisdk.outbox")
 
 READ = object()
 """What a read receipt's attempt returns when the provider took it (it has no message id)."""
+NOT_SENT = object()
+"""What an attempt returns when the fence (:attr:`OutboxWorker.fence`) failed before any I/O:
+the row is left ``sending`` for the next leader to put back."""
 
 
 class OutboxWorker:
@@ -97,9 +100,17 @@ class OutboxWorker:
         and its outcome; the call controls set it to close an outbound call whose dial failed."""
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.fence: Callable[[], bool] | None = None
+        """Checked (no I/O) before each claim and before each send: False means this process
+        no longer leads its routing domain (:meth:`omnisdk.leadership.Leadership.valid`), so it
+        claims nothing, sends nothing more and records nothing for the rows it did not send
+        (they stay ``sending``; the next leader puts them back to ``pending``)."""
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _fenced(self) -> bool:
+        return self.fence is not None and not self.fence()
 
     def _now(self) -> str:
         """The clock's time, RFC 3339 UTC (tests inject the clock; so does the runtime)."""
@@ -137,6 +148,8 @@ class OutboxWorker:
         """Send one batch of due rows; returns each attempted row's outcome by its idempotency
         key (the adapter's result, or the exception it ended with; already recorded)."""
         now = self.clock()
+        if self._fenced():
+            return {}
 
         def claim(tx: Transaction) -> tuple[list[OutboxRow], dict[int, Exception], dict[int, float | None]]:
             rows = tx.claim_outbox(now, self.batch)
@@ -165,6 +178,10 @@ class OutboxWorker:
             return {}
         results = await asyncio.gather(*(self._send(r, last_wrote.get(r.id)) if r.id not in refused
                                          else _refused(refused[r.id]) for r in rows))
+        done = [(r, res) for r, res in zip(rows, results, strict=True) if res is not NOT_SENT]
+        if not done:
+            return {}
+        rows, results = [r for r, _ in done], [res for _, res in done]
         failed: list[tuple[OutboxRow, object]] = []
         events = await self.store.transact(lambda tx: self._record_all(tx, rows, results, failed))
         if events and self.events_out is not None and self.on_events_out is not None:
@@ -202,7 +219,10 @@ class OutboxWorker:
 
     async def _send(self, row: OutboxRow, last_wrote: float | None = None) -> object:
         """One attempt at one row: the provider's result, or the exception (never raises).
-        ``last_wrote``: when the customer last wrote (channels with a service window)."""
+        ``last_wrote``: when the customer last wrote (channels with a service window);
+        :data:`NOT_SENT` when the fence failed first."""
+        if self._fenced():
+            return NOT_SENT
         token = log_context.bind(plugin=row.plugin, account=row.account, interaction_id=row.interaction_id)
         try:
             tracer = self.tracing.tracer

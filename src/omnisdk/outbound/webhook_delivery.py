@@ -96,6 +96,9 @@ class WebhookDeliveryWorker:
         self._allowed = networks(settings.allowed_networks)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.fence: Callable[[], bool] | None = None
+        """Checked (no I/O) before each claim: False when this process no longer leads its
+        routing domain (:meth:`omnisdk.leadership.Leadership.valid`); nothing is claimed."""
 
     def wake(self) -> None:
         self._wake.set()
@@ -132,6 +135,8 @@ class WebhookDeliveryWorker:
 
     async def run_once(self) -> int:
         """One pass: claim due deliveries, attempt them, record the outcomes; how many."""
+        if self.fence is not None and not self.fence():
+            return 0
         now = self.clock()
         claimed = await self.store.transact(lambda tx: (
             tx.claim_deliveries(now, self.settings.concurrency * 4),

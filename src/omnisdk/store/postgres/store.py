@@ -26,6 +26,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -47,6 +48,14 @@ log = logging.getLogger("omnisdk.store")
 T = TypeVar("T")
 _STOP = object()
 MAX_BATCH = 512
+RECONNECT_GIVE_UP = 2.0
+"""Seconds the pool retries one broken connection (after 1 s, then 2 s) before it gives up; the
+writer asks for a connection again every :data:`CHECKOUT_SLICE` seconds, and each time it has
+to wait the pool tries a new one at once.  psycopg_pool's default, 5 minutes of doubling
+delays, leaves a store idle for up to as long again as its outage after a PostgreSQL restart
+(a 13 s outage: 8 to 16 s more); this way it reconnects within about a second of the server's
+return."""
+CHECKOUT_SLICE = 1.0
 
 
 class _Job:
@@ -101,6 +110,11 @@ class PostgresStore(Store):
         self.round_trips = 0
         """Round trips they took (a pipeline of deferred writes is one; BEGIN and COMMIT count
         as statements and round trips here, the pool's connection check does not)."""
+        self.requeue_at_open = True
+        """Put outbox rows left ``sending`` back to ``pending`` at :meth:`open` (a lone process
+        after a crash).  The runtime sets it False: several processes open one schema, and
+        only the routing domain's new leader may put them back (:mod:`omnisdk.leadership`),
+        never a standby or an ingress starting while the leader sends."""
 
     # --- connections ---------------------------------------------------------------------
 
@@ -133,6 +147,9 @@ class PostgresStore(Store):
                               check=ConnectionPool.check_connection, name=f"omnisdk-{self.schema or 'store'}")
         try:
             pool.open(wait=True, timeout=self.connect_timeout)
+            # after the first connections (open() waits for them with connect_timeout); from now
+            # on a broken connection is retried briefly, then again as soon as someone waits
+            pool.reconnect_timeout = RECONNECT_GIVE_UP
             with pool.connection() as conn:
                 if self.schema is not None:  # under the migration lock: two first starts race otherwise
                     with conn.transaction():
@@ -145,7 +162,7 @@ class PostgresStore(Store):
                 applied = migrate(conn)
                 if applied:
                     log.info("store schema migrated to version %d (applied %s)", applied[-1], applied)
-                stale = PostgresTransaction(conn).requeue_stale_sending()
+                stale = PostgresTransaction(conn).requeue_stale_sending() if self.requeue_at_open else 0
                 if stale:
                     log.warning("%d outbox rows were left 'sending' by a crash; they will be retried", stale)
         except BaseException as exc:
@@ -159,7 +176,7 @@ class PostgresStore(Store):
 
     async def open(self) -> None:
         """Connect (the pool), create the schema if missing and migrate it, requeue sends a
-        crash left ``sending``, start the writer.
+        crash left ``sending`` (unless :attr:`requeue_at_open` is False), start the writer.
 
         Raises:
             StoreError: the server cannot be reached in ``connect_timeout`` seconds, refuses
@@ -263,8 +280,11 @@ class PostgresStore(Store):
         try:
             if pool is None:
                 raise StoreError("the PostgreSQL store is closed")
-            with pool.connection(timeout=self.connect_timeout) as conn:
+            conn = self._checkout(pool)
+            try:
                 results = self._in_transaction(conn, jobs)
+            finally:
+                pool.putconn(conn)  # a broken one is discarded (and replaced) by the pool
         except BaseException as exc:  # no connection, or the commit failed: nothing is durable
             log.error("store batch failed: %s", describe(exc) if isinstance(exc, psycopg.Error) else
                       f"{type(exc).__name__}: {exc}")
@@ -281,6 +301,19 @@ class PostgresStore(Store):
             loop.call_soon_threadsafe(self._resolve, results, inbox_added)
         except RuntimeError:  # loop closed during shutdown
             pass
+
+    def _checkout(self, pool: ConnectionPool) -> psycopg.Connection:
+        """A pooled connection within ``connect_timeout`` seconds, asked for again every
+        :data:`CHECKOUT_SLICE` seconds (each wait makes a pool short of connections try a new
+        one).  Raises PoolTimeout."""
+        deadline = time.monotonic() + self.connect_timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                return pool.getconn(timeout=max(0.001, min(CHECKOUT_SLICE, left)))
+            except PoolTimeout:
+                if left <= CHECKOUT_SLICE:
+                    raise PoolTimeout(f"couldn't get a connection after {self.connect_timeout:g} sec") from None
 
     def _in_transaction(self, conn: psycopg.Connection, jobs: list[_Job]) -> list[tuple[_Job, bool, Any]]:
         """Run the batch in one transaction, each job in a savepoint (but counter increments and
