@@ -71,7 +71,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True, freeze_heap: bo
         Route("/metrics", MetricsEndpoint(runtime).handle, methods=["GET"]),
         *plugin_routes(runtime),  # adapters' own routes, /{route_prefix}/{account}/… (a web chat's socket)
     ]
-    if getattr(runtime, "role", "all") != "ingress":  # an ingress has no engine to serve the API
+    if getattr(runtime, "role", "all") not in ("ingress", "gateway"):  # no engine to serve the API
         routes.append(Mount("", app=api))  # the agent API, /openapi.json and /docs
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: route_not_found})  # a path no route takes (a newline in it …)

@@ -8,6 +8,12 @@ says which check failed, never a store message (a DSN could be in one).
 
 An ingress process (``--role ingress``) has no processor cursor: it is ready when its inbox
 store answers (``200 {"status": "ready", "role": "ingress"}``); the backlog is its core's.
+
+A gateway (``--role gateway``) has no store: it is ready while its NATS connection is up
+(``200 {"status": "ready", "role": "gateway", "bus": "connected"}``), else ``503`` with the
+detail ``the event bus (NATS) is not connected`` (its webhooks answer 503 meanwhile).  A core
+or ``all`` process consuming the bus (``[bus] url`` set) adds ``"bus": "connected"`` or
+``"reconnecting"`` to its 200: the store, not the bus, decides its readiness.
 """
 
 from __future__ import annotations
@@ -49,6 +55,10 @@ class Readiness:
             NotReady: the store did not answer, or the backlog is at or above the bound.
         """
         runtime = self.runtime
+        if runtime.role == "gateway":
+            if not runtime.store.connected:
+                raise NotReady("the event bus (NATS) is not connected")
+            return {"status": "ready", "role": "gateway", "bus": "connected"}
         ingress = runtime.role == "ingress"
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
@@ -64,7 +74,11 @@ class Readiness:
         if backlog >= self.max_lag:
             raise NotReady(f"{backlog} inbox events wait for the processor; ready below "
                            f"{self.max_lag} ([gateway] ready_max_inbox_lag)")
-        return {"status": "ready", "inbox_backlog": backlog, "ready_max_inbox_lag": self.max_lag}
+        body: dict[str, object] = {"status": "ready", "inbox_backlog": backlog, "ready_max_inbox_lag": self.max_lag}
+        consumer = getattr(runtime, "inbox_consumer", None)
+        if consumer is not None:
+            body["bus"] = "connected" if consumer.connected else "reconnecting"
+        return body
 
     async def handle(self, request: Request) -> Response:
         try:
