@@ -122,8 +122,10 @@ class InboxConsumer:
             except TimeoutError:
                 log.warning("the inbox consumer did not stop in time: cancelled")
         bus, self.bus = self.bus, None
-        if bus is not None:
-            await bus.close()
+        if bus is not None:  # close, not drain: a pending pull request would hold a drain 30 s
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            await bus.nc.close()
 
     async def _run(self) -> None:
         pause = 0.1

@@ -104,7 +104,8 @@ class BusInbox:
             await bus.close()
 
     async def _disconnected(self) -> None:
-        log.warning("NATS disconnected: webhooks answer 503 until it is back")
+        if self.bus is not None:  # not our own close
+            log.warning("NATS disconnected: webhooks answer 503 until it is back")
 
     async def _reconnected(self) -> None:
         log.warning("NATS reconnected")
