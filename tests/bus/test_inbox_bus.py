@@ -9,8 +9,8 @@ import asyncio
 import httpx
 import orjson
 import pytest
-
 from bus_processes import ACCOUNT, WEBHOOK_PATH, nats_server, webhooks
+
 from omnisdk.config import Settings
 from omnisdk.errors import ConfigError
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event

@@ -244,9 +244,8 @@ def pg_counts(store_url: str, schema: str) -> dict[str, object]:
     """What the core made, in its PostgreSQL schema: inbox ids, inbound message ids (with
     repeats), interactions, and the unprocessed backlog."""
     import psycopg
-    from psycopg import sql
-
     from postgres_schemas import POSTGRES_URL
+    from psycopg import sql
 
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
