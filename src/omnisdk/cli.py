@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from omnisdk.adapters import ChannelAdapter, WebhookRequest
-from omnisdk.errors import ConfigError, PayloadError, SignatureError
+from omnisdk.errors import ConfigError, OmniError, PayloadError, SignatureError
 from omnisdk.store import Store, StoreError, StoreNotFound, open_store
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="omnisdk: omnichannel customer-service runtime.")
@@ -162,7 +162,9 @@ def serve(
     config: ConfigOpt = None,
     host: Annotated[Optional[str], typer.Option(help="Bind address (overrides config).")] = None,
     port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="Port, 1-65535 (overrides config).")] = None,
-    role: Annotated[str, typer.Option(help="all | ingress (webhooks only) | core (processing + agent API).")] = "all",
+    role: Annotated[str, typer.Option(
+        help="all | ingress (webhooks only) | core (processing + agent API) | gateway (stateless: webhooks "
+             "to the [bus] JetStream inbox).")] = "all",
     split: Annotated[bool, typer.Option(
         "--split", help="Two processes on one store: an ingress on PORT and a core on PORT+1.")] = False,
     parent_pid: Annotated[Optional[int], typer.Option(hidden=True)] = None,
@@ -233,11 +235,15 @@ def serve(
         for name, why in runtime.host.failures.items():
             err.print(f"[yellow]plugin {escape(name)} not loaded:[/yellow] {escape(why)}")
         try:
-            asyncio.run(_probe_store(runtime.store))
+            asyncio.run(_probe_store(runtime.store))  # a gateway's: its NATS connection
         except _STORE_OPEN_ERRORS as exc:
             _store_failed(runtime.store, settings.store.url, exc)
+        except OmniError as exc:  # BusError: no NATS server answered (the message names no secret)
+            _config_error(str(exc))
+        label = (f"none (bus {','.join(map(_store_label, settings.bus.servers))})" if role == "gateway"
+                 else _store_label(settings.store.url))
         line = startup_line(version=_dist_version("omnisdk"), host=bind_host, port=bind_port,
-                            store=_store_label(settings.store.url), role=role,
+                            store=label, role=role,
                             plugins=[i.name for i in runtime.host.describe()], accounts=len(runtime.adapters))
         if settings.gateway.metrics_token is None and not is_loopback(bind_host):
             logging.getLogger("omnisdk.gateway").warning(

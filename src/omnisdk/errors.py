@@ -12,7 +12,7 @@ from typing import Literal, get_args
 
 WebhookReason = Literal[
     "bad_request", "not_found", "method_not_allowed", "payload_too_large", "client_disconnected",
-    "plugin_error", "store_unavailable", "foreign_business_address", "request_timeout", "too_many_bodies",
+    "plugin_error", "store_unavailable", "bus_unavailable", "foreign_business_address", "request_timeout", "too_many_bodies",
     # an event naming a message of another conversation (403: a web chat receipt)
     "foreign_message",
     # the signature or token (401)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from omnisdk.adapters import ChannelAdapter, OutboundMessage, unsupported_content
 from omnisdk.bus.events_outbox import EventsOutbox
+from omnisdk.bus.counts import BusCounts
 from omnisdk.config import Settings, check_accounts
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
@@ -75,16 +76,20 @@ def build_adapters(settings: Settings, host: PluginHost) -> dict[tuple[str, str]
     return {(plugin, account): classes[plugin](account, conf) for (plugin, account), conf in confs.items()}
 
 
-ROLES = ("all", "ingress", "core")
+ROLES = ("all", "ingress", "core", "gateway")
 """``all``: one process does everything (the embedded default).  ``ingress``: webhooks only —
 verify, parse, durable inbox, 2xx — no processing, so acknowledgements never wait behind
 routing work.  ``core``: processing, timers, outbox and the agent API, polling the inbox an
-ingress process fills (both on the same store).
+ingress process fills (both on the same store).  ``gateway`` (needs ``[bus] url``): a stateless
+ingress that opens no store at all: it verifies and parses webhooks, publishes each event to
+the JetStream inbox stream and answers 2xx after the PubAcks (:mod:`omnisdk.bus.publish`); run
+as many as you like.  With ``[bus] url`` set, ``core`` and ``all`` also consume that stream
+(:mod:`omnisdk.bus.inbox_consumer`).
 
 Pull-based inbound transports (:meth:`ChannelAdapter.transports`, e.g. an IMAP mailbox) run
 where webhooks are received: in ``all`` and ``ingress``, never in ``core``, so one mailbox is
 read by one process and an ingress's commit is what acknowledges a mail, as it is what answers
-a webhook."""
+a webhook.  In ``gateway`` they run too, and publish to the bus the same way."""
 
 
 class Runtime:
@@ -128,8 +133,16 @@ class Runtime:
             self._check_names(settings.routing.item_size, "routing.item_size")
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+        self.bus_counts = BusCounts()
+        """Inbox bus counters (``bus.publish.*`` in a gateway, ``bus.inbox.*`` in a core)."""
+        if role == "gateway" and not settings.bus.enabled:
+            raise ConfigError("--role gateway needs [bus] url (the JetStream inbox it publishes to)")
         if store is None:
-            if role == "ingress":  # only the inbox file (or the one store file, if there is no split)
+            if role == "gateway":  # no store at all: the inbox is the JetStream stream
+                from omnisdk.bus.publish import BusInbox  # needs the nats extra
+
+                store = BusInbox(settings.bus, self.bus_counts)  # type: ignore[assignment]
+            elif role == "ingress":  # only the inbox file (or the one store file, if there is no split)
                 url = settings.store.inbox_url or settings.store.url
                 store = open_store(url, synchronous=settings.store.synchronous,
                                    inbox_only=bool(settings.store.inbox_url))
@@ -140,6 +153,7 @@ class Runtime:
         REDACTOR.remember(secrets_of(settings) | secrets_of([a.settings for a in self.adapters.values()]))
         self.metrics = RuntimeMetrics()
         """This runtime's Prometheus registry and instruments (``GET /metrics``)."""
+        self.metrics.registry.register(self.bus_counts)
         self.tracing = Tracing()
         """The tracer of this runtime's spans, None when nothing records them (looked up
         again at :meth:`start`: :mod:`omnisdk.observability.tracing`)."""
@@ -171,11 +185,11 @@ class Runtime:
         self.calls = CallControls(self.processor, self.lifecycle, self.adapters, self.outbox)
         """Call controls of voice interactions (answer, hold, transfer, dial …: :mod:`omnisdk.voice.controls`)."""
         self.transports = TransportRunner(self.store)
-        """The adapters' pull-based inbound transports (roles ``all`` and ``ingress``)."""
+        """The adapters' pull-based inbound transports (roles ``all``, ``ingress`` and ``gateway``)."""
         self.events_publisher: EventsPublisher | None = None
         """Events out (``[bus] url`` set and ``events_out`` on): core events are queued in the
         bus outbox before each commit, and this worker publishes them to JetStream."""
-        if settings.bus.enabled and settings.bus.events_out and role != "ingress":
+        if settings.bus.enabled and settings.bus.events_out and role in ("core", "all"):
             self.events_publisher = self._attach_events_out(settings)
 
         self.leadership = Leadership(lease_for(self.store), on_lead=self._on_lead, on_lose=self._on_lose)
@@ -187,6 +201,14 @@ class Runtime:
             self.store.requeue_at_open = False  # any process that opens the store (type: PostgresStore)
             # no claim, no send once the lease may be gone (SQLite: one process, nothing to fence)
             self.outbox.fence = self.webhooks.fence = self.leadership.valid
+        self.inbox_consumer: Any = None
+        """The JetStream inbox consumer (:class:`omnisdk.bus.inbox_consumer.InboxConsumer`,
+        roles ``core`` and ``all`` with ``[bus] url``), else None."""
+        if settings.bus.enabled and role in ("core", "all"):
+            from omnisdk.bus.inbox_consumer import InboxConsumer  # needs the nats extra
+
+            self.inbox_consumer = InboxConsumer(self.store, settings.bus, self.bus_counts)
+            self.add_leader_worker(self.inbox_consumer)  # one consumer per routing domain: its order holds
 
     def _attach_events_out(self, settings: Settings) -> EventsPublisher:
         try:
@@ -208,7 +230,7 @@ class Runtime:
     async def start(self) -> None:
         self.tracing.resolve()  # a tracer provider set after the runtime was made
         await self.store.open()
-        if self.role == "ingress":
+        if self.role in ("ingress", "gateway"):
             self._start_transports()  # the ingress receives: webhooks and pulled sources
             return  # no engine, no loops: the core process owns them
         if self.role == "core":
@@ -261,7 +283,7 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.transports.stop()  # first: nothing more arrives while the rest stops
-        if self.role == "ingress":
+        if self.role in ("ingress", "gateway"):
             await self.store.close()
             return
         await self.leadership.stop()  # the leader's work stops (on_lose), the lease is given up

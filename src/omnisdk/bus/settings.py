@@ -39,6 +39,11 @@ class BusSettings(BaseModel):
     inbox_subject: str = Field("omnisdk.inbox", min_length=1, description="The inbox subjects' prefix.")
     partitions: int = Field(
         16, ge=1, le=1024, description="Inbox subjects (partitionkey hash buckets); fixed for a stream's life.")
+    inbox_durable: str = Field(
+        "omnisdk-core", min_length=1, pattern=r"^[A-Za-z0-9_-]+$",
+        description="The core's durable pull consumer on the inbox stream (one name per routing domain).")
+    inbox_batch: int = Field(
+        256, ge=1, le=10_000, description="Inbox messages the core fetches, commits and acks at a time.")
     duplicate_window: float = Field(
         120.0, gt=0, description="Seconds JetStream drops a second message with the same Nats-Msg-Id.")
     events_stream: str = Field("OMNISDK_EVENTS", min_length=1, description="The events-out stream's name.")

@@ -72,7 +72,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True, freeze_heap: bo
         Route("/metrics", MetricsEndpoint(runtime).handle, methods=["GET"]),
         *plugin_routes(runtime),  # adapters' own routes, /{route_prefix}/{account}/… (a web chat's socket)
     ]
-    if getattr(runtime, "role", "all") != "ingress":  # an ingress has no engine to serve the API
+    if getattr(runtime, "role", "all") not in ("ingress", "gateway"):  # no engine to serve the API
         # the agent API, /openapi.json and /docs; /v1 answers 503 while this core stands by
         routes.append(Mount("", app=StandbyGate(api, runtime) if runtime.leadership.shared else api))
     app = Starlette(routes=routes, lifespan=lifespan,

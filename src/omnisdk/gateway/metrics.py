@@ -110,7 +110,7 @@ class MetricsEndpoint:
                                          "Cache-Control": "no-store"})
         runtime = self.runtime
         snapshot = StateSnapshot()
-        if runtime.role != "ingress":
+        if runtime.role not in ("ingress", "gateway"):  # no processor state (a gateway: no store)
             try:
                 async with asyncio.timeout(SCRAPE_TIMEOUT_SECONDS):
                     snapshot = await runtime.store.transact(lambda tx: read_state(runtime, tx))

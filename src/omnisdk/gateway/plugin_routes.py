@@ -4,7 +4,7 @@
 A channel whose customers talk to the gateway itself (the web chat widget's WebSocket and its
 long-poll fallback) has no provider webhook: its adapter returns Starlette routes, and this
 module mounts them for every configured account, in the processes that receive webhooks
-(roles ``all`` and ``ingress``).  Each account's routes get a :class:`AccountRouteContext`
+(roles ``all``, ``ingress`` and ``gateway``).  Each account's routes get a :class:`AccountRouteContext`
 whose ``deliver`` is the webhook commit (:func:`omnisdk.inbox.commit.commit_inbox`): ownership
 of business addresses checked, then the inbox append, returning only once durable.  Counters
 (``omnisdk stats``): ``routes.<plugin>.delivered`` and ``routes.<plugin>.failed``, and the

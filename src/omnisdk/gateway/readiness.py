@@ -14,6 +14,12 @@ engine.  Its 200 then also has ``leader_since`` (epoch seconds, UTC: when it too
 
 An ingress process (``--role ingress``) has no processor cursor: it is ready when its inbox
 store answers (``200 {"status": "ready", "role": "ingress"}``); the backlog is its core's.
+
+A gateway (``--role gateway``) has no store: it is ready while its NATS connection is up
+(``200 {"status": "ready", "role": "gateway", "bus": "connected"}``), else ``503`` with the
+detail ``the event bus (NATS) is not connected`` (its webhooks answer 503 meanwhile).  A core
+or ``all`` process consuming the bus (``[bus] url`` set) adds ``"bus": "connected"`` or
+``"reconnecting"`` to its 200: the store, not the bus, decides its readiness.
 """
 
 from __future__ import annotations
@@ -64,6 +70,10 @@ class Readiness:
             NotReady: the store did not answer, or the backlog is at or above the bound.
         """
         runtime = self.runtime
+        if runtime.role == "gateway":
+            if not runtime.store.connected:
+                raise NotReady("the event bus (NATS) is not connected")
+            return {"status": "ready", "role": "gateway", "bus": "connected"}
         ingress = runtime.role == "ingress"
         if not ingress and runtime.leadership.shared and runtime.leadership.state != "leader":
             raise StandingBy(standby_detail(runtime))
@@ -85,6 +95,9 @@ class Readiness:
         lead = runtime.leadership
         if lead.shared:  # which process leads, since when: what an operator (and the fault tests) look at
             body |= {"leader_since": lead.led_at, "leader_ready_seconds": lead.restore_seconds}
+        consumer = getattr(runtime, "inbox_consumer", None)
+        if consumer is not None:
+            body["bus"] = "connected" if consumer.connected else "reconnecting"
         return body
 
     async def handle(self, request: Request) -> Response:

@@ -1,0 +1,266 @@
+#!/usr/bin/env python
+"""Scale-out (issue 12): durable webhooks/s through 2 gateway processes into JetStream, beside
+the SQLite one-process ``omnisdk serve`` of the same run; routed interactions/s end to end on
+PostgreSQL beside SQLite; CPU µs per event per role.
+
+    .venv/bin/python bench/scale_out.py                    # about 2 minutes
+    .venv/bin/python bench/scale_out.py --duration 5 --e2e-events 2000   # quicker
+
+What it does (everything on 127.0.0.1; everything it starts is stopped at the end):
+
+1. Writes ``--bodies`` distinct signed WhatsApp text-message webhooks (``bench/gateway.py``'s
+   ``write_bodies``: the plugin's recorded body, a unique wamid each), one file per loader.
+2. **SQLite, one process**: ``omnisdk serve`` (SQLite, ``synchronous = "FULL"``), loaded for
+   ``--duration`` s; a 2xx is a committed inbox row.
+3. **Bus**: a ``nats-server -js`` it starts (own port and store folder), a core (``serve --role
+   core``, on a fresh PostgreSQL schema when ``--postgres`` answers, else SQLite) and 2 gateways
+   (``serve --role gateway``), the loaders split between the gateways; a 2xx is a PubAck of
+   every event of the webhook (durable in JetStream).  Then waits until the core has consumed
+   and processed everything (``/metrics`` ``bus.inbox.consumed``, ``/readyz`` backlog 0).
+4. CPU per event from ``/proc/<pid>/stat`` (utime + stime of each child process, all threads):
+   gateways over the load window, divided by their 2xx; the core from the load start until it
+   has processed the last event, divided by the events.
+5. Routed interactions/s end to end (``bench/routing.py``'s ``run_e2e``, imported) on SQLite
+   and on PostgreSQL, one after the other in this run.
+
+Load tool: wrk when on PATH is not used here (it takes one URL); the loaders are
+``bench/gateway.py``'s httpx fallback processes (``--httpx-load``), which need far more CPU per
+request than the servers on the same 2 cores: the webhooks/s figures are capped by the load
+tool and the shared cores, and the CPU µs per event are the figures to size with.
+
+Targets: bus webhooks/s ≥ 8,000; PostgreSQL end to end ≥ 50% of SQLite's.  Exit 0, or 1 when a
+durability check fails (with ``--strict``: also when a target is missed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from gateway import ACCOUNT, WEBHOOK_PATH, Server, free_port, other_load, proc_ticks, write_bodies  # noqa: E402
+from gateway import write_config as write_sqlite_config  # noqa: E402
+from harness import revision  # noqa: E402
+from routing import run_e2e  # noqa: E402
+
+TARGET_BUS_RPS = 8000
+TARGET_PG_SHARE = 0.5
+TICK = os.sysconf("SC_CLK_TCK")
+POSTGRES = os.environ.get("OMNISDK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def cli(cfg: Path, port: int, role: str = "all") -> list[str]:
+    return [sys.executable, "-m", "omnisdk.cli", "serve", "-c", str(cfg), "--port", str(port), "--role", role]
+
+
+def bus_config(folder: Path, store_url: str, nats_url: str) -> Path:
+    from omnisdk_whatsapp.adapter import WhatsAppAdapter
+
+    account = "\n".join(f"{k} = {json.dumps(v)}" for k, v in WhatsAppAdapter.example_settings().items())
+    cfg = folder / "bus.toml"
+    cfg.write_text(
+        f'[store]\nurl = "{store_url}"\nsynchronous = "FULL"\n\n'
+        f'[bus]\nurl = "{nats_url}"\n\n'
+        '[plugins]\nallow = ["whatsapp"]\n\n'
+        f"[accounts.whatsapp.{ACCOUNT}]\n{account}\n", encoding="utf-8")
+    return cfg
+
+
+def load(urls: list[str], pattern: str, loaders: int, connections: int, duration: float,
+         lead: float = 2.0) -> dict[str, float]:
+    """Run ``loaders`` httpx loader processes (loader t → ``urls[t % len(urls)]``); totals."""
+    t_start = time.monotonic() + lead
+    t_end = t_start + duration
+    procs = []
+    work = Path(pattern).parent
+    for t in range(loaders):
+        conns = connections // loaders
+        procs.append(subprocess.Popen(
+            [sys.executable, str(HERE / "gateway.py"), "--httpx-load", urls[t % len(urls)], pattern % t,
+             str(conns), f"{t_start:.6f}", f"{t_end:.6f}", str(work / f"lat_{t}.bin")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    tot = {"sent": 0, "ok": 0, "non2xx": 0, "errors": 0, "last": 0.0, "t_start": t_start, "t_end": t_end}
+    for p in procs:
+        out, err = p.communicate(timeout=lead + duration + 120)
+        if p.returncode != 0:
+            raise RuntimeError(f"loader failed: {err[-2000:]}")
+        res = json.loads(out.strip().splitlines()[-1])
+        for k in ("sent", "ok", "non2xx", "errors"):
+            tot[k] += res[k]
+        tot["last"] = max(tot["last"], res["last"])
+    tot["window"] = tot["last"] - t_start
+    tot["rps"] = tot["ok"] / tot["window"] if tot["window"] > 0 else 0.0
+    return tot
+
+
+def metric(port: int, name: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(r'omnisdk_bus_events_total\{counter="' + re.escape(name) + r'"\} ([0-9.e+]+)', text)
+    return float(m.group(1)) if m else 0.0
+
+
+def backlog(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            return int(json.loads(r.read())["inbox_backlog"])
+    except urllib.error.HTTPError as exc:  # 503 while the backlog is above the bound
+        return 1 << 30 if exc.code == 503 else 0
+
+
+def postgres_up() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(POSTGRES, connect_timeout=3).close()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def drop_schema(schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--duration", type=float, default=8.0, help="seconds of load per run")
+    ap.add_argument("--bodies", type=int, default=80_000)
+    ap.add_argument("--loaders", type=int, default=2, help="httpx loader processes")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--e2e-events", type=int, default=3000)
+    ap.add_argument("--agents", type=int, default=200)
+    ap.add_argument("--strict", action="store_true")
+    args = ap.parse_args()
+    nats_bin = shutil.which("nats-server")
+    if nats_bin is None:
+        print("nats-server is not on PATH")
+        return 2
+    pg = postgres_up()
+    tmp = Path(tempfile.mkdtemp(prefix="omnisdk-bench-scale-"))
+    print(f"omnisdk bench/scale_out.py · {revision()} · {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"other processes before the run: {other_load():.2f} cores busy (of {os.cpu_count()})")
+    pattern, _secret = write_bodies(tmp, args.bodies, args.loaders, customers=1000)
+    ok = True
+
+    # --- 1. SQLite, one process ----------------------------------------------------------------
+    port = free_port()
+    single = Server("serve", cli(write_sqlite_config(tmp, port), port), port, tmp / "serve.log")
+    single.start()
+    try:
+        c0 = proc_ticks(single.proc.pid)
+        one = load([f"http://127.0.0.1:{port}{WEBHOOK_PATH}"], pattern, args.loaders, args.connections,
+                   args.duration)
+        one_cpu = (proc_ticks(single.proc.pid) - c0) / TICK
+    finally:
+        single.stop()
+
+    # --- 2. 2 gateways into JetStream, one core ---------------------------------------------------
+    nats_port = free_port()
+    nats = subprocess.Popen([nats_bin, "-js", "-a", "127.0.0.1", "-p", str(nats_port), "-sd", str(tmp / "js")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    schema = f"omnisdk_bench_scale_{os.getpid()}" if pg else None
+    core_store = f"{POSTGRES}?schema={schema}" if pg else f"sqlite:///{tmp / 'core.db'}"
+    cfg = bus_config(tmp, core_store, f"nats://127.0.0.1:{nats_port}")
+    servers: list[Server] = []
+    try:
+        time.sleep(1.0)
+        core_port = free_port()
+        core = Server("core", cli(cfg, core_port, "core"), core_port, tmp / "core.log")
+        core.start()
+        servers.append(core)
+        gateways = []
+        for g in range(2):
+            gp = free_port()
+            gw = Server(f"gateway-{g}", cli(cfg, gp, "gateway"), gp, tmp / f"gateway-{g}.log")
+            gw.start()
+            servers.append(gw)
+            gateways.append(gw)
+        g0 = [proc_ticks(g.proc.pid) for g in gateways]
+        k0 = proc_ticks(core.proc.pid)
+        bus = load([f"http://127.0.0.1:{g.port}{WEBHOOK_PATH}" for g in gateways], pattern, args.loaders,
+                   args.connections, args.duration)
+        gw_cpu = sum(proc_ticks(g.proc.pid) - t for g, t in zip(gateways, g0, strict=True)) / TICK
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if metric(core_port, "bus.inbox.consumed") >= bus["ok"] and backlog(core_port) == 0:
+                break
+            time.sleep(0.2)
+        core_done = time.monotonic()
+        core_cpu = (proc_ticks(core.proc.pid) - k0) / TICK
+        consumed = metric(core_port, "bus.inbox.consumed")
+        published = sum(metric(g.port, "bus.publish.acked") for g in gateways)
+    finally:
+        for s in reversed(servers):
+            s.stop()
+        nats.send_signal(signal.SIGTERM)
+        nats.wait(timeout=20)
+        if schema:
+            drop_schema(schema)
+    for s in servers:
+        if "Traceback" in s.log.read_text(errors="replace"):
+            print(f"FAIL: {s.name} logged a traceback ({s.log})")
+            ok = False
+    if consumed < bus["ok"] or published < bus["ok"]:
+        print(f"FAIL: {bus['ok']} webhooks answered 2xx, {published:.0f} PubAcks counted, {consumed:.0f} consumed")
+        ok = False
+
+    # --- 3. routed interactions/s end to end ------------------------------------------------------
+    e2e_sqlite = asyncio.run(run_e2e("NORMAL", args.e2e_events, args.agents, 64, False, False))
+    e2e_pg = asyncio.run(run_e2e("NORMAL", args.e2e_events, args.agents, 64, False, False,
+                                 postgres=POSTGRES)) if pg else None
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    # --- report ---------------------------------------------------------------------------------
+    gw_us = gw_cpu / bus["ok"] * 1e6 if bus["ok"] else float("nan")
+    core_us = core_cpu / bus["ok"] * 1e6 if bus["ok"] else float("nan")
+    one_us = one_cpu / one["ok"] * 1e6 if one["ok"] else float("nan")
+    print(f"\nload tool: {args.loaders} httpx processes, {args.connections} connections, {args.duration:g} s")
+    print(f"SQLite, one process (omnisdk serve):   {one['rps']:8,.0f} durable webhooks/s "
+          f"({one['ok']} 2xx, {one['non2xx']} other, {one['errors']} errors) · {one_us:6.0f} µs CPU/event")
+    print(f"2 gateways -> JetStream:               {bus['rps']:8,.0f} durable webhooks/s "
+          f"({bus['ok']} 2xx, {bus['non2xx']} other, {bus['errors']} errors) · ratio to SQLite "
+          f"{bus['rps'] / one['rps'] if one['rps'] else 0:.2f}x")
+    print(f"  core ({'PostgreSQL' if pg else 'SQLite'}) consumed {consumed:.0f}, done "
+          f"{core_done - bus['t_start']:.1f} s after the load started")
+    print(f"CPU per event: gateway {gw_us:6.0f} µs · core {core_us:6.0f} µs "
+          f"(core on {'PostgreSQL; the PostgreSQL server is not counted' if pg else 'SQLite'})")
+    for name, us in (("gateway", gw_us), ("core", core_us)):
+        print(f"  cores for 50,000 webhooks/s, {name}: {50_000 * us / 1e6:5.1f}")
+    print(f"routed interactions/s end to end: SQLite {e2e_sqlite.rate:,.0f}"
+          + (f" · PostgreSQL {e2e_pg.rate:,.0f} ({e2e_pg.rate / e2e_sqlite.rate:.0%} of SQLite)" if e2e_pg else
+             " · PostgreSQL not reachable"))
+    print(f"other processes at the end: {other_load():.2f} cores busy")
+    bus_pass = bus["rps"] >= TARGET_BUS_RPS
+    print(f"\ntarget bus durable webhooks/s >= {TARGET_BUS_RPS:,}: {bus['rps']:,.0f} "
+          f"{'PASS' if bus_pass else 'FAIL'}")
+    pg_pass = e2e_pg is not None and e2e_pg.rate >= TARGET_PG_SHARE * e2e_sqlite.rate
+    print(f"target PostgreSQL end to end >= {TARGET_PG_SHARE:.0%} of SQLite: "
+          f"{'PASS' if pg_pass else 'FAIL'}")
+    print(f"durability (2xx == PubAcks, all consumed): {'PASS' if ok else 'FAIL'}")
+    if not ok:
+        return 1
+    if args.strict and not (bus_pass and pg_pass):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
