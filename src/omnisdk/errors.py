@@ -39,6 +39,9 @@ WEBHOOK_REASON_MEANINGS: dict[str, tuple[int, str]] = {
                      "events: a contract breach, logged with its traceback"),
     "store_unavailable": (503, "the store could not commit the events (with `Retry-After`; the provider "
                           "retries, nothing is lost)"),
+    "bus_unavailable": (503, "a gateway (`serve --role gateway`) could not get JetStream's acknowledgement of "
+                        "the events in time: NATS is down or slow (with `Retry-After`; nothing was answered 2xx, "
+                        "the provider retries)"),
     "foreign_business_address": (403, "an event names a business address the account does not own "
                                  "(`business_addresses()`); nothing of the webhook is stored"),
     "foreign_message": (403, "an event names a message of another conversation (a web chat visitor's "
@@ -58,6 +61,8 @@ WEBHOOK_REASON_MEANINGS: dict[str, tuple[int, str]] = {
     "malformed_payload": (400, "the body is not what the provider documents: invalid, truncated, too deep "
                           "(the default of `PayloadError`)"),
     "missing_field": (400, "a field the provider always sends is absent"),
+    "stale_event": (400, "the event's own timestamp is older than the adapter allows (a replay of a signed "
+                    "body whose signature covers no time, e.g. Genesys Cloud's outbound webhooks)"),
     "unknown_status": (400, "a delivery status word the provider does not document"),
     "unknown_type": (400, "an event or message type the provider does not document, where the plugin "
                      "cannot keep it as an unsupported or notice event"),
