@@ -342,6 +342,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "contacts across channels: merges (undoable) and a contact's interactions", _CONTACT_MERGES),
     Migration(13, "the user directory and messaging profiles (address -> requester)", _MESSAGING_PROFILES),
     Migration(14, "events out: the bus outbox (core events waiting for NATS JetStream)", _BUS_OUTBOX),
+    Migration(15, "a customer's interactions newest first (customer, channel, id)", """
+DROP INDEX IF EXISTS interactions_by_customer;
+CREATE INDEX interactions_recent_by_customer ON interactions (customer, channel, id)
+"""),
 )
 """Every migration, by version (1, 2, … with no gap), the same numbers and names as SQLite's."""
 

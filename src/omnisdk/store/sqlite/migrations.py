@@ -285,6 +285,13 @@ def _bus_outbox(conn: sqlite3.Connection) -> None:
         " last_error TEXT)")
 
 
+def _recent_by_customer(conn: sqlite3.Connection) -> None:
+    # a caller's recent interactions (the offer's context) read newest first straight off the
+    # index, LIMIT n, instead of sorting every past interaction of theirs
+    conn.execute("DROP INDEX IF EXISTS interactions_by_customer")
+    conn.execute("CREATE INDEX interactions_recent_by_customer ON interactions (customer, channel, id)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the schema of the releases before versioning", _baseline),
     Migration(2, "conversation keys include the provider and account", _conversation_keys_with_account),
@@ -300,6 +307,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "contacts across channels: merges (undoable) and a contact's interactions", _contact_merges),
     Migration(13, "the user directory and messaging profiles (address -> requester)", _messaging_profiles),
     Migration(14, "events out: the bus outbox (core events waiting for NATS JetStream)", _bus_outbox),
+    Migration(15, "a customer's interactions newest first (customer, channel, id)", _recent_by_customer),
 )
 """Every migration, by version (1, 2, … with no gap)."""
 
