@@ -192,7 +192,9 @@ async def main() -> int:
         '[[routing.queues]]\nname = "support"\n'
         f'[accounts.webchat.acme]\nsession_secret = "{example["session_secret"]}"\n'
         f'delivery_token = "{example["delivery_token"]}"\napi_base_url = "http://127.0.0.1:{port}"\n'
-        f'rate_limit = 10000\nmax_sessions = {args.sessions * 2}\n')
+        f'rate_limit = 10000\nmax_sessions = {args.sessions * 2}\n'
+        # every visitor of the bench comes from 127.0.0.1: lift the per-address caps
+        f'sessions_per_minute = {args.sessions * 2}\nsockets_per_address = {args.sessions * 2}\n')
     (tmp / "floor_app.py").write_text(FLOOR_APP)
     env = {k: v for k, v in os.environ.items() if k != "OMNISDK_CONFIG_FILE"}
     chat = await run_side("chat", [sys.executable, "-m", "omnisdk.cli", "serve", "-c", str(config), "--port", str(port)],
