@@ -254,4 +254,5 @@ def pg_counts(store_url: str, schema: str) -> dict[str, object]:
         inters = conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
         pending = conn.execute(
             "SELECT COUNT(*) FROM inbox WHERE seq > COALESCE((SELECT MAX(seq) FROM inbox_cursor), 0)").fetchone()[0]
-    return {"inbox": inbox, "messages": msgs, "interactions": inters, "pending": pending}
+        failures = conn.execute("SELECT COUNT(*) FROM inbox_failures").fetchone()[0]
+    return {"inbox": inbox, "messages": msgs, "interactions": inters, "pending": pending, "failures": failures}
