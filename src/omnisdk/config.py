@@ -35,7 +35,6 @@ Example::
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -56,10 +55,11 @@ from pydantic_settings import (
 )
 
 from omnisdk.access.settings import ApiSettings
+from omnisdk.bus.settings import BusSettings
 from omnisdk.errors import ConfigError
 from omnisdk.lifecycle.settings import LifecycleSettings
-from omnisdk.bus.settings import BusSettings
 from omnisdk.model.addresses import ChannelName
+from omnisdk.networks import check_networks
 from omnisdk.outbound.webhook_settings import WebhookSettings
 from omnisdk.routing.model import Agent, Queue
 from omnisdk.secret_files import SECRETS_DIR_ENV, SecretFilesSource
@@ -123,12 +123,7 @@ class GatewaySettings(_Section):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(f"trusted_proxies: {item!r} is not an IP address or network") from None
-        return value
+        return check_networks(value, "trusted_proxies")
 
     @field_validator("metrics_token")
     @classmethod

@@ -10,9 +10,9 @@ Example::
 
 from __future__ import annotations
 
-import ipaddress
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from omnisdk.networks import check_networks
 
 
 class WebhookSettings(BaseModel):
@@ -35,12 +35,7 @@ class WebhookSettings(BaseModel):
     @field_validator("allowed_networks")
     @classmethod
     def _networks(cls, values: list[str]) -> list[str]:
-        for v in values:
-            try:
-                ipaddress.ip_network(v, strict=False)
-            except ValueError:
-                raise ValueError(f"not a network (CIDR): {v!r}") from None
-        return values
+        return check_networks(values, "allowed_networks")
 
     @field_validator("backoff")
     @classmethod
