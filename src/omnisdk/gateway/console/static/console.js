@@ -9,7 +9,7 @@ const ACTIVE = ["offered", "work_in_progress", "on_hold", "wrap_up"];
 const state = {
   config: { oidc: null, wrap_up_codes: [], default_wrap_up_code: null },
   me: null, items: new Map(), cases: new Map(), current: null, selected: null, flagged: new Set(), lastEventId: null, stream: null,
-  caseId: null, caseInteractions: new Set(),
+  caseId: null, caseInteractions: new Set(), caseTurn: 0,
 };
 
 class ApiError extends Error {
@@ -338,12 +338,15 @@ function transfer() {
 async function renderCase(caseId) {
   // The case form and the case view: GET /v1/cases/{id} (state, history, every linked
   // interaction with its messages: the chat it was opened from, the mail of its resolution …).
+  // Only the latest call draws: an older GET answered late (an event's refresh overtook it)
+  // would show the case as it was before.
   state.caseId = caseId || null;
+  const turn = ++state.caseTurn;
   let c = caseId ? state.cases.get(caseId) : null;
   if (caseId) {
     try { c = keepCase(await api(`/cases/${encodeURIComponent(caseId)}`)); } catch (exc) { if (!c) showError("action-error", exc); }
   }
-  if (state.caseId !== (caseId || null)) return; // another conversation was opened meanwhile
+  if (turn !== state.caseTurn) return; // another conversation was opened, or a newer refresh began
   $("case-info").textContent = c ? `Case ${c.number} · ${c.subject} · ${c.state}` : caseId ? `Linked to case ${short(caseId)}` : "";
   $("case-form").hidden = !c;
   $("resolution-form").hidden = !c || !["new", "in_progress"].includes(c.state);
@@ -382,6 +385,9 @@ async function sendResolution(event) {
   try {
     const doc = await api(`/cases/${encodeURIComponent(c.id)}/resolution`, { method: "POST", body: { text, ...(to ? { to } : {}) } });
     keepCase(doc.case);
+    // the mail's interaction is new: its events (the mail stored once the outbox sent it) must
+    // refresh the case view even if they arrive before the GET below answers
+    state.caseInteractions.add(doc.interaction.id);
     $("resolution-text").value = "";
     await renderCase(c.id);
     await reloadList();
