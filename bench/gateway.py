@@ -286,31 +286,24 @@ class Load:
         return self.ok / self.window if self.window > 0 else 0.0
 
 
-def run_wrk(port: int, pattern: str, args: argparse.Namespace, wrap: bool, lead: float,
-            server_pid: int) -> Load:
-    t_start = time.monotonic() + lead
-    t_end = t_start + args.duration
-    total = int(lead + args.duration + args.drain) + 1
-    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{total}s", "--timeout", "10s",
-           "--latency", "-s", str(LUA), f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "--",
-           pattern, WEBHOOK_PATH, f"{t_start:.6f}", f"{t_end:.6f}", "1" if wrap else "0"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        cpu = watch_cpu(server_pid, [proc.pid], t_start, t_end)
-        stdout, stderr = proc.communicate(timeout=total + 60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    if proc.returncode != 0:
-        raise RuntimeError(f"wrk failed ({proc.returncode}): {stderr[-2000:]}")
+def wrk_command(port: int, pattern: str, threads: int, connections: int, total: int, t_start: float,
+                t_end: float, wrap: bool) -> list[str]:
+    """The wrk command line for ``bench/wrk_webhooks.lua`` (``pattern``: the bodies files, ``%d``
+    for the thread number, or one file for a one-thread wrk)."""
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{total}s", "--timeout", "10s",
+            "--latency", "-s", str(LUA), f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "--",
+            pattern, WEBHOOK_PATH, f"{t_start:.6f}", f"{t_end:.6f}", "1" if wrap else "0"]
+
+
+def read_wrk(stdout: str, t_start: float, tool: str, cpu: Cpu | None = None) -> Load:
+    """The ``BENCH`` lines a wrk run of ``bench/wrk_webhooks.lua`` printed, as a :class:`Load`."""
     kv: dict[str, float] = {}
     for line in stdout.splitlines():
         if line.startswith("BENCH "):
             for item in line.split()[1:]:
                 k, _, v = item.partition("=")
                 kv[k] = float(v)
-    load = Load(tool=f"wrk {args.threads} threads, {args.connections} connections", cpu=cpu)
+    load = Load(tool=tool, cpu=cpu)
     load.sent, load.ok, load.non2xx = int(kv["sent"]), int(kv["ok"]), int(kv["non2xx"])
     load.unanswered = int(kv["sent"] - kv["answered"])
     load.wrapped, load.exhausted = int(kv["wrapped"]), kv["exhausted"] > 0
@@ -324,6 +317,25 @@ def run_wrk(port: int, pattern: str, args: argparse.Namespace, wrap: bool, lead:
     load.notes.append(f"drain: {int(kv['health_answered'])} GET /healthz answered after the "
                       "webhook window, in the latency figures")
     return load
+
+
+def run_wrk(port: int, pattern: str, args: argparse.Namespace, wrap: bool, lead: float,
+            server_pid: int) -> Load:
+    t_start = time.monotonic() + lead
+    t_end = t_start + args.duration
+    total = int(lead + args.duration + args.drain) + 1
+    cmd = wrk_command(port, pattern, args.threads, args.connections, total, t_start, t_end, wrap)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        cpu = watch_cpu(server_pid, [proc.pid], t_start, t_end)
+        stdout, stderr = proc.communicate(timeout=total + 60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {stderr[-2000:]}")
+    return read_wrk(stdout, t_start, f"wrk {args.threads} threads, {args.connections} connections", cpu)
 
 
 def httpx_load_main(argv: list[str]) -> None:

@@ -23,10 +23,13 @@ What it does (everything on 127.0.0.1; everything it starts is stopped at the en
 5. Routed interactions/s end to end (``bench/routing.py``'s ``run_e2e``, imported) on SQLite
    and on PostgreSQL, one after the other in this run.
 
-Load tool: wrk when on PATH is not used here (it takes one URL); the loaders are
-``bench/gateway.py``'s httpx fallback processes (``--httpx-load``), which need far more CPU per
-request than the servers on the same 2 cores: the webhooks/s figures are capped by the load
-tool and the shared cores, and the CPU µs per event are the figures to size with.
+Load tool: wrk (``bench/wrk_webhooks.lua``) when on PATH (``apt-get install -y wrk``): one wrk
+per gateway, one thread and one bodies file each, half the connections each; the one-process
+run gets one wrk with a thread per file.  Without wrk (or ``--loader httpx``):
+``bench/gateway.py``'s httpx loader processes, which need far more CPU per request than the
+servers on the same 2 cores, so their webhooks/s figures say more about the loader than the
+servers.  Load tool, gateways, core and nats-server all share this machine's cores: the CPU µs
+per event are the figures to size with.
 
 Targets: bus webhooks/s ≥ 8,000; PostgreSQL end to end ≥ 50% of SQLite's.  Exit 0, or 1 when a
 durability check fails (with ``--strict``: also when a target is missed).
@@ -51,7 +54,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from gateway import ACCOUNT, WEBHOOK_PATH, Server, free_port, other_load, proc_ticks, write_bodies  # noqa: E402
+from gateway import (  # noqa: E402
+    ACCOUNT,
+    WEBHOOK_PATH,
+    Server,
+    free_port,
+    other_load,
+    proc_ticks,
+    read_wrk,
+    wrk_command,
+    write_bodies,
+)
 from gateway import write_config as write_sqlite_config  # noqa: E402
 from harness import revision  # noqa: E402
 from routing import run_e2e  # noqa: E402
@@ -79,28 +92,55 @@ def bus_config(folder: Path, store_url: str, nats_url: str) -> Path:
     return cfg
 
 
-def load(urls: list[str], pattern: str, loaders: int, connections: int, duration: float,
-         lead: float = 2.0) -> dict[str, float]:
-    """Run ``loaders`` httpx loader processes (loader t → ``urls[t % len(urls)]``); totals."""
+def load(ports: list[int], pattern: str, loaders: int, connections: int, duration: float, tool: str,
+         lead: float = 3.0) -> dict[str, float]:
+    """Load the gateways on ``ports`` for ``duration`` s with ``tool``; totals.
+
+    wrk: one wrk process per port, sharing the ``loaders`` bodies files (one port: one wrk with a
+    thread per file; 2 ports: a one-thread wrk per port, a file each) and the connections.
+    httpx: ``loaders`` loader processes, loader t on ``ports[t % len(ports)]``."""
     t_start = time.monotonic() + lead
     t_end = t_start + duration
+    tot = {"sent": 0, "ok": 0, "non2xx": 0, "errors": 0, "last": 0.0, "t_start": t_start, "t_end": t_end,
+           "p99_ms": 0.0}
     procs = []
-    work = Path(pattern).parent
-    for t in range(loaders):
-        conns = connections // loaders
-        procs.append(subprocess.Popen(
-            [sys.executable, str(HERE / "gateway.py"), "--httpx-load", urls[t % len(urls)], pattern % t,
-             str(conns), f"{t_start:.6f}", f"{t_end:.6f}", str(work / f"lat_{t}.bin")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    tot = {"sent": 0, "ok": 0, "non2xx": 0, "errors": 0, "last": 0.0, "t_start": t_start, "t_end": t_end}
-    for p in procs:
-        out, err = p.communicate(timeout=lead + duration + 120)
-        if p.returncode != 0:
-            raise RuntimeError(f"loader failed: {err[-2000:]}")
-        res = json.loads(out.strip().splitlines()[-1])
-        for k in ("sent", "ok", "non2xx", "errors"):
-            tot[k] += res[k]
-        tot["last"] = max(tot["last"], res["last"])
+    if tool == "wrk":
+        total = int(lead + duration + 6) + 1
+        per = loaders // len(ports)
+        for g, port in enumerate(ports):
+            files = pattern if len(ports) == 1 else pattern % g
+            cmd = wrk_command(port, files, per if len(ports) == 1 else 1, connections // len(ports), total,
+                              t_start, t_end, wrap=False)
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for p in procs:
+            out, err = p.communicate(timeout=total + 60)
+            if p.returncode != 0:
+                raise RuntimeError(f"wrk failed ({p.returncode}): {err[-2000:]}")
+            res = read_wrk(out, t_start, "wrk")
+            tot["sent"] += res.sent
+            tot["ok"] += res.ok
+            tot["non2xx"] += res.non2xx
+            tot["errors"] += sum(res.errors.values()) + res.unanswered
+            tot["last"] = max(tot["last"], t_start + res.window)
+            tot["p99_ms"] = max(tot["p99_ms"], res.p99_ms)
+            if res.exhausted:
+                print(f"NOTE: a wrk ran out of bodies before {duration:g} s: raise --bodies")
+    else:
+        work = Path(pattern).parent
+        for t in range(loaders):
+            url = f"http://127.0.0.1:{ports[t % len(ports)]}{WEBHOOK_PATH}"
+            procs.append(subprocess.Popen(
+                [sys.executable, str(HERE / "gateway.py"), "--httpx-load", url, pattern % t,
+                 str(connections // loaders), f"{t_start:.6f}", f"{t_end:.6f}", str(work / f"lat_{t}.bin")],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for p in procs:
+            out, err = p.communicate(timeout=lead + duration + 120)
+            if p.returncode != 0:
+                raise RuntimeError(f"loader failed: {err[-2000:]}")
+            res = json.loads(out.strip().splitlines()[-1])
+            for k in ("sent", "ok", "non2xx", "errors"):
+                tot[k] += res[k]
+            tot["last"] = max(tot["last"], res["last"])
     tot["window"] = tot["last"] - t_start
     tot["rps"] = tot["ok"] / tot["window"] if tot["window"] > 0 else 0.0
     return tot
@@ -142,8 +182,10 @@ def drop_schema(schema: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=float, default=8.0, help="seconds of load per run")
-    ap.add_argument("--bodies", type=int, default=80_000)
-    ap.add_argument("--loaders", type=int, default=2, help="httpx loader processes")
+    ap.add_argument("--bodies", type=int, default=200_000, help="distinct webhooks, split over the loaders")
+    ap.add_argument("--loaders", type=int, default=2, help="bodies files: wrk threads, or httpx processes")
+    ap.add_argument("--loader", choices=["auto", "wrk", "httpx"], default="auto",
+                    help="the load tool (auto: wrk when on PATH)")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--e2e-events", type=int, default=3000)
     ap.add_argument("--agents", type=int, default=200)
@@ -154,6 +196,9 @@ def main() -> int:
         print("nats-server is not on PATH")
         return 2
     pg = postgres_up()
+    tool = args.loader if args.loader != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
+    if tool == "wrk" and not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install -y wrk), or use --loader httpx")
     tmp = Path(tempfile.mkdtemp(prefix="omnisdk-bench-scale-"))
     print(f"omnisdk bench/scale_out.py · {revision()} · {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"other processes before the run: {other_load():.2f} cores busy (of {os.cpu_count()})")
@@ -166,8 +211,7 @@ def main() -> int:
     single.start()
     try:
         c0 = proc_ticks(single.proc.pid)
-        one = load([f"http://127.0.0.1:{port}{WEBHOOK_PATH}"], pattern, args.loaders, args.connections,
-                   args.duration)
+        one = load([port], pattern, args.loaders, args.connections, args.duration, tool)
         one_cpu = (proc_ticks(single.proc.pid) - c0) / TICK
     finally:
         single.stop()
@@ -195,8 +239,7 @@ def main() -> int:
             gateways.append(gw)
         g0 = [proc_ticks(g.proc.pid) for g in gateways]
         k0 = proc_ticks(core.proc.pid)
-        bus = load([f"http://127.0.0.1:{g.port}{WEBHOOK_PATH}" for g in gateways], pattern, args.loaders,
-                   args.connections, args.duration)
+        bus = load([g.port for g in gateways], pattern, args.loaders, args.connections, args.duration, tool)
         gw_cpu = sum(proc_ticks(g.proc.pid) - t for g, t in zip(gateways, g0, strict=True)) / TICK
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -232,12 +275,15 @@ def main() -> int:
     gw_us = gw_cpu / bus["ok"] * 1e6 if bus["ok"] else float("nan")
     core_us = core_cpu / bus["ok"] * 1e6 if bus["ok"] else float("nan")
     one_us = one_cpu / one["ok"] * 1e6 if one["ok"] else float("nan")
-    print(f"\nload tool: {args.loaders} httpx processes, {args.connections} connections, {args.duration:g} s")
+    print(f"\nload tool: {tool} ({args.loaders} {'threads' if tool == 'wrk' else 'processes'}), "
+          f"{args.connections} connections, {args.duration:g} s")
     print(f"SQLite, one process (omnisdk serve):   {one['rps']:8,.0f} durable webhooks/s "
-          f"({one['ok']} 2xx, {one['non2xx']} other, {one['errors']} errors) · {one_us:6.0f} µs CPU/event")
+          f"({one['ok']} 2xx, {one['non2xx']} other, {one['errors']} errors) · {one_us:6.0f} µs CPU/event"
+          + (f" · p99 {one['p99_ms']:.1f} ms" if tool == "wrk" else ""))
     print(f"2 gateways -> JetStream:               {bus['rps']:8,.0f} durable webhooks/s "
           f"({bus['ok']} 2xx, {bus['non2xx']} other, {bus['errors']} errors) · ratio to SQLite "
-          f"{bus['rps'] / one['rps'] if one['rps'] else 0:.2f}x")
+          f"{bus['rps'] / one['rps'] if one['rps'] else 0:.2f}x"
+          + (f" · p99 {bus['p99_ms']:.1f} ms" if tool == "wrk" else ""))
     print(f"  core ({'PostgreSQL' if pg else 'SQLite'}) consumed {consumed:.0f}, done "
           f"{core_done - bus['t_start']:.1f} s after the load started")
     print(f"CPU per event: gateway {gw_us:6.0f} µs · core {core_us:6.0f} µs "
