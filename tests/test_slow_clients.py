@@ -192,3 +192,30 @@ def test_the_limits_must_be_positive(field, value):
 
     with pytest.raises(ValidationError, match=field):
         GatewaySettings(**{field: value})
+
+
+def _request(i: int) -> bytes:
+    body = sample_body([msg(f"pipelined-{i}")])
+    return (f"POST {PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            f"x-sample-signature: {sample_signature(body)}\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+
+
+def test_pipelined_webhooks_on_one_connection_get_whole_answers_in_order(server) -> None:
+    s = connect(server)
+    try:
+        s.sendall(b"".join(_request(i) for i in range(5)) + b"GET /nowhere HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        data = b""
+        s.settimeout(5)
+        while data.count(b"HTTP/1.1 ") < 6 or not data.endswith(b"}"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    answers = [a for a in data.split(b"HTTP/1.1 ") if a]
+    assert [a.split(b" ", 1)[0] for a in answers] == [b"200"] * 5 + [b"404"]
+    for a in answers[:5]:
+        head, _, body = a.partition(b"\r\n\r\n")
+        length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1])
+        assert len(body) == length and body.startswith(b"{")

@@ -110,10 +110,52 @@ class H11HeadDeadline(_HeadDeadline, H11Protocol):
         super().connection_lost(exc)
 
 
+class HeadWithBody:
+    """A response's transport that sends its head with its first body write: one ``write``
+    (one TCP segment, one system call) per small response instead of uvicorn's two.
+
+    uvicorn writes the status line and headers when the app sends ``http.response.start`` and
+    the body when it sends ``http.response.body``; apps send both in one step of the event
+    loop.  The head waits here for the first body write, or for the end of the current loop
+    step (``call_soon``), whichever comes first, so a streamed response (server-sent events)
+    still gets its head at once.  Every other write goes straight through; ``close`` sends a
+    waiting head first; everything else is the connection's transport's."""
+
+    __slots__ = ("_transport", "_loop", "_head", "_first")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._head is not None:
+            data, self._head = self._head + data, None
+        elif self._first:
+            self._first = False
+            self._head = bytes(data)
+            self._loop.call_soon(self._flush)
+            return
+        self._transport.write(data)
+
+    def _flush(self) -> None:
+        head, self._head = self._head, None
+        if head is not None and not self._transport.is_closing():
+            self._transport.write(head)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class HttpToolsHeadDeadline(_HeadDeadline, HttpToolsProtocol):
     """uvicorn's httptools protocol with the head deadline (armed when the connection is made
-    and at each message begin; cancelled when the headers are complete) and the head size
-    bound."""
+    and at each message begin; cancelled when the headers are complete), the head size
+    bound, and each response's head sent with its body (:class:`HeadWithBody`)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -134,7 +176,10 @@ class HttpToolsHeadDeadline(_HeadDeadline, HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._cancel_head_deadline()
+        cycle = self.cycle
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle is not cycle:  # (an upgrade makes no cycle)
+            self.cycle.transport = HeadWithBody(self.transport, self.loop)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_deadline()
