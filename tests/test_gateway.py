@@ -282,7 +282,7 @@ async def test_serve_freezes_the_start_up_heap_once_the_runtime_has_started(sett
         gc.unfreeze()
         async with app.router.lifespan_context(app.app):
             frozen = gc.get_freeze_count()
-            started = app.state.runtime.processor._tasks != []
+            started = app.state.runtime.processor.running
         gc.unfreeze()
         assert started
         assert (frozen > 0) is freeze, (freeze, frozen)

@@ -21,15 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from omnisdk.testkit.services import require_service
+
 TESTS = Path(__file__).parent.parent
-
-
-def require_service(name: str, reason: str) -> None:
-    """``tests/conftest.py``'s: skip, or fail in CI (``OMNISDK_REQUIRE_SERVICES=1``)."""
-    spec = importlib.util.spec_from_file_location("omnisdk_tests_root_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.require_service(name, reason)
 FIXTURE = Path(os.environ.get("OMNISDK_FIXTURES", "/work/shared/fixtures")) / "whatsapp" / "message.json"
 ACCOUNT = "acme"
 WEBHOOK_PATH = f"/webhooks/whatsapp/{ACCOUNT}"

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from omnisdk.config import Settings
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.services import require_service
 from omnisdk_email import EmailAdapter
 from omnisdk_email.imap import ImapSettings, ImapTransport, quote_mailbox, xoauth2_initial_response
 
@@ -46,15 +47,6 @@ PASSWORD = "imap-test-password"
 GOOD = ("thread_new_question", "attached_pdf_from_customer", "reply_gmail")
 CUSTOMERS = {"maria@customer.example", "pat@customer.example", "steven.customer@example.net"}
 NAME = "imap:acme"
-
-
-def require_service(name: str, reason: str) -> None:
-    """Skip (or, in CI where OMNISDK_REQUIRE_SERVICES=1, fail) when a service is missing
-    (the plugin tests' copy of ``tests/conftest.py``'s helper: with ``--import-mode=importlib``
-    the core tests' conftest is not importable from here)."""
-    if os.environ.get("OMNISDK_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{name} is required in CI: {reason}")
-    pytest.skip(f"{name} unavailable: {reason}")
 
 
 def recording(name: str) -> bytes:

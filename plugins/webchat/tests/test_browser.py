@@ -8,34 +8,15 @@ set by ``.ci/run``, which installs ``chromium``) it fails instead.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 from pathlib import Path
 
-import pytest
 from webchat_rig import Chat
 
 from omnisdk.adapters import WebhookRequest
 from omnisdk.events import now_rfc3339
 from omnisdk.model import InteractionState as S
-
-CHROMIUM = Path(os.environ.get("OMNISDK_CHROMIUM", "/usr/bin/chromium"))
-
-
-def require_service(name: str, reason: str) -> None:
-    """Skip (or, in CI where OMNISDK_REQUIRE_SERVICES=1, fail) when a service is missing
-    (the core tests' helper of the same name; a plugin's tests cannot import those)."""
-    if os.environ.get("OMNISDK_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{name} is required in CI: {reason}")
-    pytest.skip(f"{name} unavailable: {reason}")
-
-
-def _browser_ready() -> None:
-    if importlib.util.find_spec("playwright") is None:
-        require_service("playwright", "the playwright package is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.is_file():
-        require_service("chromium", f"{CHROMIUM} not found (apt-get install chromium)")
+from omnisdk.testkit.browser import chromium, collect_errors, require_browser
 
 
 def _check_widget_frames(chat: Chat, sent: list[str]) -> None:
@@ -57,49 +38,44 @@ def _check_widget_frames(chat: Chat, sent: list[str]) -> None:
 
 
 async def test_a_visitor_chats_in_a_real_browser_and_sees_the_agents_reply(chat: Chat, tmp_path):
-    _browser_ready()
-    from playwright.async_api import async_playwright, expect
+    require_browser()
+    from playwright.async_api import expect
 
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                           args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            page = await browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            sent: list[str] = []
-            page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
-            await page.goto(f"{chat.root}/")
-            launcher = page.get_by_role("button", name="Chat with us")
-            await launcher.focus()
-            await page.keyboard.press("Enter")  # keyboard only
-            box = page.get_by_role("textbox", name="Message")
-            await expect(box).to_be_focused()
-            await page.wait_for_function("() => window.omnisdkWebchat && window.omnisdkWebchat.state().session")
-            await box.type("Hello, my parcel has not arrived")
-            await page.keyboard.press("Enter")
-            log = page.get_by_role("log", name="Conversation")
-            await expect(log).to_contain_text("You: Hello, my parcel has not arrived", timeout=15_000)
+    async with chromium() as browser:
+        page = await browser.new_page()
+        errors = collect_errors(page, [])
+        sent: list[str] = []
+        page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+        await page.goto(f"{chat.root}/")
+        launcher = page.get_by_role("button", name="Chat with us")
+        await launcher.focus()
+        await page.keyboard.press("Enter")  # keyboard only
+        box = page.get_by_role("textbox", name="Message")
+        await expect(box).to_be_focused()
+        await page.wait_for_function("() => window.omnisdkWebchat && window.omnisdkWebchat.state().session")
+        await box.type("Hello, my parcel has not arrived")
+        await page.keyboard.press("Enter")
+        log = page.get_by_role("log", name="Conversation")
+        await expect(log).to_contain_text("You: Hello, my parcel has not arrived", timeout=15_000)
 
-            async def offered():
-                items = await chat.runtime.interactions()
-                return items and items[0].state is S.OFFERED and items[0]
+        async def offered():
+            items = await chat.runtime.interactions()
+            return items and items[0].state is S.OFFERED and items[0]
 
-            inter = await chat.wait_for(offered)
-            assert inter.customer.startswith("v_")
-            await chat.runtime.accept(inter.id, "alice")
-            await chat.runtime.reply(inter.id, "Sorry about that! It arrives tomorrow.", agent="alice")
-            await expect(log).to_contain_text("Agent: Sorry about that! It arrives tomorrow.", timeout=15_000)
-            await page.screenshot(path=str(tmp_path / "webchat-reply.png"))
-            assert (await page.evaluate("() => window.omnisdkWebchat.state().mode")) == "socket"
-            assert errors == []
-            _check_widget_frames(chat, sent)
+        inter = await chat.wait_for(offered)
+        assert inter.customer.startswith("v_")
+        await chat.runtime.accept(inter.id, "alice")
+        await chat.runtime.reply(inter.id, "Sorry about that! It arrives tomorrow.", agent="alice")
+        await expect(log).to_contain_text("Agent: Sorry about that! It arrives tomorrow.", timeout=15_000)
+        await page.screenshot(path=str(tmp_path / "webchat-reply.png"))
+        assert (await page.evaluate("() => window.omnisdkWebchat.state().mode")) == "socket"
+        assert errors == []
+        _check_widget_frames(chat, sent)
 
-            async def read():
-                _, _, messages = await chat.runtime.interaction(inter.id)
-                out = [m for m in messages if m["direction"] == "outbound"]
-                return out and out[0]["status"] == "read"
+        async def read():
+            _, _, messages = await chat.runtime.interaction(inter.id)
+            out = [m for m in messages if m["direction"] == "outbound"]
+            return out and out[0]["status"] == "read"
 
-            assert await chat.wait_for(read)  # the widget's read receipt, the panel being open
-        finally:
-            await browser.close()
+        assert await chat.wait_for(read)  # the widget's read receipt, the panel being open
+

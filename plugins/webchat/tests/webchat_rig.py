@@ -20,6 +20,7 @@ from omnisdk.config import Settings
 from omnisdk.gateway import create_app
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.polling import wait_for
 
 ACCOUNT = "acme"
 
@@ -47,15 +48,9 @@ class Chat:
         return self.root.replace("http://", "ws://")
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
-        """Poll ``await predicate()`` until it returns something truthy."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            value = await predicate()
-            if value:
-                return value
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError("timed out waiting")
-            await asyncio.sleep(0.05)
+        """Poll ``await predicate()`` until it returns something truthy
+        (:func:`omnisdk.testkit.polling.wait_for`)."""
+        return await wait_for(predicate, timeout)
 
 
 @dataclass

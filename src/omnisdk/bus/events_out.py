@@ -52,6 +52,7 @@ from omnisdk.store.base import Store
 from omnisdk.store.errors import StoreError
 from omnisdk.store.protocols import Transaction
 from omnisdk.store.rows import BusEventRow
+from omnisdk.woken_worker import WokenWorker
 
 log = logging.getLogger("omnisdk.bus.events")
 
@@ -68,8 +69,9 @@ async def _quiet(exc: Exception) -> None:
     log.debug("NATS client error: %s", type(exc).__name__)
 
 
-class EventsPublisher:
-    """Publishes the bus outbox to JetStream, oldest first, at least once.
+class EventsPublisher(WokenWorker):
+    """Publishes the bus outbox to JetStream, oldest first, at least once, in a pass each time
+    it is woken and at least every ``poll_interval`` (:class:`~omnisdk.woken_worker.WokenWorker`).
 
     Args:
         store: the store whose ``bus_outbox`` it drains.
@@ -88,39 +90,24 @@ class EventsPublisher:
                  clock: Callable[[], float] = time.time) -> None:
         if batch < 1 or lease <= 0 or poll_interval <= 0:
             raise ValueError("batch, lease and poll_interval must be positive")
+        super().__init__("omnisdk-events-out", log=log, poll_interval=poll_interval)
         self.store = store
         self.settings = settings
         self.batch = batch
         self.lease = lease
-        self.poll_interval = poll_interval
         self.clock = clock
         self.backoff = Backoff(backoff_initial, backoff_cap)
         self.bus: Bus | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def connected(self) -> bool:
         """A NATS connection is open now."""
         return self.bus is not None and self.bus.nc.is_connected
 
-    def wake(self) -> None:
-        """New rows are committed: publish them now."""
-        self._wake.set()
-
-    def start(self) -> None:
-        """Run the worker as a task of the running loop (connects in the background)."""
-        if self._task is None:
-            self._wake.set()
-            self._task = asyncio.create_task(self._loop(), name="omnisdk-events-out")
-
     async def stop(self) -> None:
         """Stop the worker and close its connection.  A pass cut short leaves its rows leased:
         due again after ``lease`` seconds, published again (the server drops what it had)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task])  # not await: a cancel of the caller still propagates
-            self._task = None
+        await super().stop()
         await self._disconnect()
 
     async def _disconnect(self) -> None:
@@ -143,26 +130,15 @@ class EventsPublisher:
         self.bus = await connect(self.settings, error_cb=_quiet, **_CONNECT_OPTIONS)
         return self.bus
 
-    async def _loop(self) -> None:
-        while True:
-            try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
-                async with asyncio.timeout(self.poll_interval):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                while await self.run_once():
-                    pass
-            except (BusError, StoreError) as exc:
-                delay = self.backoff.next_delay()
-                log.warning("events out: %s; retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                self._wake.set()
-            except Exception:  # a bug must not stop events out for good
-                log.exception("events out: pass failed")
-                await asyncio.sleep(self.backoff.next_delay())
-                self._wake.set()
+    def pass_failed(self, exc: Exception) -> float:
+        """The backoff's next delay: NATS or the store failed (a warning), or a bug (logged
+        with its traceback; it must not stop events out for good)."""
+        delay = self.backoff.next_delay()
+        if isinstance(exc, (BusError, StoreError)):
+            log.warning("events out: %s; retrying in %.1f s", exc, delay)
+        else:
+            log.exception("events out: pass failed")
+        return delay
 
     async def run_once(self) -> int:
         """One pass: claim due rows, publish them, record the outcome.  Returns how many rows

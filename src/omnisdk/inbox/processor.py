@@ -46,6 +46,7 @@ from omnisdk.store.errors import StoreError
 from omnisdk.store.rows import HistoryRow
 from omnisdk.threading.conversations import thread_message
 from omnisdk.voice.calls import CALL_TYPES
+from omnisdk.woken_worker import WokenWorker
 
 
 class BeforeCommit(Protocol):
@@ -73,8 +74,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Processor:
+class Processor(WokenWorker):
     """Drains the inbox, fires timers and runs operations against the lifecycle.
+
+    The inbox is drained in a pass each time the processor is woken (:meth:`wake`: new inbox
+    rows are durable), and every ``poll_interval`` seconds when that is set (None by default;
+    the runtime sets it when another process, an ingress, writes the inbox:
+    :class:`~omnisdk.woken_worker.WokenWorker`).  Timers are fired every ``timer_interval``
+    seconds by a loop of their own.
 
     ``metrics`` (the runtime's, else one of its own) gets one observation per inbox batch
     that processed at least one event (``batch_seconds``: from handing the batch to the store
@@ -101,6 +108,7 @@ class Processor:
         metrics: RuntimeMetrics | None = None,
         tracing: tr.Tracing | None = None,
     ) -> None:
+        super().__init__("omnisdk-processor", log=log, poll_interval=None)
         self.store = store
         self.host = host
         self.engine = engine
@@ -113,6 +121,7 @@ class Processor:
         self._batch_span: Span | None = None
         """The span of the batch being applied (set on the writer thread, ended after the commit)."""
         self.batch = BATCH
+        """Inbox rows per transaction (smaller when another process shares the write lock)."""
         self.windows: dict[str, float] = {}
         """Service-window seconds by account source, for the accounts whose channel has one
         (the runtime fills it from its adapters)."""
@@ -129,11 +138,7 @@ class Processor:
         write each event to the bus outbox there (:mod:`omnisdk.bus.events_outbox`)."""
         self.on_events_out: Callable[[], None] | None = None
         """Called after a commit that may have queued events out (wakes their publisher)."""
-        """Inbox rows per transaction (smaller when another process shares the write lock)."""
-        self.poll_interval: float | None = None
-        """Seconds between inbox polls when another process (an ingress) writes the inbox."""
-        self._wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._timers: asyncio.Task[None] | None = None
         self.on_outbox: Callable[[], None] | None = None
 
     # --- running -----------------------------------------------------------------------
@@ -148,41 +153,26 @@ class Processor:
 
         await self.store.transact(run)
 
-    def wake(self) -> None:
-        """Tell the processor new inbox rows are durable."""
-        self._wake.set()
-
     def start(self) -> None:
-        self._wake.set()  # rows left unprocessed by an earlier run
-        self._tasks = [
-            asyncio.create_task(self._inbox_loop(), name="omnisdk-processor"),
-            asyncio.create_task(self._timer_loop(), name="omnisdk-timers"),
-        ]
+        """Drain the inbox (at once: rows left unprocessed by an earlier run) and fire timers,
+        each in a task of its own."""
+        super().start()
+        if self._timers is None:
+            self._timers = asyncio.create_task(self._timer_loop(), name="omnisdk-timers")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:  # wait, not await: a cancel of the caller itself still propagates
-            await asyncio.wait(self._tasks)
-        self._tasks = []
+        """Stop both tasks and wait until they have ended."""
+        timers, self._timers = self._timers, None
+        if timers is not None:
+            timers.cancel()
+        await super().stop()
+        if timers is not None:  # wait, not await: a cancel of the caller itself still propagates
+            await asyncio.wait([timers])
 
-    async def _inbox_loop(self) -> None:
-        while True:
-            if self.poll_interval:
-                try:  # an ingress process writes the inbox: look at least this often
-                    async with asyncio.timeout(self.poll_interval):  # not wait_for: see the outbox
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
-            else:
-                await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.drain()
-            except Exception:
-                log.exception("processing batch failed; retrying in 1 s")
-                await asyncio.sleep(1.0)
-                self._wake.set()
+    def pass_failed(self, exc: Exception) -> float:
+        """Logged; the next pass runs 1 s later."""
+        log.exception("processing batch failed; retrying in 1 s")
+        return 1.0
 
     async def _timer_loop(self) -> None:
         while True:

@@ -43,6 +43,7 @@ from omnisdk.outbound.enqueue import window_closes_at
 from omnisdk.outbound.errors import OutboundError
 from omnisdk.outbound.http import is_retryable
 from omnisdk.store.base import OutboxRow, Store, Transaction
+from omnisdk.woken_worker import WokenWorker
 
 log = logging.getLogger("omnisdk.outbox")
 
@@ -54,8 +55,9 @@ NOT_SENT = object()
 the row is left ``sending`` for the next leader to put back."""
 
 
-class OutboxWorker:
-    """Sends due outbox rows through their adapters.
+class OutboxWorker(WokenWorker):
+    """Sends due outbox rows through their adapters, in a pass each time it is woken and at
+    least every second (:class:`~omnisdk.woken_worker.WokenWorker`).
 
     Args:
         store: the store holding the outbox.
@@ -80,6 +82,7 @@ class OutboxWorker:
         tracing: tr.Tracing | None = None,
         traces: tr.SendTraces = tr.SEND_TRACES,
     ) -> None:
+        super().__init__("omnisdk-outbox", log=log, poll_interval=1.0)
         self.store = store
         self.adapters = adapters
         self.max_attempts = max_attempts
@@ -98,16 +101,11 @@ class OutboxWorker:
         self.on_connector_call_failed: Callable[[OutboxRow, object], Awaitable[None]] | None = None
         """Called (after the record's commit) with each connector-call row that failed for good
         and its outcome; the call controls set it to close an outbound call whose dial failed."""
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.fence: Callable[[], bool] | None = None
         """Checked (no I/O) before each claim and before each send: False means this process
         no longer leads its routing domain (:meth:`omnisdk.leadership.Leadership.valid`), so it
         claims nothing, sends nothing more and records nothing for the rows it did not send
         (they stay ``sending``; the next leader puts them back to ``pending``)."""
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def _fenced(self) -> bool:
         return self.fence is not None and not self.fence()
@@ -115,30 +113,6 @@ class OutboxWorker:
     def _now(self) -> str:
         """The clock's time, RFC 3339 UTC (tests inject the clock; so does the runtime)."""
         return rfc3339(datetime.fromtimestamp(self.clock(), UTC))
-
-    def start(self) -> None:
-        self._wake.set()
-        self._task = asyncio.create_task(self._loop(), name="omnisdk-outbox")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.wait([self._task])  # not await: a cancel of the caller still propagates
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:  # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
-                async with asyncio.timeout(1.0):  # that arrives as the wake-up does
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                while await self.run_once():
-                    pass
-            except Exception:
-                log.exception("outbox pass failed")
 
     async def run_once(self) -> int:
         """Send one batch of due rows; returns how many were attempted."""

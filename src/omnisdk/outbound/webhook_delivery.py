@@ -45,6 +45,7 @@ from omnisdk.outbound.ssrf import (
 from omnisdk.outbound.webhook_settings import WebhookSettings
 from omnisdk.store.base import Store, Transaction
 from omnisdk.store.rows import DeliveryRow, SubscriptionRow
+from omnisdk.woken_worker import WokenWorker
 
 log = logging.getLogger("omnisdk.webhooks")
 USER_AGENT = "omnisdk-webhooks/1"
@@ -77,8 +78,9 @@ def _retry_after(resp: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-class WebhookDeliveryWorker:
-    """Sends due deliveries.
+class WebhookDeliveryWorker(WokenWorker):
+    """Sends due deliveries, in a pass each time it is woken and at least every second
+    (:class:`~omnisdk.woken_worker.WokenWorker`).
 
     Args:
         store: holds subscriptions and deliveries.
@@ -89,49 +91,29 @@ class WebhookDeliveryWorker:
 
     def __init__(self, store: Store, settings: WebhookSettings, *, client: httpx.AsyncClient | None = None,
                  clock: Callable[[], float] = time.time) -> None:
+        super().__init__("omnisdk-webhooks", log=log, poll_interval=1.0)
         self.store = store
         self.settings = settings
         self.clock = clock
         self._client = client
         self._allowed = networks(settings.allowed_networks)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.fence: Callable[[], bool] | None = None
         """Checked (no I/O) before each claim: False when this process no longer leads its
         routing domain (:meth:`omnisdk.leadership.Leadership.valid`); nothing is claimed."""
 
-    def wake(self) -> None:
-        self._wake.set()
-
     def start(self) -> None:
+        """Open the HTTP client (unless the caller gave one), then run the loop."""
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self.settings.timeout, follow_redirects=False,
                                              headers={"user-agent": USER_AGENT})
-        self._wake.set()
-        self._task = asyncio.create_task(self._loop(), name="omnisdk-webhooks")
+        super().start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.wait([self._task])
-            self._task = None
+        """Stop the loop, then close the HTTP client."""
+        await super().stop()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                async with asyncio.timeout(1.0):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            try:
-                while await self.run_once():
-                    pass
-            except Exception:
-                log.exception("webhook delivery pass failed")
 
     async def run_once(self) -> int:
         """One pass: claim due deliveries, attempt them, record the outcomes; how many."""

@@ -2,11 +2,13 @@
 outgoing webhooks, the bus outbox and the messaging profiles have the same columns in SQLite and PostgreSQL
 (their migrations keep them so), so a result row turns into its typed row (:mod:`omnisdk.store.rows`)
 the same way in both.  JSON lists are stored as text; SQLite's 0/1 and PostgreSQL's booleans
-both read as ``bool``."""
+both read as ``bool``.  :func:`newest_of_addresses` is the lookup of a contact's interactions
+both make, around their own SQL."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
@@ -65,6 +67,26 @@ def directory_user(row: tuple[Any, ...]) -> DirectoryUser:
 def messaging_profile(row: tuple[Any, ...]) -> MessagingProfile:
     """A row of :data:`SELECT_PROFILE`."""
     return MessagingProfile(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8])
+
+
+R = TypeVar("R")
+
+
+def newest_of_addresses(addresses: Sequence[tuple[str, str]], limit: int,
+                        fetch: Callable[[str, str, int], Iterable[tuple[str, str]]],
+                        read: Callable[[str], R]) -> list[R]:
+    """The newest ``limit`` interactions with any of these ``(channel, customer)`` addresses,
+    newest (highest id) first, each read by ``read`` from its stored document.
+
+    ``fetch(channel, customer, limit)`` is the store's query of one address: its newest
+    ``limit`` ``(id, doc)`` rows of the ``interactions`` table (one index lookup each).  It
+    raises the store's own errors, which pass through unchanged.
+    """
+    docs: list[tuple[str, str]] = []
+    for channel, customer in addresses:
+        docs += fetch(channel, customer, limit)
+    docs.sort(reverse=True)
+    return [read(doc) for _, doc in docs[:limit]]
 
 
 def interaction_summary(doc: str | bytes) -> InteractionSummary:

@@ -11,7 +11,7 @@ import orjson
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
 from omnisdk.model import Interaction
-from omnisdk.store.row_columns import interaction_summary
+from omnisdk.store.row_columns import interaction_summary, newest_of_addresses
 from omnisdk.store.rows import ContactRow, InteractionSummary, MergeRow
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
@@ -78,27 +78,23 @@ class SQLiteContacts(SQLiteAtomic):
             raise _failed(exc) from exc
         return row[0] if row else None
 
+    def _address_interactions(self, channel: str, customer: str, limit: int) -> list[tuple[str, str]]:
+        """One address's newest ``limit`` interactions, ``(id, doc)`` rows (an index lookup:
+        customer, channel)."""
+        return self.c.execute("SELECT id, doc FROM interactions WHERE customer = ? AND channel = ?"
+                              " ORDER BY id DESC LIMIT ?", (customer, channel, limit)).fetchall()
+
     def interactions_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[Interaction]:
-        docs: list[tuple[str, str]] = []
         try:
-            for channel, value in addresses:  # each one an index lookup (customer, channel)
-                docs += self.c.execute("SELECT id, doc FROM interactions WHERE customer = ? AND channel = ?"
-                                       " ORDER BY id DESC LIMIT ?", (value, channel, limit)).fetchall()
+            return newest_of_addresses(addresses, limit, self._address_interactions, Interaction.model_validate_json)
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        docs.sort(reverse=True)
-        return [Interaction.model_validate_json(doc) for _, doc in docs[:limit]]
 
     def recent_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[InteractionSummary]:
-        docs: list[tuple[str, str]] = []
         try:
-            for channel, value in addresses:  # each one an index lookup (customer, channel)
-                docs += self.c.execute("SELECT id, doc FROM interactions WHERE customer = ? AND channel = ?"
-                                       " ORDER BY id DESC LIMIT ?", (value, channel, limit)).fetchall()
+            return newest_of_addresses(addresses, limit, self._address_interactions, interaction_summary)
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        docs.sort(reverse=True)
-        return [interaction_summary(doc) for _, doc in docs[:limit]]
 
     def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
         if kept == absorbed:
