@@ -2,7 +2,8 @@
 with close 1008 (more sockets from the address than ``sockets_per_address``) it backs off, 1 s
 doubling with jitter, instead of trying every second, and connects once a place is free; refused
 a session it cannot use (close 4401 for every session the gateway hands out) it asks for one new
-session and then stops, instead of looping.  Connection attempts are counted from the browser's
+session and then stops, instead of looping; closed with 4413 for a frame above the socket's
+limit it drops that frame, so the next message goes through.  Connection attempts are counted from the browser's
 own WebSocket events over a bounded time.  Skips locally without Chromium or playwright; fails in
 CI (``OMNISDK_REQUIRE_SERVICES=1``).
 """
@@ -115,6 +116,44 @@ async def test_a_session_the_gateway_refuses_is_renewed_once_then_the_widget_sto
         finally:
             await browser.close()
     assert await chat.runtime.interactions() == []
+
+
+async def test_a_frame_closed_with_4413_is_dropped_and_the_next_one_goes_through(chat, tmp_path: Path):
+    _browser_ready()
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as pw:
+        browser = await _browser(pw)
+        try:
+            context = await browser.new_context()
+            await context.add_init_script(  # the close codes the widget's sockets saw
+                "(() => { const W = window.WebSocket; window.__closes = [];"
+                " window.WebSocket = function (u, p) { const s = new W(u, p);"
+                " s.addEventListener('close', e => window.__closes.push(e.code)); return s; };"
+                " window.WebSocket.prototype = W.prototype; })()")
+            page = await context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(f"{chat.root}/")
+            await page.get_by_role("button", name="Chat with us").click()
+            await page.wait_for_function("() => window.omnisdkWebchat && window.omnisdkWebchat.state().session")
+            # an attachment whose frame is above the socket's limit (max_frame_bytes, 256 KiB)
+            await page.get_by_label("Attach a file").set_input_files(
+                {"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * 400_000})
+            await page.get_by_role("button", name="Send message").click()
+            await page.wait_for_function("() => window.__closes.includes(4413)")
+            box = page.get_by_role("textbox", name="Message")
+            await box.fill("Sorry, here it is as text")
+            await box.press("Enter")
+            log = page.get_by_role("log", name="Conversation")
+            await expect(log).to_contain_text("You: Sorry, here it is as text", timeout=20_000)
+            assert await page.evaluate("() => window.__closes") == [4413]  # the big frame was not sent again
+            [inter] = await chat.runtime.interactions()
+            _, _, messages = await chat.runtime.interaction(inter.id)
+            assert [m["body"].get("text") for m in messages] == ["Sorry, here it is as text"]
+            assert errors == []
+        finally:
+            await browser.close()
 
 
 async def _true(value) -> bool:
