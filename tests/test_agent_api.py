@@ -16,11 +16,12 @@ import api_access
 import httpx
 import pytest
 import respx
-from sample_wire import msg, sample_body, sample_signature
+from sample_wire import make_settings, msg, sample_body, sample_signature
 from typer.testing import CliRunner
 
 from omnisdk.cli import app as cli_app
 from omnisdk.gateway import create_app
+from omnisdk.runtime import Runtime
 
 WEBHOOK = "/webhooks/sample/acme"
 CUSTOMER = "+15550100001"
@@ -180,6 +181,48 @@ async def test_reject_wrap_up_close_and_case_link(client, runtime, provider):
     error_of(await client.post(f"/v1/interactions/{second['id']}/close", json={"wrap_up_code": "Made up"}), 400, "bad_request")
     inter = await ok(await client.post(f"/v1/interactions/{second['id']}/close", json={"wrap_up_code": "Issue resolved"}))
     assert inter["state"] == "closed" and inter["wrap_up_code"] == "Issue resolved" and inter["case_id"] == case["id"]
+
+
+async def test_a_case_link_to_another_queues_case_is_for_whoever_sees_both(tmp_path, provider):
+    """Alice (support) holds a chat whose customer names a case bob opened from billing: she may
+    not see that case, so her link is an unknown case's 404 and nothing changes; an admin (or a
+    supervisor of both queues) links it, and from then on the case is hers to see too."""
+    rt = Runtime(make_settings(tmp_path, queues=[{"name": "billing", "keywords": ["invoice"]}, {"name": "support"}],
+                               agents=[{"id": "alice", "queues": ["support"], "capacity": {"chat": 2}},
+                                       {"id": "bob", "queues": ["billing"], "capacity": {"chat": 2}}]))
+    await rt.start()
+    try:
+        app = create_app(rt, manage_runtime=False)
+        async with api_access.client(app, await api_access.api_key(rt, "admin")) as admin, \
+                api_access.client(app, await api_access.api_key(rt, "agent", agent="alice")) as alice:
+            await customer_writes(admin, rt, 1, customer="+15550100001", text="my invoice is wrong")
+            [billing] = await rt.interactions()
+            assert billing.queue == "billing"
+            await rt.accept(billing.id, "bob")
+            case = await rt.create_case(billing.id, agent="bob")
+            await customer_writes(admin, rt, 2, customer="+15550100001", text="about case CS0000001")
+            [chat] = [i for i in await rt.interactions() if i.id != billing.id]
+            assert chat.queue == "support"
+            await ok(await alice.post(f"/v1/interactions/{chat.id}/accept"))
+
+            error_of(await alice.post(f"/v1/interactions/{chat.id}/case-link", json={"case": case.number}),
+                     404, "not_found")
+            error_of(await alice.post(f"/v1/interactions/{chat.id}/case-link", json={"case": case.id}),
+                     404, "not_found")
+            assert (await rt.interaction(chat.id))[0].case_id is None
+            assert (await ok(await admin.get(f"/v1/cases/{case.number}")))["interaction_ids"] == [billing.id]
+            assert await listed(await alice.get("/v1/cases")) == []
+
+            linked = await ok(await admin.post(f"/v1/interactions/{chat.id}/case-link", json={"case": case.number}))
+            assert linked["interaction_ids"] == [billing.id, chat.id]
+            assert [c["number"] for c in await listed(await alice.get("/v1/cases"))] == [case.number]
+            seen = await ok(await alice.get(f"/v1/cases/{case.number}"))
+            assert {i["id"]: i["readable"] for i in seen["interactions"]} == {billing.id: False, chat.id: True}
+            # linking again is hers to do now, and changes nothing
+            again = await ok(await alice.post(f"/v1/interactions/{chat.id}/case-link", json={"case": case.number}))
+            assert again["interaction_ids"] == [billing.id, chat.id]
+    finally:
+        await rt.stop()
 
 
 async def test_transfer_to_a_queue_and_outbound(client, runtime, provider):

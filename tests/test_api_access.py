@@ -375,6 +375,73 @@ async def test_a_supervisor_assigns_transfers_and_watches_only_their_queues(worl
     assert await world.state(support) == ("offered", "alice") and await world.state(billing) == ("queued", None)
 
 
+# --- case link: the caller must see the case as well as hold the interaction ----------------
+
+
+async def billing_case(w: World) -> str:
+    """Bob opens a case from a billing interaction (out of alice's and carol's reach)."""
+    iid = await w.customer_writes("my invoice is wrong")
+    await w.runtime.accept(iid, "bob")
+    return (await w.runtime.create_case(iid, "Invoice", agent="bob")).number
+
+
+async def support_case(w: World) -> str:
+    """A case opened from a support interaction (alice's queue, carol's)."""
+    iid = (await accepted(w))["iid"]
+    return (await w.runtime.create_case(iid, "Router", agent="alice")).number
+
+
+async def orphan_case(w: World) -> str:
+    """A case none of whose interactions is left (their rows purged): no one's to read."""
+    number = await billing_case(w)
+    case = await w.runtime.store.transact(lambda tx: tx.get_case(number))
+    await w.runtime.store.transact(lambda tx: tx.save_case(case.model_copy(update={"interaction_ids": ["gone"]})))
+    return number
+
+
+async def billing_work(w: World) -> str:
+    iid = await w.customer_writes("another invoice")
+    await w.runtime.accept(iid, "bob")
+    return iid
+
+
+async def support_work(w: World) -> str:
+    return (await accepted(w))["iid"]
+
+
+CASE_LINK_REACH = [
+    # who, the interaction they hold, the case they name, the answer
+    ("alice", support_work, support_case, 200),
+    ("alice", support_work, billing_case, 404),  # a colleague's case from another queue
+    ("alice", support_work, orphan_case, 404),
+    ("bob", billing_work, billing_case, 200),
+    ("bob", billing_work, support_case, 404),
+    ("carol", support_work, support_case, 200),
+    ("carol", support_work, billing_case, 404),  # a supervisor of support only
+    ("admin", support_work, billing_case, 200),
+    ("admin", support_work, orphan_case, 200),
+]
+
+
+@pytest.mark.parametrize("who, work, make_case, status", CASE_LINK_REACH,
+                         ids=[f"{r[0]}-{r[1].__name__}-{r[2].__name__}" for r in CASE_LINK_REACH])
+async def test_a_case_link_reaches_only_cases_the_caller_may_see(world, who, work, make_case, status):
+    number = await make_case(world)
+    iid = await work(world)
+    async with world.client(who) as c:
+        resp = await c.post(f"/v1/interactions/{iid}/case-link", json={"case": number})
+        unknown = await c.post(f"/v1/interactions/{iid}/case-link", json={"case": "CS9999999"})
+    assert resp.status_code == status, resp.text
+    case = await world.runtime.store.transact(lambda tx: tx.get_case(number))
+    inter = (await world.runtime.interaction(iid))[0]
+    if status == 404:  # word for word an unknown case's answer, and nothing linked
+        assert resp.json() == {"error": "not_found", "detail": f"no case {number}"}
+        assert unknown.json() == {"error": "not_found", "detail": "no case CS9999999"}
+        assert iid not in case.interaction_ids and inter.case_id is None
+    else:
+        assert resp.json()["number"] == number and case.interaction_ids[-1] == iid and inter.case_id == case.id
+
+
 # --- API keys ---------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ number below follows from what the test did."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import httpx
@@ -11,9 +12,12 @@ import prometheus_client
 import pytest
 import respx
 from ops_rig import Rig, samples, settings_for
+from postgres_schemas import fresh_schema, require_postgres, schema_url
 from prometheus_client.parser import text_string_to_metric_families
 from sample_wire import message_event, msg, sample_body, sample_signature
 
+from omnisdk.bus.events_outbox import EventsOutbox
+from omnisdk.events import Event
 from omnisdk.gateway import create_app
 from omnisdk.runtime import Runtime
 
@@ -77,6 +81,50 @@ async def test_the_inbox_backlog_and_the_age_of_its_oldest_event(rig):
     assert batches.type == "histogram"
     assert samples(batches, "_count")[()] == 1  # one batch took both events
     assert samples(batches, "_sum")[()] > 0
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_store_rig(request, tmp_path):
+    """The rig on SQLite, then on a fresh PostgreSQL schema."""
+    settings = settings_for(tmp_path)
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgres":
+            require_postgres()
+            url = schema_url(stack.enter_context(fresh_schema()))
+            settings = settings.model_copy(update={"store": settings.store.model_copy(update={"url": url})})
+        async with Rig(settings) as r:
+            yield r
+
+
+async def test_the_events_out_backlog_and_the_age_of_its_oldest_event(any_store_rig):
+    rig = any_store_rig
+    outbox = EventsOutbox(clock=lambda: rig.rt.processor.clock().timestamp())
+    scrape = await rig.scrape()
+    assert scrape["omnisdk_events_out_backlog"].samples[0].value == 0
+    assert scrape["omnisdk_events_out_oldest_age_seconds"].samples[0].value == 0
+
+    def event(n: int) -> Event:
+        return Event(id=f"e-{n}", source="/omnisdk/core", type="io.omnisdk.interaction.created", data={"n": n})
+
+    await rig.rt.store.transact(lambda tx: outbox.write(tx, [event(1), event(2)]))
+    rig.clock.advance(90)
+    await rig.rt.store.transact(lambda tx: outbox.write(tx, [event(3)]))
+    rig.clock.advance(5)
+    scrape = await rig.scrape()
+    assert scrape["omnisdk_events_out_backlog"].samples[0].value == 3
+    assert scrape["omnisdk_events_out_oldest_age_seconds"].samples[0].value == 95
+
+    def publish(tx, n):  # what the publisher does after the PubAck: the row goes
+        return tx.finish_bus_events([r.seq for r in tx.claim_bus_events(1e12, n, 10.0)])
+
+    assert await rig.rt.store.transact(lambda tx: publish(tx, 2)) == 2
+    scrape = await rig.scrape()
+    assert scrape["omnisdk_events_out_backlog"].samples[0].value == 1
+    assert scrape["omnisdk_events_out_oldest_age_seconds"].samples[0].value == 5
+    assert await rig.rt.store.transact(lambda tx: publish(tx, 10)) == 1
+    scrape = await rig.scrape()
+    assert scrape["omnisdk_events_out_backlog"].samples[0].value == 0
+    assert scrape["omnisdk_events_out_oldest_age_seconds"].samples[0].value == 0
 
 
 async def test_interactions_by_state_and_agent_occupancy(rig):

@@ -10,15 +10,16 @@ from sample_wire import message_event
 
 from omnisdk.adapters import InboundTransport
 from omnisdk.inbox.commit import commit_inbox
-from omnisdk.inbox.transports import Backoff, sleep_or_stop
+from omnisdk.inbox.transports import Backoff, LeaderTransports, is_exclusive, sleep_or_stop
 from omnisdk.runtime import Runtime
 
 
 class FakeTransport:
     """An in-memory source: ``items`` (id → events); acknowledged ids go to ``acked``."""
 
-    def __init__(self, items: dict[str, list], name: str = "fake:acme") -> None:
+    def __init__(self, items: dict[str, list], name: str = "fake:acme", exclusive: bool = True) -> None:
         self.name = name
+        self.exclusive = exclusive
         self.items = dict(items)
         self.acked: list[str] = []
         self.log: list[str] = []
@@ -128,6 +129,7 @@ async def _acked(fake) -> bool:
 async def test_stop_ends_the_task_and_a_crashing_transport_never_takes_the_runtime_down(settings):
     class Crashing:
         name = "crash:acme"
+        exclusive = False  # run by the runtime's own runner (an exclusive one: a leader worker)
         runs = 0
 
         async def run(self, deliver, stop, count):
@@ -146,6 +148,7 @@ async def test_stop_ends_the_task_and_a_crashing_transport_never_takes_the_runti
 async def test_a_transport_that_ignores_stop_is_cancelled(settings):
     class Stubborn:
         name = "stubborn:acme"
+        exclusive = False  # run by the runtime's own runner (an exclusive one: a leader worker)
 
         async def run(self, deliver, stop, count):
             await asyncio.sleep(3600)
@@ -178,6 +181,67 @@ async def test_an_ingress_runs_transports_and_a_core_does_not(settings):
         await _until(one)
     finally:
         await core.stop()
+
+
+class Probe:
+    """A transport that only records its runs: ``runs`` started, ``running`` now."""
+
+    def __init__(self, name: str, exclusive: bool) -> None:
+        self.name = name
+        self.exclusive = exclusive
+        self.runs = 0
+        self.running = False
+
+    async def run(self, deliver, stop, count) -> None:
+        self.runs += 1
+        self.running = True
+        try:
+            await stop.wait()
+        finally:
+            self.running = False
+
+
+def test_a_transport_is_exclusive_unless_it_says_otherwise():
+    class Older:  # written before the attribute existed
+        name = "older:acme"
+
+        async def run(self, deliver, stop, count) -> None: ...
+
+    assert is_exclusive(Older()) and is_exclusive(Probe("mail:acme", True))
+    assert not is_exclusive(Probe("feed:acme", False))
+    assert isinstance(Probe("mail:acme", True), InboundTransport)
+
+
+async def test_in_role_all_an_exclusive_transport_is_a_leader_worker_and_the_others_are_not(settings):
+    mail, feed = Probe("mail:acme", exclusive=True), Probe("feed:acme", exclusive=False)
+    rt = Runtime(settings)
+    rt.adapters[("sample", "acme")].transports = lambda: [mail, feed]  # type: ignore[method-assign]
+    await rt.start()
+    try:
+        [worker] = [w for w in rt.leader_workers if isinstance(w, LeaderTransports)]
+        assert [t for _, t in worker.transports] == [mail]
+        assert [t.get_name() for t in rt.transports.tasks] == ["omnisdk-transport-feed:acme"]
+        await _until(lambda: _is(mail.running and feed.running))  # SQLite: this process always leads
+    finally:
+        await rt.stop()
+    assert not mail.running and not feed.running and worker.runner is None
+
+
+async def test_leader_transports_run_for_each_term_of_leadership(runtime):
+    mail = Probe("mail:acme", exclusive=True)
+    worker = LeaderTransports(runtime.store, [(runtime.adapter("sample", "acme"), mail)], stop_timeout=0.5)
+    for term in (1, 2):  # lead, lose, lead again
+        await worker.start()
+        await worker.start()  # a second start in one term starts nothing more
+        await _until(lambda: _is(mail.running))
+        assert mail.runs == term
+        await worker.stop()
+        assert not mail.running and worker.runner is None
+    await worker.stop()  # not leading: nothing to stop
+
+
+async def _is(value: bool) -> bool:
+    return value
 
 
 async def test_commit_refuses_a_foreign_business_address(runtime):

@@ -56,9 +56,18 @@ class InboundTransport(Protocol):
     Attributes:
         name: a short name for stats and logs, unique within the process and free of secrets
             (``"imap:support"``): the counters are ``transport.<name>.<what>``.
+        exclusive: True when the source must be read by one process at a time: reading it
+            changes it (an IMAP mailbox: mail is fetched, flagged and moved), so two readers
+            would take each other's items.  In a process that may stand by (role ``all``) an
+            exclusive transport runs only while the process leads its routing domain (a leader
+            worker, :meth:`omnisdk.runtime.Runtime.add_leader_worker`): started when it takes
+            the lease, stopped when it loses it.  False: any number of processes may read it at
+            once (a queue with competing consumers).  A transport without the attribute (one
+            written before it) is taken as exclusive.
     """
 
     name: str
+    exclusive: bool
 
     async def run(self, deliver: Deliver, stop: asyncio.Event, count: Count) -> None:
         """Pull from the source until ``stop`` is set, then return (promptly: the runtime
@@ -524,8 +533,9 @@ class ChannelAdapter(ABC):
 
     def transports(self) -> Sequence[InboundTransport]:
         """The pull-based inbound sources of this account (an IMAP mailbox …), run by the
-        runtime next to the webhook endpoint (in the process that receives webhooks) until
-        shutdown; see :class:`InboundTransport` and :mod:`omnisdk.inbox.transports` (acknowledge at the
+        runtime next to the webhook endpoint (in the process that receives webhooks; an
+        exclusive one, in a core that may stand by, only while it leads) until shutdown; see
+        :class:`InboundTransport` and :mod:`omnisdk.inbox.transports` (acknowledge at the
         source only after the inbox commit).  The default has none.  Called once, at start."""
         return ()
 

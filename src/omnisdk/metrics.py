@@ -11,8 +11,8 @@ What is counted where:
   (no lock, no label lookup), exported at scrape time;
 - the processor's inbox batch latency and the timers' lag: two histograms the processor
   observes (:mod:`omnisdk.inbox.processor`), once per batch and once per fired timer;
-- what the store and the routing engine hold now (backlogs, interactions by state, agents'
-  occupancy): read once per scrape into a :class:`StateSnapshot`, which :class:`StateCollector`
+- what the store and the routing engine hold now (backlogs: the inbox's, the outbox's and
+  events out's; interactions by state, agents' occupancy): read once per scrape into a :class:`StateSnapshot`, which :class:`StateCollector`
   exports.  Nothing on the hot path keeps those gauges up to date.
 
 Every name starts with ``omnisdk_``; times are seconds.  docs/operations.md lists them all.
@@ -103,6 +103,9 @@ class StateSnapshot:
     A field is None when this process cannot know it (an ingress has no cursor, interactions
     or engine; a scrape whose store read failed has ``store_up`` False and nothing else).  ``inbox_oldest_age_seconds`` is how long ago (seconds, by the processor's
     clock) the oldest unprocessed inbox event was received, 0 when there is none.
+    ``events_out_backlog`` counts the core events waiting in the bus outbox for their publish
+    (events out), and ``events_out_oldest_age_seconds`` is how long ago (seconds, by the
+    processor's clock) the oldest of them was queued, 0 when none waits.
     ``outbound`` holds the store's ``outbound.*`` counters (``sent``, ``retried``, ``failed``)
     without the prefix; ``interactions`` is ``{state: count}`` over every state but closed.
     """
@@ -111,6 +114,8 @@ class StateSnapshot:
     inbox_backlog: int | None = None
     inbox_oldest_age_seconds: float | None = None
     outbox_pending: int | None = None
+    events_out_backlog: int | None = None
+    events_out_oldest_age_seconds: float | None = None
     outbound: dict[str, int] | None = None
     interactions: dict[str, int] | None = None
     agents: list[AgentOccupancy] | None = None
@@ -148,6 +153,15 @@ class StateCollector(Collector):
         if snap.outbox_pending is not None:
             yield GaugeMetricFamily("omnisdk_outbox_pending", "Sends waiting for their first or next attempt.",
                                     value=snap.outbox_pending)
+        if snap.events_out_backlog is not None:
+            yield GaugeMetricFamily("omnisdk_events_out_backlog",
+                                    "Core events in the bus outbox waiting for their publish to NATS (events out).",
+                                    value=snap.events_out_backlog)
+        if snap.events_out_oldest_age_seconds is not None:
+            yield GaugeMetricFamily(
+                "omnisdk_events_out_oldest_age_seconds",
+                "Seconds since the oldest core event waiting for its publish was queued (0: none waits).",
+                value=snap.events_out_oldest_age_seconds)
         if snap.outbound is not None:
             for key, name, doc in _OUTBOUND:
                 yield CounterMetricFamily(name, doc, value=snap.outbound.get(key, 0))

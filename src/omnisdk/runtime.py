@@ -16,15 +16,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from omnisdk.adapters import ChannelAdapter, OutboundMessage, unsupported_content
-from omnisdk.bus.events_outbox import EventsOutbox
+from omnisdk.adapters import ChannelAdapter, InboundTransport, OutboundMessage, unsupported_content
 from omnisdk.bus.counts import BusCounts
+from omnisdk.bus.events_outbox import EventsOutbox
 from omnisdk.config import Settings, check_accounts
 from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
 from omnisdk.inbox.processor import Processor, utcnow
-from omnisdk.inbox.transports import TransportRunner
+from omnisdk.inbox.transports import LeaderTransports, TransportRunner, is_exclusive
 from omnisdk.leadership import Leadership, lease_for
 from omnisdk.leadership.workers import LeaderWorker
 from omnisdk.lifecycle.agent_initiated import OutboundStart
@@ -89,7 +89,9 @@ as many as you like.  With ``[bus] url`` set, ``core`` and ``all`` also consume 
 Pull-based inbound transports (:meth:`ChannelAdapter.transports`, e.g. an IMAP mailbox) run
 where webhooks are received: in ``all`` and ``ingress``, never in ``core``, so one mailbox is
 read by one process and an ingress's commit is what acknowledges a mail, as it is what answers
-a webhook.  In ``gateway`` they run too, and publish to the bus the same way."""
+a webhook.  In ``all``, an exclusive one (:attr:`~omnisdk.adapters.InboundTransport.exclusive`: the IMAP
+mailbox) runs only while the process leads, so a hot standby does not read the mailbox too.
+In ``gateway`` they run too, and publish to the bus the same way."""
 
 
 class Runtime:
@@ -223,9 +225,17 @@ class Runtime:
         return publisher
 
     def _start_transports(self) -> None:
+        """Start the adapters' transports; in role ``all`` (it may stand by) the exclusive ones
+        become a leader worker instead, run only while this process leads."""
+        exclusive: list[tuple[ChannelAdapter, InboundTransport]] = []
         for adapter in self.adapters.values():
             for transport in adapter.transports():
-                self.transports.start(adapter, transport)
+                if self.role == "all" and is_exclusive(transport):
+                    exclusive.append((adapter, transport))
+                else:
+                    self.transports.start(adapter, transport)
+        if exclusive:
+            self.add_leader_worker(LeaderTransports(self.store, exclusive))
 
     async def start(self) -> None:
         self.tracing.resolve()  # a tracer provider set after the runtime was made
@@ -239,9 +249,9 @@ class Runtime:
         elif self.leadership.shared:  # other processes (a standby's webhooks, an ingress) fill the inbox
             self.processor.poll_interval = 0.05
         self.store.on_inbox = self.processor.wake
-        await self.leadership.start()  # leading now, unless another process leads: then standing by
         if self.role == "all":
-            self._start_transports()
+            self._start_transports()  # the exclusive ones (a mailbox) as a leader worker
+        await self.leadership.start()  # leading now, unless another process leads: then standing by
 
     def add_leader_worker(self, worker: LeaderWorker) -> None:
         """Run ``worker`` only while this process leads its routing domain: ``await

@@ -143,3 +143,75 @@ async def test_a_standby_leaves_the_leaders_inflight_sends_alone_until_it_leads(
             await standby.stop()
             await holder.release()
             await store.close()
+
+
+class Probe:
+    """A transport that only records its runs (``runs`` started, ``running`` now), as a mailbox
+    reader would poll until stopped."""
+
+    def __init__(self, name: str, exclusive: bool) -> None:
+        self.name = name
+        self.exclusive = exclusive
+        self.runs = 0
+        self.running = False
+
+    async def run(self, deliver, stop, count) -> None:
+        self.runs += 1
+        self.running = True
+        try:
+            await stop.wait()
+        finally:
+            self.running = False
+
+
+def with_transports(rt: Runtime, *transports: Probe) -> Runtime:
+    rt.adapters[("sample", "acme")].transports = lambda: list(transports)  # type: ignore[method-assign]
+    return rt
+
+
+async def test_an_exclusive_transport_reads_only_on_the_leader_and_moves_with_the_lease():
+    with fresh_schema() as schema:
+        mail_a, feed_a = Probe("mail:acme", exclusive=True), Probe("feed:acme", exclusive=False)
+        mail_b, feed_b = Probe("mail:acme", exclusive=True), Probe("feed:acme", exclusive=False)
+        leader = with_transports(Runtime(settings_on(schema)), mail_a, feed_a)
+        standby = with_transports(Runtime(settings_on(schema)), mail_b, feed_b)
+        await leader.start()
+        await standby.start()
+        try:
+            assert leader.leadership.state == "leader" and standby.leadership.state == "standby"
+            # the standby's transports did start: the shared one reads, the mailbox does not
+            await wait_for(lambda: mail_a.running and feed_a.running and feed_b.running, 5)
+            assert mail_b.runs == 0 and not mail_b.running
+            await leader.stop()  # a clean stop gives the lease up
+            assert not mail_a.running
+            await wait_for(lambda: standby.leadership.state == "leader", 5)
+            await wait_for(lambda: mail_b.running, 5)
+            assert (mail_a.runs, mail_b.runs) == (1, 1) and feed_b.running
+        finally:
+            await standby.stop()
+            await leader.stop()
+        assert not mail_b.running and not feed_b.running
+
+
+async def test_a_lost_lease_stops_the_exclusive_transport_at_once():
+    with fresh_schema() as schema:
+        mail, feed = Probe("mail:acme", exclusive=True), Probe("feed:acme", exclusive=False)
+        rt = with_transports(Runtime(settings_on(schema)), mail, feed)
+        holder = PostgresLease(POSTGRES_URL, schema)
+        await rt.start()
+        try:
+            await wait_for(lambda: mail.running, 5)
+            terminate(rt.leadership.lease.backend_pid())  # the session ends: the lease is gone
+            start = time.monotonic()
+            while not await holder.try_acquire():  # someone else takes it (as soon as it is free)
+                assert time.monotonic() - start < 5, "the lease was not freed"
+                await asyncio.sleep(0.02)
+            await wait_for(lambda: rt.leadership.state == "standby", 5)
+            assert not mail.running and mail.runs == 1 and feed.running
+            await holder.release()
+            await wait_for(lambda: rt.leadership.state == "leader", 5)
+            await wait_for(lambda: mail.running, 5)
+            assert mail.runs == 2
+        finally:
+            await rt.stop()
+            await holder.release()

@@ -482,6 +482,21 @@ class StoreContract:
         assert [r.msg_id for r in await store.transact(lambda tx: tx.bus_events(state="pending"))] == [
             ev(2).msg_id, ev(4).msg_id]
 
+    async def test_the_bus_backlog_is_the_pending_rows_and_the_oldest_ones_time(self, store):
+        ev = self._bus_event
+        assert await store.transact(lambda tx: tx.bus_backlog()) == (0, None)
+        await store.transact(lambda tx: tx.enqueue_bus_events([ev(1, at=12.5), ev(2, at=11.0), ev(3, at=14.0)]))
+        assert await store.transact(lambda tx: tx.bus_backlog()) == (3, 11.0)
+        claimed = await store.transact(lambda tx: tx.claim_bus_events(20.0, 2, 30.0))
+        assert await store.transact(lambda tx: tx.bus_backlog()) == (3, 11.0)  # claimed rows still wait
+        await store.transact(lambda tx: tx.finish_bus_events([claimed[1].seq]))  # ev(2) published
+        assert await store.transact(lambda tx: tx.bus_backlog()) == (2, 12.5)
+        await store.transact(lambda tx: tx.fail_bus_events([claimed[0].seq], error="MaxPayloadError"))
+        assert await store.transact(lambda tx: tx.bus_backlog()) == (1, 14.0)  # failed rows wait no more
+        [last] = await store.transact(lambda tx: tx.claim_bus_events(20.0, 10, 30.0))
+        await store.transact(lambda tx: tx.finish_bus_events([last.seq]))
+        assert await store.transact(lambda tx: tx.bus_backlog()) == (0, None)
+
     async def test_a_bus_event_is_written_and_claimed_with_its_transaction_only(self, store):
         def change_then_fail(tx):
             tx.save_interaction(interaction(1))

@@ -34,6 +34,7 @@ import pytest
 from pydantic import ValidationError
 
 from omnisdk.config import Settings
+from omnisdk.inbox.transports import LeaderTransports
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
 from omnisdk.testkit.services import require_service
@@ -469,7 +470,8 @@ async def test_a_wrong_password_is_counted_and_retried_and_never_crashes(dovecot
     rt = make_runtime(tmp_path, dovecot.settings(password="not-the-password"))
     async with rt:
         await until(counter(rt, "login_failed", 2), timeout=20)  # Dovecot slows repeated failures down
-        task = rt.transports.tasks[0]
+        [mailbox] = [w for w in rt.leader_workers if isinstance(w, LeaderTransports)]  # exclusive: the leader's
+        task = mailbox.runner.tasks[0]
         assert not task.done()
         assert (await rt.stats())[f"transport.{NAME}.retries"] >= 2
     assert task.done() and not task.cancelled()  # it stopped when asked

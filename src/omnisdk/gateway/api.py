@@ -549,11 +549,12 @@ async def create_case(rt: RT, principal: Worker, interaction_id: InteractionId,
 
 @interactions.post("/{interaction_id}/case-link", response_model=CaseDetail, tags=["cases"], responses=ACTION)
 async def link_case(rt: RT, principal: Worker, interaction_id: InteractionId, body: CaseLinkRequest) -> Any:
-    """Link the interaction to an existing case (by id or number)."""
+    """Link the interaction to an existing case (by id or number).  The caller must hold the
+    interaction and see the case (:func:`~omnisdk.gateway.case_view_api.visible_case`: one of
+    its interactions is theirs to read; an admin any case): a case they may not see is the same
+    404 as an unknown one, so that case numbers cannot be probed or taken over."""
     await _work_on(rt, principal, interaction_id, None)
-    case = await rt.store.transact(lambda tx: tx.get_case(body.case))
-    if case is None:
-        raise NotFoundError(f"no case {body.case}")
+    await visible_case(rt, principal, body.case)
     return await rt.link_case(interaction_id, body.case)
 
 

@@ -48,15 +48,19 @@ SCRAPE_TIMEOUT_SECONDS = 5.0
 def read_state(runtime: Runtime, tx: Transaction) -> StateSnapshot:
     """What the store and the engine hold now (on the store's writer thread, inside ``tx``):
     the inbox backlog and its oldest event's age (seconds, by the processor's clock), pending
-    sends, the ``outbound.*`` counters, open interactions per state, and each agent's
-    occupancy."""
+    sends, the events-out backlog and its oldest event's age, the ``outbound.*`` counters,
+    open interactions per state, and each agent's occupancy."""
+    now = runtime.processor.clock().timestamp()
     oldest = tx.oldest_unprocessed_at()
+    events_waiting, events_oldest = tx.bus_backlog()
     counters = tx.counters()
     return StateSnapshot(
         store_up=True,
         inbox_backlog=tx.inbox_backlog(),
-        inbox_oldest_age_seconds=_age(oldest, runtime.processor.clock().timestamp()),
+        inbox_oldest_age_seconds=_age(oldest, now),
         outbox_pending=tx.outbox_pending(),
+        events_out_backlog=events_waiting,
+        events_out_oldest_age_seconds=_since(events_oldest, now),
         outbound={k: counters.get(f"outbound.{k}", 0) for k in ("sent", "failed", "retried")},
         interactions={s: 0 for s in OPEN_STATES} | tx.count_interactions_in(OPEN_STATES),
         agents=occupancy(runtime.engine),
@@ -64,12 +68,16 @@ def read_state(runtime: Runtime, tx: Transaction) -> StateSnapshot:
 
 
 def _age(received_at: str | None, now: float) -> float | None:
-    if received_at is None:
-        return 0.0
+    """Seconds from ``received_at`` (ISO 8601) to ``now`` (epoch seconds); 0 for None."""
     try:
-        return max(0.0, now - datetime.fromisoformat(received_at).timestamp())
+        return _since(None if received_at is None else datetime.fromisoformat(received_at).timestamp(), now)
     except ValueError:  # not a time this release wrote: no age rather than a wrong one
         return None
+
+
+def _since(at: float | None, now: float) -> float:
+    """Seconds from ``at`` to ``now`` (both epoch seconds), never below 0; 0 for None (nothing waits)."""
+    return 0.0 if at is None else max(0.0, now - at)
 
 
 def occupancy(engine: RoutingEngine) -> list[AgentOccupancy]:

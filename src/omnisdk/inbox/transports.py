@@ -3,8 +3,12 @@
 A webhook is pushed to the gateway; some sources must be *pulled* instead (an IMAP mailbox, a
 provider's polling API).  A plugin's adapter lists them in
 :meth:`omnisdk.adapters.ChannelAdapter.transports`, and the runtime runs each one as a task in
-the process that receives webhooks (roles ``all`` and ``ingress``, see
-:data:`omnisdk.runtime.ROLES`), until shutdown.
+the process that receives webhooks (roles ``all``, ``ingress`` and ``gateway``, see
+:data:`omnisdk.runtime.ROLES`), until shutdown.  In role ``all``, which may stand by for
+another core on the same PostgreSQL schema, an *exclusive* transport (:func:`is_exclusive`:
+one whose reads change the source, as an IMAP mailbox's do) runs only on the leader: the
+runtime hands those to :class:`LeaderTransports`, a leader worker, so that one process reads
+the mailbox and a standby starts reading it when it takes the lease over.
 
 The promise is the webhook one, with "acknowledge at the source" in place of "answer 2xx":
 
@@ -157,4 +161,48 @@ class TransportRunner:
         self.tasks.clear()
 
 
-__all__ = ["Backoff", "Count", "Deliver", "InboundTransport", "TransportRunner", "sleep_or_stop"]
+def is_exclusive(transport: InboundTransport) -> bool:
+    """The transport's source must be read by one process at a time
+    (:attr:`~omnisdk.adapters.InboundTransport.exclusive`; True when the transport does not say)."""
+    return bool(getattr(transport, "exclusive", True))
+
+
+class LeaderTransports:
+    """Exclusive transports run as a leader worker (:class:`omnisdk.leadership.workers.LeaderWorker`):
+    :meth:`start` runs them (a fresh :class:`TransportRunner` at each term of leadership),
+    :meth:`stop` stops them, waiting at most ``stop_timeout`` seconds before it cancels (a
+    cancelled transport has not acknowledged what it was delivering: the next leader reads it
+    again, and the inbox deduplicates it).
+
+    Args:
+        store: the store (its inbox) the events go to.
+        transports: ``(adapter, transport)`` pairs, started in that order.
+        stop_timeout: seconds :meth:`stop` waits (short: the lease is already gone).
+    """
+
+    def __init__(self, store: Store, transports: list[tuple[ChannelAdapter, InboundTransport]], *,
+                 stop_timeout: float = 1.0) -> None:
+        self.store = store
+        self.transports = transports
+        self.stop_timeout = stop_timeout
+        self.runner: TransportRunner | None = None
+        """The running term's runner, None while not leading."""
+
+    async def start(self) -> None:
+        if self.runner is not None:
+            return
+        self.runner = TransportRunner(self.store, stop_timeout=self.stop_timeout)
+        for adapter, transport in self.transports:
+            self.runner.start(adapter, transport)
+
+    async def stop(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            await runner.stop()
+
+    def __repr__(self) -> str:
+        return f"LeaderTransports({', '.join(t.name for _, t in self.transports)})"
+
+
+__all__ = ["Backoff", "Count", "Deliver", "InboundTransport", "LeaderTransports", "TransportRunner", "is_exclusive",
+           "sleep_or_stop"]

@@ -492,6 +492,11 @@ class BusOutboxStore(Protocol):
     def bus_events(self, *, state: str | None = None, limit: int = 100) -> list[BusEventRow]:
         """Queued events (of one ``state``), lowest ``seq`` first."""
 
+    def bus_backlog(self) -> tuple[int, float | None]:
+        """Events waiting for their publish: how many rows are ``pending`` (claimed or not;
+        ``failed`` ones are not counted) and the ``created_at`` (epoch seconds) of the oldest,
+        None when none waits."""
+
 
 class Transaction(Atomic, InboxStore, InteractionStore, ContactStore, ProfileStore, TimerStore, OutboxStore, CaseStore,
                   CounterStore, DirectoryStore, EmailIndex, AccessStore, FeedStore,

@@ -27,6 +27,8 @@ SUBSCRIPTION_COLUMNS = "id, url, event_types, secret, created_at, description, s
 DELIVERY_COLUMNS = ("id, subscription_id, event_id, event_type, payload, created_at, state, attempts, next_attempt_at,"
                     " last_status, last_error, delivered_at")
 BUS_EVENT_COLUMNS = "seq, msg_id, event_type, payload, created_at, attempts, next_attempt_at, state, last_error"
+BUS_BACKLOG = "SELECT count(*), min(created_at) FROM bus_outbox WHERE state = 'pending'"
+"""The bus outbox's backlog: pending rows and the oldest one's ``created_at`` (NULL: none)."""
 SELECT_PROFILE = ("SELECT id, channel, address, created_at, user_id, active, conflict, deactivated_at,"
                   " verified_by FROM messaging_profiles")
 

@@ -238,7 +238,11 @@ class ImapTransport:
 
     Attributes:
         name: ``imap:<account>`` (counters ``transport.imap:<account>.<what>``).
+        exclusive: True: reading the mailbox flags and moves its mail, so one process reads
+            it (in a hot-standby core, the leader only).
     """
+
+    exclusive = True
 
     def __init__(self, adapter: EmailAdapter, settings: ImapSettings, *,
                  token_provider: TokenProvider | None = None,

@@ -15,6 +15,7 @@ import psycopg
 
 from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
+from omnisdk.store.row_columns import BUS_BACKLOG as _BACKLOG
 from omnisdk.store.row_columns import BUS_EVENT_COLUMNS, bus_event
 from omnisdk.store.rows import BusEventRow
 
@@ -79,6 +80,13 @@ class PostgresBusOutbox(PostgresAtomic):
         except psycopg.Error as exc:
             raise _failed(exc) from exc
         return [bus_event(r) for r in rows]
+
+    def bus_backlog(self) -> tuple[int, float | None]:
+        try:
+            count, oldest = self.run(_BACKLOG).fetchone()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return count, oldest
 
 
 __all__ = ["PostgresBusOutbox"]

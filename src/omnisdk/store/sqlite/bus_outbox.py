@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from omnisdk.store.row_columns import BUS_BACKLOG as _BACKLOG
 from omnisdk.store.row_columns import BUS_EVENT_COLUMNS, bus_event
 from omnisdk.store.rows import BusEventRow
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
@@ -80,6 +81,13 @@ class SQLiteBusOutbox(SQLiteAtomic):
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
         return [bus_event(r) for r in rows]
+
+    def bus_backlog(self) -> tuple[int, float | None]:
+        try:
+            count, oldest = self.c.execute(_BACKLOG).fetchone()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return count, oldest
 
 
 __all__ = ["SQLiteBusOutbox"]

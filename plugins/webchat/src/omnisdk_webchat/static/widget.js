@@ -127,6 +127,7 @@
     return sign(item.body).then(function (sig) {
       if (mode === "socket" && ws && ws.readyState === 1) {
         ws.send(JSON.stringify({signature: sig, frame: item.body}));
+        ws.omnisdkSent.push(item);
         return;
       }
       if (mode !== "poll") return;  /* sent once the socket opens */
@@ -149,14 +150,41 @@
     }
   }
   function resend() { pending.forEach(flushOne); }
+
+  /* Reconnecting (docs/webchat.md, "Reconnecting"): exponential backoff with jitter, 1 s doubling
+   * to 60 s, each wait between half and all of its step; the step is reset by a socket that was
+   * welcomed and stayed open STABLE_MS, or by a poll answered.  A close that means "do not come
+   * back" (4400, 4403) ends it; a refused session (4401, a poll's 401) gets one new session, and
+   * another refusal before a stable connection ends it instead of looping. */
+  var BACKOFF_MS = 1000, BACKOFF_CAP_MS = 60000, STABLE_MS = 10000;
+  var FINAL = {4400: "the chat could not start", 4403: "this page may not open the chat"};
+  var step = BACKOFF_MS, renewed = false, stopped = false, retryTimer = null;
+  function later(fn) {
+    var wait = step * (0.5 + Math.random() / 2);
+    step = Math.min(BACKOFF_CAP_MS, step * 2);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(fn, wait);
+  }
+  function settled() { step = BACKOFF_MS; renewed = false; }
+  function halt(why) {
+    stopped = true; mode = "closed"; clearTimeout(retryTimer);
+    status.textContent = "Chat unavailable: " + why + ". Reload the page to try again.";
+  }
+  function renew() {
+    if (renewed) return halt("the chat session was refused");
+    renewed = true; state = {}; save(); return start();
+  }
   function connect() {
+    if (stopped) return;
     var url = root.replace(/^http/, "ws") + "/socket";
-    try { ws = new WebSocket(url); } catch (e) { return poll(); }
-    var opened = false;
-    ws.onopen = function () { opened = true; wsFailures = 0; ws.send(JSON.stringify({type: "hello", token: state.token, after: state.seq || 0})); };
-    ws.onmessage = function (e) {
+    var socket;
+    try { socket = ws = new WebSocket(url); } catch (e) { return poll(); }
+    var opened = false, welcomedAt = 0;
+    socket.omnisdkSent = [];  /* frames sent on this socket, oldest first */
+    socket.onopen = function () { opened = true; wsFailures = 0; socket.send(JSON.stringify({type: "hello", token: state.token, after: state.seq || 0})); };
+    socket.onmessage = function (e) {
       var f = JSON.parse(e.data);
-      if (f.type === "welcome") { status.textContent = ""; resend(); return; }
+      if (f.type === "welcome") { welcomedAt = Date.now(); status.textContent = ""; resend(); return; }
       if (f.type === "ack" || f.type === "error") {
         if (f.type === "ack") pending = pending.filter(function (p) { return p.id !== f.id; });
         else status.textContent = "Not sent: " + f.error;
@@ -164,19 +192,30 @@
       }
       frames([f]);
     };
-    ws.onclose = function (e) {
-      if (e.code === 4401) { state = {}; save(); return start(); }
+    socket.onclose = function (e) {
+      if (welcomedAt && Date.now() - welcomedAt >= STABLE_MS) settled();
+      if (FINAL[e.code]) return halt(FINAL[e.code]);
+      if (e.code === 4401) return renew();
+      if (e.code === 4413) {  /* the oldest frame this socket took and did not acknowledge is too large: not again */
+        var big = socket.omnisdkSent.filter(function (p) { return pending.indexOf(p) >= 0; })[0];
+        pending = pending.filter(function (p) { return p !== big; });
+      }
       if (!opened) wsFailures++;
       if (wsFailures >= 2) { mode = "poll"; resend(); return poll(); }
-      setTimeout(connect, 1000);
+      later(connect);  /* 1008 (too many sockets from this address), 4408, 4429, 4503, a dropped network … */
     };
   }
   function poll() {
+    if (stopped) return;
     mode = "poll";
     fetch(root + "/poll?after=" + (state.seq || 0), {headers: {"Authorization": "Bearer " + state.token}})
-      .then(function (r) { if (r.status === 401) { state = {}; save(); throw new Error("session"); } return r.json(); })
-      .then(function (j) { frames(j.frames); poll(); })
-      .catch(function (e) { if (e.message === "session") start(); else setTimeout(poll, 2000); });
+      .then(function (r) {
+        if (r.status === 401) throw new Error("session");
+        if (!r.ok) throw new Error("poll " + r.status);
+        return r.json();
+      })
+      .then(function (j) { settled(); frames(j.frames); poll(); })
+      .catch(function (e) { if (e.message === "session") renew(); else later(poll); });
   }
   function start() {
     var body = {};
@@ -184,6 +223,7 @@
     return fetch(root + "/session", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})
       .then(function (r) {
         if (r.status === 401 && body.token) { state = {}; save(); return start(); }
+        if (r.status >= 500 || r.status === 429) throw new Error("session " + r.status);
         return r.json();
       })
       .then(function (s) {
@@ -192,7 +232,8 @@
         state.token = s.token; state.session = s.session; save();
         return crypto.subtle.importKey("raw", b64urlToBytes(s.frame_key), {name: "HMAC", hash: "SHA-256"}, false, ["sign"])
           .then(function (k) { key = k; if (mode === "poll") poll(); else connect(); });
-      });
+      })
+      .catch(function () { if (!stopped) later(start); });  /* the network or the gateway is down: try again */
   }
 
   form.addEventListener("submit", function (e) {
