@@ -322,6 +322,25 @@ class StoreContract:
         assert len(await store.transact(lambda tx: tx.recent_of_addresses(addresses, 1))) == 1
         assert await store.transact(lambda tx: tx.recent_of_addresses([], 10)) == []
 
+    async def test_recent_of_addresses_follows_a_later_wrap_up_and_case(self, store):
+        # the summary's wrap-up code and case are columns of their own (migration 16): a later
+        # save of the same interaction (closed, linked to a case) must reach them
+        addresses = [("sms", "+15550100001")]
+        row = interaction(1, channel="sms", customer="+15550100001")
+        await store.transact(lambda tx: tx.save_interaction(row))
+        [first] = await store.transact(lambda tx: tx.recent_of_addresses(addresses, 5))
+        assert (first.state, first.wrap_up_code, first.case_id) == ("queued", None, None)
+        done = interaction(1, channel="sms", customer="+15550100001", state="closed").model_copy(
+            update={"wrap_up_code": "Issue resolved", "case_id": "case-9"})
+        await store.transact(lambda tx: tx.save_interaction(done))
+        [later] = await store.transact(lambda tx: tx.recent_of_addresses(addresses, 5))
+        assert (later.id, later.state, later.wrap_up_code, later.case_id) == (row.id, "closed", "Issue resolved",
+                                                                             "case-9")
+        reopened = done.model_copy(update={"case_id": None})  # unlinked again: the column follows
+        await store.transact(lambda tx: tx.save_interaction(reopened))
+        [last] = await store.transact(lambda tx: tx.recent_of_addresses(addresses, 5))
+        assert last.case_id is None
+
     async def test_consent_and_service_windows_per_address(self, store):
         assert await store.transact(lambda tx: tx.opted_out("sms", "+15550100001")) is False
         await store.transact(lambda tx: tx.set_opt_out("sms", "+15550100001", True, "2030-01-02T03:04:05Z"))

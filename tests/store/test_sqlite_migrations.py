@@ -117,6 +117,11 @@ async def test_an_old_database_migrates_in_place_and_reads_back_every_row(old_db
             assert {k: now[k] for k in old if k != "context"} == {k: v for k, v in old.items() if k != "context"}
             assert now["context"].items() >= old["context"].items() and case.context.id == old["context"]["id"]
             assert (case.state, case.state_history, case.updates, case.survey) == (CaseState.NEW, [], None, None)
+        # the summary columns (migration 16) hold what each document holds
+        assert raw(old_db, "SELECT id, wrap_up_code, case_id FROM interactions ORDER BY id") == [
+            (iid, orjson.loads(doc).get("wrap_up_code"), orjson.loads(doc).get("case_id"))
+            for iid, _, doc in before["interactions"]]
+        assert any(code for _, code, _ in raw(old_db, "SELECT id, wrap_up_code, case_id FROM interactions"))
         assert after["counters"] == before["counters"]
         assert after["backlog"] == 0  # the processor's cursor kept its place
         assert after["contacts"] == [c for _, _, c in before["contacts"]]

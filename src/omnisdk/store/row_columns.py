@@ -6,6 +6,7 @@ both read as ``bool``."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -67,10 +68,16 @@ def messaging_profile(row: tuple[Any, ...]) -> MessagingProfile:
     return MessagingProfile(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6], row[7], row[8])
 
 
-def interaction_summary(doc: str | bytes) -> InteractionSummary:
-    """An :class:`InteractionSummary` of one stored interaction document (the ``doc`` column,
-    the interaction's JSON), read with orjson: a fraction of validating the whole model, which
-    the caller's context would otherwise do for every past interaction of a caller."""
-    d = orjson.loads(doc)
-    return InteractionSummary(id=d["id"], channel=d["channel"], state=d["state"], created_at=d["created_at"],
-                              wrap_up_code=d.get("wrap_up_code"), case_id=d.get("case_id"))
+INTERACTION_SUMMARY_COLUMNS = "id, channel, state, created_at, wrap_up_code, case_id"
+"""The ``interactions`` columns of an :class:`InteractionSummary` (migration 16 added the last
+two), in its fields' order: a summary is read without the interaction's document."""
+
+
+def newest_summaries(rows: list[tuple[Any, ...]], limit: int) -> list[InteractionSummary]:
+    """The ``limit`` newest (highest id first) of ``rows``, rows of
+    :data:`INTERACTION_SUMMARY_COLUMNS` gathered from one query per address, as summaries
+    (``created_at`` as the column holds it: ``datetime.isoformat`` of the UTC time).  Reading
+    columns is a fraction of parsing each past interaction's document, which the caller's
+    context of every incoming call did for up to 20 of them."""
+    rows.sort(key=itemgetter(0), reverse=True)
+    return [InteractionSummary(*row) for row in rows[:limit]]

@@ -12,7 +12,7 @@ from omnisdk.ids import new_id
 from omnisdk.model import Interaction
 from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
-from omnisdk.store.row_columns import interaction_summary
+from omnisdk.store.row_columns import INTERACTION_SUMMARY_COLUMNS, newest_summaries
 from omnisdk.store.rows import ContactRow, InteractionSummary, MergeRow
 
 
@@ -83,15 +83,15 @@ class PostgresContacts(PostgresAtomic):
         return [Interaction.model_validate_json(doc) for _, doc in docs[:limit]]
 
     def recent_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[InteractionSummary]:
-        docs: list[tuple[str, str]] = []
+        rows: list[tuple[str | None, ...]] = []
         try:
-            for channel, value in addresses:  # each one an index lookup (customer, channel)
-                docs += self.run("SELECT id, doc FROM interactions WHERE customer = %s AND channel = %s"
-                                       " ORDER BY id DESC LIMIT %s", (value, channel, limit)).fetchall()
+            for channel, value in addresses:  # each one an index lookup (customer, channel, id)
+                rows += self.run(f"SELECT {INTERACTION_SUMMARY_COLUMNS} FROM interactions"
+                                 " WHERE customer = %s AND channel = %s ORDER BY id DESC LIMIT %s",
+                                 (value, channel, limit)).fetchall()
         except psycopg.Error as exc:
             raise _failed(exc) from exc
-        docs.sort(reverse=True)
-        return [interaction_summary(doc) for _, doc in docs[:limit]]
+        return newest_summaries(rows, limit)
 
     def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
         if kept == absorbed:

@@ -11,7 +11,7 @@ import orjson
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
 from omnisdk.model import Interaction
-from omnisdk.store.row_columns import interaction_summary
+from omnisdk.store.row_columns import INTERACTION_SUMMARY_COLUMNS, newest_summaries
 from omnisdk.store.rows import ContactRow, InteractionSummary, MergeRow
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
@@ -90,15 +90,15 @@ class SQLiteContacts(SQLiteAtomic):
         return [Interaction.model_validate_json(doc) for _, doc in docs[:limit]]
 
     def recent_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[InteractionSummary]:
-        docs: list[tuple[str, str]] = []
+        rows: list[tuple[str | None, ...]] = []
         try:
-            for channel, value in addresses:  # each one an index lookup (customer, channel)
-                docs += self.c.execute("SELECT id, doc FROM interactions WHERE customer = ? AND channel = ?"
-                                       " ORDER BY id DESC LIMIT ?", (value, channel, limit)).fetchall()
+            for channel, value in addresses:  # each one an index lookup (customer, channel, id)
+                rows += self.c.execute(f"SELECT {INTERACTION_SUMMARY_COLUMNS} FROM interactions"
+                                       " WHERE customer = ? AND channel = ? ORDER BY id DESC LIMIT ?",
+                                       (value, channel, limit)).fetchall()
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
-        docs.sort(reverse=True)
-        return [interaction_summary(doc) for _, doc in docs[:limit]]
+        return newest_summaries(rows, limit)
 
     def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
         if kept == absorbed:
