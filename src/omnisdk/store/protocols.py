@@ -200,7 +200,7 @@ class ContactStore(Protocol):
 
     def recent_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[InteractionSummary]:
         """:meth:`interactions_of_addresses` as :class:`~omnisdk.store.rows.InteractionSummary`
-        rows (the same interactions, the same order), without validating whole documents."""
+        rows (the same interactions, the same order), read from columns without the documents."""
 
     def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
         """Move every address of ``absorbed`` to ``kept`` and record it.
