@@ -289,6 +289,8 @@ async def test_a_case_document_of_the_release_before_typed_rows_loads_and_saves_
             ("in_progress", "alice"), ("solution_proposed", "alice"), ("resolved", "customer"), ("closed", "alice")]
         assert case.context.id == case.interaction_ids[0] and case.history[0].body["text"] == "It jams."
         assert kept(old, case.model_dump(mode="json"))  # nothing lost, nothing renamed
+        [summary] = await store.transact(lambda tx: tx.case_summaries([old["id"]]))
+        assert (summary.number, summary.subject, summary.state) == (case.number, case.subject, case.state)
         assert (await store.transact(lambda tx: tx.page_cases(limit=5))).items == [case]
         await store.transact(lambda tx: tx.save_case(case))
         (doc,) = raw(tmp_path / "cases.db", "SELECT doc FROM cases")[0]
