@@ -323,6 +323,25 @@ class StoreContract:
         assert [s.id for s in await store.transact(lambda tx: tx.recent_of_addresses(addresses, 1))] == [rows[1].id]
         assert await store.transact(lambda tx: tx.recent_of_addresses([], 10)) == []
 
+    async def test_recent_of_addresses_follows_a_later_wrap_up_and_case(self, store):
+        # the summary's wrap-up code and case are columns of their own (migration 16): a later
+        # save of the same interaction (closed, linked to a case) must reach them
+        addresses = [("sms", "+15550100001")]
+        row = interaction(1, channel="sms", customer="+15550100001")
+        await store.transact(lambda tx: tx.save_interaction(row))
+        [first] = await store.transact(lambda tx: tx.recent_of_addresses(addresses, 5))
+        assert (first.state, first.wrap_up_code, first.case_id) == ("queued", None, None)
+        done = interaction(1, channel="sms", customer="+15550100001", state="closed").model_copy(
+            update={"wrap_up_code": "Issue resolved", "case_id": "case-9"})
+        await store.transact(lambda tx: tx.save_interaction(done))
+        [later] = await store.transact(lambda tx: tx.recent_of_addresses(addresses, 5))
+        assert (later.id, later.state, later.wrap_up_code, later.case_id) == (row.id, "closed", "Issue resolved",
+                                                                             "case-9")
+        reopened = done.model_copy(update={"case_id": None})  # unlinked again: the column follows
+        await store.transact(lambda tx: tx.save_interaction(reopened))
+        [last] = await store.transact(lambda tx: tx.recent_of_addresses(addresses, 5))
+        assert last.case_id is None
+
     async def test_consent_and_service_windows_per_address(self, store):
         assert await store.transact(lambda tx: tx.opted_out("sms", "+15550100001")) is False
         await store.transact(lambda tx: tx.set_opt_out("sms", "+15550100001", True, "2030-01-02T03:04:05Z"))
@@ -564,6 +583,24 @@ class StoreContract:
         first = await store.transact(lambda tx: tx.page_cases(limit=1))
         rest = await store.transact(lambda tx: tx.page_cases(limit=2, cursor=first.next_cursor))
         assert [c.number for c in first.items + rest.items] == ["CS10000000", "CS9999999", "CS0000003"]
+
+    async def test_case_summaries_read_many_cases_by_id_at_once(self, store):
+        inter = interaction(1)
+        closed = Case(id="c-1", number="CS0000001", subject="Printer X2 jams", customer="ann@example.test",
+                      interaction_ids=[inter.id], created_at=T0, state=CaseState.CLOSED,
+                      state_history=[CaseTransition(at=T0, from_state="new", to_state="closed", by="alice")],
+                      context=inter, history=[MessageRecord(message_id="m-1", direction="inbound", kind="text",
+                                                            body={"text": "It jams."}, created_at="2030-01-02T03:04:05Z")])
+        fresh = Case(id="c-2", number="CS0000002", subject="Toner", customer="+1", created_at=T0)
+        await store.transact(lambda tx: [tx.save_case(closed), tx.save_case(fresh)])
+        got = await store.transact(lambda tx: tx.case_summaries(["c-2", "nope", "c-1"]))
+        assert sorted((c.id, c.number, c.subject, c.state, c.customer, c.interaction_ids, c.state_history)
+                      for c in got) == [
+            ("c-1", "CS0000001", "Printer X2 jams", CaseState.CLOSED, "ann@example.test", [inter.id],
+             closed.state_history),
+            ("c-2", "CS0000002", "Toner", CaseState.NEW, "+1", [], [])]
+        assert await store.transact(lambda tx: tx.case_summaries(["CS0000001"])) == []  # ids, not numbers
+        assert await store.transact(lambda tx: tx.case_summaries([])) == []
 
     async def test_counters_add_up_and_roll_back_with_their_transaction(self, store):
         await store.transact(lambda tx: tx.count("x", 2))

@@ -117,6 +117,11 @@ async def test_an_old_database_migrates_in_place_and_reads_back_every_row(old_db
             assert {k: now[k] for k in old if k != "context"} == {k: v for k, v in old.items() if k != "context"}
             assert now["context"].items() >= old["context"].items() and case.context.id == old["context"]["id"]
             assert (case.state, case.state_history, case.updates, case.survey) == (CaseState.NEW, [], None, None)
+        # the summary columns (migration 16) hold what each document holds
+        assert raw(old_db, "SELECT id, wrap_up_code, case_id FROM interactions ORDER BY id") == [
+            (iid, orjson.loads(doc).get("wrap_up_code"), orjson.loads(doc).get("case_id"))
+            for iid, _, doc in before["interactions"]]
+        assert any(code for _, code, _ in raw(old_db, "SELECT id, wrap_up_code, case_id FROM interactions"))
         assert after["counters"] == before["counters"]
         assert after["backlog"] == 0  # the processor's cursor kept its place
         assert after["contacts"] == [c for _, _, c in before["contacts"]]
@@ -284,6 +289,8 @@ async def test_a_case_document_of_the_release_before_typed_rows_loads_and_saves_
             ("in_progress", "alice"), ("solution_proposed", "alice"), ("resolved", "customer"), ("closed", "alice")]
         assert case.context.id == case.interaction_ids[0] and case.history[0].body["text"] == "It jams."
         assert kept(old, case.model_dump(mode="json"))  # nothing lost, nothing renamed
+        [summary] = await store.transact(lambda tx: tx.case_summaries([old["id"]]))
+        assert (summary.number, summary.subject, summary.state) == (case.number, case.subject, case.state)
         assert (await store.transact(lambda tx: tx.page_cases(limit=5))).items == [case]
         await store.transact(lambda tx: tx.save_case(case))
         (doc,) = raw(tmp_path / "cases.db", "SELECT doc FROM cases")[0]

@@ -200,6 +200,42 @@ async def test_the_offer_carries_the_callers_contact_open_cases_and_recent_work(
     assert [(r["channel"], r["wrap_up_code"]) for r in caller["recent_interactions"]] == [("sms", "Task created")]
 
 
+async def test_the_offers_open_cases_are_newest_first_once_each_without_the_closed_ones(rig, recs):
+    from datetime import UTC, datetime, timedelta
+
+    from omnisdk.model import Interaction
+
+    then = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+    def past(n: int, case_id: str) -> Interaction:  # a higher n is a newer interaction (a higher id)
+        at = then + timedelta(minutes=n)
+        return Interaction(id=f"{n:032x}", channel="sms", direction="inbound", state="closed",
+                           conversation_key="sms/acme:sms:+14155550100:" + CALLER, source="/sms/acme",
+                           customer=CALLER, business="+14155550100", case_id=case_id, created_at=at, updated_at=at,
+                           closed_at=at)
+
+    def case(n: int, state: str) -> Case:
+        return Case(id=f"case-{n}", number=f"CS{n:07d}", subject=f"subject {n}", state=state, customer=CALLER,
+                    created_at="2026-11-30T15:00:00Z")
+
+    def seed(tx):
+        tx.upsert_contact("sms", CALLER, "Ada Lovelace", "2026-11-30T15:00:00Z")
+        for n, case_id in ((1, "case-41"), (2, "case-42"), (3, "case-43"), (4, "case-41"), (5, "case-gone")):
+            tx.save_interaction(past(n, case_id))
+        for n, state in ((41, "in_progress"), (42, "closed"), (43, "new")):
+            tx.save_case(case(n, state))
+
+    await rig.rt.store.transact(seed)
+    await rig.post(recs["inbound_1_ringing"].body)
+    [inter] = [i for i in await rig.rt.interactions(active_only=True) if i.channel == "voice"]
+    caller = inter.context["caller"]
+    assert caller["open_cases"] == [
+        {"id": "case-41", "number": "CS0000041", "subject": "subject 41", "state": "in_progress"},
+        {"id": "case-43", "number": "CS0000043", "subject": "subject 43", "state": "new"}]
+    assert [r["case_id"] for r in caller["recent_interactions"]] == [
+        "case-gone", "case-41", "case-43", "case-42", "case-41"]
+
+
 async def test_warm_transfer_holds_the_caller_until_the_target_answers(rig, recs):
     await rig.post(recs["inbound_1_ringing"].body)
     inter = await rig.one()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from omnisdk.model import Case, Interaction
+from omnisdk.model import Case, CaseSummary, Interaction
 from omnisdk.routing.model import Agent, Queue
 from omnisdk.store.queries import InteractionQuery
 from omnisdk.store.rows import (
@@ -200,7 +200,7 @@ class ContactStore(Protocol):
 
     def recent_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[InteractionSummary]:
         """:meth:`interactions_of_addresses` as :class:`~omnisdk.store.rows.InteractionSummary`
-        rows (the same interactions, the same order), without validating whole documents."""
+        rows (the same interactions, the same order), read from columns without the documents."""
 
     def merge_contacts(self, kept: str, absorbed: str, at: str, by: str) -> MergeRow:
         """Move every address of ``absorbed`` to ``kept`` and record it.
@@ -323,6 +323,11 @@ class CaseStore(Protocol):
 
     def get_case(self, case_id: str) -> Case | None:
         """A case by id or number, or None."""
+
+    def case_summaries(self, case_ids: Sequence[str]) -> list[CaseSummary]:
+        """The cases with these ids (not numbers) as :class:`~omnisdk.model.CaseSummary`, in
+        one read and without validating their history, in no particular order; an unknown id
+        is left out (the caller's context of an incoming call: :mod:`omnisdk.voice.caller`)."""
 
     def page_cases(self, *, limit: int, cursor: str | None = None) -> Page[Case]:
         """One page of cases, newest (highest number) first.

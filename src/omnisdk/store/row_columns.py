@@ -8,10 +8,12 @@ both make, around their own SQL."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
 
+from omnisdk.model import Interaction
 from omnisdk.store.rows import (
     ApiKeyRow,
     BusEventRow,
@@ -73,28 +75,36 @@ def messaging_profile(row: tuple[Any, ...]) -> MessagingProfile:
 
 R = TypeVar("R")
 
+INTERACTION_SUMMARY_COLUMNS = "id, channel, state, created_at, wrap_up_code, case_id"
+"""The ``interactions`` columns of an :class:`InteractionSummary` (migration 16 added the last
+two), in its fields' order: a summary is read without the interaction's document."""
+
 
 def newest_of_addresses(addresses: Sequence[tuple[str, str]], limit: int,
-                        fetch: Callable[[str, str, int], Iterable[tuple[str, str]]],
-                        read: Callable[[str], R]) -> list[R]:
+                        fetch: Callable[[str, str, int], Iterable[tuple[Any, ...]]],
+                        read: Callable[[tuple[Any, ...]], R]) -> list[R]:
     """The newest ``limit`` interactions with any of these ``(channel, customer)`` addresses,
-    newest (highest id) first, each read by ``read`` from its stored document.
+    newest (highest id) first, each made by ``read`` from its row.
 
     ``fetch(channel, customer, limit)`` is the store's query of one address: its newest
-    ``limit`` ``(id, doc)`` rows of the ``interactions`` table (one index lookup each).  It
-    raises the store's own errors, which pass through unchanged.
+    ``limit`` rows of the ``interactions`` table, the id first (one index lookup each: customer,
+    channel, id).  It raises the store's own errors, which pass through unchanged.
     """
-    docs: list[tuple[str, str]] = []
+    rows: list[tuple[Any, ...]] = []
     for channel, customer in addresses:
-        docs += fetch(channel, customer, limit)
-    docs.sort(reverse=True)
-    return [read(doc) for _, doc in docs[:limit]]
+        rows += fetch(channel, customer, limit)
+    rows.sort(key=itemgetter(0), reverse=True)
+    return [read(row) for row in rows[:limit]]
 
 
-def interaction_summary(doc: str | bytes) -> InteractionSummary:
-    """An :class:`InteractionSummary` of one stored interaction document (the ``doc`` column,
-    the interaction's JSON), read with orjson: a fraction of validating the whole model, which
-    the caller's context would otherwise do for every past interaction of a caller."""
-    d = orjson.loads(doc)
-    return InteractionSummary(id=d["id"], channel=d["channel"], state=d["state"], created_at=d["created_at"],
-                              wrap_up_code=d.get("wrap_up_code"), case_id=d.get("case_id"))
+def summary_of_row(row: tuple[Any, ...]) -> InteractionSummary:
+    """An :class:`InteractionSummary` of a row of :data:`INTERACTION_SUMMARY_COLUMNS`
+    (``created_at`` as the column holds it: ``datetime.isoformat`` of the UTC time).  Reading
+    columns is a fraction of parsing each past interaction's document, which the caller's
+    context of every incoming call did for up to 20 of them."""
+    return InteractionSummary(*row)
+
+
+def interaction_of_row(row: tuple[Any, ...]) -> Interaction:
+    """The interaction of an ``(id, doc)`` row (its document, validated)."""
+    return Interaction.model_validate_json(row[1])

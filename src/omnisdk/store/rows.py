@@ -154,9 +154,10 @@ class AuditRow:
 
 @dataclass(frozen=True, slots=True)
 class InteractionSummary:
-    """The few fields of an interaction a caller's context shows (read without validating the
-    whole interaction document: :meth:`~omnisdk.store.protocols.ContactStore.recent_of_addresses`).
-    ``created_at`` is RFC 3339 UTC as stored; ``state`` the state's value."""
+    """The few fields of an interaction a caller's context shows (read from the interaction's
+    columns, never its document: :meth:`~omnisdk.store.protocols.ContactStore.recent_of_addresses`).
+    ``created_at`` is the UTC time as the column holds it (``datetime.isoformat``:
+    ``2026-12-01T09:12:00.123456+00:00``); ``state`` the state's value."""
 
     id: str
     channel: str

@@ -44,31 +44,28 @@ def match_contact(ctx: Ctx, number: str) -> str | None:
     return None
 
 
-def caller_context(ctx: Ctx, number: str) -> dict[str, Any]:
+def caller_context(ctx: Ctx, number: str, contact_id: str | None) -> dict[str, Any]:
     """``{"number", "contact": {id, display_name, addresses} | None, "open_cases": [...],
-    "recent_interactions": [...]}`` for the caller at ``number`` (E.164).
+    "recent_interactions": [...]}`` for the caller at ``number`` (E.164), whose contact is
+    ``contact_id`` (:func:`match_contact`'s answer, which the caller of this has already
+    asked; None: no contact).
 
     ``open_cases`` are the cases (``{id, number, subject, state}``) linked to the contact's
     interactions that are not ``closed`` or ``resolved``; ``recent_interactions`` the newest
     :data:`RECENT` of them (``{id, channel, state, created_at, wrap_up_code, case_id}``).
     """
-    contact_id = match_contact(ctx, number)
     contact = ctx.tx.get_contact(contact_id) if contact_id else None
     addresses = list(contact.addresses) if contact is not None else []
     if ("voice", number) not in addresses:
         addresses.append(("voice", number))
-    # summaries, not whole interactions: validating up to 20 past documents was most of an
-    # incoming call's processing time (bench/voice.py, bench/README.md)
+    # summaries read from columns, not whole interactions: validating up to 20 past documents,
+    # then parsing them, was most of an incoming call's processing time (bench/README.md)
     interactions = ctx.tx.recent_of_addresses(addresses, _CASES_LOOKED_AT)
-    cases: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for inter in interactions:
-        if inter.case_id and inter.case_id not in seen:
-            seen.add(inter.case_id)
-            case = ctx.tx.get_case(inter.case_id)
-            if case is not None and case.state not in (CaseState.CLOSED, CaseState.RESOLVED):
-                cases.append({"id": case.id, "number": case.number, "subject": case.subject,
-                              "state": case.state.value})
+    case_ids = list(dict.fromkeys(i.case_id for i in interactions if i.case_id))  # newest first, once
+    found = {c.id: c for c in ctx.tx.case_summaries(case_ids)}  # one read, not one per case
+    cases = [{"id": c.id, "number": c.number, "subject": c.subject, "state": c.state.value}
+             for c in (found.get(case_id) for case_id in case_ids)
+             if c is not None and c.state not in (CaseState.CLOSED, CaseState.RESOLVED)]
     recent = [{"id": i.id, "channel": i.channel, "state": i.state, "created_at": _iso(i.created_at),
                "wrap_up_code": i.wrap_up_code, "case_id": i.case_id} for i in interactions[:RECENT]]
     return {

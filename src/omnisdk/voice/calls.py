@@ -214,8 +214,9 @@ class Calls:
 
     def _ring(self, ctx: Ctx, event: ev.Event, data: CallEventData) -> Interaction:
         caller = data.from_
-        if match_contact(ctx, caller) is None:  # contacts are made on first sight, as for messages
-            ctx.tx.upsert_contact(Channel.VOICE, caller, None, data.at)
+        contact_id = match_contact(ctx, caller)
+        if contact_id is None:  # contacts are made on first sight, as for messages
+            contact_id = ctx.tx.upsert_contact(Channel.VOICE, caller, None, data.at)
         inter = Interaction(
             id=new_id(), channel=Channel.VOICE, direction=Direction.INBOUND, state=S.NEW,
             conversation_key=call_key(event.source, data.call_id), source=event.source, customer=caller,
@@ -223,7 +224,7 @@ class Calls:
             last_customer_message_at=ctx.now,
             context={"call": {"call_id": data.call_id, "state": CallState.RINGING.value, "direction": "inbound",
                               "at": data.at, "transfers": [], "recordings": [], "seq": 0},
-                     "caller": caller_context(ctx, caller)},
+                     "caller": caller_context(ctx, caller, contact_id)},
         )
         created(ctx, inter, None, "inbound call")
         return self.dispatch.route(ctx, inter)

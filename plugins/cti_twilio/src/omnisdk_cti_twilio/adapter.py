@@ -147,7 +147,7 @@ class TwilioVoiceConnector(CTIConnector):
         (``<Enqueue>``) until an agent answers; a call we placed that the customer answered
         (``call.answered`` naming the agent) dials the agent's softphone (``<Dial><Client>``);
         every other webhook gets an empty ``<Response/>``."""
-        body = twiml.empty()
+        body: bytes | None = None  # the last event that has TwiML of its own decides; one document built
         for event in events:
             data = event.data or {}
             if event.type == CallState.RINGING.event_type and data.get("direction") == "inbound":
@@ -155,7 +155,7 @@ class TwilioVoiceConnector(CTIConnector):
             elif event.type == CallState.ANSWERED.event_type and data.get("agent"):
                 body = twiml.dial_client(str(data["agent"]), record=self.settings.record,
                                          recording_callback=self._callback(data.get("interaction_id")))
-        return WebhookReply(status=200, content_type=TWIML, body=body)
+        return WebhookReply(status=200, content_type=TWIML, body=twiml.empty() if body is None else body)
 
     # --- REST -----------------------------------------------------------------------------
 

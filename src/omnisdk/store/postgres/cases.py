@@ -3,10 +3,12 @@ validated into :class:`~omnisdk.model.Case` on the way out."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
 import psycopg
 
-from omnisdk.model import Case
+from omnisdk.model import Case, CaseSummary
 from omnisdk.store.postgres.atomic import PostgresAtomic
 from omnisdk.store.postgres.errors import failed as _failed
 from omnisdk.store.queries import check_limit, decode_cursor, encode_cursor
@@ -33,6 +35,15 @@ class PostgresCases(PostgresAtomic):
         except psycopg.Error as exc:
             raise _failed(exc) from exc
         return Case.model_validate_json(row[0]) if row else None
+
+    def case_summaries(self, case_ids: Sequence[str]) -> list[CaseSummary]:
+        if not case_ids:
+            return []
+        try:
+            rows = self.run("SELECT doc FROM cases WHERE id = ANY(%s)", (list(case_ids),)).fetchall()
+        except psycopg.Error as exc:
+            raise _failed(exc) from exc
+        return [CaseSummary.model_validate_json(doc) for (doc,) in rows]
 
     def page_cases(self, *, limit: int, cursor: str | None = None) -> Page[Case]:
         check_limit(limit)

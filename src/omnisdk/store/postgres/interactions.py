@@ -114,13 +114,14 @@ class PostgresInteractions(PostgresAtomic):
 
         self.defer(
             "INSERT INTO interactions (id, conversation_key, state, agent, channel, created_at, doc,"
-            " queue, updated_ts, customer, source) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " queue, updated_ts, customer, source, wrap_up_code, case_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (id) DO UPDATE SET"
             " state = excluded.state, agent = excluded.agent, doc = excluded.doc, queue = excluded.queue,"
-            " updated_ts = excluded.updated_ts",
+            " updated_ts = excluded.updated_ts, wrap_up_code = excluded.wrap_up_code, case_id = excluded.case_id",
             (interaction.id, key, interaction.state.value, interaction.agent, interaction.channel,
              interaction.created_at.isoformat(), doc, interaction.queue, interaction.updated_at.timestamp(),
-             interaction.customer, interaction.source), one_active)
+             interaction.customer, interaction.source, interaction.wrap_up_code, interaction.case_id), one_active)
         known = self._known
         if known is None:
             return

@@ -346,6 +346,11 @@ MIGRATIONS: tuple[Migration, ...] = (
 DROP INDEX IF EXISTS interactions_by_customer;
 CREATE INDEX interactions_recent_by_customer ON interactions (customer, channel, id)
 """),
+    Migration(16, "interaction summary columns (wrap_up_code, case_id)", """
+ALTER TABLE interactions ADD COLUMN wrap_up_code text;
+ALTER TABLE interactions ADD COLUMN case_id text;
+UPDATE interactions SET wrap_up_code = doc::json->>'wrap_up_code', case_id = doc::json->>'case_id'
+"""),
 )
 """Every migration, by version (1, 2, … with no gap), the same numbers and names as SQLite's."""
 

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 import orjson
 
-from omnisdk.model import Case
+from omnisdk.model import Case, CaseSummary
 from omnisdk.store.queries import check_limit, decode_cursor, encode_cursor
 from omnisdk.store.rows import Page
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
@@ -36,6 +37,16 @@ class SQLiteCases(SQLiteAtomic):
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
         return Case.model_validate_json(row[0]) if row else None
+
+    def case_summaries(self, case_ids: Sequence[str]) -> list[CaseSummary]:
+        if not case_ids:
+            return []
+        try:
+            rows = self.c.execute(f"SELECT doc FROM cases WHERE id IN ({', '.join('?' * len(case_ids))})",
+                                  tuple(case_ids)).fetchall()
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        return [CaseSummary.model_validate_json(doc) for (doc,) in rows]
 
     def page_cases(self, *, limit: int, cursor: str | None = None) -> Page[Case]:
         check_limit(limit)

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from functools import partial
+from typing import Any
 
 import orjson
 
 from omnisdk.errors import NotFoundError, StateError
 from omnisdk.ids import new_id
 from omnisdk.model import Interaction
-from omnisdk.store.row_columns import interaction_summary, newest_of_addresses
+from omnisdk.store.row_columns import (
+    INTERACTION_SUMMARY_COLUMNS,
+    interaction_of_row,
+    newest_of_addresses,
+    summary_of_row,
+)
 from omnisdk.store.rows import ContactRow, InteractionSummary, MergeRow
 from omnisdk.store.sqlite.atomic import SQLiteAtomic
 from omnisdk.store.sqlite.errors import failed as _failed
@@ -78,21 +85,22 @@ class SQLiteContacts(SQLiteAtomic):
             raise _failed(exc) from exc
         return row[0] if row else None
 
-    def _address_interactions(self, channel: str, customer: str, limit: int) -> list[tuple[str, str]]:
-        """One address's newest ``limit`` interactions, ``(id, doc)`` rows (an index lookup:
-        customer, channel)."""
-        return self.c.execute("SELECT id, doc FROM interactions WHERE customer = ? AND channel = ?"
-                              " ORDER BY id DESC LIMIT ?", (customer, channel, limit)).fetchall()
+    def _address_rows(self, columns: str, channel: str, customer: str, limit: int) -> list[tuple[Any, ...]]:
+        """One address's newest ``limit`` interactions, rows of ``columns`` (``id`` first; an
+        index lookup: customer, channel, id)."""
+        return self.c.execute(f"SELECT {columns} FROM interactions WHERE customer = ? AND channel = ?"
+                     " ORDER BY id DESC LIMIT ?", (customer, channel, limit)).fetchall()
 
     def interactions_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[Interaction]:
         try:
-            return newest_of_addresses(addresses, limit, self._address_interactions, Interaction.model_validate_json)
+            return newest_of_addresses(addresses, limit, partial(self._address_rows, "id, doc"), interaction_of_row)
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
 
     def recent_of_addresses(self, addresses: Sequence[tuple[str, str]], limit: int) -> list[InteractionSummary]:
         try:
-            return newest_of_addresses(addresses, limit, self._address_interactions, interaction_summary)
+            return newest_of_addresses(addresses, limit, partial(self._address_rows, INTERACTION_SUMMARY_COLUMNS),
+                                       summary_of_row)
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
 

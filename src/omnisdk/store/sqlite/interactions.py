@@ -73,10 +73,12 @@ class SQLiteInteractions(SQLiteAtomic):
         try:
             self.c.execute(
                 "INSERT INTO interactions (id, conversation_key, state, agent, channel, created_at, doc,"
-                " queue, updated_ts, customer, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " queue, updated_ts, customer, source, wrap_up_code, case_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET"
                 " state = excluded.state, agent = excluded.agent, doc = excluded.doc, queue = excluded.queue,"
-                " updated_ts = excluded.updated_ts",
+                " updated_ts = excluded.updated_ts, wrap_up_code = excluded.wrap_up_code,"
+                " case_id = excluded.case_id",
                 (
                     interaction.id,
                     interaction.conversation_key,
@@ -89,6 +91,8 @@ class SQLiteInteractions(SQLiteAtomic):
                     interaction.updated_at.timestamp(),
                     interaction.customer,
                     interaction.source,
+                    interaction.wrap_up_code,
+                    interaction.case_id,
                 ),
             )
         except sqlite3.IntegrityError as exc:
