@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -66,13 +66,16 @@ class KitRuntime:
         loops: start the processor, timer and outbox loops (``Runtime.start``); with False the
             test drives everything: :meth:`deliver` drains the inbox, :meth:`tick` fires
             timers, :meth:`flush_outbox` sends.
+        synchronous: the SQLite store's ``synchronous``; NORMAL (no fsync per commit) keeps
+            test suites quick; a benchmark of the production default passes FULL.
     """
 
     def __init__(self, make_adapter: Callable[[], ChannelAdapter], tmp_dir: Path, url: str,
                  queues: list[dict[str, Any]] | None = None, *, agents: list[dict[str, Any]] | None = None,
                  lifecycle: dict[str, Any] | None = None, clock: Callable[[], datetime] | None = None,
-                 loops: bool = True) -> None:
+                 loops: bool = True, synchronous: Literal["FULL", "NORMAL"] = "NORMAL") -> None:
         self.adapter = make_adapter()
+        self.synchronous = synchronous
         self.queues = queues or [{"name": "testkit"}]
         self.agents = agents or []
         self.lifecycle = lifecycle or {}
@@ -88,7 +91,7 @@ class KitRuntime:
         env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)  # the kit's settings only
         try:
             settings = Settings(
-                store={"url": f"sqlite:///{self.db}", "synchronous": "NORMAL"},
+                store={"url": f"sqlite:///{self.db}", "synchronous": self.synchronous},
                 gateway={"public_url": self.public_url},
                 routing={"queues": self.queues, "agents": self.agents},
                 lifecycle=self.lifecycle,
