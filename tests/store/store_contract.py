@@ -101,6 +101,18 @@ class StoreContract:
         counters = await store.transact(lambda tx: tx.counters())
         assert counters["events.accepted"] == 3 and counters["events.deduplicated"] == 1
 
+    async def test_inbox_takes_one_received_time_per_event(self, store):
+        # the core's bus consumer appends a fetched batch of webhooks, each with its own time
+        times = ["2030-01-02T03:04:05.000001Z", "2030-01-02T03:04:07.5Z"]
+        assert await store.append_inbox([event(1), event(2)], times) == InboxResult(2, 0)
+        assert await store.transact(lambda tx: tx.oldest_unprocessed_at()) == times[0]
+        first, _ = await store.transact(lambda tx: tx.claim_inbox(2))
+        await store.transact(lambda tx: tx.mark_processed_through(first.seq))
+        assert await store.transact(lambda tx: tx.oldest_unprocessed_at()) == times[1]
+        with pytest.raises(ValueError, match="2 received times for 1 events"):
+            await store.append_inbox([event(3)], times)
+        assert await store.transact(lambda tx: tx.inbox_backlog()) == 1  # nothing of the refused call
+
     async def test_inbox_cursor_gives_each_event_once_in_order(self, store):
         await store.append_inbox([event(1), event(2), event(3)], "2030-01-02T03:04:05Z")
         items = await store.transact(lambda tx: tx.claim_inbox(2))

@@ -6,9 +6,9 @@ runtime starts and stops it).  It binds (creating it when missing) the durable p
 
 1. fetch up to ``[bus] inbox_batch`` messages (waiting at most :data:`FETCH_WAIT` s);
 2. decode each (CloudEvents structured JSON, :mod:`omnisdk.bus.publish`) and append them all
-   with ``store.append_inbox(...)`` (one call per run of equal ``Omnisdk-Received-At``, all
-   submitted at once so the store group-commits them in fetch order); the store deduplicates
-   on ``source`` + ``id``, which absorbs redeliveries outside JetStream's duplicate window;
+   with one ``store.append_inbox(events, times)`` (each event's ``Omnisdk-Received-At``; one
+   transaction, in fetch order); the store deduplicates on ``source`` + ``id``, which absorbs
+   redeliveries outside JetStream's duplicate window;
 3. ack, **only after that commit returned** (``AckPolicy.ALL``: acking the batch's last
    message acks the batch).
 
@@ -42,6 +42,7 @@ from omnisdk.bus.counts import BusCounts
 from omnisdk.bus.publish import RECEIVED_AT_HEADER
 from omnisdk.bus.settings import BusSettings
 from omnisdk.events import Event, loads, now_rfc3339
+from omnisdk.store.rows import InboxResult
 
 if TYPE_CHECKING:
     from omnisdk.store import Store
@@ -154,7 +155,8 @@ class InboxConsumer:
 
     async def _commit(self, msgs: Sequence[Any]) -> bool:
         """Append the batch to the inbox; True once committed, False when stopping first."""
-        groups: list[tuple[str, list[Event]]] = []
+        events: list[Event] = []
+        times: list[str] = []
         redelivered = malformed = 0
         for msg in msgs:
             try:
@@ -165,17 +167,15 @@ class InboxConsumer:
                 malformed += 1
                 log.error("inbox message %s on %s is not a CloudEvent: dropped", _seq(msg), msg.subject)
                 continue
-            if groups and groups[-1][0] == received_at:
-                groups[-1][1].append(event)
-            else:
-                groups.append((received_at, [event]))
+            events.append(event)
+            times.append(received_at)
         self._count("bus.inbox.consumed", len(msgs), store_too=True)
         self._count("bus.inbox.redelivered", redelivered, store_too=True)
         self._count("bus.inbox.malformed", malformed, store_too=True)
         pause = 0.1
         while True:
-            try:  # submitted together: the store commits them in this order, in few transactions
-                results = await asyncio.gather(*(self.store.append_inbox(events, at) for at, events in groups))
+            try:  # the whole batch in one append: one transaction, in fetch order
+                result = await self.store.append_inbox(events, times) if events else InboxResult(0, 0)
             except Exception as exc:  # noqa: BLE001 - the store could not commit: keep the batch
                 self._count("bus.inbox.commit_failed", 1, store_too=False)
                 log.warning("inbox commit of %d bus messages failed (%s); retrying", len(msgs), type(exc).__name__)
@@ -185,8 +185,8 @@ class InboxConsumer:
                 if self._stopping.is_set():
                     return False  # unacked: redelivered after ACK_WAIT s
                 continue
-            self._count("bus.inbox.committed", sum(r.accepted for r in results), store_too=False)
-            self._count("bus.inbox.deduplicated", sum(r.duplicates for r in results), store_too=False)
+            self._count("bus.inbox.committed", result.accepted, store_too=False)
+            self._count("bus.inbox.deduplicated", result.duplicates, store_too=False)
             return True
 
     @staticmethod

@@ -39,6 +39,7 @@ from omnisdk.bus.settings import BusSettings
 from omnisdk.bus.subjects import inbox_subject, message_id
 from omnisdk.errors import WebhookError
 from omnisdk.events import Event, dumps
+from omnisdk.store.base import received_times
 from omnisdk.store.rows import InboxResult
 
 log = logging.getLogger("omnisdk.bus")
@@ -116,11 +117,13 @@ class BusInbox:
     def count_later(self, name: str, n: int = 1) -> None:
         self.counts.add(name, n)
 
-    async def append_inbox(self, events: Sequence[Event], received_at: str) -> InboxResult:
+    async def append_inbox(self, events: Sequence[Event], received_at: str | Sequence[str]) -> InboxResult:
         """Publish ``events`` (all at once) and return after every PubAck; ``duplicates`` are
-        the PubAcks JetStream flagged as inside its duplicate window.
+        the PubAcks JetStream flagged as inside its duplicate window.  ``received_at``: one
+        time for all, or one per event (:func:`omnisdk.store.base.received_times`).
 
         Raises:
+            ValueError: a list of times whose length is not the events' (nothing published).
             BusUnavailableError: not connected, or a publish failed or timed out (some events
                 may have been stored: the retry is deduplicated).
             TypeError: an event's data is not JSON-serializable (nothing published).
@@ -131,7 +134,8 @@ class BusInbox:
             raise BusUnavailableError("the event bus is not connected; retry later")
         settings = self.settings
         messages = [(inbox_subject(settings.inbox_subject, e.partitionkey, settings.partitions), dumps(e),
-                     message_headers(e, received_at)) for e in events]  # TypeError before any publish
+                     message_headers(e, at))
+                    for e, at in zip(events, received_times(events, received_at), strict=True)]  # TypeError before any publish
         js = bus.js
         timeout = settings.publish_timeout
         if len(messages) == 1:

@@ -43,8 +43,16 @@ class Store(ABC):
     async def close(self) -> None: ...
 
     @abstractmethod
-    async def append_inbox(self, events: Sequence[Event], received_at: str) -> InboxResult:
-        """Make events durable, deduplicated on (source, id); returns after the commit."""
+    async def append_inbox(self, events: Sequence[Event], received_at: str | Sequence[str]) -> InboxResult:
+        """Make events durable, deduplicated on (source, id); returns after the commit.
+
+        ``received_at``: when the gateway received them (RFC 3339 UTC), one time for all, or
+        one per event in their order (the core's bus consumer appends a whole fetched batch of
+        webhooks at once: :func:`received_times`).
+
+        Raises:
+            ValueError: a list of times whose length is not the events'.
+        """
 
     @abstractmethod
     async def transact(self, fn: Callable[[Transaction], T]) -> T:
@@ -77,4 +85,19 @@ class Store(ABC):
     """Where the data lives, for humans (a path or a DSN without password)."""
 
 
-__all__ = ["InboxResult", "OutboxRow", "Store", "TimerRow", "Transaction"]
+
+
+def received_times(events: Sequence[Event], received_at: str | Sequence[str]) -> Sequence[str]:
+    """``received_at`` of :meth:`Store.append_inbox` as one time per event.
+
+    Raises:
+        ValueError: a list of times whose length is not the events'.
+    """
+    if isinstance(received_at, str):
+        return [received_at] * len(events)
+    if len(received_at) != len(events):
+        raise ValueError(f"{len(received_at)} received times for {len(events)} events")
+    return received_at
+
+
+__all__ = ["InboxResult", "OutboxRow", "Store", "TimerRow", "Transaction", "received_times"]

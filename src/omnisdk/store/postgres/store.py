@@ -36,7 +36,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from omnisdk.events import Event, dumps
-from omnisdk.store.base import Store
+from omnisdk.store.base import Store, received_times
 from omnisdk.store.errors import StoreError, StoreNotFound
 from omnisdk.store.postgres.errors import describe
 from omnisdk.store.postgres.errors import translated as _translated
@@ -228,8 +228,9 @@ class PostgresStore(Store):
 
     # --- the queue -----------------------------------------------------------------------
 
-    async def append_inbox(self, events: Sequence[Event], received_at: str) -> InboxResult:
-        rows = [(e.source, e.id, e.type, e.partitionkey, received_at, dumps(e)) for e in events]
+    async def append_inbox(self, events: Sequence[Event], received_at: str | Sequence[str]) -> InboxResult:
+        rows = [(e.source, e.id, e.type, e.partitionkey, at, dumps(e))
+                for e, at in zip(events, received_times(events, received_at), strict=True)]
 
         def job(tx: PostgresTransaction) -> InboxResult:
             new = tx.append(rows) if rows else 0

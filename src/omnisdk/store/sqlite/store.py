@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from omnisdk.events import Event, dumps
-from omnisdk.store.base import Store
+from omnisdk.store.base import Store, received_times
 from omnisdk.store.errors import StoreError, StoreNotFound
 from omnisdk.store.rows import (
     InboxResult,
@@ -188,10 +188,9 @@ class SQLiteStore(Store):
         await asyncio.to_thread(self._thread.join)
         self._thread = None
 
-    async def append_inbox(self, events: Sequence[Event], received_at: str) -> InboxResult:
-        rows = [
-            (e.source, e.id, e.type, e.partitionkey, received_at, dumps(e)) for e in events
-        ]
+    async def append_inbox(self, events: Sequence[Event], received_at: str | Sequence[str]) -> InboxResult:
+        rows = [(e.source, e.id, e.type, e.partitionkey, at, dumps(e))
+                for e, at in zip(events, received_times(events, received_at), strict=True)]
 
         def job(tx: SQLiteTransaction) -> InboxResult:
             new = 0
