@@ -324,7 +324,7 @@ def main() -> int:
           f"(core on {store}{'; the PostgreSQL server is not counted' if pg else ''}; nats-server and the load "
           "tool not counted)")
     for name, us in (("gateway", gw_us), ("core", core_us)):
-        print(f"  cores for 10,000 webhooks/s, {name}: {10_000 * us / 1e6:4.1f}")
+        print(f"  cores for 50,000 webhooks/s, {name}: {50_000 * us / 1e6:4.1f}")
     print(f"routed interactions/s end to end: SQLite {e2e_sqlite.rate:,.0f}"
           + (f" · PostgreSQL {e2e_pg.rate:,.0f} ({e2e_pg.rate / e2e_sqlite.rate:.0%} of SQLite)" if e2e_pg else
              " · PostgreSQL not reachable"))
