@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 from pathlib import Path
 
 import api_access
@@ -34,6 +33,7 @@ from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
 from omnisdk.testkit.browser import chromium, collect_errors, require_browser
 from omnisdk.testkit.polling import wait_for
+from omnisdk.testkit.ports import free_port
 
 webchat = pytest.importorskip("omnisdk_webchat")
 webchat_plugin = pytest.importorskip("omnisdk_webchat.plugin")
@@ -41,12 +41,6 @@ email = pytest.importorskip("omnisdk_email")
 email_plugin = pytest.importorskip("omnisdk_email.plugin")
 ACCOUNT = "acme"
 CUSTOMER_MAIL = "steven.customer@example.net"  # the From of the recorded Gmail reply (reply_gmail)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _accept_reply(our_id: str) -> bytes:
@@ -80,7 +74,7 @@ async def gateway(tmp_path):
     and one email account (``email/acme``) sending through a real SMTP server on loopback;
     case links signed, and a customer's accept closes the case.  Yields the base URL, the
     runtime and the SMTP server's recorder."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     host = PluginHost()
     host.register(webchat_plugin, "webchat")
@@ -278,7 +272,7 @@ async def mail_and_whatsapp(tmp_path):
     settings); returns the base URL, the runtime and the adapters by plugin name."""
     email = pytest.importorskip("omnisdk_email")
     whatsapp = pytest.importorskip("omnisdk_whatsapp")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     classes = {"email": email.EmailAdapter, "whatsapp": whatsapp.WhatsAppAdapter}
     env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
@@ -412,7 +406,7 @@ async def oidc_gateway(tmp_path):
     ``[api.oidc.console]`` with the endpoints discovered.  Yields the base URL and the IdP."""
     from fake_idp import FakeIdP, serve
 
-    port, idp_port = _free_port(), _free_port()
+    port, idp_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     idp = FakeIdP(issuer=f"http://127.0.0.1:{idp_port}", client_id="omnisdk-console",
                   redirect_uris=[f"{base}/console/"],

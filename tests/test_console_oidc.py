@@ -11,11 +11,12 @@ import os
 
 import api_access
 import pytest
-from fake_idp import FakeIdP, free_port, s256, serve
+from fake_idp import FakeIdP, s256, serve
 
 from omnisdk.config import Settings
 from omnisdk.gateway import create_app
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.ports import free_port
 
 VERIFIER = "dBjftJeZ4CVP-mJ92K9qXrBa1dd8yXYX5aCg8oi7sf-w"  # 43 characters of the RFC 7636 alphabet
 REDIRECT = "http://127.0.0.1/console/"

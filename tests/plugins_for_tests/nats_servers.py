@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from omnisdk.bus.settings import BusSettings
+from omnisdk.testkit.ports import free_port
 
 SHARED_NATS = "nats://127.0.0.1:4222"
 
@@ -33,12 +34,6 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unique_bus(url: str, **changes) -> BusSettings:

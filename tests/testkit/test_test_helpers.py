@@ -1,13 +1,18 @@
 """The kit's helpers for a plugin's own tests: a missing service skips (fails in CI), polling
-returns the first truthy answer or fails, and a page's errors are collected (the favicon's
-are not exercised: Chromium here refuses a page's fetch of a ``favicon.ico`` before any answer)."""
+returns the first truthy answer or fails, a page's errors are collected (the favicon's are not
+exercised: Chromium here refuses a page's fetch of a ``favicon.ico`` before any answer), and
+the free ports are free."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
+from omnisdk.testkit import ports
 from omnisdk.testkit.browser import chromium, collect_errors, require_browser
 from omnisdk.testkit.polling import wait_for
+from omnisdk.testkit.ports import free_port, free_port_pair
 from omnisdk.testkit.services import REQUIRE_SERVICES, require_service
 
 
@@ -67,3 +72,29 @@ async def test_collect_errors_gathers_script_errors_and_with_its_options_console
 
 async def _has(items: list[str], wanted: set[str]) -> bool:
     return wanted <= set(items)
+
+
+def test_free_port_is_a_port_a_server_can_bind():
+    port = free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        assert s.getsockname()[1] == port
+
+
+def test_free_port_pair_gives_two_consecutive_bindable_ports():
+    port = free_port_pair()
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", port))
+        b.bind(("127.0.0.1", port + 1))
+
+
+def test_free_port_pair_refuses_a_port_whose_next_one_is_taken(monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(ports, "free_port", lambda host: taken.getsockname()[1] - 1)
+        with pytest.raises(
+            RuntimeError, match="no two free consecutive ports on 127.0.0.1 in 3 tries"
+        ):
+            free_port_pair(attempts=3)

@@ -8,8 +8,9 @@ from pathlib import Path
 from omnisdk_ccaas_genesys import GenesysCloudConnector
 
 from omnisdk import recordings
-from omnisdk.demo import free_port, serve
+from omnisdk.demo import serve
 from omnisdk.demo_ccaas import NEEDED, StandInCCaaS, ccaas_story, has_story
+from omnisdk.testkit.ports import free_port
 
 
 def test_the_story_plays(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +20,9 @@ from omnisdk.gateway import create_app
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
 from omnisdk.testkit.polling import wait_for
+from omnisdk.testkit.ports import free_port
 
 ACCOUNT = "acme"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
