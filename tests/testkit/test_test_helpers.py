@@ -5,11 +5,17 @@ the free ports are free."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from omnisdk.testkit import ports
+from omnisdk.testkit.asgi_server import serve_in_task
 from omnisdk.testkit.browser import chromium, collect_errors, require_browser
 from omnisdk.testkit.polling import wait_for
 from omnisdk.testkit.ports import free_port, free_port_pair
@@ -98,3 +104,45 @@ def test_free_port_pair_refuses_a_port_whose_next_one_is_taken(monkeypatch):
             RuntimeError, match="no two free consecutive ports on 127.0.0.1 in 3 tries"
         ):
             free_port_pair(attempts=3)
+
+
+async def test_serve_in_task_answers_on_its_url_until_the_block_ends():
+    async def hello(request):
+        return PlainTextResponse("hello")
+
+    async with serve_in_task(Starlette(routes=[Route("/", hello)])) as url:
+        assert url.startswith("http://127.0.0.1:")
+        async with httpx.AsyncClient(trust_env=False) as http:
+            assert (await http.get(url)).text == "hello"
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient(trust_env=False) as http:
+            await http.get(url)
+
+
+async def test_serve_in_task_raises_when_the_app_does_not_start():
+    async def refuses(scope, receive, send):
+        assert scope["type"] == "lifespan"
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+
+    with pytest.raises(RuntimeError, match="uvicorn stopped before it started"):
+        async with serve_in_task(refuses, lifespan="on"):
+            pytest.fail("the block ran")
+
+
+async def test_serve_in_task_gives_up_on_a_startup_that_never_ends():
+    async def hangs(scope, receive, send):
+        await asyncio.Event().wait()
+
+    with pytest.raises(AssertionError, match="timed out waiting 0.2 s"):
+        async with serve_in_task(hangs, lifespan="on", start_within=0.2):
+            pytest.fail("the block ran")
+
+
+async def test_serve_in_task_refuses_a_port_in_use():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            async with serve_in_task(Starlette(), port=taken.getsockname()[1]):
+                pytest.fail("the block ran")
