@@ -6,7 +6,6 @@ the reason, and fail instead in CI (``OMNISDK_REQUIRE_SERVICES=1``), as ``tests/
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -93,16 +92,3 @@ class OwnNats:
         self.proc = None
 
 
-async def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
-    """Await ``predicate()`` (sync or async) until it is truthy; its value.  Fails after
-    ``timeout`` seconds (a bound on a wait, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s")
-        await asyncio.sleep(interval)

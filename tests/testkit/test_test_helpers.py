@@ -40,6 +40,11 @@ async def test_wait_for_returns_the_first_truthy_answer():
     assert await wait_for(next_answer, interval=0) == "ready"
 
 
+async def test_wait_for_takes_a_plain_function_too():
+    answers = iter([None, "", "ready"])
+    assert await wait_for(lambda: next(answers), interval=0) == "ready"
+
+
 async def test_wait_for_fails_when_nothing_comes_in_time():
     async def never():
         return False
