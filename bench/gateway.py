@@ -45,7 +45,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -57,6 +56,8 @@ from pathlib import Path
 
 from harness import revision
 
+from omnisdk.testkit.ports import free_port
+
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "wrk_webhooks.lua"
 ACCOUNT = "bench"
@@ -64,7 +65,6 @@ WEBHOOK_PATH = f"/webhooks/whatsapp/{ACCOUNT}"
 TARGET_RPS = 5000
 HEALTH_BODY = b'{"status":"ok"}'
 ACK_BODY = b'{"status":"accepted"}'
-
 
 
 def serve_ceiling(port: int) -> None:
@@ -132,12 +132,6 @@ def write_bodies(folder: Path, n: int, threads: int, customers: int) -> tuple[st
 
 
 # --- servers ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(folder: Path, port: int, db: str = "omnisdk.db") -> Path:

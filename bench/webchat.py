@@ -26,7 +26,6 @@ import json
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ import orjson
 import websockets
 from harness import machine_busy, revision
 from omnisdk_webchat import WebchatAdapter, protocol
+
+from omnisdk.testkit.ports import free_port
 
 FLOOR_APP = '''
 from starlette.applications import Starlette
@@ -56,12 +57,6 @@ async def socket(ws):
 
 app = Starlette(routes=[WebSocketRoute("/chat/acme/socket", socket)])
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_kib(pid: int) -> int:

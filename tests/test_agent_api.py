@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from omnisdk.cli import app as cli_app
 from omnisdk.gateway import create_app
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.asgi_server import serve_in_task
 
 WEBHOOK = "/webhooks/sample/acme"
 CUSTOMER = "+15550100001"
@@ -710,21 +711,11 @@ async def test_cli_waiting_counts_from_the_store(client, runtime, settings, tmp_
 
 
 async def test_cli_against_a_running_gateway(app, client, runtime, monkeypatch, provider):
-    import uvicorn
-
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     closed_id, _ = await scenario_state(client, runtime)
     monkeypatch.setenv("OMNISDK_API_KEY", client.headers["x-api-key"])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
-        assert server.started
-        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    async with serve_in_task(app) as url:
         for args, path in ((["agents"], "/v1/agents"), (["queues"], "/v1/queues"), (["cases"], "/v1/cases"),
                            (["interaction", closed_id], f"/v1/interactions/{closed_id}")):
             result = await asyncio.to_thread(cli, *args, "--url", url, "--json")
@@ -735,9 +726,6 @@ async def test_cli_against_a_running_gateway(app, client, runtime, monkeypatch, 
         assert result.exit_code == 0 and "Task created" in result.stdout
         result = await asyncio.to_thread(cli, "interaction", "nope", "--url", url)
         assert result.exit_code == 1
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
     result = await asyncio.to_thread(cli, "agents", "--url", url)  # the gateway is gone
     assert result.exit_code == 1 and "cannot reach" in result.stderr
 

@@ -9,11 +9,11 @@ import json
 import api_access
 import httpx
 import pytest
-import uvicorn
 from sample_wire import make_settings, msg, sample_body, sample_signature
 
 from omnisdk.gateway import create_app
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.asgi_server import serve_in_task
 
 ROUTING = {
     "queues": [{"name": "billing", "keywords": ["invoice"]}, {"name": "support"}],
@@ -61,20 +61,12 @@ async def served(tmp_path):
     await rt.start()
     app = create_app(rt, manage_runtime=False)
     app.state.api.state.live.interval = 0.01
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     keys = {who: await api_access.api_key(rt, "agent", agent=who, name=who) for who in ("alice", "bob")}
     keys["admin"] = await api_access.api_key(rt, "admin")
     try:
-        yield rt, url, keys
+        async with serve_in_task(app) as url:
+            yield rt, url, keys
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
         await rt.stop()
 
 

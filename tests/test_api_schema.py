@@ -9,7 +9,6 @@ runtime on a temporary SQLite store, so the calls cross HTTP as a client's would
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 
@@ -27,12 +26,7 @@ from omnisdk.events import now_rfc3339
 from omnisdk.gateway import create_app
 from omnisdk.runtime import Runtime
 from omnisdk.store import open_store
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from omnisdk.testkit.ports import free_port
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +45,7 @@ def gateway(tmp_path_factory):
             await store.close()
 
     asyncio.run(store_key())
-    port = _free_port()
+    port = free_port()
     app = create_app(Runtime(conf))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

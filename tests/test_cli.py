@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from typer.testing import CliRunner
 from omnisdk import cli, recordings
 from omnisdk.adapters import WebhookRequest
 from omnisdk.testkit.channel.expectations import expected_path, load_expected, match
+from omnisdk.testkit.ports import free_port
 from omnisdk_sms import TwilioSmsAdapter
 from omnisdk_whatsapp import WhatsAppAdapter
 
@@ -43,12 +43,6 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def run(*args: str, input: bytes | None = None):
     return CliRunner().invoke(cli.app, list(args), input=input)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

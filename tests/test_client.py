@@ -20,7 +20,6 @@ import api_access
 import httpx
 import pytest
 import respx
-import uvicorn
 from pydantic import ValidationError
 from sample_wire import make_settings, msg, sample_body, sample_signature
 
@@ -53,6 +52,7 @@ from omnisdk.gateway import create_app
 from omnisdk.model import Interaction
 from omnisdk.routing.model import Agent, Queue
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.asgi_server import serve_in_task
 
 BASE = api_access.BASE_URL
 WEBHOOK = "/webhooks/sample/acme"
@@ -602,18 +602,10 @@ async def served(tmp_path, monkeypatch):
     await rt.start()
     app = create_app(rt, manage_runtime=False)
     app.state.api.state.live.interval = 0.01
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     try:
-        yield rt, app, url
+        async with serve_in_task(app) as url:
+            yield rt, app, url
     finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
         await rt.stop()
 
 

@@ -19,7 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 from sample_wire import SECRET, msg, sample_body, sample_signature
-from serve_process import TESTS, free_port, start_server
+from serve_process import TESTS, start_server
+
+from omnisdk.testkit.ports import free_port
 
 
 def journal(path: Path) -> list[dict]:

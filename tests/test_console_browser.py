@@ -16,15 +16,12 @@ set by ``.ci/run``, which installs ``chromium``) it fails instead.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import socket
 from pathlib import Path
 
 import api_access
 import pytest
-import uvicorn
 from mail_server import mail_account, smtp_server, text_of
 
 from omnisdk.config import Settings
@@ -32,8 +29,10 @@ from omnisdk.gateway import create_app
 from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.asgi_server import serve_in_task
 from omnisdk.testkit.browser import chromium, collect_errors, require_browser
 from omnisdk.testkit.polling import wait_for
+from omnisdk.testkit.ports import free_port
 
 webchat = pytest.importorskip("omnisdk_webchat")
 webchat_plugin = pytest.importorskip("omnisdk_webchat.plugin")
@@ -41,12 +40,6 @@ email = pytest.importorskip("omnisdk_email")
 email_plugin = pytest.importorskip("omnisdk_email.plugin")
 ACCOUNT = "acme"
 CUSTOMER_MAIL = "steven.customer@example.net"  # the From of the recorded Gmail reply (reply_gmail)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _accept_reply(our_id: str) -> bytes:
@@ -80,7 +73,7 @@ async def gateway(tmp_path):
     and one email account (``email/acme``) sending through a real SMTP server on loopback;
     case links signed, and a customer's accept closes the case.  Yields the base URL, the
     runtime and the SMTP server's recorder."""
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     host = PluginHost()
     host.register(webchat_plugin, "webchat")
@@ -99,18 +92,8 @@ async def gateway(tmp_path):
     with smtp_server() as (smtp_port, mails):
         mailer = email.EmailAdapter(ACCOUNT, mail_account(email.EmailAdapter.example_settings(), smtp_port))
         runtime = Runtime(settings, host=host, adapters={("webchat", ACCOUNT): adapter, ("email", ACCOUNT): mailer})
-        server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="on", ws="websockets-sansio"))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        try:
+        async with serve_in_task(create_app(runtime), port=port, lifespan="on", ws="websockets-sansio"):
             yield base, runtime, mails
-        finally:
-            server.should_exit = True
-            await task
 
 
 async def test_an_agent_takes_a_web_chat_from_the_bot_in_the_console_and_the_visitor_sees_the_reply(gateway, tmp_path):
@@ -278,7 +261,7 @@ async def mail_and_whatsapp(tmp_path):
     settings); returns the base URL, the runtime and the adapters by plugin name."""
     email = pytest.importorskip("omnisdk_email")
     whatsapp = pytest.importorskip("omnisdk_whatsapp")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     classes = {"email": email.EmailAdapter, "whatsapp": whatsapp.WhatsAppAdapter}
     env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
@@ -293,18 +276,8 @@ async def mail_and_whatsapp(tmp_path):
     host = PluginHost()
     host.load_entrypoints()
     runtime = Runtime(settings, host=host)
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serve_in_task(create_app(runtime), port=port, lifespan="on"):
         yield base, runtime, {name: runtime.adapter(name, "acme") for name in classes}
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_an_email_and_a_whatsapp_conversation_are_handled_from_the_console(mail_and_whatsapp, tmp_path):
@@ -410,14 +383,13 @@ async def oidc_gateway(tmp_path):
     """A gateway (uvicorn, loopback) whose console signs people in at a fake identity provider
     (tests/plugins_for_tests/fake_idp.py, its own loopback port): ``[api.oidc]`` and
     ``[api.oidc.console]`` with the endpoints discovered.  Yields the base URL and the IdP."""
-    from fake_idp import FakeIdP, serve
+    from fake_idp import FakeIdP
 
-    port, idp_port = _free_port(), _free_port()
+    port, idp_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     idp = FakeIdP(issuer=f"http://127.0.0.1:{idp_port}", client_id="omnisdk-console",
                   redirect_uris=[f"{base}/console/"],
                   users={"alice": {"preferred_username": "alice", "roles": ["agent"]}})
-    idp_server, idp_task = await serve(idp.app(), idp_port)
     env_file = os.environ.pop("OMNISDK_CONFIG_FILE", None)
     try:
         settings = Settings(store={"url": f"sqlite:///{tmp_path / 'oidc.db'}"}, gateway={"public_url": base},
@@ -428,20 +400,9 @@ async def oidc_gateway(tmp_path):
     finally:
         if env_file is not None:
             os.environ["OMNISDK_CONFIG_FILE"] = env_file
-    server = uvicorn.Server(uvicorn.Config(create_app(Runtime(settings)), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
+    async with serve_in_task(idp.app(), port=idp_port), \
+            serve_in_task(create_app(Runtime(settings)), port=port, lifespan="on"):
         yield base, idp
-    finally:
-        server.should_exit = True
-        idp_server.should_exit = True
-        await task
-        await idp_task
 
 
 async def test_an_agent_signs_in_at_the_identity_provider_with_pkce(oidc_gateway, tmp_path, caplog):

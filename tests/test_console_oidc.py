@@ -11,11 +11,13 @@ import os
 
 import api_access
 import pytest
-from fake_idp import FakeIdP, free_port, s256, serve
+from fake_idp import FakeIdP, s256
 
 from omnisdk.config import Settings
 from omnisdk.gateway import create_app
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.asgi_server import serve_in_task
+from omnisdk.testkit.ports import free_port
 
 VERIFIER = "dBjftJeZ4CVP-mJ92K9qXrBa1dd8yXYX5aCg8oi7sf-w"  # 43 characters of the RFC 7636 alphabet
 REDIRECT = "http://127.0.0.1/console/"
@@ -38,12 +40,8 @@ async def idp():
     port = free_port()
     provider = FakeIdP(issuer=f"http://127.0.0.1:{port}", client_id="omnisdk-console", redirect_uris=[REDIRECT],
                        users={"alice": {"preferred_username": "alice", "roles": ["agent"]}})
-    server, task = await serve(provider.app(), port)
-    try:
+    async with serve_in_task(provider.app(), port=port):
         yield provider
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

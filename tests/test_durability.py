@@ -11,7 +11,9 @@ from pathlib import Path
 
 import httpx
 from sample_wire import SECRET, msg, sample_body, sample_signature
-from serve_process import free_port, start_server
+from serve_process import start_server
+
+from omnisdk.testkit.ports import free_port
 
 N = 600
 

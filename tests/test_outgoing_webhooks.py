@@ -13,7 +13,6 @@ import asyncio
 import api_access
 import httpx
 import pytest
-import uvicorn
 from sample_wire import make_settings, msg, sample_body, sample_signature
 from standardwebhooks.webhooks import Webhook
 from starlette.applications import Starlette
@@ -32,6 +31,7 @@ from omnisdk.outbound.ssrf import (
 from omnisdk.outbound.subscriptions import check_event_types, matches
 from omnisdk.outbound.webhook_delivery import Outcome, outcome, retry_delay
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.asgi_server import serve_in_task
 
 
 class Receiver:
@@ -55,32 +55,20 @@ class Receiver:
         return out
 
 
-async def serve(app) -> tuple[uvicorn.Server, asyncio.Task, str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    return server, task, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-
-
 @pytest.fixture
 async def world(tmp_path):
     receiver = Receiver()
-    rserver, rtask, rurl = await serve(Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])]))
-    settings = make_settings(tmp_path)
-    settings = settings.model_copy(update={"webhooks": settings.webhooks.model_copy(update={
-        "allowed_networks": ["127.0.0.0/8"], "backoff": [0.05], "max_attempts": 6, "disable_after": 2})})
-    rt = Runtime(settings)
-    await rt.start()
-    app = create_app(rt, manage_runtime=False)
-    key = await api_access.api_key(rt)
-    async with api_access.client(app, key) as admin:
-        yield rt, app, admin, receiver, f"{rurl}/hook"
-    await rt.stop()
-    rserver.should_exit = True
-    await asyncio.wait_for(rtask, 10)
+    async with serve_in_task(Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])) as rurl:
+        settings = make_settings(tmp_path)
+        settings = settings.model_copy(update={"webhooks": settings.webhooks.model_copy(update={
+            "allowed_networks": ["127.0.0.0/8"], "backoff": [0.05], "max_attempts": 6, "disable_after": 2})})
+        rt = Runtime(settings)
+        await rt.start()
+        app = create_app(rt, manage_runtime=False)
+        key = await api_access.api_key(rt)
+        async with api_access.client(app, key) as admin:
+            yield rt, app, admin, receiver, f"{rurl}/hook"
+        await rt.stop()
 
 
 async def customer_writes(rt, app, n, text="hi"):

@@ -16,17 +16,13 @@ import httpx
 import pytest
 from sample_wire import SECRET, msg, sample_body, sample_signature
 
+from omnisdk.testkit.ports import free_port
+
 TESTS = Path(__file__).parent
 HEADER_TIMEOUT = 1.0
 BODY_TIMEOUT = 1.0
 SLACK = 1.5  # scheduling on a loaded 2-core machine
 PATH = "/webhooks/sample/acme"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +36,7 @@ def server(tmp_path_factory) -> Iterator[int]:
         '[[routing.agents]]\nid = "alice"\ncapacity = { chat = 1000 }\n'
         f'[accounts.sample.acme]\nsecret = "{SECRET}"\n'
     )
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(TESTS / "plugins_for_tests")}
     env.pop("OMNISDK_CONFIG_FILE", None)
     proc = subprocess.Popen([sys.executable, "-m", "omnisdk.cli", "serve", "-c", str(config), "--port", str(port)],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,22 +15,9 @@ from sample_wire import SECRET, msg, sample_body, sample_signature
 
 from omnisdk.events import TYPE_MESSAGE_RECEIVED, Event
 from omnisdk.store.sqlite import SQLiteStore
+from omnisdk.testkit.ports import free_port_pair
 
 TESTS = Path(__file__).parent
-
-
-def free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-        with socket.socket() as b:
-            try:
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
 
 
 def wait_ok(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:

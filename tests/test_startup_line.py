@@ -9,7 +9,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,14 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from omnisdk.cli import _store_label
 from omnisdk.gateway.server import startup_line
 from omnisdk.plugins import PluginHost
+from omnisdk.testkit.ports import free_port
 from omnisdk_sms import TwilioSmsAdapter
 from omnisdk_whatsapp import WhatsAppAdapter
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _table(name: str, values: dict[str, str]) -> str:
@@ -47,7 +41,7 @@ def test_serve_prints_one_start_up_line_once_listening(tmp_path: Path) -> None:
         '[store]\nurl = "sqlite:///omni.db"\n\n'
         + _table("accounts.sms.acme", TwilioSmsAdapter.example_settings()) + "\n"
         + _table("accounts.whatsapp.acme", WhatsAppAdapter.example_settings()))
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNISDK_")}
     proc = subprocess.Popen([sys.executable, "-m", "omnisdk.cli", "serve", "-c", "conf.toml", "--port", str(port)],
                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -12,6 +12,7 @@ from omnisdk.adapters import InboundTransport
 from omnisdk.inbox.commit import commit_inbox
 from omnisdk.inbox.transports import Backoff, LeaderTransports, is_exclusive, sleep_or_stop
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.polling import wait_for
 
 
 class FakeTransport:
@@ -41,14 +42,6 @@ class FakeTransport:
         self.stopped = True
 
 
-async def _until(predicate, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not await predicate():
-        assert loop.time() < end, "timed out"
-        await asyncio.sleep(0.01)
-
-
 def _runtime(settings, transport) -> Runtime:
     rt = Runtime(settings)
     rt.adapters[("sample", "acme")].transports = lambda: [transport]  # type: ignore[method-assign]
@@ -67,7 +60,7 @@ async def test_delivered_events_are_in_the_inbox_and_processed(settings):
     try:
         async def two():
             return len(await rt.interactions()) == 2
-        await _until(two)
+        await wait_for(two)
         assert fake.acked == ["a", "b"]
         stats = await rt.stats()
         assert stats["transport.fake:acme.delivered"] == 2
@@ -94,7 +87,7 @@ async def test_the_ack_happens_only_after_the_commit(settings):
     try:
         async def one():
             return len(await rt.interactions()) == 1
-        await _until(one)
+        await wait_for(one)
         assert fake.log[0] == "failed a" and fake.log[1] == "ack a"
         assert calls == [0, 0]
         stats = await rt.stats()
@@ -112,9 +105,9 @@ async def test_redelivery_after_a_crash_before_the_ack_adds_nothing(settings):
     try:
         async def one():
             return len(await rt.interactions()) == 1
-        await _until(one)
+        await wait_for(one)
         fake.acked.clear()  # as if the process died between the commit and the ack
-        await _until(lambda: _acked(fake))
+        await wait_for(lambda: _acked(fake))
         await asyncio.sleep(0.05)
         assert len(await rt.interactions()) == 1
         assert (await rt.stats())["events.deduplicated"] >= 1
@@ -168,7 +161,7 @@ async def test_an_ingress_runs_transports_and_a_core_does_not(settings):
     ingress.adapters[("sample", "acme")].transports = lambda: [fake_in]  # type: ignore[method-assign]
     await ingress.start()
     try:
-        await _until(lambda: _acked(fake_in))
+        await wait_for(lambda: _acked(fake_in))
     finally:
         await ingress.stop()
     core = Runtime(settings, role="core")
@@ -178,7 +171,7 @@ async def test_an_ingress_runs_transports_and_a_core_does_not(settings):
         assert core.transports.tasks == []
         async def one():
             return len(await core.interactions()) == 1  # the core processes what the ingress stored
-        await _until(one)
+        await wait_for(one)
     finally:
         await core.stop()
 
@@ -221,7 +214,7 @@ async def test_in_role_all_an_exclusive_transport_is_a_leader_worker_and_the_oth
         [worker] = [w for w in rt.leader_workers if isinstance(w, LeaderTransports)]
         assert [t for _, t in worker.transports] == [mail]
         assert [t.get_name() for t in rt.transports.tasks] == ["omnisdk-transport-feed:acme"]
-        await _until(lambda: _is(mail.running and feed.running))  # SQLite: this process always leads
+        await wait_for(lambda: _is(mail.running and feed.running))  # SQLite: this process always leads
     finally:
         await rt.stop()
     assert not mail.running and not feed.running and worker.runner is None
@@ -233,7 +226,7 @@ async def test_leader_transports_run_for_each_term_of_leadership(runtime):
     for term in (1, 2):  # lead, lose, lead again
         await worker.start()
         await worker.start()  # a second start in one term starts nothing more
-        await _until(lambda: _is(mail.running))
+        await wait_for(lambda: _is(mail.running))
         assert mail.runs == term
         await worker.stop()
         assert not mail.running and worker.runner is None

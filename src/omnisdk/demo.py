@@ -29,7 +29,6 @@ import asyncio
 import itertools
 import logging
 import shutil
-import socket
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -65,16 +64,11 @@ from omnisdk.gateway import create_app
 from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.ports import free_port
 
 ACCOUNT = "demo"
 REDELIVER = 5
 FORGE = 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stand_in_provider(classes: dict[str, type[ChannelAdapter]]) -> Starlette:

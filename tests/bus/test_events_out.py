@@ -17,7 +17,7 @@ import pytest
 import respx
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from nats_servers import delete_streams, unique_bus, wait_for
+from nats_servers import delete_streams, unique_bus
 from sample_wire import make_settings, message_event
 
 from omnisdk import events as ev
@@ -29,6 +29,10 @@ from omnisdk.hookspecs import hookimpl
 from omnisdk.runtime import Runtime
 from omnisdk.store.errors import StoreError
 from omnisdk.store.sqlite.transaction import SQLiteTransaction
+from omnisdk.testkit.polling import wait_for
+
+NATS_BOUND = 30.0
+"""How long a test waits for the bus to catch up (a bound on a wait, not a timing assertion)."""
 
 
 class Observer:
@@ -142,8 +146,8 @@ async def test_events_are_published_after_the_commit_in_order_with_their_stable_
         with respx.mock() as mock:
             mock.post("https://sample.test/messages").respond(200, json={"id": "out-1"})
             await rt.reply(first.id, "hello")  # the outbox worker sends it: io.omnisdk.outbound.sent
-            await wait_for(lambda: any(e.type == ev.TYPE_OUTBOUND_SENT for e in observer.events))
-        await wait_for(lambda: drained(rt))
+            await wait_for(lambda: any(e.type == ev.TYPE_OUTBOUND_SENT for e in observer.events), NATS_BOUND)
+        await wait_for(lambda: drained(rt), NATS_BOUND)
         counters = await rt.stats()
     msgs = await stream_messages(bus_settings)
     got = [parsed(m) for m in msgs]
@@ -170,16 +174,16 @@ async def test_nats_down_the_backlog_grows_and_drains_when_it_is_back(tmp_path, 
     async with rt:
         await rt.store.append_inbox([message_event(1)], "2026-01-01T00:00:00Z")
         await rt.processor.drain()
-        await wait_for(lambda: drained(rt))
+        await wait_for(lambda: drained(rt), NATS_BOUND)
         server.stop()
         for n in range(2, 12):  # customers go on writing while NATS is down
             await rt.store.append_inbox([message_event(n, customer=f"+155501000{n:02d}")], "2026-01-01T00:00:00Z")
             await rt.processor.drain()
         down = await rt.stats()
         assert down["bus.events.backlog"] == down["bus.events.queued"] - down["bus.events.published"] > 10
-        await wait_for(lambda: not rt_publisher.connected)
+        await wait_for(lambda: not rt_publisher.connected, NATS_BOUND)
         server.start()
-        await wait_for(lambda: drained(rt))
+        await wait_for(lambda: drained(rt), NATS_BOUND)
         up = await rt.stats()
     msgs = await stream_messages(bus)
     ids = [m.headers["Nats-Msg-Id"] for m in msgs]
@@ -206,7 +210,7 @@ async def test_a_publish_repeated_after_a_lost_delete_is_dropped_by_the_server(t
     async with rt:
         await rt.store.append_inbox([message_event(1)], "2026-01-01T00:00:00Z")
         await rt.processor.drain()
-        await wait_for(lambda: drained(rt))
+        await wait_for(lambda: drained(rt), NATS_BOUND)
         counters = await rt.stats()
     assert lost["left"] == 0
     msgs = await stream_messages(bus_settings)
@@ -222,7 +226,7 @@ async def test_an_event_too_big_for_the_server_is_marked_failed_and_the_others_g
         await rt.store.append_inbox([message_event(1, text="x" * 8000), message_event(2, customer="+15550100002")],
                                     "2026-01-01T00:00:00Z")
         await rt.processor.drain()
-        await wait_for(lambda: drained(rt))
+        await wait_for(lambda: drained(rt), NATS_BOUND)
         counters = await rt.stats()
         [failed] = await rt.store.transact(lambda tx: tx.bus_events(state="failed"))
     assert orjson.loads(failed.payload)["id"] == "m-1" and "max_payload" in failed.last_error

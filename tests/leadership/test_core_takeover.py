@@ -21,7 +21,9 @@ import psycopg
 from fake_provider import FakeProvider
 from postgres_schemas import POSTGRES_URL, fresh_schema, schema_url
 from sample_wire import SECRET, msg, sample_body, sample_signature
-from serve_process import free_port, start_server
+from serve_process import start_server
+
+from omnisdk.testkit.ports import free_port
 
 CUSTOMERS = 150
 N = 2 * CUSTOMERS  # two messages per customer: the first opens the interaction, the second arms the nudge

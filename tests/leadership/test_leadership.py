@@ -8,6 +8,7 @@ import asyncio
 
 from omnisdk.leadership import Leadership, LocalLease
 from omnisdk.leadership.lease import Confirmations
+from omnisdk.testkit.polling import wait_for
 
 
 class ScriptedLease:
@@ -55,13 +56,6 @@ def recorder():
     return calls, lead, lose
 
 
-async def wait_for(cond, timeout: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_free_lease_is_led_before_start_returns_and_given_up_at_stop():
     lease = ScriptedLease()
     calls, lead, lose = recorder()
@@ -82,7 +76,7 @@ async def test_a_held_lease_stands_by_then_takes_over_when_it_frees():
         await asyncio.sleep(0.05)
         assert calls == [] and leadership.state == "standby" and not leadership.valid()
         lease.free = True  # the other leader died
-        await wait_for(lambda: leadership.state == "leader")
+        await wait_for(lambda: leadership.state == "leader", interval=0.01)
         assert calls == ["lead"] and leadership.terms == 1
     finally:
         await leadership.stop()
@@ -95,10 +89,10 @@ async def test_losing_the_lease_stops_the_leaders_work_and_it_leads_again_later(
     await leadership.start()
     try:
         lease.healthy = False
-        await wait_for(lambda: calls[-1:] == ["lose"])
+        await wait_for(lambda: calls[-1:] == ["lose"], interval=0.01)
         assert not leadership.valid()
         lease.healthy = True
-        await wait_for(lambda: calls.count("lead") == 2 and leadership.state == "leader")
+        await wait_for(lambda: calls.count("lead") == 2 and leadership.state == "leader", interval=0.01)
         assert calls == ["lead", "lose", "lead"] and leadership.terms == 2
     finally:
         await leadership.stop()

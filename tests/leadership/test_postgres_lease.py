@@ -19,6 +19,7 @@ from omnisdk.gateway import create_app
 from omnisdk.leadership.postgres_lease import PostgresLease
 from omnisdk.runtime import Runtime
 from omnisdk.store.postgres.store import PostgresStore
+from omnisdk.testkit.polling import wait_for
 
 
 def settings_on(schema: str) -> Settings:
@@ -33,14 +34,6 @@ def settings_on(schema: str) -> Settings:
 def terminate(pid: int) -> None:
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
-
-
-async def wait_for(cond, timeout: float) -> float:
-    start = time.monotonic()
-    while not cond():
-        assert time.monotonic() - start < timeout, "condition not met in time"
-        await asyncio.sleep(0.02)
-    return time.monotonic() - start
 
 
 async def test_one_lease_per_schema_and_a_lost_session_frees_it():
@@ -105,7 +98,9 @@ async def test_the_standby_answers_503_and_takes_over_when_the_leader_stops():
                 assert standby.outbox.fence == standby.leadership.valid and not standby.outbox.fence()
                 assert leader.outbox.fence()  # the leader's fence is open
                 await leader.stop()  # a clean stop gives the lease up
-                took = await wait_for(lambda: standby.leadership.state == "leader", 5)
+                start = time.monotonic()
+                await wait_for(lambda: standby.leadership.state == "leader", 5)
+                took = time.monotonic() - start
                 assert (await client.get("/readyz")).status_code == 200
             print(f"takeover after a clean stop: {took:.2f} s")
             assert standby.engine.load.get("alice") == {"chat": 1}, "the engine was rebuilt from the store"

@@ -16,7 +16,9 @@ import httpx
 import psycopg
 from pg_cluster import ThrowawayCluster, require_cluster
 from sample_wire import SECRET, msg, sample_body, sample_signature
-from serve_process import free_port, start_server
+from serve_process import start_server
+
+from omnisdk.testkit.ports import free_port
 
 N = 240
 DOWN_SECONDS = 13.0

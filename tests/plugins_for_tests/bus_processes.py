@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from omnisdk.testkit.ports import free_port
 from omnisdk.testkit.services import require_service
 
 TESTS = Path(__file__).parent.parent
@@ -37,12 +38,6 @@ def require_nats() -> str:
     if binary is None:
         require_service("nats-server", "no nats-server binary on PATH")
     return binary
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_port(port: int, timeout: float) -> bool:

@@ -6,31 +6,22 @@ client id and the redirect URI.  Access tokens are RS256 JWTs signed with PyJWT.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import html
 import json
 import secrets
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def s256(verifier: str) -> str:
@@ -116,14 +107,3 @@ class FakeIdP:
                                  Route("/authorize", authorize, methods=["GET"]),
                                  Route("/authorize", approve, methods=["POST"]),
                                  Route("/token", token, methods=["POST"])])
-
-
-async def serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    """``app`` under uvicorn on 127.0.0.1:``port`` in this loop, once it listens."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    return server, task

@@ -6,7 +6,6 @@ the reason, and fail instead in CI (``OMNISDK_REQUIRE_SERVICES=1``), as ``tests/
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from omnisdk.bus.settings import BusSettings
+from omnisdk.testkit.ports import free_port
 
 SHARED_NATS = "nats://127.0.0.1:4222"
 
@@ -33,12 +33,6 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unique_bus(url: str, **changes) -> BusSettings:
@@ -98,16 +92,3 @@ class OwnNats:
         self.proc = None
 
 
-async def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
-    """Await ``predicate()`` (sync or async) until it is truthy; its value.  Fails after
-    ``timeout`` seconds (a bound on a wait, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s")
-        await asyncio.sleep(interval)

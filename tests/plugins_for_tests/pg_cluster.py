@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from omnisdk.testkit.ports import free_port
 
 PG_BIN = Path(os.environ.get("OMNISDK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -50,18 +51,12 @@ def require_cluster() -> None:
     pytest.skip(f"no throwaway PostgreSQL cluster: {reason}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class ThrowawayCluster:
     """``with ThrowawayCluster() as pg:`` initdb'd and started; ``pg.url`` (trust auth, database
     ``postgres``); :meth:`stop` / :meth:`start` as often as wanted; removed on exit."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="omnisdk-pg-"))
         self.data = self.dir / "data"
         self.log = self.dir / "server.log"

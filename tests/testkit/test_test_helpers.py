@@ -1,13 +1,24 @@
 """The kit's helpers for a plugin's own tests: a missing service skips (fails in CI), polling
-returns the first truthy answer or fails, and a page's errors are collected (the favicon's
-are not exercised: Chromium here refuses a page's fetch of a ``favicon.ico`` before any answer)."""
+returns the first truthy answer or fails, a page's errors are collected (the favicon's are not
+exercised: Chromium here refuses a page's fetch of a ``favicon.ico`` before any answer), and
+the free ports are free."""
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import socket
 
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from omnisdk.testkit import ports
+from omnisdk.testkit.asgi_server import serve_in_task
 from omnisdk.testkit.browser import chromium, collect_errors, require_browser
 from omnisdk.testkit.polling import wait_for
+from omnisdk.testkit.ports import free_port, free_port_pair
 from omnisdk.testkit.services import REQUIRE_SERVICES, require_service
 
 
@@ -27,6 +38,11 @@ async def test_wait_for_returns_the_first_truthy_answer():
         return next(answers)
 
     assert await wait_for(next_answer, interval=0) == "ready"
+
+
+async def test_wait_for_takes_a_plain_function_too():
+    answers = iter([None, "", "ready"])
+    assert await wait_for(lambda: next(answers), interval=0) == "ready"
 
 
 async def test_wait_for_fails_when_nothing_comes_in_time():
@@ -67,3 +83,71 @@ async def test_collect_errors_gathers_script_errors_and_with_its_options_console
 
 async def _has(items: list[str], wanted: set[str]) -> bool:
     return wanted <= set(items)
+
+
+def test_free_port_is_a_port_a_server_can_bind():
+    port = free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        assert s.getsockname()[1] == port
+
+
+def test_free_port_pair_gives_two_consecutive_bindable_ports():
+    port = free_port_pair()
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", port))
+        b.bind(("127.0.0.1", port + 1))
+
+
+def test_free_port_pair_refuses_a_port_whose_next_one_is_taken(monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(ports, "free_port", lambda host: taken.getsockname()[1] - 1)
+        with pytest.raises(
+            RuntimeError, match="no two free consecutive ports on 127.0.0.1 in 3 tries"
+        ):
+            free_port_pair(attempts=3)
+
+
+async def test_serve_in_task_answers_on_its_url_until_the_block_ends():
+    async def hello(request):
+        return PlainTextResponse("hello")
+
+    async with serve_in_task(Starlette(routes=[Route("/", hello)])) as url:
+        assert url.startswith("http://127.0.0.1:")
+        async with httpx.AsyncClient(trust_env=False) as http:
+            assert (await http.get(url)).text == "hello"
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient(trust_env=False) as http:
+            await http.get(url)
+
+
+async def test_serve_in_task_raises_when_the_app_does_not_start():
+    async def refuses(scope, receive, send):
+        assert scope["type"] == "lifespan"
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+
+    with pytest.raises(RuntimeError, match="uvicorn stopped before it started"):
+        async with serve_in_task(refuses, lifespan="on"):
+            pytest.fail("the block ran")
+
+
+async def test_serve_in_task_gives_up_on_a_startup_that_never_ends():
+    async def hangs(scope, receive, send):
+        await asyncio.Event().wait()
+
+    with pytest.raises(AssertionError, match="timed out waiting 0.2 s"):
+        async with serve_in_task(hangs, lifespan="on", start_within=0.2):
+            pytest.fail("the block ran")
+
+
+async def test_serve_in_task_refuses_a_port_in_use():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            async with serve_in_task(Starlette(), port=taken.getsockname()[1]):
+                pytest.fail("the block ran")

@@ -8,8 +8,8 @@ from pathlib import Path
 from omnisdk_ccaas_genesys import GenesysCloudConnector
 
 from omnisdk import recordings
-from omnisdk.demo import free_port, serve
 from omnisdk.demo_ccaas import NEEDED, StandInCCaaS, ccaas_story, has_story
+from omnisdk.testkit.asgi_server import serve_in_task
 
 
 def test_the_story_plays(tmp_path: Path) -> None:
@@ -18,14 +18,8 @@ def test_the_story_plays(tmp_path: Path) -> None:
 
     async def go() -> tuple[list, StandInCCaaS]:
         stand_in = StandInCCaaS(GenesysCloudConnector)
-        port = free_port()
-        server, task = await serve(stand_in.app(), port)
-        try:
-            return await ccaas_story("ccaas_genesys", GenesysCloudConnector, recs, tmp_path,
-                                     f"http://127.0.0.1:{port}", stand_in), stand_in
-        finally:
-            server.should_exit = True
-            await task
+        async with serve_in_task(stand_in.app(), lifespan="on") as url:
+            return await ccaas_story("ccaas_genesys", GenesysCloudConnector, recs, tmp_path, url, stand_in), stand_in
 
     steps, stand_in = asyncio.run(go())
     assert [o.step for o in steps if not o.ok] == []

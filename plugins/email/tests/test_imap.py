@@ -37,6 +37,7 @@ from omnisdk.config import Settings
 from omnisdk.inbox.transports import LeaderTransports
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.ports import free_port
 from omnisdk.testkit.services import require_service
 from omnisdk_email import EmailAdapter
 from omnisdk_email.imap import ImapSettings, ImapTransport, quote_mailbox, xoauth2_initial_response
@@ -86,20 +87,14 @@ def _tokeninfo_server() -> http.server.ThreadingHTTPServer:
     return server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Dovecot:
     """A throwaway Dovecot: ``start()``, ``stop()`` (an outage), ``kill()`` at teardown."""
 
     def __init__(self, tmp: Path, *, tls: bool = False, oauth2: bool = False) -> None:
         self.tmp = tmp
         self.host = "127.0.0.1"
-        self.port = _free_port()
-        self.tls_port = _free_port() if tls else 0
+        self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.proc: subprocess.Popen[bytes] | None = None
         root = os.geteuid() == 0
         # Dovecot refuses to run its login processes, or to give mail access, as root: as root

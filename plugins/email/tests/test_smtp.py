@@ -10,7 +10,6 @@ import asyncio
 import base64
 import datetime as dt
 import ipaddress
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ from omnisdk.outbound.errors import (
     UnprocessableEntityError,
 )
 from omnisdk.outbound.http import RetryPolicy
+from omnisdk.testkit.ports import free_port
 from omnisdk_email.compose import compose, message_id_for
 from omnisdk_email.smtp import SmtpSettings, is_retryable, send_mail, send_mail_retrying
 
@@ -122,16 +122,10 @@ def _authenticator(recorder: Recorder) -> Callable[..., AuthResult]:
     return authenticate
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def smtp_server(recorder: Recorder, **kwargs: Any) -> Iterator[int]:
     """An aiosmtpd server on 127.0.0.1 and an ephemeral port; yields the port."""
-    port = _free_port()
+    port = free_port()
     controller = Controller(recorder, hostname=HOST, port=port, server_hostname="mx.test", **kwargs)
     controller.start()
     try:
@@ -378,7 +372,7 @@ async def test_partial_refusal_still_sends() -> None:
 
 
 async def test_connection_refused_is_retryable() -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     with pytest.raises(APIConnectionError) as info:
         await send_mail(_plain(port), _mail(), recipients=[CUSTOMER])
     assert not isinstance(info.value, APITimeoutError)

@@ -11,17 +11,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from webchat_rig import Chat, start_chat  # noqa: E402
+from webchat_rig import Chat, running_chat  # noqa: E402
 
 
 @pytest.fixture
 async def chat(tmp_path: Path) -> AsyncIterator[Chat]:
-    running, server, task = await start_chat(tmp_path)
-    try:
+    async with running_chat(tmp_path) as running:
         yield running
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

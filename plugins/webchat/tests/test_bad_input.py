@@ -40,14 +40,10 @@ async def test_a_bad_token_in_hello_closes_with_4401(chat: Chat, http):
 
 
 async def test_a_token_of_another_secret_is_refused(chat: Chat, http, tmp_path):
-    from webchat_rig import start_chat
+    from webchat_rig import running_chat
 
-    other, server, task = await start_chat(tmp_path / "other", session_secret="x" * 40)
-    try:
+    async with running_chat(tmp_path / "other", session_secret="x" * 40) as other:
         foreign = await new_visitor(http, other)
-    finally:
-        server.should_exit = True
-        await task
     resp = await http.post(f"{chat.root}/session", json={"token": foreign.token})
     assert resp.status_code == 401 and resp.json() == {"error": "bad_signature"}
     body = foreign.frame(text="hi")
@@ -230,14 +226,10 @@ async def test_fuzzed_signed_frames_never_get_a_5xx(tmp_path, http):
     """Random bodies, validly signed for the session (the signature is no shield here): 2xx
     or 4xx, never a 5xx, and the gateway keeps answering."""
 
-    from webchat_rig import start_chat
+    from webchat_rig import running_chat
 
-    chat, server, task = await start_chat(tmp_path, rate_limit=10_000)
-    try:
+    async with running_chat(tmp_path, rate_limit=10_000) as chat:
         await _fuzz(chat, http)
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _fuzz(chat: Chat, http) -> None:
@@ -272,16 +264,12 @@ async def _fuzz(chat: Chat, http) -> None:
 
 
 async def test_a_socket_from_another_origin_closes_with_4403(tmp_path, http):
-    from webchat_rig import start_chat
+    from webchat_rig import running_chat
 
-    chat, server, task = await start_chat(tmp_path, allowed_origins=["https://portal.example"])
-    try:
+    async with running_chat(tmp_path, allowed_origins=["https://portal.example"]) as chat:
         visitor = await new_visitor(http, chat)
         async with websockets.connect(f"{chat.ws_root}/socket", origin="https://evil.example") as ws:
             assert await _closed_with(ws) == protocol.CLOSE_FORBIDDEN_ORIGIN
         async with websockets.connect(f"{chat.ws_root}/socket", origin="https://portal.example") as ws:
             await ws.send(json.dumps({"type": "hello", "token": visitor.token}))
             assert json.loads(await ws.recv())["type"] == "welcome"
-    finally:
-        server.should_exit = True
-        await task

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import websockets
-from webchat_rig import new_visitor, start_chat
+from webchat_rig import new_visitor, running_chat
 
 from omnisdk.testkit.browser import chromium, collect_errors
 
@@ -29,8 +29,7 @@ backoff (waits of 0.5–1, 1–2, 2–4, 4–8 s) makes 4, at most 5."""
 async def test_a_widget_refused_with_1008_backs_off_and_connects_once_a_place_is_free(tmp_path: Path):
     from playwright.async_api import expect
 
-    chat, server, task = await start_chat(tmp_path, sockets_per_address=1)
-    try:
+    async with running_chat(tmp_path, sockets_per_address=1) as chat:
         async with httpx.AsyncClient(timeout=30) as http:
             holder = await new_visitor(http, chat)
         other_tab = await websockets.connect(f"{chat.ws_root}/socket")  # the address's one place
@@ -67,9 +66,6 @@ async def test_a_widget_refused_with_1008_backs_off_and_connects_once_a_place_is
 
             assert await chat.wait_for(stored, timeout=15)
             assert errors == []
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_a_session_the_gateway_refuses_is_renewed_once_then_the_widget_stops(chat, tmp_path: Path):

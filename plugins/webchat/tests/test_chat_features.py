@@ -12,22 +12,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from omnisdk_webchat import plugin as webchat_plugin
-from webchat_rig import Chat, new_visitor, start_chat
+from webchat_rig import Chat, new_visitor, running_chat
 
 from omnisdk.model import InteractionState as S
 from omnisdk.plugins import PluginHost
 
 PORTAL_SECRET = "portal-shared-identity-secret-0123456789"
-
-
-async def _running(tmp_path, **kwargs):
-    chat, server, task = await start_chat(tmp_path, **kwargs)
-
-    async def stop():
-        server.should_exit = True
-        await task
-
-    return chat, stop
 
 
 async def _post(http, chat: Chat, visitor, kind: str = "message", **frame):
@@ -43,8 +33,7 @@ async def _only(chat: Chat, state=None):
 
 
 async def test_an_identified_visitor_is_the_same_customer_on_every_browser(tmp_path, http):
-    chat, stop = await _running(tmp_path, identity_key=PORTAL_SECRET, identity_issuer="https://portal.example")
-    try:
+    async with running_chat(tmp_path, identity_key=PORTAL_SECRET, identity_issuer="https://portal.example") as chat:
         claims = {"sub": "cust-1042", "name": "Ada Lovelace", "email": "ada@example.com",
                   "iss": "https://portal.example", "exp": int(time.time()) + 300}
         identity = jwt.encode(claims, PORTAL_SECRET, algorithm="HS256")
@@ -63,22 +52,17 @@ async def test_an_identified_visitor_is_the_same_customer_on_every_browser(tmp_p
                     jwt.encode({**claims, "sub": "../../etc"}, PORTAL_SECRET, algorithm="HS256")):
             resp = await http.post(f"{chat.root}/session", json={"identity": bad})
             assert resp.status_code == 401, bad
-    finally:
-        await stop()
 
 
 async def test_identity_signed_with_the_portals_rsa_key(tmp_path, http):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    chat, stop = await _running(tmp_path, identity_key=public, identity_algorithm="RS256")
-    try:
+    async with running_chat(tmp_path, identity_key=public, identity_algorithm="RS256") as chat:
         token = jwt.encode({"sub": "u77", "exp": int(time.time()) + 60}, key, algorithm="RS256")
         assert (await new_visitor(http, chat, identity=token)).session == "u_u77"
         hs = jwt.encode({"sub": "u77", "exp": int(time.time()) + 60}, "x" * 40, algorithm="HS256")
         assert (await http.post(f"{chat.root}/session", json={"identity": hs})).status_code == 401
-    finally:
-        await stop()
 
 
 def _b64(data: bytes) -> str:
@@ -121,8 +105,7 @@ async def broken(data: bytes, mime_type: str, filename: str | None) -> bool:
 async def test_the_virus_scan_hook_refuses_before_anything_is_stored(tmp_path, http, scanner, status):
     import sys
     sys.modules.setdefault("test_chat_features", sys.modules[__name__])
-    chat, stop = await _running(tmp_path, virus_scan=scanner)
-    try:
+    async with running_chat(tmp_path, virus_scan=scanner) as chat:
         visitor = await new_visitor(http, chat)
         bad = await _post(http, chat, visitor, attachments=[{"mime_type": "text/plain", "filename": "eicar.txt",
                                                              "data": _b64(b"X5O!P%@AP EICAR test")}])
@@ -132,15 +115,12 @@ async def test_the_virus_scan_hook_refuses_before_anything_is_stored(tmp_path, h
         if status == 422:
             clean = await _post(http, chat, visitor, attachments=[{"mime_type": "text/plain", "data": _b64(b"hello")}])
             assert clean.status_code == 202
-    finally:
-        await stop()
 
 
 async def test_the_virtual_agent_answers_first_and_the_agent_sees_its_whole_transcript(tmp_path, http):
     host = PluginHost()
     host.register(webchat_plugin, "webchat")
-    chat, stop = await _running(tmp_path, host=host, queues=[{"name": "support", "virtual_agent": "webchat-rules"}])
-    try:
+    async with running_chat(tmp_path, host=host, queues=[{"name": "support", "virtual_agent": "webchat-rules"}]) as chat:
         visitor = await new_visitor(http, chat)
         assert (await _post(http, chat, visitor, text="Where is my parcel?")).status_code == 202
         inter = await chat.wait_for(lambda: _only(chat))
@@ -168,8 +148,6 @@ async def test_the_virtual_agent_answers_first_and_the_agent_sees_its_whole_tran
             ("inbound", "It is 4411"),
             ("outbound", "Thanks, I am passing order 4411 to an agent."),
         ]
-    finally:
-        await stop()
 
 
 async def test_the_survey_answer_is_kept_on_the_interaction_and_the_case_links_the_transcript(chat: Chat, http):

@@ -13,7 +13,7 @@ import websockets
 from omnisdk_webchat import protocol, routes
 from omnisdk_webchat.hub import Hub, MailboxFull
 from starlette.websockets import WebSocketState
-from webchat_rig import Chat, new_visitor, start_chat
+from webchat_rig import Chat, new_visitor, running_chat
 
 CORE = {"Authorization": "Bearer example-webchat-delivery-token"}
 
@@ -47,8 +47,7 @@ async def test_a_flood_of_agent_messages_to_an_absent_visitor_all_arrive_on_reco
 
 
 async def test_a_visitor_acknowledging_nothing_holds_back_deliveries_with_503_never_drops_them(tmp_path, http):
-    chat, server, task = await start_chat(tmp_path, max_pending=3)
-    try:
+    async with running_chat(tmp_path, max_pending=3) as chat:
         visitor = await new_visitor(http, chat)
         ids = []
         for i in range(3):
@@ -66,9 +65,6 @@ async def test_a_visitor_acknowledging_nothing_holds_back_deliveries_with_503_ne
         poll = await http.get(f"{chat.root}/poll", params={"after": 0},
                               headers={"Authorization": f"Bearer {visitor.token}"})
         assert [f["text"] for f in poll.json()["frames"] if f["type"] == "message"] == ["m0", "m1", "m2", "m3"]
-    finally:
-        server.should_exit = True
-        await task
 
 
 def test_acknowledged_frames_are_trimmed_and_unacknowledged_agent_messages_never_are():

@@ -10,17 +10,11 @@ import pytest
 import websockets
 from omnisdk_webchat.settings import WebchatSettings
 from pydantic import ValidationError
-from webchat_rig import new_visitor, start_chat
-
-
-async def _stop(server, task):
-    server.should_exit = True
-    await task
+from webchat_rig import new_visitor, running_chat
 
 
 async def test_one_address_may_hold_only_so_many_chat_connections(tmp_path, http):
-    chat, server, task = await start_chat(tmp_path, sockets_per_address=2)
-    try:
+    async with running_chat(tmp_path, sockets_per_address=2) as chat:
         visitor = await new_visitor(http, chat)
         first = await websockets.connect(f"{chat.ws_root}/socket")
         second = await websockets.connect(f"{chat.ws_root}/socket")
@@ -39,8 +33,6 @@ async def test_one_address_may_hold_only_so_many_chat_connections(tmp_path, http
             await again.send(json.dumps({"type": "hello", "token": visitor.token}))
             assert json.loads(await asyncio.wait_for(again.recv(), 5))["type"] == "welcome"
         await second.close()
-    finally:
-        await _stop(server, task)
 
 
 async def test_the_chat_pages_and_calls_carry_the_security_headers(chat, http):
@@ -67,8 +59,7 @@ async def test_the_chat_pages_and_calls_carry_the_security_headers(chat, http):
 
 
 async def test_frame_ancestors_let_the_configured_portal_frame_the_page(tmp_path, http):
-    chat, server, task = await start_chat(tmp_path, frame_ancestors=["https://portal.example", "https://*.acme.example"])
-    try:
+    async with running_chat(tmp_path, frame_ancestors=["https://portal.example", "https://*.acme.example"]) as chat:
         page = await http.get(f"{chat.root}/")
         assert page.headers["content-security-policy"].endswith(
             "frame-ancestors https://portal.example https://*.acme.example")
@@ -76,8 +67,6 @@ async def test_frame_ancestors_let_the_configured_portal_frame_the_page(tmp_path
         assert (await http.get(f"{chat.root}/widget.js")).headers["x-frame-options"] == "DENY"
         hostile = await http.get(f"{chat.root}/", headers={"Host": "evil;script-src *"})
         assert hostile.status_code == 200 and "evil" not in hostile.headers["content-security-policy"]
-    finally:
-        await _stop(server, task)
 
 
 @pytest.mark.parametrize("origin", ["https://portal.example/path", "https://a.example; script-src *",

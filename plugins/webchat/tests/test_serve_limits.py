@@ -18,10 +18,10 @@ import pytest
 import websockets
 from omnisdk_webchat import WebchatAdapter
 from test_split_serve import wait_ok
-from webchat_rig import free_port
 
 from omnisdk.config import GatewaySettings
 from omnisdk.gateway.server import DEFAULT_WS_MAX_SIZE, is_loopback, uvicorn_options
+from omnisdk.testkit.ports import free_port
 
 MAX_FRAME = 2048
 

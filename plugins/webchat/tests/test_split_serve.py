@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,19 +17,7 @@ import websockets
 from omnisdk_webchat import WebchatAdapter
 from webchat_rig import Visitor
 
-
-def free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = int(a.getsockname()[1])
-        with socket.socket() as b:
-            try:
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair")
+from omnisdk.testkit.ports import free_port_pair
 
 
 async def wait_ok(http: httpx.AsyncClient, url: str, proc: subprocess.Popen, timeout: float = 30) -> None:

@@ -3,32 +3,27 @@ account whose delivery API is that same gateway, and a visitor client."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import uvicorn
 from omnisdk_webchat import WebchatAdapter, protocol
 
 from omnisdk.config import Settings
 from omnisdk.gateway import create_app
 from omnisdk.plugins import PluginHost
 from omnisdk.runtime import Runtime
+from omnisdk.testkit.asgi_server import serve_in_task
 from omnisdk.testkit.polling import wait_for
+from omnisdk.testkit.ports import free_port
 
 ACCOUNT = "acme"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -93,21 +88,18 @@ def settings_for(tmp_path: Path, port: int, queues: list[dict[str, Any]] | None 
             os.environ["OMNISDK_CONFIG_FILE"] = env_file
 
 
-async def start_chat(tmp_path: Path, *, host: PluginHost | None = None, queues: list[dict[str, Any]] | None = None,
-                     **account: Any) -> tuple[Chat, uvicorn.Server, asyncio.Task[None]]:
+@asynccontextmanager
+async def running_chat(tmp_path: Path, *, host: PluginHost | None = None, queues: list[dict[str, Any]] | None = None,
+                       **account: Any) -> AsyncIterator[Chat]:
+    """A gateway serving one web chat account (``account``: its settings over the example's)
+    until the block ends."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     adapter = WebchatAdapter(ACCOUNT, {**WebchatAdapter.example_settings(), "api_base_url": base, **account})
     runtime = Runtime(settings_for(tmp_path, port, queues), host=host or PluginHost(),
                       adapters={("webchat", ACCOUNT): adapter})
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on", ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    return Chat(base, runtime, adapter), server, task
+    async with serve_in_task(create_app(runtime), port=port, lifespan="on", ws="websockets-sansio"):
+        yield Chat(base, runtime, adapter)
 
 
 async def new_visitor(http: httpx.AsyncClient, chat: Chat, **body: Any) -> Visitor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -10,21 +11,26 @@ T = TypeVar("T")
 
 
 async def wait_for(
-    predicate: Callable[[], Awaitable[T]], timeout: float = 10.0, *, interval: float = 0.05
+    predicate: Callable[[], Awaitable[T] | T], timeout: float = 10.0, *, interval: float = 0.05
 ) -> T:
-    """Await ``predicate()`` every ``interval`` seconds until it returns something truthy, and
-    return that.
+    """Call ``predicate()`` every ``interval`` seconds, awaiting its answer when it is
+    awaitable (an ``async def`` or a plain function both do), until that answer is truthy,
+    and return it.  ``timeout`` is a bound on a wait, not a timing assertion.
 
     Raises:
         AssertionError: still falsy after ``timeout`` seconds (the test fails, it does not hang).
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not (value := await predicate()):
+    while True:
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting {timeout:g} s")
         await asyncio.sleep(interval)
-    return value
 
 
 __all__ = ["wait_for"]
