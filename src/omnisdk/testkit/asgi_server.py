@@ -17,9 +17,11 @@ import uvicorn
 from omnisdk.testkit.polling import wait_for
 from omnisdk.testkit.ports import LOOPBACK
 
-DEFAULTS: dict[str, Any] = {"log_level": "warning", "lifespan": "off"}
-"""uvicorn options unless the caller gives its own: quiet, and no lifespan (the test usually
-starts and stops the runtime itself; ``lifespan="on"`` lets the app do it)."""
+DEFAULTS: dict[str, Any] = {"log_level": "warning", "lifespan": "off", "timeout_graceful_shutdown": 5}
+"""uvicorn options unless the caller gives its own: quiet, no lifespan (the test usually
+starts and stops the runtime itself; ``lifespan="on"`` lets the app do it), and requests still
+open 5 s after the stop began cancelled (a held long-poll or a WebSocket a test left open
+would otherwise hold the stop for as long as it lasts)."""
 
 
 @asynccontextmanager
@@ -29,7 +31,7 @@ async def serve_in_task(
     port: int = 0,
     *,
     start_within: float = 10.0,
-    stop_within: float = 10.0,
+    stop_within: float = 20.0,
     **options: Any,
 ) -> AsyncIterator[str]:
     """``app`` under uvicorn on ``host:port`` (``port=0``: one the OS picks) in a task of the
