@@ -26,11 +26,11 @@ async def test_not_ready_while_the_backlog_is_at_the_bound_and_ready_again_once_
     async with Rig(settings_for(tmp_path, ready_max_inbox_lag=2)) as rig:
         await rig.rt.store.append_inbox([message_event(1)], rig.clock.now.isoformat())
         assert (await rig.client.get("/readyz")).status_code == 200  # 1 < 2
-        await rig.rt.store.append_inbox([message_event(2)], rig.clock.now.isoformat())
+        await rig.rt.store.append_inbox([message_event(2), message_event(3)], rig.clock.now.isoformat())
         resp = await rig.client.get("/readyz")
-        assert resp.status_code == 503
-        assert resp.json() == {"error": "not_ready", "detail": "2 inbox events wait for the processor; ready "
-                               "below 2 ([gateway] ready_max_inbox_lag)"}
+        assert resp.status_code == 503  # 3 wait; the probe counts no further than the bound
+        assert resp.json() == {"error": "not_ready", "detail": "2 or more inbox events wait for the processor; "
+                               "ready below 2 ([gateway] ready_max_inbox_lag)"}
         assert (await rig.client.get("/healthz")).status_code == 200  # alive all the same
         await rig.rt.processor.drain()
         assert (await rig.client.get("/readyz")).json()["inbox_backlog"] == 0

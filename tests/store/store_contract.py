@@ -101,6 +101,15 @@ class StoreContract:
         counters = await store.transact(lambda tx: tx.counters())
         assert counters["events.accepted"] == 3 and counters["events.deduplicated"] == 1
 
+    async def test_inbox_backlog_counts_up_to_a_bound(self, store):
+        await store.append_inbox([event(1), event(2), event(3)], "2030-01-02T03:04:05Z")
+        counts = await store.transact(lambda tx: (tx.inbox_backlog(), tx.inbox_backlog(up_to=2),
+                                                  tx.inbox_backlog(up_to=10), tx.inbox_backlog(up_to=0)))
+        assert counts == (3, 2, 3, 0)
+        first, *_ = await store.transact(lambda tx: tx.claim_inbox(1))
+        await store.transact(lambda tx: tx.mark_processed_through(first.seq))
+        assert await store.transact(lambda tx: tx.inbox_backlog(up_to=2)) == 2  # counted after the cursor
+
     async def test_inbox_takes_one_received_time_per_event(self, store):
         # the core's bus consumer appends a fetched batch of webhooks, each with its own time
         times = ["2030-01-02T03:04:05.000001Z", "2030-01-02T03:04:07.5Z"]

@@ -1,9 +1,10 @@
 """``GET /readyz``: whether this process should get traffic now (``/healthz`` only says it runs).
 
 Ready (``200 {"status": "ready", "inbox_backlog": n, "ready_max_inbox_lag": bound}``) when the
-store answers a trivial read through the runtime's store (the inbox backlog: one indexed count)
-within :data:`READY_TIMEOUT_SECONDS`, and fewer than ``[gateway] ready_max_inbox_lag`` inbox
-events wait for the processor.  Otherwise ``503 {"error": "not_ready", "detail": …}``; the detail
+store answers a trivial read through the runtime's store (the inbox backlog: one indexed count,
+of at most ``ready_max_inbox_lag`` rows, so a probe costs the same under any backlog) within
+:data:`READY_TIMEOUT_SECONDS`, and fewer than ``[gateway] ready_max_inbox_lag`` inbox events
+wait for the processor.  Otherwise ``503 {"error": "not_ready", "detail": …}``; the detail
 says which check failed, never a store message (a DSN could be in one).
 
 A core on a PostgreSQL store that does not lead its routing domain (:mod:`omnisdk.leadership`)
@@ -82,14 +83,14 @@ class Readiness:
                 if ingress:
                     await runtime.store.transact(lambda tx: tx.counters())
                     return {"status": "ready", "role": "ingress"}
-                backlog = await runtime.store.transact(lambda tx: tx.inbox_backlog())
+                backlog = await runtime.store.transact(lambda tx: tx.inbox_backlog(up_to=self.max_lag))
         except TimeoutError:
             raise NotReady(f"the store did not answer within {READY_TIMEOUT_SECONDS:g} s") from None
         except Exception as exc:
             log.warning("readyz: the store did not answer (%s)", type(exc).__name__)
             raise NotReady(f"the store did not answer ({type(exc).__name__})") from None
         if backlog >= self.max_lag:
-            raise NotReady(f"{backlog} inbox events wait for the processor; ready below "
+            raise NotReady(f"{backlog} or more inbox events wait for the processor; ready below "
                            f"{self.max_lag} ([gateway] ready_max_inbox_lag)")
         body: dict[str, object] = {"status": "ready", "inbox_backlog": backlog, "ready_max_inbox_lag": self.max_lag}
         lead = runtime.leadership

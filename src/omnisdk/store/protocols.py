@@ -75,8 +75,10 @@ class InboxStore(Protocol):
     def inbox_failure(self, source: str, event_id: str) -> str | None:
         """Why an inbox event could not be applied, or None."""
 
-    def inbox_backlog(self) -> int:
-        """Inbox rows the processor has not taken yet."""
+    def inbox_backlog(self, up_to: int | None = None) -> int:
+        """Inbox rows the processor has not taken yet; with ``up_to``, counted only up to that
+        many (``min(backlog, up_to)``: a readiness check against a bound reads at most the
+        bound's rows, not the whole backlog)."""
 
     def oldest_unprocessed_at(self) -> str | None:
         """``received_at`` (RFC 3339 UTC) of the oldest inbox row the processor has not taken

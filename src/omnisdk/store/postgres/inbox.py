@@ -107,11 +107,14 @@ class PostgresInbox(PostgresAtomic):
             raise _failed(exc) from exc
         return row[0] if row else None
 
-    def inbox_backlog(self) -> int:
+    def inbox_backlog(self, up_to: int | None = None) -> int:
+        """Inbox rows the processor has not taken yet (at most ``up_to`` counted)."""
+        after = "seq > COALESCE((SELECT seq FROM inbox_cursor WHERE name = %s), 0)"
         try:
-            return self.run(
-                "SELECT COUNT(*) FROM inbox WHERE seq > COALESCE((SELECT seq FROM inbox_cursor WHERE name = %s), 0)",
-                (CURSOR,)).fetchone()[0]
+            if up_to is not None:
+                return self.run(f"SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE {after} ORDER BY seq LIMIT %s) AS b",
+                                (CURSOR, max(up_to, 0))).fetchone()[0]
+            return self.run(f"SELECT COUNT(*) FROM inbox WHERE {after}", (CURSOR,)).fetchone()[0]
         except psycopg.Error as exc:
             raise _failed(exc) from exc
 

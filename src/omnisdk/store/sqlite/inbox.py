@@ -62,9 +62,13 @@ class SQLiteInbox(SQLiteAtomic):
             raise _failed(exc) from exc
         return row[0] if row else None
 
-    def inbox_backlog(self) -> int:
-        """Inbox rows the processor has not taken yet."""
+    def inbox_backlog(self, up_to: int | None = None) -> int:
+        """Inbox rows the processor has not taken yet (at most ``up_to`` counted)."""
         try:
+            if up_to is not None:
+                return self.c.execute(
+                    f"SELECT COUNT(*) FROM (SELECT 1 FROM {self.inbox} WHERE seq > ? ORDER BY seq LIMIT ?)",
+                    (self.inbox_cursor(), max(up_to, 0))).fetchone()[0]
             return self.c.execute(
                 f"SELECT COUNT(*) FROM {self.inbox} WHERE seq > ?", (self.inbox_cursor(),)).fetchone()[0]
         except sqlite3.Error as exc:
