@@ -9,8 +9,15 @@ import asyncio
 from sample_wire import message_event
 
 from omnisdk.adapters import InboundTransport
+from omnisdk.bus.settings import BusSettings
 from omnisdk.inbox.commit import commit_inbox
-from omnisdk.inbox.transports import Backoff, LeaderTransports, is_exclusive, sleep_or_stop
+from omnisdk.inbox.transports import (
+    Backoff,
+    LeaderTransports,
+    is_exclusive,
+    placement,
+    sleep_or_stop,
+)
 from omnisdk.runtime import Runtime
 from omnisdk.testkit.polling import wait_for
 
@@ -218,6 +225,42 @@ async def test_in_role_all_an_exclusive_transport_is_a_leader_worker_and_the_oth
     finally:
         await rt.stop()
     assert not mail.running and not feed.running and worker.runner is None
+
+
+def test_each_role_reads_a_mailbox_in_one_place_only():
+    # (role, exclusive, bus) -> where; exclusive: a mailbox whose reads change it (IMAP)
+    table = {
+        ("all", True, False): "leader", ("all", False, False): "task",
+        ("all", True, True): "leader", ("all", False, True): "task",
+        ("ingress", True, False): "task", ("ingress", False, False): "task",
+        ("core", True, False): "none", ("core", False, False): "none",  # its ingress reads them
+        ("core", True, True): "leader", ("core", False, True): "none",  # its gateways leave the mailbox to it
+        ("gateway", True, True): "none", ("gateway", False, True): "task",  # no lease: never the mailbox
+    }
+    assert {key: placement(key[0], key[1], bus=key[2]) for key in table} == table
+
+
+def _bus(settings):
+    return settings.model_copy(update={"bus": BusSettings(url="nats://127.0.0.1:4222")})
+
+
+async def test_with_the_bus_the_core_leader_reads_the_mailbox_and_the_gateways_do_not(settings):
+    mail, feed = Probe("mail:acme", exclusive=True), Probe("feed:acme", exclusive=False)
+    core = Runtime(_bus(settings), role="core")  # nothing connects before start()
+    core.adapters[("sample", "acme")].transports = lambda: [mail, feed]  # type: ignore[method-assign]
+    core._start_transports()
+    [worker] = [w for w in core.leader_workers if isinstance(w, LeaderTransports)]
+    assert [t for _, t in worker.transports] == [mail] and core.transports.tasks == []
+    gateway = Runtime(_bus(settings), role="gateway")
+    gateway.adapters[("sample", "acme")].transports = lambda: [mail, feed]  # type: ignore[method-assign]
+    gateway._start_transports()
+    try:
+        assert [t.get_name() for t in gateway.transports.tasks] == ["omnisdk-transport-feed:acme"]
+        assert not [w for w in gateway.leader_workers if isinstance(w, LeaderTransports)]
+        await wait_for(lambda: _is(feed.running))
+        assert mail.runs == 0
+    finally:
+        await gateway.transports.stop()
 
 
 async def test_leader_transports_run_for_each_term_of_leadership(runtime):

@@ -24,7 +24,7 @@ from omnisdk.connectors import attach_connectors
 from omnisdk.errors import ConfigError, NotFoundError
 from omnisdk.ids import new_id
 from omnisdk.inbox.processor import Processor, utcnow
-from omnisdk.inbox.transports import LeaderTransports, TransportRunner, is_exclusive
+from omnisdk.inbox.transports import LeaderTransports, TransportRunner, is_exclusive, placement
 from omnisdk.leadership import Leadership, lease_for
 from omnisdk.leadership.workers import LeaderWorker
 from omnisdk.lifecycle.agent_initiated import OutboundStart
@@ -87,11 +87,12 @@ as many as you like.  With ``[bus] url`` set, ``core`` and ``all`` also consume 
 (:mod:`omnisdk.bus.inbox_consumer`).
 
 Pull-based inbound transports (:meth:`ChannelAdapter.transports`, e.g. an IMAP mailbox) run
-where webhooks are received: in ``all`` and ``ingress``, never in ``core``, so one mailbox is
-read by one process and an ingress's commit is what acknowledges a mail, as it is what answers
-a webhook.  In ``all``, an exclusive one (:attr:`~omnisdk.adapters.InboundTransport.exclusive`: the IMAP
-mailbox) runs only while the process leads, so a hot standby does not read the mailbox too.
-In ``gateway`` they run too, and publish to the bus the same way."""
+where :func:`~omnisdk.inbox.transports.placement` says, so that one mailbox is read by one
+process: in ``all`` and ``ingress`` (an ingress's commit is what acknowledges a mail, as it is
+what answers a webhook); an exclusive one (:attr:`~omnisdk.adapters.InboundTransport.exclusive`:
+the IMAP mailbox) only while an ``all`` process leads, so a hot standby does not read it too.
+With the bus, gateways run the non-exclusive ones (publishing to the bus the same way) and the
+core's leader the exclusive ones (into its store's inbox), since gateways hold no lease."""
 
 
 class Runtime:
@@ -225,15 +226,20 @@ class Runtime:
         return publisher
 
     def _start_transports(self) -> None:
-        """Start the adapters' transports; in role ``all`` (it may stand by) the exclusive ones
-        become a leader worker instead, run only while this process leads."""
+        """Start the adapters' transports where this role reads them
+        (:func:`~omnisdk.inbox.transports.placement`): as tasks, or, the exclusive ones (a
+        mailbox), as a leader worker run only while this process leads."""
         exclusive: list[tuple[ChannelAdapter, InboundTransport]] = []
+        bus = self.settings.bus.enabled
         for adapter in self.adapters.values():
             for transport in adapter.transports():
-                if self.role == "all" and is_exclusive(transport):
-                    exclusive.append((adapter, transport))
-                else:
+                where = placement(self.role, is_exclusive(transport), bus=bus)
+                if where == "task":
                     self.transports.start(adapter, transport)
+                elif where == "leader":
+                    exclusive.append((adapter, transport))
+                elif self.role == "gateway":
+                    log.info("%s: read by the core's leader, not by gateways", transport.name)
         if exclusive:
             self.add_leader_worker(LeaderTransports(self.store, exclusive))
 
@@ -249,7 +255,7 @@ class Runtime:
         elif self.leadership.shared:  # other processes (a standby's webhooks, an ingress) fill the inbox
             self.processor.poll_interval = 0.05
         self.store.on_inbox = self.processor.wake
-        if self.role == "all":
+        if self.role == "all" or self.settings.bus.enabled:
             self._start_transports()  # the exclusive ones (a mailbox) as a leader worker
         await self.leadership.start()  # leading now, unless another process leads: then standing by
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from omnisdk.adapters import ChannelAdapter, Count, Deliver, InboundTransport
 from omnisdk.events import Event
@@ -161,6 +161,32 @@ class TransportRunner:
         self.tasks.clear()
 
 
+Placement = Literal["task", "leader", "none"]
+"""Where a process runs a transport: as a task of its own, as part of a leader worker (only
+while the process leads its routing domain), or not at all (another process reads it)."""
+
+
+def placement(role: str, exclusive: bool, *, bus: bool) -> Placement:
+    """Where a process of ``role`` runs a transport (``exclusive``: :func:`is_exclusive`;
+    ``bus``: ``[bus] url`` is set).
+
+    - ``all``: exclusive ones on the leader (a hot standby reads nothing), the others as tasks;
+    - ``ingress`` (the split on one store): every one, as a task: one ingress per store;
+    - ``gateway`` (stateless, as many as you like, no lease): the non-exclusive ones; an
+      exclusive one is read by the core's leader instead, else every gateway would read the
+      mailbox;
+    - ``core``: with the bus, the exclusive ones on the leader (its gateways leave them to it);
+      without, none (its ingress reads them).
+    """
+    if role == "ingress":
+        return "task"
+    if role == "gateway":
+        return "none" if exclusive else "task"
+    if role == "core":
+        return "leader" if bus and exclusive else "none"
+    return "leader" if exclusive else "task"
+
+
 def is_exclusive(transport: InboundTransport) -> bool:
     """The transport's source must be read by one process at a time
     (:attr:`~omnisdk.adapters.InboundTransport.exclusive`; True when the transport does not say)."""
@@ -204,5 +230,5 @@ class LeaderTransports:
         return f"LeaderTransports({', '.join(t.name for _, t in self.transports)})"
 
 
-__all__ = ["Backoff", "Count", "Deliver", "InboundTransport", "LeaderTransports", "TransportRunner", "is_exclusive",
-           "sleep_or_stop"]
+__all__ = ["Backoff", "Count", "Deliver", "InboundTransport", "LeaderTransports", "Placement", "TransportRunner",
+           "is_exclusive", "placement", "sleep_or_stop"]
