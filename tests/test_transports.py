@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+from probe_transport import Probe
 from sample_wire import message_event
 
 from omnisdk.adapters import InboundTransport
@@ -181,24 +182,6 @@ async def test_an_ingress_runs_transports_and_a_core_does_not(settings):
         await wait_for(one)
     finally:
         await core.stop()
-
-
-class Probe:
-    """A transport that only records its runs: ``runs`` started, ``running`` now."""
-
-    def __init__(self, name: str, exclusive: bool) -> None:
-        self.name = name
-        self.exclusive = exclusive
-        self.runs = 0
-        self.running = False
-
-    async def run(self, deliver, stop, count) -> None:
-        self.runs += 1
-        self.running = True
-        try:
-            await stop.wait()
-        finally:
-            self.running = False
 
 
 def test_a_transport_is_exclusive_unless_it_says_otherwise():

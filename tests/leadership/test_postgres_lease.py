@@ -12,6 +12,7 @@ import httpx
 import psycopg
 import respx
 from postgres_schemas import POSTGRES_URL, fresh_schema, schema_url
+from probe_transport import Probe
 from sample_wire import SECRET, message_event
 
 from omnisdk.config import Settings
@@ -138,25 +139,6 @@ async def test_a_standby_leaves_the_leaders_inflight_sends_alone_until_it_leads(
             await standby.stop()
             await holder.release()
             await store.close()
-
-
-class Probe:
-    """A transport that only records its runs (``runs`` started, ``running`` now), as a mailbox
-    reader would poll until stopped."""
-
-    def __init__(self, name: str, exclusive: bool) -> None:
-        self.name = name
-        self.exclusive = exclusive
-        self.runs = 0
-        self.running = False
-
-    async def run(self, deliver, stop, count) -> None:
-        self.runs += 1
-        self.running = True
-        try:
-            await stop.wait()
-        finally:
-            self.running = False
 
 
 def with_transports(rt: Runtime, *transports: Probe) -> Runtime:
