@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import api_access
@@ -155,3 +156,31 @@ async def test_an_errors_retry_after_longer_than_the_backoff_sets_the_next_attem
     greylisted = InternalServerError("smtp: 451 greylisted", provider="email", status_code=503, retry_after=300.0)
     runtime.outbox._record(Tx(), row, greylisted)
     assert seen["state"] == "pending" and seen["next_attempt_at"] - runtime.outbox.clock() >= 299.0
+
+
+async def test_one_interactions_messages_go_one_after_the_other_and_others_alongside(runtime):
+    # a customer must read the agent's messages in the order they were written: the outbox sends
+    # one interaction's rows of a pass in turn, other interactions' at the same time
+    await runtime.outbox.stop()  # the test drives the passes
+    first = await open_interaction(runtime, 1)
+    await ingest(runtime, message_event(2, customer="+15550000002"))
+    other = next(i for i in await runtime.interactions() if i.id != first.id)
+    other = await runtime.accept(other.id)
+    log: list[str] = []
+
+    async def provider(request: httpx.Request) -> httpx.Response:
+        text = request.read().decode()
+        name = next(n for n in ("one", "two", "elsewhere") if f"msg {n}" in text)
+        log.append(f"start {name}")
+        await asyncio.sleep(0.2 if name == "one" else 0)
+        log.append(f"end {name}")
+        return httpx.Response(200, json={"id": f"out-{name}"})
+
+    with respx.mock() as mock:
+        mock.post("https://sample.test/messages").mock(side_effect=provider)
+        await runtime.reply(first.id, "msg one")
+        await runtime.reply(first.id, "msg two")
+        await runtime.reply(other.id, "msg elsewhere")
+        assert await runtime.outbox.run_once() == 3  # one pass
+    assert log.index("start two") > log.index("end one")  # in turn
+    assert log.index("end elsewhere") < log.index("end one")  # not behind another interaction's send

@@ -118,6 +118,25 @@ class OutboxWorker(WokenWorker):
         """Send one batch of due rows; returns how many were attempted."""
         return len(await self.run_pass())
 
+    async def _send_in_turn(self, rows: list[OutboxRow], refused: dict[int, Exception],
+                            last_wrote: dict[int, float | None]) -> list[object]:
+        """Each row's outcome, in ``rows``' order: one interaction's rows are sent one after the
+        other, in their claim order (a customer reads the messages in the order they were
+        written; a connector's transfer follows its route), different interactions' at the
+        same time."""
+        outcomes: dict[int, object] = {}
+        turns: dict[str, list[OutboxRow]] = {}
+        for r in rows:
+            turns.setdefault(r.interaction_id or f"row:{r.id}", []).append(r)
+
+        async def in_turn(queue: list[OutboxRow]) -> None:
+            for r in queue:
+                outcomes[r.id] = await (self._send(r, last_wrote.get(r.id)) if r.id not in refused
+                                        else _refused(refused[r.id]))
+
+        await asyncio.gather(*(in_turn(queue) for queue in turns.values()))
+        return [outcomes[r.id] for r in rows]
+
     async def run_pass(self) -> dict[str, object]:
         """Send one batch of due rows; returns each attempted row's outcome by its idempotency
         key (the adapter's result, or the exception it ended with; already recorded)."""
@@ -150,8 +169,7 @@ class OutboxWorker(WokenWorker):
         rows, refused, last_wrote = await self.store.transact(claim)
         if not rows:
             return {}
-        results = await asyncio.gather(*(self._send(r, last_wrote.get(r.id)) if r.id not in refused
-                                         else _refused(refused[r.id]) for r in rows))
+        results = await self._send_in_turn(rows, refused, last_wrote)
         done = [(r, res) for r, res in zip(rows, results, strict=True) if res is not NOT_SENT]
         if not done:
             return {}
