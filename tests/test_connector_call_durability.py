@@ -22,6 +22,7 @@ from sample_wire import SECRET, msg, sample_body, sample_signature
 from serve_process import TESTS, start_server
 
 from omnisdk.testkit.ports import free_port
+from omnisdk.testkit.processes import stop_processes
 
 
 def journal(path: Path) -> list[dict]:
@@ -87,8 +88,7 @@ def test_a_call_killed_with_the_process_is_made_once_after_restart(tmp_path, kil
     try:
         wait_for(lambda: outbox_states(db) == ["sent"])
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_processes([proc])
     made = journal(calls)
     [interaction_id] = {m["interaction_id"] for m in made}
     assert {(m["op"], m["key"]) for m in made} == {("route", f"route:{interaction_id}:1")}  # one call, one key

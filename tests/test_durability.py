@@ -14,6 +14,7 @@ from sample_wire import SECRET, msg, sample_body, sample_signature
 from serve_process import start_server
 
 from omnisdk.testkit.ports import free_port
+from omnisdk.testkit.processes import stop_processes
 
 N = 600
 
@@ -106,5 +107,4 @@ def test_sigkill_mid_replay_loses_no_acknowledged_event(tmp_path):
         conn.close()
         assert n_inter == N and n_msgs == N
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_processes([proc])

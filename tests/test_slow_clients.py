@@ -17,6 +17,7 @@ import pytest
 from sample_wire import SECRET, msg, sample_body, sample_signature
 
 from omnisdk.testkit.ports import free_port
+from omnisdk.testkit.processes import stop_processes
 
 TESTS = Path(__file__).parent
 HEADER_TIMEOUT = 1.0
@@ -56,12 +57,7 @@ def server(tmp_path_factory) -> Iterator[int]:
             time.sleep(0.05)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_processes([proc])
 
 
 _counter = iter(range(10**6))

@@ -24,6 +24,7 @@ from sample_wire import SECRET, msg, sample_body, sample_signature
 from serve_process import start_server
 
 from omnisdk.testkit.ports import free_port
+from omnisdk.testkit.processes import stop_processes
 
 CUSTOMERS = 150
 N = 2 * CUSTOMERS  # two messages per customer: the first opens the interaction, the second arms the nudge
@@ -175,11 +176,4 @@ def test_sigkill_of_the_core_leader_mid_replay_the_standby_takes_over(tmp_path):
             # only rows A had claimed and not recorded can go again, with their key: one outbox batch
             assert repeats <= 32
         finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.terminate()
-            for proc in procs.values():
-                try:
-                    proc.wait(timeout=15)
-                except Exception:
-                    proc.kill()
+            stop_processes(procs.values(), grace=15)

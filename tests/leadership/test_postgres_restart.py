@@ -19,6 +19,7 @@ from sample_wire import SECRET, msg, sample_body, sample_signature
 from serve_process import start_server
 
 from omnisdk.testkit.ports import free_port
+from omnisdk.testkit.processes import stop_processes
 
 N = 240
 DOWN_SECONDS = 13.0
@@ -146,10 +147,4 @@ def test_postgresql_restart_mid_replay_503_while_down_then_recovery(tmp_path):
             assert not lost, f"{len(lost)} events answered 2xx were lost"
             assert (inter, inbound) == (N, N), "every event routed once, none twice"
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=15)
-                except Exception:
-                    proc.kill()
+            stop_processes(procs, grace=15)

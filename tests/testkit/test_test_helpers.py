@@ -151,3 +151,19 @@ async def test_serve_in_task_refuses_a_port_in_use():
         with pytest.raises(OSError):
             async with serve_in_task(Starlette(), port=taken.getsockname()[1]):
                 pytest.fail("the block ran")
+
+
+def test_stop_processes_terminates_kills_what_ignores_it_and_skips_the_exited():
+    import subprocess
+    import sys
+
+    from omnisdk.testkit.processes import stop_processes
+
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, sys, time\n"
+                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\n"
+                                 "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    assert stubborn.stdout.readline().strip() == "ready"  # SIGTERM is ignored from here on
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    assert stop_processes([polite, stubborn, done], grace=1.0) == [-15, -9, 0]

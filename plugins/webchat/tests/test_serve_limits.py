@@ -22,6 +22,7 @@ from test_split_serve import wait_ok
 from omnisdk.config import GatewaySettings
 from omnisdk.gateway.server import DEFAULT_WS_MAX_SIZE, is_loopback, uvicorn_options
 from omnisdk.testkit.ports import free_port
+from omnisdk.testkit.processes import stop_processes
 
 MAX_FRAME = 2048
 
@@ -47,12 +48,7 @@ async def serving(tmp_path: Path, http: httpx.AsyncClient, *, gateway: str = "",
         await wait_ok(http, f"http://127.0.0.1:{port}/healthz", proc)
         yield f"127.0.0.1:{port}", proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_processes([proc])
 
 
 async def _session(http: httpx.AsyncClient, address: str) -> str:
